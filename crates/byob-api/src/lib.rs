@@ -1,0 +1,72 @@
+//! byob's HTTP API: routes, authentication, problem+json errors, request ids, metrics and the OpenAPI document.
+
+mod authz;
+mod extract;
+mod metrics;
+pub mod openapi;
+pub mod problem;
+mod request_id;
+mod routes;
+mod state;
+
+use axum::{Router, extract::DefaultBodyLimit, http::StatusCode, middleware};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use metrics::Metrics;
+pub use state::{AppState, HttpLimits};
+
+/// The OpenAPI document of this build, as served at `/v1/openapi.json`.
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = routes::all().split_for_parts();
+    doc
+}
+
+/// The whole application: routes and the layers every request passes through (outermost first): request id,
+/// problem rendering, tracing, metrics, panic catching, timeout, body limit.
+pub fn app(mut state: AppState) -> Router {
+    let limits = state.limits.clone();
+    let (router, doc) = routes::all().split_for_parts();
+    state.policy = authz::RoutePolicy::from_openapi(&doc);
+    let doc = serde_json::to_value(&doc).unwrap_or_default();
+    router
+        .route_layer(middleware::from_fn_with_state(state.clone(), authz::authorize))
+        .route("/v1/openapi.json", axum::routing::get(move || async move { axum::Json(doc) }))
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::extract::Request| {
+                    let request_id =
+                        request.extensions().get::<request_id::RequestId>().map(|r| r.0.as_str()).unwrap_or("");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(middleware::from_fn(problem::render_problems))
+        .layer(middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+/// The router and its OpenAPI document, before layers: for tests that walk every route.
+#[must_use]
+pub fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    routes::all().split_for_parts()
+}
+
+pub(crate) fn base_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+}

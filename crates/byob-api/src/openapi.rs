@@ -1,0 +1,85 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations. Every operation's security scope says
+//! who may call it (`operator`, `admin`, `self`, `member`); the tenant-isolation test reads those scopes.
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        Content, OpenApi as Document, RefOr, Response, ResponseBuilder,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+
+use crate::problem::{PROBLEM_JSON, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "byob",
+        description = "Bring your own bucket: customer-owned object storage for SaaS and data platforms.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&Security, &ProblemResponses),
+    components(schemas(Problem)),
+    tags(
+        (name = "system", description = "Health, readiness, metrics"),
+        (name = "orgs", description = "Organizations (tenants)"),
+        (name = "members", description = "Members of an organization"),
+        (name = "tokens", description = "Members' API tokens"),
+        (name = "secrets", description = "Write-only secrets, encrypted at rest"),
+        (name = "audit", description = "The audit trail"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator token or a member's API token. The scope names who may call: `operator`, \
+                         `admin` (of the org), `self` (an admin or the member in the path), `member` (any member).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the problem+json error responses every operation can give, so handlers list only their success.
+struct ProblemResponses;
+
+fn problem_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem")))))
+        .build()
+        .into()
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut Document) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+            {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let responses = &mut op.responses.responses;
+                responses.entry("400".into()).or_insert_with(|| problem_response("Malformed request"));
+                if secured {
+                    responses.entry("401".into()).or_insert_with(|| problem_response("Missing or invalid token"));
+                    responses
+                        .entry("403".into())
+                        .or_insert_with(|| problem_response("The caller's role is not enough"));
+                    responses.entry("404".into()).or_insert_with(|| problem_response("Not found, or another org's"));
+                }
+                responses.entry("500".into()).or_insert_with(|| problem_response("Internal error, with an error id"));
+            }
+        }
+    }
+}

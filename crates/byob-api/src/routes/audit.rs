@@ -1,0 +1,65 @@
+use axum::{Json, extract::State, http::StatusCode};
+use byob_core::{AuditEntry, AuditId, AuditOutcome, OrgId};
+use byob_ports::catalog::AuditFilter;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{Listing, PageQuery};
+use crate::{
+    AppState,
+    extract::{ApiPath, ApiQuery, Caller},
+    problem::{ApiResult, Problem},
+};
+
+/// Filters and paging of the audit trail; entries come newest first.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditQuery {
+    /// Exact action, e.g. `member.create`.
+    action: Option<String>,
+    /// `operator`, `system` or a member id.
+    actor: Option<String>,
+    /// The id acted on.
+    target: Option<String>,
+    /// `success`, `denied`, `rejected` or `failed`.
+    outcome: Option<String>,
+    /// Entries at or after this time (RFC 3339).
+    since: Option<DateTime<Utc>>,
+    /// Entries before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// The org's audit trail (admins).
+#[utoipa::path(get, path = "/v1/orgs/{org}/audit", tag = "audit", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), AuditQuery), responses((status = 200, body = Listing<AuditEntry>)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Listing<AuditEntry>>> {
+    let page = PageQuery { limit: q.limit, cursor: q.cursor }.page::<AuditId>()?;
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(|o| {
+            AuditOutcome::parse(o).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-query",
+                    "`outcome` must be success, denied, rejected or failed",
+                )
+                .with_field("outcome")
+            })
+        })
+        .transpose()?;
+    let filter =
+        AuditFilter { action: q.action, actor: q.actor, target: q.target, outcome, since: q.since, until: q.until };
+    let limit = page.limit;
+    let items = state.services.audit.list(&ctx, org, filter, page).await?;
+    Ok(Json(Listing::new(items, limit, |e| e.id.to_string())))
+}

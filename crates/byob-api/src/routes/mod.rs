@@ -1,0 +1,85 @@
+//! Every route, one file per resource. Every route is registered here through `routes!`, so it appears in the
+//! OpenAPI document, which is how the tenant-isolation test finds it.
+
+mod audit;
+mod members;
+mod orgs;
+mod secrets;
+mod system;
+mod tokens;
+
+use std::str::FromStr;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    AppState,
+    problem::{ApiError, Problem},
+};
+
+pub(crate) fn all() -> OpenApiRouter<AppState> {
+    crate::base_router()
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::whoami))
+        .routes(routes!(orgs::create, orgs::list))
+        .routes(routes!(orgs::get, orgs::rename, orgs::delete))
+        .routes(routes!(members::create, members::list))
+        .routes(routes!(members::get, members::update, members::delete))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(secrets::create, secrets::list))
+        .routes(routes!(secrets::get, secrets::update, secrets::delete))
+        .routes(routes!(audit::list))
+}
+
+/// Paging parameters of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PageQuery {
+    /// Items per page, 1-1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub(crate) const DEFAULT_PAGE: u32 = 100;
+
+impl PageQuery {
+    pub(crate) fn page<C: FromStr>(&self) -> Result<byob_ports::catalog::Page<C>, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=1000).contains(&limit) {
+            return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`limit` must be between 1 and 1000")
+                .with_field("limit")
+                .into());
+        }
+        let after = match &self.cursor {
+            Some(c) => Some(c.parse().map_err(|_| {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`cursor` is not a cursor byob issued")
+                    .with_field("cursor")
+            })?),
+            None => None,
+        };
+        Ok(byob_ports::catalog::Page { after, limit })
+    }
+}
+
+/// A page of items and the cursor of the next page (absent on the last page).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Listing<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    /// `cursor_of` gives the keyset cursor of an item; a full page implies there may be more.
+    pub(crate) fn new(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if items.len() == limit as usize { items.last().map(cursor_of) } else { None };
+        Self { items, next_cursor }
+    }
+}

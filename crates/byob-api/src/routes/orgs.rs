@@ -1,0 +1,78 @@
+use axum::{Json, extract::State, http::StatusCode};
+use byob_core::{Org, OrgId};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{Listing, PageQuery};
+use crate::{
+    AppState,
+    extract::{ApiJson, ApiPath, ApiQuery, Caller},
+    problem::ApiResult,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OrgBody {
+    /// Display name, 1-200 characters.
+    name: String,
+}
+
+/// Create an organization (operator only).
+#[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = ["operator"])),
+    request_body = OrgBody, responses((status = 201, body = Org)))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiJson(body): ApiJson<OrgBody>,
+) -> ApiResult<(StatusCode, Json<Org>)> {
+    Ok((StatusCode::CREATED, Json(state.services.orgs.create(&ctx, &body.name).await?)))
+}
+
+/// List organizations: all for the operator, their own for a member.
+#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = ["member"])),
+    params(PageQuery), responses((status = 200, body = Listing<Org>)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Listing<Org>>> {
+    let page = query.page::<OrgId>()?;
+    let limit = page.limit;
+    let items = state.services.orgs.list(&ctx, page).await?;
+    Ok(Json(Listing::new(items, limit, |o| o.id.to_string())))
+}
+
+/// Get an organization (the operator, or a member of it).
+#[utoipa::path(get, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path)), responses((status = 200, body = Org)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+) -> ApiResult<Json<Org>> {
+    Ok(Json(state.services.orgs.get(&ctx, org).await?))
+}
+
+/// Rename an organization (operator only).
+#[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
+    params(("org" = OrgId, Path)), request_body = OrgBody, responses((status = 200, body = Org)))]
+pub(crate) async fn rename(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+    ApiJson(body): ApiJson<OrgBody>,
+) -> ApiResult<Json<Org>> {
+    Ok(Json(state.services.orgs.rename(&ctx, org, &body.name).await?))
+}
+
+/// Delete an organization with its members, tokens and secrets (operator only). Its audit trail is kept.
+#[utoipa::path(delete, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
+    params(("org" = OrgId, Path)), responses((status = 204)))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+) -> ApiResult<StatusCode> {
+    state.services.orgs.delete(&ctx, org).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

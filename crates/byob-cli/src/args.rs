@@ -1,0 +1,290 @@
+//! Command-line syntax.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use byob_core::{Role, config::LogFormat};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "byob", version, about = "Bring your own bucket: customer-owned storage for SaaS and data platforms")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub client: ClientOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How client commands reach the server.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClientOpts {
+    /// Server URL.
+    #[arg(long, env = "BYOB_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub url: String,
+    /// Bearer token (operator or member).
+    #[arg(long, env = "BYOB_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP API server.
+    Serve(ServeOpts),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    #[command(flatten)]
+    Api(ApiCommand),
+}
+
+/// Where the configuration comes from; shared by `serve` and the maintenance commands.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ConfigOpts {
+    /// TOML configuration file; `BYOB_…` environment variables override it.
+    #[arg(long, env = "BYOB_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory for the embedded defaults.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeOpts {
+    #[command(flatten)]
+    pub config: ConfigOpts,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Log format.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(value: LogFormatArg) -> Self {
+        match value {
+            LogFormatArg::Text => Self::Text,
+            LogFormatArg::Json => Self::Json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Print the effective configuration (file, environment and defaults merged) with secrets redacted.
+    Print(ConfigOpts),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiCommand {
+    /// Show who the token belongs to.
+    Whoami,
+    /// Organizations (create/rename/delete need the operator token).
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// Members of an organization.
+    #[command(subcommand)]
+    Members(MembersCommand),
+    /// Members' API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Write-only secrets; `rotate-key`, `key-status` and `prune-keys` manage the master keys.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// The organization's audit trail, newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OrgArg {
+    /// Organization id.
+    #[arg(long, env = "BYOB_ORG")]
+    pub org: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PageArgs {
+    /// Items per page.
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Continue from a previous page's cursor.
+    #[arg(long)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OrgsCommand {
+    List(PageArgs),
+    Get { org: String },
+    Create { name: String },
+    Rename { org: String, name: String },
+    Delete { org: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum RoleArg {
+    Admin,
+    Member,
+}
+
+impl From<RoleArg> for Role {
+    fn from(value: RoleArg) -> Self {
+        match value {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Member => Self::Member,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MembersCommand {
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+    },
+    Add {
+        #[command(flatten)]
+        org: OrgArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, value_enum, default_value = "member")]
+        role: RoleArg,
+    },
+    Update {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
+    Remove {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokensCommand {
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+    },
+    /// Issue a token; its value is printed once.
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+        #[arg(long)]
+        name: String,
+        /// Lifetime such as `90d`, `12h` or `30m`; omit for a token that lasts until revoked.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    Revoke {
+        #[command(flatten)]
+        org: OrgArg,
+        member: String,
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretsCommand {
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        secret: String,
+    },
+    /// Store a secret read from a file or standard input (never from the command line, where `ps` shows it).
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        #[arg(long)]
+        name: String,
+        /// File holding the value; standard input when omitted.
+        #[arg(long)]
+        value_file: Option<PathBuf>,
+        #[arg(long)]
+        description: Option<String>,
+        /// When the credential stops working (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    /// Replace a secret's value (from a file or standard input) or its description.
+    Update {
+        #[command(flatten)]
+        org: OrgArg,
+        secret: String,
+        /// File holding the new value; `-` for standard input.
+        #[arg(long)]
+        value_file: Option<PathBuf>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        expires_at: Option<String>,
+    },
+    Delete {
+        #[command(flatten)]
+        org: OrgArg,
+        secret: String,
+    },
+    /// Add a new master key and re-encrypt every secret under it, while servers keep running.
+    RotateKey(ConfigOpts),
+    /// Show the master keys and how many secrets each one seals.
+    KeyStatus(ConfigOpts),
+    /// Drop old master keys that no secret uses any more.
+    PruneKeys(ConfigOpts),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    pub org: OrgArg,
+    #[arg(long)]
+    pub action: Option<String>,
+    /// `operator`, `system` or a member id.
+    #[arg(long)]
+    pub actor: Option<String>,
+    #[arg(long)]
+    pub target: Option<String>,
+    /// success, denied, rejected or failed.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// RFC 3339 time.
+    #[arg(long)]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}

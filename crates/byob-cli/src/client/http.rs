@@ -1,0 +1,76 @@
+//! A thin HTTP client of the byob API that turns problem+json answers into readable errors.
+
+use anyhow::{Context, bail};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::ClientOpts;
+
+#[derive(Debug)]
+pub(crate) struct ApiClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    pub(crate) fn new(opts: &ClientOpts) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().user_agent(concat!("byob-cli/", env!("CARGO_PKG_VERSION"))).build()?;
+        Ok(Self { base: opts.url.trim_end_matches('/').to_string(), token: opts.token.clone(), http })
+    }
+
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method.clone(), &url).query(query);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.with_context(|| format!("cannot reach byob at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.context("reading the response")?;
+        if status.is_success() {
+            if status == StatusCode::NO_CONTENT || text.is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_str(&text).context("the server answered with invalid JSON");
+        }
+        let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let field = |k: &str| problem.get(k).and_then(Value::as_str).map(str::to_string);
+        let detail = field("detail").unwrap_or_else(|| text.clone());
+        let code = field("code").unwrap_or_else(|| status.as_u16().to_string());
+        let mut message = format!("{method} {path}: {} {code}: {detail}", status.as_u16());
+        if status == StatusCode::UNAUTHORIZED && self.token.is_none() {
+            message.push_str(" (set BYOB_TOKEN or pass --token)");
+        }
+        if let Some(id) = field("request_id") {
+            message.push_str(&format!(" [request {id}]"));
+        }
+        bail!(message)
+    }
+
+    pub(crate) async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        self.send(Method::GET, path, query, None::<&()>).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(Method::POST, path, &[], Some(body)).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(Method::PATCH, path, &[], Some(body)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(Method::DELETE, path, &[], None::<&()>).await
+    }
+}

@@ -1,0 +1,236 @@
+//! Client commands: one function per resource, each a thin wrapper over the HTTP API.
+
+mod http;
+mod output;
+
+use std::{io::Read, path::Path};
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::args::{
+    ApiCommand, AuditArgs, ClientOpts, MembersCommand, OrgsCommand, PageArgs, SecretsCommand, TokensCommand,
+};
+use http::ApiClient;
+use output::print;
+
+const ORG_COLUMNS: &[&str] = &["id", "name", "created_at"];
+const MEMBER_COLUMNS: &[&str] = &["id", "name", "email", "role", "created_at"];
+const TOKEN_COLUMNS: &[&str] = &["id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"];
+const SECRET_COLUMNS: &[&str] = &["id", "name", "description", "key_id", "updated_at", "expires_at"];
+const AUDIT_COLUMNS: &[&str] = &["at", "actor", "action", "target", "outcome", "request_id"];
+
+fn page_query(page: &PageArgs) -> Vec<(&'static str, String)> {
+    let mut query = Vec::new();
+    if let Some(limit) = page.limit {
+        query.push(("limit", limit.to_string()));
+    }
+    if let Some(cursor) = &page.cursor {
+        query.push(("cursor", cursor.clone()));
+    }
+    query
+}
+
+/// Parses `90d`, `12h`, `30m` or `45s`.
+fn parse_lifetime(text: &str) -> anyhow::Result<Duration> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = number.parse().with_context(|| format!("`{text}` is not a lifetime such as 90d, 12h or 30m"))?;
+    let duration = match unit {
+        "d" => Duration::try_days(n),
+        "h" => Duration::try_hours(n),
+        "m" => Duration::try_minutes(n),
+        "s" => Duration::try_seconds(n),
+        _ => None,
+    };
+    duration
+        .filter(|d| *d > Duration::zero())
+        .with_context(|| format!("`{text}` is not a lifetime such as 90d, 12h or 30m"))
+}
+
+fn parse_time(field: &str, text: &str) -> anyhow::Result<String> {
+    let at: DateTime<Utc> = text.parse().with_context(|| format!("--{field} `{text}` is not an RFC 3339 time"))?;
+    Ok(at.to_rfc3339())
+}
+
+/// Reads a secret value from a file, or standard input (`-` or no file); a trailing newline is dropped.
+fn read_value(file: Option<&Path>) -> anyhow::Result<String> {
+    let mut value = String::new();
+    match file {
+        Some(path) if path != Path::new("-") => {
+            value = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        }
+        _ => {
+            std::io::stdin().read_to_string(&mut value).context("cannot read the value from standard input")?;
+        }
+    }
+    let trimmed = value.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&value);
+    if trimmed.is_empty() {
+        bail!("the secret value is empty");
+    }
+    Ok(trimmed.to_string())
+}
+
+pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Result<()> {
+    let api = ApiClient::new(opts)?;
+    let json = opts.json;
+    match command {
+        ApiCommand::Whoami => print(&api.get("/v1/whoami", &[]).await?, &["kind", "org_id", "member_id", "role"], json),
+        ApiCommand::Orgs(cmd) => orgs(&api, cmd, json).await?,
+        ApiCommand::Members(cmd) => members(&api, cmd, json).await?,
+        ApiCommand::Tokens(cmd) => tokens(&api, cmd, json).await?,
+        ApiCommand::Secrets(cmd) => secrets(&api, cmd, json).await?,
+        ApiCommand::Audit(args) => audit(&api, args, json).await?,
+    }
+    Ok(())
+}
+
+async fn orgs(api: &ApiClient, cmd: OrgsCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        OrgsCommand::List(page) => api.get("/v1/orgs", &page_query(&page)).await?,
+        OrgsCommand::Get { org } => api.get(&format!("/v1/orgs/{org}"), &[]).await?,
+        OrgsCommand::Create { name } => api.post("/v1/orgs", &json!({ "name": name })).await?,
+        OrgsCommand::Rename { org, name } => api.patch(&format!("/v1/orgs/{org}"), &json!({ "name": name })).await?,
+        OrgsCommand::Delete { org } => {
+            api.delete(&format!("/v1/orgs/{org}")).await?;
+            println!("deleted {org}");
+            return Ok(());
+        }
+    };
+    print(&value, ORG_COLUMNS, json);
+    Ok(())
+}
+
+async fn members(api: &ApiClient, cmd: MembersCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        MembersCommand::List { org, page } => {
+            api.get(&format!("/v1/orgs/{}/members", org.org), &page_query(&page)).await?
+        }
+        MembersCommand::Get { org, member } => api.get(&format!("/v1/orgs/{}/members/{member}", org.org), &[]).await?,
+        MembersCommand::Add { org, name, email, role } => {
+            let role = byob_core::Role::from(role);
+            api.post(&format!("/v1/orgs/{}/members", org.org), &json!({ "name": name, "email": email, "role": role }))
+                .await?
+        }
+        MembersCommand::Update { org, member, name, email, role } => {
+            let mut body = Map::new();
+            if let Some(name) = name {
+                body.insert("name".into(), json!(name));
+            }
+            if let Some(email) = email {
+                body.insert("email".into(), json!(email));
+            }
+            if let Some(role) = role {
+                body.insert("role".into(), json!(byob_core::Role::from(role)));
+            }
+            api.patch(&format!("/v1/orgs/{}/members/{member}", org.org), &Value::Object(body)).await?
+        }
+        MembersCommand::Remove { org, member } => {
+            api.delete(&format!("/v1/orgs/{}/members/{member}", org.org)).await?;
+            println!("removed {member}");
+            return Ok(());
+        }
+    };
+    print(&value, MEMBER_COLUMNS, json);
+    Ok(())
+}
+
+async fn tokens(api: &ApiClient, cmd: TokensCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        TokensCommand::List { org, member } => {
+            api.get(&format!("/v1/orgs/{}/members/{member}/tokens", org.org), &[]).await?
+        }
+        TokensCommand::Create { org, member, name, expires_in } => {
+            let expires_at =
+                expires_in.as_deref().map(parse_lifetime).transpose()?.map(|d| (Utc::now() + d).to_rfc3339());
+            let created = api
+                .post(
+                    &format!("/v1/orgs/{}/members/{member}/tokens", org.org),
+                    &json!({ "name": name, "expires_at": expires_at }),
+                )
+                .await?;
+            if !json {
+                let token = created.get("token").and_then(Value::as_str).unwrap_or_default();
+                println!("token (shown once; byob keeps only its hash):\n  {token}");
+            }
+            created
+        }
+        TokensCommand::Revoke { org, member, token } => {
+            api.delete(&format!("/v1/orgs/{}/members/{member}/tokens/{token}", org.org)).await?
+        }
+    };
+    print(&value, TOKEN_COLUMNS, json);
+    Ok(())
+}
+
+async fn secrets(api: &ApiClient, cmd: SecretsCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        SecretsCommand::List { org, page } => {
+            api.get(&format!("/v1/orgs/{}/secrets", org.org), &page_query(&page)).await?
+        }
+        SecretsCommand::Get { org, secret } => api.get(&format!("/v1/orgs/{}/secrets/{secret}", org.org), &[]).await?,
+        SecretsCommand::Create { org, name, value_file, description, expires_at } => {
+            let value = read_value(value_file.as_deref())?;
+            let expires_at = expires_at.as_deref().map(|t| parse_time("expires-at", t)).transpose()?;
+            let body = json!({ "name": name, "value": value, "description": description, "expires_at": expires_at });
+            api.post(&format!("/v1/orgs/{}/secrets", org.org), &body).await?
+        }
+        SecretsCommand::Update { org, secret, value_file, description, expires_at } => {
+            let mut body = Map::new();
+            if let Some(file) = value_file {
+                body.insert("value".into(), json!(read_value(Some(&file))?));
+            }
+            if let Some(description) = description {
+                body.insert("description".into(), json!(description));
+            }
+            if let Some(at) = expires_at {
+                body.insert("expires_at".into(), json!(parse_time("expires-at", &at)?));
+            }
+            api.patch(&format!("/v1/orgs/{}/secrets/{secret}", org.org), &Value::Object(body)).await?
+        }
+        SecretsCommand::Delete { org, secret } => {
+            api.delete(&format!("/v1/orgs/{}/secrets/{secret}", org.org)).await?;
+            println!("deleted {secret}");
+            return Ok(());
+        }
+        SecretsCommand::RotateKey(_) | SecretsCommand::KeyStatus(_) | SecretsCommand::PruneKeys(_) => {
+            bail!("master-key commands run on the server side, not through the API")
+        }
+    };
+    print(&value, SECRET_COLUMNS, json);
+    Ok(())
+}
+
+async fn audit(api: &ApiClient, args: AuditArgs, json: bool) -> anyhow::Result<()> {
+    let mut query = page_query(&args.page);
+    for (key, value) in
+        [("action", args.action), ("actor", args.actor), ("target", args.target), ("outcome", args.outcome)]
+    {
+        if let Some(value) = value {
+            query.push((key, value));
+        }
+    }
+    if let Some(since) = &args.since {
+        query.push(("since", parse_time("since", since)?));
+    }
+    if let Some(until) = &args.until {
+        query.push(("until", parse_time("until", until)?));
+    }
+    let value = api.get(&format!("/v1/orgs/{}/audit", args.org.org), &query).await?;
+    print(&value, AUDIT_COLUMNS, json);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(parse_lifetime("90d").ok(), Some(Duration::days(90)));
+        assert_eq!(parse_lifetime("30m").ok(), Some(Duration::minutes(30)));
+        assert!(parse_lifetime("0d").is_err());
+        assert!(parse_lifetime("d").is_err());
+        assert!(parse_lifetime("5w").is_err());
+    }
+}

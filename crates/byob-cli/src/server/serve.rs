@@ -1,0 +1,119 @@
+//! `byob serve`: start-up, serving, and graceful shutdown on SIGTERM/SIGINT.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use byob_api::{AppState, HttpLimits, Metrics};
+use byob_core::config::Config;
+use byob_ports::{
+    storage::local_default_storage,
+    warehouse::{LOCAL_CONNECTION, open_local_warehouse},
+};
+use byob_service::Services;
+use figment::providers::Serialized;
+use tokio::sync::watch;
+
+use super::{bootstrap, config, logging};
+use crate::args::ServeOpts;
+
+fn load(opts: &ServeOpts) -> anyhow::Result<Config> {
+    let mut figment = config::figment(&opts.config)?;
+    if let Some(listen) = opts.listen {
+        figment = figment.merge(Serialized::default("listen", listen.to_string()));
+    }
+    if let Some(format) = opts.log_format {
+        figment = figment.merge(Serialized::default("log.format", byob_core::config::LogFormat::from(format)));
+    }
+    config::extract(&figment)
+}
+
+pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
+    let config = load(&opts)?;
+    logging::init(&config.log)?;
+    bootstrap::create_data_dir(&config.data_dir)?;
+    let (operator, generated) = bootstrap::operator_token(&config)?;
+    if let Some(token) = generated {
+        // Printed once, to the terminal only (never to the log): the file keeps it for later.
+        println!(
+            "Generated the operator token (kept in {}, mode 0600):\n  {}",
+            config.operator_token_file().display(),
+            token.expose()
+        );
+    }
+    let (deps, catalog) = bootstrap::deps(&config).await?;
+    let storage_dir = config.default_storage_dir();
+    local_default_storage(&storage_dir)?;
+    let warehouse = open_local_warehouse(&config.warehouse_file())
+        .await
+        .with_context(|| format!("cannot open the embedded warehouse {}", config.warehouse_file().display()))?;
+    tracing::info!(
+        catalog = catalog_backend(&config),
+        default_storage = %storage_dir.display(),
+        warehouse = LOCAL_CONNECTION,
+        "byob starting"
+    );
+
+    let limits = HttpLimits {
+        max_body_bytes: config.http.max_body_bytes,
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+    };
+    let state =
+        AppState::new(Services::new(&deps, operator), deps.catalog.clone(), Arc::new(Metrics::default()), limits);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("byob listening on http://{address}");
+    tracing::info!(%address, "listening");
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let mut graceful_rx = stop_rx.clone();
+    let server = axum::serve(listener, byob_api::app(state)).with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|stop| *stop).await;
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let grace = Duration::from_secs(config.http.shutdown_grace_secs);
+    let server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        result = server => result.context("server task failed")?.context("server failed")?,
+        () = async {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(?grace, "in-flight requests did not finish in time; stopping anyway"),
+    }
+    warehouse.close().await;
+    catalog.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn catalog_backend(config: &Config) -> &'static str {
+    if config.catalog_url().starts_with("sqlite:") { "sqlite" } else { "postgres" }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

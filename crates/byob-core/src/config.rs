@@ -1,0 +1,221 @@
+//! The effective configuration, loaded once by the binary (TOML file, then `BYOB_…` environment variables) and
+//! passed down. Every field documents its default; secrets are [`Sensitive`] so `byob config print` and `Debug`
+//! never show them.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Sensitive;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on. Default `127.0.0.1:8080`. Env `BYOB_LISTEN`.
+    pub listen: SocketAddr,
+    /// Where embedded defaults live (SQLite catalog, local storage, warehouse, generated keys).
+    /// Default `./byob-data`. Env `BYOB_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// Server-wide operator token; the only credential that can create orgs. When unset, one is generated on
+    /// first start, printed once and kept in `{data_dir}/operator-token` (mode 0600). Env `BYOB_OPERATOR_TOKEN`.
+    pub operator_token: Option<Sensitive<String>>,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub catalog: CatalogConfig,
+    pub secrets: SecretsConfig,
+    pub storage: StorageConfig,
+    pub warehouse: WarehouseConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./byob-data"),
+            operator_token: None,
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            catalog: CatalogConfig::default(),
+            secrets: SecretsConfig::default(),
+            storage: StorageConfig::default(),
+            warehouse: WarehouseConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The catalog database URL: the configured one, or a SQLite file in the data dir.
+    #[must_use]
+    pub fn catalog_url(&self) -> String {
+        match &self.catalog.url {
+            Some(url) => url.expose().to_string(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("catalog.db").display()),
+        }
+    }
+
+    #[must_use]
+    pub fn operator_token_file(&self) -> PathBuf {
+        self.data_dir.join("operator-token")
+    }
+
+    #[must_use]
+    pub fn keyring_file(&self) -> PathBuf {
+        self.data_dir.join("master-keys")
+    }
+
+    #[must_use]
+    pub fn default_storage_dir(&self) -> PathBuf {
+        resolve(&self.data_dir, self.storage.local_path.as_deref(), "storage")
+    }
+
+    #[must_use]
+    pub fn warehouse_file(&self) -> PathBuf {
+        resolve(&self.data_dir, self.warehouse.local_path.as_deref(), "warehouse.db")
+    }
+}
+
+/// A database URL whose password never reaches `Debug` or serialized output.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url_password(&self.0))
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&redact_url_password(&self.0))
+    }
+}
+
+fn resolve(data_dir: &Path, configured: Option<&Path>, default_name: &str) -> PathBuf {
+    configured.map_or_else(|| data_dir.join(default_name), Path::to_path_buf)
+}
+
+/// Replaces the password of `scheme://user:password@host/…` with `***`.
+#[must_use]
+pub fn redact_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let authority_start = scheme_end + 3;
+    let authority_end = url[authority_start..].find('/').map_or(url.len(), |i| authority_start + i);
+    let authority = &url[authority_start..authority_end];
+    let Some(at) = authority.rfind('@') else { return url.to_string() };
+    let Some(colon) = authority[..at].find(':') else { return url.to_string() };
+    format!("{}{}:***{}", &url[..authority_start], &authority[..colon], &url[authority_start + at..])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (default) or `json`. Env `BYOB_LOG__FORMAT`; flag `--log-format`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` (default) or `byob_api=debug,info`. Env `BYOB_LOG__FILTER`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body in bytes. Default 1 MiB (file bytes never pass through byob's API).
+    pub max_body_bytes: usize,
+    /// How long a request may run before it is answered with 503. Default 30 s.
+    pub request_timeout_secs: u64,
+    /// How long in-flight requests get to finish after SIGTERM/SIGINT. Default 30 s.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 1024 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://user:password@host:port/db`. Default: `catalog.db` in the data
+    /// dir. Env `BYOB_CATALOG__URL`.
+    pub url: Option<DatabaseUrl>,
+    /// Pool size. Default 10.
+    pub max_connections: u32,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// Base64 of a 32-byte master key. When unset, keys are kept in `{data_dir}/master-keys` (0600), generated
+    /// on first start. Env `BYOB_SECRETS__MASTER_KEY`.
+    pub master_key: Option<Sensitive<String>>,
+    /// Older master keys still accepted for decryption while `byob secrets rotate-key` re-encrypts.
+    pub previous_keys: Vec<Sensitive<String>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Directory of the default (platform-owned) storage. Default `{data_dir}/storage`.
+    pub local_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarehouseConfig {
+    /// File of the embedded SQLite warehouse, the connection named `local`. Default `{data_dir}/warehouse.db`.
+    pub local_path: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_only_the_password() {
+        assert_eq!(redact_url_password("postgres://u:p%40ss@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url_password("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url_password("sqlite://./a.db?mode=rwc"), "sqlite://./a.db?mode=rwc");
+    }
+
+    #[test]
+    fn default_catalog_is_sqlite_in_the_data_dir() {
+        let config = Config::default();
+        assert_eq!(config.catalog_url(), "sqlite://./byob-data/catalog.db?mode=rwc");
+    }
+}

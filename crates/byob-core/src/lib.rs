@@ -1,0 +1,12 @@
+//! Domain types shared by every byob layer. Nothing here does I/O.
+#![deny(missing_debug_implementations)]
+
+pub mod config;
+pub mod id;
+pub mod model;
+pub mod random;
+pub mod sensitive;
+
+pub use id::{AuditId, IdError, MemberId, OrgId, SecretId, TokenId};
+pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
+pub use sensitive::Sensitive;

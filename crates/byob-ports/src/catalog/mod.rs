@@ -1,0 +1,136 @@
+//! The catalog: byob's own records. One trait, one SQL implementation shared by both backends (the same
+//! migrations run on each), and one module per backend for what differs: connecting and tuning.
+
+mod error;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use async_trait::async_trait;
+use byob_core::{
+    AuditEntry, AuditId, AuditOutcome, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta,
+};
+use chrono::{DateTime, Utc};
+
+pub use error::CatalogError;
+pub use sql::SqlCatalog;
+
+/// Keyset paging: rows strictly after `after` (by id), at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct Page<C> {
+    pub after: Option<C>,
+    pub limit: u32,
+}
+
+/// A secret's ciphertext as stored: which master key sealed it, and the sealed bytes (base64).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCiphertext {
+    pub key_id: String,
+    pub ciphertext: String,
+}
+
+impl std::fmt::Debug for StoredCiphertext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCiphertext").field("key_id", &self.key_id).finish_non_exhaustive()
+    }
+}
+
+/// A secret awaiting re-encryption under a new master key.
+#[derive(Debug, Clone)]
+pub struct SecretToRewrap {
+    pub id: SecretId,
+    pub org_id: OrgId,
+    pub stored: StoredCiphertext,
+}
+
+/// Filters of the audit trail; every field narrows the result. Entries come newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub action: Option<String>,
+    /// `operator`, `system`, `anonymous` or a member id.
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<AuditOutcome>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait Catalog: Send + Sync + std::fmt::Debug {
+    /// Which backend this is (`sqlite`, `postgres`), for logs and readiness.
+    fn backend(&self) -> &'static str;
+    async fn ping(&self) -> Result<(), CatalogError>;
+
+    async fn insert_org(&self, org: &Org) -> Result<(), CatalogError>;
+    async fn get_org(&self, id: OrgId) -> Result<Option<Org>, CatalogError>;
+    async fn list_orgs(&self, page: Page<OrgId>) -> Result<Vec<Org>, CatalogError>;
+    async fn rename_org(&self, id: OrgId, name: &str, at: DateTime<Utc>) -> Result<Option<Org>, CatalogError>;
+    /// Deletes the org with its members, tokens and secrets; the audit trail stays.
+    async fn delete_org(&self, id: OrgId) -> Result<bool, CatalogError>;
+
+    async fn insert_member(&self, member: &Member) -> Result<(), CatalogError>;
+    async fn get_member(&self, org: OrgId, id: MemberId) -> Result<Option<Member>, CatalogError>;
+    async fn list_members(&self, org: OrgId, page: Page<MemberId>) -> Result<Vec<Member>, CatalogError>;
+    async fn update_member(&self, member: &Member) -> Result<bool, CatalogError>;
+    async fn delete_member(&self, org: OrgId, id: MemberId) -> Result<bool, CatalogError>;
+
+    async fn insert_token(&self, token: &TokenMeta, hash: &str) -> Result<(), CatalogError>;
+    /// The token with this hash and the member who owns it.
+    async fn find_token(&self, hash: &str) -> Result<Option<(TokenMeta, Member)>, CatalogError>;
+    async fn list_tokens(&self, org: OrgId, member: MemberId) -> Result<Vec<TokenMeta>, CatalogError>;
+    async fn revoke_token(
+        &self,
+        org: OrgId,
+        member: MemberId,
+        id: TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<TokenMeta>, CatalogError>;
+    /// Records use, at most once per `granularity` to spare the catalog a write per request.
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, granularity_ms: i64) -> Result<(), CatalogError>;
+
+    async fn insert_secret(&self, meta: &SecretMeta, stored: &StoredCiphertext) -> Result<(), CatalogError>;
+    async fn get_secret(
+        &self,
+        org: OrgId,
+        id: SecretId,
+    ) -> Result<Option<(SecretMeta, StoredCiphertext)>, CatalogError>;
+    async fn list_secrets(&self, org: OrgId, page: Page<SecretId>) -> Result<Vec<SecretMeta>, CatalogError>;
+    async fn update_secret(&self, meta: &SecretMeta, stored: Option<&StoredCiphertext>) -> Result<bool, CatalogError>;
+    async fn delete_secret(&self, org: OrgId, id: SecretId) -> Result<bool, CatalogError>;
+    /// Secrets not sealed under `key_id`, any org, at most `limit`.
+    async fn secrets_not_under_key(&self, key_id: &str, limit: u32) -> Result<Vec<SecretToRewrap>, CatalogError>;
+    /// Replaces a ciphertext only if it is still `old` (a concurrent update wins over a rewrap).
+    async fn swap_ciphertext(
+        &self,
+        id: SecretId,
+        old: &StoredCiphertext,
+        new: &StoredCiphertext,
+    ) -> Result<bool, CatalogError>;
+    /// How many secrets each master key seals.
+    async fn count_secrets_by_key(&self) -> Result<Vec<(String, i64)>, CatalogError>;
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError>;
+    /// Newest first; `page.after` continues below that id.
+    async fn list_audit(
+        &self,
+        org: OrgId,
+        filter: &AuditFilter,
+        page: Page<AuditId>,
+    ) -> Result<Vec<AuditEntry>, CatalogError>;
+}
+
+/// Connects to the catalog named by `url` (`sqlite:` or `postgres:`) and applies the migrations.
+///
+/// # Errors
+/// When the URL names no supported backend, the database cannot be reached, or a migration fails.
+pub async fn connect(url: &str, max_connections: u32) -> Result<SqlCatalog, CatalogError> {
+    let catalog = if url.starts_with("sqlite:") {
+        sqlite::connect(url, max_connections).await?
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::connect(url, max_connections).await?
+    } else {
+        return Err(CatalogError::UnsupportedUrl);
+    };
+    catalog.migrate().await?;
+    Ok(catalog)
+}

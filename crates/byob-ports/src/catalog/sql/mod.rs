@@ -1,0 +1,158 @@
+//! The catalog in SQL, written once for SQLite and PostgreSQL through sqlx's `Any` driver: portable SQL only
+//! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
+
+mod audit;
+mod members;
+mod orgs;
+mod row;
+mod secrets;
+mod tokens;
+
+use async_trait::async_trait;
+use byob_core::{AuditEntry, AuditId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta};
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+
+use super::{AuditFilter, Catalog, CatalogError, Page, SecretToRewrap, StoredCiphertext};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct SqlCatalog {
+    pool: AnyPool,
+    backend: &'static str,
+}
+
+impl SqlCatalog {
+    pub(super) fn new(pool: AnyPool, backend: &'static str) -> Self {
+        Self { pool, backend }
+    }
+
+    pub(super) async fn migrate(&self) -> Result<(), CatalogError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The pool, for tests that inspect raw rows (e.g. that no secret is stored in plaintext).
+    #[must_use]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Catalog for SqlCatalog {
+    fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    async fn ping(&self) -> Result<(), CatalogError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_org(&self, org: &Org) -> Result<(), CatalogError> {
+        orgs::insert(&self.pool, org).await
+    }
+    async fn get_org(&self, id: OrgId) -> Result<Option<Org>, CatalogError> {
+        orgs::get(&self.pool, id).await
+    }
+    async fn list_orgs(&self, page: Page<OrgId>) -> Result<Vec<Org>, CatalogError> {
+        orgs::list(&self.pool, page).await
+    }
+    async fn rename_org(&self, id: OrgId, name: &str, at: DateTime<Utc>) -> Result<Option<Org>, CatalogError> {
+        orgs::rename(&self.pool, id, name, at).await
+    }
+    async fn delete_org(&self, id: OrgId) -> Result<bool, CatalogError> {
+        orgs::delete(&self.pool, id).await
+    }
+
+    async fn insert_member(&self, member: &Member) -> Result<(), CatalogError> {
+        members::insert(&self.pool, member).await
+    }
+    async fn get_member(&self, org: OrgId, id: MemberId) -> Result<Option<Member>, CatalogError> {
+        members::get(&self.pool, org, id).await
+    }
+    async fn list_members(&self, org: OrgId, page: Page<MemberId>) -> Result<Vec<Member>, CatalogError> {
+        members::list(&self.pool, org, page).await
+    }
+    async fn update_member(&self, member: &Member) -> Result<bool, CatalogError> {
+        members::update(&self.pool, member).await
+    }
+    async fn delete_member(&self, org: OrgId, id: MemberId) -> Result<bool, CatalogError> {
+        members::delete(&self.pool, org, id).await
+    }
+
+    async fn insert_token(&self, token: &TokenMeta, hash: &str) -> Result<(), CatalogError> {
+        tokens::insert(&self.pool, token, hash).await
+    }
+    async fn find_token(&self, hash: &str) -> Result<Option<(TokenMeta, Member)>, CatalogError> {
+        tokens::find(&self.pool, hash).await
+    }
+    async fn list_tokens(&self, org: OrgId, member: MemberId) -> Result<Vec<TokenMeta>, CatalogError> {
+        tokens::list(&self.pool, org, member).await
+    }
+    async fn revoke_token(
+        &self,
+        org: OrgId,
+        member: MemberId,
+        id: TokenId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<TokenMeta>, CatalogError> {
+        tokens::revoke(&self.pool, org, member, id, at).await
+    }
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, granularity_ms: i64) -> Result<(), CatalogError> {
+        tokens::touch(&self.pool, id, at, granularity_ms).await
+    }
+
+    async fn insert_secret(&self, meta: &SecretMeta, stored: &StoredCiphertext) -> Result<(), CatalogError> {
+        secrets::insert(&self.pool, meta, stored).await
+    }
+    async fn get_secret(
+        &self,
+        org: OrgId,
+        id: SecretId,
+    ) -> Result<Option<(SecretMeta, StoredCiphertext)>, CatalogError> {
+        secrets::get(&self.pool, org, id).await
+    }
+    async fn list_secrets(&self, org: OrgId, page: Page<SecretId>) -> Result<Vec<SecretMeta>, CatalogError> {
+        secrets::list(&self.pool, org, page).await
+    }
+    async fn update_secret(&self, meta: &SecretMeta, stored: Option<&StoredCiphertext>) -> Result<bool, CatalogError> {
+        secrets::update(&self.pool, meta, stored).await
+    }
+    async fn delete_secret(&self, org: OrgId, id: SecretId) -> Result<bool, CatalogError> {
+        secrets::delete(&self.pool, org, id).await
+    }
+    async fn secrets_not_under_key(&self, key_id: &str, limit: u32) -> Result<Vec<SecretToRewrap>, CatalogError> {
+        secrets::not_under_key(&self.pool, key_id, limit).await
+    }
+    async fn swap_ciphertext(
+        &self,
+        id: SecretId,
+        old: &StoredCiphertext,
+        new: &StoredCiphertext,
+    ) -> Result<bool, CatalogError> {
+        secrets::swap_ciphertext(&self.pool, id, old, new).await
+    }
+    async fn count_secrets_by_key(&self) -> Result<Vec<(String, i64)>, CatalogError> {
+        secrets::count_by_key(&self.pool).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError> {
+        audit::append(&self.pool, entry).await
+    }
+    async fn list_audit(
+        &self,
+        org: OrgId,
+        filter: &AuditFilter,
+        page: Page<AuditId>,
+    ) -> Result<Vec<AuditEntry>, CatalogError> {
+        audit::list(&self.pool, org, filter, page).await
+    }
+}

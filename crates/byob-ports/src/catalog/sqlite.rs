@@ -1,0 +1,22 @@
+//! SQLite: the embedded default catalog. A file in the data dir, WAL journal so readers never wait on the
+//! writer, and a busy timeout so concurrent writers queue instead of failing.
+
+use sqlx::{Executor, any::AnyPoolOptions};
+
+use super::{CatalogError, SqlCatalog};
+
+pub(super) async fn connect(url: &str, max_connections: u32) -> Result<SqlCatalog, CatalogError> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    Ok(SqlCatalog::new(pool, "sqlite"))
+}

@@ -1,0 +1,24 @@
+//! The local-directory default storage (development and single-host deployments).
+
+use std::{path::Path, sync::Arc};
+
+use object_store::{ObjectStore, local::LocalFileSystem};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("default storage directory {path}: {reason}")]
+pub struct LocalStorageError {
+    path: String,
+    reason: String,
+}
+
+/// Opens (creating it if needed) the directory that backs the default storage.
+///
+/// # Errors
+/// When the directory cannot be created or opened.
+pub fn local_default_storage(dir: &Path) -> Result<Arc<dyn ObjectStore>, LocalStorageError> {
+    let err = |reason: String| LocalStorageError { path: dir.display().to_string(), reason };
+    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| err(e.to_string()))?;
+    Ok(Arc::new(store))
+}

@@ -1,0 +1,58 @@
+//! Use cases. Every operation takes the caller's [`RequestContext`], checks what the caller may do, and writes
+//! the audit trail; the HTTP layer only translates.
+
+mod audit;
+mod auth;
+mod context;
+mod error;
+mod secrets;
+mod tenancy;
+mod validate;
+
+use std::sync::Arc;
+
+use byob_ports::{catalog::Catalog, clock::Clock, secretbox::SecretBox};
+
+pub use audit::{AuditService, Auditor};
+pub use auth::{Access, Authenticator, OperatorToken, Principal};
+pub use context::RequestContext;
+pub use error::ServiceError;
+pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
+pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
+
+/// Everything a use case needs from outside, built once at start-up.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub catalog: Arc<dyn Catalog>,
+    pub secret_box: Arc<dyn SecretBox>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The services, sharing one set of dependencies.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub auth: Authenticator,
+    pub orgs: OrgService,
+    pub members: MemberService,
+    pub tokens: TokenService,
+    pub secrets: SecretService,
+    pub audit: AuditService,
+    /// For layers that must audit on their own (an access refused before any use case runs).
+    pub auditor: Auditor,
+}
+
+impl Services {
+    #[must_use]
+    pub fn new(deps: &Deps, operator_token: OperatorToken) -> Self {
+        let auditor = Auditor::new(deps.catalog.clone(), deps.clock.clone());
+        Self {
+            auth: Authenticator::new(deps.clone(), operator_token),
+            orgs: OrgService::new(deps.clone(), auditor.clone()),
+            members: MemberService::new(deps.clone(), auditor.clone()),
+            tokens: TokenService::new(deps.clone(), auditor.clone()),
+            secrets: SecretService::new(deps.clone(), auditor.clone()),
+            audit: AuditService::new(deps.clone(), auditor.clone()),
+            auditor,
+        }
+    }
+}

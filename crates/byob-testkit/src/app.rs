@@ -1,0 +1,134 @@
+//! byob's HTTP application in-process, on a fresh SQLite catalog (or PostgreSQL), with helpers to call it.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, body::Body, http::Request};
+use byob_api::{AppState, HttpLimits, Metrics};
+use byob_core::{Role, Sensitive};
+use byob_ports::{
+    catalog::{self, SqlCatalog},
+    clock::{Clock, ManualClock},
+    secretbox::{KeySource, XChaChaBox},
+};
+use byob_service::{Deps, OperatorToken};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const OPERATOR_TOKEN: &str = "byob_test-operator-token-0123456789";
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub struct TestApp {
+    pub router: Router,
+    pub catalog: Arc<SqlCatalog>,
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+/// A status and a parsed JSON body (Null when empty), plus the content type.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Reply {
+    #[must_use]
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().unwrap_or_else(|| panic!("no id in {:?}", self.body)).to_string()
+    }
+}
+
+impl TestApp {
+    /// On SQLite in a temporary directory.
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
+        Self::with_catalog_url(&url, dir).await
+    }
+
+    /// On a fresh PostgreSQL database.
+    pub async fn postgres() -> Self {
+        let url = crate::fresh_postgres_database().await;
+        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    async fn with_catalog_url(url: &str, dir: tempfile::TempDir) -> Self {
+        let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
+        let deps =
+            Deps { catalog: catalog.clone(), secret_box: Arc::new(secret_box), clock: clock.clone() as Arc<dyn Clock> };
+        let state = AppState::new(
+            byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into()))),
+            catalog.clone(),
+            Arc::new(Metrics::default()),
+            HttpLimits { max_body_bytes: MAX_BODY_BYTES, request_timeout: Duration::from_secs(30) },
+        );
+        Self { router: byob_api::app(state), catalog, clock, _dir: dir }
+    }
+
+    #[must_use]
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request.header("content-type", "application/json").body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status().as_u16();
+        let content_type =
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply { status, content_type, body }
+    }
+
+    pub async fn create_org(&self, name: &str) -> String {
+        let reply = self.call("POST", "/v1/orgs", Some(OPERATOR_TOKEN), Some(json!({ "name": name }))).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.id()
+    }
+
+    /// Adds a member with a fresh token; returns (member id, token).
+    pub async fn member_with_token(&self, org: &str, role: Role) -> (String, String) {
+        let reply = self
+            .call(
+                "POST",
+                &format!("/v1/orgs/{org}/members"),
+                Some(OPERATOR_TOKEN),
+                Some(json!({ "name": "M", "role": role })),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        let member = reply.id();
+        let reply = self
+            .call(
+                "POST",
+                &format!("/v1/orgs/{org}/members/{member}/tokens"),
+                Some(OPERATOR_TOKEN),
+                Some(json!({ "name": "t" })),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        (member, reply.body["token"].as_str().expect("token").to_string())
+    }
+}

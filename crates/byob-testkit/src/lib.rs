@@ -1,0 +1,10 @@
+//! Test fixtures shared by every crate's tests. The servers are real (scripts/servers.sh starts them and
+//! exports their addresses); a missing address fails the test with instructions rather than skipping it, so a
+//! green run always means the servers were exercised.
+#![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
+
+pub mod app;
+pub mod servers;
+
+pub use app::TestApp;
+pub use servers::{fresh_postgres_database, server_env};

