@@ -61,12 +61,6 @@ pub fn app(mut state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The router and its OpenAPI document, before layers: for tests that walk every route.
-#[must_use]
-pub fn routes_with_doc() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    routes::all().split_for_parts()
-}
-
 pub(crate) fn base_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
 }

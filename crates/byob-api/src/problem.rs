@@ -92,15 +92,15 @@ impl Problem {
     }
 }
 
-/// What handlers return on failure.
+/// What handlers return on failure (boxed: results stay small on the success path).
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        Self(problem)
+        Self(Box::new(problem))
     }
 }
 
@@ -124,7 +124,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),
         };
-        Self(problem)
+        Self(Box::new(problem))
     }
 }
 
@@ -136,7 +136,7 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         // Rendered by `render_problems`, which knows the request id and path.
-        response.extensions_mut().insert(self.0);
+        response.extensions_mut().insert(*self.0);
         response
     }
 }

@@ -207,7 +207,9 @@ pub(crate) enum TokensCommand {
         #[command(flatten)]
         org: OrgArg,
         member: String,
-        token: String,
+        /// Token id (`tok_…`). Not named `token`, which is the global `--token`.
+        #[arg(value_name = "TOKEN_ID")]
+        token_id: String,
     },
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod app;
+pub mod buckets;
 pub mod servers;
 
 pub use app::TestApp;

@@ -1,4 +1,4 @@
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Json, extract::State};
 use byob_core::{AuditEntry, AuditId, AuditOutcome, OrgId};
 use byob_ports::catalog::AuditFilter;
 use chrono::{DateTime, Utc};
@@ -9,7 +9,7 @@ use super::{Listing, PageQuery};
 use crate::{
     AppState,
     extract::{ApiPath, ApiQuery, Caller},
-    problem::{ApiResult, Problem},
+    problem::ApiResult,
 };
 
 /// Filters and paging of the audit trail; entries come newest first.
@@ -23,8 +23,7 @@ pub(crate) struct AuditQuery {
     actor: Option<String>,
     /// The id acted on.
     target: Option<String>,
-    /// `success`, `denied`, `rejected` or `failed`.
-    outcome: Option<String>,
+    outcome: Option<AuditOutcome>,
     /// Entries at or after this time (RFC 3339).
     since: Option<DateTime<Utc>>,
     /// Entries before this time (RFC 3339).
@@ -43,22 +42,14 @@ pub(crate) async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Listing<AuditEntry>>> {
     let page = PageQuery { limit: q.limit, cursor: q.cursor }.page::<AuditId>()?;
-    let outcome = q
-        .outcome
-        .as_deref()
-        .map(|o| {
-            AuditOutcome::parse(o).ok_or_else(|| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-query",
-                    "`outcome` must be success, denied, rejected or failed",
-                )
-                .with_field("outcome")
-            })
-        })
-        .transpose()?;
-    let filter =
-        AuditFilter { action: q.action, actor: q.actor, target: q.target, outcome, since: q.since, until: q.until };
+    let filter = AuditFilter {
+        action: q.action,
+        actor: q.actor,
+        target: q.target,
+        outcome: q.outcome,
+        since: q.since,
+        until: q.until,
+    };
     let limit = page.limit;
     let items = state.services.audit.list(&ctx, org, filter, page).await?;
     Ok(Json(Listing::new(items, limit, |e| e.id.to_string())))

@@ -29,7 +29,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(Health { status: "ready" }).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            crate::problem::ApiError(Problem::new(
+            crate::problem::ApiError::from(Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "catalog-unavailable",
                 format!("the {} catalog does not answer", state.catalog.backend()),

@@ -155,8 +155,8 @@ async fn tokens(api: &ApiClient, cmd: TokensCommand, json: bool) -> anyhow::Resu
             }
             created
         }
-        TokensCommand::Revoke { org, member, token } => {
-            api.delete(&format!("/v1/orgs/{}/members/{member}/tokens/{token}", org.org)).await?
+        TokensCommand::Revoke { org, member, token_id } => {
+            api.delete(&format!("/v1/orgs/{}/members/{member}/tokens/{token_id}", org.org)).await?
         }
     };
     print(&value, TOKEN_COLUMNS, json);

@@ -1,0 +1,109 @@
+//! The real binary: zero-configuration start, the operator token, graceful shutdown, JSON logs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn serves_with_no_configuration_and_keeps_the_operator_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]).await;
+    let data = dir.path().join("byob-data");
+    for file in ["catalog.db", "operator-token", "master-keys", "warehouse.db", "storage"] {
+        assert!(data.join(file).exists(), "{file} missing");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["operator-token", "master-keys"] {
+            assert_eq!(std::fs::metadata(data.join(file)).unwrap().permissions().mode() & 0o777, 0o600, "{file}");
+        }
+        assert_eq!(std::fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+    let token = server.operator_token();
+    assert_eq!(server.json("GET", "/readyz", "", None).await["status"], "ready");
+    let org = server.json("POST", "/v1/orgs", &token, Some(json!({ "name": "Acme" }))).await;
+    let (stdout, _) = server.stop().await;
+    assert!(stdout.contains(&token), "the generated token is printed once");
+
+    let again = Server::start(dir.path(), &[], &[]).await;
+    assert_eq!(again.operator_token(), token);
+    let fetched = again.json("GET", &format!("/v1/orgs/{}", org["id"].as_str().unwrap()), &token, None).await;
+    assert_eq!(fetched["name"], "Acme");
+    let (stdout, _) = again.stop().await;
+    assert!(!stdout.contains(&token), "an existing token is never printed again");
+}
+
+#[tokio::test]
+async fn the_operator_token_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "byob_operator-from-env-0123456789";
+    let server = Server::start(dir.path(), &[], &[("BYOB_OPERATOR_TOKEN", token)]).await;
+    assert!(!dir.path().join("byob-data/operator-token").exists());
+    server.json("POST", "/v1/orgs", token, Some(json!({ "name": "Env" }))).await;
+    let (stdout, _) = server.stop().await;
+    assert!(!stdout.contains(token));
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]).await;
+    let token = server.operator_token();
+    let address = server.url.trim_start_matches("http://").to_string();
+    let body = json!({ "name": "slow" }).to_string();
+    let (head, tail) = body.split_at(5);
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /v1/orgs HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await; // the handler is now waiting for the rest of the body
+
+    let pid = server.child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response)).await.unwrap().unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let (_, stderr) = server.stop().await;
+    assert!(stderr.contains("shutdown requested"), "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--log-format", "json"], &[]).await;
+    let (status, _) = server.call("GET", "/v1/orgs/org_bad", &server.operator_token(), None).await;
+    assert_eq!(status, 400);
+    let (_, stderr) = server.stop().await;
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
+    let request_line = lines
+        .iter()
+        .find(|l| l["span"]["path"] == "/v1/orgs/org_bad")
+        .unwrap_or_else(|| panic!("no log line for the request: {stderr}"));
+    assert!(request_line["span"]["request_id"].as_str().unwrap().starts_with("req_"));
+}
+
+#[tokio::test]
+async fn bad_configuration_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("byob.toml");
+    std::fs::write(&config, "[http]\nmax_body_byts = 5\n").unwrap();
+    let output = support::byob(dir.path()).args(["serve", "--config"]).arg(&config).output().await.unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_body_byts"), "{stderr}");
+    let output = support::byob(dir.path()).args(["serve", "--config", "missing.toml"]).output().await.unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+}
