@@ -114,6 +114,7 @@ export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 ENV
   log "started; environment in $RUN/env"
   cat "$RUN/env"

@@ -29,3 +29,19 @@ async fn the_served_document_is_openapi_3_1_and_matches() {
     assert!(served["openapi"].as_str().unwrap().starts_with("3.1"));
     assert_eq!(served, serde_json::to_value(byob_api::openapi()).unwrap());
 }
+
+/// An independent OpenAPI 3.1 validator (openapi-spec-validator, installed with moto by scripts/servers.sh).
+#[test]
+fn the_document_passes_an_independent_openapi_validator() {
+    let validator = byob_testkit::server_env("BYOB_TEST_OPENAPI_VALIDATOR");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&byob_api::openapi()).unwrap()).unwrap();
+    let output = std::process::Command::new(&validator).arg(&path).output().expect("run openapi-spec-validator");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

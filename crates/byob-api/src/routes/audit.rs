@@ -33,8 +33,8 @@ pub(crate) struct AuditQuery {
 }
 
 /// The org's audit trail (admins).
-#[utoipa::path(get, path = "/v1/orgs/{org}/audit", tag = "audit", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), AuditQuery), responses((status = 200, body = Listing<AuditEntry>)))]
+#[utoipa::path(get, operation_id = "list_audit", path = "/v1/orgs/{org}/audit", tag = "audit", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), AuditQuery), responses((status = 200, description = "Success", body = Listing<AuditEntry>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,

@@ -10,8 +10,8 @@ use crate::{
 };
 
 /// Add a member (admins).
-#[utoipa::path(post, path = "/v1/orgs/{org}/members", tag = "members", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path)), request_body = CreateMember, responses((status = 201, body = Member)))]
+#[utoipa::path(post, operation_id = "create_member", path = "/v1/orgs/{org}/members", tag = "members", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path)), request_body = CreateMember, responses((status = 201, description = "Created", body = Member)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -22,8 +22,8 @@ pub(crate) async fn create(
 }
 
 /// List members (admins).
-#[utoipa::path(get, path = "/v1/orgs/{org}/members", tag = "members", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), PageQuery), responses((status = 200, body = Listing<Member>)))]
+#[utoipa::path(get, operation_id = "list_members", path = "/v1/orgs/{org}/members", tag = "members", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), PageQuery), responses((status = 200, description = "Success", body = Listing<Member>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -37,8 +37,8 @@ pub(crate) async fn list(
 }
 
 /// Get a member (admins, or the member themself).
-#[utoipa::path(get, path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["self"])),
-    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 200, body = Member)))]
+#[utoipa::path(get, operation_id = "get_member", path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["self"])),
+    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 200, description = "Success", body = Member)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -48,9 +48,9 @@ pub(crate) async fn get(
 }
 
 /// Change a member's name, email or role (admins).
-#[utoipa::path(patch, path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, operation_id = "update_member", path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["admin"])),
     params(("org" = OrgId, Path), ("member" = MemberId, Path)), request_body = UpdateMember,
-    responses((status = 200, body = Member)))]
+    responses((status = 200, description = "Success", body = Member)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -61,8 +61,8 @@ pub(crate) async fn update(
 }
 
 /// Remove a member and their tokens (admins).
-#[utoipa::path(delete, path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 204)))]
+#[utoipa::path(delete, operation_id = "delete_member", path = "/v1/orgs/{org}/members/{member}", tag = "members", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 204, description = "Done; no content")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Caller(ctx): Caller,

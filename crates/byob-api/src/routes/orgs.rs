@@ -18,8 +18,8 @@ pub(crate) struct OrgBody {
 }
 
 /// Create an organization (operator only).
-#[utoipa::path(post, path = "/v1/orgs", tag = "orgs", security(("bearer" = ["operator"])),
-    request_body = OrgBody, responses((status = 201, body = Org)))]
+#[utoipa::path(post, operation_id = "create_org", path = "/v1/orgs", tag = "orgs", security(("bearer" = ["operator"])),
+    request_body = OrgBody, responses((status = 201, description = "Created", body = Org)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -29,8 +29,8 @@ pub(crate) async fn create(
 }
 
 /// List organizations: all for the operator, their own for a member.
-#[utoipa::path(get, path = "/v1/orgs", tag = "orgs", security(("bearer" = ["member"])),
-    params(PageQuery), responses((status = 200, body = Listing<Org>)))]
+#[utoipa::path(get, operation_id = "list_orgs", path = "/v1/orgs", tag = "orgs", security(("bearer" = ["member"])),
+    params(PageQuery), responses((status = 200, description = "Success", body = Listing<Org>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -43,8 +43,8 @@ pub(crate) async fn list(
 }
 
 /// Get an organization (the operator, or a member of it).
-#[utoipa::path(get, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["member"])),
-    params(("org" = OrgId, Path)), responses((status = 200, body = Org)))]
+#[utoipa::path(get, operation_id = "get_org", path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path)), responses((status = 200, description = "Success", body = Org)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -54,8 +54,8 @@ pub(crate) async fn get(
 }
 
 /// Rename an organization (operator only).
-#[utoipa::path(patch, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
-    params(("org" = OrgId, Path)), request_body = OrgBody, responses((status = 200, body = Org)))]
+#[utoipa::path(patch, operation_id = "rename_org", path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
+    params(("org" = OrgId, Path)), request_body = OrgBody, responses((status = 200, description = "Success", body = Org)))]
 pub(crate) async fn rename(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -66,8 +66,8 @@ pub(crate) async fn rename(
 }
 
 /// Delete an organization with its members, tokens and secrets (operator only). Its audit trail is kept.
-#[utoipa::path(delete, path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
-    params(("org" = OrgId, Path)), responses((status = 204)))]
+#[utoipa::path(delete, operation_id = "delete_org", path = "/v1/orgs/{org}", tag = "orgs", security(("bearer" = ["operator"])),
+    params(("org" = OrgId, Path)), responses((status = 204, description = "Done; no content")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Caller(ctx): Caller,

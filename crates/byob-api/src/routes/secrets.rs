@@ -10,8 +10,8 @@ use crate::{
 };
 
 /// Store a secret (admins). Its value is encrypted at rest and never returned.
-#[utoipa::path(post, path = "/v1/orgs/{org}/secrets", tag = "secrets", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path)), request_body = CreateSecret, responses((status = 201, body = SecretMeta)))]
+#[utoipa::path(post, operation_id = "create_secret", path = "/v1/orgs/{org}/secrets", tag = "secrets", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path)), request_body = CreateSecret, responses((status = 201, description = "Created", body = SecretMeta)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -22,8 +22,8 @@ pub(crate) async fn create(
 }
 
 /// List secrets, without values (admins).
-#[utoipa::path(get, path = "/v1/orgs/{org}/secrets", tag = "secrets", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), PageQuery), responses((status = 200, body = Listing<SecretMeta>)))]
+#[utoipa::path(get, operation_id = "list_secrets", path = "/v1/orgs/{org}/secrets", tag = "secrets", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), PageQuery), responses((status = 200, description = "Success", body = Listing<SecretMeta>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -37,8 +37,8 @@ pub(crate) async fn list(
 }
 
 /// A secret's metadata, never its value (admins).
-#[utoipa::path(get, path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), ("secret" = SecretId, Path)), responses((status = 200, body = SecretMeta)))]
+#[utoipa::path(get, operation_id = "get_secret", path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("secret" = SecretId, Path)), responses((status = 200, description = "Success", body = SecretMeta)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -48,9 +48,9 @@ pub(crate) async fn get(
 }
 
 /// Replace a secret's value, description or expiry (admins).
-#[utoipa::path(patch, path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, operation_id = "update_secret", path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
     params(("org" = OrgId, Path), ("secret" = SecretId, Path)), request_body = UpdateSecret,
-    responses((status = 200, body = SecretMeta)))]
+    responses((status = 200, description = "Success", body = SecretMeta)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -61,8 +61,8 @@ pub(crate) async fn update(
 }
 
 /// Delete a secret (admins).
-#[utoipa::path(delete, path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), ("secret" = SecretId, Path)), responses((status = 204)))]
+#[utoipa::path(delete, operation_id = "delete_secret", path = "/v1/orgs/{org}/secrets/{secret}", tag = "secrets", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("secret" = SecretId, Path)), responses((status = 204, description = "Done; no content")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Caller(ctx): Caller,

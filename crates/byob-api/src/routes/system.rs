@@ -17,13 +17,13 @@ pub(crate) struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(get, operation_id = "healthz", path = "/healthz", tag = "system", responses((status = 200, description = "Success", body = Health)))]
 pub(crate) async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Readiness: the catalog answers. 503 otherwise, so a load balancer stops sending traffic.
-#[utoipa::path(get, path = "/readyz", tag = "system", responses((status = 200, body = Health), (status = 503, body = Problem)))]
+#[utoipa::path(get, operation_id = "readyz", path = "/readyz", tag = "system", responses((status = 200, description = "Success", body = Health), (status = 503, description = "Not ready", body = Problem)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     match state.catalog.ping().await {
         Ok(()) => Json(Health { status: "ready" }).into_response(),
@@ -40,7 +40,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus metrics in the OpenMetrics text format.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
+#[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "system", responses((status = 200, description = "Success", content_type = "application/openmetrics-text", body = String)))]
 pub(crate) async fn metrics(state: State<AppState>) -> Response {
     crate::metrics::serve(State(state.metrics.clone())).await
 }
@@ -55,7 +55,7 @@ pub(crate) struct WhoAmI {
     role: Option<Role>,
 }
 
-#[utoipa::path(get, path = "/v1/whoami", tag = "system", security(("bearer" = [])), responses((status = 200, body = WhoAmI)))]
+#[utoipa::path(get, operation_id = "whoami", path = "/v1/whoami", tag = "system", security(("bearer" = [])), responses((status = 200, description = "Success", body = WhoAmI)))]
 pub(crate) async fn whoami(Caller(ctx): Caller) -> Json<WhoAmI> {
     Json(match ctx.principal {
         Principal::Member { org_id, member_id, role, .. } => {

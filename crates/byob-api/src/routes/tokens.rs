@@ -9,9 +9,9 @@ use crate::{
 };
 
 /// Issue an API token. The response is the only time its value is shown.
-#[utoipa::path(post, path = "/v1/orgs/{org}/members/{member}/tokens", tag = "tokens", security(("bearer" = ["self"])),
+#[utoipa::path(post, operation_id = "create_token", path = "/v1/orgs/{org}/members/{member}/tokens", tag = "tokens", security(("bearer" = ["self"])),
     params(("org" = OrgId, Path), ("member" = MemberId, Path)), request_body = CreateToken,
-    responses((status = 201, body = CreatedToken)))]
+    responses((status = 201, description = "Created", body = CreatedToken)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -22,8 +22,8 @@ pub(crate) async fn create(
 }
 
 /// List a member's tokens (never their values).
-#[utoipa::path(get, path = "/v1/orgs/{org}/members/{member}/tokens", tag = "tokens", security(("bearer" = ["self"])),
-    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 200, body = Vec<TokenMeta>)))]
+#[utoipa::path(get, operation_id = "list_tokens", path = "/v1/orgs/{org}/members/{member}/tokens", tag = "tokens", security(("bearer" = ["self"])),
+    params(("org" = OrgId, Path), ("member" = MemberId, Path)), responses((status = 200, description = "Success", body = Vec<TokenMeta>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
@@ -33,10 +33,10 @@ pub(crate) async fn list(
 }
 
 /// Revoke a token at once.
-#[utoipa::path(delete, path = "/v1/orgs/{org}/members/{member}/tokens/{token}", tag = "tokens",
+#[utoipa::path(delete, operation_id = "revoke_token", path = "/v1/orgs/{org}/members/{member}/tokens/{token}", tag = "tokens",
     security(("bearer" = ["self"])),
     params(("org" = OrgId, Path), ("member" = MemberId, Path), ("token" = TokenId, Path)),
-    responses((status = 200, body = TokenMeta)))]
+    responses((status = 200, description = "Success", body = TokenMeta)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     Caller(ctx): Caller,
