@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod id;
+pub mod location;
 pub mod model;
 pub mod random;
 pub mod sensitive;

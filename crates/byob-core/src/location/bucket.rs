@@ -1,0 +1,191 @@
+//! Bucket and container names, by each provider's published rules:
+//! S3 general-purpose buckets (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html),
+//! GCS buckets (cloud.google.com/storage/docs/buckets#naming), Azure containers
+//! (learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::{FieldError, Provider, looks_like_ipv4};
+
+/// A bucket (S3, GCS), container (Azure) or directory (local) name that the provider would accept.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct BucketName(String);
+
+impl fmt::Display for BucketName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl BucketName {
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// # Errors
+    /// A [`FieldError`] naming the first rule the name breaks.
+    pub fn parse(provider: Provider, field: &str, name: &str) -> Result<Self, FieldError> {
+        let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
+        let noun = provider.bucket_noun();
+        if name.is_empty() {
+            return err("bucket-name-empty", format!("give the {noun} name"));
+        }
+        let alnum_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        match provider {
+            Provider::S3 | Provider::Local => {
+                if !(3..=63).contains(&name.len()) {
+                    return err(
+                        "bucket-name-length",
+                        format!("an S3 bucket name has 3-63 characters, not {}", name.len()),
+                    );
+                }
+                if let Some(c) =
+                    name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-')))
+                {
+                    return err(
+                        "bucket-name-characters",
+                        format!("`{c}` is not allowed: use lowercase letters, digits, `.` and `-`"),
+                    );
+                }
+                if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
+                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                }
+                if name.contains("..") {
+                    return err("bucket-name-adjacent-dots", "must not contain two adjacent dots".into());
+                }
+                if looks_like_ipv4(name) {
+                    return err("bucket-name-ip-address", "must not look like an IP address".into());
+                }
+                for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] {
+                    if name.starts_with(reserved) {
+                        return err(
+                            "bucket-name-reserved",
+                            format!("must not begin with `{reserved}` (reserved by AWS)"),
+                        );
+                    }
+                }
+                for reserved in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
+                    if name.ends_with(reserved) {
+                        return err(
+                            "bucket-name-reserved",
+                            format!("must not end with `{reserved}` (reserved by AWS)"),
+                        );
+                    }
+                }
+            }
+            Provider::Gcs => {
+                let max = if name.contains('.') { 222 } else { 63 };
+                if name.len() < 3 || name.len() > max {
+                    return err(
+                        "bucket-name-length",
+                        format!("a GCS bucket name has 3-{max} characters, not {}", name.len()),
+                    );
+                }
+                if let Some(c) = name
+                    .chars()
+                    .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')))
+                {
+                    return err(
+                        "bucket-name-characters",
+                        format!("`{c}` is not allowed: use lowercase letters, digits, `-`, `_` and `.`"),
+                    );
+                }
+                if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
+                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                }
+                if name.split('.').any(|part| part.is_empty() || part.len() > 63) {
+                    return err("bucket-name-dot-segments", "each dot-separated part has 1-63 characters".into());
+                }
+                if looks_like_ipv4(name) {
+                    return err("bucket-name-ip-address", "must not look like an IP address".into());
+                }
+                if name.starts_with("goog") || name.contains("google") || name.contains("g00gle") {
+                    return err(
+                        "bucket-name-reserved",
+                        "must not begin with `goog` or contain `google` (reserved by Google)".into(),
+                    );
+                }
+            }
+            Provider::Azure => {
+                if !(3..=63).contains(&name.len()) {
+                    return err(
+                        "bucket-name-length",
+                        format!("an Azure container name has 3-63 characters, not {}", name.len()),
+                    );
+                }
+                if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+                    return err(
+                        "bucket-name-characters",
+                        format!("`{c}` is not allowed: use lowercase letters, digits and `-`"),
+                    );
+                }
+                if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
+                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                }
+                if name.contains("--") {
+                    return err("bucket-name-adjacent-hyphens", "must not contain two adjacent hyphens".into());
+                }
+            }
+        }
+        Ok(Self(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(provider: Provider, name: &str) -> Option<&'static str> {
+        BucketName::parse(provider, "bucket", name).err().map(|e| e.rule)
+    }
+
+    #[test]
+    fn s3_rules() {
+        for ok in ["abc", "my-bucket.prod-1", &"a".repeat(63)] {
+            assert_eq!(rule(Provider::S3, ok), None, "{ok}");
+        }
+        assert_eq!(rule(Provider::S3, ""), Some("bucket-name-empty"));
+        assert_eq!(rule(Provider::S3, "ab"), Some("bucket-name-length"));
+        assert_eq!(rule(Provider::S3, &"a".repeat(64)), Some("bucket-name-length"));
+        assert_eq!(rule(Provider::S3, "My-Bucket"), Some("bucket-name-characters"));
+        assert_eq!(rule(Provider::S3, "my_bucket"), Some("bucket-name-characters"));
+        assert_eq!(rule(Provider::S3, "-bucket"), Some("bucket-name-edges"));
+        assert_eq!(rule(Provider::S3, "bucket."), Some("bucket-name-edges"));
+        assert_eq!(rule(Provider::S3, "my..bucket"), Some("bucket-name-adjacent-dots"));
+        assert_eq!(rule(Provider::S3, "192.168.5.4"), Some("bucket-name-ip-address"));
+        assert_eq!(rule(Provider::S3, "xn--bucket"), Some("bucket-name-reserved"));
+        assert_eq!(rule(Provider::S3, "sthree-data"), Some("bucket-name-reserved"));
+        assert_eq!(rule(Provider::S3, "data-s3alias"), Some("bucket-name-reserved"));
+        assert_eq!(rule(Provider::S3, "data--ol-s3"), Some("bucket-name-reserved"));
+    }
+
+    #[test]
+    fn gcs_rules() {
+        for ok in ["abc", "my_bucket-1", "example.com.data", &format!("{}.{}", "a".repeat(63), "b".repeat(63))] {
+            assert_eq!(rule(Provider::Gcs, ok), None, "{ok}");
+        }
+        assert_eq!(rule(Provider::Gcs, &"a".repeat(64)), Some("bucket-name-length"));
+        assert_eq!(rule(Provider::Gcs, &format!("{}.b", "a".repeat(64))), Some("bucket-name-dot-segments"));
+        assert_eq!(rule(Provider::Gcs, "Data"), Some("bucket-name-characters"));
+        assert_eq!(rule(Provider::Gcs, "_data"), Some("bucket-name-edges"));
+        assert_eq!(rule(Provider::Gcs, "10.0.0.1"), Some("bucket-name-ip-address"));
+        assert_eq!(rule(Provider::Gcs, "goog-data"), Some("bucket-name-reserved"));
+        assert_eq!(rule(Provider::Gcs, "my-google-data"), Some("bucket-name-reserved"));
+    }
+
+    #[test]
+    fn azure_rules() {
+        for ok in ["abc", "exports-2026", &"a".repeat(63)] {
+            assert_eq!(rule(Provider::Azure, ok), None, "{ok}");
+        }
+        assert_eq!(rule(Provider::Azure, "ab"), Some("bucket-name-length"));
+        assert_eq!(rule(Provider::Azure, "my.container"), Some("bucket-name-characters"));
+        assert_eq!(rule(Provider::Azure, "my_container"), Some("bucket-name-characters"));
+        assert_eq!(rule(Provider::Azure, "container-"), Some("bucket-name-edges"));
+        assert_eq!(rule(Provider::Azure, "my--container"), Some("bucket-name-adjacent-hyphens"));
+    }
+}

@@ -1,0 +1,50 @@
+//! Where a customer's data lives and how byob reaches it, validated without any I/O. Every rejection is a
+//! [`FieldError`] naming the field, a stable rule code (listed in docs/validation.md) and what to fix.
+
+mod arn;
+mod bucket;
+mod endpoint;
+mod prefix;
+mod provider;
+mod region;
+mod sas;
+mod service_account;
+
+use std::fmt;
+
+pub use arn::{KmsKeyArn, Partition, RoleArn};
+pub use bucket::BucketName;
+pub use endpoint::{Endpoint, HttpPolicy};
+pub use prefix::Prefix;
+pub use provider::Provider;
+pub use region::Region;
+pub use sas::{SasKind, SasToken};
+pub use service_account::ServiceAccountKey;
+
+/// A rejected input: which field, which rule, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    /// Stable kebab-case rule code, e.g. `bucket-name-length`.
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), rule, message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ({})", self.field, self.message, self.rule)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+/// Whether `text` is a dotted-quad IPv4 address (bucket names must not look like one).
+pub(crate) fn looks_like_ipv4(text: &str) -> bool {
+    text.parse::<std::net::Ipv4Addr>().is_ok()
+}
