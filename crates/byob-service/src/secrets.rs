@@ -17,10 +17,15 @@ const MAX_VALUE_BYTES: usize = 64 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct CreateSecret {
     /// Unique in the org: 1-64 of letters, digits, `.`, `_`, `-`.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     pub name: String,
     /// The secret itself. Write-only: no response ever contains it.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 65536)]
     pub value: Sensitive<String>,
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 200
+    )]
     pub description: Option<String>,
     /// When the credential stops working, if it does (drives expiry warnings).
     pub expires_at: Option<DateTime<Utc>>,
@@ -30,8 +35,12 @@ pub struct CreateSecret {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSecret {
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 65536)]
     pub value: Option<Sensitive<String>>,
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 200
+    )]
     pub description: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
 }

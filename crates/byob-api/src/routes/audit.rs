@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Listing, PageQuery};
+use super::{Listing, page};
 use crate::{
     AppState,
     extract::{ApiPath, ApiQuery, Caller},
@@ -26,9 +26,13 @@ pub(crate) struct AuditQuery {
     outcome: Option<AuditOutcome>,
     /// Entries at or after this time (RFC 3339).
     since: Option<DateTime<Utc>>,
-    /// Entries before this time (RFC 3339).
+    /// Entries before this time (RFC 3339). A window with `until` <= `since` is empty.
     until: Option<DateTime<Utc>>,
+    /// Items per page, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^aud_[0-9a-hjkmnp-tv-z]{26}$")]
     cursor: Option<String>,
 }
 
@@ -41,7 +45,7 @@ pub(crate) async fn list(
     ApiPath(org): ApiPath<OrgId>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Listing<AuditEntry>>> {
-    let page = PageQuery { limit: q.limit, cursor: q.cursor }.page::<AuditId>()?;
+    let page = page::<AuditId>(q.limit, q.cursor.as_deref())?;
     let filter = AuditFilter {
         action: q.action,
         actor: q.actor,

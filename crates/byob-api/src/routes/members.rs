@@ -2,7 +2,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use byob_core::{Member, MemberId, OrgId};
 use byob_service::{CreateMember, UpdateMember};
 
-use super::{Listing, PageQuery};
+use super::{Listing, MemberPage};
 use crate::{
     AppState,
     extract::{ApiJson, ApiPath, ApiQuery, Caller},
@@ -23,12 +23,12 @@ pub(crate) async fn create(
 
 /// List members (admins).
 #[utoipa::path(get, operation_id = "list_members", path = "/v1/orgs/{org}/members", tag = "members", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), PageQuery), responses((status = 200, description = "Success", body = Listing<Member>)))]
+    params(("org" = OrgId, Path), MemberPage), responses((status = 200, description = "Success", body = Listing<Member>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     ApiPath(org): ApiPath<OrgId>,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<MemberPage>,
 ) -> ApiResult<Json<Listing<Member>>> {
     let page = query.page::<MemberId>()?;
     let limit = page.limit;

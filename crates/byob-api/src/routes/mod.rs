@@ -37,36 +37,53 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list))
 }
 
-/// Paging parameters of every list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct PageQuery {
-    /// Items per page, 1-1000 (default 100).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+/// Paging parameters of a list whose cursor is an id with the given prefix.
+macro_rules! page_query {
+    ($name:ident, $pattern:literal) => {
+        #[derive(Debug, Deserialize, IntoParams)]
+        #[serde(deny_unknown_fields)]
+        #[into_params(parameter_in = Query)]
+        pub(crate) struct $name {
+            /// Items per page, 1-1000 (default 100).
+            #[param(minimum = 1, maximum = 1000)]
+            pub limit: Option<u32>,
+            /// `next_cursor` of the previous page.
+            #[param(pattern = $pattern)]
+            pub cursor: Option<String>,
+        }
+
+        impl $name {
+            pub(crate) fn page<C: FromStr>(&self) -> Result<byob_ports::catalog::Page<C>, ApiError> {
+                page(self.limit, self.cursor.as_deref())
+            }
+        }
+    };
 }
+
+page_query!(OrgPage, "^org_[0-9a-hjkmnp-tv-z]{26}$");
+page_query!(MemberPage, "^mem_[0-9a-hjkmnp-tv-z]{26}$");
+page_query!(SecretPage, "^sec_[0-9a-hjkmnp-tv-z]{26}$");
 
 pub(crate) const DEFAULT_PAGE: u32 = 100;
 
-impl PageQuery {
-    pub(crate) fn page<C: FromStr>(&self) -> Result<byob_ports::catalog::Page<C>, ApiError> {
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=1000).contains(&limit) {
-            return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`limit` must be between 1 and 1000")
-                .with_field("limit")
-                .into());
-        }
-        let after = match &self.cursor {
-            Some(c) => Some(c.parse().map_err(|_| {
-                Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`cursor` is not a cursor byob issued")
-                    .with_field("cursor")
-            })?),
-            None => None,
-        };
-        Ok(byob_ports::catalog::Page { after, limit })
+pub(crate) fn page<C: FromStr>(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<byob_ports::catalog::Page<C>, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`limit` must be between 1 and 1000")
+            .with_field("limit")
+            .into());
     }
+    let after = match cursor {
+        Some(c) => Some(c.parse().map_err(|_| {
+            Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`cursor` is not a cursor byob issued for this list")
+                .with_field("cursor")
+        })?),
+        None => None,
+    };
+    Ok(byob_ports::catalog::Page { after, limit })
 }
 
 /// A page of items and the cursor of the next page (absent on the last page).

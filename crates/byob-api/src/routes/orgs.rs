@@ -3,7 +3,7 @@ use byob_core::{Org, OrgId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Listing, PageQuery};
+use super::{Listing, OrgPage};
 use crate::{
     AppState,
     extract::{ApiJson, ApiPath, ApiQuery, Caller},
@@ -14,6 +14,10 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub(crate) struct OrgBody {
     /// Display name, 1-200 characters.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 200
+    )]
     name: String,
 }
 
@@ -30,11 +34,11 @@ pub(crate) async fn create(
 
 /// List organizations: all for the operator, their own for a member.
 #[utoipa::path(get, operation_id = "list_orgs", path = "/v1/orgs", tag = "orgs", security(("bearer" = ["member"])),
-    params(PageQuery), responses((status = 200, description = "Success", body = Listing<Org>)))]
+    params(OrgPage), responses((status = 200, description = "Success", body = Listing<Org>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<OrgPage>,
 ) -> ApiResult<Json<Listing<Org>>> {
     let page = query.page::<OrgId>()?;
     let limit = page.limit;

@@ -2,7 +2,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use byob_core::{OrgId, SecretId, SecretMeta};
 use byob_service::{CreateSecret, UpdateSecret};
 
-use super::{Listing, PageQuery};
+use super::{Listing, SecretPage};
 use crate::{
     AppState,
     extract::{ApiJson, ApiPath, ApiQuery, Caller},
@@ -23,12 +23,12 @@ pub(crate) async fn create(
 
 /// List secrets, without values (admins).
 #[utoipa::path(get, operation_id = "list_secrets", path = "/v1/orgs/{org}/secrets", tag = "secrets", security(("bearer" = ["admin"])),
-    params(("org" = OrgId, Path), PageQuery), responses((status = 200, description = "Success", body = Listing<SecretMeta>)))]
+    params(("org" = OrgId, Path), SecretPage), responses((status = 200, description = "Success", body = Listing<SecretMeta>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     ApiPath(org): ApiPath<OrgId>,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<SecretPage>,
 ) -> ApiResult<Json<Listing<SecretMeta>>> {
     let page = query.page::<SecretId>()?;
     let limit = page.limit;

@@ -18,6 +18,10 @@ const SHOWN_PREFIX_CHARS: usize = 11;
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// What the token is for, e.g. `ci` or `laptop`.
+    #[schema(
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$",
+        max_length = 200
+    )]
     pub name: String,
     /// When the token stops working; omit for a token that lasts until revoked.
     pub expires_at: Option<DateTime<Utc>>,
