@@ -27,6 +27,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "tokens", description = "Members' API tokens"),
         (name = "secrets", description = "Write-only secrets, encrypted at rest"),
         (name = "audit", description = "The audit trail"),
+        (name = "integrations", description = "Customer-owned storage locations and how byob reaches them"),
     )
 )]
 pub struct ApiDoc;

@@ -33,6 +33,9 @@ pub struct Problem {
     /// The offending field, as a JSON path or parameter name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The rule the field breaks, for location and credential fields (docs/validation.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// For internal errors: the id under which the cause was logged.
@@ -51,6 +54,7 @@ impl Problem {
             code: code.to_string(),
             instance: None,
             field: None,
+            rule: None,
             request_id: None,
             error_id: None,
         }
@@ -120,6 +124,16 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid { field, message } => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", format!("`{field}` {message}"))
                     .with_field(field.clone())
+            }
+            ServiceError::Rule(e) => {
+                let mut problem = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation-failed",
+                    format!("`{}` {}", e.field, e.message),
+                )
+                .with_field(e.field.clone());
+                problem.rule = Some(e.rule.to_string());
+                problem
             }
             ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),

@@ -36,6 +36,7 @@ fn concrete(path: &str, org: &str, member: &str) -> String {
         .replace("{member}", member)
         .replace("{token}", &byob_core::TokenId::generate().to_string())
         .replace("{secret}", &byob_core::SecretId::generate().to_string())
+        .replace("{integration}", &byob_core::IntegrationId::generate().to_string())
 }
 
 fn body_for(method: &str) -> Option<serde_json::Value> {

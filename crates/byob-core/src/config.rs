@@ -28,6 +28,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub storage: StorageConfig,
     pub warehouse: WarehouseConfig,
+    pub integrations: IntegrationsConfig,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             storage: StorageConfig::default(),
             warehouse: WarehouseConfig::default(),
+            integrations: IntegrationsConfig::default(),
         }
     }
 }
@@ -218,4 +220,26 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.catalog_url(), "sqlite://./byob-data/catalog.db?mode=rwc");
     }
+}
+
+/// Which custom endpoints may use plain http.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpEndpoints {
+    /// https only (default).
+    #[default]
+    HttpsOnly,
+    /// http too, for loopback hosts (emulators, a store on the same machine).
+    Loopback,
+    /// http to any host (a private network the operator trusts).
+    Any,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrationsConfig {
+    /// `https_only` (default), `loopback` or `any`. Env `BYOB_INTEGRATIONS__HTTP_ENDPOINTS`.
+    pub http_endpoints: HttpEndpoints,
+    /// Allow the `local` provider (a directory on byob's host) for integrations: development only. Default false.
+    pub allow_local: bool,
 }

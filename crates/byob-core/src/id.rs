@@ -89,6 +89,7 @@ define_id!(MemberId, "mem", "member");
 define_id!(TokenId, "tok", "API token");
 define_id!(SecretId, "sec", "secret");
 define_id!(AuditId, "aud", "audit entry");
+define_id!(IntegrationId, "int", "integration");
 
 #[cfg(test)]
 mod tests {

@@ -3,11 +3,12 @@
 
 pub mod config;
 pub mod id;
+pub mod integration;
 pub mod location;
 pub mod model;
 pub mod random;
 pub mod sensitive;
 
-pub use id::{AuditId, IdError, MemberId, OrgId, SecretId, TokenId};
+pub use id::{AuditId, IdError, IntegrationId, MemberId, OrgId, SecretId, TokenId};
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

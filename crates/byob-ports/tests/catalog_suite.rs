@@ -2,10 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use byob_core::{
-    Actor, AuditEntry, AuditId, AuditOutcome, Member, MemberId, Org, OrgId, Role, SecretId, SecretMeta, TokenId,
-    TokenMeta,
+    Actor, AuditEntry, AuditId, AuditOutcome, IntegrationId, Member, MemberId, Org, OrgId, Role, SecretId, SecretMeta,
+    TokenId, TokenMeta,
+    integration::{Credentials, Feature, Integration, IntegrationState},
+    location::Provider,
 };
-use byob_ports::catalog::{self, AuditFilter, Catalog, CatalogError, Page, StoredCiphertext};
+use byob_ports::catalog::{self, AuditFilter, Catalog, CatalogError, OwnedSecret, Page, StoredCiphertext};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -45,6 +47,8 @@ on_both_backends!(
     secret_names_are_unique_per_org,
     swapping_a_ciphertext_is_compare_and_set,
     audit_is_newest_first_filtered_and_paged,
+    an_integration_and_its_secrets_are_written_together,
+    an_integrations_secrets_are_hidden_from_the_secrets_api_but_rotated,
 );
 
 async fn org(c: &impl Catalog, name: &str) -> Org {
@@ -224,4 +228,80 @@ async fn audit_is_newest_first_filtered_and_paged(c: &impl Catalog) {
     assert!(c.list_audit(o.id, &future, Page { after: None, limit: 10 }).await.unwrap().is_empty());
     let other = org(c, "other").await;
     assert!(c.list_audit(other.id, &AuditFilter::default(), Page { after: None, limit: 10 }).await.unwrap().is_empty());
+}
+
+fn integration(org: OrgId, name: &str, secret: SecretId) -> Integration {
+    let t = now();
+    Integration {
+        id: IntegrationId::generate(),
+        org_id: org,
+        name: name.into(),
+        provider: Provider::S3,
+        bucket: "acme-data".into(),
+        prefix: "byob".into(),
+        region: Some("eu-central-1".into()),
+        endpoint: None,
+        path_style: false,
+        credentials: Credentials::S3AccessKey {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: secret,
+        },
+        kms_key: None,
+        allowed_origins: vec!["https://app.example.com".into()],
+        staging_ttl_hours: 24,
+        features: vec![Feature::Uploads, Feature::Exports],
+        state: IntegrationState::Draft,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+fn owned(org: OrgId, name: &str, ciphertext: &str) -> OwnedSecret {
+    OwnedSecret { meta: secret_meta(org, name), stored: sealed(ciphertext) }
+}
+
+async fn an_integration_and_its_secrets_are_written_together(c: &impl Catalog) {
+    let o = org(c, "i").await;
+    let key = owned(o.id, "k1", "ct1");
+    let mut i = integration(o.id, "prod", key.meta.id);
+    c.insert_integration(&i, std::slice::from_ref(&key)).await.unwrap();
+    assert_eq!(c.get_integration(o.id, i.id).await.unwrap(), Some(i.clone()));
+    assert_eq!(c.get_owned_secret(o.id, key.meta.id).await.unwrap(), Some(key.stored.clone()));
+
+    // A failed insert (duplicate name) leaves neither the integration nor its secret behind.
+    let other_key = owned(o.id, "k2", "ct2");
+    let duplicate = integration(o.id, "prod", other_key.meta.id);
+    assert!(matches!(
+        c.insert_integration(&duplicate, std::slice::from_ref(&other_key)).await,
+        Err(CatalogError::Conflict(_))
+    ));
+    assert!(c.get_owned_secret(o.id, other_key.meta.id).await.unwrap().is_none());
+
+    // Replacing the credential swaps the owned secrets in one step.
+    let replacement = owned(o.id, "k3", "ct3");
+    i.credentials = Credentials::S3AccessKey {
+        access_key_id: "AKIAI44QH8DHBEXAMPLE".into(),
+        secret_access_key: replacement.meta.id,
+    };
+    i.state = IntegrationState::Disabled;
+    assert!(c.update_integration(&i, std::slice::from_ref(&replacement), &[key.meta.id]).await.unwrap());
+    assert!(c.get_owned_secret(o.id, key.meta.id).await.unwrap().is_none());
+    assert_eq!(c.get_integration(o.id, i.id).await.unwrap(), Some(i.clone()));
+    assert_eq!(c.list_integrations(o.id, Page { after: None, limit: 10 }).await.unwrap(), vec![i.clone()]);
+
+    assert!(c.delete_integration(o.id, i.id).await.unwrap());
+    assert!(c.get_owned_secret(o.id, replacement.meta.id).await.unwrap().is_none());
+    assert!(!c.delete_integration(o.id, i.id).await.unwrap());
+    let other_org = org(c, "other").await;
+    assert!(c.get_integration(other_org.id, i.id).await.unwrap().is_none());
+}
+
+async fn an_integrations_secrets_are_hidden_from_the_secrets_api_but_rotated(c: &impl Catalog) {
+    let o = org(c, "h").await;
+    let key = owned(o.id, "hidden", "ct");
+    c.insert_integration(&integration(o.id, "x", key.meta.id), std::slice::from_ref(&key)).await.unwrap();
+    assert!(c.list_secrets(o.id, Page { after: None, limit: 10 }).await.unwrap().is_empty());
+    assert!(c.get_secret(o.id, key.meta.id).await.unwrap().is_none());
+    assert!(!c.delete_secret(o.id, key.meta.id).await.unwrap());
+    assert!(c.secrets_not_under_key("mk_new", 100).await.unwrap().iter().any(|s| s.id == key.meta.id));
 }

@@ -21,9 +21,10 @@ pub struct Auditor {
 fn outcome_of(err: &ServiceError) -> AuditOutcome {
     match err {
         ServiceError::Forbidden(_) | ServiceError::Unauthenticated => AuditOutcome::Denied,
-        ServiceError::NotFound { .. } | ServiceError::Invalid { .. } | ServiceError::Conflict(_) => {
-            AuditOutcome::Rejected
-        }
+        ServiceError::NotFound { .. }
+        | ServiceError::Invalid { .. }
+        | ServiceError::Rule(_)
+        | ServiceError::Conflict(_) => AuditOutcome::Rejected,
         ServiceError::Catalog(_) | ServiceError::SecretBox(_) => AuditOutcome::Failed,
     }
 }
@@ -33,7 +34,7 @@ fn error_code(err: &ServiceError) -> &'static str {
         ServiceError::Unauthenticated => "unauthenticated",
         ServiceError::Forbidden(_) => "forbidden",
         ServiceError::NotFound { .. } => "not-found",
-        ServiceError::Invalid { .. } => "validation-failed",
+        ServiceError::Invalid { .. } | ServiceError::Rule(_) => "validation-failed",
         ServiceError::Conflict(_) => "conflict",
         ServiceError::Catalog(_) | ServiceError::SecretBox(_) => "internal",
     }

@@ -14,6 +14,9 @@ pub enum ServiceError {
     NotFound { kind: &'static str, id: String },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A field that breaks a named rule (docs/validation.md).
+    #[error(transparent)]
+    Rule(#[from] byob_core::location::FieldError),
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]

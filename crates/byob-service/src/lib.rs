@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod context;
 mod error;
+mod integrations;
 mod secrets;
 mod tenancy;
 mod validate;
@@ -17,6 +18,9 @@ pub use audit::{AuditService, Auditor};
 pub use auth::{Access, Authenticator, OperatorToken, Principal};
 pub use context::RequestContext;
 pub use error::ServiceError;
+pub use integrations::{
+    CreateIntegration, CredentialsInput, IntegrationPolicy, IntegrationService, IntegrationView, UpdateIntegration,
+};
 pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
 pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
 
@@ -26,6 +30,8 @@ pub struct Deps {
     pub catalog: Arc<dyn Catalog>,
     pub secret_box: Arc<dyn SecretBox>,
     pub clock: Arc<dyn Clock>,
+    /// What the operator allows integrations to do.
+    pub integrations: IntegrationPolicy,
 }
 
 /// The services, sharing one set of dependencies.
@@ -37,6 +43,7 @@ pub struct Services {
     pub tokens: TokenService,
     pub secrets: SecretService,
     pub audit: AuditService,
+    pub integrations: IntegrationService,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
@@ -52,6 +59,7 @@ impl Services {
             tokens: TokenService::new(deps.clone(), auditor.clone()),
             secrets: SecretService::new(deps.clone(), auditor.clone()),
             audit: AuditService::new(deps.clone(), auditor.clone()),
+            integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations),
             auditor,
         }
     }

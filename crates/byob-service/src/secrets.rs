@@ -57,7 +57,7 @@ pub struct RewrapReport {
 }
 
 /// Binds a ciphertext to its record.
-fn context(org: OrgId, id: SecretId) -> String {
+pub(crate) fn secret_context(org: OrgId, id: SecretId) -> String {
     format!("{org}/{id}")
 }
 
@@ -89,7 +89,7 @@ impl SecretService {
     }
 
     fn seal(&self, org: OrgId, id: SecretId, value: &Sensitive<String>) -> Result<StoredCiphertext, ServiceError> {
-        Ok(self.deps.secret_box.seal(value.expose().as_bytes(), &context(org, id))?)
+        Ok(self.deps.secret_box.seal(value.expose().as_bytes(), &secret_context(org, id))?)
     }
 
     /// # Errors
@@ -230,7 +230,7 @@ impl SecretService {
                     .get_secret(org, id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found("secret", id))?;
-                let plain = self.deps.secret_box.open(&stored, &context(org, id))?;
+                let plain = self.deps.secret_box.open(&stored, &secret_context(org, id))?;
                 String::from_utf8(plain.into_inner())
                     .map(Sensitive::new)
                     .map_err(|_| ServiceError::invalid("value", "stored secret is not UTF-8"))
@@ -252,7 +252,7 @@ impl SecretService {
                 break;
             }
             for row in todo {
-                let ctx = context(row.org_id, row.id);
+                let ctx = secret_context(row.org_id, row.id);
                 let plain = self.deps.secret_box.open(&row.stored, &ctx)?;
                 let sealed = self.deps.secret_box.seal(plain.expose(), &ctx)?;
                 if self.deps.catalog.swap_ciphertext(row.id, &row.stored, &sealed).await? {

@@ -4,13 +4,14 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, http::Request};
 use byob_api::{AppState, HttpLimits, Metrics};
+use byob_core::location::HttpPolicy;
 use byob_core::{Role, Sensitive};
 use byob_ports::{
     catalog::{self, SqlCatalog},
     clock::{Clock, ManualClock},
     secretbox::{KeySource, XChaChaBox},
 };
-use byob_service::{Deps, OperatorToken};
+use byob_service::{Deps, IntegrationPolicy, OperatorToken};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -58,8 +59,12 @@ impl TestApp {
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
-        let deps =
-            Deps { catalog: catalog.clone(), secret_box: Arc::new(secret_box), clock: clock.clone() as Arc<dyn Clock> };
+        let deps = Deps {
+            catalog: catalog.clone(),
+            secret_box: Arc::new(secret_box),
+            clock: clock.clone() as Arc<dyn Clock>,
+            integrations: IntegrationPolicy { http_endpoints: HttpPolicy::AllowLoopbackHttp, allow_local: true },
+        };
         let state = AppState::new(
             byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into()))),
             catalog.clone(),

@@ -2,6 +2,7 @@
 //! OpenAPI document, which is how the tenant-isolation test finds it.
 
 mod audit;
+mod integrations;
 mod members;
 mod orgs;
 mod secrets;
@@ -35,6 +36,10 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(secrets::create, secrets::list))
         .routes(routes!(secrets::get, secrets::update, secrets::delete))
         .routes(routes!(audit::list))
+        .routes(routes!(integrations::create, integrations::list))
+        .routes(routes!(integrations::get, integrations::update, integrations::delete))
+        .routes(routes!(integrations::disable))
+        .routes(routes!(integrations::enable))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.
@@ -63,6 +68,7 @@ macro_rules! page_query {
 page_query!(OrgPage, "^org_[0-9a-hjkmnp-tv-z]{26}$");
 page_query!(MemberPage, "^mem_[0-9a-hjkmnp-tv-z]{26}$");
 page_query!(SecretPage, "^sec_[0-9a-hjkmnp-tv-z]{26}$");
+page_query!(IntegrationPage, "^int_[0-9a-hjkmnp-tv-z]{26}$");
 
 pub(crate) const DEFAULT_PAGE: u32 = 100;
 

@@ -3,13 +3,17 @@
 use std::{path::Path, sync::Arc};
 
 use anyhow::Context;
-use byob_core::{Sensitive, config::Config};
+use byob_core::{
+    Sensitive,
+    config::{Config, HttpEndpoints, IntegrationsConfig},
+    location::HttpPolicy,
+};
 use byob_ports::{
     catalog::{self, SqlCatalog},
     clock::SystemClock,
     secretbox::{KeySource, XChaChaBox, private_file},
 };
-use byob_service::{Deps, OperatorToken};
+use byob_service::{Deps, IntegrationPolicy, OperatorToken};
 
 pub(crate) fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -49,6 +53,15 @@ pub(crate) fn key_source(config: &Config) -> KeySource {
     }
 }
 
+fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
+    let http_endpoints = match config.http_endpoints {
+        HttpEndpoints::HttpsOnly => HttpPolicy::HttpsOnly,
+        HttpEndpoints::Loopback => HttpPolicy::AllowLoopbackHttp,
+        HttpEndpoints::Any => HttpPolicy::AllowHttp,
+    };
+    IntegrationPolicy { http_endpoints, allow_local: config.allow_local }
+}
+
 /// The catalog and secret box: everything the maintenance commands need too.
 pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalog>)> {
     create_data_dir(&config.data_dir)?;
@@ -58,6 +71,11 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
             .await
             .context("cannot open the catalog")?,
     );
-    let deps = Deps { catalog: catalog.clone(), secret_box: Arc::new(secret_box), clock: Arc::new(SystemClock) };
+    let deps = Deps {
+        catalog: catalog.clone(),
+        secret_box: Arc::new(secret_box),
+        clock: Arc::new(SystemClock),
+        integrations: integration_policy(&config.integrations),
+    };
     Ok((deps, catalog))
 }

@@ -14,8 +14,18 @@ use crate::args::ConfigOpts;
 
 /// Top-level keys the server reads from the environment. Others under `BYOB_` (`BYOB_URL`, `BYOB_TOKEN`,
 /// `BYOB_ORG`, `BYOB_CONFIG`, test settings) belong to the client or the test harness.
-const ENV_KEYS: [&str; 9] =
-    ["listen", "data_dir", "operator_token", "log", "http", "catalog", "secrets", "storage", "warehouse"];
+const ENV_KEYS: [&str; 10] = [
+    "listen",
+    "data_dir",
+    "operator_token",
+    "log",
+    "http",
+    "catalog",
+    "secrets",
+    "storage",
+    "warehouse",
+    "integrations",
+];
 
 fn is_server_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();

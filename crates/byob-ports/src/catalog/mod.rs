@@ -8,7 +8,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, AuditOutcome, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta,
+    AuditEntry, AuditId, AuditOutcome, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId,
+    TokenMeta, integration::Integration,
 };
 use chrono::{DateTime, Utc};
 
@@ -33,6 +34,13 @@ impl std::fmt::Debug for StoredCiphertext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoredCiphertext").field("key_id", &self.key_id).finish_non_exhaustive()
     }
+}
+
+/// A secret written together with the integration that owns it.
+#[derive(Debug, Clone)]
+pub struct OwnedSecret {
+    pub meta: SecretMeta,
+    pub stored: StoredCiphertext,
 }
 
 /// A secret awaiting re-encryption under a new master key.
@@ -108,6 +116,22 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, CatalogError>;
     /// How many secrets each master key seals.
     async fn count_secrets_by_key(&self) -> Result<Vec<(String, i64)>, CatalogError>;
+
+    /// Inserts the integration and the secrets it owns, all or nothing.
+    async fn insert_integration(&self, integration: &Integration, secrets: &[OwnedSecret]) -> Result<(), CatalogError>;
+    async fn get_integration(&self, org: OrgId, id: IntegrationId) -> Result<Option<Integration>, CatalogError>;
+    async fn list_integrations(&self, org: OrgId, page: Page<IntegrationId>) -> Result<Vec<Integration>, CatalogError>;
+    /// Updates the integration, adds the secrets it now owns and removes those it no longer does, all or nothing.
+    async fn update_integration(
+        &self,
+        integration: &Integration,
+        add: &[OwnedSecret],
+        remove: &[SecretId],
+    ) -> Result<bool, CatalogError>;
+    /// Deletes the integration with the secrets it owns.
+    async fn delete_integration(&self, org: OrgId, id: IntegrationId) -> Result<bool, CatalogError>;
+    /// The ciphertext of a secret an integration owns.
+    async fn get_owned_secret(&self, org: OrgId, id: SecretId) -> Result<Option<StoredCiphertext>, CatalogError>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError>;
     /// Newest first; `page.after` continues below that id.

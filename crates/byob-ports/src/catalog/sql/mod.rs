@@ -2,6 +2,7 @@
 //! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
 
 mod audit;
+mod integrations;
 mod members;
 mod orgs;
 mod row;
@@ -9,11 +10,14 @@ mod secrets;
 mod tokens;
 
 use async_trait::async_trait;
-use byob_core::{AuditEntry, AuditId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta};
+use byob_core::{
+    AuditEntry, AuditId, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta,
+    integration::Integration,
+};
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 
-use super::{AuditFilter, Catalog, CatalogError, Page, SecretToRewrap, StoredCiphertext};
+use super::{AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewrap, StoredCiphertext};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -111,7 +115,7 @@ impl Catalog for SqlCatalog {
     }
 
     async fn insert_secret(&self, meta: &SecretMeta, stored: &StoredCiphertext) -> Result<(), CatalogError> {
-        secrets::insert(&self.pool, meta, stored).await
+        secrets::insert(&self.pool, meta, stored, None).await
     }
     async fn get_secret(
         &self,
@@ -142,6 +146,30 @@ impl Catalog for SqlCatalog {
     }
     async fn count_secrets_by_key(&self) -> Result<Vec<(String, i64)>, CatalogError> {
         secrets::count_by_key(&self.pool).await
+    }
+
+    async fn insert_integration(&self, integration: &Integration, secrets: &[OwnedSecret]) -> Result<(), CatalogError> {
+        integrations::insert(&self.pool, integration, secrets).await
+    }
+    async fn get_integration(&self, org: OrgId, id: IntegrationId) -> Result<Option<Integration>, CatalogError> {
+        integrations::get(&self.pool, org, id).await
+    }
+    async fn list_integrations(&self, org: OrgId, page: Page<IntegrationId>) -> Result<Vec<Integration>, CatalogError> {
+        integrations::list(&self.pool, org, page).await
+    }
+    async fn update_integration(
+        &self,
+        integration: &Integration,
+        add: &[OwnedSecret],
+        remove: &[SecretId],
+    ) -> Result<bool, CatalogError> {
+        integrations::update(&self.pool, integration, add, remove).await
+    }
+    async fn delete_integration(&self, org: OrgId, id: IntegrationId) -> Result<bool, CatalogError> {
+        integrations::delete(&self.pool, org, id).await
+    }
+    async fn get_owned_secret(&self, org: OrgId, id: SecretId) -> Result<Option<StoredCiphertext>, CatalogError> {
+        secrets::get_owned(&self.pool, org, id).await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError> {

@@ -27,10 +27,16 @@ fn stored_from_row(row: &AnyRow) -> Result<StoredCiphertext, CatalogError> {
     Ok(StoredCiphertext { key_id: text(row, "key_id")?, ciphertext: text(row, "ciphertext")? })
 }
 
-pub(super) async fn insert(pool: &AnyPool, m: &SecretMeta, stored: &StoredCiphertext) -> Result<(), CatalogError> {
+/// Inserts a secret; `owner` is the integration that owns it (hidden from the secrets API), if any.
+pub(super) async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    m: &SecretMeta,
+    stored: &StoredCiphertext,
+    owner: Option<String>,
+) -> Result<(), CatalogError> {
     sqlx::query(
-        "INSERT INTO secrets (id, org_id, name, description, key_id, ciphertext, created_at, updated_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO secrets (id, org_id, name, description, key_id, ciphertext, created_at, updated_at, expires_at, \
+         owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(m.id.to_string())
     .bind(m.org_id.to_string())
@@ -41,7 +47,8 @@ pub(super) async fn insert(pool: &AnyPool, m: &SecretMeta, stored: &StoredCipher
     .bind(ms(m.created_at))
     .bind(ms(m.updated_at))
     .bind(opt_ms(m.expires_at))
-    .execute(pool)
+    .bind(owner)
+    .execute(executor)
     .await?;
     Ok(())
 }
@@ -51,11 +58,15 @@ pub(super) async fn get(
     org: OrgId,
     id: SecretId,
 ) -> Result<Option<(SecretMeta, StoredCiphertext)>, CatalogError> {
-    let row = sqlx::query(concat!("SELECT ", secret_columns!(), " FROM secrets WHERE org_id = $1 AND id = $2"))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        secret_columns!(),
+        " FROM secrets WHERE org_id = $1 AND id = $2 AND owner IS NULL"
+    ))
+    .bind(org.to_string())
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
     row.map(|r| Ok((meta_from_row(&r)?, stored_from_row(&r)?))).transpose()
 }
 
@@ -64,7 +75,7 @@ pub(super) async fn list(pool: &AnyPool, org: OrgId, page: Page<SecretId>) -> Re
     let rows = sqlx::query(concat!(
         "SELECT ",
         secret_columns!(),
-        " FROM secrets WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        " FROM secrets WHERE org_id = $1 AND id > $2 AND owner IS NULL ORDER BY id LIMIT $3"
     ))
     .bind(org.to_string())
     .bind(after)
@@ -82,7 +93,7 @@ pub(super) async fn update(
     let done = match stored {
         Some(stored) => sqlx::query(
             "UPDATE secrets SET name = $1, description = $2, expires_at = $3, updated_at = $4, key_id = $5, \
-             ciphertext = $6 WHERE org_id = $7 AND id = $8",
+             ciphertext = $6 WHERE org_id = $7 AND id = $8 AND owner IS NULL",
         )
         .bind(&m.name)
         .bind(m.description.clone())
@@ -94,7 +105,7 @@ pub(super) async fn update(
         .bind(m.id.to_string()),
         None => sqlx::query(
             "UPDATE secrets SET name = $1, description = $2, expires_at = $3, updated_at = $4 \
-             WHERE org_id = $5 AND id = $6",
+             WHERE org_id = $5 AND id = $6 AND owner IS NULL",
         )
         .bind(&m.name)
         .bind(m.description.clone())
@@ -109,7 +120,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: SecretId) -> Result<bool, CatalogError> {
-    let done = sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND id = $2")
+    let done = sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND id = $2 AND owner IS NULL")
         .bind(org.to_string())
         .bind(id.to_string())
         .execute(pool)
@@ -153,4 +164,18 @@ pub(super) async fn count_by_key(pool: &AnyPool) -> Result<Vec<(String, i64)>, C
         .fetch_all(pool)
         .await?;
     rows.iter().map(|r| Ok((text(r, "key_id")?, r.try_get::<i64, _>("n")?))).collect()
+}
+
+/// An owned secret's ciphertext, for byob's own use (never through the secrets API).
+pub(super) async fn get_owned(
+    pool: &AnyPool,
+    org: OrgId,
+    id: SecretId,
+) -> Result<Option<StoredCiphertext>, CatalogError> {
+    let row = sqlx::query("SELECT key_id, ciphertext FROM secrets WHERE org_id = $1 AND id = $2 AND owner IS NOT NULL")
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(stored_from_row).transpose()
 }

@@ -1,0 +1,110 @@
+use axum::{Json, extract::State, http::StatusCode};
+use byob_core::{IntegrationId, OrgId, integration::Integration};
+use byob_service::{CreateIntegration, IntegrationView, UpdateIntegration};
+
+use super::{IntegrationPage, Listing};
+use crate::{
+    AppState,
+    extract::{ApiJson, ApiPath, ApiQuery, Caller},
+    problem::ApiResult,
+};
+
+/// Create an integration (admins). It starts as `draft`; secret credential fields are stored encrypted and never
+/// returned.
+#[utoipa::path(post, operation_id = "create_integration", path = "/v1/orgs/{org}/integrations", tag = "integrations",
+    security(("bearer" = ["admin"])), params(("org" = OrgId, Path)), request_body = CreateIntegration,
+    responses((status = 201, description = "Created", body = Integration)))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+    ApiJson(body): ApiJson<CreateIntegration>,
+) -> ApiResult<(StatusCode, Json<Integration>)> {
+    Ok((StatusCode::CREATED, Json(state.services.integrations.create(&ctx, org, body).await?)))
+}
+
+/// List integrations: in full for admins, as summaries for members.
+#[utoipa::path(get, operation_id = "list_integrations", path = "/v1/orgs/{org}/integrations", tag = "integrations",
+    security(("bearer" = ["member"])), params(("org" = OrgId, Path), IntegrationPage),
+    responses((status = 200, description = "Success", body = Listing<IntegrationView>)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+    ApiQuery(query): ApiQuery<IntegrationPage>,
+) -> ApiResult<Json<Listing<IntegrationView>>> {
+    let page = query.page::<IntegrationId>()?;
+    let limit = page.limit;
+    let items = state.services.integrations.list(&ctx, org, page).await?;
+    Ok(Json(Listing::new(items, limit, |v| match v {
+        IntegrationView::Full(i) => i.id.to_string(),
+        IntegrationView::Summary(s) => s.id.to_string(),
+    })))
+}
+
+/// An integration: in full for admins, as a summary for members.
+#[utoipa::path(get, operation_id = "get_integration", path = "/v1/orgs/{org}/integrations/{integration}",
+    tag = "integrations", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "Success", body = IntegrationView)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<IntegrationView>> {
+    Ok(Json(state.services.integrations.get(&ctx, org, id).await?))
+}
+
+/// Change an integration (admins). Provider and location cannot change.
+#[utoipa::path(patch, operation_id = "update_integration", path = "/v1/orgs/{org}/integrations/{integration}",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)), request_body = UpdateIntegration,
+    responses((status = 200, description = "Success", body = Integration)))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+    ApiJson(body): ApiJson<UpdateIntegration>,
+) -> ApiResult<Json<Integration>> {
+    Ok(Json(state.services.integrations.update(&ctx, org, id, body).await?))
+}
+
+/// Delete an integration and its stored credentials (admins). The bucket and its objects are untouched.
+#[utoipa::path(delete, operation_id = "delete_integration", path = "/v1/orgs/{org}/integrations/{integration}",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 204, description = "Done; no content")))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<StatusCode> {
+    state.services.integrations.delete(&ctx, org, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop byob from using an integration (admins).
+#[utoipa::path(post, operation_id = "disable_integration", path = "/v1/orgs/{org}/integrations/{integration}/disable",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "Success", body = Integration)))]
+pub(crate) async fn disable(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<Integration>> {
+    Ok(Json(state.services.integrations.set_enabled(&ctx, org, id, false).await?))
+}
+
+/// Re-enable a disabled integration (admins); it returns to `draft` until verified again.
+#[utoipa::path(post, operation_id = "enable_integration", path = "/v1/orgs/{org}/integrations/{integration}/enable",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "Success", body = Integration)))]
+pub(crate) async fn enable(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<Integration>> {
+    Ok(Json(state.services.integrations.set_enabled(&ctx, org, id, true).await?))
+}

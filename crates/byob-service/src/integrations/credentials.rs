@@ -1,0 +1,191 @@
+//! Checking a credential input against its provider and turning it into what is stored: identities inline,
+//! secret values as new secrets the integration owns.
+
+use byob_core::{
+    SecretId, Sensitive,
+    integration::{Credentials, Feature},
+    location::{FieldError, Provider, Region, RoleArn, SasToken, ServiceAccountKey},
+    random,
+};
+use chrono::{DateTime, Utc};
+
+use super::{CredentialsInput, check};
+use crate::ServiceError;
+
+/// A secret value to store, owned by the integration.
+#[derive(Debug)]
+pub(super) struct NewSecret {
+    pub id: SecretId,
+    /// Which credential field it is, e.g. `secret_access_key`.
+    pub field: &'static str,
+    pub value: Sensitive<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The checked credential and the secrets to store with it.
+#[derive(Debug)]
+pub(super) struct Checked {
+    pub credentials: Credentials,
+    pub secrets: Vec<NewSecret>,
+}
+
+/// Where the credential will be used.
+pub(super) struct Context<'a> {
+    pub provider: Provider,
+    pub custom_endpoint: bool,
+    pub region: Option<&'a Region>,
+    pub features: &'a [Feature],
+    pub allow_local: bool,
+    pub now: DateTime<Utc>,
+}
+
+const MAX_SECRET_BYTES: usize = 16 * 1024;
+
+fn mode_provider(input: &CredentialsInput) -> Provider {
+    match input {
+        CredentialsInput::S3AssumeRole { .. } | CredentialsInput::S3AccessKey { .. } => Provider::S3,
+        CredentialsInput::GcsServiceAccountKey { .. } | CredentialsInput::GcsImpersonation { .. } => Provider::Gcs,
+        CredentialsInput::AzureSas { .. }
+        | CredentialsInput::AzureSharedKey { .. }
+        | CredentialsInput::AzureServicePrincipal { .. } => Provider::Azure,
+        CredentialsInput::Local => Provider::Local,
+    }
+}
+
+/// An external id for a trust policy: 128 random bits, in characters AWS accepts.
+fn new_external_id() -> Result<String, ServiceError> {
+    let bytes = random::bytes::<16>().map_err(|e| ServiceError::SecretBox(e.into()))?;
+    Ok(format!("byob-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+fn secret(field: &'static str, value: Sensitive<String>) -> NewSecret {
+    NewSecret { id: SecretId::generate(), field, value, expires_at: None }
+}
+
+/// SAS permissions the enabled features need: read and list always, write when something is written.
+fn sas_permissions_needed(features: &[Feature]) -> &'static str {
+    if features.iter().any(|f| *f != Feature::Imports) { "rwl" } else { "rl" }
+}
+
+pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked, ServiceError> {
+    let expected = mode_provider(&input);
+    if expected != cx.provider {
+        return Err(FieldError {
+            field: "credentials.mode".into(),
+            rule: "credentials-mode-provider",
+            message: format!(
+                "this mode is for {}, but the integration's provider is {}",
+                expected.as_str(),
+                cx.provider.as_str()
+            ),
+        }
+        .into());
+    }
+    let checked = match input {
+        CredentialsInput::S3AssumeRole { role_arn } => {
+            if cx.custom_endpoint {
+                return Err(check::rule(
+                    "credentials.mode",
+                    "assume-role-custom-endpoint",
+                    "S3-compatible endpoints have no STS; use `s3_access_key`",
+                )
+                .into());
+            }
+            let arn = RoleArn::parse("credentials.role_arn", &role_arn)?;
+            if let Some(region) = cx.region
+                && region.aws_partition() != arn.partition()
+            {
+                return Err(check::rule(
+                    "credentials.role_arn",
+                    "arn-partition-region",
+                    format!(
+                        "the role is in partition `{}` but region `{region}` is in `{}`",
+                        arn.partition().as_str(),
+                        region.aws_partition().as_str()
+                    ),
+                )
+                .into());
+            }
+            Checked {
+                credentials: Credentials::S3AssumeRole { role_arn, external_id: new_external_id()? },
+                secrets: Vec::new(),
+            }
+        }
+        CredentialsInput::S3AccessKey { access_key_id, secret_access_key } => {
+            check::access_key_id(cx.custom_endpoint, &access_key_id)?;
+            check::secret_text("credentials.secret_access_key", secret_access_key.expose(), 256)?;
+            let s = secret("secret_access_key", secret_access_key);
+            Checked {
+                credentials: Credentials::S3AccessKey { access_key_id, secret_access_key: s.id },
+                secrets: vec![s],
+            }
+        }
+        CredentialsInput::GcsServiceAccountKey { key } => {
+            check::secret_text("credentials.key", key.expose(), MAX_SECRET_BYTES)?;
+            let parsed = ServiceAccountKey::parse("credentials.key", key.expose())?;
+            let s = secret("key", key);
+            Checked {
+                credentials: Credentials::GcsServiceAccountKey { client_email: parsed.client_email, key: s.id },
+                secrets: vec![s],
+            }
+        }
+        CredentialsInput::GcsImpersonation { service_account } => {
+            check::impersonated_account(&service_account)?;
+            Checked { credentials: Credentials::GcsImpersonation { service_account }, secrets: Vec::new() }
+        }
+        CredentialsInput::AzureSas { account, sas_token } => {
+            check::azure_account("credentials.account", &account)?;
+            check::secret_text("credentials.sas_token", sas_token.expose(), MAX_SECRET_BYTES)?;
+            let sas = SasToken::parse("credentials.sas_token", sas_token.expose(), cx.now)?;
+            let missing = sas.missing_permissions(sas_permissions_needed(cx.features));
+            if !missing.is_empty() {
+                return Err(check::rule(
+                    "credentials.sas_token",
+                    "sas-permissions-for-features",
+                    format!(
+                        "the SAS lacks permission(s) `{}` that the enabled features need (it grants `{}`)",
+                        missing.iter().collect::<String>(),
+                        sas.permissions
+                    ),
+                )
+                .into());
+            }
+            let mut s = secret("sas_token", Sensitive::new(sas.query.expose().clone()));
+            s.expires_at = Some(sas.expiry);
+            let credentials = Credentials::AzureSas {
+                account,
+                permissions: sas.permissions,
+                expires_at: sas.expiry,
+                sas_token: s.id,
+            };
+            Checked { credentials, secrets: vec![s] }
+        }
+        CredentialsInput::AzureSharedKey { account, account_key } => {
+            check::azure_account("credentials.account", &account)?;
+            check::azure_account_key("credentials.account_key", account_key.expose())?;
+            let s = secret("account_key", account_key);
+            Checked { credentials: Credentials::AzureSharedKey { account, account_key: s.id }, secrets: vec![s] }
+        }
+        CredentialsInput::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => {
+            check::azure_account("credentials.account", &account)?;
+            check::guid("credentials.tenant_id", &tenant_id)?;
+            check::guid("credentials.client_id", &client_id)?;
+            check::secret_text("credentials.client_secret", client_secret.expose(), 1024)?;
+            let s = secret("client_secret", client_secret);
+            let credentials = Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret: s.id };
+            Checked { credentials, secrets: vec![s] }
+        }
+        CredentialsInput::Local => {
+            if !cx.allow_local {
+                return Err(check::rule(
+                    "provider",
+                    "provider-local-disabled",
+                    "local-directory integrations are for development; the operator has not enabled them",
+                )
+                .into());
+            }
+            Checked { credentials: Credentials::Local, secrets: Vec::new() }
+        }
+    };
+    Ok(checked)
+}

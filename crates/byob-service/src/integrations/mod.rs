@@ -1,0 +1,379 @@
+//! Storage integrations: an org's own buckets. Admins create and change them; members see where they are and
+//! what they serve, not how byob gets in. Secret credential fields become secrets the integration owns.
+
+mod check;
+mod credentials;
+mod input;
+
+use byob_core::{
+    IntegrationId, OrgId, SecretMeta,
+    integration::{Integration, IntegrationState, IntegrationSummary},
+    location::{BucketName, HttpPolicy, Prefix},
+};
+use byob_ports::catalog::{CatalogError, OwnedSecret, Page};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+pub use input::{CreateIntegration, CredentialsInput, UpdateIntegration};
+
+use crate::{
+    Access, Auditor, Deps, Principal, RequestContext, ServiceError, secrets::secret_context, tenancy::visible_org,
+    validate,
+};
+
+/// What the operator allows integrations to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntegrationPolicy {
+    /// Whether custom endpoints may use plain http (emulators, local S3-compatible stores).
+    pub http_endpoints: HttpPolicy,
+    /// Whether the `local` provider (a directory on byob's host) may be used: development only.
+    pub allow_local: bool,
+}
+
+/// An integration as the caller may see it: everything for admins, a summary for members.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum IntegrationView {
+    Full(Integration),
+    Summary(IntegrationSummary),
+}
+
+fn view_for(principal: &Principal, integration: Integration) -> IntegrationView {
+    if principal.require(Access::Admin).is_ok() {
+        IntegrationView::Full(integration)
+    } else {
+        IntegrationView::Summary(IntegrationSummary::from(&integration))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IntegrationService {
+    deps: Deps,
+    auditor: Auditor,
+    policy: IntegrationPolicy,
+}
+
+impl IntegrationService {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor, policy: IntegrationPolicy) -> Self {
+        Self { deps, auditor, policy }
+    }
+
+    fn not_found(id: IntegrationId) -> ServiceError {
+        ServiceError::not_found("integration", id)
+    }
+
+    /// Seals the new secret values for the integration.
+    fn seal(
+        &self,
+        org: OrgId,
+        integration: &Integration,
+        secrets: Vec<credentials::NewSecret>,
+    ) -> Result<Vec<OwnedSecret>, ServiceError> {
+        let now = self.deps.clock.now();
+        secrets
+            .into_iter()
+            .map(|s| {
+                let stored = self.deps.secret_box.seal(s.value.expose().as_bytes(), &secret_context(org, s.id))?;
+                let meta = SecretMeta {
+                    id: s.id,
+                    org_id: org,
+                    // `/` cannot appear in the names admins give secrets, so these never collide with theirs.
+                    name: format!("{}/{}", integration.id, s.field),
+                    description: Some(format!("credential of integration {}", integration.name)),
+                    key_id: stored.key_id.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    expires_at: s.expires_at,
+                };
+                Ok(OwnedSecret { meta, stored })
+            })
+            .collect()
+    }
+
+    /// Each feature is served by one integration per org.
+    async fn check_routing(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
+        let mut after = None;
+        loop {
+            let page = self.deps.catalog.list_integrations(org, Page { after, limit: 500 }).await?;
+            for other in page.iter().filter(|o| o.id != integration.id) {
+                if let Some(feature) = integration.features.iter().find(|f| other.features.contains(f)) {
+                    return Err(ServiceError::Conflict(format!(
+                        "feature `{}` is already served by integration `{}` ({}); remove it there first",
+                        feature.as_str(),
+                        other.name,
+                        other.id
+                    )));
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 500 => after = Some(last.id),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn conflict_on_name(name: &str) -> impl FnOnce(CatalogError) -> ServiceError + '_ {
+        move |e| match e {
+            CatalogError::Conflict(_) => {
+                ServiceError::Conflict(format!("an integration named `{name}` already exists in this org"))
+            }
+            other => other.into(),
+        }
+    }
+
+    /// # Errors
+    /// Not found; forbidden unless admin; a field breaking a rule; a name or feature already taken.
+    pub async fn create(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        req: CreateIntegration,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        let id = IntegrationId::generate();
+        let detail = json!({ "provider": req.provider, "bucket": req.bucket, "mode": mode_of(&req.credentials) });
+        self.auditor
+            .audited(ctx, org, "integration.create", Some(id.to_string()), detail, async {
+                ctx.principal.require(Access::Admin)?;
+                let now = self.deps.clock.now();
+                let provider = req.provider;
+                let endpoint = check::endpoint(req.endpoint.as_deref(), self.policy.http_endpoints)?;
+                let region = check::region(provider, endpoint.as_ref(), req.region.as_deref())?;
+                let features = check::features(&req.features);
+                let checked = credentials::check(
+                    req.credentials,
+                    &credentials::Context {
+                        provider,
+                        custom_endpoint: endpoint.is_some(),
+                        region: region.as_ref(),
+                        features: &features,
+                        allow_local: self.policy.allow_local,
+                        now,
+                    },
+                )?;
+                let integration = Integration {
+                    id,
+                    org_id: org,
+                    name: validate::display_name("name", &req.name)?,
+                    provider,
+                    bucket: BucketName::parse(provider, "bucket", &req.bucket)?.to_string(),
+                    prefix: Prefix::parse("prefix", &req.prefix)?.to_string(),
+                    kms_key: check::kms_key(provider, region.as_ref(), req.kms_key.as_deref())?,
+                    region: region.map(|r| r.to_string()),
+                    path_style: req.path_style.unwrap_or(endpoint.is_some()),
+                    endpoint: endpoint.map(|e| e.to_string()),
+                    credentials: checked.credentials,
+                    allowed_origins: check::origins(&req.allowed_origins)?,
+                    staging_ttl_hours: check::ttl(req.staging_ttl_hours)?,
+                    features,
+                    state: IntegrationState::Draft,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.check_routing(org, &integration).await?;
+                let owned = self.seal(org, &integration, checked.secrets)?;
+                self.deps
+                    .catalog
+                    .insert_integration(&integration, &owned)
+                    .await
+                    .map_err(Self::conflict_on_name(&integration.name))?;
+                Ok(integration)
+            })
+            .await
+    }
+
+    /// # Errors
+    /// Not found; catalog errors.
+    pub async fn list(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        page: Page<IntegrationId>,
+    ) -> Result<Vec<IntegrationView>, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Member)?;
+        let items = self.deps.catalog.list_integrations(org, page).await?;
+        Ok(items.into_iter().map(|i| view_for(&ctx.principal, i)).collect())
+    }
+
+    /// # Errors
+    /// Not found; catalog errors.
+    pub async fn get(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+    ) -> Result<IntegrationView, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Member)?;
+        let integration = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+        Ok(view_for(&ctx.principal, integration))
+    }
+
+    /// # Errors
+    /// Not found; forbidden unless admin; a location change; a field breaking a rule; a name or feature taken.
+    pub async fn update(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+        req: UpdateIntegration,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        let changed: Vec<&str> = [
+            ("name", req.name.is_some()),
+            ("region", req.region.is_some()),
+            ("path_style", req.path_style.is_some()),
+            ("credentials", req.credentials.is_some()),
+            ("kms_key", req.kms_key.is_some()),
+            ("allowed_origins", req.allowed_origins.is_some()),
+            ("staging_ttl_hours", req.staging_ttl_hours.is_some()),
+            ("features", req.features.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, set)| set.then_some(f))
+        .collect();
+        self.auditor
+            .audited(ctx, org, "integration.update", Some(id.to_string()), json!({ "changed": changed }), async {
+                ctx.principal.require(Access::Admin)?;
+                for (field, value) in [
+                    ("provider", &req.provider),
+                    ("bucket", &req.bucket),
+                    ("prefix", &req.prefix),
+                    ("endpoint", &req.endpoint),
+                ] {
+                    if value.is_some() {
+                        return Err(check::rule(
+                            field,
+                            "location-immutable",
+                            "provider and location cannot change after creation; create a new integration",
+                        )
+                        .into());
+                    }
+                }
+                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                let now = self.deps.clock.now();
+                let endpoint = i
+                    .endpoint
+                    .as_deref()
+                    .map(|e| check::endpoint(Some(e), HttpPolicy::AllowHttp))
+                    .transpose()?
+                    .flatten();
+                if let Some(name) = &req.name {
+                    i.name = validate::display_name("name", name)?;
+                }
+                if let Some(region) = &req.region {
+                    i.region = check::region(i.provider, endpoint.as_ref(), Some(region))?.map(|r| r.to_string());
+                    i.state = IntegrationState::Draft;
+                }
+                let region = i
+                    .region
+                    .as_deref()
+                    .map(|r| byob_core::location::Region::parse(i.provider, endpoint.is_some(), "region", r))
+                    .transpose()?;
+                if let Some(path_style) = req.path_style {
+                    i.path_style = path_style;
+                }
+                if let Some(features) = &req.features {
+                    i.features = check::features(features);
+                }
+                if req.kms_key.is_some() {
+                    i.kms_key =
+                        check::kms_key(i.provider, region.as_ref(), req.kms_key.as_deref().filter(|k| !k.is_empty()))?;
+                }
+                if let Some(origins) = &req.allowed_origins {
+                    i.allowed_origins = check::origins(origins)?;
+                }
+                if req.staging_ttl_hours.is_some() {
+                    i.staging_ttl_hours = check::ttl(req.staging_ttl_hours)?;
+                }
+                let (add, remove) = match req.credentials {
+                    Some(input) => {
+                        let checked = credentials::check(
+                            input,
+                            &credentials::Context {
+                                provider: i.provider,
+                                custom_endpoint: endpoint.is_some(),
+                                region: region.as_ref(),
+                                features: &i.features,
+                                allow_local: self.policy.allow_local,
+                                now,
+                            },
+                        )?;
+                        let remove = i.credentials.secret_ids();
+                        i.credentials = checked.credentials;
+                        i.state = IntegrationState::Draft;
+                        (self.seal(org, &i, checked.secrets)?, remove)
+                    }
+                    None => (Vec::new(), Vec::new()),
+                };
+                self.check_routing(org, &i).await?;
+                i.updated_at = now;
+                if !self
+                    .deps
+                    .catalog
+                    .update_integration(&i, &add, &remove)
+                    .await
+                    .map_err(Self::conflict_on_name(&i.name))?
+                {
+                    return Err(Self::not_found(id));
+                }
+                Ok(i)
+            })
+            .await
+    }
+
+    /// Disabling stops byob from using the integration; enabling returns it to `draft` until verified again.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors.
+    pub async fn set_enabled(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+        enabled: bool,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        let action = if enabled { "integration.enable" } else { "integration.disable" };
+        self.auditor
+            .audited(ctx, org, action, Some(id.to_string()), json!({}), async {
+                ctx.principal.require(Access::Admin)?;
+                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                i.state = if enabled { IntegrationState::Draft } else { IntegrationState::Disabled };
+                i.updated_at = self.deps.clock.now();
+                self.deps.catalog.update_integration(&i, &[], &[]).await?;
+                Ok(i)
+            })
+            .await
+    }
+
+    /// Deletes the integration and its credential secrets. Objects in the bucket are the customer's and stay.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors.
+    pub async fn delete(&self, ctx: &RequestContext, org: OrgId, id: IntegrationId) -> Result<(), ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        self.auditor
+            .audited(ctx, org, "integration.delete", Some(id.to_string()), json!({}), async {
+                ctx.principal.require(Access::Admin)?;
+                if self.deps.catalog.delete_integration(org, id).await? { Ok(()) } else { Err(Self::not_found(id)) }
+            })
+            .await
+    }
+}
+
+fn mode_of(input: &CredentialsInput) -> &'static str {
+    match input {
+        CredentialsInput::S3AssumeRole { .. } => "s3_assume_role",
+        CredentialsInput::S3AccessKey { .. } => "s3_access_key",
+        CredentialsInput::GcsServiceAccountKey { .. } => "gcs_service_account_key",
+        CredentialsInput::GcsImpersonation { .. } => "gcs_impersonation",
+        CredentialsInput::AzureSas { .. } => "azure_sas",
+        CredentialsInput::AzureSharedKey { .. } => "azure_shared_key",
+        CredentialsInput::AzureServicePrincipal { .. } => "azure_service_principal",
+        CredentialsInput::Local => "local",
+    }
+}
