@@ -101,6 +101,56 @@ pub(crate) enum ApiCommand {
     Secrets(SecretsCommand),
     /// The organization's audit trail, newest first.
     Audit(AuditArgs),
+    /// Storage integrations: the org's own buckets.
+    #[command(subcommand)]
+    Integrations(IntegrationsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum IntegrationsCommand {
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
+    /// Create from a JSON body (see docs/integrations.md), read from a file or standard input so that
+    /// credentials never appear on the command line.
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        /// JSON file; `-` or omitted for standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Change fields from a JSON body (file or standard input).
+    Update {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    Disable {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
+    Enable {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
+    Delete {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

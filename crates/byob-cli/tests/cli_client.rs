@@ -84,3 +84,30 @@ async fn an_operator_bootstraps_an_org_and_a_member_works_in_it() {
     assert!(!ok && stderr.contains("401 unauthenticated"), "{stderr}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn integrations_from_a_json_body_on_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]).await;
+    let operator = Cli { server: &server, token: server.operator_token() };
+    let org = operator.json(&["orgs", "create", "Acme"]).await["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({
+        "name": "prod", "provider": "s3", "bucket": "acme-data", "region": "eu-central-1", "features": ["exports"],
+        "credentials": { "mode": "s3_access_key", "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "from-stdin-secret" },
+    });
+    let (ok, stdout, stderr) =
+        operator.run(&["--json", "integrations", "create", "--org", &org], Some(&body.to_string())).await;
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("from-stdin-secret"));
+    let id = serde_json::from_str::<Value>(&stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let (ok, table, _) = operator.run(&["integrations", "list", "--org", &org], None).await;
+    assert!(ok && table.contains("acme-data") && table.contains("draft"), "{table}");
+    let disabled = operator.json(&["integrations", "disable", "--org", &org, &id]).await;
+    assert_eq!(disabled["state"], "disabled");
+    let (ok, _, stderr) =
+        operator.run(&["integrations", "update", "--org", &org, &id], Some(r#"{"bucket":"other"}"#)).await;
+    assert!(!ok && stderr.contains("422 validation-failed") && stderr.contains("cannot change"), "{stderr}");
+    let (ok, _, stderr) = operator.run(&["integrations", "create", "--org", &org], Some("{not json")).await;
+    assert!(!ok && stderr.contains("not valid JSON"), "{stderr}");
+    server.stop().await;
+}

@@ -66,6 +66,11 @@ impl ApiClient {
         self.send(Method::POST, path, &[], Some(body)).await
     }
 
+    /// A POST without a body (actions such as `disable`).
+    pub(crate) async fn post_empty(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(Method::POST, path, &[], None::<&()>).await
+    }
+
     pub(crate) async fn patch(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
         self.send(Method::PATCH, path, &[], Some(body)).await
     }

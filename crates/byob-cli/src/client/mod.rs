@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 
 use crate::args::{
-    ApiCommand, AuditArgs, ClientOpts, MembersCommand, OrgsCommand, PageArgs, SecretsCommand, TokensCommand,
+    ApiCommand, AuditArgs, ClientOpts, IntegrationsCommand, MembersCommand, OrgsCommand, PageArgs, SecretsCommand,
+    TokensCommand,
 };
 use http::ApiClient;
 use output::print;
@@ -19,6 +20,7 @@ const ORG_COLUMNS: &[&str] = &["id", "name", "created_at"];
 const MEMBER_COLUMNS: &[&str] = &["id", "name", "email", "role", "created_at"];
 const TOKEN_COLUMNS: &[&str] = &["id", "name", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"];
 const SECRET_COLUMNS: &[&str] = &["id", "name", "description", "key_id", "updated_at", "expires_at"];
+const INTEGRATION_COLUMNS: &[&str] = &["id", "name", "provider", "bucket", "prefix", "state", "features"];
 const AUDIT_COLUMNS: &[&str] = &["at", "actor", "action", "target", "outcome", "request_id"];
 
 fn page_query(page: &PageArgs) -> Vec<(&'static str, String)> {
@@ -81,6 +83,7 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Tokens(cmd) => tokens(&api, cmd, json).await?,
         ApiCommand::Secrets(cmd) => secrets(&api, cmd, json).await?,
         ApiCommand::Audit(args) => audit(&api, args, json).await?,
+        ApiCommand::Integrations(cmd) => integrations(&api, cmd, json).await?,
     }
     Ok(())
 }
@@ -198,6 +201,39 @@ async fn secrets(api: &ApiClient, cmd: SecretsCommand, json: bool) -> anyhow::Re
         }
     };
     print(&value, SECRET_COLUMNS, json);
+    Ok(())
+}
+
+/// A JSON body from a file or standard input (`-` or none).
+fn read_json(file: Option<&Path>) -> anyhow::Result<Value> {
+    let text = read_value(file)?;
+    serde_json::from_str(&text).context("the body is not valid JSON")
+}
+
+async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> anyhow::Result<()> {
+    let base = |org: &str| format!("/v1/orgs/{org}/integrations");
+    let value = match cmd {
+        IntegrationsCommand::List { org, page } => api.get(&base(&org.org), &page_query(&page)).await?,
+        IntegrationsCommand::Get { org, integration } => {
+            api.get(&format!("{}/{integration}", base(&org.org)), &[]).await?
+        }
+        IntegrationsCommand::Create { org, file } => api.post(&base(&org.org), &read_json(file.as_deref())?).await?,
+        IntegrationsCommand::Update { org, integration, file } => {
+            api.patch(&format!("{}/{integration}", base(&org.org)), &read_json(file.as_deref())?).await?
+        }
+        IntegrationsCommand::Disable { org, integration } => {
+            api.post_empty(&format!("{}/{integration}/disable", base(&org.org))).await?
+        }
+        IntegrationsCommand::Enable { org, integration } => {
+            api.post_empty(&format!("{}/{integration}/enable", base(&org.org))).await?
+        }
+        IntegrationsCommand::Delete { org, integration } => {
+            api.delete(&format!("{}/{integration}", base(&org.org))).await?;
+            println!("deleted {integration}");
+            return Ok(());
+        }
+    };
+    print(&value, INTEGRATION_COLUMNS, json);
     Ok(())
 }
 
