@@ -151,6 +151,31 @@ pub(crate) enum IntegrationsCommand {
         org: OrgArg,
         integration: String,
     },
+    /// The setup artifacts to apply on your cloud account: JSON, a Terraform module, or CLI commands.
+    Setup {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: SetupFormatArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum SetupFormatArg {
+    Json,
+    Terraform,
+    Cli,
+}
+
+impl SetupFormatArg {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Terraform => "terraform",
+            Self::Cli => "cli",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

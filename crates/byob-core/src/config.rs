@@ -242,4 +242,11 @@ pub struct IntegrationsConfig {
     pub http_endpoints: HttpEndpoints,
     /// Allow the `local` provider (a directory on byob's host) for integrations: development only. Default false.
     pub allow_local: bool,
+    /// byob's own AWS principal, which assumes customers' roles; shown in trust policies.
+    /// Env `BYOB_INTEGRATIONS__AWS_PRINCIPAL_ARN`.
+    pub aws_principal_arn: Option<String>,
+    /// byob's own Google service account, which impersonates customers' service accounts.
+    pub gcp_service_account: Option<String>,
+    /// The addresses byob connects from (CIDRs), offered as an optional IP-allowlist condition.
+    pub egress_cidrs: Vec<String>,
 }

@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod integrations;
 mod secrets;
+pub mod setup;
 mod tenancy;
 mod validate;
 
@@ -44,6 +45,7 @@ pub struct Services {
     pub secrets: SecretService,
     pub audit: AuditService,
     pub integrations: IntegrationService,
+    pub setup: setup::SetupService,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
@@ -59,7 +61,8 @@ impl Services {
             tokens: TokenService::new(deps.clone(), auditor.clone()),
             secrets: SecretService::new(deps.clone(), auditor.clone()),
             audit: AuditService::new(deps.clone(), auditor.clone()),
-            integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations),
+            integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone()),
+            setup: setup::SetupService::new(deps.clone(), auditor.clone()),
             auditor,
         }
     }

@@ -11,13 +11,15 @@ use byob_ports::{
     clock::{Clock, ManualClock},
     secretbox::{KeySource, XChaChaBox},
 };
-use byob_service::{Deps, IntegrationPolicy, OperatorToken};
+use byob_service::{Deps, IntegrationPolicy, OperatorToken, setup::ByobIdentity};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 pub const OPERATOR_TOKEN: &str = "byob_test-operator-token-0123456789";
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// byob's AWS principal in tests (moto accepts any account).
+pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::111122223333:role/byob-service";
 
 pub struct TestApp {
     pub router: Router,
@@ -63,7 +65,15 @@ impl TestApp {
             catalog: catalog.clone(),
             secret_box: Arc::new(secret_box),
             clock: clock.clone() as Arc<dyn Clock>,
-            integrations: IntegrationPolicy { http_endpoints: HttpPolicy::AllowLoopbackHttp, allow_local: true },
+            integrations: IntegrationPolicy {
+                http_endpoints: HttpPolicy::AllowLoopbackHttp,
+                allow_local: true,
+                identity: ByobIdentity {
+                    aws_principal_arn: Some(BYOB_AWS_PRINCIPAL.into()),
+                    gcp_service_account: Some("byob@byob-platform.iam.gserviceaccount.com".into()),
+                    egress_cidrs: vec!["203.0.113.0/24".into()],
+                },
+            },
         };
         let state = AppState::new(
             byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into()))),

@@ -1,6 +1,9 @@
 use axum::{Json, extract::State, http::StatusCode};
 use byob_core::{IntegrationId, OrgId, integration::Integration};
-use byob_service::{CreateIntegration, IntegrationView, UpdateIntegration};
+use byob_service::{
+    CreateIntegration, IntegrationView, UpdateIntegration,
+    setup::{RenderedSetup, SetupDocument, SetupFormat},
+};
 
 use super::{IntegrationPage, Listing};
 use crate::{
@@ -107,4 +110,51 @@ pub(crate) async fn enable(
     ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
 ) -> ApiResult<Json<Integration>> {
     Ok(Json(state.services.integrations.set_enabled(&ctx, org, id, true).await?))
+}
+
+/// Output format of the setup artifacts.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SetupQuery {
+    /// `json` (default): every artifact as data; `terraform`: a module (`main.tf`); `cli`: provider CLI commands.
+    #[param(inline, value_type = Option<String>, pattern = "^(json|terraform|cli)$")]
+    format: Option<String>,
+}
+
+/// The setup artifacts an admin applies on their cloud account for this integration (admins).
+#[utoipa::path(get, operation_id = "get_integration_setup", path = "/v1/orgs/{org}/integrations/{integration}/setup",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path), SetupQuery),
+    responses(
+        (status = 200, description = "The setup document (json), Terraform module (terraform) or shell script (cli)",
+            content((SetupDocument = "application/json"), (String = "text/plain")))
+    ))]
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+    ApiQuery(query): ApiQuery<SetupQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let format = match query.format.as_deref() {
+        None | Some("json") => SetupFormat::Json,
+        Some("terraform") => SetupFormat::Terraform,
+        Some("cli") => SetupFormat::Cli,
+        Some(_) => {
+            return Err(crate::problem::Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                "`format` must be json, terraform or cli",
+            )
+            .with_field("format")
+            .into());
+        }
+    };
+    Ok(match state.services.setup.render(&ctx, org, id, format).await? {
+        RenderedSetup::Json(doc) => Json(*doc).into_response(),
+        RenderedSetup::Text(text) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
+    })
 }

@@ -40,6 +40,7 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::get, integrations::update, integrations::delete))
         .routes(routes!(integrations::disable))
         .routes(routes!(integrations::enable))
+        .routes(routes!(integrations::setup))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

@@ -20,13 +20,14 @@ impl ApiClient {
         Ok(Self { base: opts.url.trim_end_matches('/').to_string(), token: opts.token.clone(), http })
     }
 
-    pub(crate) async fn send(
+    /// Sends a request; a success gives the body text, a failure a readable error naming the problem's code.
+    async fn exchange(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&impl Serialize>,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<String> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method.clone(), &url).query(query);
         if let Some(token) = &self.token {
@@ -39,10 +40,7 @@ impl ApiClient {
         let status = response.status();
         let text = response.text().await.context("reading the response")?;
         if status.is_success() {
-            if status == StatusCode::NO_CONTENT || text.is_empty() {
-                return Ok(Value::Null);
-            }
-            return serde_json::from_str(&text).context("the server answered with invalid JSON");
+            return Ok(text);
         }
         let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let field = |k: &str| problem.get(k).and_then(Value::as_str).map(str::to_string);
@@ -58,8 +56,27 @@ impl ApiClient {
         bail!(message)
     }
 
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+    ) -> anyhow::Result<Value> {
+        let text = self.exchange(method, path, query, body).await?;
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).context("the server answered with invalid JSON")
+    }
+
     pub(crate) async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
         self.send(Method::GET, path, query, None::<&()>).await
+    }
+
+    /// A GET whose answer is text (Terraform, shell).
+    pub(crate) async fn get_text(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<String> {
+        self.exchange(Method::GET, path, query, None::<&()>).await
     }
 
     pub(crate) async fn post(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {

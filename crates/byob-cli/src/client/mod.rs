@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::{
     ApiCommand, AuditArgs, ClientOpts, IntegrationsCommand, MembersCommand, OrgsCommand, PageArgs, SecretsCommand,
-    TokensCommand,
+    SetupFormatArg, TokensCommand,
 };
 use http::ApiClient;
 use output::print;
@@ -226,6 +226,14 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
         }
         IntegrationsCommand::Enable { org, integration } => {
             api.post_empty(&format!("{}/{integration}/enable", base(&org.org))).await?
+        }
+        IntegrationsCommand::Setup { org, integration, format } => {
+            let path = format!("{}/{integration}/setup", base(&org.org));
+            match format {
+                SetupFormatArg::Json => println!("{}", serde_json::to_string_pretty(&api.get(&path, &[]).await?)?),
+                other => print!("{}", api.get_text(&path, &[("format", other.as_str().to_string())]).await?),
+            }
+            return Ok(());
         }
         IntegrationsCommand::Delete { org, integration } => {
             api.delete(&format!("{}/{integration}", base(&org.org))).await?;

@@ -13,7 +13,7 @@ use byob_ports::{
     clock::SystemClock,
     secretbox::{KeySource, XChaChaBox, private_file},
 };
-use byob_service::{Deps, IntegrationPolicy, OperatorToken};
+use byob_service::{Deps, IntegrationPolicy, OperatorToken, setup::ByobIdentity};
 
 pub(crate) fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -59,7 +59,15 @@ fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
         HttpEndpoints::Loopback => HttpPolicy::AllowLoopbackHttp,
         HttpEndpoints::Any => HttpPolicy::AllowHttp,
     };
-    IntegrationPolicy { http_endpoints, allow_local: config.allow_local }
+    IntegrationPolicy {
+        http_endpoints,
+        allow_local: config.allow_local,
+        identity: ByobIdentity {
+            aws_principal_arn: config.aws_principal_arn.clone(),
+            gcp_service_account: config.gcp_service_account.clone(),
+            egress_cidrs: config.egress_cidrs.clone(),
+        },
+    }
 }
 
 /// The catalog and secret box: everything the maintenance commands need too.

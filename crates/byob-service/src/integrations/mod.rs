@@ -22,13 +22,15 @@ use crate::{
     validate,
 };
 
-/// What the operator allows integrations to do.
-#[derive(Debug, Clone, Copy, Default)]
+/// What the operator allows integrations to do, and who byob is on each cloud.
+#[derive(Debug, Clone, Default)]
 pub struct IntegrationPolicy {
     /// Whether custom endpoints may use plain http (emulators, local S3-compatible stores).
     pub http_endpoints: HttpPolicy,
     /// Whether the `local` provider (a directory on byob's host) may be used: development only.
     pub allow_local: bool,
+    /// byob's own identities, shown in setup artifacts.
+    pub identity: crate::setup::ByobIdentity,
 }
 
 /// An integration as the caller may see it: everything for admins, a summary for members.

@@ -1,0 +1,187 @@
+//! Google Cloud Storage: CORS, lifecycle and IAM bindings (with a prefix condition).
+
+use byob_core::integration::Credentials;
+use hcl::{Block, Body};
+use serde_json::{Value, json};
+
+use super::{
+    ProviderSetup,
+    model::{Artifact, ByobIdentity, CommandLine},
+    spec::{PROBES_DIR, Spec, UPLOADS_DIR},
+    terraform::{expr, required_provider},
+};
+
+pub(super) struct GcsSetup;
+
+const PLACEHOLDER_BYOB_ACCOUNT: &str = "<byob's Google service account: ask the operator>";
+
+/// The service account that will hold the bucket permissions.
+fn grantee(spec: &Spec<'_>) -> String {
+    match &spec.integration.credentials {
+        Credentials::GcsServiceAccountKey { client_email, .. } => client_email.clone(),
+        Credentials::GcsImpersonation { service_account } => service_account.clone(),
+        _ => "<service account>".into(),
+    }
+}
+
+/// A CEL condition limiting object permissions to the prefix (bucket-level calls such as list stay allowed).
+fn prefix_condition(spec: &Spec<'_>) -> Value {
+    let i = spec.integration;
+    json!({
+        "title": "byob prefix",
+        "description": "Objects under the integration prefix only",
+        "expression": format!(
+            "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/{}/objects/{}\")",
+            i.bucket,
+            spec.key_prefix()
+        ),
+    })
+}
+
+fn bindings(spec: &Spec<'_>, byob: &ByobIdentity) -> Value {
+    let mut bindings = vec![json!({
+        "role": if spec.writes() { "roles/storage.objectUser" } else { "roles/storage.objectViewer" },
+        "members": [format!("serviceAccount:{}", grantee(spec))],
+        "condition": prefix_condition(spec),
+    })];
+    if matches!(spec.integration.credentials, Credentials::GcsImpersonation { .. }) {
+        let byob_account = byob.gcp_service_account.as_deref().unwrap_or(PLACEHOLDER_BYOB_ACCOUNT);
+        bindings.push(json!({
+            "resource": format!("projects/-/serviceAccounts/{}", grantee(spec)),
+            "role": "roles/iam.serviceAccountTokenCreator",
+            "members": [format!("serviceAccount:{byob_account}")],
+        }));
+    }
+    json!({ "bindings": bindings })
+}
+
+impl ProviderSetup for GcsSetup {
+    fn artifacts(&self, spec: &Spec<'_>, byob: &ByobIdentity) -> (Vec<Artifact>, Vec<String>) {
+        let i = spec.integration;
+        let mut artifacts = vec![Artifact::json(
+            "iam-bindings",
+            "IAM bindings",
+            "Grant on the bucket (and, for impersonation, on the service account).",
+            bindings(spec, byob),
+        )];
+        let mut notes = Vec::new();
+        if matches!(i.credentials, Credentials::GcsImpersonation { .. }) && byob.gcp_service_account.is_none() {
+            notes.push(
+                "The operator has not configured byob's Google service account (`identity.gcp_service_account`)."
+                    .into(),
+            );
+        }
+        if !i.allowed_origins.is_empty() {
+            artifacts.push(Artifact::json(
+                "cors",
+                "Bucket CORS configuration",
+                "Set with `gcloud storage buckets update --cors-file` (replaces the bucket's CORS).",
+                json!([{
+                    "origin": spec.origins(),
+                    "method": ["GET", "PUT", "POST", "HEAD"],
+                    "responseHeader": ["Content-Type", "ETag", "x-goog-resumable"],
+                    "maxAgeSeconds": 3600
+                }]),
+            ));
+        }
+        artifacts.push(Artifact::json(
+            "lifecycle",
+            "Lifecycle rules",
+            "Set with `gcloud storage buckets update --lifecycle-file` (replaces the bucket's lifecycle).",
+            json!({ "rule": [
+                { "action": { "type": "Delete" }, "condition": { "age": spec.ttl_days(), "matchesPrefix": [spec.under(UPLOADS_DIR)] } },
+                { "action": { "type": "Delete" }, "condition": { "age": 1, "matchesPrefix": [spec.under(PROBES_DIR)] } },
+                { "action": { "type": "AbortIncompleteMultipartUpload" }, "condition": { "age": 1, "matchesPrefix": [spec.key_prefix()] } }
+            ]}),
+        ));
+        notes.push("Terraform manages bucket CORS and lifecycle only through the google_storage_bucket resource itself; apply them with the gcloud commands.".into());
+        (artifacts, notes)
+    }
+
+    fn terraform(&self, spec: &Spec<'_>, _artifacts: &[Artifact]) -> Body {
+        let i = spec.integration;
+        let condition = prefix_condition(spec);
+        let mut body = Body::builder().add_block(required_provider("google", "hashicorp/google")).add_block(
+            Block::builder("resource")
+                .add_labels(["google_storage_bucket_iam_member", "byob"])
+                .add_attribute(("bucket", expr(json!(i.bucket))))
+                .add_attribute((
+                    "role",
+                    expr(json!(if spec.writes() { "roles/storage.objectUser" } else { "roles/storage.objectViewer" })),
+                ))
+                .add_attribute(("member", expr(json!(format!("serviceAccount:{}", grantee(spec))))))
+                .add_block(
+                    Block::builder("condition")
+                        .add_attribute(("title", expr(condition["title"].clone())))
+                        .add_attribute(("description", expr(condition["description"].clone())))
+                        .add_attribute(("expression", expr(condition["expression"].clone())))
+                        .build(),
+                )
+                .build(),
+        );
+        if let Credentials::GcsImpersonation { service_account } = &i.credentials {
+            body = body.add_block(
+                Block::builder("resource")
+                    .add_labels(["google_service_account_iam_member", "byob"])
+                    .add_attribute((
+                        "service_account_id",
+                        expr(json!(format!("projects/-/serviceAccounts/{service_account}"))),
+                    ))
+                    .add_attribute(("role", expr(json!("roles/iam.serviceAccountTokenCreator"))))
+                    .add_attribute(("member", expr(json!(format!("serviceAccount:{}", PLACEHOLDER_BYOB_ACCOUNT)))))
+                    .build(),
+            );
+        }
+        body.build()
+    }
+
+    fn commands(&self, spec: &Spec<'_>, artifacts: &[Artifact]) -> Vec<CommandLine> {
+        let i = spec.integration;
+        let url = format!("gs://{}", i.bucket);
+        let condition = prefix_condition(spec);
+        let condition_flag = format!(
+            "--condition=expression={},title={}",
+            condition["expression"].as_str().unwrap_or_default(),
+            condition["title"].as_str().unwrap_or_default()
+        );
+        let role = if spec.writes() { "--role=roles/storage.objectUser" } else { "--role=roles/storage.objectViewer" };
+        let member = format!("--member=serviceAccount:{}", grantee(spec));
+        let mut commands = vec![CommandLine::new(
+            "gcloud",
+            &["storage", "buckets", "add-iam-policy-binding", &url, &member, role, &condition_flag],
+            &[],
+        )];
+        if artifacts.iter().any(|a| a.name == "cors") {
+            commands.push(CommandLine::new(
+                "gcloud",
+                &["storage", "buckets", "update", &url, "--cors-file=cors.json"],
+                &["cors"],
+            ));
+        }
+        commands.push(CommandLine::new(
+            "gcloud",
+            &["storage", "buckets", "update", &url, "--lifecycle-file=lifecycle.json"],
+            &["lifecycle"],
+        ));
+        if let Credentials::GcsImpersonation { service_account } = &i.credentials {
+            let byob_member = format!("--member=serviceAccount:{PLACEHOLDER_BYOB_ACCOUNT}");
+            commands.push(CommandLine::new(
+                "gcloud",
+                &[
+                    "iam",
+                    "service-accounts",
+                    "add-iam-policy-binding",
+                    service_account,
+                    &byob_member,
+                    "--role=roles/iam.serviceAccountTokenCreator",
+                ],
+                &[],
+            ));
+        }
+        commands
+    }
+
+    fn stage_url(&self, spec: &Spec<'_>) -> Option<(String, &'static str)> {
+        Some((format!("gcs://{}/{}", spec.integration.bucket, spec.key_prefix()), "GCS"))
+    }
+}
