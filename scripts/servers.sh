@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (once) and runs the real servers byob's tests talk to, on loopback only:
-# moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS) and PostgreSQL.
+# moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS), s3s-fs (a signature-checking S3) and
+# PostgreSQL.
 #
 #   scripts/servers.sh install        install what is missing (idempotent)
 #   eval "$(scripts/servers.sh start)" start them and export BYOB_TEST_* for `cargo nextest run`
@@ -16,6 +17,7 @@ MOTO_VERSION=5.2.5
 AZURITE_VERSION=3.35.0
 FAKE_GCS_WRAPPER_VERSION=0.1.1
 SCHEMATHESIS_VERSION=4.32.5
+S3S_FS_VERSION=0.14.1
 
 log() { echo "[servers] $*" >&2; }
 
@@ -51,6 +53,12 @@ install() {
     log "installing azurite $AZURITE_VERSION into $TOOLS/azurite"
     mkdir -p "$TOOLS/azurite"
     npm install --silent --no-audit --no-fund --prefix "$TOOLS/azurite" "azurite@$AZURITE_VERSION" >&2
+  fi
+  if ! grep -qs "s3s-fs $S3S_FS_VERSION" "$TOOLS/s3s-fs/.crates.toml" || [ ! -x "$TOOLS/s3s-fs/bin/s3s-fs" ]; then
+    log "building s3s-fs $S3S_FS_VERSION into $TOOLS/s3s-fs (a few minutes, once)"
+    CARGO_TARGET_DIR="$TOOLS/s3s-fs-build" cargo install --quiet --locked --root "$TOOLS/s3s-fs" \
+      "s3s-fs@$S3S_FS_VERSION" --features binary >&2
+    rm -rf "$TOOLS/s3s-fs-build"
   fi
   if [ -z "$(pg_bin)" ]; then
     log "installing PostgreSQL from Debian's packages"
@@ -91,8 +99,8 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port
-  moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port)
+  local moto_port azurite_port gcs_port pg_port s3s_port
+  moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -102,6 +110,10 @@ start() {
   setsid "$(gcs_bin)" -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
     -public-host "127.0.0.1:$gcs_port" -external-url "http://127.0.0.1:$gcs_port" \
     >"$RUN/fake-gcs.log" 2>&1 & echo "$! fake-gcs" >> "$RUN/pids"
+
+  mkdir -p "$RUN/s3s"
+  setsid "$TOOLS/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$s3s_port" --access-key byob-test-ak \
+    --secret-key byob-test-sk "$RUN/s3s" >"$RUN/s3s-fs.log" 2>&1 & echo "$! s3s-fs" >> "$RUN/pids"
 
   local bin; bin=$(pg_bin)
   mkdir -p "$RUN/pg"
@@ -115,12 +127,17 @@ start() {
   wait_for azurite bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$azurite_port/devstoreaccount1?comp=list | grep -q '^[1-5]'"
   wait_for fake-gcs curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b?project=test"
   wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
+  wait_for s3s-fs bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$s3s_port/ | grep -q '^[1-5]'"
 
   cat > "$RUN/env" <<ENV
 export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port
+export BYOB_TEST_S3S_DIR=$RUN/s3s
+export BYOB_TEST_S3S_ACCESS_KEY=byob-test-ak
+export BYOB_TEST_S3S_SECRET_KEY=byob-test-sk
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
 ENV

@@ -1,6 +1,11 @@
-//! Object storage. The provider adapters for customer buckets arrive with integrations; what the server needs
-//! from the start is the platform-owned default storage, a local directory unless configured otherwise.
+//! Object storage: one adapter per provider, each yielding a [`StorageClient`], the primitive every file flow
+//! uses (data access, presigned GET/PUT, presigned multipart), always confined to the integration's prefix.
 
+mod client;
+mod error;
 mod local;
+pub mod s3;
 
+pub use client::{PresignPolicy, PresignedUrl, StorageClient};
+pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage};
