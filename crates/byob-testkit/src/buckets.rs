@@ -79,3 +79,29 @@ pub async fn create_azure_container(name: &str) {
     let status = response.status();
     assert!(status.is_success(), "create container {name}: {status} {}", response.text().await.unwrap_or_default());
 }
+
+/// An account SAS for Azurite's development account, as a customer would generate it: Blob service, all
+/// resource types, the given permissions, valid from an hour ago until `expiry`. String to sign per
+/// "Create an account SAS" (versions 2020-12-06 and later include the encryption scope line).
+#[must_use]
+pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::Utc>) -> String {
+    let version = "2021-08-06";
+    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expiry = expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let string_to_sign =
+        format!("{AZURITE_ACCOUNT}\n{permissions}\nb\nsco\n{start}\n{expiry}\n\nhttps,http\n{version}\n\n");
+    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(string_to_sign.as_bytes());
+    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("sv", version)
+        .append_pair("ss", "b")
+        .append_pair("srt", "sco")
+        .append_pair("sp", permissions)
+        .append_pair("st", &start)
+        .append_pair("se", &expiry)
+        .append_pair("spr", "https,http")
+        .append_pair("sig", &signature)
+        .finish()
+}

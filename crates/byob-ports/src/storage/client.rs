@@ -32,7 +32,61 @@ impl Default for PresignPolicy {
 pub struct PresignedUrl {
     pub method: &'static str,
     pub url: Url,
+    /// Headers the client must send with the request (e.g. Azure's `x-ms-blob-type`).
+    pub headers: Vec<(String, String)>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// How a provider runs a multipart upload whose parts go to presigned URLs.
+#[async_trait::async_trait]
+pub(crate) trait PartSigner: Send + Sync {
+    /// Starts the upload; returns its id.
+    async fn start(&self, key: &Path) -> Result<String, StorageError>;
+    /// The URL (and headers) for part `part_number` (1-based).
+    async fn part(
+        &self,
+        key: &Path,
+        upload_id: &str,
+        part_number: u32,
+        ttl: Duration,
+    ) -> Result<(Url, Vec<(String, String)>), StorageError>;
+    /// Completes from the parts' ETags in order (a provider that tracks parts itself may ignore them).
+    async fn complete(&self, key: &Path, upload_id: &str, etags: Vec<String>) -> Result<(), StorageError>;
+    async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError>;
+}
+
+/// S3: `CreateMultipartUpload`, then `UploadPart` URLs with `partNumber` and `uploadId` signed in.
+pub(crate) struct S3Parts<S> {
+    pub(crate) store: Arc<S>,
+}
+
+#[async_trait::async_trait]
+impl<S: Signer + MultipartStore> PartSigner for S3Parts<S> {
+    async fn start(&self, key: &Path) -> Result<String, StorageError> {
+        Ok(self.store.create_multipart(key).await?)
+    }
+
+    async fn part(
+        &self,
+        key: &Path,
+        upload_id: &str,
+        part_number: u32,
+        ttl: Duration,
+    ) -> Result<(Url, Vec<(String, String)>), StorageError> {
+        let options = SignedUrlOptions::default()
+            .with_query([("partNumber", part_number.to_string()), ("uploadId", upload_id.to_string())]);
+        Ok((self.store.signed_url_opts(Method::PUT, key, ttl, &options).await?, Vec::new()))
+    }
+
+    async fn complete(&self, key: &Path, upload_id: &str, etags: Vec<String>) -> Result<(), StorageError> {
+        let parts = etags.into_iter().map(|content_id| PartId { content_id }).collect();
+        self.store.complete_multipart(key, &upload_id.to_string(), parts).await?;
+        Ok(())
+    }
+
+    async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
+        Ok(self.store.abort_multipart(key, &upload_id.to_string()).await?)
+    }
 }
 
 /// Data access and presigned access to one integration's prefix.
@@ -40,7 +94,11 @@ pub struct PresignedUrl {
 pub struct StorageClient {
     store: Arc<dyn ObjectStore>,
     signer: Arc<dyn Signer>,
-    multipart: Arc<dyn MultipartStore>,
+    parts: Arc<dyn PartSigner>,
+    /// Headers a presigned PUT requires.
+    put_headers: Vec<(String, String)>,
+    /// Why this client cannot presign, if it cannot (its credentials cannot be narrowed to one object).
+    no_presign: Option<&'static str>,
     prefix: Prefix,
     policy: PresignPolicy,
 }
@@ -55,12 +113,37 @@ impl std::fmt::Debug for StorageClient {
 }
 
 impl StorageClient {
-    /// From a provider's store, which signs and does multipart itself.
-    pub fn new<S>(store: Arc<S>, prefix: Prefix, policy: PresignPolicy) -> Self
+    /// From a provider's store and its way of running presigned multipart uploads.
+    pub(crate) fn new<S>(
+        store: Arc<S>,
+        parts: Arc<dyn PartSigner>,
+        put_headers: Vec<(String, String)>,
+        prefix: Prefix,
+        policy: PresignPolicy,
+    ) -> Self
     where
-        S: ObjectStore + Signer + MultipartStore,
+        S: ObjectStore + Signer,
     {
-        Self { store: store.clone(), signer: store.clone(), multipart: store, prefix, policy }
+        Self { store: store.clone(), signer: store, parts, put_headers, no_presign: None, prefix, policy }
+    }
+
+    /// A client for byob's own use only.
+    pub(crate) fn without_presign(mut self, reason: &'static str) -> Self {
+        self.no_presign = Some(reason);
+        self
+    }
+
+    /// Whether presigned URLs can be handed out for this client.
+    #[must_use]
+    pub fn can_presign(&self) -> bool {
+        self.no_presign.is_none()
+    }
+
+    fn check_presign(&self) -> Result<(), StorageError> {
+        match self.no_presign {
+            Some(reason) => Err(StorageError::Config(format!("this integration cannot presign URLs: {reason}"))),
+            None => Ok(()),
+        }
     }
 
     /// The underlying store, for streaming reads, writes and listings. Keys must come from [`Self::key`].
@@ -107,10 +190,11 @@ impl StorageClient {
         options: &SignedUrlOptions,
     ) -> Result<PresignedUrl, StorageError> {
         let ttl = self.lifetime(ttl)?;
+        self.check_presign()?;
         let url = self.signer.signed_url_opts(method.clone(), key, ttl, options).await?;
-        let expires_at = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default();
-        let method = if method == Method::PUT { "PUT" } else { "GET" };
-        Ok(PresignedUrl { method, url, expires_at })
+        let (method, headers) =
+            if method == Method::PUT { ("PUT", self.put_headers.clone()) } else { ("GET", Vec::new()) };
+        Ok(PresignedUrl { method, url, headers, expires_at: expires_at(ttl) })
     }
 
     /// # Errors
@@ -130,7 +214,8 @@ impl StorageClient {
     /// # Errors
     /// The bucket's errors.
     pub async fn start_multipart(&self, key: &Path) -> Result<String, StorageError> {
-        Ok(self.multipart.create_multipart(key).await?)
+        self.check_presign()?;
+        self.parts.start(key).await
     }
 
     /// A URL for part `part_number` (1-based) of a multipart upload.
@@ -147,9 +232,10 @@ impl StorageClient {
         if !(1..=10_000).contains(&part_number) {
             return Err(StorageError::Config(format!("part numbers run from 1 to 10000, not {part_number}")));
         }
-        let options = SignedUrlOptions::default()
-            .with_query([("partNumber", part_number.to_string()), ("uploadId", upload_id.to_string())]);
-        self.presign(Method::PUT, key, ttl, &options).await
+        self.check_presign()?;
+        let ttl = self.lifetime(ttl)?;
+        let (url, headers) = self.parts.part(key, upload_id, part_number, ttl).await?;
+        Ok(PresignedUrl { method: "PUT", url, headers, expires_at: expires_at(ttl) })
     }
 
     /// Completes a multipart upload from the parts' ETags, in part order.
@@ -162,14 +248,16 @@ impl StorageClient {
         upload_id: &str,
         etags: Vec<String>,
     ) -> Result<(), StorageError> {
-        let parts = etags.into_iter().map(|content_id| PartId { content_id }).collect();
-        self.multipart.complete_multipart(key, &upload_id.to_string(), parts).await?;
-        Ok(())
+        self.parts.complete(key, upload_id, etags).await
     }
 
     /// # Errors
     /// The bucket's errors.
     pub async fn abort_multipart(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
-        Ok(self.multipart.abort_multipart(key, &upload_id.to_string()).await?)
+        self.parts.abort(key, upload_id).await
     }
+}
+
+fn expires_at(ttl: Duration) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! Object storage: one adapter per provider, each yielding a [`StorageClient`], the primitive every file flow
 //! uses (data access, presigned GET/PUT, presigned multipart), always confined to the integration's prefix.
 
+pub mod azure;
 mod client;
 mod error;
 mod local;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use byob_core::{Sensitive, location::Prefix};
 use object_store::aws::AmazonS3Builder;
 
-use super::{PresignPolicy, StorageClient, StorageError};
+use super::{PresignPolicy, StorageClient, StorageError, client::S3Parts};
 
 /// Where and how to reach an S3 bucket with an access key.
 #[derive(Debug, Clone)]
@@ -36,6 +36,7 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
         // The endpoint passed validation, which allows http only where the operator permits it.
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
-    let store = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
-    Ok(StorageClient::new(Arc::new(store), settings.prefix, policy))
+    let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
+    let parts = Arc::new(S3Parts { store: store.clone() });
+    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
 }
