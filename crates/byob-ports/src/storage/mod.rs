@@ -4,6 +4,7 @@
 pub mod azure;
 mod client;
 mod error;
+pub mod gcs;
 mod local;
 pub mod s3;
 
