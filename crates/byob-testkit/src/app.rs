@@ -18,8 +18,8 @@ use tower::ServiceExt;
 
 pub const OPERATOR_TOKEN: &str = "byob_test-operator-token-0123456789";
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
-/// byob's AWS principal in tests (moto accepts any account).
-pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::111122223333:role/byob-service";
+/// byob's AWS principal in tests: a user in moto's default account, which the assume-role test creates.
+pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-service";
 
 pub struct TestApp {
     pub router: Router,

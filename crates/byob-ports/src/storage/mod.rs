@@ -7,7 +7,9 @@ mod error;
 pub mod gcs;
 mod local;
 pub mod s3;
+mod sts;
 
 pub use client::{PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage};
+pub use sts::{AssumeRole, StsSettings};

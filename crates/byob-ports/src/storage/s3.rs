@@ -1,11 +1,16 @@
-//! Amazon S3 and S3-compatible stores (MinIO, R2, Ceph, s3s, VPC endpoints) with static access keys.
+//! Amazon S3 and S3-compatible stores (MinIO, R2, Ceph, s3s, VPC endpoints): static access keys, or byob's own
+//! principal assuming the customer's role.
 
 use std::sync::Arc;
 
 use byob_core::{Sensitive, location::Prefix};
 use object_store::aws::AmazonS3Builder;
 
-use super::{PresignPolicy, StorageClient, StorageError, client::S3Parts};
+use super::{
+    PresignPolicy, StorageClient, StorageError,
+    client::S3Parts,
+    sts::{AssumeRole, AssumedRoleProvider, StsSettings},
+};
 
 /// Where and how to reach an S3 bucket with an access key.
 #[derive(Debug, Clone)]
@@ -39,4 +44,54 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
     let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
+}
+
+/// Where the bucket is, for an assumed role.
+#[derive(Debug, Clone)]
+pub struct S3Location {
+    pub bucket: String,
+    pub prefix: Prefix,
+    pub region: String,
+    /// A private (VPC) endpoint, or an emulator; AWS's regional endpoint when absent. Path-style when set.
+    pub endpoint: Option<String>,
+}
+
+/// Builds a client whose requests are signed with the role's temporary credentials, obtained on first use and
+/// refreshed before they expire.
+///
+/// # Errors
+/// [`StorageError::Config`] when the settings are unusable.
+pub fn connect_assumed_role(
+    location: S3Location,
+    sts: &StsSettings,
+    role: AssumeRole,
+    policy: PresignPolicy,
+) -> Result<StorageClient, StorageError> {
+    let provider = Arc::new(AssumedRoleProvider::new(sts, role));
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(&location.bucket)
+        .with_region(&location.region)
+        .with_credentials(provider);
+    if let Some(endpoint) = &location.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    let store = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
+    let store = Arc::new(store);
+    let parts = Arc::new(S3Parts { store: store.clone() });
+    Ok(StorageClient::new(store, parts, Vec::new(), location.prefix, policy))
+}
+
+/// Assumes the role once and returns when the credentials expire: what verification's `credentials-assume`
+/// check needs, and the way to see a trust-policy problem before any object request.
+///
+/// # Errors
+/// [`StorageError::PermissionDenied`] when STS refuses (wrong external id, untrusted principal).
+pub async fn check_assume_role(
+    sts: &StsSettings,
+    role: AssumeRole,
+) -> Result<chrono::DateTime<chrono::Utc>, StorageError> {
+    Ok(AssumedRoleProvider::new(sts, role).assume().await?.1)
 }

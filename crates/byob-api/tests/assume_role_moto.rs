@@ -1,0 +1,165 @@
+//! Acceptance of the S3 assume-role mode against moto in auth mode: byob's generated trust policy and IAM policy
+//! are applied to moto exactly as emitted; byob's principal then assumes the role with the integration's
+//! external id and writes, reads and lists under the prefix; a write outside the prefix and a wrong external id
+//! are refused. Auth mode is global to a moto server, so this test runs its own.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use byob_core::{Sensitive, location::Prefix};
+use byob_ports::storage::{
+    AssumeRole, PresignPolicy, StorageError, StsSettings,
+    s3::{self, S3Location},
+};
+use byob_testkit::{TestApp, app::OPERATOR_TOKEN, server_env};
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload, path::Path};
+use serde_json::{Value, json};
+
+struct Moto {
+    _process: tokio::process::Child,
+    url: String,
+}
+
+async fn start_moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let process = tokio::process::Command::new(server_env("BYOB_TEST_MOTO_SERVER"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_DISABLE_GLOBAL_CORS", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/moto-api/")).await.is_ok_and(|r| r.status().is_success()) {
+            return Moto { _process: process, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto did not start");
+}
+
+/// An IAM Query API call. Before auth mode moto checks no signature; the credential scope names the service.
+async fn iam(moto: &Moto, params: &[(&str, &str)]) -> String {
+    let scope = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+    let mut form = vec![("Version", "2010-05-08")];
+    form.extend_from_slice(params);
+    let response = reqwest::Client::new()
+        .post(format!("{}/", moto.url))
+        .header("authorization", scope)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert!(status.is_success(), "{params:?}: {status} {body}");
+    body
+}
+
+fn xml_value(body: &str, tag: &str) -> String {
+    let start = body.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
+    body[start..end].to_string()
+}
+
+fn artifact(doc: &Value, name: &str) -> String {
+    let found = doc["artifacts"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap();
+    serde_json::to_string(&found["content"]).unwrap()
+}
+
+#[tokio::test]
+async fn byob_assumes_the_role_its_own_artifacts_describe() {
+    let moto = start_moto().await;
+    // byob's own principal (a user with its access key, allowed to call sts:AssumeRole) and the bucket.
+    iam(&moto, &[("Action", "CreateUser"), ("UserName", "byob-service")]).await;
+    let key = iam(&moto, &[("Action", "CreateAccessKey"), ("UserName", "byob-service")]).await;
+    let (key_id, secret) = (xml_value(&key, "AccessKeyId"), xml_value(&key, "SecretAccessKey"));
+    let may_assume = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*" }] });
+    iam(
+        &moto,
+        &[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "byob-service"),
+            ("PolicyName", "assume"),
+            ("PolicyDocument", &may_assume.to_string()),
+        ],
+    )
+    .await;
+    assert!(reqwest::Client::new().put(format!("{}/acme-data", moto.url)).send().await.unwrap().status().is_success());
+
+    // The customer's side: an integration in byob, and byob's artifacts applied exactly as emitted.
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let created = app
+        .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
+            "name": "prod", "provider": "s3", "bucket": "acme-data", "prefix": "tenants/acme", "region": "us-east-1",
+            "credentials": { "mode": "s3_assume_role", "role_arn": "arn:aws:iam::123456789012:role/byob-access" },
+            "features": ["uploads", "exports"],
+        })))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let external_id = created.body["credentials"]["external_id"].as_str().unwrap().to_string();
+    let setup = app
+        .call("GET", &format!("/v1/orgs/{org}/integrations/{}/setup", created.id()), Some(OPERATOR_TOKEN), None)
+        .await
+        .body;
+    let (trust, policy) = (artifact(&setup, "trust-policy"), artifact(&setup, "iam-policy"));
+    iam(&moto, &[("Action", "CreateRole"), ("RoleName", "byob-access"), ("AssumeRolePolicyDocument", &trust)]).await;
+    iam(
+        &moto,
+        &[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "byob-access"),
+            ("PolicyName", "byob-access"),
+            ("PolicyDocument", &policy),
+        ],
+    )
+    .await;
+
+    // From here on moto checks every signature and policy.
+    let enabled = reqwest::Client::new()
+        .post(format!("{}/moto-api/reset-auth", moto.url))
+        .header("content-type", "text/plain")
+        .body("0")
+        .send()
+        .await
+        .unwrap();
+    assert!(enabled.status().is_success());
+
+    let sts = StsSettings {
+        endpoint: Some(moto.url.clone()),
+        region: "us-east-1".into(),
+        access_key_id: key_id,
+        secret_access_key: Sensitive::new(secret),
+    };
+    let role = |external_id: &str| AssumeRole {
+        role_arn: "arn:aws:iam::123456789012:role/byob-access".into(),
+        external_id: external_id.into(),
+        session_policy: Some(policy.clone()),
+        session_name: "byob-test".into(),
+        duration: Duration::from_secs(900),
+    };
+    let expires = s3::check_assume_role(&sts, role(&external_id)).await.unwrap();
+    assert!(expires > chrono::Utc::now());
+    let refused = s3::check_assume_role(&sts, role("byob-not-the-right-id")).await;
+    assert!(matches!(&refused, Err(StorageError::PermissionDenied(m)) if m.contains("external id")), "{refused:?}");
+
+    let location = S3Location {
+        bucket: "acme-data".into(),
+        prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
+        region: "us-east-1".into(),
+        endpoint: Some(moto.url.clone()),
+    };
+    let client = s3::connect_assumed_role(location, &sts, role(&external_id), PresignPolicy::default()).unwrap();
+    let inside = client.key("uploads/a.csv").unwrap();
+    client.store().put(&inside, PutPayload::from_static(b"ok\n")).await.unwrap();
+    assert_eq!(&client.store().get(&inside).await.unwrap().bytes().await.unwrap()[..], b"ok\n");
+    let listed: Vec<_> = client.store().list(Some(&Path::from("tenants/acme"))).try_collect().await.unwrap();
+    assert_eq!(listed[0].location, inside);
+    let outside = client.store().put(&Path::from("tenants/other/x.csv"), PutPayload::from_static(b"no")).await;
+    let err = StorageError::from(outside.unwrap_err());
+    assert!(matches!(err, StorageError::PermissionDenied(_)), "a write outside the prefix is refused: {err:?}");
+}
