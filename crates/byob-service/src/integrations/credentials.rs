@@ -189,3 +189,59 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
     };
     Ok(checked)
 }
+
+#[cfg(test)]
+mod tests {
+    use byob_core::location::Region;
+
+    use super::*;
+
+    fn cx<'a>(
+        provider: Provider,
+        custom_endpoint: bool,
+        region: Option<&'a Region>,
+        features: &'a [Feature],
+        allow_local: bool,
+    ) -> Context<'a> {
+        Context { provider, custom_endpoint, region, features, allow_local, now: Utc::now() }
+    }
+
+    fn rule(input: CredentialsInput, cx: &Context<'_>) -> Option<&'static str> {
+        match check(input, cx) {
+            Err(ServiceError::Rule(e)) => Some(e.rule),
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[test]
+    fn assume_role_needs_aws_itself() {
+        let input = CredentialsInput::S3AssumeRole { role_arn: "arn:aws:iam::123456789012:role/byob".into() };
+        assert_eq!(rule(input.clone(), &cx(Provider::S3, true, None, &[], false)), Some("assume-role-custom-endpoint"));
+        assert_eq!(rule(input, &cx(Provider::S3, false, None, &[], false)), None);
+    }
+
+    #[test]
+    fn local_needs_the_operators_permission() {
+        assert_eq!(
+            rule(CredentialsInput::Local, &cx(Provider::Local, false, None, &[], false)),
+            Some("provider-local-disabled")
+        );
+        assert_eq!(rule(CredentialsInput::Local, &cx(Provider::Local, false, None, &[], true)), None);
+    }
+
+    #[test]
+    fn external_ids_are_fresh_128_bit_values() -> Result<(), ServiceError> {
+        let a = new_external_id()?;
+        assert_eq!(a.len(), "byob-".len() + 32);
+        assert_ne!(a, new_external_id()?);
+        Ok(())
+    }
+
+    #[test]
+    fn sas_permissions_follow_the_features() {
+        assert_eq!(sas_permissions_needed(&[Feature::Imports]), "rl");
+        assert_eq!(sas_permissions_needed(&[Feature::Imports, Feature::Exports]), "rwl");
+        assert_eq!(sas_permissions_needed(&[]), "rl");
+    }
+}
