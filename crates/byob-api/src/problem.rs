@@ -136,9 +136,27 @@ impl From<ServiceError> for ApiError {
                 problem
             }
             ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
+            ServiceError::Refused { code, message } => Problem::new(StatusCode::CONFLICT, code, message.clone()),
+            ServiceError::Storage(storage) => storage_problem(storage),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),
         };
         Self(Box::new(problem))
+    }
+}
+
+/// Errors from the customer's bucket: the bucket's answer, not byob's failure.
+fn storage_problem(err: &byob_ports::storage::StorageError) -> Problem {
+    use byob_ports::storage::StorageError as E;
+    let detail = err.to_string();
+    match err {
+        E::InvalidKey { .. } => Problem::new(StatusCode::BAD_REQUEST, "invalid-key", detail),
+        E::LifetimeTooLong { .. } => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", detail).with_field("expires_in")
+        }
+        E::Config(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "storage-unusable", detail),
+        E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "object-not-found", detail),
+        E::PermissionDenied(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-permission-denied", detail),
+        E::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-unavailable", detail),
     }
 }
 

@@ -195,6 +195,29 @@ pub struct SecretsConfig {
 pub struct StorageConfig {
     /// Directory of the default (platform-owned) storage. Default `{data_dir}/storage`.
     pub local_path: Option<PathBuf>,
+    /// An S3 or S3-compatible bucket as the default storage instead of the local directory.
+    pub s3: Option<DefaultS3Config>,
+    /// Hours staged files live in the default storage. Default 24.
+    pub staging_ttl_hours: Option<u32>,
+}
+
+/// The platform's own bucket for orgs without an integration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultS3Config {
+    pub bucket: String,
+    /// Key prefix inside the bucket; each org gets `{prefix}/orgs/{org id}`.
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub access_key_id: String,
+    pub secret_access_key: Sensitive<String>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -249,4 +272,15 @@ pub struct IntegrationsConfig {
     pub gcp_service_account: Option<String>,
     /// The addresses byob connects from (CIDRs), offered as an optional IP-allowlist condition.
     pub egress_cidrs: Vec<String>,
+    /// byob's own AWS access key, with which it calls STS to assume customers' roles.
+    pub aws_access_key_id: Option<String>,
+    pub aws_secret_access_key: Option<Sensitive<String>>,
+    /// A custom STS endpoint (a VPC endpoint); AWS's regional endpoint when unset.
+    pub sts_endpoint: Option<String>,
+    /// Region of the STS endpoint. Default `us-east-1`.
+    pub sts_region: Option<String>,
+    /// Lifetime of presigned URLs when a flow does not ask for one. Default 900 s.
+    pub presign_default_secs: Option<u64>,
+    /// The longest lifetime a presigned URL may have. Default 43200 s (12 h).
+    pub presign_max_secs: Option<u64>,
 }

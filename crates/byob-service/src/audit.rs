@@ -24,8 +24,9 @@ fn outcome_of(err: &ServiceError) -> AuditOutcome {
         ServiceError::NotFound { .. }
         | ServiceError::Invalid { .. }
         | ServiceError::Rule(_)
+        | ServiceError::Refused { .. }
         | ServiceError::Conflict(_) => AuditOutcome::Rejected,
-        ServiceError::Catalog(_) | ServiceError::SecretBox(_) => AuditOutcome::Failed,
+        ServiceError::Catalog(_) | ServiceError::SecretBox(_) | ServiceError::Storage(_) => AuditOutcome::Failed,
     }
 }
 
@@ -36,6 +37,8 @@ fn error_code(err: &ServiceError) -> &'static str {
         ServiceError::NotFound { .. } => "not-found",
         ServiceError::Invalid { .. } | ServiceError::Rule(_) => "validation-failed",
         ServiceError::Conflict(_) => "conflict",
+        ServiceError::Refused { code, .. } => code,
+        ServiceError::Storage(_) => "storage",
         ServiceError::Catalog(_) | ServiceError::SecretBox(_) => "internal",
     }
 }

@@ -19,6 +19,12 @@ pub enum ServiceError {
     Rule(#[from] byob_core::location::FieldError),
     #[error("{0}")]
     Conflict(String),
+    /// Refused because of the state of things (a disabled integration, a feature without a bucket), with a
+    /// stable code.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error(transparent)]
+    Storage(#[from] byob_ports::storage::StorageError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error(transparent)]

@@ -8,6 +8,7 @@ mod error;
 mod integrations;
 mod secrets;
 pub mod setup;
+mod storage;
 mod tenancy;
 mod validate;
 
@@ -23,6 +24,7 @@ pub use integrations::{
     CreateIntegration, CredentialsInput, IntegrationPolicy, IntegrationService, IntegrationView, UpdateIntegration,
 };
 pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
+pub use storage::{RoutedStorage, StorageRouter, StorageSettings};
 pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
 
 /// Everything a use case needs from outside, built once at start-up.
@@ -46,13 +48,14 @@ pub struct Services {
     pub audit: AuditService,
     pub integrations: IntegrationService,
     pub setup: setup::SetupService,
+    pub storage: StorageRouter,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
 
 impl Services {
     #[must_use]
-    pub fn new(deps: &Deps, operator_token: OperatorToken) -> Self {
+    pub fn new(deps: &Deps, operator_token: OperatorToken, storage: StorageSettings) -> Self {
         let auditor = Auditor::new(deps.catalog.clone(), deps.clock.clone());
         Self {
             auth: Authenticator::new(deps.clone(), operator_token),
@@ -63,6 +66,7 @@ impl Services {
             audit: AuditService::new(deps.clone(), auditor.clone()),
             integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone()),
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
+            storage: StorageRouter::new(deps.clone(), auditor.clone(), storage),
             auditor,
         }
     }

@@ -23,6 +23,8 @@ pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-servic
 
 pub struct TestApp {
     pub router: Router,
+    /// The use cases behind the router, for tests of services no route exposes yet.
+    pub services: byob_service::Services,
     pub catalog: Arc<SqlCatalog>,
     pub clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
@@ -75,13 +77,22 @@ impl TestApp {
                 },
             },
         };
+        let storage = byob_service::StorageSettings {
+            presign: byob_ports::storage::PresignPolicy::default(),
+            sts: None,
+            default_storage: byob_ports::storage::local_storage_client(&dir.path().join("storage"))
+                .expect("default storage"),
+            default_ttl_hours: 24,
+        };
+        let services =
+            byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())), storage);
         let state = AppState::new(
-            byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into()))),
+            services.clone(),
             catalog.clone(),
             Arc::new(Metrics::default()),
             HttpLimits { max_body_bytes: MAX_BODY_BYTES, request_timeout: Duration::from_secs(30) },
         );
-        Self { router: byob_api::app(state), catalog, clock, _dir: dir }
+        Self { router: byob_api::app(state), services, catalog, clock, _dir: dir }
     }
 
     #[must_use]

@@ -1,19 +1,23 @@
 //! Start-up: the data dir, the operator token, the secret box and the catalog, built from the configuration.
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use byob_core::{
     Sensitive,
     config::{Config, HttpEndpoints, IntegrationsConfig},
-    location::HttpPolicy,
+    location::{HttpPolicy, Prefix},
 };
 use byob_ports::{
     catalog::{self, SqlCatalog},
     clock::SystemClock,
     secretbox::{KeySource, XChaChaBox, private_file},
+    storage::{
+        PresignPolicy, StsSettings, local_storage_client,
+        s3::{self, S3AccessKey},
+    },
 };
-use byob_service::{Deps, IntegrationPolicy, OperatorToken, setup::ByobIdentity};
+use byob_service::{Deps, IntegrationPolicy, OperatorToken, StorageSettings, setup::ByobIdentity};
 
 pub(crate) fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -86,4 +90,51 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
         integrations: integration_policy(&config.integrations),
     };
     Ok((deps, catalog))
+}
+
+/// How byob reaches buckets: presign lifetimes, its own AWS principal, and the default storage.
+pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSettings> {
+    let i = &config.integrations;
+    let presign = PresignPolicy {
+        default_ttl: Duration::from_secs(i.presign_default_secs.unwrap_or(900)),
+        max_ttl: Duration::from_secs(i.presign_max_secs.unwrap_or(43_200)),
+    };
+    anyhow::ensure!(
+        presign.default_ttl <= presign.max_ttl,
+        "integrations.presign_default_secs exceeds presign_max_secs"
+    );
+    let sts = match (&i.aws_access_key_id, &i.aws_secret_access_key) {
+        (Some(key), Some(secret)) => Some(StsSettings {
+            endpoint: i.sts_endpoint.clone(),
+            region: i.sts_region.clone().unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: key.clone(),
+            secret_access_key: secret.clone(),
+        }),
+        (None, None) => None,
+        _ => {
+            anyhow::bail!("set both integrations.aws_access_key_id and integrations.aws_secret_access_key, or neither")
+        }
+    };
+    let default_storage = match &config.storage.s3 {
+        Some(s) => s3::connect(
+            S3AccessKey {
+                bucket: s.bucket.clone(),
+                prefix: Prefix::parse("storage.s3.prefix", &s.prefix).map_err(|e| anyhow::anyhow!("{e}"))?,
+                region: s.region.clone(),
+                endpoint: s.endpoint.clone(),
+                path_style: s.endpoint.is_some(),
+                access_key_id: s.access_key_id.clone(),
+                secret_access_key: s.secret_access_key.clone(),
+            },
+            presign,
+        )
+        .context("storage.s3 is unusable")?,
+        None => local_storage_client(&config.default_storage_dir())?,
+    };
+    Ok(StorageSettings {
+        presign,
+        sts,
+        default_storage,
+        default_ttl_hours: config.storage.staging_ttl_hours.unwrap_or(24),
+    })
 }

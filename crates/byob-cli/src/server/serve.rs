@@ -5,10 +5,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use byob_api::{AppState, HttpLimits, Metrics};
 use byob_core::config::Config;
-use byob_ports::{
-    storage::local_default_storage,
-    warehouse::{LOCAL_CONNECTION, open_local_warehouse},
-};
+use byob_ports::warehouse::{LOCAL_CONNECTION, open_local_warehouse};
 use byob_service::Services;
 use figment::providers::Serialized;
 use tokio::sync::watch;
@@ -41,14 +38,14 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         );
     }
     let (deps, catalog) = bootstrap::deps(&config).await?;
+    let storage = bootstrap::storage_settings(&config)?;
     let storage_dir = config.default_storage_dir();
-    local_default_storage(&storage_dir)?;
     let warehouse = open_local_warehouse(&config.warehouse_file())
         .await
         .with_context(|| format!("cannot open the embedded warehouse {}", config.warehouse_file().display()))?;
     tracing::info!(
         catalog = catalog_backend(&config),
-        default_storage = %storage_dir.display(),
+        default_storage = %config.storage.s3.as_ref().map_or_else(|| storage_dir.display().to_string(), |s| format!("s3://{}", s.bucket)),
         warehouse = LOCAL_CONNECTION,
         "byob starting"
     );
@@ -57,8 +54,12 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
     };
-    let state =
-        AppState::new(Services::new(&deps, operator), deps.catalog.clone(), Arc::new(Metrics::default()), limits);
+    let state = AppState::new(
+        Services::new(&deps, operator, storage),
+        deps.catalog.clone(),
+        Arc::new(Metrics::default()),
+        limits,
+    );
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

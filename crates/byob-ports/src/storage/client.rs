@@ -55,6 +55,31 @@ pub(crate) trait PartSigner: Send + Sync {
     async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError>;
 }
 
+/// For stores that cannot hand out URLs at all (a local directory).
+pub(crate) struct NoParts;
+
+#[async_trait::async_trait]
+impl PartSigner for NoParts {
+    async fn start(&self, _key: &Path) -> Result<String, StorageError> {
+        Err(StorageError::Config("this storage cannot take presigned uploads".into()))
+    }
+    async fn part(
+        &self,
+        _key: &Path,
+        _upload_id: &str,
+        _part_number: u32,
+        _ttl: Duration,
+    ) -> Result<(Url, Vec<(String, String)>), StorageError> {
+        Err(StorageError::Config("this storage cannot take presigned uploads".into()))
+    }
+    async fn complete(&self, _key: &Path, _upload_id: &str, _etags: Vec<String>) -> Result<(), StorageError> {
+        Err(StorageError::Config("this storage cannot take presigned uploads".into()))
+    }
+    async fn abort(&self, _key: &Path, _upload_id: &str) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
 /// S3: `CreateMultipartUpload`, then `UploadPart` URLs with `partNumber` and `uploadId` signed in.
 pub(crate) struct S3Parts<S> {
     pub(crate) store: Arc<S>,
@@ -93,7 +118,7 @@ impl<S: Signer + MultipartStore> PartSigner for S3Parts<S> {
 #[derive(Clone)]
 pub struct StorageClient {
     store: Arc<dyn ObjectStore>,
-    signer: Arc<dyn Signer>,
+    signer: Option<Arc<dyn Signer>>,
     parts: Arc<dyn PartSigner>,
     /// Headers a presigned PUT requires.
     put_headers: Vec<(String, String)>,
@@ -124,7 +149,32 @@ impl StorageClient {
     where
         S: ObjectStore + Signer,
     {
-        Self { store: store.clone(), signer: store, parts, put_headers, no_presign: None, prefix, policy }
+        Self { store: store.clone(), signer: Some(store), parts, put_headers, no_presign: None, prefix, policy }
+    }
+
+    /// A client for a store that cannot presign (a local directory): byob reads and writes it itself.
+    pub(crate) fn unsigned(store: Arc<dyn ObjectStore>, prefix: Prefix, reason: &'static str) -> Self {
+        Self {
+            store,
+            signer: None,
+            parts: Arc::new(NoParts),
+            put_headers: Vec::new(),
+            no_presign: Some(reason),
+            prefix,
+            policy: PresignPolicy::default(),
+        }
+    }
+
+    /// The same store under a deeper prefix (e.g. one org's part of the default storage).
+    ///
+    /// # Errors
+    /// [`StorageError::InvalidKey`] when `child` is not a valid prefix.
+    pub fn narrowed(&self, child: &str) -> Result<Self, StorageError> {
+        let child = Prefix::parse("prefix", child)
+            .map_err(|e| StorageError::InvalidKey { key: child.into(), reason: e.message })?;
+        let prefix = Prefix::parse("prefix", &self.prefix.join(child.as_str()))
+            .map_err(|e| StorageError::InvalidKey { key: child.to_string(), reason: e.message })?;
+        Ok(Self { prefix, ..self.clone() })
     }
 
     /// A client for byob's own use only.
@@ -191,7 +241,9 @@ impl StorageClient {
     ) -> Result<PresignedUrl, StorageError> {
         let ttl = self.lifetime(ttl)?;
         self.check_presign()?;
-        let url = self.signer.signed_url_opts(method.clone(), key, ttl, options).await?;
+        let signer =
+            self.signer.as_ref().ok_or_else(|| StorageError::Config("this storage cannot presign URLs".into()))?;
+        let url = signer.signed_url_opts(method.clone(), key, ttl, options).await?;
         let (method, headers) =
             if method == Method::PUT { ("PUT", self.put_headers.clone()) } else { ("GET", Vec::new()) };
         Ok(PresignedUrl { method, url, headers, expires_at: expires_at(ttl) })

@@ -2,8 +2,11 @@
 
 use std::{path::Path, sync::Arc};
 
+use byob_core::location::Prefix;
 use object_store::{ObjectStore, local::LocalFileSystem};
 use thiserror::Error;
+
+use super::StorageClient;
 
 #[derive(Debug, Error)]
 #[error("default storage directory {path}: {reason}")]
@@ -21,4 +24,17 @@ pub fn local_default_storage(dir: &Path) -> Result<Arc<dyn ObjectStore>, LocalSt
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| err(e.to_string()))?;
     Ok(Arc::new(store))
+}
+
+/// The local default storage as a storage client. It cannot presign: byob moves the bytes itself.
+///
+/// # Errors
+/// When the directory cannot be created or opened.
+pub fn local_storage_client(dir: &Path) -> Result<StorageClient, LocalStorageError> {
+    let store = local_default_storage(dir)?;
+    Ok(StorageClient::unsigned(
+        store,
+        Prefix::default(),
+        "a local directory has no URLs to hand out; byob moves the bytes itself",
+    ))
 }

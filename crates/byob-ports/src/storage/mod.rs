@@ -11,5 +11,5 @@ mod sts;
 
 pub use client::{PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
-pub use local::{LocalStorageError, local_default_storage};
+pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};

@@ -81,6 +81,13 @@ pub fn document(integration: &Integration, byob: &ByobIdentity) -> SetupDocument
     }
 }
 
+/// The inline session policy for an assume-role session: the same least-privilege policy the artifacts emit.
+#[must_use]
+pub fn session_policy(integration: &Integration) -> Option<String> {
+    (integration.provider == Provider::S3 && integration.endpoint.is_none())
+        .then(|| s3::iam_policy(&Spec { integration }).to_string())
+}
+
 /// The Terraform module (`main.tf`) for an integration.
 #[must_use]
 pub fn terraform_module(integration: &Integration, byob: &ByobIdentity) -> String {

@@ -46,7 +46,7 @@ fn object_actions(spec: &Spec<'_>) -> Vec<&'static str> {
 }
 
 /// The least-privilege policy for the enabled features, limited to the prefix.
-fn iam_policy(spec: &Spec<'_>) -> Value {
+pub(super) fn iam_policy(spec: &Spec<'_>) -> Value {
     let mut list = json!({
         "Sid": "ByobListPrefix",
         "Effect": "Allow",

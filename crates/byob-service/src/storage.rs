@@ -1,0 +1,216 @@
+//! Which bucket a feature's files go to: the org's integration for that feature, or the operator's default
+//! storage under a per-org prefix. Clients are built from the stored integration (revealing its owned secrets,
+//! audited as `secret.use`) and cached until the integration changes.
+
+use std::{collections::HashMap, sync::Arc};
+
+use byob_core::{
+    IntegrationId, OrgId, SecretId, Sensitive,
+    integration::{Credentials, Feature, Integration, IntegrationState},
+    location::Prefix,
+};
+use byob_ports::storage::{
+    AssumeRole, PresignPolicy, StorageClient, StsSettings,
+    azure::{self, AzureAuth, AzureSettings},
+    gcs::{self, GcsSettings},
+    s3::{self, S3AccessKey, S3Location},
+};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::{Auditor, Deps, RequestContext, ServiceError, secrets::secret_context};
+
+/// Operator settings for reaching buckets.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub presign: PresignPolicy,
+    /// byob's own AWS principal, for assume-role integrations.
+    pub sts: Option<StsSettings>,
+    /// The platform-owned storage for orgs without an integration.
+    pub default_storage: StorageClient,
+    pub default_ttl_hours: u32,
+}
+
+/// Where a feature's files go.
+#[derive(Debug, Clone)]
+pub struct RoutedStorage {
+    pub client: StorageClient,
+    /// The integration, or `None` for the default storage.
+    pub integration: Option<IntegrationId>,
+    pub staging_ttl_hours: u32,
+}
+
+/// Features that keep long-lived customer files and so never run on the platform's storage.
+fn needs_own_bucket(feature: Feature) -> bool {
+    matches!(feature, Feature::Attachments | Feature::Assets)
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageRouter {
+    deps: Deps,
+    auditor: Auditor,
+    settings: Arc<StorageSettings>,
+    cache: Arc<Mutex<ClientCache>>,
+}
+
+/// Clients by integration, with the integration version (`updated_at`) they were built from.
+type ClientCache = HashMap<IntegrationId, (DateTime<Utc>, StorageClient)>;
+
+impl StorageRouter {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor, settings: StorageSettings) -> Self {
+        Self { deps, auditor, settings: Arc::new(settings), cache: Arc::default() }
+    }
+
+    /// The storage for `feature` in `org`.
+    ///
+    /// # Errors
+    /// `feature-needs-integration` for attachments and assets without an integration; `integration-disabled`
+    /// when the feature's integration is disabled; the errors of [`Self::client_for`].
+    pub async fn for_feature(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        feature: Feature,
+    ) -> Result<RoutedStorage, ServiceError> {
+        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        let mut after = None;
+        loop {
+            let page =
+                self.deps.catalog.list_integrations(org, byob_ports::catalog::Page { after, limit: 500 }).await?;
+            if let Some(integration) = page.iter().find(|i| i.features.contains(&feature)) {
+                if integration.state == IntegrationState::Disabled {
+                    return Err(ServiceError::Refused {
+                        code: "integration-disabled",
+                        message: format!(
+                            "{} go to integration `{}`, which is disabled; enable it or route the feature elsewhere",
+                            feature.as_str(),
+                            integration.name
+                        ),
+                    });
+                }
+                let client = self.client_for(ctx, integration).await?;
+                return Ok(RoutedStorage {
+                    client,
+                    integration: Some(integration.id),
+                    staging_ttl_hours: integration.staging_ttl_hours,
+                });
+            }
+            match page.last() {
+                Some(last) if page.len() == 500 => after = Some(last.id),
+                _ => break,
+            }
+        }
+        if needs_own_bucket(feature) {
+            return Err(ServiceError::Refused {
+                code: "feature-needs-integration",
+                message: format!(
+                    "{} are kept in the org's own bucket: create an integration serving `{}` first",
+                    feature.as_str(),
+                    feature.as_str()
+                ),
+            });
+        }
+        let client = self.settings.default_storage.narrowed(&format!("orgs/{org}"))?;
+        Ok(RoutedStorage { client, integration: None, staging_ttl_hours: self.settings.default_ttl_hours })
+    }
+
+    async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
+        let stored =
+            self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
+        let plain = self.deps.secret_box.open(&stored, &secret_context(org, id))?;
+        self.auditor
+            .record(ctx, org, "secret.use", Some(id.to_string()), byob_core::AuditOutcome::Success, json!({}))
+            .await?;
+        String::from_utf8(plain.into_inner())
+            .map(Sensitive::new)
+            .map_err(|_| ServiceError::invalid("credentials", "stored secret is not UTF-8"))
+    }
+
+    /// The storage client of an integration, built once per version of the integration.
+    ///
+    /// # Errors
+    /// `credential-mode-unavailable` for modes byob cannot connect with yet; unusable settings; catalog errors.
+    pub async fn client_for(&self, ctx: &RequestContext, i: &Integration) -> Result<StorageClient, ServiceError> {
+        if let Some((version, client)) = self.cache.lock().await.get(&i.id)
+            && *version == i.updated_at
+        {
+            return Ok(client.clone());
+        }
+        let prefix = Prefix::parse("prefix", &i.prefix)?;
+        let presign = self.settings.presign;
+        let client = match &i.credentials {
+            Credentials::S3AccessKey { access_key_id, secret_access_key } => s3::connect(
+                S3AccessKey {
+                    bucket: i.bucket.clone(),
+                    prefix,
+                    region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    endpoint: i.endpoint.clone(),
+                    path_style: i.path_style,
+                    access_key_id: access_key_id.clone(),
+                    secret_access_key: self.reveal(ctx, i.org_id, *secret_access_key).await?,
+                },
+                presign,
+            )?,
+            Credentials::S3AssumeRole { role_arn, external_id } => {
+                let sts = self.settings.sts.as_ref().ok_or_else(|| ServiceError::Refused {
+                    code: "credential-mode-unavailable",
+                    message: "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)"
+                        .into(),
+                })?;
+                let role = AssumeRole {
+                    role_arn: role_arn.clone(),
+                    external_id: external_id.clone(),
+                    session_policy: crate::setup::session_policy(i),
+                    session_name: format!("byob-{}", i.id),
+                    duration: std::time::Duration::from_secs(3600),
+                };
+                let location = S3Location {
+                    bucket: i.bucket.clone(),
+                    prefix,
+                    region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
+                    endpoint: i.endpoint.clone(),
+                };
+                s3::connect_assumed_role(location, sts, role, presign)?
+            }
+            Credentials::GcsServiceAccountKey { key, .. } => gcs::connect(
+                GcsSettings {
+                    bucket: i.bucket.clone(),
+                    prefix,
+                    endpoint: i.endpoint.clone(),
+                    service_account_key: self.reveal(ctx, i.org_id, *key).await?,
+                },
+                presign,
+            )?,
+            Credentials::AzureSharedKey { account, account_key } => azure::connect(
+                AzureSettings {
+                    account: account.clone(),
+                    container: i.bucket.clone(),
+                    prefix,
+                    endpoint: i.endpoint.clone(),
+                    auth: AzureAuth::SharedKey(self.reveal(ctx, i.org_id, *account_key).await?),
+                },
+                presign,
+            )?,
+            Credentials::AzureSas { account, sas_token, .. } => azure::connect(
+                AzureSettings {
+                    account: account.clone(),
+                    container: i.bucket.clone(),
+                    prefix,
+                    endpoint: i.endpoint.clone(),
+                    auth: AzureAuth::Sas(self.reveal(ctx, i.org_id, *sas_token).await?),
+                },
+                presign,
+            )?,
+            Credentials::GcsImpersonation { .. } | Credentials::AzureServicePrincipal { .. } | Credentials::Local => {
+                return Err(ServiceError::Refused {
+                    code: "credential-mode-unavailable",
+                    message: format!("byob cannot connect with credential mode `{}` yet", i.credentials.mode()),
+                });
+            }
+        };
+        self.cache.lock().await.insert(i.id, (i.updated_at, client.clone()));
+        Ok(client)
+    }
+}
