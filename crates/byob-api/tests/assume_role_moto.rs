@@ -90,8 +90,15 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
     .await;
     assert!(reqwest::Client::new().put(format!("{}/acme-data", moto.url)).send().await.unwrap().status().is_success());
 
+    let sts = StsSettings {
+        endpoint: Some(moto.url.clone()),
+        region: "us-east-1".into(),
+        access_key_id: key_id,
+        secret_access_key: Sensitive::new(secret),
+    };
+
     // The customer's side: an integration in byob, and byob's artifacts applied exactly as emitted.
-    let app = TestApp::sqlite().await;
+    let app = TestApp::sqlite_with_sts(Some(sts.clone())).await;
     let org = app.create_org("acme").await;
     let created = app
         .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
@@ -120,21 +127,8 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
     .await;
 
     // From here on moto checks every signature and policy.
-    let enabled = reqwest::Client::new()
-        .post(format!("{}/moto-api/reset-auth", moto.url))
-        .header("content-type", "text/plain")
-        .body("0")
-        .send()
-        .await
-        .unwrap();
-    assert!(enabled.status().is_success());
+    set_auth(&moto, "0").await;
 
-    let sts = StsSettings {
-        endpoint: Some(moto.url.clone()),
-        region: "us-east-1".into(),
-        access_key_id: key_id,
-        secret_access_key: Sensitive::new(secret),
-    };
     let role = |external_id: &str| AssumeRole {
         role_arn: "arn:aws:iam::123456789012:role/byob-access".into(),
         external_id: external_id.into(),
@@ -162,4 +156,40 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
     let outside = client.store().put(&Path::from("tenants/other/x.csv"), PutPayload::from_static(b"no")).await;
     let err = StorageError::from(outside.unwrap_err());
     assert!(matches!(err, StorageError::PermissionDenied(_)), "a write outside the prefix is refused: {err:?}");
+
+    // Rotating the external id: the new one is refused until the customer applies the new trust policy.
+    let base = format!("/v1/orgs/{org}/integrations/{}", created.id());
+    let rotated = app.call("POST", &format!("{base}/external-id/rotate"), Some(OPERATOR_TOKEN), None).await;
+    let pending = rotated.body["credentials"]["pending_external_id"].as_str().unwrap().to_string();
+    assert_ne!(pending, external_id);
+    let early = app.call("POST", &format!("{base}/external-id/promote"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!((early.status, early.body["code"].clone()), (409, json!("external-id-not-trusted")), "{:?}", early.body);
+
+    set_auth(&moto, "inf").await;
+    let setup = app.call("GET", &format!("{base}/setup"), Some(OPERATOR_TOKEN), None).await.body;
+    let trust = artifact(&setup, "trust-policy");
+    assert!(
+        trust.contains(&external_id) && trust.contains(&pending),
+        "both ids are trusted during the rotation: {trust}"
+    );
+    iam(&moto, &[("Action", "UpdateAssumeRolePolicy"), ("RoleName", "byob-access"), ("PolicyDocument", &trust)]).await;
+    set_auth(&moto, "0").await;
+
+    let promoted = app.call("POST", &format!("{base}/external-id/promote"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(promoted.status, 200, "{:?}", promoted.body);
+    assert_eq!(promoted.body["credentials"]["external_id"], pending.as_str());
+    assert!(promoted.body["credentials"].get("pending_external_id").is_none());
+    s3::check_assume_role(&sts, role(&pending)).await.unwrap();
+}
+
+/// moto's auth mode: `0` checks every request from now on, `inf` checks none.
+async fn set_auth(moto: &Moto, value: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/moto-api/reset-auth", moto.url))
+        .header("content-type", "text/plain")
+        .body(value.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
 }

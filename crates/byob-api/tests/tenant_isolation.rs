@@ -25,7 +25,7 @@ fn org_scoped_routes() -> Vec<Route> {
             routes.push(Route { method: method.to_uppercase(), path: path.clone(), scope: scope.to_string() });
         }
     }
-    assert!(routes.len() >= 14, "expected every org-scoped route, found {}", routes.len());
+    assert!(routes.len() >= 24, "expected every org-scoped route, found {}", routes.len());
     routes
 }
 

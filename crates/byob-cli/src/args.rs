@@ -151,6 +151,18 @@ pub(crate) enum IntegrationsCommand {
         org: OrgArg,
         integration: String,
     },
+    /// Issue a new external id; the current one stays in use until the new one is promoted.
+    RotateExternalId {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
+    /// Switch to the pending external id once the role's trust policy accepts it.
+    PromoteExternalId {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
     /// The setup artifacts to apply on your cloud account: JSON, a Terraform module, or CLI commands.
     Setup {
         #[command(flatten)]

@@ -72,10 +72,14 @@ impl IntegrationState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Credentials {
-    /// byob assumes the customer's role with an external id it generated for this integration.
+    /// byob assumes the customer's role with an external id it generated for this integration. During a
+    /// rotation, `pending_external_id` is the next one: trusted alongside the current one until byob has
+    /// assumed the role with it and promoted it.
     S3AssumeRole {
         role_arn: String,
         external_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending_external_id: Option<String>,
     },
     S3AccessKey {
         access_key_id: String,

@@ -64,7 +64,12 @@ impl Services {
             tokens: TokenService::new(deps.clone(), auditor.clone()),
             secrets: SecretService::new(deps.clone(), auditor.clone()),
             audit: AuditService::new(deps.clone(), auditor.clone()),
-            integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone()),
+            integrations: IntegrationService::new(
+                deps.clone(),
+                auditor.clone(),
+                deps.integrations.clone(),
+                storage.sts.clone(),
+            ),
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
             storage: StorageRouter::new(deps.clone(), auditor.clone(), storage),
             auditor,

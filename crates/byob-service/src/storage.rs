@@ -153,7 +153,7 @@ impl StorageRouter {
                 },
                 presign,
             )?,
-            Credentials::S3AssumeRole { role_arn, external_id } => {
+            Credentials::S3AssumeRole { role_arn, external_id, .. } => {
                 let sts = self.settings.sts.as_ref().ok_or_else(|| ServiceError::Refused {
                     code: "credential-mode-unavailable",
                     message: "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)"

@@ -48,18 +48,27 @@ impl Reply {
 impl TestApp {
     /// On SQLite in a temporary directory.
     pub async fn sqlite() -> Self {
+        Self::sqlite_with_sts(None).await
+    }
+
+    /// On SQLite, with byob's own AWS principal for assume-role integrations.
+    pub async fn sqlite_with_sts(sts: Option<byob_ports::storage::StsSettings>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
-        Self::with_catalog_url(&url, dir).await
+        Self::with_catalog_url(&url, dir, sts).await
     }
 
     /// On a fresh PostgreSQL database.
     pub async fn postgres() -> Self {
         let url = crate::fresh_postgres_database().await;
-        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir")).await
+        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir"), None).await
     }
 
-    async fn with_catalog_url(url: &str, dir: tempfile::TempDir) -> Self {
+    async fn with_catalog_url(
+        url: &str,
+        dir: tempfile::TempDir,
+        sts: Option<byob_ports::storage::StsSettings>,
+    ) -> Self {
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -79,7 +88,7 @@ impl TestApp {
         };
         let storage = byob_service::StorageSettings {
             presign: byob_ports::storage::PresignPolicy::default(),
-            sts: None,
+            sts,
             default_storage: byob_ports::storage::local_storage_client(&dir.path().join("storage"))
                 .expect("default storage"),
             default_ttl_hours: 24,

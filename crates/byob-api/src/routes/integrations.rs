@@ -158,3 +158,30 @@ pub(crate) async fn setup(
         }
     })
 }
+
+/// Issue a new external id (assume-role integrations, admins). The current one stays in use; the setup's trust
+/// policy accepts both until the new one is promoted.
+#[utoipa::path(post, operation_id = "rotate_external_id",
+    path = "/v1/orgs/{org}/integrations/{integration}/external-id/rotate", tag = "integrations",
+    security(("bearer" = ["admin"])), params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "Success", body = Integration)))]
+pub(crate) async fn rotate_external_id(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<Integration>> {
+    Ok(Json(state.services.integrations.rotate_external_id(&ctx, org, id).await?))
+}
+
+/// Switch to the pending external id once byob has assumed the role with it (admins).
+#[utoipa::path(post, operation_id = "promote_external_id",
+    path = "/v1/orgs/{org}/integrations/{integration}/external-id/promote", tag = "integrations",
+    security(("bearer" = ["admin"])), params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "Success", body = Integration)))]
+pub(crate) async fn promote_external_id(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<Integration>> {
+    Ok(Json(state.services.integrations.promote_external_id(&ctx, org, id).await?))
+}

@@ -41,6 +41,8 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::disable))
         .routes(routes!(integrations::enable))
         .routes(routes!(integrations::setup))
+        .routes(routes!(integrations::rotate_external_id))
+        .routes(routes!(integrations::promote_external_id))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

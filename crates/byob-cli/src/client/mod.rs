@@ -227,6 +227,12 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
         IntegrationsCommand::Enable { org, integration } => {
             api.post_empty(&format!("{}/{integration}/enable", base(&org.org))).await?
         }
+        IntegrationsCommand::RotateExternalId { org, integration } => {
+            api.post_empty(&format!("{}/{integration}/external-id/rotate", base(&org.org))).await?
+        }
+        IntegrationsCommand::PromoteExternalId { org, integration } => {
+            api.post_empty(&format!("{}/{integration}/external-id/promote", base(&org.org))).await?
+        }
         IntegrationsCommand::Setup { org, integration, format } => {
             let path = format!("{}/{integration}/setup", base(&org.org));
             match format {

@@ -53,7 +53,7 @@ fn mode_provider(input: &CredentialsInput) -> Provider {
 }
 
 /// An external id for a trust policy: 128 random bits, in characters AWS accepts.
-fn new_external_id() -> Result<String, ServiceError> {
+pub(super) fn new_external_id() -> Result<String, ServiceError> {
     let bytes = random::bytes::<16>().map_err(|e| ServiceError::SecretBox(e.into()))?;
     Ok(format!("byob-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
@@ -107,7 +107,11 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
                 .into());
             }
             Checked {
-                credentials: Credentials::S3AssumeRole { role_arn, external_id: new_external_id()? },
+                credentials: Credentials::S3AssumeRole {
+                    role_arn,
+                    external_id: new_external_id()?,
+                    pending_external_id: None,
+                },
                 secrets: Vec::new(),
             }
         }

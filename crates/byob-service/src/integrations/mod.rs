@@ -7,7 +7,7 @@ mod input;
 
 use byob_core::{
     IntegrationId, OrgId, SecretMeta,
-    integration::{Integration, IntegrationState, IntegrationSummary},
+    integration::{Credentials, Integration, IntegrationState, IntegrationSummary},
     location::{BucketName, HttpPolicy, Prefix},
 };
 use byob_ports::catalog::{CatalogError, OwnedSecret, Page};
@@ -54,12 +54,19 @@ pub struct IntegrationService {
     deps: Deps,
     auditor: Auditor,
     policy: IntegrationPolicy,
+    /// byob's own AWS principal, to prove a new external id works before promoting it.
+    sts: Option<byob_ports::storage::StsSettings>,
 }
 
 impl IntegrationService {
     #[must_use]
-    pub fn new(deps: Deps, auditor: Auditor, policy: IntegrationPolicy) -> Self {
-        Self { deps, auditor, policy }
+    pub fn new(
+        deps: Deps,
+        auditor: Auditor,
+        policy: IntegrationPolicy,
+        sts: Option<byob_ports::storage::StsSettings>,
+    ) -> Self {
+        Self { deps, auditor, policy, sts }
     }
 
     fn not_found(id: IntegrationId) -> ServiceError {
@@ -345,6 +352,90 @@ impl IntegrationService {
                 ctx.principal.require(Access::Admin)?;
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
                 i.state = if enabled { IntegrationState::Draft } else { IntegrationState::Disabled };
+                i.updated_at = self.deps.clock.now();
+                self.deps.catalog.update_integration(&i, &[], &[]).await?;
+                Ok(i)
+            })
+            .await
+    }
+
+    /// Issues a new external id. The current one stays in use, and the trust policy in the setup artifacts accepts
+    /// both, until [`Self::promote_external_id`] has proved the new one works.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; `not-assume-role` for other credential modes.
+    pub async fn rotate_external_id(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        self.auditor
+            .audited(ctx, org, "integration.external_id.rotate", Some(id.to_string()), json!({}), async {
+                ctx.principal.require(Access::Admin)?;
+                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                let Credentials::S3AssumeRole { pending_external_id, .. } = &mut i.credentials else {
+                    return Err(ServiceError::Refused {
+                        code: "not-assume-role",
+                        message: "only assume-role integrations have an external id".into(),
+                    });
+                };
+                *pending_external_id = Some(credentials::new_external_id()?);
+                i.updated_at = self.deps.clock.now();
+                self.deps.catalog.update_integration(&i, &[], &[]).await?;
+                Ok(i)
+            })
+            .await
+    }
+
+    /// Makes the pending external id the current one, after byob has assumed the role with it (so the customer's
+    /// trust policy already accepts it).
+    ///
+    /// # Errors
+    /// `no-pending-external-id`; `external-id-not-trusted` with STS's reason; `credential-mode-unavailable` when the
+    /// operator has not configured byob's AWS credentials.
+    pub async fn promote_external_id(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        self.auditor
+            .audited(ctx, org, "integration.external_id.promote", Some(id.to_string()), json!({}), async {
+                ctx.principal.require(Access::Admin)?;
+                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                let session_policy = crate::setup::session_policy(&i);
+                let Credentials::S3AssumeRole { role_arn, external_id, pending_external_id } = &mut i.credentials else {
+                    return Err(ServiceError::Refused { code: "not-assume-role", message: "only assume-role integrations have an external id".into() });
+                };
+                let Some(next) = pending_external_id.clone() else {
+                    return Err(ServiceError::Refused { code: "no-pending-external-id", message: "rotate the external id first".into() });
+                };
+                let sts = self.sts.as_ref().ok_or_else(|| ServiceError::Refused {
+                    code: "credential-mode-unavailable",
+                    message: "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)".into(),
+                })?;
+                let role = byob_ports::storage::AssumeRole {
+                    role_arn: role_arn.clone(),
+                    external_id: next.clone(),
+                    session_policy,
+                    session_name: format!("byob-{id}"),
+                    duration: std::time::Duration::from_secs(900),
+                };
+                match byob_ports::storage::s3::check_assume_role(sts, role).await {
+                    Ok(_) => {}
+                    Err(byob_ports::storage::StorageError::PermissionDenied(reason)) => {
+                        return Err(ServiceError::Refused {
+                            code: "external-id-not-trusted",
+                            message: format!("the role does not accept the new external id yet; apply the trust policy from the setup artifacts first ({reason})"),
+                        });
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+                *external_id = next;
+                *pending_external_id = None;
                 i.updated_at = self.deps.clock.now();
                 self.deps.catalog.update_integration(&i, &[], &[]).await?;
                 Ok(i)

@@ -85,7 +85,12 @@ pub(super) fn iam_policy(spec: &Spec<'_>) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-fn trust_policy(principal: &str, external_id: &str) -> Value {
+/// Trusts byob's principal with the external id, or with either id while a rotation is under way.
+fn trust_policy(principal: &str, external_id: &str, pending: Option<&str>) -> Value {
+    let ids = match pending {
+        Some(next) => json!([external_id, next]),
+        None => json!(external_id),
+    };
     json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -93,7 +98,7 @@ fn trust_policy(principal: &str, external_id: &str) -> Value {
             "Effect": "Allow",
             "Principal": { "AWS": principal },
             "Action": "sts:AssumeRole",
-            "Condition": { "StringEquals": { "sts:ExternalId": external_id } }
+            "Condition": { "StringEquals": { "sts:ExternalId": ids } }
         }]
     })
 }
@@ -158,8 +163,11 @@ impl ProviderSetup for S3Setup {
                 iam_policy(spec),
             ));
         }
-        if let Credentials::S3AssumeRole { role_arn, external_id } = &i.credentials {
+        if let Credentials::S3AssumeRole { role_arn, external_id, pending_external_id } = &i.credentials {
             let principal = byob.aws_principal_arn.as_deref().unwrap_or(PLACEHOLDER_PRINCIPAL);
+            if pending_external_id.is_some() {
+                notes.push("An external-id rotation is under way: the trust policy accepts both ids; apply it, then promote the new id.".into());
+            }
             if byob.aws_principal_arn.is_none() {
                 notes.push("The operator has not configured byob's AWS principal (`identity.aws_principal_arn`); fill it in the trust policy.".into());
             }
@@ -169,7 +177,7 @@ impl ProviderSetup for S3Setup {
                 &format!(
                     "Set as the trust relationship of role {role_arn}. The external id is unique to this integration."
                 ),
-                trust_policy(principal, external_id),
+                trust_policy(principal, external_id, pending_external_id.as_deref()),
             ));
         }
         if !i.allowed_origins.is_empty() {
