@@ -376,10 +376,7 @@ impl IntegrationService {
                 ctx.principal.require(Access::Admin)?;
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
                 let Credentials::S3AssumeRole { pending_external_id, .. } = &mut i.credentials else {
-                    return Err(ServiceError::Refused {
-                        code: "not-assume-role",
-                        message: "only assume-role integrations have an external id".into(),
-                    });
+                    return Err(not_assume_role());
                 };
                 *pending_external_id = Some(credentials::new_external_id()?);
                 i.updated_at = self.deps.clock.now();
@@ -408,7 +405,7 @@ impl IntegrationService {
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
                 let session_policy = crate::setup::session_policy(&i);
                 let Credentials::S3AssumeRole { role_arn, external_id, pending_external_id } = &mut i.credentials else {
-                    return Err(ServiceError::Refused { code: "not-assume-role", message: "only assume-role integrations have an external id".into() });
+                    return Err(not_assume_role());
                 };
                 let Some(next) = pending_external_id.clone() else {
                     return Err(ServiceError::Refused { code: "no-pending-external-id", message: "rotate the external id first".into() });
@@ -455,6 +452,13 @@ impl IntegrationService {
                 if self.deps.catalog.delete_integration(org, id).await? { Ok(()) } else { Err(Self::not_found(id)) }
             })
             .await
+    }
+}
+
+fn not_assume_role() -> ServiceError {
+    ServiceError::Refused {
+        code: "not-assume-role",
+        message: "only assume-role integrations have an external id".into(),
     }
 }
 
