@@ -334,6 +334,33 @@ impl IntegrationService {
             .await
     }
 
+    /// An admin's audited change to one integration: fetch it, apply `change`, stamp it, save it.
+    async fn change(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+        action: &str,
+        change: impl FnOnce(&mut Integration) -> Result<(), ServiceError>,
+    ) -> Result<Integration, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        self.auditor
+            .audited(ctx, org, action, Some(id.to_string()), json!({}), async {
+                ctx.principal.require(Access::Admin)?;
+                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                change(&mut i)?;
+                self.save(&mut i).await?;
+                Ok(i)
+            })
+            .await
+    }
+
+    async fn save(&self, i: &mut Integration) -> Result<(), ServiceError> {
+        i.updated_at = self.deps.clock.now();
+        self.deps.catalog.update_integration(i, &[], &[]).await?;
+        Ok(())
+    }
+
     /// Disabling stops byob from using the integration; enabling returns it to `draft` until verified again.
     ///
     /// # Errors
@@ -345,18 +372,12 @@ impl IntegrationService {
         id: IntegrationId,
         enabled: bool,
     ) -> Result<Integration, ServiceError> {
-        visible_org(&self.deps, ctx, org).await?;
         let action = if enabled { "integration.enable" } else { "integration.disable" };
-        self.auditor
-            .audited(ctx, org, action, Some(id.to_string()), json!({}), async {
-                ctx.principal.require(Access::Admin)?;
-                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
-                i.state = if enabled { IntegrationState::Draft } else { IntegrationState::Disabled };
-                i.updated_at = self.deps.clock.now();
-                self.deps.catalog.update_integration(&i, &[], &[]).await?;
-                Ok(i)
-            })
-            .await
+        self.change(ctx, org, id, action, |i| {
+            i.state = if enabled { IntegrationState::Draft } else { IntegrationState::Disabled };
+            Ok(())
+        })
+        .await
     }
 
     /// Issues a new external id. The current one stays in use, and the trust policy in the setup artifacts accepts
@@ -370,20 +391,15 @@ impl IntegrationService {
         org: OrgId,
         id: IntegrationId,
     ) -> Result<Integration, ServiceError> {
-        visible_org(&self.deps, ctx, org).await?;
-        self.auditor
-            .audited(ctx, org, "integration.external_id.rotate", Some(id.to_string()), json!({}), async {
-                ctx.principal.require(Access::Admin)?;
-                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
-                let Credentials::S3AssumeRole { pending_external_id, .. } = &mut i.credentials else {
-                    return Err(not_assume_role());
-                };
-                *pending_external_id = Some(credentials::new_external_id()?);
-                i.updated_at = self.deps.clock.now();
-                self.deps.catalog.update_integration(&i, &[], &[]).await?;
-                Ok(i)
-            })
-            .await
+        let next = credentials::new_external_id()?;
+        self.change(ctx, org, id, "integration.external_id.rotate", |i| match &mut i.credentials {
+            Credentials::S3AssumeRole { pending_external_id, .. } => {
+                *pending_external_id = Some(next);
+                Ok(())
+            }
+            _ => Err(not_assume_role()),
+        })
+        .await
     }
 
     /// Makes the pending external id the current one, after byob has assumed the role with it (so the customer's
@@ -433,8 +449,7 @@ impl IntegrationService {
                 }
                 *external_id = next;
                 *pending_external_id = None;
-                i.updated_at = self.deps.clock.now();
-                self.deps.catalog.update_integration(&i, &[], &[]).await?;
+                self.save(&mut i).await?;
                 Ok(i)
             })
             .await
