@@ -107,3 +107,30 @@ async fn bad_configuration_is_refused_with_the_reason() {
     let output = support::byob(dir.path()).args(["serve", "--config", "missing.toml"]).output().await.unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
 }
+
+#[tokio::test]
+async fn the_default_storage_can_be_a_bucket_and_only_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("byob.toml");
+    let s3 = "[storage.s3]\nbucket = \"platform-staging\"\nendpoint = \"http://127.0.0.1:9\"\naccess_key_id = \"k\"\nsecret_access_key = \"default-storage-secret\"\n";
+    std::fs::write(&config, s3).unwrap();
+    let server = Server::start(dir.path(), &["--config", config.to_str().unwrap()], &[]).await;
+    let (_, stderr) = server.stop().await;
+    assert!(stderr.contains("s3://platform-staging"), "{stderr}");
+    assert!(!stderr.contains("default-storage-secret"));
+    let printed = support::byob(dir.path()).args(["config", "print", "--config"]).arg(&config).output().await.unwrap();
+    assert!(!String::from_utf8_lossy(&printed.stdout).contains("default-storage-secret"));
+
+    let azure = "[storage.azure]\naccount = \"acme\"\ncontainer = \"c1\"\naccount_key = \"a2V5\"\n";
+    std::fs::write(&config, format!("{s3}{azure}")).unwrap();
+    let output = support::byob(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("at most one of storage.s3, storage.gcs and storage.azure")
+    );
+}

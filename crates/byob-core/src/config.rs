@@ -197,6 +197,10 @@ pub struct StorageConfig {
     pub local_path: Option<PathBuf>,
     /// An S3 or S3-compatible bucket as the default storage instead of the local directory.
     pub s3: Option<DefaultS3Config>,
+    /// A GCS bucket as the default storage.
+    pub gcs: Option<DefaultGcsConfig>,
+    /// An Azure container as the default storage.
+    pub azure: Option<DefaultAzureConfig>,
     /// Hours staged files live in the default storage. Default 24.
     pub staging_ttl_hours: Option<u32>,
 }
@@ -214,6 +218,31 @@ pub struct DefaultS3Config {
     pub endpoint: Option<String>,
     pub access_key_id: String,
     pub secret_access_key: Sensitive<String>,
+}
+
+/// A GCS bucket the platform owns, reached with a service-account key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultGcsConfig {
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    /// The key file's JSON.
+    pub service_account_key: Sensitive<String>,
+}
+
+/// An Azure container the platform owns, reached with the account's shared key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultAzureConfig {
+    pub account: String,
+    pub container: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// The account's blob endpoint, when not `https://ACCOUNT.blob.core.windows.net`.
+    pub endpoint: Option<String>,
+    pub account_key: Sensitive<String>,
 }
 
 fn default_region() -> String {

@@ -13,7 +13,10 @@ use byob_ports::{
     clock::SystemClock,
     secretbox::{KeySource, XChaChaBox, private_file},
     storage::{
-        PresignPolicy, StsSettings, local_storage_client,
+        PresignPolicy, StorageClient, StsSettings,
+        azure::{self, AzureAuth, AzureSettings},
+        gcs::{self, GcsSettings},
+        local_storage_client,
         s3::{self, S3AccessKey},
     },
 };
@@ -115,26 +118,51 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSetting
             anyhow::bail!("set both integrations.aws_access_key_id and integrations.aws_secret_access_key, or neither")
         }
     };
-    let default_storage = match &config.storage.s3 {
-        Some(s) => s3::connect(
-            S3AccessKey {
-                bucket: s.bucket.clone(),
-                prefix: Prefix::parse("storage.s3.prefix", &s.prefix).map_err(|e| anyhow::anyhow!("{e}"))?,
-                region: s.region.clone(),
-                endpoint: s.endpoint.clone(),
-                path_style: s.endpoint.is_some(),
-                access_key_id: s.access_key_id.clone(),
-                secret_access_key: s.secret_access_key.clone(),
-            },
-            presign,
-        )
-        .context("storage.s3 is unusable")?,
-        None => local_storage_client(&config.default_storage_dir())?,
-    };
+    let default_storage = default_storage(config, presign)?;
     Ok(StorageSettings {
         presign,
         sts,
         default_storage,
         default_ttl_hours: config.storage.staging_ttl_hours.unwrap_or(24),
     })
+}
+
+/// The platform-owned storage: at most one of `storage.s3`, `storage.gcs`, `storage.azure`, else the directory.
+fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<StorageClient> {
+    let prefix = |field: &str, text: &str| Prefix::parse(field, text).map_err(|e| anyhow::anyhow!("{e}"));
+    let st = &config.storage;
+    let chosen = [st.s3.is_some(), st.gcs.is_some(), st.azure.is_some()].iter().filter(|set| **set).count();
+    anyhow::ensure!(chosen <= 1, "set at most one of storage.s3, storage.gcs and storage.azure");
+    if let Some(s) = &st.s3 {
+        let settings = S3AccessKey {
+            bucket: s.bucket.clone(),
+            prefix: prefix("storage.s3.prefix", &s.prefix)?,
+            region: s.region.clone(),
+            endpoint: s.endpoint.clone(),
+            path_style: s.endpoint.is_some(),
+            access_key_id: s.access_key_id.clone(),
+            secret_access_key: s.secret_access_key.clone(),
+        };
+        return s3::connect(settings, presign).context("storage.s3 is unusable");
+    }
+    if let Some(g) = &st.gcs {
+        let settings = GcsSettings {
+            bucket: g.bucket.clone(),
+            prefix: prefix("storage.gcs.prefix", &g.prefix)?,
+            endpoint: g.endpoint.clone(),
+            service_account_key: g.service_account_key.clone(),
+        };
+        return gcs::connect(settings, presign).context("storage.gcs is unusable");
+    }
+    if let Some(a) = &st.azure {
+        let settings = AzureSettings {
+            account: a.account.clone(),
+            container: a.container.clone(),
+            prefix: prefix("storage.azure.prefix", &a.prefix)?,
+            endpoint: a.endpoint.clone(),
+            auth: AzureAuth::SharedKey(a.account_key.clone()),
+        };
+        return azure::connect(settings, presign).context("storage.azure is unusable");
+    }
+    Ok(local_storage_client(&config.default_storage_dir())?)
 }

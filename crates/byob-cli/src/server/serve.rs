@@ -39,13 +39,12 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     }
     let (deps, catalog) = bootstrap::deps(&config).await?;
     let storage = bootstrap::storage_settings(&config)?;
-    let storage_dir = config.default_storage_dir();
     let warehouse = open_local_warehouse(&config.warehouse_file())
         .await
         .with_context(|| format!("cannot open the embedded warehouse {}", config.warehouse_file().display()))?;
     tracing::info!(
         catalog = catalog_backend(&config),
-        default_storage = %config.storage.s3.as_ref().map_or_else(|| storage_dir.display().to_string(), |s| format!("s3://{}", s.bucket)),
+        default_storage = %default_storage_name(&config),
         warehouse = LOCAL_CONNECTION,
         "byob starting"
     );
@@ -90,6 +89,16 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn default_storage_name(config: &Config) -> String {
+    let st = &config.storage;
+    match (&st.s3, &st.gcs, &st.azure) {
+        (Some(s), _, _) => format!("s3://{}", s.bucket),
+        (_, Some(g), _) => format!("gs://{}", g.bucket),
+        (_, _, Some(a)) => format!("azure://{}/{}", a.account, a.container),
+        _ => config.default_storage_dir().display().to_string(),
+    }
 }
 
 fn catalog_backend(config: &Config) -> &'static str {
