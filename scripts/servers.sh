@@ -139,6 +139,7 @@ export BYOB_TEST_S3S_DIR=$RUN/s3s
 export BYOB_TEST_S3S_ACCESS_KEY=byob-test-ak
 export BYOB_TEST_S3S_SECRET_KEY=byob-test-sk
 export BYOB_TEST_MOTO_SERVER=$TOOLS/venv/bin/moto_server
+export BYOB_TEST_AZURITE_SERVER=$TOOLS/azurite/node_modules/.bin/azurite-blob
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
 ENV

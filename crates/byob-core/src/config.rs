@@ -308,6 +308,8 @@ pub struct IntegrationsConfig {
     pub sts_endpoint: Option<String>,
     /// Region of the STS endpoint. Default `us-east-1`.
     pub sts_region: Option<String>,
+    /// The Entra ID authority for Azure service principals (sovereign clouds). Default the public cloud's.
+    pub azure_authority_host: Option<String>,
     /// Lifetime of presigned URLs when a flow does not ask for one. Default 900 s.
     pub presign_default_secs: Option<u64>,
     /// The longest lifetime a presigned URL may have. Default 43200 s (12 h).

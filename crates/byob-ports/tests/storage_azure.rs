@@ -27,6 +27,8 @@ fn connect(container: &str, auth: AzureAuth) -> StorageClient {
         prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
         endpoint: Some(server_env("BYOB_TEST_AZURE_ENDPOINT")),
         auth,
+        authority_host: None,
+        extra_roots_pem: None,
     };
     azure::connect(settings, PresignPolicy::default()).unwrap()
 }

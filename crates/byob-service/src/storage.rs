@@ -30,6 +30,8 @@ pub struct StorageSettings {
     /// The platform-owned storage for orgs without an integration.
     pub default_storage: StorageClient,
     pub default_ttl_hours: u32,
+    /// The Entra ID authority for Azure service principals, when not the public cloud's.
+    pub azure_authority_host: Option<String>,
 }
 
 /// Where a feature's files go.
@@ -190,6 +192,8 @@ impl StorageRouter {
                     prefix,
                     endpoint: i.endpoint.clone(),
                     auth: AzureAuth::SharedKey(self.reveal(ctx, i.org_id, *account_key).await?),
+                    authority_host: None,
+                    extra_roots_pem: None,
                 },
                 presign,
             )?,
@@ -200,10 +204,28 @@ impl StorageRouter {
                     prefix,
                     endpoint: i.endpoint.clone(),
                     auth: AzureAuth::Sas(self.reveal(ctx, i.org_id, *sas_token).await?),
+                    authority_host: None,
+                    extra_roots_pem: None,
                 },
                 presign,
             )?,
-            Credentials::GcsImpersonation { .. } | Credentials::AzureServicePrincipal { .. } | Credentials::Local => {
+            Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => azure::connect(
+                AzureSettings {
+                    account: account.clone(),
+                    container: i.bucket.clone(),
+                    prefix,
+                    endpoint: i.endpoint.clone(),
+                    auth: AzureAuth::ServicePrincipal {
+                        tenant_id: tenant_id.clone(),
+                        client_id: client_id.clone(),
+                        client_secret: self.reveal(ctx, i.org_id, *client_secret).await?,
+                    },
+                    authority_host: self.settings.azure_authority_host.clone(),
+                    extra_roots_pem: None,
+                },
+                presign,
+            )?,
+            Credentials::GcsImpersonation { .. } | Credentials::Local => {
                 return Err(ServiceError::Refused {
                     code: "credential-mode-unavailable",
                     message: format!("byob cannot connect with credential mode `{}` yet", i.credentials.mode()),

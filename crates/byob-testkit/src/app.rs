@@ -92,6 +92,7 @@ impl TestApp {
             default_storage: byob_ports::storage::local_storage_client(&dir.path().join("storage"))
                 .expect("default storage"),
             default_ttl_hours: 24,
+            azure_authority_host: None,
         };
         let services =
             byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())), storage);

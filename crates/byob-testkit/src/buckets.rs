@@ -57,7 +57,11 @@ pub async fn gcs_upload(bucket: &str, key: &str, bytes: &'static [u8]) {
 /// standard headers (all empty here), the canonical `x-ms-*` headers, then the canonical resource, which for
 /// path-style emulator URLs names the account twice.
 pub async fn create_azure_container(name: &str) {
-    let endpoint = server_env("BYOB_TEST_AZURE_ENDPOINT");
+    create_azure_container_at(&reqwest::Client::new(), &server_env("BYOB_TEST_AZURE_ENDPOINT"), name).await;
+}
+
+/// [`create_azure_container`] on a given Azurite (e.g. one serving https), through a given client.
+pub async fn create_azure_container_at(http: &reqwest::Client, endpoint: &str, name: &str) {
     let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     let version = "2021-08-06";
     let string_to_sign = format!(
@@ -67,7 +71,7 @@ pub async fn create_azure_container(name: &str) {
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
     mac.update(string_to_sign.as_bytes());
     let signature = STANDARD.encode(mac.finalize().into_bytes());
-    let response = reqwest::Client::new()
+    let response = http
         .put(format!("{endpoint}/{name}?restype=container"))
         .header("x-ms-date", date)
         .header("x-ms-version", version)

@@ -124,6 +124,7 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSetting
         sts,
         default_storage,
         default_ttl_hours: config.storage.staging_ttl_hours.unwrap_or(24),
+        azure_authority_host: i.azure_authority_host.clone(),
     })
 }
 
@@ -161,6 +162,8 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<St
             prefix: prefix("storage.azure.prefix", &a.prefix)?,
             endpoint: a.endpoint.clone(),
             auth: AzureAuth::SharedKey(a.account_key.clone()),
+            authority_host: None,
+            extra_roots_pem: None,
         };
         return azure::connect(settings, presign).context("storage.azure is unusable");
     }

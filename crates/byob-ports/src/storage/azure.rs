@@ -21,6 +21,12 @@ pub enum AzureAuth {
     SharedKey(Sensitive<String>),
     /// An account or service SAS query string.
     Sas(Sensitive<String>),
+    /// A service principal: Entra ID tokens for data access, user-delegation keys for short SAS.
+    ServicePrincipal {
+        tenant_id: String,
+        client_id: String,
+        client_secret: Sensitive<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +38,10 @@ pub struct AzureSettings {
     /// emulators and private endpoints (`http://127.0.0.1:10000/devstoreaccount1`).
     pub endpoint: Option<String>,
     pub auth: AzureAuth,
+    /// The Entra ID (Azure AD) authority, when not `https://login.microsoftonline.com` (sovereign clouds).
+    pub authority_host: Option<String>,
+    /// Extra trusted root certificates (PEM), for endpoints behind a private CA.
+    pub extra_roots_pem: Option<Vec<u8>>,
 }
 
 /// Blocks of a presigned upload: the blob's SAS URL with `comp=block&blockid=…` (the SAS covers the blob, not
@@ -84,11 +94,30 @@ impl PartSigner for AzureBlocks {
 pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
     let mut builder =
         MicrosoftAzureBuilder::new().with_account(&settings.account).with_container_name(&settings.container);
+    let mut options = object_store::ClientOptions::new();
+    let plain_http = |url: Option<&String>| url.is_some_and(|u| u.starts_with("http://"));
+    // Validated upstream: http only where the operator allows it.
+    options =
+        options.with_allow_http(plain_http(settings.endpoint.as_ref()) || plain_http(settings.authority_host.as_ref()));
     if let Some(endpoint) = &settings.endpoint {
-        builder = builder.with_endpoint(endpoint.clone()).with_allow_http(endpoint.starts_with("http://"));
+        builder = builder.with_endpoint(endpoint.clone());
+    }
+    if let Some(pem) = &settings.extra_roots_pem {
+        for certificate in
+            object_store::Certificate::from_pem_bundle(pem).map_err(|e| StorageError::Config(e.to_string()))?
+        {
+            options = options.with_root_certificate(certificate);
+        }
+    }
+    builder = builder.with_client_options(options);
+    if let Some(authority) = &settings.authority_host {
+        builder = builder.with_config(object_store::azure::AzureConfigKey::AuthorityHost, authority);
     }
     builder = match &settings.auth {
         AzureAuth::SharedKey(key) => builder.with_access_key(key.expose()),
+        AzureAuth::ServicePrincipal { tenant_id, client_id, client_secret } => {
+            builder.with_client_secret_authorization(client_id, client_secret.expose(), tenant_id)
+        }
         AzureAuth::Sas(sas) => {
             let pairs: Vec<(String, String)> =
                 url::form_urlencoded::parse(sas.expose().trim_start_matches('?').as_bytes()).into_owned().collect();
@@ -100,7 +129,7 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
     let client = StorageClient::new(store, parts, put_headers, settings.prefix, policy);
     Ok(match settings.auth {
-        AzureAuth::SharedKey(_) => client,
+        AzureAuth::SharedKey(_) | AzureAuth::ServicePrincipal { .. } => client,
         AzureAuth::Sas(_) => client.without_presign(
             "a customer's SAS cannot be narrowed to one blob without the account key, so byob uses it itself only",
         ),
