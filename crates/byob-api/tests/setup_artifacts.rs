@@ -173,12 +173,19 @@ async fn gcs_and_azure_artifacts_parse() {
     assert_eq!(bindings[1]["role"], "roles/iam.serviceAccountTokenCreator");
     assert_eq!(bindings[1]["members"][0], "serviceAccount:byob@byob-platform.iam.gserviceaccount.com");
     assert_eq!(
+        bindings[1]["members"][1], "serviceAccount:byob-access@acme.iam.gserviceaccount.com",
+        "it signs for itself"
+    );
+    assert_eq!(
         artifact(&doc, "cors")["content"][0]["responseHeader"],
         json!(["Content-Type", "ETag", "x-goog-resumable"])
     );
     assert!(artifact(&doc, "snowflake-stage")["content"].as_str().unwrap().contains("'gcs://acme-data/byob/'"));
     let resources = terraform_resources(setup(&app, &org, &gcs, "terraform").await.as_str().unwrap());
-    assert_eq!(resources, ["google_storage_bucket_iam_member", "google_service_account_iam_member"]);
+    assert_eq!(
+        resources,
+        ["google_storage_bucket_iam_member", "google_service_account_iam_member", "google_service_account_iam_member"]
+    );
     shell_parses(setup(&app, &org, &gcs, "cli").await.as_str().unwrap());
 
     let azure = create(&app, &org, json!({

@@ -93,7 +93,7 @@ async fn a_feature_routed_to_an_s3_integration_uses_its_stored_credentials() {
 }
 
 #[tokio::test]
-async fn modes_byob_cannot_connect_with_yet_say_so() {
+async fn modes_the_operator_has_not_enabled_say_what_to_configure() {
     let app = TestApp::sqlite().await;
     let o = org(&app).await;
     for (feature, credentials) in
@@ -108,7 +108,7 @@ async fn modes_byob_cannot_connect_with_yet_say_so() {
     }
     let refused = app.services.storage.for_feature(&operator(), o, Feature::Exports).await;
     assert!(
-        matches!(&refused, Err(ServiceError::Refused { code: "credential-mode-unavailable", message }) if message.contains("gcs_impersonation")),
+        matches!(&refused, Err(ServiceError::Refused { code: "credential-mode-unavailable", message }) if message.contains("gcp_service_account_key")),
         "{refused:?}"
     );
 

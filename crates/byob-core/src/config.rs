@@ -308,6 +308,10 @@ pub struct IntegrationsConfig {
     pub sts_endpoint: Option<String>,
     /// Region of the STS endpoint. Default `us-east-1`.
     pub sts_region: Option<String>,
+    /// byob's own Google service-account key (JSON), with which it impersonates customers' service accounts.
+    pub gcp_service_account_key: Option<Sensitive<String>>,
+    /// The IAM Credentials API, when not `https://iamcredentials.googleapis.com`.
+    pub gcp_iam_credentials_endpoint: Option<String>,
     /// The Entra ID authority for Azure service principals (sovereign clouds). Default the public cloud's.
     pub azure_authority_host: Option<String>,
     /// Lifetime of presigned URLs when a flow does not ask for one. Default 900 s.

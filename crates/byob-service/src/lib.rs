@@ -24,7 +24,7 @@ pub use integrations::{
     CreateIntegration, CredentialsInput, IntegrationPolicy, IntegrationService, IntegrationView, UpdateIntegration,
 };
 pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
-pub use storage::{RoutedStorage, StorageRouter, StorageSettings};
+pub use storage::{GcpIdentity, RoutedStorage, StorageRouter, StorageSettings};
 pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
 
 /// Everything a use case needs from outside, built once at start-up.

@@ -32,6 +32,15 @@ pub struct StorageSettings {
     pub default_ttl_hours: u32,
     /// The Entra ID authority for Azure service principals, when not the public cloud's.
     pub azure_authority_host: Option<String>,
+    /// byob's own Google identity, for impersonation integrations.
+    pub gcp_identity: Option<GcpIdentity>,
+}
+
+/// byob's own Google service account (operator configuration).
+#[derive(Debug, Clone)]
+pub struct GcpIdentity {
+    pub key: Sensitive<String>,
+    pub iam_credentials_endpoint: Option<String>,
 }
 
 /// Where a feature's files go.
@@ -225,7 +234,26 @@ impl StorageRouter {
                 },
                 presign,
             )?,
-            Credentials::GcsImpersonation { .. } | Credentials::Local => {
+            Credentials::GcsImpersonation { service_account } => {
+                let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {
+                    code: "credential-mode-unavailable",
+                    message:
+                        "the operator has not configured byob's Google identity (integrations.gcp_service_account_key)"
+                            .into(),
+                })?;
+                gcs::connect_impersonated(
+                    gcs::GcsImpersonation {
+                        bucket: i.bucket.clone(),
+                        prefix,
+                        endpoint: i.endpoint.clone(),
+                        service_account: service_account.clone(),
+                        byob_key: identity.key.clone(),
+                        iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
+                    },
+                    presign,
+                )?
+            }
+            Credentials::Local => {
                 return Err(ServiceError::Refused {
                     code: "credential-mode-unavailable",
                     message: format!("byob cannot connect with credential mode `{}` yet", i.credentials.mode()),

@@ -93,6 +93,7 @@ impl TestApp {
                 .expect("default storage"),
             default_ttl_hours: 24,
             azure_authority_host: None,
+            gcp_identity: None,
         };
         let services =
             byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())), storage);

@@ -20,7 +20,7 @@ use byob_ports::{
         s3::{self, S3AccessKey},
     },
 };
-use byob_service::{Deps, IntegrationPolicy, OperatorToken, StorageSettings, setup::ByobIdentity};
+use byob_service::{Deps, GcpIdentity, IntegrationPolicy, OperatorToken, StorageSettings, setup::ByobIdentity};
 
 pub(crate) fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
@@ -125,6 +125,10 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSetting
         default_storage,
         default_ttl_hours: config.storage.staging_ttl_hours.unwrap_or(24),
         azure_authority_host: i.azure_authority_host.clone(),
+        gcp_identity: i
+            .gcp_service_account_key
+            .clone()
+            .map(|key| GcpIdentity { key, iam_credentials_endpoint: i.gcp_iam_credentials_endpoint.clone() }),
     })
 }
 

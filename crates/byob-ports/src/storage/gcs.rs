@@ -6,8 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use byob_core::{Sensitive, location::Prefix};
 use object_store::{
-    ObjectStoreExt, StaticCredentialProvider,
-    gcp::{GcpSigningCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, ServiceAccountKey},
+    CredentialProvider, ObjectStoreExt, StaticCredentialProvider,
+    gcp::{GcpCredential, GcpSigningCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, ServiceAccountKey},
     path::Path,
 };
 use url::Url;
@@ -118,6 +118,134 @@ pub fn connect(settings: GcsSettings, policy: PresignPolicy) -> Result<StorageCl
     let store = GoogleCloudStorageBuilder::new()
         .with_bucket_name(&settings.bucket)
         .with_service_account_key(settings.service_account_key.expose())
+        .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
+        .with_base_url(&base_url)
+        .with_client_options(options)
+        .build()
+        .map_err(|e| StorageError::Config(e.to_string()))?;
+    let store = Arc::new(store);
+    let parts = Arc::new(GcsResumable {
+        store: store.clone(),
+        http: reqwest::Client::new(),
+        base_url,
+        bucket: settings.bucket,
+    });
+    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
+}
+
+/// byob's own identity impersonating the customer's service account (IAM Credentials `generateAccessToken`).
+#[derive(Debug, Clone)]
+pub struct GcsImpersonation {
+    pub bucket: String,
+    pub prefix: Prefix,
+    pub endpoint: Option<String>,
+    /// The customer's service account, e.g. `byob-access@acme.iam.gserviceaccount.com`.
+    pub service_account: String,
+    /// byob's own service-account key (operator configuration).
+    pub byob_key: Sensitive<String>,
+    /// The IAM Credentials API, when not `https://iamcredentials.googleapis.com` (a private endpoint).
+    pub iam_credentials_endpoint: Option<String>,
+}
+
+const IAM_CREDENTIALS: &str = "https://iamcredentials.googleapis.com";
+const STORAGE_SCOPE: &str = "https://www.googleapis.com/auth/devstorage.read_write";
+
+/// Short-lived tokens of the customer's service account, minted with byob's own identity and refreshed five
+/// minutes before they expire.
+#[derive(Debug)]
+struct ImpersonatedTokens {
+    /// byob's own identity: object_store turns its key into a self-signed JWT bearer.
+    byob: Arc<dyn CredentialProvider<Credential = GcpCredential>>,
+    http: reqwest::Client,
+    url: String,
+    cached: tokio::sync::Mutex<Option<(Arc<GcpCredential>, chrono::DateTime<chrono::Utc>)>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeneratedToken {
+    access_token: String,
+    expire_time: chrono::DateTime<chrono::Utc>,
+}
+
+impl ImpersonatedTokens {
+    async fn generate(&self) -> Result<(Arc<GcpCredential>, chrono::DateTime<chrono::Utc>), StorageError> {
+        let byob = self.byob.get_credential().await?;
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&byob.bearer)
+            .json(&serde_json::json!({ "scope": [STORAGE_SCOPE], "lifetime": "3600s" }))
+            .send()
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(StorageError::PermissionDenied(format!(
+                "impersonation was refused ({status}): grant byob's service account roles/iam.serviceAccountTokenCreator on the customer's"
+            )));
+        }
+        if !status.is_success() {
+            return Err(StorageError::Backend(format!("generateAccessToken: {status}")));
+        }
+        let token: GeneratedToken = response.json().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        Ok((Arc::new(GcpCredential { bearer: token.access_token }), token.expire_time))
+    }
+}
+
+#[async_trait::async_trait]
+impl CredentialProvider for ImpersonatedTokens {
+    type Credential = GcpCredential;
+
+    async fn get_credential(&self) -> object_store::Result<Arc<GcpCredential>> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, expires)) = cached.as_ref()
+            && *expires - chrono::Duration::minutes(5) > chrono::Utc::now()
+        {
+            return Ok(token.clone());
+        }
+        match self.generate().await {
+            Ok((token, expires)) => {
+                *cached = Some((token.clone(), expires));
+                Ok(token)
+            }
+            Err(StorageError::PermissionDenied(reason)) => {
+                Err(object_store::Error::PermissionDenied { path: self.url.clone(), source: reason.into() })
+            }
+            Err(other) => Err(object_store::Error::Generic { store: "GCS", source: other.to_string().into() }),
+        }
+    }
+}
+
+/// Builds a client acting as the customer's service account. Presigned URLs are signed by that account through
+/// IAM `signBlob`.
+///
+/// # Errors
+/// [`StorageError::Config`] when byob's key or the endpoint is unusable.
+pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
+    let base_url = settings.endpoint.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let iam = settings.iam_credentials_endpoint.clone().unwrap_or_else(|| IAM_CREDENTIALS.to_string());
+    // Only byob's key's credentials are used from this store; it never makes a request of its own.
+    let byob_identity = GoogleCloudStorageBuilder::new()
+        .with_bucket_name("byob-identity")
+        .with_service_account_key(settings.byob_key.expose())
+        .build()
+        .map_err(|e| StorageError::Config(format!("byob's Google service-account key is unusable: {e}")))?;
+    let tokens = Arc::new(ImpersonatedTokens {
+        byob: byob_identity.credentials().clone(),
+        http: reqwest::Client::new(),
+        url: format!(
+            "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
+            iam.trim_end_matches('/'),
+            settings.service_account
+        ),
+        cached: tokio::sync::Mutex::new(None),
+    });
+    let signing = GcpSigningCredential { email: settings.service_account.clone(), private_key: None };
+    let options = object_store::ClientOptions::new().with_allow_http(base_url.starts_with("http://"));
+    let store = GoogleCloudStorageBuilder::new()
+        .with_bucket_name(&settings.bucket)
+        .with_credentials(tokens)
         .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
         .with_base_url(&base_url)
         .with_client_options(options)

@@ -49,7 +49,7 @@ fn bindings(spec: &Spec<'_>, byob: &ByobIdentity) -> Value {
         bindings.push(json!({
             "resource": format!("projects/-/serviceAccounts/{}", grantee(spec)),
             "role": "roles/iam.serviceAccountTokenCreator",
-            "members": [format!("serviceAccount:{byob_account}")],
+            "members": [format!("serviceAccount:{byob_account}"), format!("serviceAccount:{}", grantee(spec))],
         }));
     }
     json!({ "bindings": bindings })
@@ -65,6 +65,9 @@ impl ProviderSetup for GcsSetup {
             bindings(spec, byob),
         )];
         let mut notes = Vec::new();
+        if matches!(i.credentials, Credentials::GcsImpersonation { .. }) {
+            notes.push("The service account also gets Token Creator on itself: presigned URLs are signed by it through IAM signBlob.".into());
+        }
         if matches!(i.credentials, Credentials::GcsImpersonation { .. }) && byob.gcp_service_account.is_none() {
             notes.push(
                 "The operator has not configured byob's Google service account (`identity.gcp_service_account`)."
@@ -120,17 +123,21 @@ impl ProviderSetup for GcsSetup {
                 .build(),
         );
         if let Credentials::GcsImpersonation { service_account } = &i.credentials {
-            body = body.add_block(
-                Block::builder("resource")
-                    .add_labels(["google_service_account_iam_member", "byob"])
-                    .add_attribute((
-                        "service_account_id",
-                        expr(json!(format!("projects/-/serviceAccounts/{service_account}"))),
-                    ))
-                    .add_attribute(("role", expr(json!("roles/iam.serviceAccountTokenCreator"))))
-                    .add_attribute(("member", expr(json!(format!("serviceAccount:{}", PLACEHOLDER_BYOB_ACCOUNT)))))
-                    .build(),
-            );
+            // byob mints the account's tokens; the account signs presigned URLs for itself (signBlob).
+            for (label, member) in [("byob", PLACEHOLDER_BYOB_ACCOUNT), ("byob_self_signing", service_account.as_str())]
+            {
+                body = body.add_block(
+                    Block::builder("resource")
+                        .add_labels(["google_service_account_iam_member", label])
+                        .add_attribute((
+                            "service_account_id",
+                            expr(json!(format!("projects/-/serviceAccounts/{service_account}"))),
+                        ))
+                        .add_attribute(("role", expr(json!("roles/iam.serviceAccountTokenCreator"))))
+                        .add_attribute(("member", expr(json!(format!("serviceAccount:{member}")))))
+                        .build(),
+                );
+            }
         }
         body.build()
     }
@@ -165,18 +172,21 @@ impl ProviderSetup for GcsSetup {
         ));
         if let Credentials::GcsImpersonation { service_account } = &i.credentials {
             let byob_member = format!("--member=serviceAccount:{PLACEHOLDER_BYOB_ACCOUNT}");
-            commands.push(CommandLine::new(
-                "gcloud",
-                &[
-                    "iam",
-                    "service-accounts",
-                    "add-iam-policy-binding",
-                    service_account,
-                    &byob_member,
-                    "--role=roles/iam.serviceAccountTokenCreator",
-                ],
-                &[],
-            ));
+            let self_member = format!("--member=serviceAccount:{service_account}");
+            for member in [&byob_member, &self_member] {
+                commands.push(CommandLine::new(
+                    "gcloud",
+                    &[
+                        "iam",
+                        "service-accounts",
+                        "add-iam-policy-binding",
+                        service_account,
+                        member,
+                        "--role=roles/iam.serviceAccountTokenCreator",
+                    ],
+                    &[],
+                ));
+            }
         }
         commands
     }
