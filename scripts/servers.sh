@@ -18,6 +18,7 @@ AZURITE_VERSION=3.35.0
 FAKE_GCS_WRAPPER_VERSION=0.1.1
 SCHEMATHESIS_VERSION=4.32.5
 S3S_FS_VERSION=0.14.1
+GCP_STORAGE_EMULATOR_VERSION=2026.7.19
 
 log() { echo "[servers] $*" >&2; }
 
@@ -48,6 +49,13 @@ install() {
     log "installing schemathesis $SCHEMATHESIS_VERSION into $TOOLS/schemathesis"
     python3 -m venv "$TOOLS/schemathesis"
     "$TOOLS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
+  if [ ! -x "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" ]; then
+    log "installing gcp-storage-emulator $GCP_STORAGE_EMULATOR_VERSION into $TOOLS/gcp-storage-emulator"
+    python3 -m venv "$TOOLS/gcp-storage-emulator"
+    "$TOOLS/gcp-storage-emulator/bin/pip" install --quiet --disable-pip-version-check \
+      "gcp-storage-emulator==$GCP_STORAGE_EMULATOR_VERSION"
   fi
   if [ ! -x "$TOOLS/azurite/node_modules/.bin/azurite-blob" ]; then
     log "installing azurite $AZURITE_VERSION into $TOOLS/azurite"
@@ -99,8 +107,9 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port s3s_port
+  local moto_port azurite_port gcs_port pg_port s3s_port gse_port
   moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
+  gse_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -111,6 +120,8 @@ start() {
     -public-host "127.0.0.1:$gcs_port" -external-url "http://127.0.0.1:$gcs_port" \
     >"$RUN/fake-gcs.log" 2>&1 & echo "$! fake-gcs" >> "$RUN/pids"
 
+  setsid "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" start --host 127.0.0.1 --port "$gse_port" --in-memory \
+    >"$RUN/gcp-storage-emulator.log" 2>&1 & echo "$! gcp-storage-emulator" >> "$RUN/pids"
   mkdir -p "$RUN/s3s"
   setsid "$TOOLS/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$s3s_port" --access-key byob-test-ak \
     --secret-key byob-test-sk "$RUN/s3s" >"$RUN/s3s-fs.log" 2>&1 & echo "$! s3s-fs" >> "$RUN/pids"
@@ -127,6 +138,7 @@ start() {
   wait_for azurite bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$azurite_port/devstoreaccount1?comp=list | grep -q '^[1-5]'"
   wait_for fake-gcs curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b?project=test"
   wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
+  wait_for gcp-storage-emulator curl -sf "http://127.0.0.1:$gse_port/storage/v1/b?project=test"
   wait_for s3s-fs bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$s3s_port/ | grep -q '^[1-5]'"
 
   cat > "$RUN/env" <<ENV
@@ -134,6 +146,7 @@ export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+export BYOB_TEST_GCS_XML_ENDPOINT=http://127.0.0.1:$gse_port
 export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port
 export BYOB_TEST_S3S_DIR=$RUN/s3s
 export BYOB_TEST_S3S_ACCESS_KEY=byob-test-ak

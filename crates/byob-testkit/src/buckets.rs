@@ -27,7 +27,11 @@ pub async fn create_s3_bucket(name: &str) {
 
 /// Creates a GCS bucket on fake-gcs-server.
 pub async fn create_gcs_bucket(name: &str) {
-    let endpoint = server_env("BYOB_TEST_GCS_ENDPOINT");
+    create_gcs_bucket_at(&server_env("BYOB_TEST_GCS_ENDPOINT"), name).await;
+}
+
+/// Creates a GCS bucket through the JSON API of the emulator at `endpoint`.
+pub async fn create_gcs_bucket_at(endpoint: &str, name: &str) {
     let response = reqwest::Client::new()
         .post(format!("{endpoint}/storage/v1/b?project=byob-test"))
         .json(&serde_json::json!({ "name": name }))
