@@ -151,6 +151,12 @@ pub(crate) enum IntegrationsCommand {
         org: OrgArg,
         integration: String,
     },
+    /// Check the integration against its bucket and print the checklist (exit status 1 when a check failed).
+    Verify {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+    },
     /// Issue a new external id; the current one stays in use until the new one is promoted.
     RotateExternalId {
         #[command(flatten)]

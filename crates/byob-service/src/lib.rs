@@ -11,6 +11,7 @@ pub mod setup;
 mod storage;
 mod tenancy;
 mod validate;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ pub struct Services {
     pub integrations: IntegrationService,
     pub setup: setup::SetupService,
     pub storage: StorageRouter,
+    pub verify: verify::VerificationService,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
@@ -57,6 +59,8 @@ impl Services {
     #[must_use]
     pub fn new(deps: &Deps, operator_token: OperatorToken, storage: StorageSettings) -> Self {
         let auditor = Auditor::new(deps.catalog.clone(), deps.clock.clone());
+        let sts = storage.sts.clone();
+        let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
         Self {
             auth: Authenticator::new(deps.clone(), operator_token),
             orgs: OrgService::new(deps.clone(), auditor.clone()),
@@ -64,14 +68,10 @@ impl Services {
             tokens: TokenService::new(deps.clone(), auditor.clone()),
             secrets: SecretService::new(deps.clone(), auditor.clone()),
             audit: AuditService::new(deps.clone(), auditor.clone()),
-            integrations: IntegrationService::new(
-                deps.clone(),
-                auditor.clone(),
-                deps.integrations.clone(),
-                storage.sts.clone(),
-            ),
+            integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone(), sts),
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
-            storage: StorageRouter::new(deps.clone(), auditor.clone(), storage),
+            storage: router.clone(),
+            verify: verify::VerificationService::new(deps.clone(), auditor.clone(), router),
             auditor,
         }
     }

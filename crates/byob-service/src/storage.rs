@@ -74,6 +74,11 @@ impl StorageRouter {
         Self { deps, auditor, settings: Arc::new(settings), cache: Arc::default() }
     }
 
+    /// byob's own AWS principal, if the operator configured it.
+    pub(crate) fn sts(&self) -> Option<&StsSettings> {
+        self.settings.sts.as_ref()
+    }
+
     /// The storage for `feature` in `org`.
     ///
     /// # Errors

@@ -3,6 +3,7 @@ use byob_core::{IntegrationId, OrgId, integration::Integration};
 use byob_service::{
     CreateIntegration, IntegrationView, UpdateIntegration,
     setup::{RenderedSetup, SetupDocument, SetupFormat},
+    verify::VerificationReport,
 };
 
 use super::{IntegrationPage, Listing};
@@ -184,4 +185,18 @@ pub(crate) async fn promote_external_id(
     ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
 ) -> ApiResult<Json<Integration>> {
     Ok(Json(state.services.integrations.promote_external_id(&ctx, org, id).await?))
+}
+
+/// Verify the integration against its bucket (admins): a report of named checks, each with the cause and the
+/// fix. A `draft` becomes `active` only when no check failed; a failure makes an `active` one `degraded`.
+#[utoipa::path(post, operation_id = "verify_integration", path = "/v1/orgs/{org}/integrations/{integration}/verify",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "The verification report", body = VerificationReport)))]
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<VerificationReport>> {
+    Ok(Json(state.services.verify.verify(&ctx, org, id).await?))
 }

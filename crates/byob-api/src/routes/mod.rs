@@ -43,6 +43,7 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::setup))
         .routes(routes!(integrations::rotate_external_id))
         .routes(routes!(integrations::promote_external_id))
+        .routes(routes!(integrations::verify))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

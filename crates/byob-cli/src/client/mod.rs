@@ -204,6 +204,32 @@ async fn secrets(api: &ApiClient, cmd: SecretsCommand, json: bool) -> anyhow::Re
     Ok(())
 }
 
+/// A verification report as a checklist: a mark, the check, its duration and message, and the fix under it.
+fn print_checklist(report: &Value) {
+    for check in report["checks"].as_array().into_iter().flatten() {
+        let text = |k: &str| check[k].as_str().unwrap_or_default().to_string();
+        let mark = match text("status").as_str() {
+            "passed" => "ok  ",
+            "failed" => "FAIL",
+            "warning" => "warn",
+            _ => "skip",
+        };
+        println!("{mark} {:<26} {:>6} ms  {}", text("name"), check["duration_ms"], text("message"));
+        if let Some(fix) = check["remediation"].as_object() {
+            let action = fix.get("action").and_then(Value::as_str).unwrap_or_default();
+            match fix.get("artifact").and_then(Value::as_str) {
+                Some(artifact) => println!("     fix: {action} (apply `{artifact}` from `byob integrations setup`)"),
+                None => println!("     fix: {action}"),
+            }
+        }
+        if let Some(id) = check["error_id"].as_str() {
+            println!("     error id: {id}");
+        }
+    }
+    let state = |k: &str| report[k].as_str().unwrap_or_default().to_string();
+    println!("state: {} -> {}", state("state_before"), state("state_after"));
+}
+
 /// A JSON body from a file or standard input (`-` or none).
 fn read_json(file: Option<&Path>) -> anyhow::Result<Value> {
     let text = read_value(file)?;
@@ -226,6 +252,20 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
         }
         IntegrationsCommand::Enable { org, integration } => {
             api.post_empty(&format!("{}/{integration}/enable", base(&org.org))).await?
+        }
+        IntegrationsCommand::Verify { org, integration } => {
+            let report = api.post_empty(&format!("{}/{integration}/verify", base(&org.org))).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_checklist(&report);
+            }
+            let failed =
+                report["checks"].as_array().map_or(0, |c| c.iter().filter(|c| c["status"] == "failed").count());
+            if failed > 0 {
+                bail!("{failed} check(s) failed");
+            }
+            return Ok(());
         }
         IntegrationsCommand::RotateExternalId { org, integration } => {
             api.post_empty(&format!("{}/{integration}/external-id/rotate", base(&org.org))).await?

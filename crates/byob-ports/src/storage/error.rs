@@ -25,6 +25,9 @@ impl From<object_store::Error> for StorageError {
             | object_store::Error::Unauthenticated { path, source } => {
                 Self::PermissionDenied(format!("{path}: {source}"))
             }
+            // Bulk deletes report a per-key refusal inside a successful response, which object_store passes on as
+            // a generic error naming S3's code.
+            other if other.to_string().contains("AccessDenied") => Self::PermissionDenied(other.to_string()),
             other => Self::Backend(other.to_string()),
         }
     }

@@ -83,14 +83,8 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
     }
     let checked = match input {
         CredentialsInput::S3AssumeRole { role_arn } => {
-            if cx.custom_endpoint {
-                return Err(check::rule(
-                    "credentials.mode",
-                    "assume-role-custom-endpoint",
-                    "S3-compatible endpoints have no STS; use `s3_access_key`",
-                )
-                .into());
-            }
+            // A custom endpoint is allowed: a private (VPC) S3 endpoint works with STS like AWS's own; a store with
+            // no STS behind it fails verification's `credentials-obtain` with STS's own reason.
             let arn = RoleArn::parse("credentials.role_arn", &role_arn)?;
             if let Some(region) = cx.region
                 && region.aws_partition() != arn.partition()
@@ -219,9 +213,9 @@ mod tests {
     }
 
     #[test]
-    fn assume_role_needs_aws_itself() {
+    fn assume_role_works_through_a_private_endpoint_too() {
         let input = CredentialsInput::S3AssumeRole { role_arn: "arn:aws:iam::123456789012:role/byob".into() };
-        assert_eq!(rule(input.clone(), &cx(Provider::S3, true, None, &[], false)), Some("assume-role-custom-endpoint"));
+        assert_eq!(rule(input.clone(), &cx(Provider::S3, true, None, &[], false)), None);
         assert_eq!(rule(input, &cx(Provider::S3, false, None, &[], false)), None);
     }
 

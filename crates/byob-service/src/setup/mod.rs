@@ -84,7 +84,8 @@ pub fn document(integration: &Integration, byob: &ByobIdentity) -> SetupDocument
 /// The inline session policy for an assume-role session: the same least-privilege policy the artifacts emit.
 #[must_use]
 pub fn session_policy(integration: &Integration) -> Option<String> {
-    (integration.provider == Provider::S3 && integration.endpoint.is_none())
+    let assumes_role = matches!(integration.credentials, byob_core::integration::Credentials::S3AssumeRole { .. });
+    (integration.provider == Provider::S3 && (integration.endpoint.is_none() || assumes_role))
         .then(|| s3::iam_policy(&Spec { integration }).to_string())
 }
 

@@ -150,8 +150,10 @@ impl ProviderSetup for S3Setup {
         let i = spec.integration;
         let mut artifacts = Vec::new();
         let mut notes = Vec::new();
-        let custom = i.endpoint.is_some();
-        if !custom {
+        // An S3-compatible store may not speak IAM; AWS does, through a private endpoint too, and byob always needs
+        // the policy when it assumes a role.
+        let assumes_role = matches!(i.credentials, Credentials::S3AssumeRole { .. });
+        if i.endpoint.is_none() || assumes_role {
             let applies_to = match &i.credentials {
                 Credentials::S3AssumeRole { role_arn, .. } => format!("an inline policy of role {role_arn}"),
                 _ => "a policy of the IAM user that owns the access key".to_string(),

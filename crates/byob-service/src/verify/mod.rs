@@ -1,0 +1,223 @@
+//! Verification: named checks against the customer's bucket, each saying what is wrong and how to fix it. A
+//! `draft` integration becomes `active` only when no check failed; a failure makes an `active` one `degraded`.
+
+mod checks;
+mod report;
+
+use std::{future::Future, time::Duration};
+
+use byob_core::{
+    IntegrationId, OrgId,
+    integration::{Credentials, IntegrationState},
+};
+use serde_json::json;
+
+use report::Outcome;
+pub use report::{CheckResult, CheckStatus, Remediation, VerificationReport};
+
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, tenancy::visible_org};
+
+/// How long one check may take before it is reported as failed.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> CheckResult {
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| {
+        Outcome::failed(
+            format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+            "check that the endpoint is reachable from byob",
+            None,
+        )
+    });
+    CheckResult {
+        name,
+        status: outcome.status,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        message: outcome.message,
+        remediation: outcome.remediation,
+        error_id: None,
+    }
+}
+
+/// A check that could not run because of an error inside byob: the cause is logged, the report shows its id.
+fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
+    let error_id = format!("err_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    tracing::error!(error_id = %error_id, check = name, error = %err, "verification check failed inside byob");
+    CheckResult {
+        name,
+        status: CheckStatus::Failed,
+        duration_ms: 0,
+        message: format!("byob failed internally; quote error id {error_id}"),
+        remediation: None,
+        error_id: Some(error_id),
+    }
+}
+
+fn skipped(name: &'static str, reason: &str) -> CheckResult {
+    CheckResult {
+        name,
+        status: CheckStatus::Skipped,
+        duration_ms: 0,
+        message: reason.to_string(),
+        remediation: None,
+        error_id: None,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct VerificationService {
+    deps: Deps,
+    auditor: Auditor,
+    router: StorageRouter,
+}
+
+impl VerificationService {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor, router: StorageRouter) -> Self {
+        Self { deps, auditor, router }
+    }
+
+    /// Runs every check and updates the integration's state.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors. Failing checks are results, not errors.
+    pub async fn verify(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+    ) -> Result<VerificationReport, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Admin)?;
+        let mut integration = self
+            .deps
+            .catalog
+            .get_integration(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("integration", id))?;
+        let i = integration.clone();
+        let started_at = self.deps.clock.now();
+        let run = ulid::Ulid::new().to_string().to_ascii_lowercase();
+
+        // Credentials first: nothing else can run without them.
+        let sts = self.router.sts();
+        let credentials = timed("credentials-obtain", async {
+            if let Credentials::S3AssumeRole { external_id, .. } = &i.credentials {
+                let Some(sts) = sts else {
+                    return Outcome::failed(
+                        "byob's AWS credentials are not configured, so it cannot assume the role",
+                        "ask the operator to set integrations.aws_access_key_id",
+                        None,
+                    );
+                };
+                if let Err(e) = checks::assume_with(sts, &i, external_id).await {
+                    return Outcome::failed(
+                        format!("assuming the role failed: {e}"),
+                        "apply the trust policy and the IAM policy",
+                        Some("trust-policy"),
+                    );
+                }
+            }
+            checks::credential_expiry(i.credentials.expires_at(), started_at)
+        })
+        .await;
+        let client = match self.router.client_for(ctx, &i).await {
+            Ok(client) => Some(client),
+            Err(ServiceError::Refused { message, .. }) => {
+                let mut result = credentials.clone();
+                result.status = CheckStatus::Failed;
+                result.message = message;
+                return self.finish(ctx, &mut integration, started_at, vec![result]).await;
+            }
+            Err(other) => return Err(other),
+        };
+        let mut results = vec![credentials.clone()];
+        let usable = credentials.status != CheckStatus::Failed;
+        let names = [
+            "objects-write",
+            "objects-read-back",
+            "objects-list",
+            "objects-delete",
+            "scoping-outside-prefix",
+            "trust-wrong-external-id",
+        ];
+        match (usable, client) {
+            (true, Some(client)) => {
+                let objects = async {
+                    let (key, body) = match checks::probe(&client, &run) {
+                        Ok(probe) => probe,
+                        Err(e) => return vec![internal("objects-write", &e)],
+                    };
+                    let write = timed("objects-write", checks::write(&client, &i, &key, &body)).await;
+                    if write.status == CheckStatus::Failed {
+                        let rest = ["objects-read-back", "objects-list", "objects-delete"]
+                            .map(|n| skipped(n, "the probe could not be written"));
+                        return std::iter::once(write).chain(rest).collect();
+                    }
+                    vec![
+                        write,
+                        timed("objects-read-back", checks::read_back(&client, &i, &key, &body)).await,
+                        timed("objects-list", checks::list(&client, &i, &key)).await,
+                        timed("objects-delete", checks::delete(&client, &key)).await,
+                    ]
+                };
+                let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, &i, &run));
+                let trust = async {
+                    match (&i.credentials, sts) {
+                        (Credentials::S3AssumeRole { .. }, Some(sts)) => {
+                            timed("trust-wrong-external-id", checks::wrong_external_id(sts, &i, &run)).await
+                        }
+                        _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
+                    }
+                };
+                let (objects, scoping, trust) = tokio::join!(objects, scoping, trust);
+                results.extend(objects);
+                results.push(scoping);
+                results.push(trust);
+            }
+            _ => results.extend(names.map(|n| skipped(n, "the credentials are not usable"))),
+        }
+        self.finish(ctx, &mut integration, started_at, results).await
+    }
+
+    async fn finish(
+        &self,
+        ctx: &RequestContext,
+        integration: &mut byob_core::integration::Integration,
+        started_at: chrono::DateTime<chrono::Utc>,
+        checks: Vec<CheckResult>,
+    ) -> Result<VerificationReport, ServiceError> {
+        let before = integration.state;
+        let failed: Vec<&str> = checks.iter().filter(|c| c.status == CheckStatus::Failed).map(|c| c.name).collect();
+        let after = match (before, failed.is_empty()) {
+            (IntegrationState::Disabled, _) => IntegrationState::Disabled,
+            (_, true) => IntegrationState::Active,
+            (IntegrationState::Active | IntegrationState::Degraded, false) => IntegrationState::Degraded,
+            (IntegrationState::Draft, false) => IntegrationState::Draft,
+        };
+        if after != before {
+            integration.state = after;
+            integration.updated_at = self.deps.clock.now();
+            self.deps.catalog.update_integration(integration, &[], &[]).await?;
+        }
+        let detail = json!({ "failed": failed, "state_before": before, "state_after": after });
+        self.auditor
+            .record(
+                ctx,
+                integration.org_id,
+                "integration.verify",
+                Some(integration.id.to_string()),
+                byob_core::AuditOutcome::Success,
+                detail,
+            )
+            .await?;
+        Ok(VerificationReport {
+            integration: integration.id.to_string(),
+            started_at,
+            finished_at: self.deps.clock.now(),
+            state_before: before,
+            state_after: after,
+            checks,
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! What a verification says: named checks, each with a status, its duration, the exact cause and the fix.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use byob_core::integration::IntegrationState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    Warning,
+    Skipped,
+}
+
+/// How to fix a failed check: what to do, and the setup artifact that holds the exact snippet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Remediation {
+    pub action: String,
+    /// Name of the artifact in `…/setup` to apply (e.g. `iam-policy`, `trust-policy`).
+    #[schema(value_type = Option<String>)]
+    pub artifact: Option<&'static str>,
+}
+
+/// One named check (`<subject>-<predicate>`, listed in docs/verification.md).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckResult {
+    #[schema(value_type = String)]
+    pub name: &'static str,
+    pub status: CheckStatus,
+    pub duration_ms: u64,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<Remediation>,
+    /// For an unexpected error inside byob: the id under which it was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_id: Option<String>,
+}
+
+/// The outcome of a check before it is timed.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub status: CheckStatus,
+    pub message: String,
+    pub remediation: Option<Remediation>,
+}
+
+impl Outcome {
+    pub(crate) fn passed(message: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Passed, message: message.into(), remediation: None }
+    }
+
+    pub(crate) fn failed(
+        message: impl Into<String>,
+        action: impl Into<String>,
+        artifact: Option<&'static str>,
+    ) -> Self {
+        Self {
+            status: CheckStatus::Failed,
+            message: message.into(),
+            remediation: Some(Remediation { action: action.into(), artifact }),
+        }
+    }
+
+    pub(crate) fn warning(
+        message: impl Into<String>,
+        action: impl Into<String>,
+        artifact: Option<&'static str>,
+    ) -> Self {
+        Self {
+            status: CheckStatus::Warning,
+            message: message.into(),
+            remediation: Some(Remediation { action: action.into(), artifact }),
+        }
+    }
+
+    pub(crate) fn skipped(reason: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Skipped, message: reason.into(), remediation: None }
+    }
+}
+
+/// A verification run of one integration.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerificationReport {
+    pub integration: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub state_before: IntegrationState,
+    pub state_after: IntegrationState,
+    pub checks: Vec<CheckResult>,
+}
+
+impl VerificationReport {
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.checks.iter().any(|c| c.status == CheckStatus::Failed)
+    }
+}
