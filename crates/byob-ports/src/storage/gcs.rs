@@ -112,25 +112,32 @@ fn signing_credential(key_json: &str) -> Result<GcpSigningCredential, StorageErr
 /// # Errors
 /// [`StorageError::Config`] when the key or endpoint is unusable.
 pub fn connect(settings: GcsSettings, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
-    let base_url = settings.endpoint.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    let options = object_store::ClientOptions::new().with_allow_http(base_url.starts_with("http://"));
     let signing = signing_credential(settings.service_account_key.expose())?;
-    let store = GoogleCloudStorageBuilder::new()
-        .with_bucket_name(&settings.bucket)
-        .with_service_account_key(settings.service_account_key.expose())
+    let builder = GoogleCloudStorageBuilder::new().with_service_account_key(settings.service_account_key.expose());
+    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy)
+}
+
+/// The part every GCS client shares: endpoint, signing, resumable uploads.
+fn build(
+    builder: GoogleCloudStorageBuilder,
+    signing: GcpSigningCredential,
+    endpoint: Option<String>,
+    bucket: String,
+    prefix: Prefix,
+    policy: PresignPolicy,
+) -> Result<StorageClient, StorageError> {
+    let base_url = endpoint.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
+    let options = object_store::ClientOptions::new().with_allow_http(base_url.starts_with("http://"));
+    let store = builder
+        .with_bucket_name(&bucket)
         .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
         .with_base_url(&base_url)
         .with_client_options(options)
         .build()
         .map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
-    let parts = Arc::new(GcsResumable {
-        store: store.clone(),
-        http: reqwest::Client::new(),
-        base_url,
-        bucket: settings.bucket,
-    });
-    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
+    let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
+    Ok(StorageClient::new(store, parts, Vec::new(), prefix, policy))
 }
 
 /// byob's own identity impersonating the customer's service account (IAM Credentials `generateAccessToken`).
@@ -223,7 +230,6 @@ impl CredentialProvider for ImpersonatedTokens {
 /// # Errors
 /// [`StorageError::Config`] when byob's key or the endpoint is unusable.
 pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
-    let base_url = settings.endpoint.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
     let iam = settings.iam_credentials_endpoint.clone().unwrap_or_else(|| IAM_CREDENTIALS.to_string());
     // Only byob's key's credentials are used from this store; it never makes a request of its own.
     let byob_identity = GoogleCloudStorageBuilder::new()
@@ -242,21 +248,6 @@ pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -
         cached: tokio::sync::Mutex::new(None),
     });
     let signing = GcpSigningCredential { email: settings.service_account.clone(), private_key: None };
-    let options = object_store::ClientOptions::new().with_allow_http(base_url.starts_with("http://"));
-    let store = GoogleCloudStorageBuilder::new()
-        .with_bucket_name(&settings.bucket)
-        .with_credentials(tokens)
-        .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
-        .with_base_url(&base_url)
-        .with_client_options(options)
-        .build()
-        .map_err(|e| StorageError::Config(e.to_string()))?;
-    let store = Arc::new(store);
-    let parts = Arc::new(GcsResumable {
-        store: store.clone(),
-        http: reqwest::Client::new(),
-        base_url,
-        bucket: settings.bucket,
-    });
-    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
+    let builder = GoogleCloudStorageBuilder::new().with_credentials(tokens);
+    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy)
 }
