@@ -69,7 +69,7 @@ impl Problem {
     /// A 500 whose cause is logged under a fresh error id and never shown.
     #[must_use]
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
-        let error_id = format!("err_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+        let error_id = byob_core::id::new_error_id();
         tracing::error!(error_id = %error_id, error = %cause, "internal error");
         let mut problem = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

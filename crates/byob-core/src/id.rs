@@ -84,6 +84,12 @@ macro_rules! define_id {
     };
 }
 
+/// A fresh error id (`err_…`): shown to a user instead of an internal cause, and logged with the cause.
+#[must_use]
+pub fn new_error_id() -> String {
+    format!("err_{}", Ulid::new().to_string().to_ascii_lowercase())
+}
+
 define_id!(OrgId, "org", "organization");
 define_id!(MemberId, "mem", "member");
 define_id!(TokenId, "tok", "API token");

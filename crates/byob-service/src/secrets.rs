@@ -56,6 +56,19 @@ pub struct RewrapReport {
     pub remaining_by_key: Vec<(String, i64)>,
 }
 
+/// Opens a stored secret to its text.
+pub(crate) fn open_text(
+    deps: &Deps,
+    org: OrgId,
+    id: SecretId,
+    stored: &StoredCiphertext,
+) -> Result<Sensitive<String>, ServiceError> {
+    let plain = deps.secret_box.open(stored, &secret_context(org, id))?;
+    String::from_utf8(plain.into_inner())
+        .map(Sensitive::new)
+        .map_err(|_| ServiceError::invalid("value", "stored secret is not UTF-8"))
+}
+
 /// Binds a ciphertext to its record.
 pub(crate) fn secret_context(org: OrgId, id: SecretId) -> String {
     format!("{org}/{id}")
@@ -230,10 +243,7 @@ impl SecretService {
                     .get_secret(org, id)
                     .await?
                     .ok_or_else(|| ServiceError::not_found("secret", id))?;
-                let plain = self.deps.secret_box.open(&stored, &secret_context(org, id))?;
-                String::from_utf8(plain.into_inner())
-                    .map(Sensitive::new)
-                    .map_err(|_| ServiceError::invalid("value", "stored secret is not UTF-8"))
+                open_text(&self.deps, org, id, &stored)
             })
             .await
     }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{Auditor, Deps, RequestContext, ServiceError, secrets::secret_context};
+use crate::{Auditor, Deps, RequestContext, ServiceError, secrets::open_text};
 
 /// Operator settings for reaching buckets.
 #[derive(Debug, Clone)]
@@ -50,6 +50,31 @@ pub struct RoutedStorage {
     /// The integration, or `None` for the default storage.
     pub integration: Option<IntegrationId>,
     pub staging_ttl_hours: u32,
+}
+
+/// Why an assume-role integration cannot be reached: byob has no AWS principal of its own.
+pub(crate) const AWS_CREDENTIALS_MISSING: &str =
+    "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)";
+
+pub(crate) fn aws_credentials_missing() -> ServiceError {
+    ServiceError::Refused { code: "credential-mode-unavailable", message: AWS_CREDENTIALS_MISSING.into() }
+}
+
+/// The request byob makes to assume an integration's role: the given external id, and a session policy limited
+/// to the integration's prefix.
+pub(crate) fn assume_role(
+    i: &Integration,
+    role_arn: &str,
+    external_id: &str,
+    duration: std::time::Duration,
+) -> AssumeRole {
+    AssumeRole {
+        role_arn: role_arn.to_string(),
+        external_id: external_id.to_string(),
+        session_policy: crate::setup::session_policy(i),
+        session_name: format!("byob-{}", i.id),
+        duration,
+    }
 }
 
 /// Features that keep long-lived customer files and so never run on the platform's storage.
@@ -91,32 +116,24 @@ impl StorageRouter {
         feature: Feature,
     ) -> Result<RoutedStorage, ServiceError> {
         crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        let mut after = None;
-        loop {
-            let page =
-                self.deps.catalog.list_integrations(org, byob_ports::catalog::Page { after, limit: 500 }).await?;
-            if let Some(integration) = page.iter().find(|i| i.features.contains(&feature)) {
-                if integration.state == IntegrationState::Disabled {
-                    return Err(ServiceError::Refused {
-                        code: "integration-disabled",
-                        message: format!(
-                            "{} go to integration `{}`, which is disabled; enable it or route the feature elsewhere",
-                            feature.as_str(),
-                            integration.name
-                        ),
-                    });
-                }
-                let client = self.client_for(ctx, integration).await?;
-                return Ok(RoutedStorage {
-                    client,
-                    integration: Some(integration.id),
-                    staging_ttl_hours: integration.staging_ttl_hours,
+        let all = crate::integrations::all_integrations(&self.deps, org).await?;
+        if let Some(integration) = all.iter().find(|i| i.features.contains(&feature)) {
+            if integration.state == IntegrationState::Disabled {
+                return Err(ServiceError::Refused {
+                    code: "integration-disabled",
+                    message: format!(
+                        "{} go to integration `{}`, which is disabled; enable it or route the feature elsewhere",
+                        feature.as_str(),
+                        integration.name
+                    ),
                 });
             }
-            match page.last() {
-                Some(last) if page.len() == 500 => after = Some(last.id),
-                _ => break,
-            }
+            let client = self.client_for(ctx, integration).await?;
+            return Ok(RoutedStorage {
+                client,
+                integration: Some(integration.id),
+                staging_ttl_hours: integration.staging_ttl_hours,
+            });
         }
         if needs_own_bucket(feature) {
             return Err(ServiceError::Refused {
@@ -135,13 +152,11 @@ impl StorageRouter {
     async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
         let stored =
             self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
-        let plain = self.deps.secret_box.open(&stored, &secret_context(org, id))?;
+        let text = open_text(&self.deps, org, id, &stored)?;
         self.auditor
             .record(ctx, org, "secret.use", Some(id.to_string()), byob_core::AuditOutcome::Success, json!({}))
             .await?;
-        String::from_utf8(plain.into_inner())
-            .map(Sensitive::new)
-            .map_err(|_| ServiceError::invalid("credentials", "stored secret is not UTF-8"))
+        Ok(text)
     }
 
     /// The storage client of an integration, built once per version of the integration.
@@ -170,18 +185,8 @@ impl StorageRouter {
                 presign,
             )?,
             Credentials::S3AssumeRole { role_arn, external_id, .. } => {
-                let sts = self.settings.sts.as_ref().ok_or_else(|| ServiceError::Refused {
-                    code: "credential-mode-unavailable",
-                    message: "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)"
-                        .into(),
-                })?;
-                let role = AssumeRole {
-                    role_arn: role_arn.clone(),
-                    external_id: external_id.clone(),
-                    session_policy: crate::setup::session_policy(i),
-                    session_name: format!("byob-{}", i.id),
-                    duration: std::time::Duration::from_secs(3600),
-                };
+                let sts = self.settings.sts.as_ref().ok_or_else(aws_credentials_missing)?;
+                let role = assume_role(i, role_arn, external_id, std::time::Duration::from_secs(3600));
                 let location = S3Location {
                     bucket: i.bucket.clone(),
                     prefix,

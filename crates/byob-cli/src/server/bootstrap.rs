@@ -95,8 +95,9 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
     Ok((deps, catalog))
 }
 
-/// How byob reaches buckets: presign lifetimes, its own AWS principal, and the default storage.
-pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSettings> {
+/// How byob reaches buckets: presign lifetimes, its own cloud identities, and the default storage (with a name
+/// for the start-up log).
+pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<(StorageSettings, String)> {
     let i = &config.integrations;
     let presign = PresignPolicy {
         default_ttl: Duration::from_secs(i.presign_default_secs.unwrap_or(900)),
@@ -118,8 +119,8 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSetting
             anyhow::bail!("set both integrations.aws_access_key_id and integrations.aws_secret_access_key, or neither")
         }
     };
-    let default_storage = default_storage(config, presign)?;
-    Ok(StorageSettings {
+    let (default_storage, name) = default_storage(config, presign)?;
+    let settings = StorageSettings {
         presign,
         sts,
         default_storage,
@@ -129,11 +130,12 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<StorageSetting
             .gcp_service_account_key
             .clone()
             .map(|key| GcpIdentity { key, iam_credentials_endpoint: i.gcp_iam_credentials_endpoint.clone() }),
-    })
+    };
+    Ok((settings, name))
 }
 
 /// The platform-owned storage: at most one of `storage.s3`, `storage.gcs`, `storage.azure`, else the directory.
-fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<StorageClient> {
+fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(StorageClient, String)> {
     let prefix = |field: &str, text: &str| Prefix::parse(field, text).map_err(|e| anyhow::anyhow!("{e}"));
     let st = &config.storage;
     let chosen = [st.s3.is_some(), st.gcs.is_some(), st.azure.is_some()].iter().filter(|set| **set).count();
@@ -148,7 +150,7 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<St
             access_key_id: s.access_key_id.clone(),
             secret_access_key: s.secret_access_key.clone(),
         };
-        return s3::connect(settings, presign).context("storage.s3 is unusable");
+        return Ok((s3::connect(settings, presign).context("storage.s3 is unusable")?, format!("s3://{}", s.bucket)));
     }
     if let Some(g) = &st.gcs {
         let settings = GcsSettings {
@@ -157,7 +159,7 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<St
             endpoint: g.endpoint.clone(),
             service_account_key: g.service_account_key.clone(),
         };
-        return gcs::connect(settings, presign).context("storage.gcs is unusable");
+        return Ok((gcs::connect(settings, presign).context("storage.gcs is unusable")?, format!("gs://{}", g.bucket)));
     }
     if let Some(a) = &st.azure {
         let settings = AzureSettings {
@@ -169,7 +171,11 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<St
             authority_host: None,
             extra_roots_pem: None,
         };
-        return azure::connect(settings, presign).context("storage.azure is unusable");
+        return Ok((
+            azure::connect(settings, presign).context("storage.azure is unusable")?,
+            format!("azure://{}/{}", a.account, a.container),
+        ));
     }
-    Ok(local_storage_client(&config.default_storage_dir())?)
+    let dir = config.default_storage_dir();
+    Ok((local_storage_client(&dir)?, dir.display().to_string()))
 }

@@ -38,13 +38,13 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         );
     }
     let (deps, catalog) = bootstrap::deps(&config).await?;
-    let storage = bootstrap::storage_settings(&config)?;
+    let (storage, default_storage) = bootstrap::storage_settings(&config)?;
     let warehouse = open_local_warehouse(&config.warehouse_file())
         .await
         .with_context(|| format!("cannot open the embedded warehouse {}", config.warehouse_file().display()))?;
     tracing::info!(
         catalog = catalog_backend(&config),
-        default_storage = %default_storage_name(&config),
+        default_storage = %default_storage,
         warehouse = LOCAL_CONNECTION,
         "byob starting"
     );
@@ -90,16 +90,6 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-fn default_storage_name(config: &Config) -> String {
-    let st = &config.storage;
-    match (&st.s3, &st.gcs, &st.azure) {
-        (Some(s), _, _) => format!("s3://{}", s.bucket),
-        (_, Some(g), _) => format!("gs://{}", g.bucket),
-        (_, _, Some(a)) => format!("azure://{}/{}", a.account, a.container),
-        _ => config.default_storage_dir().display().to_string(),
-    }
 }
 
 fn catalog_backend(config: &Config) -> &'static str {

@@ -103,24 +103,17 @@ impl IntegrationService {
 
     /// Each feature is served by one integration per org.
     async fn check_routing(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
-        let mut after = None;
-        loop {
-            let page = self.deps.catalog.list_integrations(org, Page { after, limit: 500 }).await?;
-            for other in page.iter().filter(|o| o.id != integration.id) {
-                if let Some(feature) = integration.features.iter().find(|f| other.features.contains(f)) {
-                    return Err(ServiceError::Conflict(format!(
-                        "feature `{}` is already served by integration `{}` ({}); remove it there first",
-                        feature.as_str(),
-                        other.name,
-                        other.id
-                    )));
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == 500 => after = Some(last.id),
-                _ => return Ok(()),
+        for other in all_integrations(&self.deps, org).await?.iter().filter(|o| o.id != integration.id) {
+            if let Some(feature) = integration.features.iter().find(|f| other.features.contains(f)) {
+                return Err(ServiceError::Conflict(format!(
+                    "feature `{}` is already served by integration `{}` ({}); remove it there first",
+                    feature.as_str(),
+                    other.name,
+                    other.id
+                )));
             }
         }
+        Ok(())
     }
 
     fn conflict_on_name(name: &str) -> impl FnOnce(CatalogError) -> ServiceError + '_ {
@@ -419,24 +412,15 @@ impl IntegrationService {
             .audited(ctx, org, "integration.external_id.promote", Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
-                let session_policy = crate::setup::session_policy(&i);
+                let snapshot = i.clone();
                 let Credentials::S3AssumeRole { role_arn, external_id, pending_external_id } = &mut i.credentials else {
                     return Err(not_assume_role());
                 };
                 let Some(next) = pending_external_id.clone() else {
                     return Err(ServiceError::Refused { code: "no-pending-external-id", message: "rotate the external id first".into() });
                 };
-                let sts = self.sts.as_ref().ok_or_else(|| ServiceError::Refused {
-                    code: "credential-mode-unavailable",
-                    message: "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)".into(),
-                })?;
-                let role = byob_ports::storage::AssumeRole {
-                    role_arn: role_arn.clone(),
-                    external_id: next.clone(),
-                    session_policy,
-                    session_name: format!("byob-{id}"),
-                    duration: std::time::Duration::from_secs(900),
-                };
+                let sts = self.sts.as_ref().ok_or_else(crate::storage::aws_credentials_missing)?;
+                let role = crate::storage::assume_role(&snapshot, role_arn, &next, std::time::Duration::from_secs(900));
                 match byob_ports::storage::s3::check_assume_role(sts, role).await {
                     Ok(_) => {}
                     Err(byob_ports::storage::StorageError::PermissionDenied(reason)) => {
@@ -467,6 +451,21 @@ impl IntegrationService {
                 if self.deps.catalog.delete_integration(org, id).await? { Ok(()) } else { Err(Self::not_found(id)) }
             })
             .await
+    }
+}
+
+/// Every integration of the org (orgs have a handful; pages keep each query bounded).
+pub(crate) async fn all_integrations(deps: &Deps, org: OrgId) -> Result<Vec<Integration>, ServiceError> {
+    const PAGE: u32 = 500;
+    let mut all: Vec<Integration> = Vec::new();
+    loop {
+        let after = all.last().map(|i| i.id);
+        let page = deps.catalog.list_integrations(org, Page { after, limit: PAGE }).await?;
+        let full = page.len() == PAGE as usize;
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use byob_core::{
     integration::{Credentials, Integration},
     location::Provider,
 };
-use byob_ports::storage::{AssumeRole, StorageClient, StorageError, StsSettings, s3};
+use byob_ports::storage::{StorageClient, StorageError, StsSettings, s3};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
@@ -44,13 +44,7 @@ pub(super) fn credential_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime
 
 pub(super) async fn assume_with(sts: &StsSettings, i: &Integration, external_id: &str) -> Result<(), StorageError> {
     let Credentials::S3AssumeRole { role_arn, .. } = &i.credentials else { return Ok(()) };
-    let role = AssumeRole {
-        role_arn: role_arn.clone(),
-        external_id: external_id.to_string(),
-        session_policy: crate::setup::session_policy(i),
-        session_name: format!("byob-verify-{}", i.id),
-        duration: std::time::Duration::from_secs(900),
-    };
+    let role = crate::storage::assume_role(i, role_arn, external_id, std::time::Duration::from_secs(900));
     s3::check_assume_role(sts, role).await.map(|_| ())
 }
 

@@ -41,7 +41,7 @@ async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> Chec
 
 /// A check that could not run because of an error inside byob: the cause is logged, the report shows its id.
 fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
-    let error_id = format!("err_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let error_id = byob_core::id::new_error_id();
     tracing::error!(error_id = %error_id, check = name, error = %err, "verification check failed inside byob");
     CheckResult {
         name,
@@ -105,7 +105,7 @@ impl VerificationService {
             if let Credentials::S3AssumeRole { external_id, .. } = &i.credentials {
                 let Some(sts) = sts else {
                     return Outcome::failed(
-                        "byob's AWS credentials are not configured, so it cannot assume the role",
+                        crate::storage::AWS_CREDENTIALS_MISSING,
                         "ask the operator to set integrations.aws_access_key_id",
                         None,
                     );
