@@ -17,17 +17,7 @@ use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, path::Path};
 
 fn throwaway_key() -> String {
-    let out = std::process::Command::new("openssl")
-        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
-        .output()
-        .expect("openssl makes a key");
-    let pem = String::from_utf8(out.stdout).unwrap();
-    serde_json::json!({
-        "type": "service_account", "project_id": "byob-test", "private_key_id": "test",
-        "private_key": pem, "client_email": "byob-test@byob-test.iam.gserviceaccount.com",
-        "disable_oauth": true,
-    })
-    .to_string()
+    byob_testkit::buckets::gcs_test_key()
 }
 
 async fn client() -> (StorageClient, String) {

@@ -113,3 +113,159 @@ pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::U
         .append_pair("sig", &signature)
         .finish()
 }
+
+/// An aws-sdk-s3 client for moto, as a customer's administrator would use to set bucket settings (CORS,
+/// versioning, lifecycle…); moto outside its auth mode accepts any key.
+#[must_use]
+pub fn s3_admin(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("admin", "admin", None, None, "test"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// Creates a KMS key on moto and returns its ARN.
+pub async fn create_kms_key(endpoint: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("x-amz-target", "TrentService.CreateKey")
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=admin/20260101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body("{}")
+        .send()
+        .await
+        .expect("moto answers");
+    let body: serde_json::Value = response.json().await.expect("CreateKey answers JSON");
+    body["KeyMetadata"]["Arn"].as_str().expect("a key ARN").to_string()
+}
+
+/// A throwaway service-account key file for the GCS emulators (which check neither tokens nor signatures):
+/// a fresh RSA key, and `disable_oauth` (object_store's documented emulator member) so no token is requested.
+#[must_use]
+pub fn gcs_test_key() -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])
+        .output()
+        .expect("openssl makes a key");
+    let pem = String::from_utf8(out.stdout).expect("PEM is text");
+    serde_json::json!({
+        "type": "service_account", "project_id": "byob-test", "private_key_id": "test",
+        "private_key": pem, "client_email": "byob-test@byob-test.iam.gserviceaccount.com",
+        "disable_oauth": true,
+    })
+    .to_string()
+}
+
+/// Sets the Azurite account's blob-service CORS rules (Set Blob Service Properties, signed with Shared Key).
+/// The rules are account-wide: only one test may set them.
+pub async fn set_azurite_cors(origins: &str, exposed_headers: &str) {
+    let endpoint = server_env("BYOB_TEST_AZURE_ENDPOINT");
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><StorageServiceProperties><Cors><CorsRule><AllowedOrigins>{origins}</AllowedOrigins><AllowedMethods>GET,PUT,POST,HEAD</AllowedMethods><AllowedHeaders>*</AllowedHeaders><ExposedHeaders>{exposed_headers}</ExposedHeaders><MaxAgeInSeconds>3600</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>"
+    );
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let version = "2021-08-06";
+    let string_to_sign = format!(
+        "PUT\n\n\n{}\n\napplication/xml\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/\ncomp:properties\nrestype:service",
+        body.len()
+    );
+    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(string_to_sign.as_bytes());
+    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let response = reqwest::Client::new()
+        .put(format!("{endpoint}/?restype=service&comp=properties"))
+        .header("x-ms-date", date)
+        .header("x-ms-version", version)
+        .header("content-type", "application/xml")
+        .header("authorization", format!("SharedKey {AZURITE_ACCOUNT}:{signature}"))
+        .body(body)
+        .send()
+        .await
+        .expect("Azurite answers");
+    let status = response.status();
+    assert!(status.is_success(), "set CORS: {status} {}", response.text().await.unwrap_or_default());
+}
+
+/// One GCS endpoint made of two emulators: bucket metadata reads (`GET /storage/v1/b/{bucket}`) go to
+/// gcp-storage-emulator, which keeps CORS, lifecycle, versioning and public access prevention set by PATCH;
+/// everything else goes to fake-gcs-server, which serves objects, signed URLs and resumable uploads but drops that
+/// metadata. The bucket must exist on both. Returns the endpoint's URL.
+pub async fn gcs_split_endpoint() -> String {
+    use axum::{body::Bytes, extract::Request, http::StatusCode, response::Response};
+    let objects = server_env("BYOB_TEST_GCS_ENDPOINT");
+    let metadata = server_env("BYOB_TEST_GCS_XML_ENDPOINT");
+    let http = reqwest::Client::new();
+    let handler = move |request: Request| {
+        let (objects, metadata, http) = (objects.clone(), metadata.clone(), http.clone());
+        async move {
+            let path = request.uri().path().to_string();
+            let is_metadata = request.method() == axum::http::Method::GET
+                && path.strip_prefix("/storage/v1/b/").is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+            let base = if is_metadata { metadata } else { objects };
+            let mut query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+            let mut path = path;
+            // An XML-API object write (object_store's PUT, a V4 signed PUT) becomes fake-gcs-server's media upload.
+            let xml_write = request.method() == axum::http::Method::PUT
+                && !path.starts_with("/upload/")
+                && !path.starts_with("/storage/")
+                && !query.contains("upload_id");
+            if xml_write && let Some((bucket, key)) = path.trim_start_matches('/').split_once('/') {
+                let key = url::form_urlencoded::byte_serialize(percent_decode(key).as_bytes()).collect::<String>();
+                query = format!("?uploadType=media&name={key}");
+                path = format!("/upload/storage/v1/b/{bucket}/o");
+            }
+            let method = if xml_write { axum::http::Method::POST } else { request.method().clone() };
+            let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("a method");
+            let mut forward = http.request(method, format!("{base}{path}{query}"));
+            for (name, value) in request.headers() {
+                if name != "host" {
+                    forward = forward.header(name.as_str(), value.as_bytes());
+                }
+            }
+            let body: Bytes = axum::body::to_bytes(request.into_body(), usize::MAX).await.unwrap_or_default();
+            let Ok(answer) = forward.body(body).send().await else {
+                return Response::builder()
+                    .status(StatusCode::BAD_GATEWAY)
+                    .body(axum::body::Body::empty())
+                    .expect("a response");
+            };
+            let mut response = Response::builder().status(answer.status().as_u16());
+            for (name, value) in answer.headers() {
+                if name != "transfer-encoding" && !(xml_write && name == "content-length") {
+                    response = response.header(name.as_str(), value.as_bytes());
+                }
+            }
+            let bytes = answer.bytes().await.unwrap_or_default();
+            if xml_write {
+                // The XML API names the new object's version in headers; the JSON API in the body.
+                let object: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                if let Some(etag) = object["etag"].as_str().or(object["md5Hash"].as_str()) {
+                    response = response.header("etag", format!("\"{etag}\""));
+                }
+                if let Some(generation) = object["generation"].as_str() {
+                    response = response.header("x-goog-generation", generation);
+                }
+            }
+            response.body(axum::body::Body::from(bytes)).expect("a response")
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(handler)).await });
+    format!("http://{address}")
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("k={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

@@ -14,7 +14,11 @@ use object_store::{
 };
 use url::Url;
 
-use super::{PresignPolicy, StorageClient, StorageError, client::PartSigner};
+use super::{
+    PresignPolicy, StorageClient, StorageError,
+    client::PartSigner,
+    inspect::{AzureInspector, InspectorAuth},
+};
 
 #[derive(Debug, Clone)]
 pub enum AzureAuth {
@@ -113,6 +117,8 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
     if let Some(authority) = &settings.authority_host {
         builder = builder.with_config(object_store::azure::AzureConfigKey::AuthorityHost, authority);
     }
+    let endpoint =
+        settings.endpoint.clone().unwrap_or_else(|| format!("https://{}.blob.core.windows.net", settings.account));
     builder = match &settings.auth {
         AzureAuth::SharedKey(key) => builder.with_access_key(key.expose()),
         AzureAuth::ServicePrincipal { tenant_id, client_id, client_secret } => {
@@ -125,9 +131,20 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
         }
     };
     let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
+    let inspector_auth = match &settings.auth {
+        AzureAuth::SharedKey(key) => InspectorAuth::SharedKey(
+            STANDARD.decode(key.expose()).map_err(|_| StorageError::Config("the account key is not base64".into()))?,
+        ),
+        AzureAuth::Sas(sas) => InspectorAuth::Sas(
+            url::form_urlencoded::parse(sas.expose().trim_start_matches('?').as_bytes()).into_owned().collect(),
+        ),
+        AzureAuth::ServicePrincipal { .. } => InspectorAuth::Token(store.credentials().clone()),
+    };
+    let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth);
     let parts = Arc::new(AzureBlocks { store: store.clone() });
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
-    let client = StorageClient::new(store, parts, put_headers, settings.prefix, policy);
+    let client =
+        StorageClient::new(store, parts, put_headers, settings.prefix, policy).with_inspector(Arc::new(inspector));
     Ok(match settings.auth {
         AzureAuth::SharedKey(_) | AzureAuth::ServicePrincipal { .. } => client,
         AzureAuth::Sas(_) => client.without_presign(

@@ -12,7 +12,7 @@ use object_store::{
 };
 use url::Url;
 
-use super::StorageError;
+use super::{StorageError, inspect::BucketInspector};
 
 /// Lifetimes of presigned URLs: a default and an operator-set maximum.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +126,8 @@ pub struct StorageClient {
     no_presign: Option<&'static str>,
     prefix: Prefix,
     policy: PresignPolicy,
+    /// Reads the bucket's own settings, where the provider exposes them.
+    inspector: Option<Arc<dyn BucketInspector>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -149,7 +151,16 @@ impl StorageClient {
     where
         S: ObjectStore + Signer,
     {
-        Self { store: store.clone(), signer: Some(store), parts, put_headers, no_presign: None, prefix, policy }
+        Self {
+            store: store.clone(),
+            signer: Some(store),
+            parts,
+            put_headers,
+            no_presign: None,
+            prefix,
+            policy,
+            inspector: None,
+        }
     }
 
     /// A client for a store that cannot presign (a local directory): byob reads and writes it itself.
@@ -162,6 +173,7 @@ impl StorageClient {
             no_presign: Some(reason),
             prefix,
             policy: PresignPolicy::default(),
+            inspector: None,
         }
     }
 
@@ -175,6 +187,17 @@ impl StorageClient {
         let prefix = Prefix::parse("prefix", &self.prefix.join(child.as_str()))
             .map_err(|e| StorageError::InvalidKey { key: child.to_string(), reason: e.message })?;
         Ok(Self { prefix, ..self.clone() })
+    }
+
+    pub(crate) fn with_inspector(mut self, inspector: Arc<dyn BucketInspector>) -> Self {
+        self.inspector = Some(inspector);
+        self
+    }
+
+    /// The reader of the bucket's own settings (region, CORS, encryption…), when the provider has one.
+    #[must_use]
+    pub fn inspector(&self) -> Option<&Arc<dyn BucketInspector>> {
+        self.inspector.as_ref()
     }
 
     /// A client for byob's own use only.

@@ -12,7 +12,7 @@ use object_store::{
 };
 use url::Url;
 
-use super::{PresignPolicy, StorageClient, StorageError, client::PartSigner};
+use super::{PresignPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector};
 
 const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 
@@ -136,8 +136,9 @@ fn build(
         .build()
         .map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
+    let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone());
     let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
-    Ok(StorageClient::new(store, parts, Vec::new(), prefix, policy))
+    Ok(StorageClient::new(store, parts, Vec::new(), prefix, policy).with_inspector(Arc::new(inspector)))
 }
 
 /// byob's own identity impersonating the customer's service account (IAM Credentials `generateAccessToken`).

@@ -5,6 +5,7 @@ pub mod azure;
 mod client;
 mod error;
 pub mod gcs;
+pub mod inspect;
 mod local;
 pub mod s3;
 mod sts;

@@ -9,6 +9,7 @@ use object_store::aws::AmazonS3Builder;
 use super::{
     PresignPolicy, StorageClient, StorageError,
     client::S3Parts,
+    inspect::S3Inspector,
     sts::{AssumeRole, AssumedRoleProvider, StsSettings},
 };
 
@@ -42,8 +43,15 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
     let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
+    let inspector = S3Inspector::new(
+        &settings.bucket,
+        &settings.region,
+        settings.endpoint.as_deref(),
+        settings.path_style,
+        store.credentials().clone(),
+    );
     let parts = Arc::new(S3Parts { store: store.clone() });
-    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy))
+    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy).with_inspector(Arc::new(inspector)))
 }
 
 /// Where the bucket is, for an assumed role.
@@ -80,8 +88,15 @@ pub fn connect_assumed_role(
     }
     let store = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
+    let inspector = S3Inspector::new(
+        &location.bucket,
+        &location.region,
+        location.endpoint.as_deref(),
+        location.endpoint.is_some(),
+        store.credentials().clone(),
+    );
     let parts = Arc::new(S3Parts { store: store.clone() });
-    Ok(StorageClient::new(store, parts, Vec::new(), location.prefix, policy))
+    Ok(StorageClient::new(store, parts, Vec::new(), location.prefix, policy).with_inspector(Arc::new(inspector)))
 }
 
 /// Assumes the role once and returns when the credentials expire: what verification's `credentials-assume`

@@ -63,7 +63,8 @@ fn secret(field: &'static str, value: Sensitive<String>) -> NewSecret {
 }
 
 /// SAS permissions the enabled features need: read and list always, write when something is written.
-fn sas_permissions_needed(features: &[Feature]) -> &'static str {
+/// The SAS permission letters the features need: read and list always, write unless only imports.
+pub(crate) fn sas_permissions_needed(features: &[Feature]) -> &'static str {
     if features.iter().any(|f| *f != Feature::Imports) { "rwl" } else { "rl" }
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+pub(crate) use credentials::sas_permissions_needed;
 pub use input::{CreateIntegration, CredentialsInput, UpdateIntegration};
 
 use crate::{

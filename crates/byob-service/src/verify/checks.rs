@@ -14,6 +14,8 @@ use super::report::Outcome;
 /// The setup artifact that grants object access, per provider.
 fn access_artifact(i: &Integration) -> Option<&'static str> {
     match (&i.provider, &i.credentials) {
+        // The setup emits the IAM policy for AWS, and for any endpoint when byob assumes a role.
+        (Provider::S3, Credentials::S3AssumeRole { .. }) => Some("iam-policy"),
         (Provider::S3, _) if i.endpoint.is_none() => Some("iam-policy"),
         (Provider::Gcs, _) => Some("iam-bindings"),
         (Provider::Azure, Credentials::AzureServicePrincipal { .. }) => Some("custom-role"),
@@ -23,6 +25,45 @@ fn access_artifact(i: &Integration) -> Option<&'static str> {
 
 fn denied(err: &StorageError) -> bool {
     matches!(err, StorageError::PermissionDenied(_))
+}
+
+/// An Azure SAS grants the permissions the enabled features need (the features may have changed since the SAS
+/// was checked on input).
+pub(super) fn sas_permissions(i: &Integration) -> super::CheckResult {
+    let outcome = match &i.credentials {
+        Credentials::AzureSas { permissions, .. } => {
+            let needed = crate::integrations::sas_permissions_needed(&i.features);
+            let missing: String = needed.chars().filter(|p| !permissions.contains(*p)).collect();
+            if !missing.is_empty() {
+                let features: Vec<&str> = i.features.iter().map(|f| f.as_str()).collect();
+                Outcome::failed(
+                    format!(
+                        "the SAS grants `{permissions}`, but the enabled features ({}) need `{needed}`: `{missing}` is missing",
+                        features.join(", ")
+                    ),
+                    format!("generate a SAS with permissions `{needed}d` and replace the integration's credentials"),
+                    None,
+                )
+            } else if !permissions.contains('d') {
+                Outcome::warning(
+                    format!("the SAS grants `{permissions}` without `d`: byob cannot delete staged files or probes"),
+                    "add `d` to the SAS, or rely on a lifecycle management rule",
+                    Some("lifecycle"),
+                )
+            } else {
+                Outcome::passed(format!("the SAS grants `{permissions}`, enough for the enabled features"))
+            }
+        }
+        _ => Outcome::skipped("not a SAS credential"),
+    };
+    super::CheckResult {
+        name: "credentials-sas-permissions".into(),
+        status: outcome.status,
+        duration_ms: 0,
+        message: outcome.message,
+        remediation: outcome.remediation,
+        error_id: None,
+    }
 }
 
 /// A SAS's or key's own expiry: failed once past, a warning within 14 days.

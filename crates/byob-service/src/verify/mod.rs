@@ -1,21 +1,53 @@
 //! Verification: named checks against the customer's bucket, each saying what is wrong and how to fix it. A
 //! `draft` integration becomes `active` only when no check failed; a failure makes an `active` one `degraded`.
 
+mod browser;
 mod checks;
 mod report;
+mod settings;
 
 use std::{future::Future, time::Duration};
 
 use byob_core::{
     IntegrationId, OrgId,
-    integration::{Credentials, IntegrationState},
+    integration::{Credentials, Feature, Integration, IntegrationState},
 };
+use byob_ports::storage::StorageClient;
 use serde_json::json;
 
 use report::Outcome;
 pub use report::{CheckResult, CheckStatus, Remediation, VerificationReport};
 
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, tenancy::visible_org};
+
+/// Every check, in report order (docs/verification.md describes each).
+pub const ALL_CHECKS: [&str; 20] = [
+    "credentials-obtain",
+    "credentials-sas-permissions",
+    "location-bucket-exists",
+    "location-region",
+    "objects-write",
+    "objects-read-back",
+    "objects-list",
+    "objects-delete",
+    "scoping-outside-prefix",
+    "trust-wrong-external-id",
+    "cors-rules",
+    "cors-preflight",
+    "uploads-presigned-put",
+    "uploads-presigned-multipart",
+    "encryption-default",
+    "encryption-kms-write",
+    "versioning-enabled",
+    "public-access-blocked",
+    "lifecycle-staging-rule",
+    "clock-skew",
+];
+
+/// Features whose files browsers upload straight to the bucket.
+const BROWSER_FEATURES: [Feature; 3] = [Feature::Uploads, Feature::Attachments, Feature::Assets];
+
+const NO_SETTINGS: &str = "this storage has no bucket settings to read";
 
 /// How long one check may take before it is reported as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
@@ -30,7 +62,7 @@ async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> Chec
         )
     });
     CheckResult {
-        name,
+        name: name.to_string(),
         status: outcome.status,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         message: outcome.message,
@@ -44,7 +76,7 @@ fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
     let error_id = byob_core::id::new_error_id();
     tracing::error!(error_id = %error_id, check = name, error = %err, "verification check failed inside byob");
     CheckResult {
-        name,
+        name: name.to_string(),
         status: CheckStatus::Failed,
         duration_ms: 0,
         message: format!("byob failed internally; quote error id {error_id}"),
@@ -55,7 +87,7 @@ fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
 
 fn skipped(name: &'static str, reason: &str) -> CheckResult {
     CheckResult {
-        name,
+        name: name.to_string(),
         status: CheckStatus::Skipped,
         duration_ms: 0,
         message: reason.to_string(),
@@ -69,12 +101,13 @@ pub struct VerificationService {
     deps: Deps,
     auditor: Auditor,
     router: StorageRouter,
+    http: reqwest::Client,
 }
 
 impl VerificationService {
     #[must_use]
     pub fn new(deps: Deps, auditor: Auditor, router: StorageRouter) -> Self {
-        Self { deps, auditor, router }
+        Self { deps, auditor, router, http: reqwest::Client::new() }
     }
 
     /// Runs every check and updates the integration's state.
@@ -131,53 +164,101 @@ impl VerificationService {
             }
             Err(other) => return Err(other),
         };
-        let mut results = vec![credentials.clone()];
+        let mut results = vec![credentials.clone(), checks::sas_permissions(&i)];
         let usable = credentials.status != CheckStatus::Failed;
-        let names = [
-            "objects-write",
-            "objects-read-back",
-            "objects-list",
-            "objects-delete",
-            "scoping-outside-prefix",
-            "trust-wrong-external-id",
-        ];
-        match (usable, client) {
-            (true, Some(client)) => {
-                let objects = async {
-                    let (key, body) = match checks::probe(&client, &run) {
-                        Ok(probe) => probe,
-                        Err(e) => return vec![internal("objects-write", &e)],
-                    };
-                    let write = timed("objects-write", checks::write(&client, &i, &key, &body)).await;
-                    if write.status == CheckStatus::Failed {
-                        let rest = ["objects-read-back", "objects-list", "objects-delete"]
-                            .map(|n| skipped(n, "the probe could not be written"));
-                        return std::iter::once(write).chain(rest).collect();
-                    }
-                    vec![
-                        write,
-                        timed("objects-read-back", checks::read_back(&client, &i, &key, &body)).await,
-                        timed("objects-list", checks::list(&client, &i, &key)).await,
-                        timed("objects-delete", checks::delete(&client, &key)).await,
-                    ]
-                };
-                let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, &i, &run));
-                let trust = async {
-                    match (&i.credentials, sts) {
-                        (Credentials::S3AssumeRole { .. }, Some(sts)) => {
-                            timed("trust-wrong-external-id", checks::wrong_external_id(sts, &i, &run)).await
-                        }
-                        _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
-                    }
-                };
-                let (objects, scoping, trust) = tokio::join!(objects, scoping, trust);
-                results.extend(objects);
-                results.push(scoping);
-                results.push(trust);
+        let Some(client) = client.filter(|_| usable) else {
+            results.extend(ALL_CHECKS[2..].iter().map(|n| skipped(n, "the credentials are not usable")));
+            return self.finish(ctx, &mut integration, started_at, results).await;
+        };
+        let objects = async {
+            let (key, body) = match checks::probe(&client, &run) {
+                Ok(probe) => probe,
+                Err(e) => return vec![internal("objects-write", &e)],
+            };
+            let write = timed("objects-write", checks::write(&client, &i, &key, &body)).await;
+            if write.status == CheckStatus::Failed {
+                let rest = ["objects-read-back", "objects-list", "objects-delete"]
+                    .map(|n| skipped(n, "the probe could not be written"));
+                return std::iter::once(write).chain(rest).collect();
             }
-            _ => results.extend(names.map(|n| skipped(n, "the credentials are not usable"))),
-        }
+            vec![
+                write,
+                timed("objects-read-back", checks::read_back(&client, &i, &key, &body)).await,
+                timed("objects-list", checks::list(&client, &i, &key)).await,
+                timed("objects-delete", checks::delete(&client, &key)).await,
+            ]
+        };
+        let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, &i, &run));
+        let trust = async {
+            match (&i.credentials, sts) {
+                (Credentials::S3AssumeRole { .. }, Some(sts)) => {
+                    timed("trust-wrong-external-id", checks::wrong_external_id(sts, &i, &run)).await
+                }
+                _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
+            }
+        };
+        let bucket = self.bucket_settings(&client, &i, &run, started_at);
+        let browser = async {
+            if !i.features.iter().any(|f| BROWSER_FEATURES.contains(f)) {
+                return ["cors-preflight", "uploads-presigned-put", "uploads-presigned-multipart"]
+                    .map(|n| skipped(n, "no enabled feature hands browsers upload URLs"))
+                    .to_vec();
+            }
+            let http = &self.http;
+            let (preflight, put, multipart) = tokio::join!(
+                timed("cors-preflight", browser::preflight(http, &client, &i, &run)),
+                timed("uploads-presigned-put", browser::presigned_put(http, &client, &i, &run)),
+                timed("uploads-presigned-multipart", browser::presigned_multipart(http, &client, &i, &run)),
+            );
+            vec![preflight, put, multipart]
+        };
+        let (objects, scoping, trust, bucket, browser) = tokio::join!(objects, scoping, trust, bucket, browser);
+        let can_delete = objects.iter().any(|c| c.name == "objects-delete" && c.status == CheckStatus::Passed);
+        results.extend(objects);
+        results.push(scoping);
+        results.push(trust);
+        results.extend(bucket);
+        results.extend(browser);
+        results.push(match client.inspector() {
+            Some(inspector) => timed("lifecycle-staging-rule", settings::lifecycle(inspector, &i, can_delete)).await,
+            None => skipped("lifecycle-staging-rule", NO_SETTINGS),
+        });
+        results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
         self.finish(ctx, &mut integration, started_at, results).await
+    }
+
+    /// The bucket's own settings, read concurrently.
+    async fn bucket_settings(
+        &self,
+        client: &StorageClient,
+        i: &Integration,
+        run: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<CheckResult> {
+        let names = [
+            "location-bucket-exists",
+            "location-region",
+            "cors-rules",
+            "encryption-default",
+            "encryption-kms-write",
+            "versioning-enabled",
+            "public-access-blocked",
+            "clock-skew",
+        ];
+        let Some(inspector) = client.inspector() else {
+            return names.map(|n| skipped(n, NO_SETTINGS)).to_vec();
+        };
+        let (exists, region, cors, encryption, kms, versioning, public, clock) = tokio::join!(
+            timed("location-bucket-exists", settings::bucket_exists(inspector, i)),
+            timed("location-region", settings::region(inspector, i)),
+            timed("cors-rules", settings::cors_rules(inspector, i)),
+            timed("encryption-default", settings::encryption(inspector, i)),
+            timed("encryption-kms-write", settings::kms_write(client, i, run)),
+            timed("versioning-enabled", settings::versioning(inspector, i)),
+            timed("public-access-blocked", settings::public_access(inspector)),
+            timed("clock-skew", settings::clock_skew(inspector, now)),
+        );
+        vec![exists, region, cors, encryption, kms, versioning, public, clock]
     }
 
     async fn finish(
@@ -188,7 +269,8 @@ impl VerificationService {
         checks: Vec<CheckResult>,
     ) -> Result<VerificationReport, ServiceError> {
         let before = integration.state;
-        let failed: Vec<&str> = checks.iter().filter(|c| c.status == CheckStatus::Failed).map(|c| c.name).collect();
+        let failed: Vec<&str> =
+            checks.iter().filter(|c| c.status == CheckStatus::Failed).map(|c| c.name.as_str()).collect();
         let after = match (before, failed.is_empty()) {
             (IntegrationState::Disabled, _) => IntegrationState::Disabled,
             (_, true) => IntegrationState::Active,

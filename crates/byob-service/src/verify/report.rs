@@ -1,12 +1,12 @@
 //! What a verification says: named checks, each with a status, its duration, the exact cause and the fix.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use byob_core::integration::IntegrationState;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Passed,
@@ -16,19 +16,17 @@ pub enum CheckStatus {
 }
 
 /// How to fix a failed check: what to do, and the setup artifact that holds the exact snippet.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Remediation {
     pub action: String,
     /// Name of the artifact in `…/setup` to apply (e.g. `iam-policy`, `trust-policy`).
-    #[schema(value_type = Option<String>)]
-    pub artifact: Option<&'static str>,
+    pub artifact: Option<String>,
 }
 
 /// One named check (`<subject>-<predicate>`, listed in docs/verification.md).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CheckResult {
-    #[schema(value_type = String)]
-    pub name: &'static str,
+    pub name: String,
     pub status: CheckStatus,
     pub duration_ms: u64,
     pub message: String,
@@ -60,7 +58,7 @@ impl Outcome {
         Self {
             status: CheckStatus::Failed,
             message: message.into(),
-            remediation: Some(Remediation { action: action.into(), artifact }),
+            remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
 
@@ -72,7 +70,7 @@ impl Outcome {
         Self {
             status: CheckStatus::Warning,
             message: message.into(),
-            remediation: Some(Remediation { action: action.into(), artifact }),
+            remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
 
@@ -82,7 +80,7 @@ impl Outcome {
 }
 
 /// A verification run of one integration.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VerificationReport {
     pub integration: String,
     pub started_at: DateTime<Utc>,

@@ -1,0 +1,215 @@
+//! GCS bucket settings through the JSON API's bucket resource (no crate reads them): location, CORS, lifecycle,
+//! versioning, default KMS key and public access prevention, in one request.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use object_store::{client::CredentialProvider, gcp::GcpCredential, path::Path};
+use serde::Deserialize;
+
+use super::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header, status_error};
+use crate::storage::StorageError;
+
+#[derive(Debug, Clone)]
+pub struct GcsInspector {
+    http: reqwest::Client,
+    base_url: String,
+    bucket: String,
+    credentials: Arc<dyn CredentialProvider<Credential = GcpCredential>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Bucket {
+    location: Option<String>,
+    cors: Option<Vec<Cors>>,
+    lifecycle: Option<Lifecycle>,
+    versioning: Option<Versioning>,
+    encryption: Option<EncryptionConfig>,
+    iam_configuration: Option<IamConfiguration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Cors {
+    origin: Vec<String>,
+    method: Vec<String>,
+    response_header: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Lifecycle {
+    rule: Vec<LifecycleRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LifecycleRule {
+    action: LifecycleAction,
+    condition: LifecycleCondition,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LifecycleAction {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct LifecycleCondition {
+    age: Option<u32>,
+    matches_prefix: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Versioning {
+    enabled: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct EncryptionConfig {
+    default_kms_key_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct IamConfiguration {
+    public_access_prevention: Option<String>,
+}
+
+impl GcsInspector {
+    pub(crate) fn new(
+        base_url: &str,
+        bucket: &str,
+        credentials: Arc<dyn CredentialProvider<Credential = GcpCredential>>,
+    ) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            bucket: bucket.to_string(),
+            credentials,
+        }
+    }
+
+    async fn authorized(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, StorageError> {
+        let token = self.credentials.get_credential().await?;
+        // An emulator's key file may disable OAuth: no bearer then.
+        Ok(if token.bearer.is_empty() { request } else { request.bearer_auth(&token.bearer) })
+    }
+
+    async fn bucket(&self) -> Result<Bucket, StorageError> {
+        let url = format!("{}/storage/v1/b/{}", self.base_url, self.bucket);
+        let response = self
+            .authorized(self.http.get(url))
+            .await?
+            .send()
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        if !status.is_success() {
+            return Err(status_error("the bucket's metadata", status, &body));
+        }
+        serde_json::from_str(&body).map_err(|e| StorageError::Backend(format!("unreadable bucket metadata: {e}")))
+    }
+}
+
+#[async_trait::async_trait]
+impl BucketInspector for GcsInspector {
+    async fn location(&self) -> Result<Setting<String>, StorageError> {
+        Ok(self.bucket().await?.location.map_or(Setting::Unset, |l| Setting::Set(l.to_ascii_lowercase())))
+    }
+
+    async fn cors(&self) -> Result<Setting<Vec<CorsRule>>, StorageError> {
+        Ok(match self.bucket().await?.cors {
+            None => Setting::Unset,
+            Some(rules) => Setting::Set(
+                rules
+                    .into_iter()
+                    .map(|r| CorsRule {
+                        allowed_origins: r.origin,
+                        allowed_methods: r.method,
+                        // GCS's `responseHeader` lists the headers both allowed in and exposed to the browser.
+                        allowed_headers: r.response_header.clone(),
+                        expose_headers: r.response_header,
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    async fn encryption(&self) -> Result<Setting<Encryption>, StorageError> {
+        // GCS encrypts every object; a default KMS key replaces Google's keys.
+        Ok(Setting::Set(match self.bucket().await?.encryption.and_then(|e| e.default_kms_key_name) {
+            Some(key) => Encryption::Kms(Some(key)),
+            None => Encryption::ProviderManaged,
+        }))
+    }
+
+    async fn versioning(&self) -> Result<Setting<bool>, StorageError> {
+        Ok(Setting::Set(self.bucket().await?.versioning.is_some_and(|v| v.enabled)))
+    }
+
+    async fn public_access(&self) -> Result<Setting<PublicAccess>, StorageError> {
+        let prevention = self.bucket().await?.iam_configuration.and_then(|c| c.public_access_prevention);
+        Ok(Setting::Set(match prevention.as_deref() {
+            Some("enforced") => PublicAccess { blocked: true, detail: "public access prevention is enforced".into() },
+            Some(other) => PublicAccess { blocked: false, detail: format!("public access prevention is `{other}`") },
+            None => PublicAccess { blocked: false, detail: "public access prevention is not set".into() },
+        }))
+    }
+
+    async fn lifecycle(&self) -> Result<Setting<Vec<ExpiryRule>>, StorageError> {
+        let Some(lifecycle) = self.bucket().await?.lifecycle else { return Ok(Setting::Unset) };
+        let mut rules = Vec::new();
+        for rule in lifecycle.rule {
+            let prefixes = if rule.condition.matches_prefix.is_empty() {
+                vec![String::new()]
+            } else {
+                rule.condition.matches_prefix
+            };
+            for prefix in prefixes {
+                rules.push(match rule.action.kind.as_str() {
+                    "Delete" => ExpiryRule { prefix, expire_days: rule.condition.age, abort_incomplete_days: None },
+                    "AbortIncompleteMultipartUpload" => {
+                        ExpiryRule { prefix, expire_days: None, abort_incomplete_days: rule.condition.age }
+                    }
+                    _ => continue,
+                });
+            }
+        }
+        Ok(Setting::Set(rules))
+    }
+
+    async fn kms_key(&self, _key: &str) -> Result<Setting<()>, StorageError> {
+        Ok(Setting::Unavailable(
+            "Cloud KMS keys cannot be looked up with storage credentials; the encrypted write shows whether byob can use the key".into(),
+        ))
+    }
+
+    async fn put_encrypted(&self, key: &Path, body: Vec<u8>, kms_key: &str) -> Result<Setting<()>, StorageError> {
+        let url = format!("{}/upload/storage/v1/b/{}/o", self.base_url, self.bucket);
+        let request = self
+            .http
+            .post(url)
+            .query(&[("uploadType", "media"), ("name", key.as_ref()), ("kmsKeyName", kms_key)])
+            .body(body);
+        let response =
+            self.authorized(request).await?.send().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(Setting::Set(()));
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(status_error("a KMS-encrypted write", status, &body))
+    }
+
+    async fn server_time(&self) -> Result<DateTime<Utc>, StorageError> {
+        date_header(&self.http, &format!("{}/storage/v1/b/{}", self.base_url, self.bucket)).await
+    }
+}

@@ -1,0 +1,121 @@
+//! Reading a bucket's own settings (region, CORS, encryption, versioning, public access, lifecycle) for
+//! verification. One reader per provider; settings a provider does not expose through the credentials byob holds
+//! are [`Setting::Unavailable`] with the reason, never guessed.
+
+mod azure;
+mod gcs;
+mod s3;
+
+use chrono::{DateTime, Utc};
+use object_store::path::Path;
+
+pub use azure::AzureInspector;
+pub(crate) use azure::InspectorAuth;
+pub use gcs::GcsInspector;
+pub use s3::S3Inspector;
+
+use super::StorageError;
+
+/// One bucket setting as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Setting<T> {
+    Set(T),
+    /// The bucket has no such configuration.
+    Unset,
+    /// byob cannot read it here, and why (the provider keeps it elsewhere, the emulator lacks it…).
+    Unavailable(String),
+}
+
+/// One CORS rule, normalised across providers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsRule {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+}
+
+impl CorsRule {
+    /// Whether the rule lets `origin` send `method` (a `*` origin matches any).
+    #[must_use]
+    pub fn allows(&self, origin: &str, method: &str) -> bool {
+        self.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+            && self.allowed_methods.iter().any(|m| m == "*" || m.eq_ignore_ascii_case(method))
+    }
+
+    #[must_use]
+    pub fn exposes(&self, header: &str) -> bool {
+        self.expose_headers.iter().any(|h| h == "*" || h.eq_ignore_ascii_case(header))
+    }
+}
+
+/// Default encryption of new objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encryption {
+    /// Keys the provider manages (SSE-S3, Google- or Microsoft-managed).
+    ProviderManaged,
+    /// A customer-managed KMS key (`None` when the provider's default KMS key is used).
+    Kms(Option<String>),
+}
+
+/// A rule that expires objects under a prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryRule {
+    /// Objects whose key starts with this (empty: all).
+    pub prefix: String,
+    /// Objects are deleted this many days after creation.
+    pub expire_days: Option<u32>,
+    /// Incomplete multipart uploads are aborted this many days after they started.
+    pub abort_incomplete_days: Option<u32>,
+}
+
+/// Whether the bucket refuses public access, with what the provider reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicAccess {
+    pub blocked: bool,
+    pub detail: String,
+}
+
+/// Reads a bucket's settings with the integration's own credentials.
+#[async_trait::async_trait]
+pub trait BucketInspector: Send + Sync + std::fmt::Debug {
+    /// The bucket's region or location, as the provider names it.
+    async fn location(&self) -> Result<Setting<String>, StorageError>;
+    async fn cors(&self) -> Result<Setting<Vec<CorsRule>>, StorageError>;
+    async fn encryption(&self) -> Result<Setting<Encryption>, StorageError>;
+    /// Whether object versioning is enabled.
+    async fn versioning(&self) -> Result<Setting<bool>, StorageError>;
+    async fn public_access(&self) -> Result<Setting<PublicAccess>, StorageError>;
+    async fn lifecycle(&self) -> Result<Setting<Vec<ExpiryRule>>, StorageError>;
+    /// Whether the KMS key exists and byob may use it.
+    async fn kms_key(&self, key: &str) -> Result<Setting<()>, StorageError>;
+    /// Writes `body` at `key` encrypted with `kms_key`.
+    async fn put_encrypted(&self, key: &Path, body: Vec<u8>, kms_key: &str) -> Result<Setting<()>, StorageError>;
+    /// The storage server's clock, from its `Date` header.
+    async fn server_time(&self) -> Result<DateTime<Utc>, StorageError>;
+}
+
+/// The time in an HTTP `Date` header of any answer from `url` (an unauthenticated request is enough).
+pub(crate) async fn date_header(http: &reqwest::Client, url: &str) -> Result<DateTime<Utc>, StorageError> {
+    let response = http.head(url).send().await.map_err(|e| StorageError::Backend(format!("{url}: {e}")))?;
+    let date = response
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| StorageError::Backend(format!("{url} sent no Date header")))?;
+    DateTime::parse_from_rfc2822(date)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| StorageError::Backend(format!("{url} sent an unreadable Date header `{date}`")))
+}
+
+/// Maps an HTTP status of a settings read to the error a check can name.
+pub(crate) fn status_error(what: &str, status: reqwest::StatusCode, body: &str) -> StorageError {
+    let detail = body.chars().take(300).collect::<String>();
+    if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
+        StorageError::PermissionDenied(format!("reading {what}: {status} {detail}"))
+    } else if status == reqwest::StatusCode::NOT_FOUND {
+        StorageError::NotFound(what.to_string())
+    } else {
+        StorageError::Backend(format!("reading {what}: {status} {detail}"))
+    }
+}

@@ -1,0 +1,244 @@
+//! What a browser does, done by byob: a CORS preflight from each configured origin, a presigned PUT, and a
+//! two-part presigned multipart upload whose ETags are read back from the part responses.
+
+use byob_core::{integration::Integration, location::Provider};
+use byob_ports::storage::{PresignedUrl, StorageClient};
+use object_store::{ObjectStoreExt, path::Path};
+
+use super::report::Outcome;
+
+/// The smallest part S3 accepts before the last one, and a multiple of GCS's 256 KiB.
+const FIRST_PART: usize = 5 * 1024 * 1024;
+const LAST_PART: usize = 1024;
+
+fn origin(i: &Integration) -> Option<&str> {
+    i.allowed_origins.first().map(String::as_str)
+}
+
+/// The URL a browser would preflight: the presigned URL without its query.
+fn bare(url: &PresignedUrl) -> String {
+    let mut u = url.url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, i: &Integration, run: &str) -> Outcome {
+    if i.allowed_origins.is_empty() {
+        return Outcome::skipped("no allowed_origins are configured");
+    }
+    if !client.can_presign() {
+        return Outcome::skipped("byob hands out no URLs for this credential mode, so browsers never reach the bucket");
+    }
+    let Ok(key) = client.key(&format!(".byob/verify/{run}.preflight")) else { return Outcome::skipped("no key") };
+    let url = match client.presign_put(&key, None).await {
+        Ok(url) => bare(&url),
+        Err(e) => return Outcome::failed(format!("presigning failed: {e}"), "check the credentials", None),
+    };
+    let mut refused = Vec::new();
+    let mut unanswered = 0;
+    for origin in &i.allowed_origins {
+        let response = http
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "PUT")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await;
+        match response {
+            Ok(r) => {
+                let allowed = r
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v == "*" || v.eq_ignore_ascii_case(origin));
+                if allowed && r.status().is_success() {
+                    continue;
+                }
+                if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND {
+                    // A 2xx without CORS headers, or no OPTIONS route at all: the server does not do CORS.
+                    unanswered += 1;
+                }
+                refused.push(format!("`{origin}` got {}", r.status()));
+            }
+            Err(e) => refused.push(format!("`{origin}`: {e}")),
+        }
+    }
+    if refused.is_empty() {
+        return Outcome::passed(format!("preflights from {} succeed", i.allowed_origins.join(", ")));
+    }
+    if unanswered == refused.len() && i.endpoint.is_some() && i.provider == Provider::Gcs {
+        return Outcome::skipped(
+            "the endpoint does not answer CORS preflights (an emulator): the CORS rules are checked instead",
+        );
+    }
+    Outcome::failed(
+        format!("the CORS preflight for a PUT was refused: {}", refused.join("; ")),
+        "apply the CORS rules",
+        Some("cors"),
+    )
+}
+
+async fn send(
+    http: &reqwest::Client,
+    url: &reqwest::Url,
+    headers: &[(String, String)],
+    extra: &[(&str, String)],
+    body: Vec<u8>,
+) -> Result<reqwest::Response, String> {
+    let mut request = http.put(url.clone()).body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, value);
+    }
+    request.send().await.map_err(|e| e.to_string())
+}
+
+pub(super) async fn presigned_put(
+    http: &reqwest::Client,
+    client: &StorageClient,
+    i: &Integration,
+    run: &str,
+) -> Outcome {
+    if !client.can_presign() {
+        return Outcome::skipped("byob hands out no URLs for this credential mode");
+    }
+    let Ok(key) = client.key(&format!(".byob/verify/{run}.put")) else { return Outcome::skipped("no key") };
+    let body = format!("byob presigned put {run}\n").into_bytes();
+    let url = match client.presign_put(&key, None).await {
+        Ok(url) => url,
+        Err(e) => return Outcome::failed(format!("presigning a PUT failed: {e}"), "check the credentials", None),
+    };
+    let origin: Vec<(&str, String)> = origin(i).map(|o| vec![("origin", o.to_string())]).unwrap_or_default();
+    let outcome = match send(http, &url.url, &url.headers, &origin, body.clone()).await {
+        Ok(r) if r.status().is_success() => match client.store().get(&key).await {
+            Ok(got) => match got.bytes().await {
+                Ok(bytes) if bytes.as_ref() == body.as_slice() => Outcome::passed("a presigned PUT stored the object"),
+                _ => Outcome::failed(
+                    "the object written by a presigned PUT reads back differently",
+                    "check for a rewriting proxy",
+                    None,
+                ),
+            },
+            Err(e) => Outcome::failed(
+                format!("the presigned PUT succeeded but the object cannot be read: {e}"),
+                "grant read access",
+                None,
+            ),
+        },
+        Ok(r) => Outcome::failed(
+            format!(
+                "a presigned PUT was refused: {} {}",
+                r.status(),
+                r.text().await.unwrap_or_default().chars().take(200).collect::<String>()
+            ),
+            "grant byob write access to the prefix",
+            None,
+        ),
+        Err(e) => Outcome::failed(format!("a presigned PUT failed: {e}"), "check the endpoint", None),
+    };
+    let _ = client.store().delete(&key).await;
+    outcome
+}
+
+/// Uploads both parts and returns their ETags (empty where the provider has none per part).
+async fn upload_parts(
+    http: &reqwest::Client,
+    client: &StorageClient,
+    i: &Integration,
+    key: &Path,
+    upload: &str,
+) -> Result<Vec<String>, Outcome> {
+    let total = FIRST_PART + LAST_PART;
+    let mut etags = Vec::new();
+    let mut offset = 0;
+    for (number, size) in [(1u32, FIRST_PART), (2, LAST_PART)] {
+        let part = client.presign_part(key, upload, number, None).await.map_err(|e| {
+            Outcome::failed(format!("presigning part {number} failed: {e}"), "check the credentials", None)
+        })?;
+        let mut extra: Vec<(&str, String)> = origin(i).map(|o| vec![("origin", o.to_string())]).unwrap_or_default();
+        if i.provider == Provider::Gcs {
+            let last = offset + size - 1;
+            let of = if number == 2 { total.to_string() } else { "*".into() };
+            extra.push(("content-range", format!("bytes {offset}-{last}/{of}")));
+        }
+        let response = send(http, &part.url, &part.headers, &extra, vec![b'b'; size])
+            .await
+            .map_err(|e| Outcome::failed(format!("part {number} failed: {e}"), "check the endpoint", None))?;
+        let status = response.status();
+        // GCS answers an intermediate chunk of a resumable session with 308 (resume incomplete).
+        if !(status.is_success() || status.as_u16() == 308) {
+            return Err(Outcome::failed(
+                format!("part {number} was refused: {status}"),
+                "grant byob multipart upload permissions on the prefix",
+                None,
+            ));
+        }
+        let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
+        match (i.provider, etag) {
+            (Provider::S3, None) => {
+                return Err(Outcome::failed(
+                    format!("part {number} came back without an ETag, so the upload cannot be completed"),
+                    "expose the ETag header (CORS) and remove proxies that strip it",
+                    Some("cors"),
+                ));
+            }
+            (_, etag) => etags.push(etag.unwrap_or_default()),
+        }
+        offset += size;
+    }
+    Ok(etags)
+}
+
+pub(super) async fn presigned_multipart(
+    http: &reqwest::Client,
+    client: &StorageClient,
+    i: &Integration,
+    run: &str,
+) -> Outcome {
+    if !client.can_presign() {
+        return Outcome::skipped("byob hands out no URLs for this credential mode");
+    }
+    let Ok(key) = client.key(&format!(".byob/verify/{run}.multipart")) else { return Outcome::skipped("no key") };
+    let upload = match client.start_multipart(&key).await {
+        Ok(upload) => upload,
+        Err(e) => {
+            return Outcome::failed(
+                format!("starting a multipart upload failed: {e}"),
+                "grant byob write access",
+                None,
+            );
+        }
+    };
+    let etags = match upload_parts(http, client, i, &key, &upload).await {
+        Ok(etags) => etags,
+        Err(outcome) => {
+            let _ = client.abort_multipart(&key, &upload).await;
+            return outcome;
+        }
+    };
+    let outcome = match client.complete_multipart(&key, &upload, etags).await {
+        Ok(()) => match client.store().head(&key).await {
+            Ok(meta) if meta.size == (FIRST_PART + LAST_PART) as u64 => {
+                Outcome::passed("a two-part presigned multipart upload completed with its ETags")
+            }
+            Ok(meta) => Outcome::failed(
+                format!("the completed upload has {} bytes, not {}", meta.size, FIRST_PART + LAST_PART),
+                "check for a rewriting proxy",
+                None,
+            ),
+            Err(e) => Outcome::failed(format!("the completed upload cannot be read: {e}"), "grant read access", None),
+        },
+        Err(e) => {
+            let _ = client.abort_multipart(&key, &upload).await;
+            Outcome::failed(
+                format!("completing the multipart upload failed: {e}"),
+                "grant s3:PutObject and multipart permissions",
+                None,
+            )
+        }
+    };
+    let _ = client.store().delete(&key).await;
+    outcome
+}
