@@ -104,6 +104,52 @@ pub(crate) enum ApiCommand {
     /// Storage integrations: the org's own buckets.
     #[command(subcommand)]
     Integrations(IntegrationsCommand),
+    /// Webhook endpoints that receive the org's events, signed.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+    /// The org's events (verifications, drift, credential expiry), newest first.
+    Events {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Only this event type (docs/events.md lists them).
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhooksCommand {
+    /// Register an endpoint; prints its signing secret, shown this once.
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        url: String,
+        /// Event types to deliver (repeat the flag); all when absent.
+        #[arg(long = "event")]
+        events: Vec<String>,
+    },
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+    },
+    Delete {
+        #[command(flatten)]
+        org: OrgArg,
+        webhook: String,
+    },
+    /// The endpoint's delivery log, newest first.
+    Deliveries {
+        #[command(flatten)]
+        org: OrgArg,
+        webhook: String,
+    },
+    /// Send a `webhook-test` event to the org's endpoints.
+    Test {
+        #[command(flatten)]
+        org: OrgArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +202,14 @@ pub(crate) enum IntegrationsCommand {
         #[command(flatten)]
         org: OrgArg,
         integration: String,
+    },
+    /// Past verification reports, newest first.
+    Verifications {
+        #[command(flatten)]
+        org: OrgArg,
+        integration: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
     },
     /// Issue a new external id; the current one stays in use until the new one is promoted.
     RotateExternalId {

@@ -29,6 +29,27 @@ pub struct Config {
     pub storage: StorageConfig,
     pub warehouse: WarehouseConfig,
     pub integrations: IntegrationsConfig,
+    pub monitor: MonitorConfig,
+}
+
+/// The health monitor and webhook delivery, both run by `byob serve` in the background.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitorConfig {
+    /// Whether this process runs the monitor and delivers webhooks. Default true. Env `BYOB_MONITOR__ENABLED`.
+    pub enabled: bool,
+    /// Hours between two verifications of an active integration. Default 24.
+    pub interval_hours: u32,
+    /// Share by which each interval is randomly stretched or shrunk, 0-0.5. Default 0.1.
+    pub jitter: f64,
+    /// Seconds between two passes (due verifications, expiry notices, webhook deliveries). Default 60.
+    pub tick_secs: u64,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        Self { enabled: true, interval_hours: 24, jitter: 0.1, tick_secs: 60 }
+    }
 }
 
 impl Default for Config {
@@ -44,6 +65,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             warehouse: WarehouseConfig::default(),
             integrations: IntegrationsConfig::default(),
+            monitor: MonitorConfig::default(),
         }
     }
 }

@@ -96,6 +96,10 @@ define_id!(TokenId, "tok", "API token");
 define_id!(SecretId, "sec", "secret");
 define_id!(AuditId, "aud", "audit entry");
 define_id!(IntegrationId, "int", "integration");
+define_id!(VerificationId, "ver", "verification run");
+define_id!(EventId, "evt", "event");
+define_id!(WebhookId, "whk", "webhook endpoint");
+define_id!(DeliveryId, "dlv", "webhook delivery");
 
 #[cfg(test)]
 mod tests {

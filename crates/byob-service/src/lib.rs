@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod context;
 mod error;
+pub mod health;
 mod integrations;
 mod secrets;
 pub mod setup;
@@ -51,16 +52,26 @@ pub struct Services {
     pub setup: setup::SetupService,
     pub storage: StorageRouter,
     pub verify: verify::VerificationService,
+    pub events: health::Events,
+    pub webhooks: health::WebhookService,
+    pub monitor: health::HealthMonitor,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
 
 impl Services {
     #[must_use]
-    pub fn new(deps: &Deps, operator_token: OperatorToken, storage: StorageSettings) -> Self {
+    pub fn new(
+        deps: &Deps,
+        operator_token: OperatorToken,
+        storage: StorageSettings,
+        monitor: health::MonitorSettings,
+    ) -> Self {
         let auditor = Auditor::new(deps.catalog.clone(), deps.clock.clone());
         let sts = storage.sts.clone();
         let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
+        let events = health::Events::new(deps.clone(), auditor.clone());
+        let verify = verify::VerificationService::new(deps.clone(), auditor.clone(), router.clone(), events.clone());
         Self {
             auth: Authenticator::new(deps.clone(), operator_token),
             orgs: OrgService::new(deps.clone(), auditor.clone()),
@@ -71,7 +82,10 @@ impl Services {
             integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone(), sts),
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
             storage: router.clone(),
-            verify: verify::VerificationService::new(deps.clone(), auditor.clone(), router),
+            monitor: health::HealthMonitor::new(deps.clone(), events.clone(), verify.clone(), monitor),
+            webhooks: health::WebhookService::new(deps.clone(), auditor.clone()),
+            verify,
+            events,
             auditor,
         }
     }

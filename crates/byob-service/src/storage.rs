@@ -77,6 +77,49 @@ pub(crate) fn assume_role(
     }
 }
 
+/// The checks without which a feature cannot work at all.
+fn checks_needed(feature: Feature) -> &'static [&'static str] {
+    const READS: [&str; 3] = ["credentials-obtain", "credentials-sas-permissions", "objects-read-back"];
+    const WRITES: [&str; 3] = ["credentials-obtain", "credentials-sas-permissions", "objects-write"];
+    const ASSETS: [&str; 4] =
+        ["credentials-obtain", "credentials-sas-permissions", "objects-write", "versioning-enabled"];
+    match feature {
+        Feature::Imports => &READS,
+        Feature::Uploads | Feature::Exports | Feature::Attachments => &WRITES,
+        Feature::Assets => &ASSETS,
+    }
+}
+
+/// Refuses a feature whose integration's latest verification failed a check the feature cannot do without
+/// (other failures, e.g. CORS for an export, leave it running).
+async fn refuse_if_check_failed(deps: &Deps, i: &Integration, feature: Feature) -> Result<(), ServiceError> {
+    if i.state == IntegrationState::Active {
+        return Ok(());
+    }
+    let Some(latest) = crate::verify::stored_reports(deps, i.org_id, i.id, 1).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let needed = checks_needed(feature);
+    let blocking = latest
+        .checks
+        .iter()
+        .find(|c| c.status == crate::verify::CheckStatus::Failed && needed.contains(&c.name.as_str()));
+    match blocking {
+        Some(check) => Err(ServiceError::Refused {
+            code: "integration-check-failed",
+            message: format!(
+                "{} cannot run on integration `{}`: its check `{}` failed at {} ({}); fix it and verify again",
+                feature.as_str(),
+                i.name,
+                check.name,
+                latest.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                check.message
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Features that keep long-lived customer files and so never run on the platform's storage.
 fn needs_own_bucket(feature: Feature) -> bool {
     matches!(feature, Feature::Attachments | Feature::Assets)
@@ -128,6 +171,7 @@ impl StorageRouter {
                     ),
                 });
             }
+            refuse_if_check_failed(&self.deps, integration, feature).await?;
             let client = self.client_for(ctx, integration).await?;
             return Ok(RoutedStorage {
                 client,

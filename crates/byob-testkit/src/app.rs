@@ -95,8 +95,12 @@ impl TestApp {
             azure_authority_host: None,
             gcp_identity: None,
         };
-        let services =
-            byob_service::Services::new(&deps, OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())), storage);
+        let services = byob_service::Services::new(
+            &deps,
+            OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())),
+            storage,
+            byob_service::health::MonitorSettings::default(),
+        );
         let state = AppState::new(
             services.clone(),
             catalog.clone(),

@@ -200,3 +200,41 @@ pub(crate) async fn verify(
 ) -> ApiResult<Json<VerificationReport>> {
     Ok(Json(state.services.verify.verify(&ctx, org, id).await?))
 }
+
+/// How many records a history returns.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HistoryQuery {
+    /// Newest first, 1-200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+}
+
+/// Past verification reports of the integration, newest first (admins): manual runs and the monitor's.
+#[utoipa::path(get, operation_id = "list_verifications", path = "/v1/orgs/{org}/integrations/{integration}/verifications",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path), HistoryQuery),
+    responses((status = 200, description = "Reports, newest first", body = Vec<VerificationReport>)))]
+pub(crate) async fn verifications(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Vec<VerificationReport>>> {
+    Ok(Json(state.services.verify.history(&ctx, org, id, super::bounded_limit(query.limit, 20, 200)?).await?))
+}
+
+/// The integration's latest verification report (admins); 404 `not-found` when it was never verified.
+#[utoipa::path(get, operation_id = "latest_verification", path = "/v1/orgs/{org}/integrations/{integration}/verifications/latest",
+    tag = "integrations", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("integration" = IntegrationId, Path)),
+    responses((status = 200, description = "The latest report", body = VerificationReport)))]
+pub(crate) async fn latest_verification(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
+) -> ApiResult<Json<VerificationReport>> {
+    let latest = state.services.verify.history(&ctx, org, id, 1).await?.into_iter().next();
+    Ok(Json(latest.ok_or_else(|| byob_service::ServiceError::not_found("verification of integration", id))?))
+}

@@ -8,6 +8,7 @@ mod orgs;
 mod secrets;
 mod system;
 mod tokens;
+mod webhooks;
 
 use std::str::FromStr;
 
@@ -44,6 +45,13 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(integrations::rotate_external_id))
         .routes(routes!(integrations::promote_external_id))
         .routes(routes!(integrations::verify))
+        .routes(routes!(integrations::verifications))
+        .routes(routes!(integrations::latest_verification))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::events))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.
@@ -108,5 +116,16 @@ impl<T> Listing<T> {
     pub(crate) fn new(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
         let next_cursor = if items.len() == limit as usize { items.last().map(cursor_of) } else { None };
         Self { items, next_cursor }
+    }
+}
+
+/// A `limit` query parameter within `1..=max`, or `default` when absent.
+pub(crate) fn bounded_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => {
+            Err(byob_service::ServiceError::invalid("limit", format!("must be between 1 and {max}, not {n}")).into())
+        }
     }
 }

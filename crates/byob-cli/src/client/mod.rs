@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::args::{
     ApiCommand, AuditArgs, ClientOpts, IntegrationsCommand, MembersCommand, OrgsCommand, PageArgs, SecretsCommand,
-    SetupFormatArg, TokensCommand,
+    SetupFormatArg, TokensCommand, WebhooksCommand,
 };
 use http::ApiClient;
 use output::print;
@@ -84,6 +84,15 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Secrets(cmd) => secrets(&api, cmd, json).await?,
         ApiCommand::Audit(args) => audit(&api, args, json).await?,
         ApiCommand::Integrations(cmd) => integrations(&api, cmd, json).await?,
+        ApiCommand::Webhooks(cmd) => webhooks(&api, cmd, json).await?,
+        ApiCommand::Events { org, event_type, limit } => {
+            let mut query = vec![("limit", limit.to_string())];
+            if let Some(t) = event_type {
+                query.push(("type", t));
+            }
+            let value = api.get(&format!("/v1/orgs/{}/events", org.org), &query).await?;
+            print(&value, &["id", "type", "occurred_at", "payload"], json);
+        }
     }
     Ok(())
 }
@@ -267,6 +276,28 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
             }
             return Ok(());
         }
+        IntegrationsCommand::Verifications { org, integration, limit } => {
+            let value = api
+                .get(&format!("{}/{integration}/verifications", base(&org.org)), &[("limit", limit.to_string())])
+                .await?;
+            let rows: Vec<serde_json::Value> = value
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| {
+                    let failed: Vec<serde_json::Value> = r["checks"]
+                        .as_array()
+                        .map(|c| c.iter().filter(|c| c["status"] == "failed").map(|c| c["name"].clone()).collect())
+                        .unwrap_or_default();
+                    serde_json::json!({ "id": r["id"], "trigger": r["trigger"], "finished_at": r["finished_at"],
+                        "state_after": r["state_after"], "failed": failed })
+                })
+                .collect();
+            let shown = if json { value } else { serde_json::Value::Array(rows) };
+            print(&shown, &["id", "trigger", "finished_at", "state_after", "failed"], json);
+            return Ok(());
+        }
         IntegrationsCommand::RotateExternalId { org, integration } => {
             api.post_empty(&format!("{}/{integration}/external-id/rotate", base(&org.org))).await?
         }
@@ -308,6 +339,38 @@ async fn audit(api: &ApiClient, args: AuditArgs, json: bool) -> anyhow::Result<(
     }
     let value = api.get(&format!("/v1/orgs/{}/audit", args.org.org), &query).await?;
     print(&value, AUDIT_COLUMNS, json);
+    Ok(())
+}
+
+async fn webhooks(api: &ApiClient, cmd: WebhooksCommand, json: bool) -> anyhow::Result<()> {
+    const COLUMNS: &[&str] = &["id", "url", "event_types", "created_at"];
+    let base = |org: &str| format!("/v1/orgs/{org}/webhooks");
+    match cmd {
+        WebhooksCommand::Create { org, url, events } => {
+            let created = api.post(&base(&org.org), &serde_json::json!({ "url": url, "event_types": events })).await?;
+            print(&created, COLUMNS, json);
+            if !json {
+                println!("signing secret (shown once): {}", created["secret"].as_str().unwrap_or_default());
+            }
+        }
+        WebhooksCommand::List { org } => print(&api.get(&base(&org.org), &[]).await?, COLUMNS, json),
+        WebhooksCommand::Delete { org, webhook } => {
+            api.delete(&format!("{}/{webhook}", base(&org.org))).await?;
+            println!("deleted {webhook}");
+        }
+        WebhooksCommand::Deliveries { org, webhook } => {
+            let value = api.get(&format!("{}/{webhook}/deliveries", base(&org.org)), &[]).await?;
+            print(
+                &value,
+                &["id", "event_id", "status", "attempts", "last_status_code", "next_attempt_at", "last_error"],
+                json,
+            );
+        }
+        WebhooksCommand::Test { org } => {
+            let event = api.post_empty(&format!("{}/test", base(&org.org))).await?;
+            print(&event, &["id", "type", "occurred_at"], json);
+        }
+    }
     Ok(())
 }
 

@@ -53,12 +53,15 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
     };
-    let state = AppState::new(
-        Services::new(&deps, operator, storage),
-        deps.catalog.clone(),
-        Arc::new(Metrics::default()),
-        limits,
-    );
+    let monitor = byob_service::health::MonitorSettings {
+        interval: chrono::Duration::hours(i64::from(config.monitor.interval_hours.max(1))),
+        jitter: config.monitor.jitter.clamp(0.0, 0.5),
+    };
+    let services = Services::new(&deps, operator, storage, monitor);
+    if config.monitor.enabled {
+        spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));
+    }
+    let state = AppState::new(services, deps.catalog.clone(), Arc::new(Metrics::default()), limits);
     let signals = ShutdownSignals::register()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -90,6 +93,40 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The health monitor and webhook delivery, one pass per tick. A failed pass is logged and the next one retries.
+fn spawn_monitor(services: Services, clock: Arc<dyn byob_ports::clock::Clock>, tick: Duration) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match services.monitor.tick(clock.now()).await {
+                Ok(report) if report.verified + report.expiry_events > 0 => {
+                    tracing::info!(
+                        verified = report.verified,
+                        expiry_events = report.expiry_events,
+                        "health monitor pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "health monitor pass failed"),
+            }
+            match services.webhooks.dispatch(clock.now()).await {
+                Ok(r) if r.delivered + r.retrying + r.failed > 0 => {
+                    tracing::info!(
+                        delivered = r.delivered,
+                        retrying = r.retrying,
+                        failed = r.failed,
+                        "webhook deliveries"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "webhook delivery pass failed"),
+            }
+        }
+    });
 }
 
 fn catalog_backend(config: &Config) -> &'static str {

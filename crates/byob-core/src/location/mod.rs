@@ -31,7 +31,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub(crate) fn new(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
         Self { field: field.to_string(), rule, message: message.into() }
     }
 }

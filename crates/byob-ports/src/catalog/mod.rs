@@ -9,7 +9,9 @@ mod sqlite;
 use async_trait::async_trait;
 use byob_core::{
     AuditEntry, AuditId, AuditOutcome, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId,
-    TokenMeta, integration::Integration,
+    TokenMeta, VerificationId, WebhookId,
+    event::{Delivery, Event, Webhook},
+    integration::Integration,
 };
 use chrono::{DateTime, Utc};
 
@@ -134,6 +136,48 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn get_owned_secret(&self, org: OrgId, id: SecretId) -> Result<Option<StoredCiphertext>, CatalogError>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError>;
+
+    async fn insert_verification(
+        &self,
+        id: VerificationId,
+        org: OrgId,
+        integration: IntegrationId,
+        started_at: DateTime<Utc>,
+        report: &serde_json::Value,
+    ) -> Result<(), CatalogError>;
+    /// Reports, newest first.
+    async fn list_verifications(
+        &self,
+        org: OrgId,
+        integration: IntegrationId,
+        limit: u32,
+    ) -> Result<Vec<serde_json::Value>, CatalogError>;
+    /// When the monitor checks the integration next, and the last expiry notice sent for it.
+    async fn get_schedule(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<Option<(DateTime<Utc>, Option<String>)>, CatalogError>;
+    async fn put_schedule(
+        &self,
+        org: OrgId,
+        integration: IntegrationId,
+        next_check_at: DateTime<Utc>,
+        expiry_notice: Option<&str>,
+    ) -> Result<(), CatalogError>;
+    /// The event and its pending deliveries, atomically.
+    async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError>;
+    async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError>;
+    async fn insert_webhook(&self, webhook: &Webhook, secret: &OwnedSecret) -> Result<(), CatalogError>;
+    async fn list_webhooks(&self, org: OrgId) -> Result<Vec<Webhook>, CatalogError>;
+    async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> Result<bool, CatalogError>;
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Delivery, Webhook, Event)>, CatalogError>;
+    /// Records an attempt; false when another process recorded one since `seen_attempts`.
+    async fn update_delivery(&self, delivery: &Delivery, seen_attempts: u32) -> Result<bool, CatalogError>;
+    async fn list_deliveries(&self, org: OrgId, webhook: WebhookId, limit: u32) -> Result<Vec<Delivery>, CatalogError>;
     /// Newest first; `page.after` continues below that id.
     async fn list_audit(
         &self,

@@ -1,6 +1,6 @@
 //! Google Cloud Storage: CORS, lifecycle and IAM bindings (with a prefix condition).
 
-use byob_core::integration::Credentials;
+use byob_core::integration::{Credentials, Feature};
 use hcl::{Block, Body};
 use serde_json::{Value, json};
 
@@ -97,6 +97,20 @@ impl ProviderSetup for GcsSetup {
                 { "action": { "type": "AbortIncompleteMultipartUpload" }, "condition": { "age": 1, "matchesPrefix": [spec.key_prefix()] } }
             ]}),
         ));
+        artifacts.push(Artifact::json(
+            "public-access-block",
+            "Public access prevention",
+            "Set with `gcloud storage buckets update --public-access-prevention`: nothing byob stores is meant to be public.",
+            json!({ "iamConfiguration": { "publicAccessPrevention": "enforced" } }),
+        ));
+        if spec.has(Feature::Assets) {
+            artifacts.push(Artifact::json(
+                "versioning",
+                "Object versioning",
+                "Set with `gcloud storage buckets update --versioning`: the asset store keeps every version of a project file.",
+                json!({ "versioning": { "enabled": true } }),
+            ));
+        }
         notes.push("Terraform manages bucket CORS and lifecycle only through the google_storage_bucket resource itself; apply them with the gcloud commands.".into());
         (artifacts, notes)
     }
@@ -170,6 +184,18 @@ impl ProviderSetup for GcsSetup {
             &["storage", "buckets", "update", &url, "--lifecycle-file=lifecycle.json"],
             &["lifecycle"],
         ));
+        commands.push(CommandLine::new(
+            "gcloud",
+            &["storage", "buckets", "update", &url, "--public-access-prevention"],
+            &["public-access-block"],
+        ));
+        if artifacts.iter().any(|a| a.name == "versioning") {
+            commands.push(CommandLine::new(
+                "gcloud",
+                &["storage", "buckets", "update", &url, "--versioning"],
+                &["versioning"],
+            ));
+        }
         if let Credentials::GcsImpersonation { service_account } = &i.credentials {
             let byob_member = format!("--member=serviceAccount:{PLACEHOLDER_BYOB_ACCOUNT}");
             let self_member = format!("--member=serviceAccount:{service_account}");

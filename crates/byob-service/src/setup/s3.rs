@@ -203,6 +203,22 @@ impl ProviderSetup for S3Setup {
         if !i.staging_ttl_hours.is_multiple_of(24) {
             notes.push(format!("S3 lifecycle rules count whole days: the {}-hour staging TTL becomes {} day(s); byob's janitor removes staged files on time.", i.staging_ttl_hours, spec.ttl_days()));
         }
+        if i.endpoint.is_none() || assumes_role {
+            artifacts.push(Artifact::json(
+                "public-access-block",
+                "Block public access",
+                "Set on the bucket: nothing byob stores is meant to be public.",
+                json!({ "BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true }),
+            ));
+        }
+        if i.features.contains(&Feature::Assets) {
+            artifacts.push(Artifact::json(
+                "versioning",
+                "Bucket versioning",
+                "Enable on the bucket: the asset store keeps every version of a project file.",
+                json!({ "Status": "Enabled" }),
+            ));
+        }
         if let Some(key) = &i.kms_key {
             let principal = match &i.credentials {
                 Credentials::S3AssumeRole { role_arn, .. } => role_arn.clone(),
@@ -398,6 +414,17 @@ impl ProviderSetup for S3Setup {
         ];
         args.extend(&endpoint);
         commands.push(CommandLine::new("aws", &args, &["lifecycle"]));
+        for (artifact, subcommand, flag) in [
+            ("public-access-block", "put-public-access-block", "--public-access-block-configuration"),
+            ("versioning", "put-bucket-versioning", "--versioning-configuration"),
+        ] {
+            if has(artifact) {
+                let file = format!("file://{artifact}.json");
+                let mut args = vec!["s3api", subcommand, "--bucket", i.bucket.as_str(), flag, file.as_str()];
+                args.extend(&endpoint);
+                commands.push(CommandLine::new("aws", &args, &[artifact]));
+            }
+        }
         commands
     }
 

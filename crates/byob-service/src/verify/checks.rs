@@ -97,6 +97,11 @@ pub(super) fn probe(client: &StorageClient, run: &str) -> Result<(Path, Vec<u8>)
 pub(super) async fn write(client: &StorageClient, i: &Integration, key: &Path, body: &[u8]) -> Outcome {
     match client.store().put(key, PutPayload::from(body.to_vec())).await.map_err(StorageError::from) {
         Ok(_) => Outcome::passed(format!("wrote {key}")),
+        Err(StorageError::NotFound(_)) => Outcome::failed(
+            format!("the bucket `{}` does not exist (a write was answered with \"no such bucket\")", i.bucket),
+            "create the bucket, or correct the integration's bucket name",
+            None,
+        ),
         Err(e) if denied(&e) => Outcome::failed(
             format!("byob may not write under `{}/`: {e}", i.prefix),
             "grant byob write access to the prefix",

@@ -9,16 +9,35 @@ mod settings;
 use std::{future::Future, time::Duration};
 
 use byob_core::{
-    IntegrationId, OrgId,
+    IntegrationId, OrgId, VerificationId,
     integration::{Credentials, Feature, Integration, IntegrationState},
 };
 use byob_ports::storage::StorageClient;
 use serde_json::json;
 
 use report::Outcome;
-pub use report::{CheckResult, CheckStatus, Remediation, VerificationReport};
+pub use report::{CheckResult, CheckStatus, Remediation, Trigger, VerificationReport};
 
-use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, tenancy::visible_org};
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, tenancy::visible_org};
+
+/// The latest reports of an integration, newest first.
+pub(crate) async fn stored_reports(
+    deps: &Deps,
+    org: OrgId,
+    id: IntegrationId,
+    limit: u32,
+) -> Result<Vec<VerificationReport>, ServiceError> {
+    deps.catalog
+        .list_verifications(org, id, limit)
+        .await?
+        .into_iter()
+        .map(|value| {
+            serde_json::from_value(value).map_err(|e| {
+                ServiceError::Catalog(byob_ports::catalog::CatalogError::Corrupt(format!("verification report: {e}")))
+            })
+        })
+        .collect()
+}
 
 /// Every check, in report order (docs/verification.md describes each).
 pub const ALL_CHECKS: [&str; 20] = [
@@ -101,24 +120,56 @@ pub struct VerificationService {
     deps: Deps,
     auditor: Auditor,
     router: StorageRouter,
+    events: Events,
     http: reqwest::Client,
 }
 
 impl VerificationService {
     #[must_use]
-    pub fn new(deps: Deps, auditor: Auditor, router: StorageRouter) -> Self {
-        Self { deps, auditor, router, http: reqwest::Client::new() }
+    pub fn new(deps: Deps, auditor: Auditor, router: StorageRouter, events: Events) -> Self {
+        Self { deps, auditor, router, events, http: reqwest::Client::new() }
     }
 
-    /// Runs every check and updates the integration's state.
+    /// An admin's verification.
     ///
     /// # Errors
-    /// Not found; forbidden unless admin; catalog errors. Failing checks are results, not errors.
+    /// As [`Self::run`].
     pub async fn verify(
         &self,
         ctx: &RequestContext,
         org: OrgId,
         id: IntegrationId,
+    ) -> Result<VerificationReport, ServiceError> {
+        self.run(ctx, org, id, Trigger::Manual).await
+    }
+
+    /// Past reports, newest first.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors.
+    pub async fn history(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+        limit: u32,
+    ) -> Result<Vec<VerificationReport>, ServiceError> {
+        visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Admin)?;
+        self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| ServiceError::not_found("integration", id))?;
+        stored_reports(&self.deps, org, id, limit.clamp(1, 200)).await
+    }
+
+    /// Runs every check, keeps the report, updates the integration's state and emits the events.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors. Failing checks are results, not errors.
+    pub async fn run(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: IntegrationId,
+        trigger: Trigger,
     ) -> Result<VerificationReport, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         ctx.principal.require(Access::Admin)?;
@@ -160,7 +211,7 @@ impl VerificationService {
                 let mut result = credentials.clone();
                 result.status = CheckStatus::Failed;
                 result.message = message;
-                return self.finish(ctx, &mut integration, started_at, vec![result]).await;
+                return self.finish(ctx, &mut integration, started_at, trigger, vec![result]).await;
             }
             Err(other) => return Err(other),
         };
@@ -168,7 +219,7 @@ impl VerificationService {
         let usable = credentials.status != CheckStatus::Failed;
         let Some(client) = client.filter(|_| usable) else {
             results.extend(ALL_CHECKS[2..].iter().map(|n| skipped(n, "the credentials are not usable")));
-            return self.finish(ctx, &mut integration, started_at, results).await;
+            return self.finish(ctx, &mut integration, started_at, trigger, results).await;
         };
         let objects = async {
             let (key, body) = match checks::probe(&client, &run) {
@@ -224,7 +275,7 @@ impl VerificationService {
             None => skipped("lifecycle-staging-rule", NO_SETTINGS),
         });
         results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
-        self.finish(ctx, &mut integration, started_at, results).await
+        self.finish(ctx, &mut integration, started_at, trigger, results).await
     }
 
     /// The bucket's own settings, read concurrently.
@@ -255,7 +306,7 @@ impl VerificationService {
             timed("encryption-default", settings::encryption(inspector, i)),
             timed("encryption-kms-write", settings::kms_write(client, i, run)),
             timed("versioning-enabled", settings::versioning(inspector, i)),
-            timed("public-access-blocked", settings::public_access(inspector)),
+            timed("public-access-blocked", settings::public_access(inspector, i)),
             timed("clock-skew", settings::clock_skew(inspector, now)),
         );
         vec![exists, region, cors, encryption, kms, versioning, public, clock]
@@ -264,10 +315,12 @@ impl VerificationService {
     async fn finish(
         &self,
         ctx: &RequestContext,
-        integration: &mut byob_core::integration::Integration,
+        integration: &mut Integration,
         started_at: chrono::DateTime<chrono::Utc>,
+        trigger: Trigger,
         checks: Vec<CheckResult>,
     ) -> Result<VerificationReport, ServiceError> {
+        let org = integration.org_id;
         let before = integration.state;
         let failed: Vec<&str> =
             checks.iter().filter(|c| c.status == CheckStatus::Failed).map(|c| c.name.as_str()).collect();
@@ -282,24 +335,72 @@ impl VerificationService {
             integration.updated_at = self.deps.clock.now();
             self.deps.catalog.update_integration(integration, &[], &[]).await?;
         }
-        let detail = json!({ "failed": failed, "state_before": before, "state_after": after });
+        let detail = json!({ "failed": failed, "state_before": before, "state_after": after, "trigger": trigger });
         self.auditor
             .record(
                 ctx,
-                integration.org_id,
+                org,
                 "integration.verify",
                 Some(integration.id.to_string()),
                 byob_core::AuditOutcome::Success,
                 detail,
             )
             .await?;
-        Ok(VerificationReport {
+        let previous = stored_reports(&self.deps, org, integration.id, 1).await?.into_iter().next();
+        let id = VerificationId::generate();
+        let report = VerificationReport {
+            id: id.to_string(),
+            trigger,
             integration: integration.id.to_string(),
             started_at,
             finished_at: self.deps.clock.now(),
             state_before: before,
             state_after: after,
             checks,
-        })
+        };
+        let stored = serde_json::to_value(&report).map_err(|e| ServiceError::invalid("report", e.to_string()))?;
+        self.deps.catalog.insert_verification(id, org, integration.id, started_at, &stored).await?;
+        self.emit_events(ctx, integration, &report, previous.as_ref()).await?;
+        Ok(report)
+    }
+
+    /// `verification-completed` always; `integration-state-changed` on a change; `check-drifted` and
+    /// `check-recovered` once per transition of a check between passed and failed.
+    async fn emit_events(
+        &self,
+        ctx: &RequestContext,
+        i: &Integration,
+        report: &VerificationReport,
+        previous: Option<&VerificationReport>,
+    ) -> Result<(), ServiceError> {
+        let org = i.org_id;
+        let target = Some(i.id.to_string());
+        let failed: Vec<&str> =
+            report.checks.iter().filter(|c| c.status == CheckStatus::Failed).map(|c| c.name.as_str()).collect();
+        let summary = json!({
+            "integration": i.id, "name": i.name, "verification": report.id, "trigger": report.trigger,
+            "failed": failed, "state": report.state_after,
+        });
+        self.events.emit(ctx, org, "verification-completed", target.clone(), summary).await?;
+        if report.state_before != report.state_after {
+            let payload = json!({ "integration": i.id, "name": i.name, "from": report.state_before, "to": report.state_after, "verification": report.id });
+            self.events.emit(ctx, org, "integration-state-changed", target.clone(), payload).await?;
+        }
+        let Some(previous) = previous else { return Ok(()) };
+        for check in &report.checks {
+            let Some(before) = previous.check(&check.name) else { continue };
+            let held = |s: CheckStatus| matches!(s, CheckStatus::Passed | CheckStatus::Warning);
+            let event_type = match (before.status, check.status) {
+                (b, CheckStatus::Failed) if held(b) => "check-drifted",
+                (CheckStatus::Failed, now) if held(now) => "check-recovered",
+                _ => continue,
+            };
+            let payload = json!({
+                "integration": i.id, "name": i.name, "check": check.name, "message": check.message,
+                "remediation": check.remediation, "verification": report.id,
+            });
+            self.events.emit(ctx, org, event_type, target.clone(), payload).await?;
+        }
+        Ok(())
     }
 }

@@ -79,9 +79,21 @@ impl Outcome {
     }
 }
 
+/// What started a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// An admin asked (API or CLI).
+    Manual,
+    /// The health monitor's schedule.
+    Monitor,
+}
+
 /// A verification run of one integration.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VerificationReport {
+    pub id: String,
+    pub trigger: Trigger,
     pub integration: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -94,5 +106,10 @@ impl VerificationReport {
     #[must_use]
     pub fn failed(&self) -> bool {
         self.checks.iter().any(|c| c.status == CheckStatus::Failed)
+    }
+
+    #[must_use]
+    pub fn check(&self, name: &str) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| c.name == name)
     }
 }

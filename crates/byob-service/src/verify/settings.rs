@@ -195,19 +195,19 @@ pub(super) async fn versioning(inspector: &Arc<dyn BucketInspector>, i: &Integra
     }
 }
 
-pub(super) async fn public_access(inspector: &Arc<dyn BucketInspector>) -> Outcome {
+pub(super) async fn public_access(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
+    // Azure's container access level has no setup artifact: it is set when the container is created.
+    let artifact = (i.provider != byob_core::location::Provider::Azure).then_some("public-access-block");
     match inspector.public_access().await {
         Ok(Setting::Set(p)) if p.blocked => Outcome::passed(p.detail),
         Ok(Setting::Set(p)) => Outcome::warning(
             format!("public access is not fully blocked ({})", p.detail),
             "block public access on the bucket",
-            Some("public-access-block"),
+            artifact,
         ),
-        Ok(Setting::Unset) => Outcome::warning(
-            "the bucket has no public access block",
-            "block public access on the bucket",
-            Some("public-access-block"),
-        ),
+        Ok(Setting::Unset) => {
+            Outcome::warning("the bucket has no public access block", "block public access on the bucket", artifact)
+        }
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
         Err(e) => unreadable("public access settings", &e, "s3:GetBucketPublicAccessBlock", Some("iam-policy")),
     }

@@ -2,6 +2,7 @@
 //! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
 
 mod audit;
+mod health;
 mod integrations;
 mod members;
 mod orgs;
@@ -12,6 +13,8 @@ mod tokens;
 use async_trait::async_trait;
 use byob_core::{
     AuditEntry, AuditId, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta,
+    VerificationId, WebhookId,
+    event::{Delivery, Event, Webhook},
     integration::Integration,
 };
 use chrono::{DateTime, Utc};
@@ -182,5 +185,78 @@ impl Catalog for SqlCatalog {
         page: Page<AuditId>,
     ) -> Result<Vec<AuditEntry>, CatalogError> {
         audit::list(&self.pool, org, filter, page).await
+    }
+
+    async fn insert_verification(
+        &self,
+        id: VerificationId,
+        org: OrgId,
+        integration: IntegrationId,
+        started_at: DateTime<Utc>,
+        report: &serde_json::Value,
+    ) -> Result<(), CatalogError> {
+        health::insert_verification(&self.pool, id, org, integration, started_at, report).await
+    }
+
+    async fn list_verifications(
+        &self,
+        org: OrgId,
+        integration: IntegrationId,
+        limit: u32,
+    ) -> Result<Vec<serde_json::Value>, CatalogError> {
+        health::list_verifications(&self.pool, org, integration, limit).await
+    }
+
+    async fn get_schedule(
+        &self,
+        integration: IntegrationId,
+    ) -> Result<Option<(DateTime<Utc>, Option<String>)>, CatalogError> {
+        health::get_schedule(&self.pool, integration).await
+    }
+
+    async fn put_schedule(
+        &self,
+        org: OrgId,
+        integration: IntegrationId,
+        next_check_at: DateTime<Utc>,
+        expiry_notice: Option<&str>,
+    ) -> Result<(), CatalogError> {
+        health::put_schedule(&self.pool, org, integration, next_check_at, expiry_notice).await
+    }
+
+    async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError> {
+        health::insert_event(&self.pool, event, deliveries).await
+    }
+
+    async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError> {
+        health::list_events(&self.pool, org, event_type, limit).await
+    }
+
+    async fn insert_webhook(&self, webhook: &Webhook, secret: &OwnedSecret) -> Result<(), CatalogError> {
+        health::insert_webhook(&self.pool, webhook, secret).await
+    }
+
+    async fn list_webhooks(&self, org: OrgId) -> Result<Vec<Webhook>, CatalogError> {
+        health::list_webhooks(&self.pool, org).await
+    }
+
+    async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> Result<bool, CatalogError> {
+        health::delete_webhook(&self.pool, org, id).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Delivery, Webhook, Event)>, CatalogError> {
+        health::due_deliveries(&self.pool, now, limit).await
+    }
+
+    async fn update_delivery(&self, delivery: &Delivery, seen_attempts: u32) -> Result<bool, CatalogError> {
+        health::update_delivery(&self.pool, delivery, seen_attempts).await
+    }
+
+    async fn list_deliveries(&self, org: OrgId, webhook: WebhookId, limit: u32) -> Result<Vec<Delivery>, CatalogError> {
+        health::list_deliveries(&self.pool, org, webhook, limit).await
     }
 }

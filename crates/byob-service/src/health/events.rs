@@ -1,0 +1,87 @@
+//! Emitting an event: stored, queued for each webhook endpoint that wants it, and written to the audit log.
+
+use byob_core::{
+    AuditOutcome, DeliveryId, EventId, OrgId,
+    event::{Delivery, DeliveryStatus, Event},
+};
+use serde_json::Value;
+
+use crate::{Auditor, Deps, RequestContext, ServiceError};
+
+#[derive(Debug, Clone)]
+pub struct Events {
+    deps: Deps,
+    auditor: Auditor,
+}
+
+impl Events {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor) -> Self {
+        Self { deps, auditor }
+    }
+
+    /// Records `event_type` for `org` with its payload; `target` names what it is about (an integration id).
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub async fn emit(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        event_type: &str,
+        target: Option<String>,
+        payload: Value,
+    ) -> Result<Event, ServiceError> {
+        let now = self.deps.clock.now();
+        let event = Event {
+            id: EventId::generate(),
+            org_id: org,
+            event_type: event_type.to_string(),
+            occurred_at: now,
+            payload,
+        };
+        let deliveries: Vec<Delivery> = self
+            .deps
+            .catalog
+            .list_webhooks(org)
+            .await?
+            .into_iter()
+            .filter(|w| w.wants(event_type))
+            .map(|w| Delivery {
+                id: DeliveryId::generate(),
+                org_id: org,
+                webhook_id: w.id,
+                event_id: event.id,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                next_attempt_at: Some(now),
+                last_status_code: None,
+                last_error: None,
+                updated_at: now,
+            })
+            .collect();
+        self.deps.catalog.insert_event(&event, &deliveries).await?;
+        let mut detail = event.payload.clone();
+        if let Some(object) = detail.as_object_mut() {
+            object.insert("event_id".into(), Value::String(event.id.to_string()));
+        }
+        self.auditor.record(ctx, org, &format!("event.{event_type}"), target, AuditOutcome::Success, detail).await?;
+        Ok(event)
+    }
+
+    /// The org's events, newest first.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors.
+    pub async fn list(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        event_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Event>, ServiceError> {
+        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(crate::Access::Admin)?;
+        Ok(self.deps.catalog.list_events(org, event_type, limit.clamp(1, 500)).await?)
+    }
+}

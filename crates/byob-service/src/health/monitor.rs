@@ -1,0 +1,168 @@
+//! The health monitor: re-verifies every active or degraded integration on a schedule (jittered so a fleet of
+//! integrations does not hit the providers at once) and warns before credentials expire: `credential-expiring`
+//! 14, 7, 3 and 1 days before, `credential-expired` after, each once.
+
+use byob_core::{
+    OrgId,
+    integration::{Integration, IntegrationState},
+};
+use byob_ports::catalog::Page;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Events;
+use crate::{
+    Deps, RequestContext, ServiceError,
+    verify::{Trigger, VerificationService},
+};
+
+/// Orgs read per catalog page.
+const ORG_PAGE: u32 = 500;
+
+/// Days before expiry at which a `credential-expiring` event is sent, most urgent last.
+const EXPIRY_NOTICES: [i64; 4] = [14, 7, 3, 1];
+
+#[derive(Debug, Clone, Copy)]
+pub struct MonitorSettings {
+    /// Time between two verifications of one integration.
+    pub interval: Duration,
+    /// Each interval is stretched or shrunk by up to this share (0.1 = ±10 %).
+    pub jitter: f64,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        Self { interval: Duration::hours(24), jitter: 0.1 }
+    }
+}
+
+/// What one pass of the monitor did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    pub verified: u32,
+    pub scheduled: u32,
+    pub expiry_events: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthMonitor {
+    deps: Deps,
+    events: Events,
+    verification: VerificationService,
+    settings: MonitorSettings,
+}
+
+/// The notice due for a credential expiring at `expires_at`: `expired`, `1d`, `3d`, `7d`, `14d` or none.
+fn notice_due(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+    if expires_at <= now {
+        return Some("expired".into());
+    }
+    EXPIRY_NOTICES.iter().rev().find(|days| expires_at - now <= Duration::days(**days)).map(|days| format!("{days}d"))
+}
+
+/// Higher is more urgent.
+fn urgency(notice: Option<&str>) -> usize {
+    match notice {
+        None => 0,
+        Some("expired") => EXPIRY_NOTICES.len() + 1,
+        Some(n) => EXPIRY_NOTICES.iter().position(|d| format!("{d}d") == n).map_or(0, |p| p + 1),
+    }
+}
+
+impl HealthMonitor {
+    #[must_use]
+    pub fn new(deps: Deps, events: Events, verification: VerificationService, settings: MonitorSettings) -> Self {
+        Self { deps, events, verification, settings }
+    }
+
+    fn next_check(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let [byte] = byob_core::random::bytes::<1>().unwrap_or([128]);
+        let share = (f64::from(byte) / 255.0 * 2.0 - 1.0) * self.settings.jitter;
+        let interval_secs = self.settings.interval.num_seconds() as f64;
+        now + Duration::seconds((interval_secs * (1.0 + share)).round() as i64)
+    }
+
+    /// One pass over every org: due verifications, and credential-expiry notices.
+    ///
+    /// # Errors
+    /// Catalog errors. A failing verification is a result (events, a degraded state), not an error.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, ServiceError> {
+        let mut report = TickReport::default();
+        let mut after = None;
+        loop {
+            let orgs = self.deps.catalog.list_orgs(Page { after, limit: ORG_PAGE }).await?;
+            for org in &orgs {
+                for integration in crate::integrations::all_integrations(&self.deps, org.id).await? {
+                    self.check_one(org.id, &integration, now, &mut report).await?;
+                }
+            }
+            match orgs.last() {
+                Some(last) if orgs.len() == ORG_PAGE as usize => after = Some(last.id),
+                _ => return Ok(report),
+            }
+        }
+    }
+
+    async fn check_one(
+        &self,
+        org: OrgId,
+        i: &Integration,
+        now: DateTime<Utc>,
+        report: &mut TickReport,
+    ) -> Result<(), ServiceError> {
+        if i.state == IntegrationState::Disabled {
+            return Ok(());
+        }
+        let ctx = RequestContext::system();
+        let (mut next_check_at, previous_notice) = match self.deps.catalog.get_schedule(i.id).await? {
+            Some(schedule) => schedule,
+            None => {
+                report.scheduled += 1;
+                (self.next_check(now), None)
+            }
+        };
+        let notice = i.credentials.expires_at().and_then(|at| notice_due(at, now));
+        if urgency(notice.as_deref()) > urgency(previous_notice.as_deref())
+            && let (Some(level), Some(expires_at)) = (&notice, i.credentials.expires_at())
+        {
+            let (event_type, days) = match level.as_str() {
+                "expired" => ("credential-expired", None),
+                days => ("credential-expiring", days.trim_end_matches('d').parse::<i64>().ok()),
+            };
+            let payload = json!({
+                "integration": i.id, "name": i.name, "credential_mode": i.credentials.mode(),
+                "expires_at": expires_at, "notice_days": days,
+            });
+            self.events.emit(&ctx, org, event_type, Some(i.id.to_string()), payload).await?;
+            report.expiry_events += 1;
+        }
+        let monitored = matches!(i.state, IntegrationState::Active | IntegrationState::Degraded);
+        if monitored && next_check_at <= now {
+            self.verification.run(&ctx, org, i.id, Trigger::Monitor).await?;
+            report.verified += 1;
+            next_check_at = self.next_check(now);
+        }
+        self.deps.catalog.put_schedule(org, i.id, next_check_at, notice.as_deref()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_at_14_7_3_1_days_and_after() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let at = |days: i64, hours: i64| notice_due(now + Duration::days(days) + Duration::hours(hours), now);
+        assert_eq!(at(15, 0), None);
+        assert_eq!(at(14, 0).as_deref(), Some("14d"));
+        assert_eq!(at(7, 1).as_deref(), Some("14d"));
+        assert_eq!(at(7, 0).as_deref(), Some("7d"));
+        assert_eq!(at(2, 0).as_deref(), Some("3d"));
+        assert_eq!(at(0, 5).as_deref(), Some("1d"));
+        assert_eq!(at(0, 0).as_deref(), Some("expired"));
+        assert!(urgency(Some("expired")) > urgency(Some("1d")) && urgency(Some("1d")) > urgency(Some("14d")));
+    }
+}
