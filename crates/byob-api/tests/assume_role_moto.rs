@@ -226,27 +226,9 @@ async fn set_auth(moto: &Moto, value: &str) {
 
 /// The lifecycle rules and public access block from byob's setup artifacts, as the customer applies them.
 async fn apply_bucket_settings(endpoint: &str, bucket: &str) {
-    use aws_sdk_s3::types::{
-        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
-        PublicAccessBlockConfiguration,
-    };
     let s3 = byob_testkit::buckets::s3_admin(endpoint, "us-east-1");
-    let rule = LifecycleRule::builder()
-        .id("byob-staging")
-        .filter(LifecycleRuleFilter::builder().prefix("tenants/acme/uploads/").build())
-        .status(ExpirationStatus::Enabled)
-        .expiration(LifecycleExpiration::builder().days(1).build())
-        .build()
-        .unwrap();
-    let lifecycle = BucketLifecycleConfiguration::builder().rules(rule).build().unwrap();
-    s3.put_bucket_lifecycle_configuration().bucket(bucket).lifecycle_configuration(lifecycle).send().await.unwrap();
-    let block = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(true)
-        .ignore_public_acls(true)
-        .block_public_policy(true)
-        .restrict_public_buckets(true)
-        .build();
-    s3.put_public_access_block().bucket(bucket).public_access_block_configuration(block).send().await.unwrap();
+    byob_testkit::buckets::s3_expire_staging(&s3, bucket, "tenants/acme/uploads/").await;
+    byob_testkit::buckets::s3_block_public_access(&s3, bucket).await;
 }
 
 /// Three roles set up wrongly, each verified by byob: the report fails on the check that names the cause.

@@ -7,17 +7,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketVersioningStatus, CorsConfiguration, CorsRule, ExpirationStatus,
-    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
+    BucketVersioningStatus, CorsConfiguration, CorsRule, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
     buckets::{
         AZURITE_ACCOUNT, AZURITE_KEY, azurite_account_sas, create_azure_container, create_gcs_bucket, create_kms_key,
-        gcs_split_endpoint, gcs_test_key, s3_admin, set_azurite_cors, unique_name,
+        gcs_split_endpoint, gcs_test_key, s3_admin, s3_block_public_access, s3_expire_staging, set_azurite_cors,
+        unique_name,
     },
     server_env,
 };
@@ -116,24 +115,10 @@ async fn s3_bucket(region: &str, settings: &S3Bucket) -> String {
         s3.put_bucket_versioning().bucket(&bucket).versioning_configuration(v).send().await.unwrap();
     }
     if settings.public_access_block {
-        let block = PublicAccessBlockConfiguration::builder()
-            .block_public_acls(true)
-            .ignore_public_acls(true)
-            .block_public_policy(true)
-            .restrict_public_buckets(true)
-            .build();
-        s3.put_public_access_block().bucket(&bucket).public_access_block_configuration(block).send().await.unwrap();
+        s3_block_public_access(&s3, &bucket).await;
     }
     if settings.lifecycle {
-        let rule = LifecycleRule::builder()
-            .id("byob-staging")
-            .filter(LifecycleRuleFilter::builder().prefix("uploads/").build())
-            .status(ExpirationStatus::Enabled)
-            .expiration(LifecycleExpiration::builder().days(1).build())
-            .build()
-            .unwrap();
-        let config = BucketLifecycleConfiguration::builder().rules(rule).build().unwrap();
-        s3.put_bucket_lifecycle_configuration().bucket(&bucket).lifecycle_configuration(config).send().await.unwrap();
+        s3_expire_staging(&s3, &bucket, "uploads/").await;
     }
     if let Some(key) = &settings.kms_key {
         let default = ServerSideEncryptionByDefault::builder()

@@ -269,3 +269,40 @@ fn percent_decode(text: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
 }
+
+/// Turns on all four public-access-block settings, as byob's `public-access-block` artifact says.
+pub async fn s3_block_public_access(s3: &aws_sdk_s3::Client, bucket: &str) {
+    let block = aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(block)
+        .send()
+        .await
+        .expect("moto stores the public access block");
+}
+
+/// A one-day expiry rule for staged uploads under `prefix`, as byob's `lifecycle` artifact says.
+pub async fn s3_expire_staging(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    };
+    let rule = LifecycleRule::builder()
+        .id("byob-staging")
+        .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+        .status(ExpirationStatus::Enabled)
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .expect("a complete rule");
+    let config = BucketLifecycleConfiguration::builder().rules(rule).build().expect("a complete configuration");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .expect("moto stores the lifecycle rules");
+}
