@@ -10,15 +10,11 @@ use byob_ports::storage::{
     gcs::{self, GcsSettings},
 };
 use byob_testkit::{
-    buckets::{create_gcs_bucket, create_gcs_bucket_at, gcs_upload, unique_name},
+    buckets::{create_gcs_bucket, create_gcs_bucket_at, gcs_test_key, gcs_upload, unique_name},
     server_env,
 };
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, path::Path};
-
-fn throwaway_key() -> String {
-    byob_testkit::buckets::gcs_test_key()
-}
 
 async fn client() -> (StorageClient, String) {
     let bucket = unique_name("byob");
@@ -27,7 +23,7 @@ async fn client() -> (StorageClient, String) {
         bucket: bucket.clone(),
         prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
-        service_account_key: Sensitive::new(throwaway_key()),
+        service_account_key: Sensitive::new(gcs_test_key()),
     };
     (gcs::connect(settings, PresignPolicy::default()).unwrap(), bucket)
 }
@@ -99,7 +95,7 @@ async fn an_abandoned_session_can_be_cancelled() {
 /// A key that authenticates with a self-signed JWT (no `disable_oauth`): byob's own identity.
 fn byob_key() -> (String, &'static str) {
     let email = "byob@byob-platform.iam.gserviceaccount.com";
-    let mut key: serde_json::Value = serde_json::from_str(&throwaway_key()).unwrap();
+    let mut key: serde_json::Value = serde_json::from_str(&gcs_test_key()).unwrap();
     key["client_email"] = serde_json::json!(email);
     key.as_object_mut().unwrap().remove("disable_oauth");
     (key.to_string(), email)
@@ -199,7 +195,7 @@ async fn a_signed_put_then_get_without_credentials() {
         bucket,
         prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
         endpoint: Some(endpoint),
-        service_account_key: Sensitive::new(throwaway_key()),
+        service_account_key: Sensitive::new(gcs_test_key()),
     };
     let c = gcs::connect(settings, PresignPolicy::default()).unwrap();
     let key = c.key("uploads/u.csv").unwrap();

@@ -83,7 +83,7 @@ impl Services {
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
             storage: router.clone(),
             monitor: health::HealthMonitor::new(deps.clone(), events.clone(), verify.clone(), monitor),
-            webhooks: health::WebhookService::new(deps.clone(), auditor.clone()),
+            webhooks: health::WebhookService::new(deps.clone(), auditor.clone(), events.clone()),
             verify,
             events,
             auditor,

@@ -71,10 +71,7 @@ pub async fn create_azure_container_at(http: &reqwest::Client, endpoint: &str, n
     let string_to_sign = format!(
         "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"
     );
-    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(string_to_sign.as_bytes());
-    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let signature = azurite_signature(&string_to_sign);
     let response = http
         .put(format!("{endpoint}/{name}?restype=container"))
         .header("x-ms-date", date)
@@ -98,10 +95,7 @@ pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::U
     let expiry = expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     let string_to_sign =
         format!("{AZURITE_ACCOUNT}\n{permissions}\nb\nsco\n{start}\n{expiry}\n\nhttps,http\n{version}\n\n");
-    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(string_to_sign.as_bytes());
-    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let signature = azurite_signature(&string_to_sign);
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("sv", version)
         .append_pair("ss", "b")
@@ -176,10 +170,7 @@ pub async fn set_azurite_cors(origins: &str, exposed_headers: &str) {
         "PUT\n\n\n{}\n\napplication/xml\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/\ncomp:properties\nrestype:service",
         body.len()
     );
-    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(string_to_sign.as_bytes());
-    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let signature = azurite_signature(&string_to_sign);
     let response = reqwest::Client::new()
         .put(format!("{endpoint}/?restype=service&comp=properties"))
         .header("x-ms-date", date)
@@ -305,4 +296,12 @@ pub async fn s3_expire_staging(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &s
         .send()
         .await
         .expect("moto stores the lifecycle rules");
+}
+
+/// HMAC-SHA256 of a Shared Key or SAS string to sign with Azurite's published account key, base64.
+fn azurite_signature(string_to_sign: &str) -> String {
+    let key = STANDARD.decode(AZURITE_KEY).expect("published key is base64");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(string_to_sign.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
 }

@@ -7,7 +7,6 @@ use byob_core::{
 };
 use byob_service::health::{CreateWebhook, CreatedWebhook};
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::IntoParams;
 
 use crate::{
@@ -86,13 +85,7 @@ pub(crate) async fn test(
     Caller(ctx): Caller,
     ApiPath(org): ApiPath<OrgId>,
 ) -> ApiResult<(StatusCode, Json<Event>)> {
-    state.services.webhooks.list(&ctx, org).await?;
-    let event = state
-        .services
-        .events
-        .emit(&ctx, org, "webhook-test", None, json!({ "message": "a test event from byob" }))
-        .await?;
-    Ok((StatusCode::ACCEPTED, Json(event)))
+    Ok((StatusCode::ACCEPTED, Json(state.services.webhooks.send_test(&ctx, org).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,7 +1,7 @@
 use thiserror::Error;
 
 /// What went wrong talking to a bucket, in terms a user can act on.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StorageError {
     #[error("`{key}` is not a key byob builds: {reason}")]
     InvalidKey { key: String, reason: String },

@@ -115,7 +115,8 @@ impl HealthMonitor {
             return Ok(());
         }
         let ctx = RequestContext::system();
-        let (mut next_check_at, previous_notice) = match self.deps.catalog.get_schedule(i.id).await? {
+        let stored = self.deps.catalog.get_schedule(i.id).await?;
+        let (mut next_check_at, previous_notice) = match stored.clone() {
             Some(schedule) => schedule,
             None => {
                 report.scheduled += 1;
@@ -143,7 +144,10 @@ impl HealthMonitor {
             report.verified += 1;
             next_check_at = self.next_check(now);
         }
-        self.deps.catalog.put_schedule(org, i.id, next_check_at, notice.as_deref()).await?;
+        // Most passes change nothing: write only what did.
+        if stored != Some((next_check_at, notice.clone())) {
+            self.deps.catalog.put_schedule(org, i.id, next_check_at, notice.as_deref()).await?;
+        }
         Ok(())
     }
 }

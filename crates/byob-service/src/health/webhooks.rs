@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::signature::{SIGNATURE_HEADER, sign};
+use super::{
+    Events,
+    signature::{SIGNATURE_HEADER, sign},
+};
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, secrets::open_text, secrets::secret_context};
 
 /// Attempts before a delivery is given up: the first, then retries after 30 s, 1, 2, 4, 8, 16 and 32 minutes.
@@ -54,6 +57,7 @@ pub struct DispatchReport {
 pub struct WebhookService {
     deps: Deps,
     auditor: Auditor,
+    events: Events,
     http: reqwest::Client,
 }
 
@@ -64,13 +68,13 @@ fn backoff(attempts: u32) -> chrono::Duration {
 
 impl WebhookService {
     #[must_use]
-    pub fn new(deps: Deps, auditor: Auditor) -> Self {
+    pub fn new(deps: Deps, auditor: Auditor, events: Events) -> Self {
         let http = reqwest::Client::builder()
             .timeout(DELIVERY_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { deps, auditor, http }
+        Self { deps, auditor, events, http }
     }
 
     async fn admin(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
@@ -167,6 +171,15 @@ impl WebhookService {
             return Err(ServiceError::not_found("webhook", id));
         }
         Ok(self.deps.catalog.list_deliveries(org, id, limit.clamp(1, 500)).await?)
+    }
+
+    /// Queues a `webhook-test` event for the org's endpoints that accept it.
+    ///
+    /// # Errors
+    /// Not found; forbidden unless admin; catalog errors.
+    pub async fn send_test(&self, ctx: &RequestContext, org: OrgId) -> Result<Event, ServiceError> {
+        self.admin(ctx, org).await?;
+        self.events.emit(ctx, org, "webhook-test", None, json!({ "message": "a test event from byob" })).await
     }
 
     /// Attempts every delivery that is due at `now`.

@@ -11,8 +11,19 @@ use super::report::Outcome;
 const FIRST_PART: usize = 5 * 1024 * 1024;
 const LAST_PART: usize = 1024;
 
-fn origin(i: &Integration) -> Option<&str> {
-    i.allowed_origins.first().map(String::as_str)
+/// The `Origin` header a browser on the first allowed origin sends, if any origin is configured.
+fn origin_header(i: &Integration) -> Vec<(&'static str, String)> {
+    i.allowed_origins.first().map(|o| vec![("origin", o.clone())]).unwrap_or_default()
+}
+
+/// The probe key for one browser check, or why the check cannot run: byob hands out no URLs for this client.
+fn browser_probe(client: &StorageClient, run: &str, kind: &str) -> Result<Path, Outcome> {
+    if !client.can_presign() {
+        return Err(Outcome::skipped(
+            "byob hands out no URLs for this credential mode, so browsers never reach the bucket",
+        ));
+    }
+    client.key(&format!(".byob/verify/{run}.{kind}")).map_err(|e| Outcome::skipped(format!("no probe key: {e}")))
 }
 
 /// The URL a browser would preflight: the presigned URL without its query.
@@ -26,10 +37,10 @@ pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, i:
     if i.allowed_origins.is_empty() {
         return Outcome::skipped("no allowed_origins are configured");
     }
-    if !client.can_presign() {
-        return Outcome::skipped("byob hands out no URLs for this credential mode, so browsers never reach the bucket");
-    }
-    let Ok(key) = client.key(&format!(".byob/verify/{run}.preflight")) else { return Outcome::skipped("no key") };
+    let key = match browser_probe(client, run, "preflight") {
+        Ok(key) => key,
+        Err(outcome) => return outcome,
+    };
     let url = match client.presign_put(&key, None).await {
         Ok(url) => bare(&url),
         Err(e) => return Outcome::failed(format!("presigning failed: {e}"), "check the credentials", None),
@@ -101,17 +112,16 @@ pub(super) async fn presigned_put(
     i: &Integration,
     run: &str,
 ) -> Outcome {
-    if !client.can_presign() {
-        return Outcome::skipped("byob hands out no URLs for this credential mode");
-    }
-    let Ok(key) = client.key(&format!(".byob/verify/{run}.put")) else { return Outcome::skipped("no key") };
+    let key = match browser_probe(client, run, "put") {
+        Ok(key) => key,
+        Err(outcome) => return outcome,
+    };
     let body = format!("byob presigned put {run}\n").into_bytes();
     let url = match client.presign_put(&key, None).await {
         Ok(url) => url,
         Err(e) => return Outcome::failed(format!("presigning a PUT failed: {e}"), "check the credentials", None),
     };
-    let origin: Vec<(&str, String)> = origin(i).map(|o| vec![("origin", o.to_string())]).unwrap_or_default();
-    let outcome = match send(http, &url.url, &url.headers, &origin, body.clone()).await {
+    let outcome = match send(http, &url.url, &url.headers, &origin_header(i), body.clone()).await {
         Ok(r) if r.status().is_success() => match client.store().get(&key).await {
             Ok(got) => match got.bytes().await {
                 Ok(bytes) if bytes.as_ref() == body.as_slice() => Outcome::passed("a presigned PUT stored the object"),
@@ -157,7 +167,7 @@ async fn upload_parts(
         let part = client.presign_part(key, upload, number, None).await.map_err(|e| {
             Outcome::failed(format!("presigning part {number} failed: {e}"), "check the credentials", None)
         })?;
-        let mut extra: Vec<(&str, String)> = origin(i).map(|o| vec![("origin", o.to_string())]).unwrap_or_default();
+        let mut extra = origin_header(i);
         if i.provider == Provider::Gcs {
             let last = offset + size - 1;
             let of = if number == 2 { total.to_string() } else { "*".into() };
@@ -197,10 +207,10 @@ pub(super) async fn presigned_multipart(
     i: &Integration,
     run: &str,
 ) -> Outcome {
-    if !client.can_presign() {
-        return Outcome::skipped("byob hands out no URLs for this credential mode");
-    }
-    let Ok(key) = client.key(&format!(".byob/verify/{run}.multipart")) else { return Outcome::skipped("no key") };
+    let key = match browser_probe(client, run, "multipart") {
+        Ok(key) => key,
+        Err(outcome) => return outcome,
+    };
     let upload = match client.start_multipart(&key).await {
         Ok(upload) => upload,
         Err(e) => {

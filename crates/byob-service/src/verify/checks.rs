@@ -56,14 +56,7 @@ pub(super) fn sas_permissions(i: &Integration) -> super::CheckResult {
         }
         _ => Outcome::skipped("not a SAS credential"),
     };
-    super::CheckResult {
-        name: "credentials-sas-permissions".into(),
-        status: outcome.status,
-        duration_ms: 0,
-        message: outcome.message,
-        remediation: outcome.remediation,
-        error_id: None,
-    }
+    super::result("credentials-sas-permissions", outcome, 0)
 }
 
 /// A SAS's or key's own expiry: failed once past, a warning within 14 days.

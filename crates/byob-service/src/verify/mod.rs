@@ -6,13 +6,13 @@ mod checks;
 mod report;
 mod settings;
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use byob_core::{
     IntegrationId, OrgId, VerificationId,
     integration::{Credentials, Feature, Integration, IntegrationState},
 };
-use byob_ports::storage::StorageClient;
+use byob_ports::storage::inspect::{BucketInspector, BucketSettings};
 use serde_json::json;
 
 use report::Outcome;
@@ -71,22 +71,72 @@ const NO_SETTINGS: &str = "this storage has no bucket settings to read";
 /// How long one check may take before it is reported as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
-async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> CheckResult {
-    let started = std::time::Instant::now();
-    let outcome = tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| {
-        Outcome::failed(
-            format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
-            "check that the endpoint is reachable from byob",
-            None,
-        )
-    });
+fn result(name: &str, outcome: Outcome, duration_ms: u64) -> CheckResult {
     CheckResult {
         name: name.to_string(),
         status: outcome.status,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms,
         message: outcome.message,
         remediation: outcome.remediation,
         error_id: None,
+    }
+}
+
+fn timed_out() -> Outcome {
+    Outcome::failed(
+        format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
+        "check that the endpoint is reachable from byob",
+        None,
+    )
+}
+
+fn elapsed_ms(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> CheckResult {
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| timed_out());
+    result(name, outcome, elapsed_ms(started))
+}
+
+/// The bucket's settings, read once for all the checks that judge them (`None`: no answer in time), with how
+/// long the read took.
+type SettingsRead = (Option<BucketSettings>, u64);
+
+async fn read_settings(inspector: &Arc<dyn BucketInspector>) -> SettingsRead {
+    let started = std::time::Instant::now();
+    let settings = tokio::time::timeout(CHECK_TIMEOUT, inspector.settings()).await.ok();
+    (settings, elapsed_ms(started))
+}
+
+/// The checks that judge the settings read; each reports the read's duration.
+fn judge_settings(read: Option<&SettingsRead>, i: &Integration, can_delete: bool) -> Vec<CheckResult> {
+    const NAMES: [&str; 7] = [
+        "location-bucket-exists",
+        "location-region",
+        "cors-rules",
+        "encryption-default",
+        "versioning-enabled",
+        "public-access-blocked",
+        "lifecycle-staging-rule",
+    ];
+    match read {
+        None => NAMES.map(|n| skipped(n, NO_SETTINGS)).to_vec(),
+        Some((None, ms)) => NAMES.map(|n| result(n, timed_out(), *ms)).to_vec(),
+        Some((Some(s), ms)) => [
+            settings::bucket_exists(&s.location, i),
+            settings::region(&s.location, i),
+            settings::cors_rules(&s.cors, i),
+            settings::encryption(&s.encryption, i),
+            settings::versioning(&s.versioning, i),
+            settings::public_access(&s.public_access, i),
+            settings::lifecycle(&s.lifecycle, i, can_delete),
+        ]
+        .into_iter()
+        .zip(NAMES)
+        .map(|(outcome, name)| result(name, outcome, *ms))
+        .collect(),
     }
 }
 
@@ -248,7 +298,22 @@ impl VerificationService {
                 _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
             }
         };
-        let bucket = self.bucket_settings(&client, &i, &run, started_at);
+        let settings_read = async {
+            match client.inspector() {
+                Some(inspector) => Some(read_settings(inspector).await),
+                None => None,
+            }
+        };
+        let probes = async {
+            let Some(inspector) = client.inspector() else {
+                return ["encryption-kms-write", "clock-skew"].map(|n| skipped(n, NO_SETTINGS)).to_vec();
+            };
+            let (kms, clock) = tokio::join!(
+                timed("encryption-kms-write", settings::kms_write(&client, &i, &run)),
+                timed("clock-skew", settings::clock_skew(inspector, started_at)),
+            );
+            vec![kms, clock]
+        };
         let browser = async {
             if !i.features.iter().any(|f| BROWSER_FEATURES.contains(f)) {
                 return ["cors-preflight", "uploads-presigned-put", "uploads-presigned-multipart"]
@@ -263,53 +328,17 @@ impl VerificationService {
             );
             vec![preflight, put, multipart]
         };
-        let (objects, scoping, trust, bucket, browser) = tokio::join!(objects, scoping, trust, bucket, browser);
+        let (objects, scoping, trust, settings_read, probes, browser) =
+            tokio::join!(objects, scoping, trust, settings_read, probes, browser);
         let can_delete = objects.iter().any(|c| c.name == "objects-delete" && c.status == CheckStatus::Passed);
         results.extend(objects);
         results.push(scoping);
         results.push(trust);
-        results.extend(bucket);
+        results.extend(judge_settings(settings_read.as_ref(), &i, can_delete));
+        results.extend(probes);
         results.extend(browser);
-        results.push(match client.inspector() {
-            Some(inspector) => timed("lifecycle-staging-rule", settings::lifecycle(inspector, &i, can_delete)).await,
-            None => skipped("lifecycle-staging-rule", NO_SETTINGS),
-        });
         results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
         self.finish(ctx, &mut integration, started_at, trigger, results).await
-    }
-
-    /// The bucket's own settings, read concurrently.
-    async fn bucket_settings(
-        &self,
-        client: &StorageClient,
-        i: &Integration,
-        run: &str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Vec<CheckResult> {
-        let names = [
-            "location-bucket-exists",
-            "location-region",
-            "cors-rules",
-            "encryption-default",
-            "encryption-kms-write",
-            "versioning-enabled",
-            "public-access-blocked",
-            "clock-skew",
-        ];
-        let Some(inspector) = client.inspector() else {
-            return names.map(|n| skipped(n, NO_SETTINGS)).to_vec();
-        };
-        let (exists, region, cors, encryption, kms, versioning, public, clock) = tokio::join!(
-            timed("location-bucket-exists", settings::bucket_exists(inspector, i)),
-            timed("location-region", settings::region(inspector, i)),
-            timed("cors-rules", settings::cors_rules(inspector, i)),
-            timed("encryption-default", settings::encryption(inspector, i)),
-            timed("encryption-kms-write", settings::kms_write(client, i, run)),
-            timed("versioning-enabled", settings::versioning(inspector, i)),
-            timed("public-access-blocked", settings::public_access(inspector, i)),
-            timed("clock-skew", settings::clock_skew(inspector, now)),
-        );
-        vec![exists, region, cors, encryption, kms, versioning, public, clock]
     }
 
     async fn finish(

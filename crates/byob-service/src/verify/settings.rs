@@ -6,12 +6,15 @@ use std::sync::Arc;
 use byob_core::integration::{Feature, Integration};
 use byob_ports::storage::{
     StorageClient, StorageError,
-    inspect::{BucketInspector, Encryption, ExpiryRule, Setting},
+    inspect::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting},
 };
 use chrono::{DateTime, Utc};
 use object_store::ObjectStoreExt;
 
 use super::report::Outcome;
+
+/// A setting as read.
+type Read<T> = Result<Setting<T>, StorageError>;
 
 /// Methods a browser upload needs the CORS rules to allow.
 const BROWSER_METHODS: [&str; 3] = ["GET", "PUT", "POST"];
@@ -28,8 +31,8 @@ fn unreadable(what: &str, err: &StorageError, grant: &str, artifact: Option<&'st
     }
 }
 
-pub(super) async fn bucket_exists(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
-    match inspector.location().await {
+pub(super) fn bucket_exists(location: &Read<String>, i: &Integration) -> Outcome {
+    match location {
         Ok(_) => Outcome::passed(format!("`{}` exists", i.bucket)),
         Err(StorageError::NotFound(_)) => Outcome::failed(
             format!("the bucket or container `{}` does not exist (or is not visible to these credentials)", i.bucket),
@@ -45,10 +48,10 @@ pub(super) async fn bucket_exists(inspector: &Arc<dyn BucketInspector>, i: &Inte
     }
 }
 
-pub(super) async fn region(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
-    match inspector.location().await {
+pub(super) fn region(location: &Read<String>, i: &Integration) -> Outcome {
+    match location {
         Ok(Setting::Set(actual)) => match &i.region {
-            Some(configured) if !configured.eq_ignore_ascii_case(&actual) => Outcome::failed(
+            Some(configured) if !configured.eq_ignore_ascii_case(actual) => Outcome::failed(
                 format!(
                     "the bucket is in `{actual}` but the integration says `{configured}`: requests are redirected or refused (this is a region mismatch, not a permission or CORS problem)"
                 ),
@@ -64,16 +67,16 @@ pub(super) async fn region(inspector: &Arc<dyn BucketInspector>, i: &Integration
         Ok(Setting::Unset) => Outcome::skipped("the store reports no location"),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
         Err(StorageError::NotFound(_)) => Outcome::skipped("the bucket does not exist"),
-        Err(e) => unreadable("location", &e, "s3:GetBucketLocation / storage.buckets.get", Some("iam-policy")),
+        Err(e) => unreadable("location", e, "s3:GetBucketLocation / storage.buckets.get", Some("iam-policy")),
     }
 }
 
 /// Each configured origin may use GET, PUT and POST and read the ETag header.
-pub(super) async fn cors_rules(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
+pub(super) fn cors_rules(cors: &Read<Vec<CorsRule>>, i: &Integration) -> Outcome {
     if i.allowed_origins.is_empty() {
         return Outcome::skipped("no allowed_origins are configured: browsers do not talk to the bucket");
     }
-    let rules = match inspector.cors().await {
+    let rules = match cors {
         Ok(Setting::Set(rules)) => rules,
         Ok(Setting::Unset) => {
             return Outcome::failed(
@@ -83,7 +86,7 @@ pub(super) async fn cors_rules(inspector: &Arc<dyn BucketInspector>, i: &Integra
             );
         }
         Ok(Setting::Unavailable(reason)) => return Outcome::skipped(reason),
-        Err(e) => return unreadable("CORS rules", &e, "s3:GetBucketCORS / storage.buckets.get", Some("iam-policy")),
+        Err(e) => return unreadable("CORS rules", e, "s3:GetBucketCORS / storage.buckets.get", Some("iam-policy")),
     };
     let mut problems = Vec::new();
     for origin in &i.allowed_origins {
@@ -111,8 +114,8 @@ pub(super) async fn cors_rules(inspector: &Arc<dyn BucketInspector>, i: &Integra
     }
 }
 
-pub(super) async fn encryption(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
-    match inspector.encryption().await {
+pub(super) fn encryption(encryption: &Read<Encryption>, i: &Integration) -> Outcome {
+    match encryption {
         Ok(Setting::Set(Encryption::Kms(key))) => {
             let shown = key.clone().unwrap_or_else(|| "the provider's default KMS key".into());
             match (&i.kms_key, key) {
@@ -137,7 +140,7 @@ pub(super) async fn encryption(inspector: &Arc<dyn BucketInspector>, i: &Integra
             "no default encryption configuration is reported; S3 encrypts new objects with SSE-S3 regardless",
         ),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("default encryption", &e, "s3:GetEncryptionConfiguration", Some("iam-policy")),
+        Err(e) => unreadable("default encryption", e, "s3:GetEncryptionConfiguration", Some("iam-policy")),
     }
 }
 
@@ -175,9 +178,9 @@ pub(super) async fn kms_write(client: &StorageClient, i: &Integration, run: &str
     }
 }
 
-pub(super) async fn versioning(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
+pub(super) fn versioning(versioning: &Read<bool>, i: &Integration) -> Outcome {
     let assets = i.features.contains(&Feature::Assets);
-    match inspector.versioning().await {
+    match versioning {
         Ok(Setting::Set(true)) => Outcome::passed("versioning is enabled"),
         Ok(Setting::Set(false) | Setting::Unset) if assets => Outcome::failed(
             "versioning is off, but the asset store is enabled: overwritten or deleted assets could not be recovered",
@@ -191,15 +194,15 @@ pub(super) async fn versioning(inspector: &Arc<dyn BucketInspector>, i: &Integra
             None,
         ),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("versioning", &e, "s3:GetBucketVersioning", Some("iam-policy")),
+        Err(e) => unreadable("versioning", e, "s3:GetBucketVersioning", Some("iam-policy")),
     }
 }
 
-pub(super) async fn public_access(inspector: &Arc<dyn BucketInspector>, i: &Integration) -> Outcome {
+pub(super) fn public_access(public_access: &Read<PublicAccess>, i: &Integration) -> Outcome {
     // Azure's container access level has no setup artifact: it is set when the container is created.
     let artifact = (i.provider != byob_core::location::Provider::Azure).then_some("public-access-block");
-    match inspector.public_access().await {
-        Ok(Setting::Set(p)) if p.blocked => Outcome::passed(p.detail),
+    match public_access {
+        Ok(Setting::Set(p)) if p.blocked => Outcome::passed(p.detail.clone()),
         Ok(Setting::Set(p)) => Outcome::warning(
             format!("public access is not fully blocked ({})", p.detail),
             "block public access on the bucket",
@@ -209,20 +212,20 @@ pub(super) async fn public_access(inspector: &Arc<dyn BucketInspector>, i: &Inte
             Outcome::warning("the bucket has no public access block", "block public access on the bucket", artifact)
         }
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("public access settings", &e, "s3:GetBucketPublicAccessBlock", Some("iam-policy")),
+        Err(e) => unreadable("public access settings", e, "s3:GetBucketPublicAccessBlock", Some("iam-policy")),
     }
 }
 
 /// A rule expires staged uploads within the staging TTL. Without one, and without delete permission, nothing
 /// ever removes them: then the check fails rather than warns.
-pub(super) async fn lifecycle(inspector: &Arc<dyn BucketInspector>, i: &Integration, can_delete: bool) -> Outcome {
+pub(super) fn lifecycle(lifecycle: &Read<Vec<ExpiryRule>>, i: &Integration, can_delete: bool) -> Outcome {
     let staging = if i.prefix.is_empty() { "uploads/".to_string() } else { format!("{}/uploads/", i.prefix) };
     let days = i.staging_ttl_hours.div_ceil(24).max(1);
-    let rules = match inspector.lifecycle().await {
-        Ok(Setting::Set(rules)) => rules,
-        Ok(Setting::Unset) => Vec::new(),
+    let rules = match lifecycle {
+        Ok(Setting::Set(rules)) => rules.as_slice(),
+        Ok(Setting::Unset) => &[],
         Ok(Setting::Unavailable(reason)) => return Outcome::skipped(reason),
-        Err(e) => return unreadable("lifecycle rules", &e, "s3:GetLifecycleConfiguration", Some("iam-policy")),
+        Err(e) => return unreadable("lifecycle rules", e, "s3:GetLifecycleConfiguration", Some("iam-policy")),
     };
     let covers = |r: &&ExpiryRule| staging.starts_with(&r.prefix) && r.expire_days.is_some_and(|d| d <= days);
     if let Some(rule) = rules.iter().find(covers) {

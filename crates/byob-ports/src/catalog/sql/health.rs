@@ -8,19 +8,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use super::{
-    row::{limit, ms, opt_ms, opt_text, opt_time, parsed, text, time},
+    row::{json, limit, ms, opt_ms, opt_text, opt_time, parsed, text, time, to_json},
     secrets,
 };
 use crate::catalog::{CatalogError, OwnedSecret};
-
-fn to_json(value: &impl serde::Serialize) -> String {
-    // Serializing plain data types cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, CatalogError> {
-    serde_json::from_str(&text(row, column)?).map_err(|e| CatalogError::Corrupt(format!("{column}: {e}")))
-}
 
 pub(super) async fn insert_verification(
     pool: &AnyPool,

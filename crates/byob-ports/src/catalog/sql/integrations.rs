@@ -6,7 +6,7 @@ use byob_core::{
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use super::{
-    row::{limit, ms, opt_text, parsed, text, time},
+    row::{json, limit, ms, opt_text, parsed, text, time, to_json},
     secrets,
 };
 use crate::catalog::{CatalogError, OwnedSecret, Page};
@@ -16,16 +16,6 @@ macro_rules! integration_columns {
         "id, org_id, name, provider, bucket, prefix, region, endpoint, path_style, credentials, kms_key, \
          allowed_origins, staging_ttl_hours, features, state, created_at, updated_at"
     };
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, CatalogError> {
-    let value = text(row, column)?;
-    serde_json::from_str(&value).map_err(|e| CatalogError::Corrupt(format!("{column}: {e}")))
-}
-
-fn to_json(value: &impl serde::Serialize) -> String {
-    // Serializing plain data types cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn provider(text: &str) -> Result<Provider, CatalogError> {

@@ -46,6 +46,18 @@ pub(super) fn opt_parsed<T: FromStr>(row: &AnyRow, column: &str) -> Result<Optio
         .transpose()
 }
 
+/// A JSON column.
+pub(super) fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, CatalogError> {
+    let value = text(row, column)?;
+    serde_json::from_str(&value).map_err(|e| CatalogError::Corrupt(format!("{column}: {e}")))
+}
+
+/// A value for a JSON column.
+pub(super) fn to_json(value: &impl serde::Serialize) -> String {
+    // Serializing plain data types cannot fail.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Page size clamped to what one response may carry.
 pub(super) fn limit(requested: u32) -> i64 {
     i64::from(requested.clamp(1, 1000))

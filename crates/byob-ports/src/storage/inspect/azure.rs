@@ -9,7 +9,7 @@ use object_store::{azure::AzureCredentialProvider, path::Path};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header, status_error};
+use super::{BucketInspector, BucketSettings, CorsRule, Encryption, PublicAccess, Setting, date_header, status_error};
 use crate::storage::StorageError;
 
 const API_VERSION: &str = "2021-08-06";
@@ -124,12 +124,7 @@ impl AzureInspector {
     }
 }
 
-#[async_trait::async_trait]
-impl BucketInspector for AzureInspector {
-    async fn location(&self) -> Result<Setting<String>, StorageError> {
-        Ok(Setting::Unavailable("an Azure container has no region of its own: it is the storage account's".into()))
-    }
-
+impl AzureInspector {
     async fn cors(&self) -> Result<Setting<Vec<CorsRule>>, StorageError> {
         let response = self.get("/?restype=service&comp=properties", "the blob service's CORS rules").await?;
         let body = response.text().await.map_err(|e| StorageError::Backend(e.to_string()))?;
@@ -149,16 +144,7 @@ impl BucketInspector for AzureInspector {
         Ok(if rules.is_empty() { Setting::Unset } else { Setting::Set(rules) })
     }
 
-    async fn encryption(&self) -> Result<Setting<Encryption>, StorageError> {
-        // Azure Storage encrypts every blob at rest and cannot be turned off; customer-managed keys are an account
-        // setting.
-        Ok(Setting::Set(Encryption::ProviderManaged))
-    }
-
-    async fn versioning(&self) -> Result<Setting<bool>, StorageError> {
-        Ok(Setting::Unavailable(format!("blob versioning: {MANAGEMENT_PLANE}")))
-    }
-
+    /// The container's anonymous access level (Get Container Properties), which also proves it exists.
     async fn public_access(&self) -> Result<Setting<PublicAccess>, StorageError> {
         let path = format!("/{}?restype=container", self.container);
         let response = self.get(&path, "the container's properties").await?;
@@ -170,9 +156,29 @@ impl BucketInspector for AzureInspector {
             }
         }))
     }
+}
 
-    async fn lifecycle(&self) -> Result<Setting<Vec<ExpiryRule>>, StorageError> {
-        Ok(Setting::Unavailable(format!("the lifecycle management policy: {MANAGEMENT_PLANE}")))
+#[async_trait::async_trait]
+impl BucketInspector for AzureInspector {
+    async fn settings(&self) -> BucketSettings {
+        let (cors, public_access) = tokio::join!(self.cors(), self.public_access());
+        // An Azure container has no region of its own; whether it exists is what its properties say.
+        let location = match &public_access {
+            Err(e @ StorageError::NotFound(_)) => Err(e.clone()),
+            _ => Ok(Setting::Unavailable(
+                "an Azure container has no region of its own: it is the storage account's".into(),
+            )),
+        };
+        BucketSettings {
+            location,
+            cors,
+            // Azure Storage encrypts every blob at rest and cannot be turned off; customer-managed keys are an
+            // account setting.
+            encryption: Ok(Setting::Set(Encryption::ProviderManaged)),
+            versioning: Ok(Setting::Unavailable(format!("blob versioning: {MANAGEMENT_PLANE}"))),
+            public_access,
+            lifecycle: Ok(Setting::Unavailable(format!("the lifecycle management policy: {MANAGEMENT_PLANE}"))),
+        }
     }
 
     async fn kms_key(&self, _key: &str) -> Result<Setting<()>, StorageError> {

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use object_store::{client::CredentialProvider, gcp::GcpCredential, path::Path};
 use serde::Deserialize;
 
-use super::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header, status_error};
+use super::{
+    BucketInspector, BucketSettings, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header, status_error,
+};
 use crate::storage::StorageError;
 
 #[derive(Debug, Clone)]
@@ -119,55 +121,52 @@ impl GcsInspector {
     }
 }
 
-#[async_trait::async_trait]
-impl BucketInspector for GcsInspector {
-    async fn location(&self) -> Result<Setting<String>, StorageError> {
-        Ok(self.bucket().await?.location.map_or(Setting::Unset, |l| Setting::Set(l.to_ascii_lowercase())))
+impl Bucket {
+    /// Every setting from the one bucket resource.
+    fn settings(self) -> BucketSettings {
+        BucketSettings {
+            location: Ok(self.location.map_or(Setting::Unset, |l| Setting::Set(l.to_ascii_lowercase()))),
+            cors: Ok(self
+                .cors
+                .map_or(Setting::Unset, |rules| Setting::Set(rules.into_iter().map(Cors::rule).collect()))),
+            // GCS encrypts every object; a default KMS key replaces Google's keys.
+            encryption: Ok(Setting::Set(match self.encryption.and_then(|e| e.default_kms_key_name) {
+                Some(key) => Encryption::Kms(Some(key)),
+                None => Encryption::ProviderManaged,
+            })),
+            versioning: Ok(Setting::Set(self.versioning.is_some_and(|v| v.enabled))),
+            public_access: Ok(Setting::Set(public_access(
+                self.iam_configuration.and_then(|c| c.public_access_prevention).as_deref(),
+            ))),
+            lifecycle: Ok(self.lifecycle.map_or(Setting::Unset, |l| Setting::Set(l.expiry_rules()))),
+        }
     }
+}
 
-    async fn cors(&self) -> Result<Setting<Vec<CorsRule>>, StorageError> {
-        Ok(match self.bucket().await?.cors {
-            None => Setting::Unset,
-            Some(rules) => Setting::Set(
-                rules
-                    .into_iter()
-                    .map(|r| CorsRule {
-                        allowed_origins: r.origin,
-                        allowed_methods: r.method,
-                        // GCS's `responseHeader` lists the headers both allowed in and exposed to the browser.
-                        allowed_headers: r.response_header.clone(),
-                        expose_headers: r.response_header,
-                    })
-                    .collect(),
-            ),
-        })
+impl Cors {
+    fn rule(self) -> CorsRule {
+        CorsRule {
+            allowed_origins: self.origin,
+            allowed_methods: self.method,
+            // GCS's `responseHeader` lists the headers both allowed in and exposed to the browser.
+            allowed_headers: self.response_header.clone(),
+            expose_headers: self.response_header,
+        }
     }
+}
 
-    async fn encryption(&self) -> Result<Setting<Encryption>, StorageError> {
-        // GCS encrypts every object; a default KMS key replaces Google's keys.
-        Ok(Setting::Set(match self.bucket().await?.encryption.and_then(|e| e.default_kms_key_name) {
-            Some(key) => Encryption::Kms(Some(key)),
-            None => Encryption::ProviderManaged,
-        }))
+fn public_access(prevention: Option<&str>) -> PublicAccess {
+    match prevention {
+        Some("enforced") => PublicAccess { blocked: true, detail: "public access prevention is enforced".into() },
+        Some(other) => PublicAccess { blocked: false, detail: format!("public access prevention is `{other}`") },
+        None => PublicAccess { blocked: false, detail: "public access prevention is not set".into() },
     }
+}
 
-    async fn versioning(&self) -> Result<Setting<bool>, StorageError> {
-        Ok(Setting::Set(self.bucket().await?.versioning.is_some_and(|v| v.enabled)))
-    }
-
-    async fn public_access(&self) -> Result<Setting<PublicAccess>, StorageError> {
-        let prevention = self.bucket().await?.iam_configuration.and_then(|c| c.public_access_prevention);
-        Ok(Setting::Set(match prevention.as_deref() {
-            Some("enforced") => PublicAccess { blocked: true, detail: "public access prevention is enforced".into() },
-            Some(other) => PublicAccess { blocked: false, detail: format!("public access prevention is `{other}`") },
-            None => PublicAccess { blocked: false, detail: "public access prevention is not set".into() },
-        }))
-    }
-
-    async fn lifecycle(&self) -> Result<Setting<Vec<ExpiryRule>>, StorageError> {
-        let Some(lifecycle) = self.bucket().await?.lifecycle else { return Ok(Setting::Unset) };
+impl Lifecycle {
+    fn expiry_rules(self) -> Vec<ExpiryRule> {
         let mut rules = Vec::new();
-        for rule in lifecycle.rule {
+        for rule in self.rule {
             let prefixes = if rule.condition.matches_prefix.is_empty() {
                 vec![String::new()]
             } else {
@@ -183,7 +182,24 @@ impl BucketInspector for GcsInspector {
                 });
             }
         }
-        Ok(Setting::Set(rules))
+        rules
+    }
+}
+
+#[async_trait::async_trait]
+impl BucketInspector for GcsInspector {
+    async fn settings(&self) -> BucketSettings {
+        match self.bucket().await {
+            Ok(bucket) => bucket.settings(),
+            Err(e) => BucketSettings {
+                location: Err(e.clone()),
+                cors: Err(e.clone()),
+                encryption: Err(e.clone()),
+                versioning: Err(e.clone()),
+                public_access: Err(e.clone()),
+                lifecycle: Err(e),
+            },
+        }
     }
 
     async fn kms_key(&self, _key: &str) -> Result<Setting<()>, StorageError> {

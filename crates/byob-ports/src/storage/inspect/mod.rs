@@ -76,17 +76,25 @@ pub struct PublicAccess {
     pub detail: String,
 }
 
+/// Everything byob reads of a bucket's configuration, each setting with its own outcome (one may be refused while
+/// the others are readable).
+#[derive(Debug, Clone)]
+pub struct BucketSettings {
+    /// The bucket's region or location, as the provider names it; a missing bucket is [`StorageError::NotFound`].
+    pub location: Result<Setting<String>, StorageError>,
+    pub cors: Result<Setting<Vec<CorsRule>>, StorageError>,
+    pub encryption: Result<Setting<Encryption>, StorageError>,
+    /// Whether object versioning is enabled.
+    pub versioning: Result<Setting<bool>, StorageError>,
+    pub public_access: Result<Setting<PublicAccess>, StorageError>,
+    pub lifecycle: Result<Setting<Vec<ExpiryRule>>, StorageError>,
+}
+
 /// Reads a bucket's settings with the integration's own credentials.
 #[async_trait::async_trait]
 pub trait BucketInspector: Send + Sync + std::fmt::Debug {
-    /// The bucket's region or location, as the provider names it.
-    async fn location(&self) -> Result<Setting<String>, StorageError>;
-    async fn cors(&self) -> Result<Setting<Vec<CorsRule>>, StorageError>;
-    async fn encryption(&self) -> Result<Setting<Encryption>, StorageError>;
-    /// Whether object versioning is enabled.
-    async fn versioning(&self) -> Result<Setting<bool>, StorageError>;
-    async fn public_access(&self) -> Result<Setting<PublicAccess>, StorageError>;
-    async fn lifecycle(&self) -> Result<Setting<Vec<ExpiryRule>>, StorageError>;
+    /// All the settings, in as few requests as the provider allows (GCS: one).
+    async fn settings(&self) -> BucketSettings;
     /// Whether the KMS key exists and byob may use it.
     async fn kms_key(&self, key: &str) -> Result<Setting<()>, StorageError>;
     /// Writes `body` at `key` encrypted with `kms_key`.

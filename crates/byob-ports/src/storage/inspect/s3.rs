@@ -16,7 +16,7 @@ use aws_sdk_s3::{
 use chrono::{DateTime, Utc};
 use object_store::{aws::AwsCredential, client::CredentialProvider, path::Path};
 
-use super::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header};
+use super::{BucketInspector, BucketSettings, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header};
 use crate::storage::StorageError;
 
 /// The integration's object-store credentials, handed to the AWS SDK clients.
@@ -113,8 +113,8 @@ fn versioning_from_raw(body: &[u8]) -> Option<bool> {
     Some(status == Some("Enabled"))
 }
 
-#[async_trait::async_trait]
-impl BucketInspector for S3Inspector {
+/// One request per setting: S3 has no call that returns them together.
+impl S3Inspector {
     async fn location(&self) -> Result<Setting<String>, StorageError> {
         match self.s3.get_bucket_location().bucket(&self.bucket).send().await {
             Ok(out) => Ok(Setting::Set(match out.location_constraint().map(|c| c.as_str()) {
@@ -237,6 +237,21 @@ impl BucketInspector for S3Inspector {
             )),
             Err(err) => classify("lifecycle configuration", &err, &["NoSuchLifecycleConfiguration"]),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl BucketInspector for S3Inspector {
+    async fn settings(&self) -> BucketSettings {
+        let (location, cors, encryption, versioning, public_access, lifecycle) = tokio::join!(
+            self.location(),
+            self.cors(),
+            self.encryption(),
+            self.versioning(),
+            self.public_access(),
+            self.lifecycle()
+        );
+        BucketSettings { location, cors, encryption, versioning, public_access, lifecycle }
     }
 
     async fn kms_key(&self, key: &str) -> Result<Setting<()>, StorageError> {
