@@ -125,7 +125,9 @@ pub(crate) enum WebhooksCommand {
     Create {
         #[command(flatten)]
         org: OrgArg,
-        url: String,
+        /// Where to POST events (https). Not named `url`: that id is the global `--url` of the byob server.
+        #[arg(value_name = "URL")]
+        endpoint: String,
         /// Event types to deliver (repeat the flag); all when absent.
         #[arg(long = "event")]
         events: Vec<String>,

@@ -111,3 +111,51 @@ async fn integrations_from_a_json_body_on_standard_input() {
     assert!(!ok && stderr.contains("not valid JSON"), "{stderr}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn webhooks_events_and_verification_history_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    // No background passes: the delivery log below must stay as the commands left it.
+    let server = Server::start(dir.path(), &[], &[("BYOB_MONITOR__ENABLED", "false")]).await;
+    let operator = Cli { server: &server, token: server.operator_token() };
+    let org = operator.json(&["orgs", "create", "Acme"]).await["id"].as_str().unwrap().to_string();
+
+    let (ok, stdout, stderr) = operator
+        .run(&["webhooks", "create", "--org", &org, "https://hooks.example.com/byob", "--event", "webhook-test"], None)
+        .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("hooks.example.com") && stdout.contains("signing secret (shown once): whsec_"), "{stdout}");
+    let listed = operator.json(&["webhooks", "list", "--org", &org]).await;
+    assert_eq!(listed[0]["event_types"], serde_json::json!(["webhook-test"]));
+    assert!(!listed.to_string().contains("whsec_"), "the secret is not listed: {listed}");
+    let hook = listed[0]["id"].as_str().unwrap().to_string();
+
+    let event = operator.json(&["webhooks", "test", "--org", &org]).await;
+    assert_eq!(event["type"], "webhook-test");
+    let deliveries = operator.json(&["webhooks", "deliveries", "--org", &org, &hook]).await;
+    assert_eq!(
+        (deliveries[0]["status"].as_str(), deliveries[0]["event_id"].clone()),
+        (Some("pending"), event["id"].clone())
+    );
+    let events = operator.json(&["events", "--org", &org, "--type", "webhook-test"]).await;
+    assert_eq!(events[0]["id"], event["id"]);
+
+    let body = serde_json::json!({
+        "name": "prod", "provider": "s3", "bucket": "acme-data", "region": "eu-central-1", "features": ["exports"],
+        "credentials": { "mode": "s3_access_key", "access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "x" },
+    });
+    let (ok, stdout, stderr) =
+        operator.run(&["--json", "integrations", "create", "--org", &org], Some(&body.to_string())).await;
+    assert!(ok, "{stderr}");
+    let id = serde_json::from_str::<Value>(&stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let history = operator.json(&["integrations", "verifications", "--org", &org, &id]).await;
+    assert_eq!(history, serde_json::json!([]), "never verified");
+
+    let (ok, _, stderr) =
+        operator.run(&["webhooks", "create", "--org", &org, "http://hooks.example.com/byob"], None).await;
+    assert!(!ok && stderr.contains("422") && stderr.contains("https"), "{stderr}");
+    let (ok, _, stderr) = operator.run(&["webhooks", "delete", "--org", &org, &hook], None).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(operator.json(&["webhooks", "list", "--org", &org]).await, serde_json::json!([]));
+    server.stop().await;
+}

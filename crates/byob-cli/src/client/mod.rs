@@ -346,8 +346,9 @@ async fn webhooks(api: &ApiClient, cmd: WebhooksCommand, json: bool) -> anyhow::
     const COLUMNS: &[&str] = &["id", "url", "event_types", "created_at"];
     let base = |org: &str| format!("/v1/orgs/{org}/webhooks");
     match cmd {
-        WebhooksCommand::Create { org, url, events } => {
-            let created = api.post(&base(&org.org), &serde_json::json!({ "url": url, "event_types": events })).await?;
+        WebhooksCommand::Create { org, endpoint, events } => {
+            let created =
+                api.post(&base(&org.org), &serde_json::json!({ "url": endpoint, "event_types": events })).await?;
             print(&created, COLUMNS, json);
             if !json {
                 println!("signing secret (shown once): {}", created["secret"].as_str().unwrap_or_default());
