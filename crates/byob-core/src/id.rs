@@ -99,6 +99,9 @@ define_id!(IntegrationId, "int", "integration");
 define_id!(VerificationId, "ver", "verification run");
 define_id!(EventId, "evt", "event");
 define_id!(WebhookId, "whk", "webhook endpoint");
+define_id!(ConnectionId, "con", "data-platform connection");
+define_id!(UploadId, "upl", "upload");
+define_id!(JobId, "job", "job");
 define_id!(DeliveryId, "dlv", "webhook delivery");
 
 #[cfg(test)]

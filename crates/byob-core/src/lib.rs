@@ -2,16 +2,21 @@
 #![deny(missing_debug_implementations)]
 
 pub mod config;
+pub mod connection;
 pub mod event;
 pub mod id;
 pub mod integration;
+pub mod job;
 pub mod location;
 pub mod model;
 pub mod random;
 pub mod sensitive;
+pub mod table;
+pub mod upload;
 
 pub use id::{
-    AuditId, DeliveryId, EventId, IdError, IntegrationId, MemberId, OrgId, SecretId, TokenId, VerificationId, WebhookId,
+    AuditId, ConnectionId, DeliveryId, EventId, IdError, IntegrationId, JobId, MemberId, OrgId, SecretId, TokenId,
+    UploadId, VerificationId, WebhookId,
 };
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

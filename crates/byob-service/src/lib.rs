@@ -10,6 +10,7 @@ mod integrations;
 mod secrets;
 pub mod setup;
 mod storage;
+mod tabular;
 mod tenancy;
 mod validate;
 pub mod verify;

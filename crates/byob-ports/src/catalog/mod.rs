@@ -8,10 +8,13 @@ mod sqlite;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, AuditOutcome, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId,
-    TokenMeta, VerificationId, WebhookId,
+    AuditEntry, AuditId, AuditOutcome, ConnectionId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId,
+    SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    connection::Connection,
     event::{Delivery, Event, Webhook},
     integration::Integration,
+    job::{Job, JobError, JobState, Progress},
+    upload::{Upload, UploadState},
 };
 use chrono::{DateTime, Utc};
 
@@ -178,6 +181,56 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Records an attempt; false when another process recorded one since `seen_attempts`.
     async fn update_delivery(&self, delivery: &Delivery, seen_attempts: u32) -> Result<bool, CatalogError>;
     async fn list_deliveries(&self, org: OrgId, webhook: WebhookId, limit: u32) -> Result<Vec<Delivery>, CatalogError>;
+    /// Inserts the connection and the secrets it owns, all or nothing.
+    async fn insert_connection(&self, connection: &Connection, secrets: &[OwnedSecret]) -> Result<(), CatalogError>;
+    async fn get_connection(&self, org: OrgId, id: ConnectionId) -> Result<Option<Connection>, CatalogError>;
+    async fn find_connection(&self, org: OrgId, name: &str) -> Result<Option<Connection>, CatalogError>;
+    async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError>;
+    /// Deletes the connection with the secrets it owns.
+    async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError>;
+
+    async fn insert_upload(&self, upload: &Upload) -> Result<(), CatalogError>;
+    async fn get_upload(&self, org: OrgId, id: UploadId) -> Result<Option<Upload>, CatalogError>;
+    /// Newest first; `after` continues below that id.
+    async fn list_uploads(&self, org: OrgId, after: Option<UploadId>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
+    /// Saves the upload only if it is still in state `expected`.
+    async fn update_upload(&self, upload: &Upload, expected: UploadState) -> Result<bool, CatalogError>;
+    /// Uploads of any org whose staged object is present past its expiry, oldest first.
+    async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
+    /// Uploads of any org still waiting for their bytes, created before `before`.
+    async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
+
+    async fn insert_job(&self, job: &Job) -> Result<(), CatalogError>;
+    async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, CatalogError>;
+    async fn list_jobs(&self, org: OrgId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, CatalogError>;
+    /// Claims the oldest runnable job for `owner` until `lease_until`, counting an attempt.
+    async fn claim_job(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>, CatalogError>;
+    /// Renews the lease and saves progress: `None` if the lease was lost, else whether a cancel was requested.
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        progress: &Progress,
+    ) -> Result<Option<bool>, CatalogError>;
+    /// Ends the attempt `owner` holds; `false` if it no longer holds it.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_job(
+        &self,
+        id: JobId,
+        owner: &str,
+        state: JobState,
+        progress: &Progress,
+        result: Option<&serde_json::Value>,
+        error: Option<&JobError>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError>;
+    async fn cancel_job(&self, org: OrgId, id: JobId, at: DateTime<Utc>) -> Result<Option<Job>, CatalogError>;
     /// Newest first; `page.after` continues below that id.
     async fn list_audit(
         &self,

@@ -1,6 +1,90 @@
-//! Data platforms where uploads are loaded and exports are queried. The embedded SQLite warehouse, the
-//! connection named `local`, is always there.
+//! Data platforms where uploads are loaded (and, later, exports are queried): one implementation per platform.
+//! The embedded SQLite warehouse, the connection named `local`, is always there.
+//!
+//! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
+//! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
+mod error;
+mod postgres;
+mod sql;
 mod sqlite;
 
-pub use sqlite::{LOCAL_CONNECTION, open_local_warehouse};
+use async_trait::async_trait;
+use byob_core::table::{Column, TableName};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use tokio::sync::mpsc;
+
+pub use error::WarehouseError;
+pub use postgres::{PostgresSettings, PostgresWarehouse};
+pub use sqlite::{LOCAL_CONNECTION, SqliteWarehouse, open_local_warehouse};
+
+/// One converted value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    /// A decimal in canonical text (`-12.50`, no exponent), kept exact.
+    Decimal(String),
+    Boolean(bool),
+    Date(NaiveDate),
+    Timestamp(NaiveDateTime),
+    TimestampTz(DateTime<Utc>),
+    Text(String),
+}
+
+/// Rows in column order, `width` cells each.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub width: usize,
+    pub cells: Vec<Cell>,
+}
+
+impl Batch {
+    #[must_use]
+    pub fn rows(&self) -> usize {
+        self.cells.len().checked_div(self.width).unwrap_or(0)
+    }
+}
+
+/// What the producer sends: batches, then `End` once every row was read and converted. A channel that closes
+/// without `End` means the producer failed, and the load is rolled back.
+#[derive(Debug)]
+pub enum LoadItem {
+    Batch(Batch),
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// A new table; fails if it exists.
+    Create,
+    /// Into an existing table.
+    Append,
+    /// A new table with these columns takes the old one's place at commit.
+    Replace,
+}
+
+/// Where rows go: the table, how, and the columns the rows carry (in order; for append, a subset of the
+/// table's columns, by name).
+#[derive(Debug, Clone)]
+pub struct LoadTarget {
+    pub table: TableName,
+    pub mode: LoadMode,
+    pub columns: Vec<Column>,
+}
+
+#[async_trait]
+pub trait Warehouse: Send + Sync + std::fmt::Debug {
+    /// `sqlite` or `postgres`.
+    fn platform(&self) -> &'static str;
+    /// Connects and runs a trivial query.
+    async fn ping(&self) -> Result<(), WarehouseError>;
+    /// Tables the connection can see (user tables only).
+    async fn tables(&self) -> Result<Vec<TableName>, WarehouseError>;
+    /// The table's columns, or `None` when it does not exist.
+    async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError>;
+    /// Writes every row received, all or nothing; returns the number of rows written.
+    async fn load(&self, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError>;
+    /// Counts the table's rows (for reports and tests).
+    async fn count(&self, table: &TableName) -> Result<u64, WarehouseError>;
+}

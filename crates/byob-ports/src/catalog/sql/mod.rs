@@ -2,20 +2,26 @@
 //! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
 
 mod audit;
+mod connections;
 mod health;
 mod integrations;
+mod jobs;
 mod members;
 mod orgs;
 mod row;
 mod secrets;
 mod tokens;
+mod uploads;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, IntegrationId, Member, MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta,
-    VerificationId, WebhookId,
+    AuditEntry, AuditId, ConnectionId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId, SecretMeta,
+    TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    connection::Connection,
     event::{Delivery, Event, Webhook},
     integration::Integration,
+    job::{Job, JobError, JobState, Progress},
+    upload::{Upload, UploadState},
 };
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
@@ -178,6 +184,83 @@ impl Catalog for SqlCatalog {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError> {
         audit::append(&self.pool, entry).await
     }
+    async fn insert_connection(&self, connection: &Connection, secrets: &[OwnedSecret]) -> Result<(), CatalogError> {
+        connections::insert(&self.pool, connection, secrets).await
+    }
+    async fn get_connection(&self, org: OrgId, id: ConnectionId) -> Result<Option<Connection>, CatalogError> {
+        connections::get(&self.pool, org, id).await
+    }
+    async fn find_connection(&self, org: OrgId, name: &str) -> Result<Option<Connection>, CatalogError> {
+        connections::find(&self.pool, org, name).await
+    }
+    async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError> {
+        connections::list(&self.pool, org).await
+    }
+    async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
+        connections::delete(&self.pool, org, id).await
+    }
+
+    async fn insert_upload(&self, upload: &Upload) -> Result<(), CatalogError> {
+        uploads::insert(&self.pool, upload).await
+    }
+    async fn get_upload(&self, org: OrgId, id: UploadId) -> Result<Option<Upload>, CatalogError> {
+        uploads::get(&self.pool, org, id).await
+    }
+    async fn list_uploads(&self, org: OrgId, after: Option<UploadId>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
+        uploads::list(&self.pool, org, after, limit).await
+    }
+    async fn update_upload(&self, upload: &Upload, expected: UploadState) -> Result<bool, CatalogError> {
+        uploads::update(&self.pool, upload, expected).await
+    }
+    async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
+        uploads::expired(&self.pool, now, limit).await
+    }
+    async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
+        uploads::stale_pending(&self.pool, before, limit).await
+    }
+
+    async fn insert_job(&self, job: &Job) -> Result<(), CatalogError> {
+        jobs::insert(&self.pool, job).await
+    }
+    async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, CatalogError> {
+        jobs::get(&self.pool, org, id).await
+    }
+    async fn list_jobs(&self, org: OrgId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, CatalogError> {
+        jobs::list(&self.pool, org, state, limit).await
+    }
+    async fn claim_job(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>, CatalogError> {
+        jobs::claim(&self.pool, self.backend, owner, now, lease_until).await
+    }
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        progress: &Progress,
+    ) -> Result<Option<bool>, CatalogError> {
+        jobs::heartbeat(&self.pool, id, owner, lease_until, progress).await
+    }
+    async fn finish_job(
+        &self,
+        id: JobId,
+        owner: &str,
+        state: JobState,
+        progress: &Progress,
+        result: Option<&serde_json::Value>,
+        error: Option<&JobError>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError> {
+        jobs::finish(&self.pool, id, owner, state, progress, result, error, at).await
+    }
+    async fn cancel_job(&self, org: OrgId, id: JobId, at: DateTime<Utc>) -> Result<Option<Job>, CatalogError> {
+        jobs::request_cancel(&self.pool, org, id, at).await
+    }
+
     async fn list_audit(
         &self,
         org: OrgId,

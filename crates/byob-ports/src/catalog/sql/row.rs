@@ -62,3 +62,12 @@ pub(super) fn to_json(value: &impl serde::Serialize) -> String {
 pub(super) fn limit(requested: u32) -> i64 {
     i64::from(requested.clamp(1, 1000))
 }
+
+/// A statement assembled from constant fragments (column lists, a backend's locking clause) and `$n`
+/// parameters, never from input.
+macro_rules! sql {
+    ($($arg:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($arg)*))
+    };
+}
+pub(super) use sql;

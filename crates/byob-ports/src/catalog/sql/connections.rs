@@ -1,0 +1,83 @@
+//! Data-platform connections and the password secrets they own.
+
+use byob_core::{ConnectionId, OrgId, connection::Connection};
+use sqlx::{AnyPool, any::AnyRow};
+
+use super::{
+    row::{json, ms, parsed, sql, text, time, to_json},
+    secrets,
+};
+use crate::catalog::{CatalogError, OwnedSecret};
+
+const COLUMNS: &str = "id, org_id, name, platform, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
+    Ok(Connection {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        name: text(row, "name")?,
+        platform: json(row, "platform")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(super) async fn insert(pool: &AnyPool, c: &Connection, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(sql!("INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+        .bind(c.id.to_string())
+        .bind(c.org_id.to_string())
+        .bind(&c.name)
+        .bind(to_json(&c.platform))
+        .bind(ms(c.created_at))
+        .bind(ms(c.updated_at))
+        .execute(&mut *tx)
+        .await?;
+    for secret in owned {
+        secrets::insert(&mut *tx, &secret.meta, &secret.stored, Some(c.id.to_string())).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn get(pool: &AnyPool, org: OrgId, id: ConnectionId) -> Result<Option<Connection>, CatalogError> {
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND id = $2"))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(super) async fn find(pool: &AnyPool, org: OrgId, name: &str) -> Result<Option<Connection>, CatalogError> {
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM connections WHERE org_id = $1 AND name = $2"))
+        .bind(org.to_string())
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Connection>, CatalogError> {
+    let rows = sqlx::query(sql!("SELECT {COLUMNS} FROM connections WHERE org_id = $1 ORDER BY name"))
+        .bind(org.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND owner = $2")
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query("DELETE FROM connections WHERE org_id = $1 AND id = $2")
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,296 @@
+//! PostgreSQL: rows stream in through `COPY … FROM STDIN` (text format) inside one transaction, so a failed
+//! load leaves the table as it was, and `replace` builds the new table and renames it into place at commit.
+
+use std::fmt::Write as _;
+
+use async_trait::async_trait;
+use byob_core::{
+    Sensitive,
+    connection::TlsMode,
+    table::{Column, ColumnType, TableName},
+};
+use sqlx::{
+    AssertSqlSafe, Connection as _, PgConnection, Row,
+    postgres::{PgConnectOptions, PgSslMode},
+};
+use tokio::sync::mpsc;
+
+use super::{
+    Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError,
+    sql::{column_list, create_table, qualified, quote, staging_name},
+};
+
+/// Bytes gathered before each `CopyData` message.
+const COPY_CHUNK: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct PostgresSettings {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: Option<Sensitive<String>>,
+    pub tls: TlsMode,
+    /// Where unqualified table names go.
+    pub schema: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostgresWarehouse {
+    settings: PostgresSettings,
+}
+
+fn type_name(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Integer => "BIGINT",
+        ColumnType::Decimal => "NUMERIC",
+        ColumnType::Boolean => "BOOLEAN",
+        ColumnType::Date => "DATE",
+        ColumnType::Timestamp => "TIMESTAMP",
+        ColumnType::TimestampTz => "TIMESTAMPTZ",
+        ColumnType::Text => "TEXT",
+    }
+}
+
+fn column_type(data_type: &str) -> ColumnType {
+    match data_type {
+        "smallint" | "integer" | "bigint" => ColumnType::Integer,
+        "numeric" | "real" | "double precision" | "money" => ColumnType::Decimal,
+        "boolean" => ColumnType::Boolean,
+        "date" => ColumnType::Date,
+        "timestamp without time zone" => ColumnType::Timestamp,
+        "timestamp with time zone" => ColumnType::TimestampTz,
+        _ => ColumnType::Text,
+    }
+}
+
+/// Appends `text` escaped for COPY's text format.
+fn push_text(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            other => out.push(other),
+        }
+    }
+}
+
+fn push_cell(out: &mut String, cell: &Cell) {
+    // Writing to a String cannot fail.
+    let _ = match cell {
+        Cell::Null => {
+            out.push_str("\\N");
+            Ok(())
+        }
+        Cell::Integer(v) => write!(out, "{v}"),
+        Cell::Decimal(v) => {
+            out.push_str(v);
+            Ok(())
+        }
+        Cell::Boolean(v) => {
+            out.push(if *v { 't' } else { 'f' });
+            Ok(())
+        }
+        Cell::Date(d) => write!(out, "{}", d.format("%Y-%m-%d")),
+        Cell::Timestamp(t) => write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f")),
+        Cell::TimestampTz(t) => write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f+00")),
+        Cell::Text(v) => {
+            push_text(out, v);
+            Ok(())
+        }
+    };
+}
+
+impl PostgresWarehouse {
+    #[must_use]
+    pub fn new(settings: PostgresSettings) -> Self {
+        Self { settings }
+    }
+
+    async fn connect(&self) -> Result<PgConnection, WarehouseError> {
+        let s = &self.settings;
+        let ssl = match s.tls {
+            TlsMode::Disable => PgSslMode::Disable,
+            TlsMode::Prefer => PgSslMode::Prefer,
+            TlsMode::Require => PgSslMode::Require,
+            TlsMode::VerifyCa => PgSslMode::VerifyCa,
+            TlsMode::VerifyFull => PgSslMode::VerifyFull,
+        };
+        let mut options =
+            PgConnectOptions::new().host(&s.host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
+        if let Some(password) = &s.password {
+            options = options.password(password.expose());
+        }
+        let connect = PgConnection::connect_with(&options);
+        match tokio::time::timeout(std::time::Duration::from_secs(15), connect).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(sqlx::Error::Database(db))) => Err(WarehouseError::Connect(db.message().to_string())),
+            Ok(Err(e)) => Err(WarehouseError::Connect(e.to_string())),
+            Err(_) => Err(WarehouseError::Connect(format!("{}:{} did not answer within 15 s", s.host, s.port))),
+        }
+    }
+
+    fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {
+        table.schema.as_deref().unwrap_or(&self.settings.schema)
+    }
+
+    fn qualified(&self, table: &TableName) -> String {
+        qualified(table, Some(&self.settings.schema))
+    }
+}
+
+async fn table_exists(conn: &mut PgConnection, schema: &str, name: &str) -> Result<bool, WarehouseError> {
+    let row =
+        sqlx::query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2")
+            .bind(schema)
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+#[async_trait]
+impl Warehouse for PostgresWarehouse {
+    fn platform(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), WarehouseError> {
+        let mut conn = self.connect().await?;
+        sqlx::query("SELECT 1").execute(&mut conn).await?;
+        let schema = sqlx::query("SELECT count(*) AS n FROM information_schema.schemata WHERE schema_name = $1")
+            .bind(&self.settings.schema)
+            .fetch_one(&mut conn)
+            .await?;
+        if schema.try_get::<i64, _>("n")? == 0 {
+            return Err(WarehouseError::Rejected(format!(
+                "schema `{}` does not exist in database `{}`",
+                self.settings.schema, self.settings.database
+            )));
+        }
+        Ok(())
+    }
+
+    async fn tables(&self) -> Result<Vec<TableName>, WarehouseError> {
+        let mut conn = self.connect().await?;
+        let rows = sqlx::query(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN \
+             ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(TableName { schema: Some(r.try_get("table_schema")?), name: r.try_get("table_name")? }))
+            .collect()
+    }
+
+    async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError> {
+        let mut conn = self.connect().await?;
+        let rows = sqlx::query(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 \
+             AND table_name = $2 ORDER BY ordinal_position",
+        )
+        .bind(self.schema_of(table))
+        .bind(&table.name)
+        .fetch_all(&mut conn)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let columns = rows
+            .iter()
+            .map(|r| {
+                Ok(Column {
+                    name: r.try_get("column_name")?,
+                    column_type: column_type(&r.try_get::<String, _>("data_type")?),
+                    nullable: r.try_get::<String, _>("is_nullable")? == "YES",
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some(columns))
+    }
+
+    async fn load(&self, target: &LoadTarget, mut rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError> {
+        let mut conn = self.connect().await?;
+        let schema = self.schema_of(&target.table).to_string();
+        let final_name = self.qualified(&target.table);
+        let mut tx = conn.begin().await?;
+        let exists = table_exists(&mut tx, &schema, &target.table.name).await?;
+        let into = match target.mode {
+            LoadMode::Create if exists => return Err(WarehouseError::TableExists(target.table.to_string())),
+            LoadMode::Append if !exists => return Err(WarehouseError::TableMissing(target.table.to_string())),
+            LoadMode::Create => {
+                sqlx::query(AssertSqlSafe(create_table(&final_name, &target.columns, type_name)))
+                    .execute(&mut *tx)
+                    .await?;
+                final_name.clone()
+            }
+            LoadMode::Append => final_name.clone(),
+            LoadMode::Replace => {
+                let staging = format!("{}.{}", quote(&schema), quote(&staging_name(&target.table)));
+                sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {staging}"))).execute(&mut *tx).await?;
+                sqlx::query(AssertSqlSafe(create_table(&staging, &target.columns, type_name)))
+                    .execute(&mut *tx)
+                    .await?;
+                staging
+            }
+        };
+        let statement = format!("COPY {into} ({}) FROM STDIN", column_list(&target.columns));
+        let mut copy = tx.copy_in_raw(&statement).await?;
+        let width = target.columns.len().max(1);
+        let mut buffer = String::with_capacity(COPY_CHUNK + 64 * 1024);
+        let mut finished = false;
+        let mut sent = 0u64;
+        while let Some(item) = rows.recv().await {
+            let batch = match item {
+                LoadItem::Batch(batch) => batch,
+                LoadItem::End => {
+                    finished = true;
+                    break;
+                }
+            };
+            for row in batch.cells.chunks(width) {
+                for (i, cell) in row.iter().enumerate() {
+                    if i > 0 {
+                        buffer.push('\t');
+                    }
+                    push_cell(&mut buffer, cell);
+                }
+                buffer.push('\n');
+                sent += 1;
+            }
+            if buffer.len() >= COPY_CHUNK {
+                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
+                buffer.reserve(COPY_CHUNK + 64 * 1024);
+            }
+        }
+        if !finished {
+            // The transaction is rolled back when dropped; the abort tells the server why.
+            copy.abort("byob: the rows stopped before their end").await.ok();
+            return Err(WarehouseError::Aborted);
+        }
+        if !buffer.is_empty() {
+            copy.send(buffer.into_bytes()).await?;
+        }
+        let written = copy.finish().await?;
+        debug_assert_eq!(written, sent);
+        if target.mode == LoadMode::Replace {
+            sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {final_name}"))).execute(&mut *tx).await?;
+            sqlx::query(AssertSqlSafe(format!("ALTER TABLE {into} RENAME TO {}", quote(&target.table.name))))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    async fn count(&self, table: &TableName) -> Result<u64, WarehouseError> {
+        let mut conn = self.connect().await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT count(*) AS n FROM {}", self.qualified(table))))
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+    }
+}

@@ -1,0 +1,35 @@
+//! SQL text both platforms share: quoting and the `CREATE TABLE` of a load.
+
+use byob_core::table::{Column, ColumnType, TableName};
+
+/// `"name"` with inner quotes doubled; identifiers are always quoted, so any name is stored as written.
+pub(super) fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub(super) fn qualified(table: &TableName, default_schema: Option<&str>) -> String {
+    match table.schema.as_deref().or(default_schema) {
+        Some(schema) => format!("{}.{}", quote(schema), quote(&table.name)),
+        None => quote(&table.name),
+    }
+}
+
+/// The name a replacement table is built under before it takes the table's place.
+pub(super) fn staging_name(table: &TableName) -> String {
+    let short: String = table.name.chars().take(40).collect();
+    format!("{short}__byob_replace")
+}
+
+pub(super) fn create_table(name: &str, columns: &[Column], type_name: fn(ColumnType) -> &'static str) -> String {
+    let defs: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            format!("{} {}{}", quote(&c.name), type_name(c.column_type), if c.nullable { "" } else { " NOT NULL" })
+        })
+        .collect();
+    format!("CREATE TABLE {name} ({})", defs.join(", "))
+}
+
+pub(super) fn column_list(columns: &[Column]) -> String {
+    columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ")
+}

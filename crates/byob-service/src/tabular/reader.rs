@@ -1,0 +1,197 @@
+//! Streaming rows out of a CSV file: one record at a time (never the whole file), each field converted to its
+//! column's type, every problem reported with its line and column.
+
+use std::io::Read;
+
+use byob_core::table::Column;
+use byob_ports::warehouse::Cell;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::values::convert;
+
+/// How to read the file: its dialect and what counts as NULL.
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub has_header: bool,
+    /// Fields equal to one of these are NULL (default: the empty field).
+    pub null_tokens: Vec<String>,
+    /// Longest record accepted; a longer one is an error rather than unbounded memory.
+    pub max_record_bytes: usize,
+}
+
+/// Why one row cannot be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RowError {
+    /// 1-based line where the record starts.
+    pub line: u64,
+    /// The column, when one field is at fault.
+    pub column: Option<String>,
+    /// `ragged-row`, `invalid-utf8`, `bad-value`, `null-not-allowed`.
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// A rejected row: why, and its fields as read (invalid bytes replaced).
+#[derive(Debug, Clone)]
+pub struct BadRow {
+    pub error: RowError,
+    pub fields: Vec<String>,
+}
+
+/// Bounds the bytes of one record: counts bytes since the last line break outside a quoted field (RFC 4180:
+/// a quote opens a field only at its start, `""` inside is a quote), so neither a line without breaks nor a
+/// quoted field that never closes can grow a record without limit.
+pub struct RecordGuard<R> {
+    inner: R,
+    limit: usize,
+    delimiter: u8,
+    current: usize,
+    state: Quoting,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quoting {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field unless another quote follows.
+    QuoteInQuoted,
+}
+
+impl<R> RecordGuard<R> {
+    pub fn new(inner: R, limit: usize, delimiter: u8) -> Self {
+        Self { inner, limit, delimiter, current: 0, state: Quoting::FieldStart }
+    }
+
+    fn step(&mut self, b: u8) {
+        self.state = match (self.state, b) {
+            (Quoting::FieldStart, b'"') | (Quoting::QuoteInQuoted, b'"') => Quoting::Quoted,
+            (Quoting::Quoted, b'"') => Quoting::QuoteInQuoted,
+            (Quoting::Quoted, _) => Quoting::Quoted,
+            (_, b'\n') => {
+                self.current = 0;
+                Quoting::FieldStart
+            }
+            (_, b) if b == self.delimiter => Quoting::FieldStart,
+            _ => Quoting::Unquoted,
+        };
+    }
+}
+
+impl<R: Read> Read for RecordGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            self.step(b);
+            self.current += 1;
+            if self.current > self.limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "a record is longer than {} bytes (an unclosed quote, or a field over the limit)",
+                        self.limit
+                    ),
+                ));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Converted rows of a CSV file whose columns are known.
+pub struct RowReader<R: Read> {
+    csv: csv::Reader<RecordGuard<R>>,
+    record: csv::ByteRecord,
+    columns: Vec<Column>,
+    nulls: Vec<Vec<u8>>,
+}
+
+/// Reading stopped: the file (or the stream under it) cannot be read on.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct FileError {
+    pub line: u64,
+    pub message: String,
+}
+
+fn lossy(record: &csv::ByteRecord) -> Vec<String> {
+    record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect()
+}
+
+impl<R: Read> RowReader<R> {
+    /// Reads UTF-8 `input`; skips the header line when the options say there is one.
+    pub fn new(input: R, options: &CsvOptions, columns: Vec<Column>) -> Self {
+        let csv = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter)
+            .has_headers(options.has_header)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(RecordGuard::new(input, options.max_record_bytes, options.delimiter));
+        let nulls = options.null_tokens.iter().map(|t| t.as_bytes().to_vec()).collect();
+        Self { csv, record: csv::ByteRecord::new(), columns, nulls }
+    }
+
+    /// Appends the next row's cells to `out`. `Ok(None)` at the end; `Ok(Some(Err(bad)))` for a row that cannot
+    /// be loaded (nothing appended).
+    ///
+    /// # Errors
+    /// [`FileError`] when reading cannot go on.
+    pub fn next_into(&mut self, out: &mut Vec<Cell>) -> Result<Option<Result<(), BadRow>>, FileError> {
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or_else(|| self.csv.position().line(), csv::Position::line);
+                let message = match e.into_kind() {
+                    csv::ErrorKind::Io(io) => io.to_string(),
+                    other => format!("{other:?}"),
+                };
+                return Err(FileError { line, message });
+            }
+        }
+        let line = self.record.position().map_or(0, csv::Position::line);
+        if self.record.len() != self.columns.len() {
+            let error = RowError {
+                line,
+                column: None,
+                code: "ragged-row",
+                reason: format!("expected {} fields, found {}", self.columns.len(), self.record.len()),
+            };
+            return Ok(Some(Err(BadRow { error, fields: lossy(&self.record) })));
+        }
+        let start = out.len();
+        for (field, column) in self.record.iter().zip(&self.columns) {
+            let fail = |code, reason: String| RowError { line, column: Some(column.name.clone()), code, reason };
+            let result = if self.nulls.iter().any(|n| n == field) {
+                if column.nullable {
+                    Ok(Cell::Null)
+                } else {
+                    Err(fail("null-not-allowed", "the column does not accept NULL".into()))
+                }
+            } else {
+                match std::str::from_utf8(field) {
+                    Err(e) => Err(fail(
+                        "invalid-utf8",
+                        format!("the field is not valid UTF-8 at byte {}; re-save the file as UTF-8", e.valid_up_to()),
+                    )),
+                    Ok(text) => convert(text, column.column_type).map_err(|reason| fail("bad-value", reason)),
+                }
+            };
+            match result {
+                Ok(cell) => out.push(cell),
+                Err(error) => {
+                    out.truncate(start);
+                    return Ok(Some(Err(BadRow { error, fields: lossy(&self.record) })));
+                }
+            }
+        }
+        Ok(Some(Ok(())))
+    }
+
+    /// Bytes of (decoded) input consumed so far.
+    pub fn position(&self) -> u64 {
+        self.csv.position().byte()
+    }
+}
