@@ -30,6 +30,66 @@ pub struct Config {
     pub warehouse: WarehouseConfig,
     pub integrations: IntegrationsConfig,
     pub monitor: MonitorConfig,
+    pub uploads: UploadsConfig,
+    pub jobs: JobsConfig,
+}
+
+/// Upload sessions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// Largest file accepted, in bytes. Default 50 GiB.
+    pub max_size_bytes: u64,
+    /// Content types accepted (without parameters); empty accepts any. Default: CSV-like types and
+    /// `application/octet-stream`.
+    pub allowed_content_types: Vec<String>,
+    /// byob's address as clients reach it, used in relay part URLs when the storage cannot presign (the local
+    /// default storage). Default `http://{listen}`. Env `BYOB_UPLOADS__PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// Hours after which an upload still waiting for its bytes is aborted. Default 24.
+    pub abort_incomplete_after_hours: u32,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        Self {
+            max_size_bytes: 50 * 1024 * 1024 * 1024,
+            allowed_content_types: [
+                "text/csv",
+                "application/csv",
+                "text/plain",
+                "text/tab-separated-values",
+                "application/vnd.ms-excel",
+                "application/octet-stream",
+            ]
+            .map(String::from)
+            .to_vec(),
+            public_url: None,
+            abort_incomplete_after_hours: 24,
+        }
+    }
+}
+
+/// The job queue and the janitor, run by `byob serve` in the background.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Whether this process runs jobs and the janitor. Default true. Env `BYOB_JOBS__ENABLED`.
+    pub enabled: bool,
+    /// Jobs this process runs at once. Default 2.
+    pub workers: u32,
+    /// Seconds a claimed job is held without renewal; after a crash, others take it over after this. Default 30.
+    pub lease_secs: u64,
+    /// Milliseconds between two looks at an empty queue. Default 500.
+    pub poll_ms: u64,
+    /// Seconds between two janitor passes. Default 300.
+    pub janitor_interval_secs: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self { enabled: true, workers: 2, lease_secs: 30, poll_ms: 500, janitor_interval_secs: 300 }
+    }
 }
 
 /// The health monitor and webhook delivery, both run by `byob serve` in the background.
@@ -66,6 +126,8 @@ impl Default for Config {
             warehouse: WarehouseConfig::default(),
             integrations: IntegrationsConfig::default(),
             monitor: MonitorConfig::default(),
+            uploads: UploadsConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum Transfer {
         part_count: u32,
         #[serde(skip)]
         token_hash: String,
+        /// When the part URLs stop working (refresh them for new ones).
+        token_expires_at: DateTime<Utc>,
     },
 }
 

@@ -4,13 +4,15 @@
 mod audit;
 mod auth;
 mod context;
+pub mod data;
 mod error;
 pub mod health;
 mod integrations;
+pub mod jobs;
 mod secrets;
 pub mod setup;
 mod storage;
-mod tabular;
+pub mod tabular;
 mod tenancy;
 mod validate;
 pub mod verify;
@@ -40,6 +42,17 @@ pub struct Deps {
     pub integrations: IntegrationPolicy,
 }
 
+/// Operator settings of the data flows.
+#[derive(Debug, Clone)]
+pub struct DataSettings {
+    /// The embedded warehouse, the connection every org sees as `local`.
+    pub local_warehouse: Arc<dyn byob_ports::warehouse::Warehouse>,
+    pub uploads: data::UploadSettings,
+    pub jobs: jobs::JobSettings,
+    /// Hours after which an upload still waiting for its bytes is aborted by the janitor.
+    pub abort_incomplete_after_hours: u32,
+}
+
 /// The services, sharing one set of dependencies.
 #[derive(Debug, Clone)]
 pub struct Services {
@@ -56,6 +69,12 @@ pub struct Services {
     pub events: health::Events,
     pub webhooks: health::WebhookService,
     pub monitor: health::HealthMonitor,
+    pub connections: data::ConnectionService,
+    pub uploads: data::UploadService,
+    pub loads: data::Loads,
+    pub jobs: jobs::JobService,
+    pub runner: jobs::JobRunner,
+    pub janitor: data::Janitor,
     /// For layers that must audit on their own (an access refused before any use case runs).
     pub auditor: Auditor,
 }
@@ -67,13 +86,26 @@ impl Services {
         operator_token: OperatorToken,
         storage: StorageSettings,
         monitor: health::MonitorSettings,
+        data: DataSettings,
     ) -> Self {
         let auditor = Auditor::new(deps.catalog.clone(), deps.clock.clone());
         let sts = storage.sts.clone();
         let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
         let events = health::Events::new(deps.clone(), auditor.clone());
         let verify = verify::VerificationService::new(deps.clone(), auditor.clone(), router.clone(), events.clone());
+        let connections = data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouse);
+        let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
+        let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
+        let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());
+        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone());
+        let janitor = data::Janitor::new(deps.clone(), uploads.clone(), data.abort_incomplete_after_hours);
         Self {
+            connections,
+            uploads,
+            loads,
+            jobs,
+            runner,
+            janitor,
             auth: Authenticator::new(deps.clone(), operator_token),
             orgs: OrgService::new(deps.clone(), auditor.clone()),
             members: MemberService::new(deps.clone(), auditor.clone()),

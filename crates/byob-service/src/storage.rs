@@ -193,6 +193,29 @@ impl StorageRouter {
         Ok(RoutedStorage { client, integration: None, staging_ttl_hours: self.settings.default_ttl_hours })
     }
 
+    /// The storage an existing record's objects live in: its integration, or the org's part of the default
+    /// storage.
+    ///
+    /// # Errors
+    /// `integration-gone` when the integration was deleted since; the errors of [`Self::client_for`].
+    pub(crate) async fn stored_in(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        integration: Option<IntegrationId>,
+    ) -> Result<StorageClient, ServiceError> {
+        match integration {
+            None => Ok(self.settings.default_storage.narrowed(&format!("orgs/{org}"))?),
+            Some(id) => {
+                let i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| ServiceError::Refused {
+                    code: "integration-gone",
+                    message: format!("integration `{id}`, where this file was staged, was deleted"),
+                })?;
+                self.client_for(ctx, &i).await
+            }
+        }
+    }
+
     async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
         let stored =
             self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;

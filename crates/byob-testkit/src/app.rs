@@ -21,6 +21,22 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// byob's AWS principal in tests: a user in moto's default account, which the assume-role test creates.
 pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-service";
 
+/// The embedded warehouse in the test's directory, and upload settings whose relay URLs point nowhere (an
+/// in-process app has no listener; relay uploads are tested against a `byob serve` process).
+async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
+    let pool = byob_ports::warehouse::open_local_warehouse(&dir.path().join("warehouse.db")).await.expect("warehouse");
+    byob_service::DataSettings {
+        local_warehouse: Arc::new(byob_ports::warehouse::SqliteWarehouse::new(pool)),
+        uploads: byob_service::data::UploadSettings {
+            max_size_bytes: 1 << 40,
+            allowed_content_types: Vec::new(),
+            public_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+        },
+        jobs: byob_service::jobs::JobSettings::default(),
+        abort_incomplete_after_hours: 24,
+    }
+}
+
 pub struct TestApp {
     pub router: Router,
     /// The use cases behind the router, for tests of services no route exposes yet.
@@ -100,6 +116,7 @@ impl TestApp {
             OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())),
             storage,
             byob_service::health::MonitorSettings::default(),
+            data_settings(&dir).await,
         );
         let state = AppState::new(
             services.clone(),

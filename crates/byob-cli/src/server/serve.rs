@@ -57,16 +57,22 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         interval: chrono::Duration::hours(i64::from(config.monitor.interval_hours.max(1))),
         jitter: config.monitor.jitter.clamp(0.0, 0.5),
     };
-    let services = Services::new(&deps, operator, storage, monitor);
-    if config.monitor.enabled {
-        spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));
-    }
-    let state = AppState::new(services, deps.catalog.clone(), Arc::new(Metrics::default()), limits);
     let signals = ShutdownSignals::register()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let data =
+        data_settings(&config, Arc::new(byob_ports::warehouse::SqliteWarehouse::new(warehouse.clone())), address)?;
+    let services = Services::new(&deps, operator, storage, monitor, data);
+    if config.monitor.enabled {
+        spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));
+    }
+    let (stop_jobs, jobs_stopped) = watch::channel(false);
+    if config.jobs.enabled {
+        spawn_jobs(&services, &config.jobs, &jobs_stopped);
+    }
+    let state = AppState::new(services, deps.catalog.clone(), Arc::new(Metrics::default()), limits);
     println!("byob listening on http://{address}");
     tracing::info!(%address, "listening");
 
@@ -79,6 +85,7 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         signals.recv().await;
         tracing::info!("shutdown requested; finishing in-flight requests");
         let _ = stop_tx.send(true);
+        let _ = stop_jobs.send(true);
     });
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
     let server = tokio::spawn(async move { server.await });
@@ -93,6 +100,61 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     catalog.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Upload, warehouse and job settings; relay URLs default to the address actually listened on.
+fn data_settings(
+    config: &Config,
+    warehouse: Arc<dyn byob_ports::warehouse::Warehouse>,
+    address: std::net::SocketAddr,
+) -> anyhow::Result<byob_service::DataSettings> {
+    let public_url = config.uploads.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
+    let public_url =
+        url::Url::parse(&public_url).with_context(|| format!("uploads.public_url `{public_url}` is not a URL"))?;
+    let lease = Duration::from_secs(config.jobs.lease_secs.max(2));
+    Ok(byob_service::DataSettings {
+        local_warehouse: warehouse,
+        uploads: byob_service::data::UploadSettings {
+            max_size_bytes: config.uploads.max_size_bytes,
+            allowed_content_types: config
+                .uploads
+                .allowed_content_types
+                .iter()
+                .map(|t| t.to_ascii_lowercase())
+                .collect(),
+            public_url,
+        },
+        jobs: byob_service::jobs::JobSettings {
+            lease,
+            heartbeat: (lease / 5).max(Duration::from_millis(500)),
+            ..byob_service::jobs::JobSettings::default()
+        },
+        abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours.max(1),
+    })
+}
+
+/// Job workers and the janitor, until shutdown.
+fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopped: &watch::Receiver<bool>) {
+    let idle = Duration::from_millis(config.poll_ms.max(50));
+    for _ in 0..config.workers.max(1) {
+        let runner = services.runner.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            runner.run_until(idle, async move { stopped.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }).await;
+        });
+    }
+    let janitor = services.janitor.clone();
+    let every = Duration::from_secs(config.janitor_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(e) = janitor.sweep().await {
+                tracing::warn!(error = %e, "janitor pass failed");
+            }
+        }
+    });
 }
 
 /// The health monitor and webhook delivery, one pass per tick. A failed pass is logged and the next one retries.

@@ -37,9 +37,29 @@ pub struct PresignedUrl {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a client sending the parts of a multipart upload must respect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartRules {
+    /// Parts must be sent one after the other, in order (a GCS resumable session).
+    pub sequential: bool,
+    /// Each part carries `Content-Range: bytes FIRST-LAST/TOTAL`.
+    pub content_range: bool,
+    /// Every part but the last must be a multiple of this many bytes.
+    pub align: u64,
+}
+
+impl Default for PartRules {
+    fn default() -> Self {
+        Self { sequential: false, content_range: false, align: 1 }
+    }
+}
+
 /// How a provider runs a multipart upload whose parts go to presigned URLs.
 #[async_trait::async_trait]
 pub(crate) trait PartSigner: Send + Sync {
+    fn rules(&self) -> PartRules {
+        PartRules::default()
+    }
     /// Starts the upload; returns its id.
     async fn start(&self, key: &Path) -> Result<String, StorageError>;
     /// The URL (and headers) for part `part_number` (1-based).
@@ -204,6 +224,18 @@ impl StorageClient {
     pub(crate) fn without_presign(mut self, reason: &'static str) -> Self {
         self.no_presign = Some(reason);
         self
+    }
+
+    /// The longest lifetime a presigned URL may have (operator setting).
+    #[must_use]
+    pub fn max_ttl(&self) -> Duration {
+        self.policy.max_ttl
+    }
+
+    /// What the sender of a multipart upload's parts must respect.
+    #[must_use]
+    pub fn part_rules(&self) -> PartRules {
+        self.parts.rules()
     }
 
     /// Whether presigned URLs can be handed out for this client.

@@ -38,6 +38,10 @@ struct GcsResumable {
 
 #[async_trait::async_trait]
 impl PartSigner for GcsResumable {
+    fn rules(&self) -> super::PartRules {
+        super::PartRules { sequential: true, content_range: true, align: 256 * 1024 }
+    }
+
     async fn start(&self, key: &Path) -> Result<String, StorageError> {
         let token = self.store.credentials().get_credential().await?;
         let url = format!("{}/upload/storage/v1/b/{}/o", self.base_url, self.bucket);

@@ -10,7 +10,7 @@ mod local;
 pub mod s3;
 mod sts;
 
-pub use client::{PresignPolicy, PresignedUrl, StorageClient};
+pub use client::{PartRules, PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};

@@ -1,0 +1,410 @@
+//! Connections to data platforms: admins create and delete them, members use them. The embedded warehouse
+//! `local` is always listed and cannot be changed.
+
+use std::sync::Arc;
+
+use byob_core::{
+    AuditOutcome, ConnectionId, OrgId, SecretId, SecretMeta, Sensitive,
+    connection::{Connection, LOCAL_CONNECTION, Platform, PostgresTarget, TlsMode},
+    location::FieldError,
+    table::{Column, TableName, check_identifier},
+};
+use byob_ports::{
+    catalog::OwnedSecret,
+    warehouse::{PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::{
+    Access, Auditor, Deps, RequestContext, ServiceError,
+    secrets::{open_text, secret_context},
+};
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
+    pub name: String,
+    /// `postgres` (the embedded SQLite warehouse is always there as `local`).
+    pub platform: String,
+    pub host: String,
+    /// Default 5432.
+    pub port: Option<u16>,
+    pub database: String,
+    pub user: String,
+    /// Write-only: encrypted at rest, never returned.
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Sensitive<String>>,
+    /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
+    pub tls: Option<TlsMode>,
+    /// Where unqualified table names go. Default `public`.
+    pub schema: Option<String>,
+}
+
+/// A connection as the API shows it (never its password).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// `null` for the embedded warehouse.
+    pub id: Option<ConnectionId>,
+    pub name: String,
+    /// `sqlite` (the embedded warehouse) or `postgres`.
+    pub platform: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub tls: Option<TlsMode>,
+    pub schema: Option<String>,
+    pub has_password: bool,
+}
+
+impl ConnectionView {
+    fn local() -> Self {
+        Self {
+            id: None,
+            name: LOCAL_CONNECTION.into(),
+            platform: "sqlite".into(),
+            host: None,
+            port: None,
+            database: None,
+            user: None,
+            tls: None,
+            schema: None,
+            has_password: false,
+        }
+    }
+
+    fn of(c: &Connection) -> Self {
+        match &c.platform {
+            Platform::Postgres(p) => Self {
+                id: Some(c.id),
+                name: c.name.clone(),
+                platform: "postgres".into(),
+                host: Some(p.host.clone()),
+                port: Some(p.port),
+                database: Some(p.database.clone()),
+                user: Some(p.user.clone()),
+                tls: Some(p.tls),
+                schema: Some(p.schema.clone()),
+                has_password: p.password.is_some(),
+            },
+        }
+    }
+}
+
+/// The outcome of a connection test.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionTest {
+    pub ok: bool,
+    pub platform: String,
+    pub duration_ms: u64,
+    /// Why it failed, in the platform's words.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableView {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// A connection ready for use.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenConnection {
+    pub name: String,
+    pub warehouse: Arc<dyn Warehouse>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectionService {
+    deps: Deps,
+    auditor: Auditor,
+    local: Arc<dyn Warehouse>,
+}
+
+fn check_name(name: &str) -> Result<(), FieldError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+        && !name.contains('.');
+    if !ok {
+        return Err(FieldError::new(
+            "name",
+            "connection-name",
+            "use 1-63 letters, digits, `-` or `_` (the name is written before the table: NAME.TABLE)",
+        ));
+    }
+    if name == LOCAL_CONNECTION {
+        return Err(FieldError::new("name", "connection-name-taken", "`local` is the embedded warehouse"));
+    }
+    Ok(())
+}
+
+fn check_host(host: &str) -> Result<(), FieldError> {
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']'));
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new("host", "connection-host", "give a host name or IP address (letters, digits, `.`, `-`)"))
+    }
+}
+
+impl ConnectionService {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor, local: Arc<dyn Warehouse>) -> Self {
+        Self { deps, auditor, local }
+    }
+
+    async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
+        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Member)
+    }
+
+    async fn admin(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
+        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Admin)
+    }
+
+    /// # Errors
+    /// Forbidden unless admin; invalid fields; a taken name; catalog and secret-box errors.
+    pub async fn create(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        req: CreateConnection,
+    ) -> Result<ConnectionView, ServiceError> {
+        self.admin(ctx, org).await?;
+        check_name(&req.name)?;
+        if req.platform != "postgres" {
+            return Err(FieldError::new(
+                "platform",
+                "platform-unsupported",
+                format!("`{}` is not a platform byob connects to yet; use `postgres`", req.platform),
+            )
+            .into());
+        }
+        check_host(&req.host)?;
+        check_identifier("database", &req.database)?;
+        check_identifier("user", &req.user)?;
+        let schema = req.schema.unwrap_or_else(|| "public".into());
+        check_identifier("schema", &schema)?;
+        if self.deps.catalog.find_connection(org, &req.name).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("a connection named `{}` exists already", req.name)));
+        }
+        let now = self.deps.clock.now();
+        let id = ConnectionId::generate();
+        let mut owned = Vec::new();
+        let password = match &req.password {
+            Some(password) => {
+                let secret_id = SecretId::generate();
+                let stored =
+                    self.deps.secret_box.seal(password.expose().as_bytes(), &secret_context(org, secret_id))?;
+                let meta = SecretMeta {
+                    id: secret_id,
+                    org_id: org,
+                    name: format!("{id}/password"),
+                    description: Some("password of a data-platform connection".into()),
+                    key_id: stored.key_id.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    expires_at: None,
+                };
+                owned.push(OwnedSecret { meta, stored });
+                Some(secret_id)
+            }
+            None => None,
+        };
+        let connection = Connection {
+            id,
+            org_id: org,
+            name: req.name,
+            platform: Platform::Postgres(PostgresTarget {
+                host: req.host,
+                port: req.port.unwrap_or(5432),
+                database: req.database,
+                user: req.user,
+                password,
+                tls: req.tls.unwrap_or_default(),
+                schema,
+            }),
+            created_at: now,
+            updated_at: now,
+        };
+        self.deps.catalog.insert_connection(&connection, &owned).await?;
+        let view = ConnectionView::of(&connection);
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "connection.create",
+                Some(id.to_string()),
+                AuditOutcome::Success,
+                json!({
+                    "name": view.name, "platform": view.platform, "host": view.host, "database": view.database,
+                }),
+            )
+            .await?;
+        Ok(view)
+    }
+
+    /// # Errors
+    /// Not a member; catalog errors.
+    pub async fn list(&self, ctx: &RequestContext, org: OrgId) -> Result<Vec<ConnectionView>, ServiceError> {
+        self.member(ctx, org).await?;
+        let mut all = vec![ConnectionView::local()];
+        all.extend(self.deps.catalog.list_connections(org).await?.iter().map(ConnectionView::of));
+        Ok(all)
+    }
+
+    async fn find(&self, org: OrgId, name: &str) -> Result<Option<Connection>, ServiceError> {
+        if let Ok(id) = name.parse::<ConnectionId>() {
+            return Ok(self.deps.catalog.get_connection(org, id).await?);
+        }
+        Ok(self.deps.catalog.find_connection(org, name).await?)
+    }
+
+    /// # Errors
+    /// Not a member; not found.
+    pub async fn get(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<ConnectionView, ServiceError> {
+        self.member(ctx, org).await?;
+        if name == LOCAL_CONNECTION {
+            return Ok(ConnectionView::local());
+        }
+        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        Ok(ConnectionView::of(&c))
+    }
+
+    /// # Errors
+    /// Forbidden unless admin; not found; `local` cannot be deleted.
+    pub async fn delete(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<(), ServiceError> {
+        self.admin(ctx, org).await?;
+        if name == LOCAL_CONNECTION {
+            return Err(ServiceError::Refused {
+                code: "connection-builtin",
+                message: "`local` is the embedded warehouse and cannot be deleted".into(),
+            });
+        }
+        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        self.deps.catalog.delete_connection(org, c.id).await?;
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "connection.delete",
+                Some(c.id.to_string()),
+                AuditOutcome::Success,
+                json!({ "name": c.name }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Resolves a connection by name or id, revealing its password (audited as `secret.use`).
+    pub(crate) async fn open(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+    ) -> Result<OpenConnection, ServiceError> {
+        if name == LOCAL_CONNECTION {
+            return Ok(OpenConnection { name: LOCAL_CONNECTION.into(), warehouse: self.local.clone() });
+        }
+        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let Platform::Postgres(p) = &c.platform;
+        let password = match p.password {
+            Some(id) => Some(self.reveal(ctx, org, id).await?),
+            None => None,
+        };
+        let warehouse = PostgresWarehouse::new(PostgresSettings {
+            host: p.host.clone(),
+            port: p.port,
+            database: p.database.clone(),
+            user: p.user.clone(),
+            password,
+            tls: p.tls,
+            schema: p.schema.clone(),
+        });
+        Ok(OpenConnection { name: c.name, warehouse: Arc::new(warehouse) })
+    }
+
+    async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
+        let stored =
+            self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
+        let text = open_text(&self.deps, org, id, &stored)?;
+        self.auditor.record(ctx, org, "secret.use", Some(id.to_string()), AuditOutcome::Success, json!({})).await?;
+        Ok(text)
+    }
+
+    /// Connects and runs a trivial query (members).
+    ///
+    /// # Errors
+    /// Not a member; not found. A failed connection is a result, not an error.
+    pub async fn test(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<ConnectionTest, ServiceError> {
+        self.member(ctx, org).await?;
+        let open = self.open(ctx, org, name).await?;
+        let started = std::time::Instant::now();
+        let outcome = open.warehouse.ping().await;
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let ok = outcome.is_ok();
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "connection.test",
+                Some(open.name.clone()),
+                if ok { AuditOutcome::Success } else { AuditOutcome::Failed },
+                json!({}),
+            )
+            .await?;
+        Ok(ConnectionTest {
+            ok,
+            platform: open.warehouse.platform().into(),
+            duration_ms,
+            error: outcome.err().map(|e| e.to_string()),
+        })
+    }
+
+    /// # Errors
+    /// Not a member; not found; `connection-failed` when the platform cannot be reached.
+    pub async fn tables(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<Vec<TableView>, ServiceError> {
+        self.member(ctx, org).await?;
+        let open = self.open(ctx, org, name).await?;
+        let tables = open.warehouse.tables().await.map_err(warehouse_error)?;
+        Ok(tables.into_iter().map(|t| TableView { schema: t.schema, name: t.name }).collect())
+    }
+
+    /// # Errors
+    /// Not a member; not found (connection or table); `connection-failed`.
+    pub async fn columns(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+        table: &str,
+    ) -> Result<Vec<Column>, ServiceError> {
+        self.member(ctx, org).await?;
+        let table = TableName::parse("table", table)?;
+        let open = self.open(ctx, org, name).await?;
+        open.warehouse
+            .columns(&table)
+            .await
+            .map_err(warehouse_error)?
+            .ok_or_else(|| ServiceError::not_found("table", &table))
+    }
+}
+
+/// A platform error as the API reports it.
+pub(crate) fn warehouse_error(e: WarehouseError) -> ServiceError {
+    let code = match &e {
+        WarehouseError::Connect(_) => "connection-failed",
+        WarehouseError::TableExists(_) => "table-exists",
+        WarehouseError::TableMissing(_) => "table-missing",
+        WarehouseError::Unsupported(_) => "platform-unsupported",
+        WarehouseError::Rejected(_) | WarehouseError::Aborted | WarehouseError::Database(_) => "load-rejected",
+    };
+    ServiceError::Refused { code, message: e.to_string() }
+}

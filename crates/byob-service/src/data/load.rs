@@ -1,0 +1,607 @@
+//! Loading an uploaded CSV into a connection: the request is checked and turned into a job spec at once (so
+//! bad options fail fast), then the job streams the object from the bucket through the CSV reader into the
+//! platform's bulk path, all or nothing.
+
+use std::io::Read;
+
+use byob_core::{
+    AuditOutcome, OrgId, UploadId,
+    job::Job,
+    table::{Column, ColumnType, TableName, check_identifier},
+    upload::{Staged, Upload, UploadState},
+};
+use byob_ports::{
+    storage::StorageError,
+    warehouse::{Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError},
+};
+use futures::StreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+use utoipa::ToSchema;
+
+use super::{ConnectionService, UploadService, connections::warehouse_error};
+use crate::{
+    RequestContext, ServiceError,
+    jobs::{JobFailure, JobHandle, JobService},
+    tabular::{
+        BadRow, CsvOptions, DetectedEncoding, FileError, InspectError, Inspection, RowError, RowReader, TextEncoding,
+        inspect, utf8_reader,
+    },
+};
+
+/// Bytes read from the start of a file to inspect it.
+const SAMPLE_BYTES: u64 = 1024 * 1024;
+/// Rows per batch handed to the platform.
+const BATCH_ROWS: usize = 4096;
+/// Longest record accepted (a 10 MB field fits).
+const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// Bad rows kept in the job's result; all of them (up to the limit) go to the rejected-rows file.
+const BAD_ROWS_SHOWN: usize = 20;
+const MAX_BAD_ROW_LIMIT: u64 = 100_000;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Create,
+    Append,
+    Replace,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The first bad row fails the load; nothing is written.
+    #[default]
+    Abort,
+    /// Bad rows are left out (up to `max_bad_rows`) and written to the rejected-rows file.
+    Skip,
+}
+
+/// Renames or retypes one column of the file.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnOverride {
+    /// The column as inspection names it (the header's name, or `column_N` without a header)…
+    pub source: Option<String>,
+    /// …or its 1-based position.
+    pub position: Option<u32>,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub column_type: Option<ColumnType>,
+    pub nullable: Option<bool>,
+}
+
+/// Options of an inspection (all optional: byob detects).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewOptions {
+    /// One character: `,`, `;`, `|`, or `\t` for a tab.
+    pub delimiter: Option<String>,
+    /// Whether the first line names the columns.
+    pub header: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRequest {
+    /// A connection name (`local` for the embedded warehouse) or id.
+    pub connection: String,
+    /// `table` or `schema.table`.
+    pub table: String,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub columns: Vec<ColumnOverride>,
+    #[serde(default)]
+    pub on_error: OnError,
+    /// With `on_error: skip`, how many bad rows are tolerated before the load fails. Default 100.
+    pub max_bad_rows: Option<u64>,
+    pub header: Option<bool>,
+    pub delimiter: Option<String>,
+    /// Fields that mean NULL. Default: the empty field.
+    pub null_tokens: Option<Vec<String>>,
+    /// Overrides the detected encoding.
+    pub encoding: Option<TextEncoding>,
+}
+
+/// A load job's spec: everything decided before it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LoadSpec {
+    upload: UploadId,
+    connection: String,
+    table: TableName,
+    mode: Mode,
+    delimiter: u8,
+    has_header: bool,
+    encoding: DetectedEncoding,
+    columns: Vec<Column>,
+    on_error: OnError,
+    max_bad_rows: u64,
+    null_tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Loads {
+    uploads: UploadService,
+    connections: ConnectionService,
+    jobs: JobService,
+}
+
+fn delimiter(text: Option<&str>) -> Result<Option<u8>, ServiceError> {
+    match text {
+        None => Ok(None),
+        Some("\\t" | "\t" | "tab") => Ok(Some(b'\t')),
+        Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => Ok(Some(d.as_bytes()[0])),
+        Some(_) => Err(ServiceError::invalid("delimiter", "one ASCII character other than a quote or a line break")),
+    }
+}
+
+fn inspect_error(e: InspectError) -> ServiceError {
+    match e {
+        InspectError::Empty => ServiceError::Refused {
+            code: "csv-empty",
+            message: "the file is empty: there is no header and no row to load".into(),
+        },
+        InspectError::Unreadable(m) => ServiceError::Refused { code: "csv-unreadable", message: m },
+    }
+}
+
+fn apply_overrides(columns: &mut [Column], overrides: &[ColumnOverride]) -> Result<(), ServiceError> {
+    for (i, o) in overrides.iter().enumerate() {
+        let field = format!("columns[{i}]");
+        let index = match (&o.source, o.position) {
+            (Some(source), None) => columns.iter().position(|c| &c.name == source).ok_or_else(|| {
+                ServiceError::invalid(
+                    &field,
+                    format!("the file has no column `{source}`; preview the upload for names"),
+                )
+            })?,
+            (None, Some(p)) if p >= 1 && (p as usize) <= columns.len() => p as usize - 1,
+            (None, Some(p)) => {
+                return Err(ServiceError::invalid(&field, format!("position {p} is not in 1-{}", columns.len())));
+            }
+            _ => return Err(ServiceError::invalid(&field, "give either `source` or `position`")),
+        };
+        let column = &mut columns[index];
+        if let Some(name) = &o.name {
+            column.name.clone_from(name);
+        }
+        if let Some(t) = o.column_type {
+            column.column_type = t;
+        }
+        if let Some(nullable) = o.nullable {
+            column.nullable = nullable;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, c) in columns.iter().enumerate() {
+        check_identifier(&format!("columns[{}]", i + 1), &c.name).map_err(|e| ServiceError::Refused {
+            code: "csv-column-name",
+            message: format!("column {} has an unusable name ({}); rename it with `columns`", i + 1, e.message),
+        })?;
+        if !seen.insert(c.name.to_lowercase()) {
+            return Err(ServiceError::Refused {
+                code: "csv-column-name",
+                message: format!("column {} repeats the name `{}`; rename it with `columns`", i + 1, c.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Loads {
+    #[must_use]
+    pub(crate) fn new(uploads: UploadService, connections: ConnectionService, jobs: JobService) -> Self {
+        Self { uploads, connections, jobs }
+    }
+
+    async fn ready(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
+        let upload = self.uploads.find(org, id).await?;
+        if upload.state != UploadState::Uploaded || upload.staged != Staged::Present {
+            return Err(ServiceError::Refused {
+                code: "upload-not-ready",
+                message: format!(
+                    "upload `{id}` is {} and its file is {}: only a completed upload whose file is still staged can be read",
+                    upload.state.as_str(),
+                    serde_json::to_value(upload.staged)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        Ok(upload)
+    }
+
+    async fn inspect_upload(
+        &self,
+        ctx: &RequestContext,
+        upload: &Upload,
+        delimiter: Option<u8>,
+        header: Option<bool>,
+        null_tokens: &[String],
+    ) -> Result<Inspection, ServiceError> {
+        let sample = self.uploads.head_bytes(ctx, upload, SAMPLE_BYTES).await?;
+        inspect(&sample, upload.size <= SAMPLE_BYTES, delimiter, header, null_tokens).map_err(inspect_error)
+    }
+
+    /// Inspects the start of an uploaded file: encoding, dialect, columns and types, first rows.
+    ///
+    /// # Errors
+    /// Not a member; not found; not uploaded; an empty file.
+    pub async fn preview(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: UploadId,
+        options: PreviewOptions,
+    ) -> Result<Inspection, ServiceError> {
+        self.uploads.member(ctx, org).await?;
+        let upload = self.ready(org, id).await?;
+        let delimiter = delimiter(options.delimiter.as_deref())?;
+        self.inspect_upload(ctx, &upload, delimiter, options.header, &[String::new()]).await
+    }
+
+    /// Checks a load request and queues its job.
+    ///
+    /// # Errors
+    /// Not a member; not found; not uploaded; invalid options; unknown connection; column problems.
+    pub async fn start(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: UploadId,
+        req: LoadRequest,
+    ) -> Result<Job, ServiceError> {
+        self.uploads.member(ctx, org).await?;
+        let mut upload = self.ready(org, id).await?;
+        let table = TableName::parse("table", &req.table)?;
+        let delimiter = delimiter(req.delimiter.as_deref())?;
+        let null_tokens = req.null_tokens.clone().unwrap_or_else(|| vec![String::new()]);
+        if null_tokens.len() > 16 || null_tokens.iter().any(|t| t.len() > 64) {
+            return Err(ServiceError::invalid("null_tokens", "at most 16 tokens of at most 64 bytes"));
+        }
+        let max_bad_rows = match (req.on_error, req.max_bad_rows) {
+            (OnError::Abort, Some(_)) => {
+                return Err(ServiceError::invalid("max_bad_rows", "applies only with `on_error: skip`"));
+            }
+            (OnError::Abort, None) => 0,
+            (OnError::Skip, None) => 100,
+            (OnError::Skip, Some(n)) if n <= MAX_BAD_ROW_LIMIT => n,
+            (OnError::Skip, Some(_)) => {
+                return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
+            }
+        };
+        let connection = self.connections.open(ctx, org, &req.connection).await?;
+        let inspection = self.inspect_upload(ctx, &upload, delimiter, req.header, &null_tokens).await?;
+        let mut columns = inspection.columns;
+        apply_overrides(&mut columns, &req.columns)?;
+        let mut encoding = inspection.encoding;
+        if let Some(e) = req.encoding {
+            encoding = DetectedEncoding { encoding: e, bom: encoding.bom && e == encoding.encoding, guessed: false };
+        }
+        let spec = LoadSpec {
+            upload: id,
+            connection: connection.name.clone(),
+            table,
+            mode: req.mode,
+            delimiter: inspection.dialect.delimiter,
+            has_header: inspection.dialect.has_header,
+            encoding,
+            columns,
+            on_error: req.on_error,
+            max_bad_rows,
+            null_tokens,
+        };
+        let spec_json = serde_json::to_value(&spec).map_err(|e| ServiceError::invalid("spec", e.to_string()))?;
+        let job = self.jobs.enqueue(ctx, org, "load", spec_json, Some(upload.size)).await?;
+        upload.load_job = Some(job.id);
+        self.uploads.deps().catalog.update_upload(&upload, UploadState::Uploaded).await?;
+        self.uploads
+            .audit(
+                ctx,
+                &upload,
+                "upload.load",
+                AuditOutcome::Success,
+                json!({
+                    "job": job.id, "connection": spec.connection, "table": spec.table.to_string(), "mode": spec.mode,
+                }),
+            )
+            .await?;
+        Ok(job)
+    }
+
+    /// Runs a load job.
+    pub(crate) async fn execute(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
+        let spec: LoadSpec = serde_json::from_value(job.spec.clone())
+            .map_err(|e| JobFailure::new("job-spec-invalid", format!("this load's spec cannot be read: {e}")))?;
+        let ctx = RequestContext::system();
+        let org = job.org_id;
+        let upload = self.ready(org, spec.upload).await.map_err(service_failure)?;
+        let (client, key) = self.uploads.located(&ctx, &upload).await.map_err(service_failure)?;
+        let connection = self.connections.open(&ctx, org, &spec.connection).await.map_err(service_failure)?;
+        let warehouse = connection.warehouse;
+        let columns = match spec.mode {
+            Mode::Create | Mode::Replace => spec.columns.clone(),
+            Mode::Append => {
+                let existing = warehouse.columns(&spec.table).await.map_err(platform_failure)?.ok_or_else(|| {
+                    JobFailure::new(
+                        "table-missing",
+                        format!("table {} does not exist; load with mode `create`", spec.table),
+                    )
+                })?;
+                match_columns(&spec.columns, &existing)?
+            }
+        };
+        let target = LoadTarget {
+            table: spec.table.clone(),
+            mode: match spec.mode {
+                Mode::Create => LoadMode::Create,
+                Mode::Append => LoadMode::Append,
+                Mode::Replace => LoadMode::Replace,
+            },
+            columns: columns.clone(),
+        };
+        let object = client.store().get(&key).await.map_err(|e| storage_failure(e.into()))?;
+        let counter = handle.clone();
+        let stream = object.into_stream().map(move |chunk| {
+            chunk
+                .inspect(|bytes| counter.add_bytes(bytes.len() as u64))
+                .map_err(|e| std::io::Error::other(format!("{STORAGE_READ}: {e}")))
+        });
+        let input = SyncIoBridge::new(StreamReader::new(stream));
+        let (tx, rx) = mpsc::channel(4);
+        let producer_handle = handle.clone();
+        let producer_spec = spec.clone();
+        let producer =
+            tokio::task::spawn_blocking(move || produce(input, &producer_spec, columns, &tx, &producer_handle));
+        let (loaded, produced) = tokio::join!(warehouse.load(&target, rx), producer);
+        let produced = produced.map_err(|e| JobFailure::new("load-crashed", format!("the CSV reader stopped: {e}")))?;
+        let rejected_key = self.write_rejected(&client, &upload, &produced.bad, &spec).await;
+        let bad_rows: Vec<&RowError> = produced.bad.iter().take(BAD_ROWS_SHOWN).map(|b| &b.error).collect();
+        let summary = json!({
+            "connection": spec.connection,
+            "table": spec.table.to_string(),
+            "mode": spec.mode,
+            "rows_rejected": produced.rejected,
+            "bad_rows": bad_rows,
+            "rejected_key": rejected_key,
+        });
+        if let Some(failure) = produced.failure {
+            self.record_rejected(&upload, rejected_key.as_deref()).await;
+            return Err(failure.with_detail(summary));
+        }
+        let rows = match loaded {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.record_rejected(&upload, rejected_key.as_deref()).await;
+                return Err(platform_failure(e).with_detail(summary));
+            }
+        };
+        let staged = match client.store().delete(&key).await.map_err(StorageError::from) {
+            Ok(()) | Err(StorageError::NotFound(_)) => Staged::DeletedAfterLoad,
+            Err(_) => Staged::LeftToLifecycle,
+        };
+        let mut done = upload.clone();
+        done.staged = staged;
+        done.rejected_key.clone_from(&rejected_key);
+        done.load_job = Some(job.id);
+        let deps = self.uploads.deps();
+        deps.catalog.update_upload(&done, UploadState::Uploaded).await.map_err(|e| service_failure(e.into()))?;
+        let mut result = summary;
+        result["rows_loaded"] = json!(rows);
+        result["staged"] = json!(staged);
+        self.uploads
+            .audit(
+                &ctx,
+                &done,
+                "upload.loaded",
+                AuditOutcome::Success,
+                json!({
+                    "job": job.id, "rows": rows, "rejected": produced.rejected, "staged": staged,
+                }),
+            )
+            .await
+            .map_err(service_failure)?;
+        Ok(result)
+    }
+
+    async fn record_rejected(&self, upload: &Upload, rejected_key: Option<&str>) {
+        if let Some(key) = rejected_key {
+            let mut u = upload.clone();
+            u.rejected_key = Some(key.to_string());
+            self.uploads.deps().catalog.update_upload(&u, UploadState::Uploaded).await.ok();
+        }
+    }
+
+    /// Writes the rejected rows next to the upload as CSV: line, column, code, reason, then the row's fields.
+    async fn write_rejected(
+        &self,
+        client: &byob_ports::storage::StorageClient,
+        upload: &Upload,
+        bad: &[BadRow],
+        spec: &LoadSpec,
+    ) -> Option<String> {
+        if bad.is_empty() {
+            return None;
+        }
+        let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+        out.write_record(["line", "column", "code", "reason", "fields…"]).ok()?;
+        for b in bad {
+            let mut record = vec![
+                b.error.line.to_string(),
+                b.error.column.clone().unwrap_or_default(),
+                b.error.code.to_string(),
+                b.error.reason.clone(),
+            ];
+            record.extend(b.fields.iter().cloned());
+            out.write_record(&record).ok()?;
+        }
+        let bytes = out.into_inner().ok()?;
+        let dir = upload.key.rsplit_once('/').map_or("", |(d, _)| d);
+        let relative = format!("{dir}/rejected.csv");
+        let key = client.key(&relative).ok()?;
+        match client.store().put(&key, PutPayload::from(bytes)).await {
+            Ok(_) => Some(relative),
+            Err(e) => {
+                tracing::warn!(upload = %upload.id, table = %spec.table, error = %e, "could not write the rejected rows");
+                None
+            }
+        }
+    }
+}
+
+/// The prefix of an I/O error that came from the bucket rather than the file's content.
+const STORAGE_READ: &str = "reading the object from the bucket failed";
+
+/// Maps the file's columns onto an existing table's, by name (exact, then ignoring case): the table's types
+/// and nullability apply.
+fn match_columns(file: &[Column], table: &[Column]) -> Result<Vec<Column>, JobFailure> {
+    file.iter()
+        .map(|c| {
+            table
+                .iter()
+                .find(|t| t.name == c.name)
+                .or_else(|| table.iter().find(|t| t.name.eq_ignore_ascii_case(&c.name)))
+                .cloned()
+                .ok_or_else(|| {
+                    JobFailure::new(
+                        "column-not-in-table",
+                        format!(
+                            "the file's column `{}` is not in the table (its columns: {}); rename it with `columns`",
+                            c.name,
+                            table.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn storage_failure(e: StorageError) -> JobFailure {
+    match e {
+        StorageError::Backend(m) => JobFailure::retryable("storage-unavailable", m),
+        StorageError::NotFound(m) => JobFailure::new("upload-object-missing", format!("the staged file is gone: {m}")),
+        other => JobFailure::new("storage-refused", other.to_string()),
+    }
+}
+
+fn service_failure(e: ServiceError) -> JobFailure {
+    match e {
+        ServiceError::Storage(s) => storage_failure(s),
+        ServiceError::Refused { code, message } => JobFailure::new(code, message),
+        ServiceError::NotFound { kind, id } => JobFailure::new("not-found", format!("{kind} `{id}` no longer exists")),
+        ServiceError::Catalog(c) => JobFailure::retryable("catalog-unavailable", c.to_string()),
+        other => JobFailure::new("load-failed", other.to_string()),
+    }
+}
+
+fn platform_failure(e: WarehouseError) -> JobFailure {
+    match warehouse_error(e) {
+        ServiceError::Refused { code: "connection-failed", message } => {
+            JobFailure::retryable("connection-failed", message)
+        }
+        ServiceError::Refused { code, message } => JobFailure::new(code, message),
+        other => JobFailure::new("load-failed", other.to_string()),
+    }
+}
+
+struct Produced {
+    rejected: u64,
+    bad: Vec<BadRow>,
+    failure: Option<JobFailure>,
+}
+
+/// Reads, converts and hands over every row (on a blocking thread: the CSV reader pulls bytes synchronously).
+fn produce(
+    input: impl Read + Send,
+    spec: &LoadSpec,
+    columns: Vec<Column>,
+    tx: &mpsc::Sender<LoadItem>,
+    handle: &JobHandle,
+) -> Produced {
+    let options = CsvOptions {
+        delimiter: spec.delimiter,
+        has_header: spec.has_header,
+        null_tokens: spec.null_tokens.clone(),
+        max_record_bytes: MAX_RECORD_BYTES,
+    };
+    let width = columns.len();
+    let mut rows = RowReader::new(utf8_reader(input, spec.encoding), &options, columns);
+    let mut produced = Produced { rejected: 0, bad: Vec::new(), failure: None };
+    let mut cells: Vec<Cell> = Vec::with_capacity(BATCH_ROWS * width);
+    let mut in_batch = 0usize;
+    let send = |cells: Vec<Cell>, n: usize| -> bool {
+        handle.add_rows(n as u64);
+        tx.blocking_send(LoadItem::Batch(Batch { width, cells })).is_ok()
+    };
+    loop {
+        if handle.should_stop() {
+            produced.failure = Some(JobFailure::new("cancelled", "the load was stopped; nothing was written"));
+            return produced;
+        }
+        match rows.next_into(&mut cells) {
+            Ok(None) => break,
+            Ok(Some(Ok(()))) => {
+                in_batch += 1;
+                if in_batch == BATCH_ROWS {
+                    let full = std::mem::replace(&mut cells, Vec::with_capacity(BATCH_ROWS * width));
+                    if !send(full, in_batch) {
+                        // The platform side stopped; its error is the one to report.
+                        return produced;
+                    }
+                    in_batch = 0;
+                }
+            }
+            Ok(Some(Err(bad))) => {
+                produced.rejected += 1;
+                handle.add_rejected(1);
+                let error = bad.error.clone();
+                if produced.bad.len() as u64 <= spec.max_bad_rows {
+                    produced.bad.push(bad);
+                }
+                if spec.on_error == OnError::Abort {
+                    produced.failure = Some(JobFailure::new("bad-row", describe(&error)));
+                    return produced;
+                }
+                if produced.rejected > spec.max_bad_rows {
+                    produced.failure = Some(JobFailure::new(
+                        "too-many-bad-rows",
+                        format!(
+                            "more than {} rows could not be loaded (the last: {}); nothing was written",
+                            spec.max_bad_rows,
+                            describe(&error)
+                        ),
+                    ));
+                    return produced;
+                }
+            }
+            Err(FileError { line, message }) => {
+                let failure = if message.contains(STORAGE_READ) {
+                    JobFailure::retryable("storage-unavailable", message)
+                } else {
+                    JobFailure::new("csv-unreadable", format!("line {line}: {message}; nothing was written"))
+                };
+                produced.failure = Some(failure);
+                return produced;
+            }
+        }
+    }
+    if in_batch > 0 && !send(cells, in_batch) {
+        return produced;
+    }
+    let _ = tx.blocking_send(LoadItem::End);
+    produced
+}
+
+fn describe(e: &RowError) -> String {
+    match &e.column {
+        Some(column) => format!("line {}, column `{column}`: {}", e.line, e.reason),
+        None => format!("line {}: {}", e.line, e.reason),
+    }
+}

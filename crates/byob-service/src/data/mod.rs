@@ -1,0 +1,14 @@
+//! Data flows: connections to data platforms, uploads staged in buckets, loads of uploaded CSVs, and the
+//! janitor that cleans staged files up.
+
+mod connections;
+mod janitor;
+mod load;
+mod plan;
+mod uploads;
+
+pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView};
+pub use janitor::{Janitor, JanitorReport, JanitorTotals};
+pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
+pub use plan::{PartUrl, UploadPlan};
+pub use uploads::{CompleteUpload, CompletedPart, CreateUpload, PartUrls, RefreshParts, UploadService, UploadSettings};

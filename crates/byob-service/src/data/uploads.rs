@@ -1,0 +1,603 @@
+//! Upload sessions: byob names the object and hands out URLs; the bytes go from the client straight to the
+//! bucket (or, for storage without URLs, to byob's relay endpoint); byob completes the upload and checks its size.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use byob_core::{
+    AuditOutcome, OrgId, UploadId,
+    integration::Feature,
+    upload::{Staged, Transfer, Upload, UploadState, sanitise_filename},
+};
+use byob_ports::storage::{StorageClient, StorageError};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use object_store::{ObjectStoreExt, WriteMultipart, path::Path};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use super::plan::{self, PartUrl, SINGLE_PUT_MAX, UploadPlan};
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter};
+
+/// Operator settings for uploads.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// Largest file accepted, in bytes.
+    pub max_size_bytes: u64,
+    /// Content types accepted (lowercase, without parameters); empty accepts any.
+    pub allowed_content_types: Vec<String>,
+    /// byob's own address as clients reach it, for relay part URLs.
+    pub public_url: url::Url,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUpload {
+    /// The file's name; byob keeps it, and uses a sanitised form in the key.
+    pub filename: String,
+    /// Exact size in bytes; checked when the upload completes.
+    pub size: u64,
+    pub content_type: String,
+    /// What the file is for (`csv-load` by default).
+    pub purpose: Option<String>,
+    /// Part size for a multipart upload, 5 MiB-5 GiB; byob chooses when absent.
+    pub part_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshParts {
+    /// Parts to sign again; all when absent or empty.
+    #[serde(default)]
+    pub part_numbers: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    /// The `ETag` header the part's response carried.
+    pub etag: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteUpload {
+    /// Every part with its ETag (multipart uploads); ignored for a single PUT.
+    #[serde(default)]
+    pub parts: Vec<CompletedPart>,
+}
+
+/// Fresh URLs for an upload's parts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartUrls {
+    pub parts: Vec<PartUrl>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadService {
+    deps: Deps,
+    auditor: Auditor,
+    storage: StorageRouter,
+    settings: std::sync::Arc<UploadSettings>,
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> Result<String, ServiceError> {
+    let bytes = byob_core::random::bytes::<32>().map_err(|e| ServiceError::invalid("token", e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn relay_part_key(upload: &Upload, part: u32) -> String {
+    let dir = upload.key.rsplit_once('/').map_or("", |(d, _)| d);
+    format!("{dir}/parts/{part:05}")
+}
+
+fn not_pending(upload: &Upload) -> ServiceError {
+    ServiceError::Refused {
+        code: "upload-not-pending",
+        message: format!("upload `{}` is {}, not waiting for its bytes", upload.id, upload.state.as_str()),
+    }
+}
+
+impl UploadService {
+    #[must_use]
+    pub fn new(deps: Deps, auditor: Auditor, storage: StorageRouter, settings: UploadSettings) -> Self {
+        Self { deps, auditor, storage, settings: std::sync::Arc::new(settings) }
+    }
+
+    pub(crate) async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
+        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        ctx.principal.require(Access::Member)
+    }
+
+    pub(crate) fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
+    pub(crate) async fn find(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
+        self.deps.catalog.get_upload(org, id).await?.ok_or_else(|| ServiceError::not_found("upload", id))
+    }
+
+    /// The storage holding an upload, and its object's key.
+    pub(crate) async fn located(
+        &self,
+        ctx: &RequestContext,
+        upload: &Upload,
+    ) -> Result<(StorageClient, Path), ServiceError> {
+        let client = self.storage.stored_in(ctx, upload.org_id, upload.integration_id).await?;
+        let key = client.key(&upload.key)?;
+        Ok((client, key))
+    }
+
+    fn validate(&self, req: &CreateUpload) -> Result<(), ServiceError> {
+        if req.filename.trim().is_empty() || req.filename.len() > 1024 || req.filename.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                "filename",
+                "give the file's name: 1-1024 characters, no control characters",
+            ));
+        }
+        if req.size > self.settings.max_size_bytes {
+            return Err(ServiceError::Refused {
+                code: "upload-too-large",
+                message: format!(
+                    "the file is {} bytes; this server accepts at most {} bytes",
+                    req.size, self.settings.max_size_bytes
+                ),
+            });
+        }
+        let media = media_type(&req.content_type);
+        if !self.settings.allowed_content_types.is_empty() && !self.settings.allowed_content_types.contains(&media) {
+            return Err(ServiceError::Refused {
+                code: "content-type-not-allowed",
+                message: format!(
+                    "content type `{media}` is not accepted; allowed: {}",
+                    self.settings.allowed_content_types.join(", ")
+                ),
+            });
+        }
+        if let Some(purpose) = &req.purpose
+            && (purpose.is_empty() || purpose.len() > 64 || purpose.chars().any(char::is_control))
+        {
+            return Err(ServiceError::invalid("purpose", "1-64 characters, no control characters"));
+        }
+        Ok(())
+    }
+
+    /// Starts an upload and returns the plan the client follows.
+    ///
+    /// # Errors
+    /// Not a member; invalid fields, a size over the limit, a refused content type; the uploads integration's
+    /// state (disabled, a failed check); storage errors.
+    pub async fn create(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        req: CreateUpload,
+    ) -> Result<UploadPlan, ServiceError> {
+        self.member(ctx, org).await?;
+        self.validate(&req)?;
+        let routed = self.storage.for_feature(ctx, org, Feature::Uploads).await?;
+        let client = routed.client;
+        let now = self.deps.clock.now();
+        let id = UploadId::generate();
+        let relative = format!("uploads/{}/{id}/{}", now.format("%Y/%m/%d"), sanitise_filename(&req.filename));
+        let key = client.key(&relative)?;
+        let ttl = plan::lifetime(req.size, client.max_ttl());
+        let mut token = None;
+        let transfer = if !client.can_presign() {
+            let part_size = plan::part_size(req.size, req.part_size)?;
+            let secret = new_token()?;
+            let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
+            let transfer = Transfer::Relay {
+                part_size,
+                part_count: u32::try_from(req.size.div_ceil(part_size).max(1)).unwrap_or(u32::MAX),
+                token_hash: token_hash(&secret),
+                token_expires_at: expires_at,
+            };
+            token = Some((secret, expires_at));
+            transfer
+        } else if req.size <= SINGLE_PUT_MAX && req.part_size.is_none() {
+            Transfer::Single
+        } else {
+            let part_size = plan::part_size(req.size, req.part_size)?;
+            let session = client.start_multipart(&key).await?;
+            Transfer::Multipart {
+                session,
+                part_size,
+                part_count: u32::try_from(req.size.div_ceil(part_size).max(1)).unwrap_or(u32::MAX),
+            }
+        };
+        let upload = Upload {
+            id,
+            org_id: org,
+            filename: req.filename,
+            size: req.size,
+            content_type: media_type(&req.content_type),
+            purpose: req.purpose.unwrap_or_else(|| "csv-load".into()),
+            integration_id: routed.integration,
+            key: relative,
+            transfer,
+            state: UploadState::Pending,
+            staged: Staged::Present,
+            expires_at: now + chrono::Duration::hours(i64::from(routed.staging_ttl_hours)),
+            rejected_key: None,
+            load_job: None,
+            created_by: ctx.actor().key(),
+            created_at: now,
+            completed_at: None,
+        };
+        self.deps.catalog.insert_upload(&upload).await?;
+        let parts = match &token {
+            Some((secret, expires_at)) => plan::relay_urls(&self.settings.public_url, &upload, secret, *expires_at),
+            None => plan::provider_urls(&client, &key, &upload, &[], ttl).await?,
+        };
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "upload.create",
+                Some(id.to_string()),
+                AuditOutcome::Success,
+                json!({
+                    "filename": upload.filename, "size": upload.size, "key": upload.key,
+                    "integration": upload.integration_id, "parts": parts.len(),
+                }),
+            )
+            .await?;
+        Ok(self.plan(upload, parts, &client))
+    }
+
+    fn plan(&self, upload: Upload, parts: Vec<PartUrl>, client: &StorageClient) -> UploadPlan {
+        let (method, sequential) = match &upload.transfer {
+            Transfer::Single => ("single", false),
+            Transfer::Multipart { .. } => ("multipart", client.part_rules().sequential),
+            Transfer::Relay { .. } => ("relay", false),
+        };
+        UploadPlan { part_size: upload.transfer.part_size(), method: method.into(), sequential, parts, upload }
+    }
+
+    /// # Errors
+    /// Not a member; not found.
+    pub async fn get(&self, ctx: &RequestContext, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
+        self.member(ctx, org).await?;
+        self.find(org, id).await
+    }
+
+    /// Newest first.
+    ///
+    /// # Errors
+    /// Not a member; catalog errors.
+    pub async fn list(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        after: Option<UploadId>,
+        limit: u32,
+    ) -> Result<Vec<Upload>, ServiceError> {
+        self.member(ctx, org).await?;
+        Ok(self.deps.catalog.list_uploads(org, after, limit).await?)
+    }
+
+    /// New URLs for parts whose URLs expired (a relay upload gets a new token, voiding the old URLs).
+    ///
+    /// # Errors
+    /// Not a member; not found; not pending; part numbers outside the plan.
+    pub async fn refresh(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: UploadId,
+        req: RefreshParts,
+    ) -> Result<PartUrls, ServiceError> {
+        self.member(ctx, org).await?;
+        let mut upload = self.find(org, id).await?;
+        if upload.state != UploadState::Pending {
+            return Err(not_pending(&upload));
+        }
+        let count = upload.transfer.part_count();
+        if let Some(bad) = req.part_numbers.iter().find(|n| !(1..=count).contains(*n)) {
+            return Err(ServiceError::invalid("part_numbers", format!("part {bad} is not in 1-{count}")));
+        }
+        let (client, key) = self.located(ctx, &upload).await?;
+        let ttl = plan::lifetime(upload.size, client.max_ttl());
+        let parts = if let Transfer::Relay { token_hash: hash, token_expires_at, .. } = &mut upload.transfer {
+            let secret = new_token()?;
+            let expires_at = self.deps.clock.now() + chrono::Duration::from_std(ttl).unwrap_or_default();
+            *hash = token_hash(&secret);
+            *token_expires_at = expires_at;
+            if !self.deps.catalog.update_upload(&upload, UploadState::Pending).await? {
+                return Err(ServiceError::Conflict("the upload changed meanwhile; try again".into()));
+            }
+            let all = plan::relay_urls(&self.settings.public_url, &upload, &secret, expires_at);
+            all.into_iter()
+                .filter(|p| req.part_numbers.is_empty() || req.part_numbers.contains(&p.part_number))
+                .collect()
+        } else {
+            plan::provider_urls(&client, &key, &upload, &req.part_numbers, ttl).await?
+        };
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "upload.refresh",
+                Some(id.to_string()),
+                AuditOutcome::Success,
+                json!({ "parts": parts.len() }),
+            )
+            .await?;
+        Ok(PartUrls { parts })
+    }
+
+    /// Receives one part of a relay upload, streaming it into the default storage. Returns its ETag.
+    ///
+    /// # Errors
+    /// `upload-token-invalid` for a wrong or expired token (the same for an unknown upload); a part outside the
+    /// plan or of the wrong length; storage errors.
+    pub async fn relay_part<S>(
+        &self,
+        org: OrgId,
+        id: UploadId,
+        part_number: u32,
+        token: &str,
+        mut body: S,
+    ) -> Result<String, ServiceError>
+    where
+        S: Stream<Item = Result<Bytes, String>> + Unpin + Send,
+    {
+        let refused = || ServiceError::Refused {
+            code: "upload-token-invalid",
+            message: "this part URL is not valid (wrong or expired token); refresh the upload's part URLs".into(),
+        };
+        let upload = self.deps.catalog.get_upload(org, id).await?.ok_or_else(refused)?;
+        let Transfer::Relay { token_hash: hash, token_expires_at, part_count, .. } = &upload.transfer else {
+            return Err(refused());
+        };
+        if !bool::from(token_hash(token).as_bytes().ct_eq(hash.as_bytes())) || *token_expires_at < self.deps.clock.now()
+        {
+            return Err(refused());
+        }
+        if upload.state != UploadState::Pending {
+            return Err(not_pending(&upload));
+        }
+        if !(1..=*part_count).contains(&part_number) {
+            return Err(ServiceError::invalid("part", format!("part {part_number} is not in 1-{part_count}")));
+        }
+        let (_, expected) = plan::part_span(&upload, part_number);
+        let ctx = RequestContext::system();
+        let client = self.storage.stored_in(&ctx, org, upload.integration_id).await?;
+        let key = client.key(&relay_part_key(&upload, part_number))?;
+        let mut writer = WriteMultipart::new(client.store().put_multipart(&key).await.map_err(StorageError::from)?);
+        let mut hasher = Sha256::new();
+        let mut received = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    writer.abort().await.ok();
+                    return Err(ServiceError::invalid("body", format!("the part's body could not be read: {e}")));
+                }
+            };
+            received += chunk.len() as u64;
+            if received > expected {
+                writer.abort().await.ok();
+                return Err(ServiceError::invalid(
+                    "body",
+                    format!("part {part_number} is {expected} bytes; more arrived"),
+                ));
+            }
+            hasher.update(&chunk);
+            writer.write(&chunk);
+        }
+        if received != expected {
+            writer.abort().await.ok();
+            return Err(ServiceError::invalid(
+                "body",
+                format!("part {part_number} is {expected} bytes; {received} arrived"),
+            ));
+        }
+        writer.finish().await.map_err(StorageError::from)?;
+        Ok(format!("\"{}\"", hex::encode(&hasher.finalize()[..16])))
+    }
+
+    /// Completes the upload and checks its size.
+    ///
+    /// # Errors
+    /// Not a member; not found; not pending; missing parts or ETags; `upload-size-mismatch` (the object is
+    /// deleted and the upload aborted); storage errors.
+    pub async fn complete(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: UploadId,
+        req: CompleteUpload,
+    ) -> Result<Upload, ServiceError> {
+        self.member(ctx, org).await?;
+        let mut upload = self.find(org, id).await?;
+        if upload.state != UploadState::Pending {
+            return Err(not_pending(&upload));
+        }
+        let (client, key) = self.located(ctx, &upload).await?;
+        match &upload.transfer {
+            Transfer::Single => {}
+            Transfer::Multipart { session, part_count, .. } => {
+                let mut parts = req.parts.clone();
+                parts.sort_by_key(|p| p.part_number);
+                let numbers: Vec<u32> = parts.iter().map(|p| p.part_number).collect();
+                if numbers != (1..=*part_count).collect::<Vec<_>>() {
+                    return Err(ServiceError::invalid(
+                        "parts",
+                        format!("give each part 1-{part_count} once, with the ETag its response carried"),
+                    ));
+                }
+                client.complete_multipart(&key, session, parts.into_iter().map(|p| p.etag).collect()).await.map_err(
+                    |e| match e {
+                        StorageError::Backend(m) | StorageError::Config(m) => ServiceError::Refused {
+                            code: "upload-incomplete",
+                            message: format!("the bucket could not assemble the parts: {m}"),
+                        },
+                        other => other.into(),
+                    },
+                )?;
+            }
+            Transfer::Relay { part_count, .. } => self.assemble(&client, &key, &upload, *part_count).await?,
+        }
+        let size = match client.store().head(&key).await {
+            Ok(meta) => meta.size,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(ServiceError::Refused {
+                    code: "upload-incomplete",
+                    message: "the object is not in the bucket yet: send the file (every part) before completing".into(),
+                });
+            }
+            Err(e) => return Err(StorageError::from(e).into()),
+        };
+        if size != upload.size {
+            client.store().delete(&key).await.ok();
+            upload.state = UploadState::Aborted;
+            upload.staged = Staged::DeletedOnAbort;
+            self.deps.catalog.update_upload(&upload, UploadState::Pending).await?;
+            self.audit(ctx, &upload, "upload.complete", AuditOutcome::Rejected, json!({ "size": size })).await?;
+            return Err(ServiceError::Refused {
+                code: "upload-size-mismatch",
+                message: format!(
+                    "the upload was declared as {} bytes but {size} arrived; the object was deleted, start a new upload",
+                    upload.size
+                ),
+            });
+        }
+        upload.state = UploadState::Uploaded;
+        upload.completed_at = Some(self.deps.clock.now());
+        if !self.deps.catalog.update_upload(&upload, UploadState::Pending).await? {
+            return Err(ServiceError::Conflict("the upload was completed or aborted meanwhile".into()));
+        }
+        self.audit(ctx, &upload, "upload.complete", AuditOutcome::Success, json!({ "size": size })).await?;
+        Ok(upload)
+    }
+
+    /// Concatenates a relay upload's parts into the object, streaming, then removes the parts.
+    async fn assemble(
+        &self,
+        client: &StorageClient,
+        key: &Path,
+        upload: &Upload,
+        parts: u32,
+    ) -> Result<(), ServiceError> {
+        let store = client.store();
+        let mut keys = Vec::new();
+        for n in 1..=parts {
+            let part = client.key(&relay_part_key(upload, n))?;
+            match store.head(&part).await {
+                Ok(meta) if meta.size == plan::part_span(upload, n).1 => keys.push(part),
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {
+                    return Err(ServiceError::Refused {
+                        code: "upload-incomplete",
+                        message: format!("part {n} has not arrived; send it before completing"),
+                    });
+                }
+                Err(e) => return Err(StorageError::from(e).into()),
+            }
+        }
+        let mut writer = WriteMultipart::new(store.put_multipart(key).await.map_err(StorageError::from)?);
+        for part in &keys {
+            let mut stream = store.get(part).await.map_err(StorageError::from)?.into_stream();
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(chunk) => {
+                        writer.wait_for_capacity(4).await.map_err(StorageError::from)?;
+                        writer.write(&chunk);
+                    }
+                    Err(e) => {
+                        writer.abort().await.ok();
+                        return Err(StorageError::from(e).into());
+                    }
+                }
+            }
+        }
+        writer.finish().await.map_err(StorageError::from)?;
+        for part in keys {
+            store.delete(&part).await.ok();
+        }
+        Ok(())
+    }
+
+    /// Aborts an upload: the provider's multipart upload is cancelled and any object deleted.
+    ///
+    /// # Errors
+    /// Not a member; not found; already aborted.
+    pub async fn abort(&self, ctx: &RequestContext, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
+        self.member(ctx, org).await?;
+        let mut upload = self.find(org, id).await?;
+        if upload.state == UploadState::Aborted {
+            return Err(ServiceError::Refused {
+                code: "upload-aborted",
+                message: format!("upload `{id}` was already aborted"),
+            });
+        }
+        let before = upload.state;
+        let staged = self.discard(ctx, &upload).await?;
+        upload.state = UploadState::Aborted;
+        upload.staged = staged;
+        if !self.deps.catalog.update_upload(&upload, before).await? {
+            return Err(ServiceError::Conflict("the upload changed meanwhile; try again".into()));
+        }
+        self.audit(ctx, &upload, "upload.abort", AuditOutcome::Success, json!({ "staged": upload.staged })).await?;
+        Ok(upload)
+    }
+
+    /// Removes whatever an upload left in the bucket: the provider's pending multipart upload, relay parts, the
+    /// object. Where byob may not delete, the lifecycle rule will.
+    pub(crate) async fn discard(&self, ctx: &RequestContext, upload: &Upload) -> Result<Staged, ServiceError> {
+        let (client, key) = self.located(ctx, upload).await?;
+        match &upload.transfer {
+            Transfer::Multipart { session, .. } if upload.state == UploadState::Pending => {
+                client.abort_multipart(&key, session).await.ok();
+            }
+            Transfer::Relay { part_count, .. } => {
+                for n in 1..=*part_count {
+                    client.store().delete(&client.key(&relay_part_key(upload, n))?).await.ok();
+                }
+            }
+            _ => {}
+        }
+        Ok(match client.store().delete(&key).await.map_err(StorageError::from) {
+            Ok(()) | Err(StorageError::NotFound(_)) => Staged::DeletedOnAbort,
+            Err(StorageError::PermissionDenied(_)) => Staged::LeftToLifecycle,
+            Err(e) => return Err(e.into()),
+        })
+    }
+
+    pub(crate) async fn audit(
+        &self,
+        ctx: &RequestContext,
+        upload: &Upload,
+        action: &str,
+        outcome: AuditOutcome,
+        detail: serde_json::Value,
+    ) -> Result<(), ServiceError> {
+        self.auditor.record(ctx, upload.org_id, action, Some(upload.id.to_string()), outcome, detail).await
+    }
+
+    /// The first bytes of the upload's object, at most `max`.
+    pub(crate) async fn head_bytes(
+        &self,
+        ctx: &RequestContext,
+        upload: &Upload,
+        max: u64,
+    ) -> Result<Bytes, ServiceError> {
+        let (client, key) = self.located(ctx, upload).await?;
+        let end = upload.size.min(max);
+        if end == 0 {
+            return Ok(Bytes::new());
+        }
+        Ok(client.store().get_range(&key, 0..end).await.map_err(StorageError::from)?)
+    }
+}
