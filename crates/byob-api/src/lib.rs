@@ -26,7 +26,8 @@ pub use state::{AppState, HttpLimits};
 /// The OpenAPI document of this build, as served at `/v1/openapi.json`.
 #[must_use]
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, doc) = routes::all().split_for_parts();
+    let (_, mut doc) = routes::all().split_for_parts();
+    doc.merge(routes::relay().split_for_parts().1);
     openapi::finish(doc)
 }
 
@@ -34,7 +35,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// problem rendering, tracing, metrics, panic catching, timeout, body limit.
 pub fn app(mut state: AppState) -> Router {
     let limits = state.limits.clone();
-    let (router, doc) = routes::all().split_for_parts();
+    let (router, mut doc) = routes::all().split_for_parts();
+    let (relay, relay_doc) = routes::relay().split_for_parts();
+    doc.merge(relay_doc);
     let doc = openapi::finish(doc);
     state.policy = authz::RoutePolicy::from_openapi(&doc);
     let doc = serde_json::to_value(&doc).unwrap_or_default();
@@ -46,6 +49,7 @@ pub fn app(mut state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .merge(relay)
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(

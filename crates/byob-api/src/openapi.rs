@@ -28,6 +28,10 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "secrets", description = "Write-only secrets, encrypted at rest"),
         (name = "audit", description = "The audit trail"),
         (name = "integrations", description = "Customer-owned storage locations and how byob reaches them"),
+        (name = "webhooks", description = "Webhook endpoints, their deliveries, and the org's events"),
+        (name = "connections", description = "Data platforms files are loaded into"),
+        (name = "uploads", description = "Files sent straight to the bucket, previewed and loaded"),
+        (name = "jobs", description = "Long work: loads, with progress"),
     )
 )]
 pub struct ApiDoc;

@@ -136,11 +136,23 @@ impl From<ServiceError> for ApiError {
                 problem
             }
             ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
-            ServiceError::Refused { code, message } => Problem::new(StatusCode::CONFLICT, code, message.clone()),
+            ServiceError::Refused { code, message } => Problem::new(refusal_status(code), code, message.clone()),
             ServiceError::Storage(storage) => storage_problem(storage),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),
         };
         Self(Box::new(problem))
+    }
+}
+
+/// Most refusals are about the state of things (409); these say more precisely what is wrong.
+fn refusal_status(code: &str) -> StatusCode {
+    match code {
+        "upload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "upload-token-invalid" => StatusCode::FORBIDDEN,
+        "connection-failed" => StatusCode::BAD_GATEWAY,
+        c if c.starts_with("csv-") || c == "upload-size-mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::CONFLICT,
     }
 }
 

@@ -190,6 +190,7 @@ fn split_qualified(text: &str) -> Option<Vec<String>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -198,7 +199,7 @@ mod tests {
         assert_eq!(TableName::parse("t", "orders").unwrap(), TableName { schema: None, name: "orders".into() });
         let q = TableName::parse("t", "sales.orders").unwrap();
         assert_eq!((q.schema.as_deref(), q.name.as_str()), (Some("sales"), "orders"));
-        let quoted = TableName::parse("t", r#""my.schema"."a ""b"""#).unwrap();
+        let quoted = TableName::parse("t", r#""my.schema"."a ""b""""#).unwrap();
         assert_eq!((quoted.schema.as_deref(), quoted.name.as_str()), (Some("my.schema"), r#"a "b""#));
         assert_eq!(quoted.to_string(), r#""my.schema"."a ""b""""#);
         for bad in ["", "a.b.c", ".x", "x.", r#""open"#, "a\"b", &"x".repeat(64)] {

@@ -137,6 +137,7 @@ pub fn sanitise_filename(name: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::sanitise_filename;
 

@@ -2,12 +2,14 @@
 //! OpenAPI document, which is how the tenant-isolation test finds it.
 
 mod audit;
+mod connections;
 mod integrations;
 mod members;
 mod orgs;
 mod secrets;
 mod system;
 mod tokens;
+mod uploads;
 mod webhooks;
 
 use std::str::FromStr;
@@ -21,6 +23,12 @@ use crate::{
     AppState,
     problem::{ApiError, Problem},
 };
+
+/// The relay part endpoint: outside the request body limit and timeout (it streams file parts), and public
+/// (its URL carries the capability).
+pub(crate) fn relay() -> OpenApiRouter<AppState> {
+    crate::base_router().routes(routes!(uploads::relay_part))
+}
 
 pub(crate) fn all() -> OpenApiRouter<AppState> {
     crate::base_router()
@@ -52,6 +60,20 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::deliveries))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::events))
+        .routes(routes!(connections::create, connections::list))
+        .routes(routes!(connections::get, connections::delete))
+        .routes(routes!(connections::test))
+        .routes(routes!(connections::tables))
+        .routes(routes!(connections::columns))
+        .routes(routes!(uploads::create, uploads::list))
+        .routes(routes!(uploads::get, uploads::abort))
+        .routes(routes!(uploads::complete))
+        .routes(routes!(uploads::refresh))
+        .routes(routes!(uploads::preview))
+        .routes(routes!(uploads::load))
+        .routes(routes!(uploads::jobs))
+        .routes(routes!(uploads::job))
+        .routes(routes!(uploads::cancel_job))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

@@ -146,6 +146,7 @@ pub(crate) fn relay_urls(base: &url::Url, upload: &Upload, token: &str, expires_
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -156,7 +157,7 @@ mod tests {
         assert_eq!(part_size(50 * MIB, Some(5 * MIB)).unwrap(), 5 * MIB);
         let huge = 200 * 1024 * MIB;
         let size = part_size(huge, None).unwrap();
-        assert!(huge.div_ceil(size) <= 10_000 && size % (256 * 1024) == 0);
+        assert!(huge.div_ceil(size) <= 10_000 && size.is_multiple_of(256 * 1024));
         assert!(part_size(1, Some(1024)).is_err());
         assert_eq!(lifetime(0, Duration::from_secs(3600)), Duration::from_secs(900));
         assert_eq!(lifetime(u64::MAX, Duration::from_secs(3600)), Duration::from_secs(3600));

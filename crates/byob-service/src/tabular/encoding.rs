@@ -88,6 +88,7 @@ impl<R: Read> Read for SkipBom<R> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -162,6 +162,7 @@ pub fn convert(text: &str, to: ColumnType) -> Result<Cell, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

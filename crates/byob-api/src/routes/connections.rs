@@ -1,0 +1,104 @@
+//! Connections to data platforms: admins manage them, members list, test and browse them.
+
+use axum::{Json, extract::State, http::StatusCode};
+use byob_core::{OrgId, table::Column};
+use byob_service::data::{ConnectionTest, ConnectionView, CreateConnection, TableView};
+
+use crate::{
+    AppState,
+    extract::{ApiJson, ApiPath, Caller},
+    problem::ApiResult,
+};
+
+/// Create a PostgreSQL connection (admins). The password is write-only.
+#[utoipa::path(post, operation_id = "create_connection", path = "/v1/orgs/{org}/connections", tag = "connections",
+    security(("bearer" = ["admin"])), params(("org" = OrgId, Path)), request_body = CreateConnection,
+    responses((status = 201, description = "Created", body = ConnectionView)))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+    ApiJson(body): ApiJson<CreateConnection>,
+) -> ApiResult<(StatusCode, Json<ConnectionView>)> {
+    Ok((StatusCode::CREATED, Json(state.services.connections.create(&ctx, org, body).await?)))
+}
+
+/// The org's connections, the embedded warehouse `local` first.
+#[utoipa::path(get, operation_id = "list_connections", path = "/v1/orgs/{org}/connections", tag = "connections",
+    security(("bearer" = ["member"])), params(("org" = OrgId, Path)),
+    responses((status = 200, description = "Success", body = Vec<ConnectionView>)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath(org): ApiPath<OrgId>,
+) -> ApiResult<Json<Vec<ConnectionView>>> {
+    Ok(Json(state.services.connections.list(&ctx, org).await?))
+}
+
+/// One connection, by name or id.
+#[utoipa::path(get, operation_id = "get_connection", path = "/v1/orgs/{org}/connections/{connection}",
+    tag = "connections", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "Success", body = ConnectionView)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<ConnectionView>> {
+    Ok(Json(state.services.connections.get(&ctx, org, &name).await?))
+}
+
+/// Delete a connection and its password (admins). `local` cannot be deleted.
+#[utoipa::path(delete, operation_id = "delete_connection", path = "/v1/orgs/{org}/connections/{connection}",
+    tag = "connections", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 204, description = "Deleted")))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<StatusCode> {
+    state.services.connections.delete(&ctx, org, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Connect and run a trivial query; a failure is reported in the body, not as an error.
+#[utoipa::path(post, operation_id = "test_connection", path = "/v1/orgs/{org}/connections/{connection}/test",
+    tag = "connections", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "The outcome", body = ConnectionTest)))]
+pub(crate) async fn test(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<ConnectionTest>> {
+    Ok(Json(state.services.connections.test(&ctx, org, &name).await?))
+}
+
+/// The tables the connection can see.
+#[utoipa::path(get, operation_id = "list_connection_tables", path = "/v1/orgs/{org}/connections/{connection}/tables",
+    tag = "connections", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "Success", body = Vec<TableView>)))]
+pub(crate) async fn tables(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<Vec<TableView>>> {
+    Ok(Json(state.services.connections.tables(&ctx, org, &name).await?))
+}
+
+/// A table's columns with byob's types.
+#[utoipa::path(get, operation_id = "list_table_columns",
+    path = "/v1/orgs/{org}/connections/{connection}/tables/{table}/columns", tag = "connections",
+    security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id"),
+        ("table" = String, Path, description = "`table` or `schema.table`")),
+    responses((status = 200, description = "Success", body = Vec<Column>)))]
+pub(crate) async fn columns(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name, table)): ApiPath<(OrgId, String, String)>,
+) -> ApiResult<Json<Vec<Column>>> {
+    Ok(Json(state.services.connections.columns(&ctx, org, &name, &table).await?))
+}
