@@ -128,6 +128,12 @@ impl TestApp {
     }
 
     #[must_use]
+    /// The embedded warehouse's file (the connection `local`).
+    #[must_use]
+    pub fn warehouse_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("warehouse.db")
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod buckets;
 pub mod servers;
+pub mod uploads;
 
 pub use app::TestApp;
 pub use servers::{fresh_postgres_database, server_env};

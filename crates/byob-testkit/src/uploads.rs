@@ -1,0 +1,154 @@
+//! What upload tests share: a deterministic CSV with every awkward kind of value, a client that sends a file
+//! the way a browser does (plain HTTP PUTs to the URLs of byob's plan), and checksums of loaded tables that
+//! ignore how each platform stores a type.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// The sample's header and its types.
+pub const SAMPLE_HEADER: &str = "id,name,amount,day,at,flag,note\n";
+
+/// A CSV of about `target_bytes` bytes: integers, text with quotes, commas, newlines and unicode, exact
+/// decimals, dates, timestamps with zones, booleans, and NULLs (empty fields). Returns the file and the
+/// checksum of its rows in canonical form (see [`canonical_row`]).
+#[must_use]
+pub fn sample_csv(target_bytes: usize) -> (Vec<u8>, String) {
+    let mut out = String::with_capacity(target_bytes + 256);
+    out.push_str(SAMPLE_HEADER);
+    let mut hasher = Sha256::new();
+    let mut id: u64 = 0;
+    while out.len() < target_bytes {
+        id += 1;
+        let name = match id % 5 {
+            0 => format!("Smith, \"Bob\" #{id}"),
+            1 => format!("línea {id}\nsegunda"),
+            2 => format!("plain{id}"),
+            3 => format!("日本 {id}"),
+            _ => format!("tab\there {id}"),
+        };
+        let amount = format!("{}{}.{:02}", if id % 7 == 0 { "-" } else { "" }, id * 37 % 100_000, id % 100);
+        let day = format!("2024-{:02}-{:02}", id % 12 + 1, id % 28 + 1);
+        let at = format!("2024-03-{:02}T{:02}:{:02}:{:02}Z", id % 28 + 1, id % 24, id % 60, (id * 7) % 60);
+        let flag = if id % 2 == 0 { "true" } else { "false" };
+        let note = if id % 3 == 0 { None } else { Some(format!("n{}", id % 1000)) };
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let _ = writeln!(out, "{id},{quoted},{amount},{day},{at},{flag},{}", note.clone().unwrap_or_default());
+        hasher.update(canonical_row(&[
+            Some(id.to_string()),
+            Some(name),
+            Some(amount),
+            Some(day),
+            Some(at),
+            Some(flag.to_string()),
+            note,
+        ]));
+    }
+    (out.into_bytes(), hex(&hasher.finalize()))
+}
+
+/// One row as checksummed: fields joined by the unit separator, NULL as `\N`, ended by the record separator.
+#[must_use]
+pub fn canonical_row(fields: &[Option<String>]) -> Vec<u8> {
+    let mut row = fields.iter().map(|f| f.clone().unwrap_or_else(|| "\\N".into())).collect::<Vec<_>>().join("\u{1f}");
+    row.push('\u{1e}');
+    row.into_bytes()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The checksum of the sample table as loaded into the embedded SQLite warehouse.
+pub async fn sqlite_sample_checksum(warehouse: &std::path::Path, table: &str) -> (u64, String) {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", warehouse.display())).await.unwrap();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name, amount, day, at, CASE WHEN flag THEN 'true' ELSE 'false' END AS flag, \
+         note FROM \"{table}\" ORDER BY id"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut hasher = Sha256::new();
+    for r in &rows {
+        let at: String = r.get("at");
+        hasher.update(canonical_row(&[
+            Some(r.get::<i64, _>("id").to_string()),
+            Some(r.get("name")),
+            Some(r.get("amount")),
+            Some(r.get("day")),
+            Some(at),
+            Some(r.get("flag")),
+            r.get("note"),
+        ]));
+    }
+    (rows.len() as u64, hex(&hasher.finalize()))
+}
+
+/// The checksum of the sample table as loaded into PostgreSQL.
+pub async fn postgres_sample_checksum(url: &str, table: &str) -> (u64, String) {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name, amount::text AS amount, day::text AS day, \
+         to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS at, \
+         CASE WHEN flag THEN 'true' ELSE 'false' END AS flag, note FROM \"{table}\" ORDER BY id"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut hasher = Sha256::new();
+    for r in &rows {
+        hasher.update(canonical_row(&[
+            Some(r.get::<i64, _>("id").to_string()),
+            Some(r.get("name")),
+            Some(r.get("amount")),
+            Some(r.get("day")),
+            Some(r.get("at")),
+            Some(r.get("flag")),
+            r.get("note"),
+        ]));
+    }
+    (rows.len() as u64, hex(&hasher.finalize()))
+}
+
+/// Sends `bytes` as byob's plan says, with plain HTTP like a browser: every part to its URL with the headers
+/// given (in parallel unless the plan is sequential). Returns the body for `…/complete`.
+pub async fn send_parts(plan: &Value, bytes: &[u8]) -> Value {
+    let http = reqwest::Client::new();
+    let parts = plan["parts"].as_array().expect("parts").clone();
+    let send = |part: Value| {
+        let http = http.clone();
+        let offset = part["offset"].as_u64().unwrap() as usize;
+        let length = part["length"].as_u64().unwrap() as usize;
+        let body = bytes[offset..offset + length].to_vec();
+        async move {
+            let mut request = http.put(part["url"].as_str().unwrap()).body(body);
+            for (name, value) in part["headers"].as_object().unwrap() {
+                request = request.header(name, value.as_str().unwrap());
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            assert!(
+                status < 300 || status == 308,
+                "part {}: {status} {:?}",
+                part["part_number"],
+                response.text().await
+            );
+            let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            json!({ "part_number": part["part_number"], "etag": etag })
+        }
+    };
+    let completed = if plan["sequential"].as_bool().unwrap_or(false) {
+        let mut done = Vec::new();
+        for part in parts {
+            done.push(send(part).await);
+        }
+        done
+    } else {
+        futures::future::join_all(parts.into_iter().map(send)).await
+    };
+    json!({ "parts": completed })
+}
