@@ -127,13 +127,13 @@ impl TestApp {
         Self { router: byob_api::app(state), services, catalog, clock, _dir: dir }
     }
 
-    #[must_use]
     /// The embedded warehouse's file (the connection `local`).
     #[must_use]
     pub fn warehouse_path(&self) -> std::path::PathBuf {
         self._dir.path().join("warehouse.db")
     }
 
+    #[must_use]
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }

@@ -152,3 +152,29 @@ pub async fn send_parts(plan: &Value, bytes: &[u8]) -> Value {
     };
     json!({ "parts": completed })
 }
+
+/// Every row of a table with columns `id, name, amount, day`, as text in id order: in the embedded warehouse
+/// at `sqlite_path`, or in PostgreSQL at `pg_url`.
+pub async fn table_dump(sqlite_path: Option<&std::path::Path>, pg_url: &str, table: &str) -> String {
+    use sqlx::{Connection, Row};
+    if let Some(path) = sqlite_path {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT group_concat(quote(id) || ',' || quote(name) || ',' || quote(amount) || ',' || quote(day), '|') \
+             AS d FROM (SELECT * FROM \"{table}\" ORDER BY id)"
+        )))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        row.get("d")
+    } else {
+        let mut conn = sqlx::PgConnection::connect(pg_url).await.unwrap();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT string_agg(t::text, '|' ORDER BY id) AS d FROM \"{table}\" t"
+        )))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        row.get("d")
+    }
+}
