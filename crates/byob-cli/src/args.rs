@@ -107,6 +107,17 @@ pub(crate) enum ApiCommand {
     /// Webhook endpoints that receive the org's events, signed.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Connections to data platforms (the embedded warehouse is `local`).
+    #[command(subcommand)]
+    Connections(crate::data_args::ConnectionsCommand),
+    /// Upload a file straight to the org's bucket, in parallel parts, and optionally load it into a table.
+    Upload(crate::data_args::UploadArgs),
+    /// Uploads: list, inspect, load, abort.
+    #[command(subcommand)]
+    Uploads(crate::data_args::UploadsCommand),
+    /// Jobs (loads): progress, outcome, cancel.
+    #[command(subcommand)]
+    Jobs(crate::data_args::JobsCommand),
     /// The org's events (verifications, drift, credential expiry), newest first.
     Events {
         #[command(flatten)]

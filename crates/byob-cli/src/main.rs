@@ -4,6 +4,7 @@
 
 mod args;
 mod client;
+mod data_args;
 mod server;
 
 use std::process::ExitCode;

@@ -28,11 +28,11 @@ pub fn sample_csv(target_bytes: usize) -> (Vec<u8>, String) {
             3 => format!("日本 {id}"),
             _ => format!("tab\there {id}"),
         };
-        let amount = format!("{}{}.{:02}", if id % 7 == 0 { "-" } else { "" }, id * 37 % 100_000, id % 100);
+        let amount = format!("{}{}.{:02}", if id.is_multiple_of(7) { "-" } else { "" }, id * 37 % 100_000, id % 100);
         let day = format!("2024-{:02}-{:02}", id % 12 + 1, id % 28 + 1);
         let at = format!("2024-03-{:02}T{:02}:{:02}:{:02}Z", id % 28 + 1, id % 24, id % 60, (id * 7) % 60);
-        let flag = if id % 2 == 0 { "true" } else { "false" };
-        let note = if id % 3 == 0 { None } else { Some(format!("n{}", id % 1000)) };
+        let flag = if id.is_multiple_of(2) { "true" } else { "false" };
+        let note = if id.is_multiple_of(3) { None } else { Some(format!("n{}", id % 1000)) };
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
         let _ = writeln!(out, "{id},{quoted},{amount},{day},{at},{flag},{}", note.clone().unwrap_or_default());
         hasher.update(canonical_row(&[

@@ -1,7 +1,9 @@
 //! Client commands: one function per resource, each a thin wrapper over the HTTP API.
 
+mod data;
 mod http;
 mod output;
+mod transfer;
 
 use std::{io::Read, path::Path};
 
@@ -85,6 +87,10 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Audit(args) => audit(&api, args, json).await?,
         ApiCommand::Integrations(cmd) => integrations(&api, cmd, json).await?,
         ApiCommand::Webhooks(cmd) => webhooks(&api, cmd, json).await?,
+        ApiCommand::Connections(cmd) => data::connections(&api, cmd, json).await?,
+        ApiCommand::Upload(args) => data::upload(&api, args, json).await?,
+        ApiCommand::Uploads(cmd) => data::uploads(&api, cmd, json).await?,
+        ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
         ApiCommand::Events { org, event_type, limit } => {
             let mut query = vec![("limit", limit.to_string())];
             if let Some(t) = event_type {

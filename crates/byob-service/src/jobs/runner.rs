@@ -123,7 +123,11 @@ impl JobRunner {
         let progress = handle.progress();
         let owner = &self.settings.owner;
         let (state, result, error, at) = match outcome {
-            Ok(result) => (JobState::Succeeded, Some(result), None, now),
+            Ok(mut result) => {
+                // Which process ran it: visible proof that a job ran once, and where.
+                result["worker"] = Value::String(owner.clone());
+                (JobState::Succeeded, Some(result), None, now)
+            }
             Err(f) => {
                 let error = JobError { code: f.code.to_string(), message: f.message.clone() };
                 if handle.cancelled() {

@@ -1,0 +1,242 @@
+//! Client commands of the data flows: connections, uploads and loads, jobs.
+
+use std::{io::Read, path::Path, time::Duration};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use super::{http::ApiClient, output::print, transfer};
+use crate::data_args::{ConnectionsCommand, JobsCommand, LoadOpts, ModeArg, OnErrorArg, UploadArgs, UploadsCommand};
+
+const CONNECTION_COLUMNS: &[&str] = &["name", "platform", "host", "port", "database", "user", "schema", "tls"];
+const UPLOAD_COLUMNS: &[&str] = &["id", "filename", "size", "state", "staged", "load_job", "created_at"];
+const JOB_COLUMNS: &[&str] = &["id", "kind", "state", "progress", "error", "created_at", "finished_at"];
+
+pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: bool) -> anyhow::Result<()> {
+    let base = |org: &str| format!("/v1/orgs/{org}/connections");
+    let (value, columns): (Value, &[&str]) = match cmd {
+        ConnectionsCommand::List { org } => (api.get(&base(&org.org), &[]).await?, CONNECTION_COLUMNS),
+        ConnectionsCommand::Get { org, connection } => {
+            (api.get(&format!("{}/{connection}", base(&org.org)), &[]).await?, CONNECTION_COLUMNS)
+        }
+        ConnectionsCommand::Create { org, name, host, port, database, user, password_file, tls, schema } => {
+            let password = match password_file {
+                None => None,
+                Some(path) => Some(read_password(&path)?),
+            };
+            let body = json!({
+                "name": name, "platform": "postgres", "host": host, "port": port, "database": database,
+                "user": user, "password": password, "tls": tls, "schema": schema,
+            });
+            (api.post(&base(&org.org), &body).await?, CONNECTION_COLUMNS)
+        }
+        ConnectionsCommand::Delete { org, connection } => {
+            api.delete(&format!("{}/{connection}", base(&org.org))).await?;
+            println!("deleted {connection}");
+            return Ok(());
+        }
+        ConnectionsCommand::Test { org, connection } => {
+            let outcome = api.post_empty(&format!("{}/{connection}/test", base(&org.org))).await?;
+            print(&outcome, &["ok", "platform", "duration_ms", "error"], json);
+            if outcome.get("ok") != Some(&Value::Bool(true)) {
+                bail!("connection `{connection}` failed its test");
+            }
+            return Ok(());
+        }
+        ConnectionsCommand::Tables { org, connection } => {
+            (api.get(&format!("{}/{connection}/tables", base(&org.org)), &[]).await?, &["schema", "name"])
+        }
+        ConnectionsCommand::Columns { org, connection, table } => (
+            api.get(&format!("{}/{connection}/tables/{table}/columns", base(&org.org)), &[]).await?,
+            &["name", "type", "nullable"],
+        ),
+    };
+    print(&value, columns, json);
+    Ok(())
+}
+
+fn read_password(path: &Path) -> anyhow::Result<String> {
+    let mut value = String::new();
+    if path == Path::new("-") {
+        std::io::stdin().read_to_string(&mut value).context("cannot read the password from standard input")?;
+    } else {
+        value = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(value.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `CONNECTION.TABLE`: the connection is everything before the first dot (connection names have none).
+fn split_target(target: &str) -> anyhow::Result<(&str, &str)> {
+    match target.split_once('.') {
+        Some((connection, table)) if !connection.is_empty() && !table.is_empty() => Ok((connection, table)),
+        _ => bail!("`{target}` is not CONNECTION.TABLE (e.g. local.sales or warehouse.public.sales)"),
+    }
+}
+
+fn load_body(connection: &str, table: &str, opts: &LoadOpts) -> anyhow::Result<Value> {
+    let mut columns = Vec::new();
+    for spec in &opts.types {
+        let (name, column_type) =
+            spec.split_once('=').with_context(|| format!("--type `{spec}` is not NAME=TYPE (e.g. amount=decimal)"))?;
+        columns.push(json!({ "source": name, "type": column_type }));
+    }
+    let mode = match opts.mode {
+        ModeArg::Create => "create",
+        ModeArg::Append => "append",
+        ModeArg::Replace => "replace",
+    };
+    let on_error = match opts.on_error {
+        OnErrorArg::Abort => "abort",
+        OnErrorArg::Skip => "skip",
+    };
+    let mut body =
+        json!({ "connection": connection, "table": table, "mode": mode, "on_error": on_error, "columns": columns });
+    if let Some(n) = opts.max_bad_rows {
+        body["max_bad_rows"] = json!(n);
+    }
+    if let Some(h) = opts.header {
+        body["header"] = json!(h);
+    }
+    if let Some(d) = &opts.delimiter {
+        body["delimiter"] = json!(d);
+    }
+    if !opts.nulls.is_empty() {
+        body["null_tokens"] = json!(opts.nulls);
+    }
+    Ok(body)
+}
+
+async fn start_load(
+    api: &ApiClient,
+    org: &str,
+    upload: &str,
+    target: &str,
+    opts: &LoadOpts,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (connection, table) = split_target(target)?;
+    let job = api.post(&format!("/v1/orgs/{org}/uploads/{upload}/load"), &load_body(connection, table, opts)?).await?;
+    let id = job.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    if opts.no_wait {
+        print(&job, JOB_COLUMNS, json);
+        return Ok(());
+    }
+    follow(api, org, &id, json).await
+}
+
+/// Polls a job until it ends, showing rows and bytes; an error when it did not succeed.
+async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) -> anyhow::Result<()> {
+    let bar = transfer::spinner(&format!("job {job}"));
+    let finished = loop {
+        let value = api.get(&format!("/v1/orgs/{org}/jobs/{job}"), &[]).await?;
+        let state = value.get("state").and_then(Value::as_str).unwrap_or_default().to_string();
+        let progress = &value["progress"];
+        bar.set_message(format!(
+            "{state}: {} rows, {} MB read",
+            progress["rows_done"].as_u64().unwrap_or(0),
+            progress["bytes_done"].as_u64().unwrap_or(0) / 1_000_000
+        ));
+        if matches!(state.as_str(), "succeeded" | "failed" | "cancelled") {
+            break value;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    bar.finish_and_clear();
+    let state = finished.get("state").and_then(Value::as_str).unwrap_or_default();
+    if json {
+        print(&finished, JOB_COLUMNS, true);
+    } else if state == "succeeded" {
+        let r = &finished["result"];
+        println!(
+            "loaded {} rows into {}.{} ({} rejected{})",
+            r["rows_loaded"],
+            r["connection"].as_str().unwrap_or_default(),
+            r["table"].as_str().unwrap_or_default(),
+            r["rows_rejected"],
+            r["rejected_key"].as_str().map(|k| format!(", written to {k}")).unwrap_or_default()
+        );
+    }
+    if state != "succeeded" {
+        let error = &finished["error"];
+        bail!(
+            "job {job} {state}: {} ({})",
+            error["message"].as_str().unwrap_or("no message"),
+            error["code"].as_str().unwrap_or("no code")
+        );
+    }
+    Ok(())
+}
+
+pub(crate) async fn upload(api: &ApiClient, args: UploadArgs, json: bool) -> anyhow::Result<()> {
+    let org = args.org.org.clone();
+    if let Some(target) = &args.load_into {
+        split_target(target)?;
+    }
+    let uploaded = transfer::upload_file(api, &org, &args.file, &args.content_type, args.parallel.max(1)).await?;
+    let id = uploaded.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    match &args.load_into {
+        Some(target) => start_load(api, &org, &id, target, &args.load, json).await,
+        None => {
+            print(&uploaded, UPLOAD_COLUMNS, json);
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn uploads(api: &ApiClient, cmd: UploadsCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        UploadsCommand::List { org, limit } => {
+            let query: Vec<(&str, String)> = limit.map(|l| ("limit", l.to_string())).into_iter().collect();
+            api.get(&format!("/v1/orgs/{}/uploads", org.org), &query).await?
+        }
+        UploadsCommand::Get { org, upload } => api.get(&format!("/v1/orgs/{}/uploads/{upload}", org.org), &[]).await?,
+        UploadsCommand::Preview { org, upload, delimiter, header } => {
+            let mut query = Vec::new();
+            if let Some(d) = delimiter {
+                query.push(("delimiter", d));
+            }
+            if let Some(h) = header {
+                query.push(("header", h.to_string()));
+            }
+            let inspection = api.get(&format!("/v1/orgs/{}/uploads/{upload}/preview", org.org), &query).await?;
+            if json {
+                print(&inspection, &[], true);
+            } else {
+                print(&inspection["columns"], &["name", "type"], false);
+                println!(
+                    "encoding {} · delimiter {:?} · header {}",
+                    inspection["encoding"]["encoding"],
+                    inspection["dialect"]["delimiter"],
+                    inspection["dialect"]["has_header"]
+                );
+                for warning in inspection["warnings"].as_array().into_iter().flatten() {
+                    println!("warning: {}", warning.as_str().unwrap_or_default());
+                }
+            }
+            return Ok(());
+        }
+        UploadsCommand::Load { org, upload, into, load } => {
+            return start_load(api, &org.org, &upload, &into, &load, json).await;
+        }
+        UploadsCommand::Abort { org, upload } => api.delete(&format!("/v1/orgs/{}/uploads/{upload}", org.org)).await?,
+    };
+    print(&value, UPLOAD_COLUMNS, json);
+    Ok(())
+}
+
+pub(crate) async fn jobs(api: &ApiClient, cmd: JobsCommand, json: bool) -> anyhow::Result<()> {
+    let value = match cmd {
+        JobsCommand::List { org, state, limit } => {
+            let mut query = vec![("limit", limit.to_string())];
+            if let Some(s) = state {
+                query.push(("state", s));
+            }
+            api.get(&format!("/v1/orgs/{}/jobs", org.org), &query).await?
+        }
+        JobsCommand::Get { org, job } => api.get(&format!("/v1/orgs/{}/jobs/{job}", org.org), &[]).await?,
+        JobsCommand::Wait { org, job } => return follow(api, &org.org, &job, json).await,
+        JobsCommand::Cancel { org, job } => api.post_empty(&format!("/v1/orgs/{}/jobs/{job}/cancel", org.org)).await?,
+    };
+    print(&value, JOB_COLUMNS, json);
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Command-line syntax of the data flows: connections, uploads and loads, jobs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::args::OrgArg;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConnectionsCommand {
+    /// The org's connections; `local` (the embedded warehouse) is always there.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// Create a PostgreSQL connection (admins). The password is read from --password-file or standard input.
+    Create {
+        #[command(flatten)]
+        org: OrgArg,
+        name: String,
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value_t = 5432)]
+        port: u16,
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        user: String,
+        /// File holding the password (`-` for standard input); no password when absent.
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// disable, prefer, require, verify-ca, verify-full.
+        #[arg(long, default_value = "prefer")]
+        tls: String,
+        #[arg(long, default_value = "public")]
+        schema: String,
+    },
+    Delete {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// Connect and run a trivial query.
+    Test {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// Tables the connection sees.
+    Tables {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// A table's columns and byob's types.
+    Columns {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+        table: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ModeArg {
+    Create,
+    Append,
+    Replace,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum OnErrorArg {
+    Abort,
+    Skip,
+}
+
+/// How to load a CSV (shared by `upload --load-into` and `uploads load`).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LoadOpts {
+    #[arg(long, value_enum, default_value = "create")]
+    pub mode: ModeArg,
+    #[arg(long, value_enum, default_value = "abort")]
+    pub on_error: OnErrorArg,
+    /// With --on-error skip: bad rows tolerated (default 100).
+    #[arg(long)]
+    pub max_bad_rows: Option<u64>,
+    /// The first line is (true) or is not (false) a header; detected when absent.
+    #[arg(long)]
+    pub header: Option<bool>,
+    /// `,` `;` `|` or `tab`; detected when absent.
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// A column's type, as NAME=TYPE (integer, decimal, boolean, date, timestamp, timestamp_tz, text). Repeat.
+    #[arg(long = "type", value_name = "NAME=TYPE")]
+    pub types: Vec<String>,
+    /// A field that means NULL (repeat); default: the empty field.
+    #[arg(long = "null")]
+    pub nulls: Vec<String>,
+    /// Return once the job is queued instead of following it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UploadArgs {
+    #[command(flatten)]
+    pub org: OrgArg,
+    /// The file to upload.
+    pub file: PathBuf,
+    /// Load it into CONNECTION.TABLE (TABLE may be schema.table) once uploaded.
+    #[arg(long, value_name = "CONNECTION.TABLE")]
+    pub load_into: Option<String>,
+    #[arg(long, default_value = "text/csv")]
+    pub content_type: String,
+    /// Parts sent at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    #[command(flatten)]
+    pub load: LoadOpts,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UploadsCommand {
+    /// The org's uploads, newest first.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        upload: String,
+    },
+    /// What byob detects in the file: encoding, delimiter, header, columns and types, first rows.
+    Preview {
+        #[command(flatten)]
+        org: OrgArg,
+        upload: String,
+        #[arg(long)]
+        delimiter: Option<String>,
+        #[arg(long)]
+        header: Option<bool>,
+    },
+    /// Load an uploaded file into CONNECTION.TABLE.
+    Load {
+        #[command(flatten)]
+        org: OrgArg,
+        upload: String,
+        #[arg(value_name = "CONNECTION.TABLE")]
+        into: String,
+        #[command(flatten)]
+        load: LoadOpts,
+    },
+    /// Abort an upload and delete what arrived.
+    Abort {
+        #[command(flatten)]
+        org: OrgArg,
+        upload: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobsCommand {
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        /// queued, running, succeeded, failed, cancelled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        job: String,
+    },
+    /// Follow a job until it ends; fails when the job fails.
+    Wait {
+        #[command(flatten)]
+        org: OrgArg,
+        job: String,
+    },
+    Cancel {
+        #[command(flatten)]
+        org: OrgArg,
+        job: String,
+    },
+}
