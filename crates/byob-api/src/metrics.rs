@@ -76,8 +76,38 @@ pub(crate) async fn track(State(metrics): State<Arc<Metrics>>, request: Request,
     response
 }
 
-pub(crate) async fn serve(State(metrics): State<Arc<Metrics>>) -> Response {
-    let mut response = metrics.render().into_response();
+/// The janitor's running totals, as OpenMetrics counters (they live in the service, not in the registry).
+pub(crate) fn janitor_lines(totals: &byob_service::data::JanitorTotals) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let counters = [
+        ("janitor_expired_deleted", "Staged files deleted after their time to live", &totals.expired_deleted),
+        (
+            "janitor_left_to_lifecycle",
+            "Expired staged files left to the bucket's lifecycle rule",
+            &totals.left_to_lifecycle,
+        ),
+        ("janitor_incomplete_aborted", "Uploads aborted after staying incomplete too long", &totals.incomplete_aborted),
+        ("janitor_errors", "Staged files the storage failed to delete (retried)", &totals.errors),
+    ];
+    counters
+        .iter()
+        .map(|(name, help, value)| {
+            format!(
+                "# HELP byob_{name} {help}.\n# TYPE byob_{name} counter\nbyob_{name}_total {}\n",
+                value.load(Relaxed)
+            )
+        })
+        .collect()
+}
+
+pub(crate) async fn serve(State(metrics): State<Arc<Metrics>>, extra: &str) -> Response {
+    let mut text = metrics.render();
+    // The registry's text ends with `# EOF`; counters kept elsewhere go before it.
+    match text.rfind("# EOF") {
+        Some(end) => text.insert_str(end, extra),
+        None => text.push_str(extra),
+    }
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

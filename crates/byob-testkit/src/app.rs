@@ -29,7 +29,7 @@ async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
         local_warehouse: Arc::new(byob_ports::warehouse::SqliteWarehouse::new(pool)),
         uploads: byob_service::data::UploadSettings {
             max_size_bytes: 1 << 40,
-            allowed_content_types: Vec::new(),
+            allowed_content_types: byob_core::config::UploadsConfig::default().allowed_content_types,
             public_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
         },
         jobs: byob_service::jobs::JobSettings::default(),

@@ -42,7 +42,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics in the OpenMetrics text format.
 #[utoipa::path(get, operation_id = "metrics", path = "/metrics", tag = "system", responses((status = 200, description = "Success", content_type = "application/openmetrics-text", body = String)))]
 pub(crate) async fn metrics(state: State<AppState>) -> Response {
-    crate::metrics::serve(State(state.metrics.clone())).await
+    let janitor = state.services.janitor.totals();
+    crate::metrics::serve(State(state.metrics.clone()), &crate::metrics::janitor_lines(janitor)).await
 }
 
 /// Who the bearer token belongs to.

@@ -1,0 +1,334 @@
+//! An upload's life around the happy path: refusals when it is created, a size that does not match, fresh part
+//! URLs, relay parts and their tokens, replace and cancel, and the janitor (expired staged files, uploads left
+//! incomplete, buckets where byob may not delete).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use byob_core::{OrgId, Role, UploadId};
+use byob_testkit::{
+    TestApp,
+    app::OPERATOR_TOKEN,
+    buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
+    server_env,
+    uploads::{send_parts, table_dump},
+};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+async fn org_with_s3(app: &TestApp) -> (String, String, String) {
+    let org = app.create_org("acme").await;
+    let (_, token) = app.member_with_token(&org, Role::Member).await;
+    let bucket = unique_name("life");
+    create_s3_bucket(&bucket).await;
+    let created = app
+        .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
+            "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "p", "region": "us-east-1",
+            "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["uploads"],
+            "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
+        })))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    (org, token, bucket)
+}
+
+async fn create(app: &TestApp, org: &str, token: &str, body: Value) -> byob_testkit::app::Reply {
+    app.call("POST", &format!("/v1/orgs/{org}/uploads"), Some(token), Some(body)).await
+}
+
+async fn uploaded(app: &TestApp, org: &str, token: &str, bytes: &[u8]) -> String {
+    let plan =
+        create(app, org, token, json!({ "filename": "f.csv", "size": bytes.len(), "content_type": "text/csv" })).await;
+    assert_eq!(plan.status, 201, "{:?}", plan.body);
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+    let body = send_parts(&plan.body, bytes).await;
+    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(body)).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    id
+}
+
+async fn run_load(app: &TestApp, org: &str, token: &str, upload: &str, body: Value) -> Value {
+    let started = app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await;
+    assert_eq!(started.status, 202, "{:?}", started.body);
+    while app.services.runner.run_one().await.unwrap().is_some() {}
+    app.call("GET", &format!("/v1/orgs/{org}/jobs/{}", started.id()), Some(token), None).await.body
+}
+
+#[tokio::test]
+async fn creation_refuses_what_the_server_does_not_take() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let cases = [
+        (json!({ "filename": "a.png", "size": 10, "content_type": "image/png" }), 415, "content-type-not-allowed"),
+        (json!({ "filename": "a.csv", "size": 1u64 << 41, "content_type": "text/csv" }), 413, "upload-too-large"),
+        (json!({ "filename": "", "size": 10, "content_type": "text/csv" }), 422, "validation-failed"),
+        (json!({ "filename": "a\u{7}.csv", "size": 10, "content_type": "text/csv" }), 422, "validation-failed"),
+        (
+            json!({ "filename": "a.csv", "size": 10, "content_type": "text/csv", "part_size": 1024 }),
+            422,
+            "validation-failed",
+        ),
+        (json!({ "filename": "a.csv", "size": -1, "content_type": "text/csv" }), 422, "invalid-body"),
+    ];
+    for (body, status, code) in cases {
+        let reply = create(&app, &org, &token, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str().unwrap_or_default()),
+            (status, code),
+            "{body}: {:?}",
+            reply.body
+        );
+    }
+    // The key is byob's: dated, the upload id, a sanitised name; never the caller's path.
+    let plan =
+        create(&app, &org, &token, json!({ "filename": "../../etc/passwd", "size": 4, "content_type": "text/csv" }))
+            .await;
+    let key = plan.body["upload"]["key"].as_str().unwrap();
+    let id = plan.body["upload"]["id"].as_str().unwrap();
+    assert!(key.starts_with("uploads/") && key.ends_with(&format!("/{id}/passwd")), "{key}");
+}
+
+#[tokio::test]
+async fn a_size_that_does_not_match_aborts_the_upload() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let plan =
+        create(&app, &org, &token, json!({ "filename": "f.csv", "size": 100, "content_type": "text/csv" })).await;
+    let part = &plan.body["parts"][0];
+    let sent = reqwest::Client::new()
+        .put(part["url"].as_str().unwrap())
+        .body("only fifty bytes".repeat(3))
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+    let id = plan.body["upload"]["id"].as_str().unwrap();
+    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(&token), Some(json!({}))).await;
+    assert_eq!((done.status, done.body["code"].as_str().unwrap()), (422, "upload-size-mismatch"), "{:?}", done.body);
+    let after = app.call("GET", &format!("/v1/orgs/{org}/uploads/{id}"), Some(&token), None).await;
+    assert_eq!(
+        (after.body["state"].as_str(), after.body["staged"].as_str()),
+        (Some("aborted"), Some("deleted_on_abort"))
+    );
+    let load = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{id}/load"),
+            Some(&token),
+            Some(json!({ "connection": "local", "table": "x" })),
+        )
+        .await;
+    assert_eq!(load.body["code"], "upload-not-ready");
+}
+
+#[tokio::test]
+async fn expired_part_urls_are_refreshed_and_a_multipart_upload_completes_with_them() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let bytes = vec![b'a'; 17 * 1024 * 1024];
+    let plan = create(
+        &app,
+        &org,
+        &token,
+        json!({ "filename": "big.bin", "size": bytes.len(), "content_type": "application/octet-stream" }),
+    )
+    .await;
+    assert_eq!(plan.body["method"], "multipart");
+    assert_eq!(plan.body["parts"].as_array().unwrap().len(), 3);
+    let id = plan.body["upload"]["id"].as_str().unwrap();
+    let fresh = app
+        .call("POST", &format!("/v1/orgs/{org}/uploads/{id}/parts"), Some(&token), Some(json!({ "part_numbers": [2] })))
+        .await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.body);
+    assert_eq!(fresh.body["parts"].as_array().unwrap().len(), 1);
+    let mut replanned = plan.body.clone();
+    replanned["parts"][1] = fresh.body["parts"][0].clone();
+    let body = send_parts(&replanned, &bytes).await;
+    let missing = json!({ "parts": [body["parts"][0]] });
+    let refused = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(&token), Some(missing)).await;
+    assert_eq!(refused.status, 422, "every part is needed: {:?}", refused.body);
+    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(&token), Some(body)).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let bad = app
+        .call("POST", &format!("/v1/orgs/{org}/uploads/{id}/parts"), Some(&token), Some(json!({ "part_numbers": [9] })))
+        .await;
+    assert_eq!(bad.body["code"], "upload-not-pending");
+}
+
+#[tokio::test]
+async fn replace_swaps_the_table_and_a_failed_replace_keeps_the_old_one() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let first = uploaded(&app, &org, &token, b"id,name,amount,day\n1,a,1.0,2024-01-01\n2,b,2.0,2024-01-02\n").await;
+    assert_eq!(
+        run_load(&app, &org, &token, &first, json!({ "connection": "local", "table": "t" })).await["state"],
+        "succeeded"
+    );
+    let second = uploaded(&app, &org, &token, b"id,name,amount,day\n3,c,3.0,2024-01-03\n").await;
+    let job =
+        run_load(&app, &org, &token, &second, json!({ "connection": "local", "table": "t", "mode": "replace" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let path = app.warehouse_path();
+    assert_eq!(table_dump(Some(&path), "", "t").await, "3,'c','3.0','2024-01-03'");
+    let broken = uploaded(&app, &org, &token, b"id,name,amount,day\n4,d,4.0,2024-01-04\nfive,e,5,2024-01-05\n").await;
+    let job = run_load(
+        &app,
+        &org,
+        &token,
+        &broken,
+        json!({
+            "connection": "local", "table": "t", "mode": "replace", "columns": [{ "source": "id", "type": "integer" }],
+        }),
+    )
+    .await;
+    assert_eq!(job["state"], "failed");
+    assert_eq!(table_dump(Some(&path), "", "t").await, "3,'c','3.0','2024-01-03'", "the old table stays");
+}
+
+#[tokio::test]
+async fn a_queued_load_can_be_cancelled_and_a_finished_one_cannot() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let id = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
+    let started = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{id}/load"),
+            Some(&token),
+            Some(json!({ "connection": "local", "table": "c" })),
+        )
+        .await;
+    let job = started.id();
+    let cancelled = app.call("POST", &format!("/v1/orgs/{org}/jobs/{job}/cancel"), Some(&token), None).await;
+    assert_eq!(cancelled.body["state"], "cancelled", "{:?}", cancelled.body);
+    assert!(app.services.runner.run_one().await.unwrap().is_none(), "nothing left to run");
+    let again = app.call("POST", &format!("/v1/orgs/{org}/jobs/{job}/cancel"), Some(&token), None).await;
+    assert_eq!((again.status, again.body["code"].as_str().unwrap()), (409, "job-finished"));
+    let listed = app.call("GET", &format!("/v1/orgs/{org}/jobs?state=cancelled"), Some(&token), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    let audit = app.call("GET", &format!("/v1/orgs/{org}/audit?action=job.cancel"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// The token in a relay part URL byob handed out.
+fn relay_token(plan: &Value, part: usize) -> String {
+    let url = url::Url::parse(plan["parts"][part]["url"].as_str().unwrap()).unwrap();
+    url.query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned()
+}
+
+async fn relay(
+    app: &TestApp,
+    org: &str,
+    upload: &str,
+    part: u32,
+    token: &str,
+    bytes: &'static [u8],
+) -> Result<String, byob_service::ServiceError> {
+    let stream = futures::stream::iter([Ok::<_, String>(Bytes::from_static(bytes))]);
+    app.services
+        .uploads
+        .relay_part(org.parse::<OrgId>().unwrap(), upload.parse::<UploadId>().unwrap(), part, token, stream)
+        .await
+}
+
+#[tokio::test]
+async fn relay_parts_need_their_token_and_the_janitor_expires_staged_files() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, member) = app.member_with_token(&org, Role::Member).await;
+    // No integration: the local default storage, which has no URLs, so byob relays the parts.
+    let plan = create(&app, &org, &member, json!({ "filename": "f.csv", "size": 8, "content_type": "text/csv" })).await;
+    assert_eq!(plan.body["method"], "relay");
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+    let token = relay_token(&plan.body, 0);
+    let wrong = app.call("PUT", &format!("/v1/orgs/{org}/uploads/{id}/parts/1?token=forged"), None, None).await;
+    assert_eq!((wrong.status, wrong.body["code"].as_str().unwrap()), (403, "upload-token-invalid"));
+    assert!(relay(&app, &org, &id, 1, &token, b"too long for the part").await.is_err());
+    assert!(relay(&app, &org, &id, 2, &token, b"a,b\n1,2\n").await.is_err(), "one part only");
+    let etag = relay(&app, &org, &id, 1, &token, b"a,b\n1,2\n").await.unwrap();
+    let done = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{id}/complete"),
+            Some(&member),
+            Some(json!({ "parts": [{ "part_number": 1, "etag": etag }] })),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["expires_at"].as_str().unwrap().len(), 24);
+
+    app.clock.advance(chrono::Duration::hours(23));
+    assert_eq!(app.services.janitor.sweep().await.unwrap().expired_deleted, 0, "24 hours in the default storage");
+    app.clock.advance(chrono::Duration::hours(2));
+    let report = app.services.janitor.sweep().await.unwrap();
+    assert_eq!(report.expired_deleted, 1);
+    let after = app.call("GET", &format!("/v1/orgs/{org}/uploads/{id}"), Some(&member), None).await;
+    assert_eq!(after.body["staged"], "expired");
+    let audit =
+        app.call("GET", &format!("/v1/orgs/{org}/audit?action=janitor.expire"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(audit.body["items"].as_array().unwrap().len(), 1);
+    let metrics = app.call("GET", "/metrics", None, None).await;
+    assert!(metrics.body.as_str().unwrap().contains("byob_janitor_expired_deleted_total 1\n"), "{}", metrics.body);
+}
+
+#[tokio::test]
+async fn the_janitor_aborts_multipart_uploads_left_incomplete_for_a_day() {
+    let app = TestApp::sqlite().await;
+    let (org, token, bucket) = org_with_s3(&app).await;
+    let plan = create(
+        &app,
+        &org,
+        &token,
+        json!({ "filename": "big.csv", "size": 40 * 1024 * 1024, "content_type": "text/csv" }),
+    )
+    .await;
+    let id = plan.body["upload"]["id"].as_str().unwrap();
+    let s3 = s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let pending = s3.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
+    assert_eq!(pending.uploads().len(), 1);
+    app.clock.advance(chrono::Duration::hours(25));
+    let report = app.services.janitor.sweep().await.unwrap();
+    assert_eq!(report.incomplete_aborted, 1, "{report:?}");
+    let pending = s3.list_multipart_uploads().bucket(&bucket).send().await.unwrap();
+    assert!(pending.uploads().is_empty(), "no orphan multipart upload");
+    let after = app.call("GET", &format!("/v1/orgs/{org}/uploads/{id}"), Some(&token), None).await;
+    assert_eq!(after.body["state"], "aborted");
+}
+
+#[tokio::test]
+async fn where_byob_may_not_delete_the_staged_file_is_left_to_the_lifecycle_rule() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, member) = app.member_with_token(&org, Role::Member).await;
+    let container = unique_name("nodelete");
+    create_azure_container(&container).await;
+    // A SAS without `d`: byob can read, write and list, but not delete.
+    let sas = azurite_account_sas("racwl", chrono::Utc::now() + chrono::Duration::days(30));
+    let created = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/integrations"),
+            Some(OPERATOR_TOKEN),
+            Some(json!({
+                "name": "customer", "provider": "azure", "bucket": container, "prefix": "",
+                "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": ["uploads"],
+                "credentials": { "mode": "azure_sas", "account": AZURITE_ACCOUNT, "sas_token": sas },
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let plan = create(&app, &org, &member, json!({ "filename": "f.csv", "size": 8, "content_type": "text/csv" })).await;
+    assert_eq!(plan.body["method"], "relay", "a customer's SAS is never handed out: byob relays");
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+    let etag = relay(&app, &org, &id, 1, &relay_token(&plan.body, 0), b"a,b\n1,2\n").await.unwrap();
+    let done = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{id}/complete"),
+            Some(&member),
+            Some(json!({ "parts": [{ "part_number": 1, "etag": etag }] })),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let job = run_load(&app, &org, &member, &id, json!({ "connection": "local", "table": "kept" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["staged"], "left_to_lifecycle");
+}
