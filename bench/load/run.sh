@@ -35,7 +35,8 @@ sqlite_columns='id INTEGER, customer TEXT, email TEXT, amount DECIMAL TEXT, qty 
 # byob, on embedded defaults plus the bucket.
 export BYOB_DATA_DIR="$WORK/byob-data" BYOB_INTEGRATIONS__HTTP_ENDPOINTS=loopback BYOB_MONITOR__ENABLED=false
 export BYOB_OPERATOR_TOKEN=byob_bench-operator-token-0123456789
-"$BIN/byob" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
+# BYOB_BENCH_WRAP (e.g. "perf record -g -o /tmp/byob.perf") runs the server under a profiler.
+${BYOB_BENCH_WRAP:-} "$BIN/byob" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.out" && break; sleep 0.1; done
 export BYOB_URL; BYOB_URL=$(sed -n 's/^byob listening on //p' "$WORK/serve.out")

@@ -24,9 +24,10 @@ pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-servic
 /// The embedded warehouse in the test's directory, and upload settings whose relay URLs point nowhere (an
 /// in-process app has no listener; relay uploads are tested against a `byob serve` process).
 async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
-    let pool = byob_ports::warehouse::open_local_warehouse(&dir.path().join("warehouse.db")).await.expect("warehouse");
+    let path = dir.path().join("warehouse.db");
+    let pool = byob_ports::warehouse::open_local_warehouse(&path).await.expect("warehouse");
     byob_service::DataSettings {
-        local_warehouse: Arc::new(byob_ports::warehouse::SqliteWarehouse::new(pool)),
+        local_warehouse: Arc::new(byob_ports::warehouse::SqliteWarehouse::new(pool, &path)),
         uploads: byob_service::data::UploadSettings {
             max_size_bytes: 1 << 40,
             allowed_content_types: byob_core::config::UploadsConfig::default().allowed_content_types,

@@ -62,8 +62,11 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let data =
-        data_settings(&config, Arc::new(byob_ports::warehouse::SqliteWarehouse::new(warehouse.clone())), address)?;
+    let data = data_settings(
+        &config,
+        Arc::new(byob_ports::warehouse::SqliteWarehouse::new(warehouse.clone(), &config.warehouse_file())),
+        address,
+    )?;
     let services = Services::new(&deps, operator, storage, monitor, data);
     if config.monitor.enabled {
         spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));

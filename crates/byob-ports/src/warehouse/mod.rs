@@ -8,6 +8,8 @@ mod error;
 mod postgres;
 mod sql;
 mod sqlite;
+mod sqlite_bulk;
+mod text;
 
 use async_trait::async_trait;
 use byob_core::table::{Column, TableName};
@@ -18,25 +20,33 @@ pub use error::WarehouseError;
 pub use postgres::{PostgresSettings, PostgresWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, SqliteWarehouse, open_local_warehouse};
 
-/// One converted value.
+/// Where a text value lives in its batch's text buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+/// One converted value. Text and decimals point into their batch's buffer, so a row costs no allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
     Integer(i64),
     /// A decimal in canonical text (`-12.50`, no exponent), kept exact.
-    Decimal(String),
+    Decimal(Span),
     Boolean(bool),
     Date(NaiveDate),
     Timestamp(NaiveDateTime),
     TimestampTz(DateTime<Utc>),
-    Text(String),
+    Text(Span),
 }
 
-/// Rows in column order, `width` cells each.
+/// Rows in column order, `width` cells each, and the text their spans point into.
 #[derive(Debug, Default)]
 pub struct Batch {
     pub width: usize,
     pub cells: Vec<Cell>,
+    pub text: String,
 }
 
 impl Batch {
@@ -44,6 +54,20 @@ impl Batch {
     pub fn rows(&self) -> usize {
         self.cells.len().checked_div(self.width).unwrap_or(0)
     }
+
+    /// The text of a span of this batch (empty for a span that is not).
+    #[must_use]
+    pub fn str(&self, span: Span) -> &str {
+        self.text.get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+}
+
+/// Appends `text` to a batch's buffer and returns its span (buffers stay far below 4 GiB: batches are flushed
+/// at a few MiB and a record is at most 64 MiB).
+pub fn push_span(buffer: &mut String, text: &str) -> Span {
+    let start = u32::try_from(buffer.len()).unwrap_or(u32::MAX);
+    buffer.push_str(text);
+    Span { start, end: u32::try_from(buffer.len()).unwrap_or(u32::MAX) }
 }
 
 /// What the producer sends: batches, then `End` once every row was read and converted. A channel that closes

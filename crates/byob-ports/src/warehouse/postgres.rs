@@ -16,8 +16,9 @@ use sqlx::{
 use tokio::sync::mpsc;
 
 use super::{
-    Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError,
+    Batch, Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError,
     sql::{column_list, create_table, qualified, quote, staging_name},
+    text::{push_date, push_datetime},
 };
 
 /// Bytes gathered before each `CopyData` message.
@@ -64,8 +65,13 @@ fn column_type(data_type: &str) -> ColumnType {
     }
 }
 
-/// Appends `text` escaped for COPY's text format.
+/// Appends `text` escaped for COPY's text format; most values have nothing to escape and are copied whole.
 fn push_text(out: &mut String, text: &str) {
+    let needs_escape = memchr::memchr3(b'\\', b'\t', b'\n', text.as_bytes()).is_some() || text.contains('\r');
+    if !needs_escape {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -77,7 +83,7 @@ fn push_text(out: &mut String, text: &str) {
     }
 }
 
-fn push_cell(out: &mut String, cell: &Cell) {
+fn push_cell(out: &mut String, cell: &Cell, batch: &Batch) {
     // Writing to a String cannot fail.
     let _ = match cell {
         Cell::Null => {
@@ -86,18 +92,28 @@ fn push_cell(out: &mut String, cell: &Cell) {
         }
         Cell::Integer(v) => write!(out, "{v}"),
         Cell::Decimal(v) => {
-            out.push_str(v);
+            out.push_str(batch.str(*v));
             Ok(())
         }
         Cell::Boolean(v) => {
             out.push(if *v { 't' } else { 'f' });
             Ok(())
         }
-        Cell::Date(d) => write!(out, "{}", d.format("%Y-%m-%d")),
-        Cell::Timestamp(t) => write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f")),
-        Cell::TimestampTz(t) => write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S%.f+00")),
+        Cell::Date(d) => {
+            push_date(out, *d);
+            Ok(())
+        }
+        Cell::Timestamp(t) => {
+            push_datetime(out, *t, ' ');
+            Ok(())
+        }
+        Cell::TimestampTz(t) => {
+            push_datetime(out, t.naive_utc(), ' ');
+            out.push_str("+00");
+            Ok(())
+        }
         Cell::Text(v) => {
-            push_text(out, v);
+            push_text(out, batch.str(*v));
             Ok(())
         }
     };
@@ -256,7 +272,7 @@ impl Warehouse for PostgresWarehouse {
                     if i > 0 {
                         buffer.push('\t');
                     }
-                    push_cell(&mut buffer, cell);
+                    push_cell(&mut buffer, cell, &batch);
                 }
                 buffer.push('\n');
                 sent += 1;

@@ -2,7 +2,8 @@
 //!
 //! Values are stored so that nothing is lost: decimals as text under the declared type `DECIMAL TEXT` (SQLite's
 //! numeric affinity would turn `1.10` into a binary float), dates and timestamps as ISO-8601 text, booleans as
-//! 0/1. A load inserts many rows per statement inside one transaction.
+//! 0/1. Metadata goes through sqlx; a load runs on its own blocking thread with a direct connection (rusqlite),
+//! one prepared `INSERT` stepped per row inside one transaction, values bound without copies.
 
 use std::path::Path;
 
@@ -10,21 +11,14 @@ use async_trait::async_trait;
 use byob_core::table::{Column, ColumnType, TableName};
 use sqlx::{
     AssertSqlSafe, Row, SqlitePool,
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use tokio::sync::mpsc;
 
-use super::{
-    Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError,
-    sql::{column_list, create_table, qualified, quote, staging_name},
-};
+use super::{LoadItem, LoadTarget, Warehouse, WarehouseError, sql::qualified};
 
 /// The name under which every org sees the embedded warehouse.
 pub const LOCAL_CONNECTION: &str = byob_core::connection::LOCAL_CONNECTION;
-
-/// SQLite allows 32766 parameters per statement; rows per insert stay well under it.
-const MAX_PARAMETERS: usize = 32_000;
-const MAX_ROWS_PER_INSERT: usize = 500;
 
 /// Opens the warehouse file, creating it on first start.
 ///
@@ -48,9 +42,11 @@ pub async fn open_local_warehouse(path: &Path) -> Result<SqlitePool, sqlx::Error
 #[derive(Debug, Clone)]
 pub struct SqliteWarehouse {
     pool: SqlitePool,
+    /// The database file, for the bulk-load connection.
+    path: std::path::PathBuf,
 }
 
-fn type_name(t: ColumnType) -> &'static str {
+pub(super) fn type_name(t: ColumnType) -> &'static str {
     match t {
         ColumnType::Integer => "INTEGER",
         ColumnType::Decimal => "DECIMAL TEXT",
@@ -97,29 +93,10 @@ fn check_schema(table: &TableName) -> Result<(), WarehouseError> {
     }
 }
 
-fn bind(args: &mut SqliteArguments, cell: Cell) -> Result<(), WarehouseError> {
-    use sqlx::Arguments;
-    let result = match cell {
-        Cell::Null => args.add(Option::<String>::None),
-        Cell::Integer(v) => args.add(v),
-        Cell::Boolean(v) => args.add(i64::from(v)),
-        Cell::Decimal(v) | Cell::Text(v) => args.add(v),
-        Cell::Date(d) => args.add(d.format("%Y-%m-%d").to_string()),
-        Cell::Timestamp(t) => args.add(t.format("%Y-%m-%d %H:%M:%S%.f").to_string()),
-        Cell::TimestampTz(t) => args.add(t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
-    };
-    result.map_err(|e| WarehouseError::Database(e.to_string()))
-}
-
-fn insert_statement(table: &str, columns: &str, width: usize, rows: usize) -> String {
-    let row = format!("({})", vec!["?"; width].join(", "));
-    format!("INSERT INTO {table} ({columns}) VALUES {}", vec![row; rows].join(", "))
-}
-
 impl SqliteWarehouse {
     #[must_use]
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, path: &Path) -> Self {
+        Self { pool, path: path.to_path_buf() }
     }
 
     async fn exists(&self, table: &TableName) -> Result<bool, WarehouseError> {
@@ -173,82 +150,13 @@ impl Warehouse for SqliteWarehouse {
         Ok(Some(columns))
     }
 
-    async fn load(&self, target: &LoadTarget, mut rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError> {
+    async fn load(&self, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError> {
         check_schema(&target.table)?;
-        let final_name = qualified(&target.table, None);
-        let mut tx = self.pool.begin().await?;
-        let exists = sqlx::query("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?")
-            .bind(&target.table.name)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get::<i64, _>("n")?
-            > 0;
-        let into = match target.mode {
-            LoadMode::Create if exists => return Err(WarehouseError::TableExists(target.table.to_string())),
-            LoadMode::Append if !exists => return Err(WarehouseError::TableMissing(target.table.to_string())),
-            LoadMode::Create => {
-                sqlx::query(AssertSqlSafe(create_table(&final_name, &target.columns, type_name)))
-                    .execute(&mut *tx)
-                    .await?;
-                final_name.clone()
-            }
-            LoadMode::Append => final_name.clone(),
-            LoadMode::Replace => {
-                let staging = quote(&staging_name(&target.table));
-                sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {staging}"))).execute(&mut *tx).await?;
-                sqlx::query(AssertSqlSafe(create_table(&staging, &target.columns, type_name)))
-                    .execute(&mut *tx)
-                    .await?;
-                staging
-            }
-        };
-        let width = target.columns.len().max(1);
-        let per_insert = (MAX_PARAMETERS / width).clamp(1, MAX_ROWS_PER_INSERT);
-        let columns = column_list(&target.columns);
-        let full = insert_statement(&into, &columns, width, per_insert);
-        let mut written = 0u64;
-        let mut pending: Vec<Cell> = Vec::with_capacity(per_insert * width);
-        let mut finished = false;
-        while let Some(item) = rows.recv().await {
-            let batch = match item {
-                LoadItem::Batch(batch) => batch,
-                LoadItem::End => {
-                    finished = true;
-                    break;
-                }
-            };
-            for cell in batch.cells {
-                pending.push(cell);
-                if pending.len() == per_insert * width {
-                    let mut args = SqliteArguments::default();
-                    for cell in pending.drain(..) {
-                        bind(&mut args, cell)?;
-                    }
-                    sqlx::query_with(AssertSqlSafe(full.clone()), args).execute(&mut *tx).await?;
-                    written += per_insert as u64;
-                }
-            }
-        }
-        if !finished {
-            return Err(WarehouseError::Aborted);
-        }
-        if !pending.is_empty() {
-            let rest = pending.len() / width;
-            let mut args = SqliteArguments::default();
-            for cell in pending.drain(..) {
-                bind(&mut args, cell)?;
-            }
-            sqlx::query_with(AssertSqlSafe(insert_statement(&into, &columns, width, rest)), args)
-                .execute(&mut *tx)
-                .await?;
-            written += rest as u64;
-        }
-        if target.mode == LoadMode::Replace {
-            sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {final_name}"))).execute(&mut *tx).await?;
-            sqlx::query(AssertSqlSafe(format!("ALTER TABLE {into} RENAME TO {final_name}"))).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(written)
+        let path = self.path.clone();
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || super::sqlite_bulk::load(&path, &target, rows))
+            .await
+            .map_err(|e| WarehouseError::Database(format!("the load thread stopped: {e}")))?
     }
 
     async fn count(&self, table: &TableName) -> Result<u64, WarehouseError> {

@@ -303,6 +303,14 @@ impl ConnectionService {
         Ok(())
     }
 
+    /// The connection's name, checking it exists, without opening it (no secret is revealed).
+    pub(crate) async fn resolve_name(&self, org: OrgId, name: &str) -> Result<String, ServiceError> {
+        if name == LOCAL_CONNECTION {
+            return Ok(LOCAL_CONNECTION.into());
+        }
+        Ok(self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?.name)
+    }
+
     /// Resolves a connection by name or id, revealing its password (audited as `secret.use`).
     pub(crate) async fn open(
         &self,

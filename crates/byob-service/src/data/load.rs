@@ -14,15 +14,17 @@ use byob_ports::{
     storage::StorageError,
     warehouse::{Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError},
 };
-use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_util::io::{StreamReader, SyncIoBridge};
 use utoipa::ToSchema;
 
-use super::{ConnectionService, UploadService, connections::warehouse_error};
+use super::{
+    ConnectionService, UploadService,
+    connections::warehouse_error,
+    stream::{STORAGE_READ, blocking_reader},
+};
 use crate::{
     RequestContext, ServiceError,
     jobs::{JobFailure, JobHandle, JobService},
@@ -36,6 +38,8 @@ use crate::{
 const SAMPLE_BYTES: u64 = 1024 * 1024;
 /// Rows per batch handed to the platform.
 const BATCH_ROWS: usize = 4096;
+/// Text a batch carries before it is handed over.
+const BATCH_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest record accepted (a 10 MB field fits).
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 /// Bad rows kept in the job's result; all of them (up to the limit) go to the rejected-rows file.
@@ -277,7 +281,7 @@ impl Loads {
                 return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
             }
         };
-        let connection = self.connections.open(ctx, org, &req.connection).await?;
+        let connection = self.connections.resolve_name(org, &req.connection).await?;
         let inspection = self.inspect_upload(ctx, &upload, delimiter, req.header, &null_tokens).await?;
         let mut columns = inspection.columns;
         apply_overrides(&mut columns, &req.columns)?;
@@ -287,7 +291,7 @@ impl Loads {
         }
         let spec = LoadSpec {
             upload: id,
-            connection: connection.name.clone(),
+            connection,
             table,
             mode: req.mode,
             delimiter: inspection.dialect.delimiter,
@@ -348,13 +352,7 @@ impl Loads {
             columns: columns.clone(),
         };
         let object = client.store().get(&key).await.map_err(|e| storage_failure(e.into()))?;
-        let counter = handle.clone();
-        let stream = object.into_stream().map(move |chunk| {
-            chunk
-                .inspect(|bytes| counter.add_bytes(bytes.len() as u64))
-                .map_err(|e| std::io::Error::other(format!("{STORAGE_READ}: {e}")))
-        });
-        let input = SyncIoBridge::new(StreamReader::new(stream));
+        let input = blocking_reader(object.into_stream(), handle.clone());
         let (tx, rx) = mpsc::channel(4);
         let producer_handle = handle.clone();
         let producer_spec = spec.clone();
@@ -456,9 +454,6 @@ impl Loads {
     }
 }
 
-/// The prefix of an I/O error that came from the bucket rather than the file's content.
-const STORAGE_READ: &str = "reading the object from the bucket failed";
-
 /// Maps the file's columns onto an existing table's, by name (exact, then ignoring case): the table's types
 /// and nullability apply.
 fn match_columns(file: &[Column], table: &[Column]) -> Result<Vec<Column>, JobFailure> {
@@ -535,23 +530,26 @@ fn produce(
     let mut rows = RowReader::new(utf8_reader(input, spec.encoding), &options, columns);
     let mut produced = Produced { rejected: 0, bad: Vec::new(), failure: None };
     let mut cells: Vec<Cell> = Vec::with_capacity(BATCH_ROWS * width);
+    let mut text = String::with_capacity(512 * 1024);
     let mut in_batch = 0usize;
-    let send = |cells: Vec<Cell>, n: usize| -> bool {
+    let send = |cells: Vec<Cell>, text: String, n: usize| -> bool {
         handle.add_rows(n as u64);
-        tx.blocking_send(LoadItem::Batch(Batch { width, cells })).is_ok()
+        tx.blocking_send(LoadItem::Batch(Batch { width, cells, text })).is_ok()
     };
     loop {
         if handle.should_stop() {
             produced.failure = Some(JobFailure::new("cancelled", "the load was stopped; nothing was written"));
             return produced;
         }
-        match rows.next_into(&mut cells) {
+        match rows.next_into(&mut cells, &mut text) {
             Ok(None) => break,
             Ok(Some(Ok(()))) => {
                 in_batch += 1;
-                if in_batch == BATCH_ROWS {
+                // A batch is flushed by rows or by text size, so memory stays bounded whatever the fields' size.
+                if in_batch == BATCH_ROWS || text.len() >= BATCH_TEXT_BYTES {
                     let full = std::mem::replace(&mut cells, Vec::with_capacity(BATCH_ROWS * width));
-                    if !send(full, in_batch) {
+                    let full_text = std::mem::replace(&mut text, String::with_capacity(512 * 1024));
+                    if !send(full, full_text, in_batch) {
                         // The platform side stopped; its error is the one to report.
                         return produced;
                     }
@@ -592,7 +590,7 @@ fn produce(
             }
         }
     }
-    if in_batch > 0 && !send(cells, in_batch) {
+    if in_batch > 0 && !send(cells, text, in_batch) {
         return produced;
     }
     let _ = tx.blocking_send(LoadItem::End);

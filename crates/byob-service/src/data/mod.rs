@@ -5,6 +5,7 @@ mod connections;
 mod janitor;
 mod load;
 mod plan;
+mod stream;
 mod uploads;
 
 pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView};

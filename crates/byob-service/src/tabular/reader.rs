@@ -65,6 +65,16 @@ impl<R> RecordGuard<R> {
         Self { inner, limit, delimiter, current: 0, state: Quoting::FieldStart }
     }
 
+    fn check(&self) -> std::io::Result<()> {
+        if self.current > self.limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a record is longer than {} bytes (an unclosed quote, or a field over the limit)", self.limit),
+            ));
+        }
+        Ok(())
+    }
+
     fn step(&mut self, b: u8) {
         self.state = match (self.state, b) {
             (Quoting::FieldStart, b'"') | (Quoting::QuoteInQuoted, b'"') => Quoting::Quoted,
@@ -83,18 +93,22 @@ impl<R> RecordGuard<R> {
 impl<R: Read> Read for RecordGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
-            self.step(b);
-            self.current += 1;
-            if self.current > self.limit {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "a record is longer than {} bytes (an unclosed quote, or a field over the limit)",
-                        self.limit
-                    ),
-                ));
+        let data = &buf[..n];
+        // Only quotes, line breaks and delimiters change the state; the bytes between them are skipped at once.
+        let mut at = 0;
+        for special in memchr::memchr3_iter(b'"', b'\n', self.delimiter, data) {
+            if special > at {
+                self.step(b'x');
             }
+            self.current += special + 1 - at;
+            self.step(data[special]);
+            at = special + 1;
+            self.check()?;
+        }
+        if n > at {
+            self.step(b'x');
+            self.current += n - at;
+            self.check()?;
         }
         Ok(n)
     }
@@ -133,12 +147,16 @@ impl<R: Read> RowReader<R> {
         Self { csv, record: csv::ByteRecord::new(), columns, nulls }
     }
 
-    /// Appends the next row's cells to `out`. `Ok(None)` at the end; `Ok(Some(Err(bad)))` for a row that cannot
-    /// be loaded (nothing appended).
+    /// Appends the next row's cells to `out` (and its text to `text`). `Ok(None)` at the end; `Ok(Some(Err(bad)))`
+    /// for a row that cannot be loaded (nothing appended).
     ///
     /// # Errors
     /// [`FileError`] when reading cannot go on.
-    pub fn next_into(&mut self, out: &mut Vec<Cell>) -> Result<Option<Result<(), BadRow>>, FileError> {
+    pub fn next_into(
+        &mut self,
+        out: &mut Vec<Cell>,
+        text: &mut String,
+    ) -> Result<Option<Result<(), BadRow>>, FileError> {
         match self.csv.read_byte_record(&mut self.record) {
             Ok(false) => return Ok(None),
             Ok(true) => {}
@@ -161,7 +179,7 @@ impl<R: Read> RowReader<R> {
             };
             return Ok(Some(Err(BadRow { error, fields: lossy(&self.record) })));
         }
-        let start = out.len();
+        let (start, text_start) = (out.len(), text.len());
         for (field, column) in self.record.iter().zip(&self.columns) {
             let fail = |code, reason: String| RowError { line, column: Some(column.name.clone()), code, reason };
             let result = if self.nulls.iter().any(|n| n == field) {
@@ -176,13 +194,14 @@ impl<R: Read> RowReader<R> {
                         "invalid-utf8",
                         format!("the field is not valid UTF-8 at byte {}; re-save the file as UTF-8", e.valid_up_to()),
                     )),
-                    Ok(text) => convert(text, column.column_type).map_err(|reason| fail("bad-value", reason)),
+                    Ok(value) => convert(value, column.column_type, text).map_err(|reason| fail("bad-value", reason)),
                 }
             };
             match result {
                 Ok(cell) => out.push(cell),
                 Err(error) => {
                     out.truncate(start);
+                    text.truncate(text_start);
                     return Ok(Some(Err(BadRow { error, fields: lossy(&self.record) })));
                 }
             }
@@ -193,5 +212,40 @@ impl<R: Read> RowReader<R> {
     /// Bytes of (decoded) input consumed so far.
     pub fn position(&self) -> u64 {
         self.csv.position().byte()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::io::Read;
+
+    use super::RecordGuard;
+
+    fn read_all(input: &[u8], limit: usize) -> std::io::Result<usize> {
+        let mut out = Vec::new();
+        // A small buffer, so records span reads.
+        let mut guard = RecordGuard::new(input, limit, b',');
+        let mut buf = [0u8; 7];
+        loop {
+            let n = guard.read(&mut buf)?;
+            if n == 0 {
+                return Ok(out.len());
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[test]
+    fn records_are_bounded_whatever_the_quoting() {
+        assert!(read_all(b"a,b\nc,d\n", 8).is_ok());
+        assert!(read_all(b"a,\"multi\nline\",b\nc\n", 20).is_ok());
+        assert!(
+            read_all(b"a,\"never closed\nand on\nand on\n", 20).is_err(),
+            "line breaks inside quotes do not end a record"
+        );
+        assert!(read_all(b"a,5\" screen,b\nc,d\ne,f\n", 16).is_ok(), "a quote inside an unquoted field is a character");
+        assert!(read_all(b"a,\"x\"\"y\",b\nc\n", 16).is_ok(), "an escaped quote keeps the field open");
+        assert!(read_all(&[b'x'; 100], 50).is_err());
     }
 }

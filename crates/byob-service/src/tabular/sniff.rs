@@ -152,7 +152,7 @@ fn looks_like_header(first: &[String], types: &[ColumnType], is_null: &dyn Fn(&s
         if *t == ColumnType::Text || is_null(value) {
             continue;
         }
-        if convert(value, *t).is_err() {
+        if convert(value, *t, &mut String::new()).is_err() {
             return true;
         }
         fits_typed = true;

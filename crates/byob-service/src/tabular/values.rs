@@ -2,13 +2,10 @@
 //! in docs/uploads.md; anything else is text (when inferring) or a bad value (when converting).
 
 use byob_core::table::ColumnType;
-use byob_ports::warehouse::Cell;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
+use std::borrow::Cow;
 
-const TIMESTAMP_FORMATS: [&str; 4] =
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
-const ZONED_FORMATS: [&str; 4] =
-    ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"];
+use byob_ports::warehouse::{Cell, push_span};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 fn integer(text: &str) -> Option<i64> {
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -21,7 +18,7 @@ fn integer(text: &str) -> Option<i64> {
 /// A plain decimal (`-12.50`, `.5`, `3.`): sign, digits, one point; no exponent, no thousands separators.
 /// Returns the canonical text (`0.5`, `3`, `-12.50`): a leading zero is added, a `+` and a trailing point
 /// dropped, the scale kept.
-fn decimal(text: &str) -> Option<String> {
+fn decimal(text: &str) -> Option<Cow<'_, str>> {
     let (sign, body) = match text.as_bytes().first()? {
         b'-' => ("-", &text[1..]),
         b'+' => ("", &text[1..]),
@@ -37,50 +34,95 @@ fn decimal(text: &str) -> Option<String> {
     if whole.len() + fraction.len() > 1000 {
         return None;
     }
+    let canonical = !whole.is_empty() && !text.starts_with('+') && !text.ends_with('.');
+    if canonical {
+        return Some(Cow::Borrowed(text));
+    }
     let whole = if whole.is_empty() { "0" } else { whole };
-    Some(if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") })
+    Some(Cow::Owned(if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }))
 }
 
 fn boolean(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "y" => Some(true),
-        "false" | "f" | "no" | "n" => Some(false),
-        _ => None,
+    let is = |word: &str| text.eq_ignore_ascii_case(word);
+    if is("true") || is("t") || is("yes") || is("y") {
+        Some(true)
+    } else if is("false") || is("f") || is("no") || is("n") {
+        Some(false)
+    } else {
+        None
     }
 }
 
+fn number(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+}
+
+/// `YYYY-MM-DD`, a real date. Parsed by hand: this runs for every field of a date column, and chrono's
+/// format-string parser costs several times more; chrono still decides what a valid date is.
 fn date(text: &str) -> Option<NaiveDate> {
-    (text.len() == 10).then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(number(&b[..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..10])?)
+}
+
+/// A timestamp at the start of `b` (`YYYY-MM-DD[T ]HH:MM[:SS[.fraction]]`, up to 9 fraction digits) and the
+/// bytes it took.
+fn naive_prefix(b: &[u8]) -> Option<(NaiveDateTime, usize)> {
+    if b.len() < 16 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' {
+        return None;
+    }
+    let day = date(std::str::from_utf8(&b[..10]).ok()?)?;
+    let (hour, minute) = (number(&b[11..13])?, number(&b[14..16])?);
+    let (mut second, mut nanos, mut at) = (0, 0, 16);
+    if b.len() >= 19 && b[16] == b':' {
+        second = number(&b[17..19])?;
+        at = 19;
+        if b.len() > 19 && b[19] == b'.' {
+            let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || digits > 9 {
+                return None;
+            }
+            nanos = number(&b[20..20 + digits])? * 10u32.pow(9 - u32::try_from(digits).ok()?);
+            at = 20 + digits;
+        }
+    }
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    Some((day.and_time(time), at))
 }
 
 fn timestamp(text: &str) -> Option<NaiveDateTime> {
-    if text.len() < 16 {
-        return None;
-    }
-    TIMESTAMP_FORMATS.iter().find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    naive_prefix(text.as_bytes()).filter(|(_, used)| *used == text.len()).map(|(t, _)| t)
 }
 
+/// A timestamp followed by `Z`, `±HH`, `±HHMM` or `±HH:MM`, in UTC.
 fn timestamp_tz(text: &str) -> Option<DateTime<Utc>> {
-    if text.len() < 17 {
-        return None;
-    }
-    if let Some(utc) = text.strip_suffix(['Z', 'z']) {
-        return timestamp(utc).map(|t| t.and_utc());
-    }
-    ZONED_FORMATS
-        .iter()
-        .find_map(|f| DateTime::<FixedOffset>::parse_from_str(text, f).ok())
-        .or_else(|| {
-            // `+05` (hours only), as PostgreSQL writes it.
-            let (head, tail) = text.split_at(text.len().checked_sub(3)?);
-            (tail.starts_with(['+', '-']) && tail[1..].bytes().all(|b| b.is_ascii_digit()))
-                .then(|| {
-                    let full = format!("{head}{tail}:00");
-                    ZONED_FORMATS.iter().find_map(|f| DateTime::<FixedOffset>::parse_from_str(&full, f).ok())
-                })
-                .flatten()
-        })
-        .map(|t| t.with_timezone(&Utc))
+    let b = text.as_bytes();
+    let (local, used) = naive_prefix(b)?;
+    let zone = &b[used..];
+    let offset_secs = match zone {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (hours, minutes) = match rest {
+                [h1, h2] => (number(&[*h1, *h2])?, 0),
+                [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => (number(&[*h1, *h2])?, number(&[*m1, *m2])?),
+                _ => return None,
+            };
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let secs = i32::try_from(hours * 3600 + minutes * 60).ok()?;
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    let offset = FixedOffset::east_opt(offset_secs)?;
+    local.and_local_timezone(offset).single().map(|t| t.with_timezone(&Utc))
 }
 
 /// The narrowest type `text` fits (not counting nulls).
@@ -121,11 +163,12 @@ pub fn infer<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnType {
     found.unwrap_or(ColumnType::Text)
 }
 
-/// Converts a non-null field, or says why it does not fit.
+/// Converts a non-null field, or says why it does not fit. Text and decimals are appended to `buffer`, the
+/// batch's text, and the cell points there.
 ///
 /// # Errors
 /// A message naming the type and the accepted forms.
-pub fn convert(text: &str, to: ColumnType) -> Result<Cell, String> {
+pub fn convert(text: &str, to: ColumnType, buffer: &mut String) -> Result<Cell, String> {
     let shown = || {
         let short: String = text.chars().take(40).collect();
         if short.len() < text.len() { format!("`{short}…`") } else { format!("`{short}`") }
@@ -135,7 +178,7 @@ pub fn convert(text: &str, to: ColumnType) -> Result<Cell, String> {
             if text.contains('\0') {
                 Err("text must not contain the NUL character".into())
             } else {
-                Ok(Cell::Text(text.to_string()))
+                Ok(Cell::Text(push_span(buffer, text)))
             }
         }
         ColumnType::Integer => integer(text).map(Cell::Integer).ok_or_else(|| {
@@ -146,7 +189,7 @@ pub fn convert(text: &str, to: ColumnType) -> Result<Cell, String> {
             }
         }),
         ColumnType::Decimal => decimal(text)
-            .map(Cell::Decimal)
+            .map(|d| Cell::Decimal(push_span(buffer, &d)))
             .ok_or_else(|| format!("{} is not a decimal (like -12.50; no exponent or thousands separator)", shown())),
         ColumnType::Boolean => boolean(text)
             .map(Cell::Boolean)
@@ -186,8 +229,16 @@ mod tests {
 
     #[test]
     fn conversion() {
-        assert_eq!(convert(".5", ColumnType::Decimal).unwrap(), Cell::Decimal("0.5".into()));
-        assert_eq!(convert("+12.50", ColumnType::Decimal).unwrap(), Cell::Decimal("12.50".into()));
+        let mut buffer = String::new();
+        let mut text_of = |value: &str, t: ColumnType| match convert(value, t, &mut buffer).unwrap() {
+            Cell::Decimal(span) | Cell::Text(span) => buffer[span.start as usize..span.end as usize].to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(text_of(".5", ColumnType::Decimal), "0.5");
+        assert_eq!(text_of("+12.50", ColumnType::Decimal), "12.50");
+        assert_eq!(text_of("-3", ColumnType::Decimal), "-3");
+        assert_eq!(text_of("x\ty", ColumnType::Text), "x\ty");
+        let convert = |value: &str, t: ColumnType| convert(value, t, &mut String::new());
         let zoned = convert("2024-01-01T01:00:00+01:00", ColumnType::TimestampTz).unwrap();
         assert_eq!(zoned, Cell::TimestampTz("2024-01-01T00:00:00Z".parse().unwrap()));
         assert!(convert("abc", ColumnType::Integer).unwrap_err().contains("not an integer"));
