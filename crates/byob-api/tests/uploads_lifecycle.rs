@@ -332,3 +332,51 @@ async fn where_byob_may_not_delete_the_staged_file_is_left_to_the_lifecycle_rule
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["result"]["staged"], "left_to_lifecycle");
 }
+
+#[tokio::test]
+async fn extreme_decimals_and_fractional_times_reach_postgres_exactly() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let pg_url = byob_testkit::fresh_postgres_database().await;
+    let url = url::Url::parse(&pg_url).unwrap();
+    let created = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/connections"),
+            Some(OPERATOR_TOKEN),
+            Some(json!({
+                "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+                "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let csv = "d,t,tz,day\n\
+        0,2024-01-01 00:00:00,2024-01-01T00:00:00Z,2024-02-29\n\
+        -0.00,1999-12-31 23:59:59.999999,1999-12-31T23:59:59.5+05:30,1900-01-01\n\
+        .0001,2000-01-01T00:00:00.000001,2038-01-19T03:14:07.123Z,9999-12-31\n\
+        12345678901234567890.123456789012345,1970-01-01 00:00,1970-01-01T00:00:00-08,0001-01-01\n\
+        -99999999999999999999999999999999999999.99,2024-06-30 12:34:56.5,2024-06-30 12:34:56.000001+00:00,2000-01-01\n";
+    let upload = uploaded(&app, &org, &token, csv.as_bytes()).await;
+    let job = run_load(&app, &org, &token, &upload, json!({ "connection": "pg", "table": "x" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(&pg_url).await.unwrap();
+    sqlx::query("SET TIME ZONE 'UTC'").execute(&mut conn).await.unwrap();
+    let rows =
+        sqlx::query("SELECT d::text || '|' || t::text || '|' || tz::text || '|' || day::text AS r FROM x ORDER BY day")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    let got: Vec<String> = rows.iter().map(|r| r.get("r")).collect();
+    assert_eq!(
+        got,
+        [
+            "12345678901234567890.123456789012345|1970-01-01 00:00:00|1970-01-01 08:00:00+00|0001-01-01",
+            "0.00|1999-12-31 23:59:59.999999|1999-12-31 18:29:59.5+00|1900-01-01",
+            "-99999999999999999999999999999999999999.99|2024-06-30 12:34:56.5|2024-06-30 12:34:56.000001+00|2000-01-01",
+            "0|2024-01-01 00:00:00|2024-01-01 00:00:00+00|2024-02-29",
+            "0.0001|2000-01-01 00:00:00.000001|2038-01-19 03:14:07.123+00|9999-12-31",
+        ]
+    );
+}

@@ -109,7 +109,7 @@ async fn a_load_interrupted_by_a_crash_is_taken_up_again_and_ends_with_all_rows(
     let server = Server::start(dir.path(), &[], &env).await;
     let operator = server.operator_token();
     let (org, token) = member(&server, &operator).await;
-    let (bytes, checksum) = sample_csv(50 * 1024 * 1024);
+    let (bytes, checksum) = sample_csv(150 * 1024 * 1024);
     let file = dir.path().join("big.csv");
     std::fs::write(&file, &bytes).unwrap();
     let (ok, stdout, stderr) = byob_cli(
@@ -120,7 +120,11 @@ async fn a_load_interrupted_by_a_crash_is_taken_up_again_and_ends_with_all_rows(
     .await;
     assert!(ok, "{stderr}");
     let job = serde_json::from_str::<Value>(&stdout).unwrap()["id"].as_str().unwrap().to_string();
-    wait_for_job(&server, &token, &org, &job, |j| j["progress"]["rows_done"].as_u64().unwrap_or(0) > 0).await;
+    let running = wait_for_job(&server, &token, &org, &job, |j| {
+        j["state"] == "running" && j["progress"]["rows_done"].as_u64().unwrap_or(0) > 0 || j["state"] == "succeeded"
+    })
+    .await;
+    assert_eq!(running["state"], "running", "the load must still be running when the server is killed");
 
     // SIGKILL: no clean shutdown, the transaction is cut off mid-way.
     let mut server = server;

@@ -5,6 +5,7 @@
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
 mod error;
+mod pg_binary;
 mod postgres;
 mod sql;
 mod sqlite;

@@ -16,7 +16,7 @@ use sqlx::{
 use tokio::sync::mpsc;
 
 use super::{
-    Batch, Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError,
+    Batch, Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError, pg_binary,
     sql::{column_list, create_table, qualified, quote, staging_name},
     text::{push_date, push_datetime},
 };
@@ -157,6 +157,39 @@ impl PostgresWarehouse {
     }
 }
 
+/// Whether every column the rows carry has exactly the PostgreSQL type byob writes for its type, so binary COPY
+/// applies.
+async fn exact_types(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+    columns: &[Column],
+) -> Result<bool, WarehouseError> {
+    let rows = sqlx::query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let exact = |c: &Column| {
+        let wanted = match c.column_type {
+            ColumnType::Integer => "bigint",
+            ColumnType::Decimal => "numeric",
+            ColumnType::Boolean => "boolean",
+            ColumnType::Date => "date",
+            ColumnType::Timestamp => "timestamp without time zone",
+            ColumnType::TimestampTz => "timestamp with time zone",
+            ColumnType::Text => "text",
+        };
+        rows.iter().any(|r| {
+            r.try_get::<String, _>("column_name").is_ok_and(|n| n == c.name)
+                && r.try_get::<String, _>("data_type").is_ok_and(|t| t == wanted)
+        })
+    };
+    Ok(columns.iter().all(exact))
+}
+
 async fn table_exists(conn: &mut PgConnection, schema: &str, name: &str) -> Result<bool, WarehouseError> {
     let row =
         sqlx::query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2")
@@ -253,10 +286,19 @@ impl Warehouse for PostgresWarehouse {
                 staging
             }
         };
-        let statement = format!("COPY {into} ({}) FROM STDIN", column_list(&target.columns));
+        // Binary when the columns are byob's own types (always so for a table byob creates); text otherwise,
+        // where the server converts to whatever the existing columns are.
+        let binary = target.mode != LoadMode::Append
+            || exact_types(&mut tx, &schema, &target.table.name, &target.columns).await?;
+        let format = if binary { " (FORMAT binary)" } else { "" };
+        let statement = format!("COPY {into} ({}) FROM STDIN{format}", column_list(&target.columns));
         let mut copy = tx.copy_in_raw(&statement).await?;
         let width = target.columns.len().max(1);
-        let mut buffer = String::with_capacity(COPY_CHUNK + 64 * 1024);
+        let mut text = String::new();
+        let mut bytes: Vec<u8> = Vec::with_capacity(COPY_CHUNK + 64 * 1024);
+        if binary {
+            bytes.extend_from_slice(pg_binary::HEADER);
+        }
         let mut finished = false;
         let mut sent = 0u64;
         while let Some(item) = rows.recv().await {
@@ -268,18 +310,25 @@ impl Warehouse for PostgresWarehouse {
                 }
             };
             for row in batch.cells.chunks(width) {
-                for (i, cell) in row.iter().enumerate() {
-                    if i > 0 {
-                        buffer.push('\t');
+                if binary {
+                    pg_binary::push_row(&mut bytes, row, &batch);
+                } else {
+                    for (i, cell) in row.iter().enumerate() {
+                        if i > 0 {
+                            text.push('\t');
+                        }
+                        push_cell(&mut text, cell, &batch);
                     }
-                    push_cell(&mut buffer, cell, &batch);
+                    text.push('\n');
                 }
-                buffer.push('\n');
                 sent += 1;
             }
-            if buffer.len() >= COPY_CHUNK {
-                copy.send(std::mem::take(&mut buffer).into_bytes()).await?;
-                buffer.reserve(COPY_CHUNK + 64 * 1024);
+            if !text.is_empty() {
+                bytes.extend_from_slice(text.as_bytes());
+                text.clear();
+            }
+            if bytes.len() >= COPY_CHUNK {
+                copy.send(std::mem::replace(&mut bytes, Vec::with_capacity(COPY_CHUNK + 64 * 1024))).await?;
             }
         }
         if !finished {
@@ -287,8 +336,11 @@ impl Warehouse for PostgresWarehouse {
             copy.abort("byob: the rows stopped before their end").await.ok();
             return Err(WarehouseError::Aborted);
         }
-        if !buffer.is_empty() {
-            copy.send(buffer.into_bytes()).await?;
+        if binary {
+            bytes.extend_from_slice(pg_binary::TRAILER);
+        }
+        if !bytes.is_empty() {
+            copy.send(bytes).await?;
         }
         let written = copy.finish().await?;
         debug_assert_eq!(written, sent);
