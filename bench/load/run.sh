@@ -80,6 +80,7 @@ sqlite3 "$WORK/peer.db" "CREATE TABLE bench_sqlite ($sqlite_columns)"
 t0=$(now); sqlite3 "$WORK/peer.db" ".import --csv --skip 1 '$WORK/data.csv' bench_sqlite"; t1=$(now)
 sqlite_s=$(echo "$t1 - $t0" | bc -l)
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+grep -h "load committed" "$WORK/serve.out" "$WORK/serve.err" >&2 || true
 
 check_pg=$(psql -tAq "$pg_url" -c "SELECT (SELECT count(*) FROM bench_byob) || ' ' || (SELECT count(*) FROM bench_psql)")
 check_sqlite="$(sqlite3 "$BYOB_DATA_DIR/warehouse.db" 'SELECT count(*) FROM bench_byob') $(sqlite3 "$WORK/peer.db" 'SELECT count(*) FROM bench_sqlite')"

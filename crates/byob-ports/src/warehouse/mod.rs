@@ -48,6 +48,8 @@ pub struct Batch {
     pub width: usize,
     pub cells: Vec<Cell>,
     pub text: String,
+    /// Where the emptied buffers go back to the producer, which reuses them instead of allocating.
+    pub recycle: Option<std::sync::mpsc::Sender<Batch>>,
 }
 
 impl Batch {
@@ -60,6 +62,15 @@ impl Batch {
     #[must_use]
     pub fn str(&self, span: Span) -> &str {
         self.text.get(span.start as usize..span.end as usize).unwrap_or_default()
+    }
+
+    /// Hands the emptied buffers back to the producer, once the rows are written.
+    pub fn done(mut self) {
+        if let Some(back) = self.recycle.take() {
+            self.cells.clear();
+            self.text.clear();
+            let _ = back.send(self);
+        }
     }
 }
 

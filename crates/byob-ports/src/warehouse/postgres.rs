@@ -323,6 +323,7 @@ impl Warehouse for PostgresWarehouse {
                 }
                 sent += 1;
             }
+            batch.done();
             if !text.is_empty() {
                 bytes.extend_from_slice(text.as_bytes());
                 text.clear();

@@ -1,11 +1,17 @@
-//! Bulk loads into the embedded warehouse, on a blocking thread with a direct connection: the statements and
-//! the transaction of [`super::sqlite`]'s contract (all or nothing; `replace` swaps at commit), with values
-//! bound by reference so a row costs no allocation.
+//! Bulk loads into the embedded warehouse, on a blocking thread with a direct connection, values bound by
+//! reference so a row costs no allocation.
+//!
+//! All or nothing, two ways:
+//! - `create` and `replace` fill a staging table (`{table}__byob_replace`) in transactions of
+//!   [`CHUNK_ROWS`] rows, and one last transaction renames it into place: the table appears (or is replaced)
+//!   only then, and a failed load drops the staging table. Between chunks a second connection checkpoints the
+//!   WAL on another thread, so copying pages into the database overlaps with inserting instead of following it.
+//! - `append` writes into the existing table in a single transaction.
 
-use std::path::Path;
+use std::{path::Path, sync::mpsc as sync_mpsc, thread::JoinHandle};
 
 use rusqlite::{
-    Connection, TransactionBehavior,
+    Connection, Statement, TransactionBehavior,
     types::{ToSqlOutput, ValueRef},
 };
 use tokio::sync::mpsc;
@@ -16,6 +22,9 @@ use super::{
     sqlite::type_name,
     text::{push_date, push_datetime},
 };
+
+/// Rows per transaction when filling a staging table.
+const CHUNK_ROWS: u64 = 250_000;
 
 impl From<rusqlite::Error> for WarehouseError {
     fn from(e: rusqlite::Error) -> Self {
@@ -32,84 +41,224 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool, WarehouseError> {
     Ok(n > 0)
 }
 
-pub(super) fn load(
+fn open(path: &Path) -> Result<Connection, WarehouseError> {
+    let conn = Connection::open(path).map_err(|e| WarehouseError::Connect(e.to_string()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// Checkpoints the WAL on its own thread each time it is asked, and once more when the asking ends.
+struct Checkpointer {
+    ask: Option<sync_mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self, WarehouseError> {
+        let conn = open(path)?;
+        let (ask, asked) = sync_mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let checkpoint = || {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "checkpoint of the embedded warehouse failed");
+                }
+            };
+            while asked.recv().is_ok() {
+                // Requests that piled up during a checkpoint are served by one.
+                while asked.try_recv().is_ok() {}
+                checkpoint();
+            }
+            checkpoint();
+        });
+        Ok(Self { ask: Some(ask), thread: Some(thread) })
+    }
+
+    fn request(&self) {
+        if let Some(ask) = &self.ask {
+            let _ = ask.send(());
+        }
+    }
+
+    /// Runs the last checkpoint and waits for it.
+    fn finish(mut self) {
+        self.ask.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Binds and inserts the rows of batches until `End` (true), the channel closing (false), or `limit` rows.
+struct Inserter<'c> {
+    insert: Statement<'c>,
+    width: usize,
+    scratch: String,
+}
+
+impl Inserter<'_> {
+    fn row(&mut self, row: &[Cell], batch: &super::Batch) -> Result<(), WarehouseError> {
+        for (i, cell) in row.iter().enumerate() {
+            self.scratch.clear();
+            let value = match cell {
+                Cell::Null => ValueRef::Null,
+                Cell::Integer(v) => ValueRef::Integer(*v),
+                Cell::Boolean(v) => ValueRef::Integer(i64::from(*v)),
+                Cell::Decimal(v) | Cell::Text(v) => ValueRef::Text(batch.str(*v).as_bytes()),
+                Cell::Date(d) => {
+                    push_date(&mut self.scratch, *d);
+                    ValueRef::Text(self.scratch.as_bytes())
+                }
+                Cell::Timestamp(t) => {
+                    push_datetime(&mut self.scratch, *t, ' ');
+                    ValueRef::Text(self.scratch.as_bytes())
+                }
+                Cell::TimestampTz(t) => {
+                    push_datetime(&mut self.scratch, t.naive_utc(), 'T');
+                    self.scratch.push('Z');
+                    ValueRef::Text(self.scratch.as_bytes())
+                }
+            };
+            self.insert.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(value))?;
+        }
+        self.insert.raw_execute()?;
+        Ok(())
+    }
+}
+
+fn insert_statement(into: &str, target: &LoadTarget) -> String {
+    let placeholders = vec!["?"; target.columns.len().max(1)].join(", ");
+    format!("INSERT INTO {into} ({}) VALUES ({placeholders})", column_list(&target.columns))
+}
+
+pub(super) fn load(path: &Path, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError> {
+    let mut conn = open(path)?;
+    // A bigger page cache than the default 2 MiB: interior pages stay in memory instead of being written to the
+    // WAL again and again during a long insert.
+    conn.pragma_update(None, "cache_size", -16_384)?;
+    match target.mode {
+        LoadMode::Append => append(&mut conn, target, rows),
+        LoadMode::Create | LoadMode::Replace => staged(&mut conn, path, target, rows),
+    }
+}
+
+fn append(
+    conn: &mut Connection,
+    target: &LoadTarget,
+    mut rows: mpsc::Receiver<LoadItem>,
+) -> Result<u64, WarehouseError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let name = qualified(&target.table, None);
+    if !table_exists(&tx, &target.table.name)? {
+        return Err(WarehouseError::TableMissing(target.table.to_string()));
+    }
+    let mut written = 0;
+    {
+        let mut inserter = Inserter {
+            insert: tx.prepare(&insert_statement(&name, target))?,
+            width: target.columns.len().max(1),
+            scratch: String::new(),
+        };
+        let (n, finished) = fill(&mut inserter, &mut rows, u64::MAX)?;
+        written += n;
+        if !finished {
+            // Dropping the transaction rolls it back.
+            return Err(WarehouseError::Aborted);
+        }
+    }
+    tx.commit()?;
+    Ok(written)
+}
+
+/// Inserts rows until `End` (true), the channel closing (false), or `limit` rows written (false, more to come).
+fn fill(
+    inserter: &mut Inserter<'_>,
+    rows: &mut mpsc::Receiver<LoadItem>,
+    limit: u64,
+) -> Result<(u64, bool), WarehouseError> {
+    let mut written = 0;
+    while written < limit {
+        match rows.blocking_recv() {
+            Some(LoadItem::Batch(batch)) => {
+                for row in batch.cells.chunks(inserter.width) {
+                    inserter.row(row, &batch)?;
+                    written += 1;
+                }
+                batch.done();
+            }
+            Some(LoadItem::End) => return Ok((written, true)),
+            None => return Err(WarehouseError::Aborted),
+        }
+    }
+    Ok((written, false))
+}
+
+fn staged(
+    conn: &mut Connection,
     path: &Path,
     target: &LoadTarget,
     mut rows: mpsc::Receiver<LoadItem>,
 ) -> Result<u64, WarehouseError> {
-    let mut conn = Connection::open(path).map_err(|e| WarehouseError::Connect(e.to_string()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let final_name = qualified(&target.table, None);
-    let exists = table_exists(&tx, &target.table.name)?;
-    let into = match target.mode {
-        LoadMode::Create if exists => return Err(WarehouseError::TableExists(target.table.to_string())),
-        LoadMode::Append if !exists => return Err(WarehouseError::TableMissing(target.table.to_string())),
-        LoadMode::Create => {
-            tx.execute_batch(&create_table(&final_name, &target.columns, type_name))?;
-            final_name.clone()
-        }
-        LoadMode::Append => final_name.clone(),
-        LoadMode::Replace => {
-            let staging = quote(&staging_name(&target.table));
-            tx.execute_batch(&format!("DROP TABLE IF EXISTS {staging}"))?;
-            tx.execute_batch(&create_table(&staging, &target.columns, type_name))?;
-            staging
-        }
-    };
-    let width = target.columns.len().max(1);
-    let placeholders = vec!["?"; width].join(", ");
-    let mut written = 0u64;
-    let mut finished = false;
+    let staging = quote(&staging_name(&target.table));
     {
-        let mut insert =
-            tx.prepare(&format!("INSERT INTO {into} ({}) VALUES ({placeholders})", column_list(&target.columns)))?;
-        let mut scratch = String::with_capacity(32);
-        while let Some(item) = rows.blocking_recv() {
-            let batch = match item {
-                LoadItem::Batch(batch) => batch,
-                LoadItem::End => {
-                    finished = true;
-                    break;
-                }
-            };
-            for row in batch.cells.chunks(width) {
-                for (i, cell) in row.iter().enumerate() {
-                    scratch.clear();
-                    let value = match cell {
-                        Cell::Null => ValueRef::Null,
-                        Cell::Integer(v) => ValueRef::Integer(*v),
-                        Cell::Boolean(v) => ValueRef::Integer(i64::from(*v)),
-                        Cell::Decimal(v) | Cell::Text(v) => ValueRef::Text(batch.str(*v).as_bytes()),
-                        Cell::Date(d) => {
-                            push_date(&mut scratch, *d);
-                            ValueRef::Text(scratch.as_bytes())
-                        }
-                        Cell::Timestamp(t) => {
-                            push_datetime(&mut scratch, *t, ' ');
-                            ValueRef::Text(scratch.as_bytes())
-                        }
-                        Cell::TimestampTz(t) => {
-                            push_datetime(&mut scratch, t.naive_utc(), 'T');
-                            scratch.push('Z');
-                            ValueRef::Text(scratch.as_bytes())
-                        }
-                    };
-                    insert.raw_bind_parameter(i + 1, ToSqlOutput::Borrowed(value))?;
-                }
-                insert.raw_execute()?;
-                written += 1;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if target.mode == LoadMode::Create && table_exists(&tx, &target.table.name)? {
+            return Err(WarehouseError::TableExists(target.table.to_string()));
+        }
+        // A staging table left by a crashed load is dropped first.
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS {staging}"))?;
+        tx.execute_batch(&create_table(&staging, &target.columns, type_name))?;
+        tx.commit()?;
+    }
+    // Commits do not checkpoint inline; the checkpointer does, alongside.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    let checkpointer = Checkpointer::start(path)?;
+    let outcome = fill_in_chunks(conn, &staging, target, &mut rows, &checkpointer);
+    let result = outcome.and_then(|written| {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match target.mode {
+            LoadMode::Create if table_exists(&tx, &target.table.name)? => {
+                return Err(WarehouseError::TableExists(target.table.to_string()));
             }
+            LoadMode::Create => {}
+            _ => tx.execute_batch(&format!("DROP TABLE IF EXISTS {final_name}"))?,
+        }
+        tx.execute_batch(&format!("ALTER TABLE {staging} RENAME TO {final_name}"))?;
+        tx.commit()?;
+        Ok(written)
+    });
+    if result.is_err() {
+        let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {staging}"));
+    }
+    checkpointer.finish();
+    result
+}
+
+fn fill_in_chunks(
+    conn: &mut Connection,
+    staging: &str,
+    target: &LoadTarget,
+    rows: &mut mpsc::Receiver<LoadItem>,
+    checkpointer: &Checkpointer,
+) -> Result<u64, WarehouseError> {
+    let statement = insert_statement(staging, target);
+    let mut written = 0;
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (n, finished) = {
+            let mut inserter = Inserter {
+                insert: tx.prepare(&statement)?,
+                width: target.columns.len().max(1),
+                scratch: String::new(),
+            };
+            fill(&mut inserter, rows, CHUNK_ROWS)?
+        };
+        tx.commit()?;
+        written += n;
+        checkpointer.request();
+        if finished {
+            return Ok(written);
         }
     }
-    if !finished {
-        // Dropping the transaction rolls it back.
-        return Err(WarehouseError::Aborted);
-    }
-    if target.mode == LoadMode::Replace {
-        tx.execute_batch(&format!("DROP TABLE IF EXISTS {final_name}; ALTER TABLE {into} RENAME TO {final_name}"))?;
-    }
-    tx.commit()?;
-    Ok(written)
 }

@@ -532,9 +532,16 @@ fn produce(
     let mut cells: Vec<Cell> = Vec::with_capacity(BATCH_ROWS * width);
     let mut text = String::with_capacity(512 * 1024);
     let mut in_batch = 0usize;
+    // Written batches come back emptied: a load reuses a handful of buffers instead of allocating per batch.
+    let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
+    let fresh = || match recycled.try_recv() {
+        Ok(batch) => (batch.cells, batch.text),
+        Err(_) => (Vec::with_capacity(BATCH_ROWS * width), String::with_capacity(512 * 1024)),
+    };
     let send = |cells: Vec<Cell>, text: String, n: usize| -> bool {
         handle.add_rows(n as u64);
-        tx.blocking_send(LoadItem::Batch(Batch { width, cells, text })).is_ok()
+        let batch = Batch { width, cells, text, recycle: Some(recycle.clone()) };
+        tx.blocking_send(LoadItem::Batch(batch)).is_ok()
     };
     loop {
         if handle.should_stop() {
@@ -547,8 +554,9 @@ fn produce(
                 in_batch += 1;
                 // A batch is flushed by rows or by text size, so memory stays bounded whatever the fields' size.
                 if in_batch == BATCH_ROWS || text.len() >= BATCH_TEXT_BYTES {
-                    let full = std::mem::replace(&mut cells, Vec::with_capacity(BATCH_ROWS * width));
-                    let full_text = std::mem::replace(&mut text, String::with_capacity(512 * 1024));
+                    let (next_cells, next_text) = fresh();
+                    let full = std::mem::replace(&mut cells, next_cells);
+                    let full_text = std::mem::replace(&mut text, next_text);
                     if !send(full, full_text, in_batch) {
                         // The platform side stopped; its error is the one to report.
                         return produced;
