@@ -7,10 +7,9 @@
 use byob_core::Role;
 use byob_testkit::{
     TestApp,
-    app::OPERATOR_TOKEN,
     buckets::{create_s3_bucket, unique_name},
-    fresh_postgres_database, server_env,
-    uploads::{send_parts, table_dump},
+    fresh_postgres_database,
+    uploads::{create_integration, create_pg_connection, moto_uploads_integration, table_dump, try_load, upload_bytes},
 };
 use serde_json::{Value, json};
 
@@ -279,62 +278,18 @@ async fn env() -> Env {
     let (_, token) = app.member_with_token(&org, Role::Member).await;
     let bucket = unique_name("corpus");
     create_s3_bucket(&bucket).await;
-    let created = app
-        .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
-            "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "", "region": "us-east-1",
-            "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["uploads"],
-            "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-        })))
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    create_integration(&app, &org, moto_uploads_integration(&bucket, "")).await;
     let pg_url = fresh_postgres_database().await;
-    let url = url::Url::parse(&pg_url).unwrap();
-    let created = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/connections"),
-            Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
-                "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
-            })),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    create_pg_connection(&app, &org, &pg_url).await;
     Env { app, org, token, pg_url }
 }
 
 async fn upload(e: &Env, bytes: &[u8]) -> String {
-    let plan = e
-        .app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{}/uploads", e.org),
-            Some(&e.token),
-            Some(json!({
-                "filename": "case.csv", "size": bytes.len(), "content_type": "text/csv",
-            })),
-        )
-        .await;
-    assert_eq!(plan.status, 201, "{:?}", plan.body);
-    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
-    let body = send_parts(&plan.body, bytes).await;
-    let done =
-        e.app.call("POST", &format!("/v1/orgs/{}/uploads/{id}/complete", e.org), Some(&e.token), Some(body)).await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
-    id
+    upload_bytes(&e.app, &e.org, &e.token, "case.csv", bytes).await
 }
 
-/// Starts a load; `Err` with the refusal, or `Ok` with the finished job.
 async fn load(e: &Env, upload: &str, body: Value) -> Result<Value, (u16, Value)> {
-    let started =
-        e.app.call("POST", &format!("/v1/orgs/{}/uploads/{upload}/load", e.org), Some(&e.token), Some(body)).await;
-    if started.status != 202 {
-        return Err((started.status, started.body));
-    }
-    while e.app.services.runner.run_one().await.unwrap().is_some() {}
-    let job = e.app.call("GET", &format!("/v1/orgs/{}/jobs/{}", e.org, started.id()), Some(&e.token), None).await;
-    Ok(job.body)
+    try_load(&e.app, &e.org, &e.token, upload, body).await
 }
 
 async fn dump(e: &Env, connection: &str) -> String {

@@ -9,7 +9,9 @@ use byob_testkit::{
     app::OPERATOR_TOKEN,
     buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
     server_env,
-    uploads::{send_parts, table_dump},
+    uploads::{
+        create_integration, create_pg_connection, load, moto_uploads_integration, send_parts, table_dump, upload_bytes,
+    },
 };
 use bytes::Bytes;
 use serde_json::{Value, json};
@@ -19,14 +21,7 @@ async fn org_with_s3(app: &TestApp) -> (String, String, String) {
     let (_, token) = app.member_with_token(&org, Role::Member).await;
     let bucket = unique_name("life");
     create_s3_bucket(&bucket).await;
-    let created = app
-        .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
-            "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "p", "region": "us-east-1",
-            "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["uploads"],
-            "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-        })))
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    create_integration(app, &org, moto_uploads_integration(&bucket, "p")).await;
     (org, token, bucket)
 }
 
@@ -35,21 +30,7 @@ async fn create(app: &TestApp, org: &str, token: &str, body: Value) -> byob_test
 }
 
 async fn uploaded(app: &TestApp, org: &str, token: &str, bytes: &[u8]) -> String {
-    let plan =
-        create(app, org, token, json!({ "filename": "f.csv", "size": bytes.len(), "content_type": "text/csv" })).await;
-    assert_eq!(plan.status, 201, "{:?}", plan.body);
-    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
-    let body = send_parts(&plan.body, bytes).await;
-    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(body)).await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
-    id
-}
-
-async fn run_load(app: &TestApp, org: &str, token: &str, upload: &str, body: Value) -> Value {
-    let started = app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await;
-    assert_eq!(started.status, 202, "{:?}", started.body);
-    while app.services.runner.run_one().await.unwrap().is_some() {}
-    app.call("GET", &format!("/v1/orgs/{org}/jobs/{}", started.id()), Some(token), None).await.body
+    upload_bytes(app, org, token, "f.csv", bytes).await
 }
 
 #[tokio::test]
@@ -159,17 +140,17 @@ async fn replace_swaps_the_table_and_a_failed_replace_keeps_the_old_one() {
     let (org, token, _) = org_with_s3(&app).await;
     let first = uploaded(&app, &org, &token, b"id,name,amount,day\n1,a,1.0,2024-01-01\n2,b,2.0,2024-01-02\n").await;
     assert_eq!(
-        run_load(&app, &org, &token, &first, json!({ "connection": "local", "table": "t" })).await["state"],
+        load(&app, &org, &token, &first, json!({ "connection": "local", "table": "t" })).await["state"],
         "succeeded"
     );
     let second = uploaded(&app, &org, &token, b"id,name,amount,day\n3,c,3.0,2024-01-03\n").await;
     let job =
-        run_load(&app, &org, &token, &second, json!({ "connection": "local", "table": "t", "mode": "replace" })).await;
+        load(&app, &org, &token, &second, json!({ "connection": "local", "table": "t", "mode": "replace" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     let path = app.warehouse_path();
     assert_eq!(table_dump(Some(&path), "", "t").await, "3,'c','3.0','2024-01-03'");
     let broken = uploaded(&app, &org, &token, b"id,name,amount,day\n4,d,4.0,2024-01-04\nfive,e,5,2024-01-05\n").await;
-    let job = run_load(
+    let job = load(
         &app,
         &org,
         &token,
@@ -328,7 +309,7 @@ async fn where_byob_may_not_delete_the_staged_file_is_left_to_the_lifecycle_rule
         )
         .await;
     assert_eq!(done.status, 200, "{:?}", done.body);
-    let job = run_load(&app, &org, &member, &id, json!({ "connection": "local", "table": "kept" })).await;
+    let job = load(&app, &org, &member, &id, json!({ "connection": "local", "table": "kept" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["result"]["staged"], "left_to_lifecycle");
 }
@@ -338,19 +319,7 @@ async fn extreme_decimals_and_fractional_times_reach_postgres_exactly() {
     let app = TestApp::sqlite().await;
     let (org, token, _) = org_with_s3(&app).await;
     let pg_url = byob_testkit::fresh_postgres_database().await;
-    let url = url::Url::parse(&pg_url).unwrap();
-    let created = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/connections"),
-            Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
-                "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
-            })),
-        )
-        .await;
-    assert_eq!(created.status, 201);
+    create_pg_connection(&app, &org, &pg_url).await;
     let csv = "d,t,tz,day\n\
         0,2024-01-01 00:00:00,2024-01-01T00:00:00Z,2024-02-29\n\
         -0.00,1999-12-31 23:59:59.999999,1999-12-31T23:59:59.5+05:30,1900-01-01\n\
@@ -358,7 +327,7 @@ async fn extreme_decimals_and_fractional_times_reach_postgres_exactly() {
         12345678901234567890.123456789012345,1970-01-01 00:00,1970-01-01T00:00:00-08,0001-01-01\n\
         -99999999999999999999999999999999999999.99,2024-06-30 12:34:56.5,2024-06-30 12:34:56.000001+00:00,2000-01-01\n";
     let upload = uploaded(&app, &org, &token, csv.as_bytes()).await;
-    let job = run_load(&app, &org, &token, &upload, json!({ "connection": "pg", "table": "x" })).await;
+    let job = load(&app, &org, &token, &upload, json!({ "connection": "pg", "table": "x" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     use sqlx::{Connection, Row};
     let mut conn = sqlx::PgConnection::connect(&pg_url).await.unwrap();

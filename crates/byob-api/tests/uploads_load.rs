@@ -6,84 +6,40 @@
 use byob_core::Role;
 use byob_testkit::{
     TestApp,
-    app::OPERATOR_TOKEN,
     buckets::{
         AZURITE_ACCOUNT, AZURITE_KEY, create_azure_container, create_gcs_bucket, create_s3_bucket, gcs_test_key,
         unique_name,
     },
     fresh_postgres_database, server_env,
-    uploads::{postgres_sample_checksum, sample_csv, send_parts, sqlite_sample_checksum},
+    uploads::{
+        create_integration, create_pg_connection, load, moto_uploads_integration, postgres_sample_checksum, sample_csv,
+        sqlite_sample_checksum, upload_bytes,
+    },
 };
 use serde_json::{Value, json};
 
 const FIFTY_MB: usize = 50 * 1024 * 1024;
 
 /// An org with a member, an uploads integration built from `integration`, and a PostgreSQL connection `pg`.
-async fn setup(app: &TestApp, integration: Option<Value>) -> (String, String, String) {
+async fn setup(app: &TestApp, integration: Value) -> (String, String, String) {
     let org = app.create_org("acme").await;
     let (_, member) = app.member_with_token(&org, Role::Member).await;
-    if let Some(mut body) = integration {
-        body["name"] = json!("customer");
-        body["features"] = json!(["uploads"]);
-        let created = app.call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(body)).await;
-        assert_eq!(created.status, 201, "{:?}", created.body);
-    }
+    let mut body = integration;
+    body["name"] = json!("customer");
+    body["features"] = json!(["uploads"]);
+    create_integration(app, &org, body).await;
     let pg_url = fresh_postgres_database().await;
-    let url = url::Url::parse(&pg_url).unwrap();
-    let created = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/connections"),
-            Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
-                "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
-            })),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    create_pg_connection(app, &org, &pg_url).await;
     (org, member, pg_url)
 }
 
-/// Uploads `bytes` through the plan and completes; returns the upload id.
-async fn upload(app: &TestApp, org: &str, token: &str, name: &str, bytes: &[u8]) -> String {
-    let plan = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads"),
-            Some(token),
-            Some(json!({
-                "filename": name, "size": bytes.len(), "content_type": "text/csv",
-            })),
-        )
-        .await;
-    assert_eq!(plan.status, 201, "{:?}", plan.body);
-    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
-    let completion = send_parts(&plan.body, bytes).await;
-    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(completion)).await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
-    assert_eq!(done.body["state"], "uploaded");
-    id
-}
-
-/// Starts a load and runs the queue until the job ends; returns the job.
-pub async fn load(app: &TestApp, org: &str, token: &str, upload: &str, body: Value) -> Value {
-    let started = app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await;
-    assert_eq!(started.status, 202, "{:?}", started.body);
-    let job = started.id();
-    while app.services.runner.run_one().await.unwrap().is_some() {}
-    let job = app.call("GET", &format!("/v1/orgs/{org}/jobs/{job}"), Some(token), None).await;
-    assert_eq!(job.status, 200);
-    job.body
-}
-
-async fn round_trip(integration: Option<Value>) {
+async fn round_trip(integration: Value) {
     let app = TestApp::sqlite().await;
     let (org, member, pg_url) = setup(&app, integration).await;
     let (bytes, checksum) = sample_csv(FIFTY_MB);
     let rows = bytes.iter().filter(|b| **b == b'\n').count() as u64;
 
-    let first = upload(&app, &org, &member, "sales 2024.csv", &bytes).await;
+    let first = upload_bytes(&app, &org, &member, "sales 2024.csv", &bytes).await;
     let preview = app.call("GET", &format!("/v1/orgs/{org}/uploads/{first}/preview"), Some(&member), None).await;
     assert_eq!(preview.status, 200, "{:?}", preview.body);
     let types: Vec<&str> =
@@ -98,7 +54,7 @@ async fn round_trip(integration: Option<Value>) {
     assert!(count > 100_000 && count < rows);
     assert_eq!(sum, checksum, "SQLite holds exactly the source rows");
 
-    let second = upload(&app, &org, &member, "sales.csv", &bytes).await;
+    let second = upload_bytes(&app, &org, &member, "sales.csv", &bytes).await;
     let job = load(&app, &org, &member, &second, json!({ "connection": "pg", "table": "public.sales" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["progress"]["bytes_done"], json!(bytes.len()));
@@ -111,22 +67,17 @@ async fn round_trip(integration: Option<Value>) {
 async fn fifty_megabytes_through_moto_into_postgres_and_sqlite() {
     let bucket = unique_name("uploads");
     create_s3_bucket(&bucket).await;
-    round_trip(Some(json!({
-        "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
-        "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"),
-        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-    })))
-    .await;
+    round_trip(moto_uploads_integration(&bucket, "byob")).await;
 }
 
 #[tokio::test]
 async fn fifty_megabytes_through_azurite_into_postgres_and_sqlite() {
     let container = unique_name("uploads");
     create_azure_container(&container).await;
-    round_trip(Some(json!({
+    round_trip(json!({
         "provider": "azure", "bucket": container, "prefix": "byob", "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"),
         "credentials": { "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": AZURITE_KEY },
-    })))
+    }))
     .await;
 }
 
@@ -134,9 +85,9 @@ async fn fifty_megabytes_through_azurite_into_postgres_and_sqlite() {
 async fn fifty_megabytes_through_fake_gcs_into_postgres_and_sqlite() {
     let bucket = unique_name("uploads");
     create_gcs_bucket(&bucket).await;
-    round_trip(Some(json!({
+    round_trip(json!({
         "provider": "gcs", "bucket": bucket, "prefix": "byob", "endpoint": server_env("BYOB_TEST_GCS_ENDPOINT"),
         "credentials": { "mode": "gcs_service_account_key", "key": gcs_test_key() },
-    })))
+    }))
     .await;
 }

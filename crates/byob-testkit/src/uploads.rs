@@ -178,3 +178,71 @@ pub async fn table_dump(sqlite_path: Option<&std::path::Path>, pg_url: &str, tab
         row.get("d")
     }
 }
+
+/// An S3 integration on moto serving uploads (static keys: moto outside auth mode accepts any).
+#[must_use]
+pub fn moto_uploads_integration(bucket: &str, prefix: &str) -> Value {
+    json!({
+        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": prefix, "region": "us-east-1",
+        "endpoint": crate::server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["uploads"],
+        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
+    })
+}
+
+/// Creates the integration (as the operator) and checks it was accepted.
+pub async fn create_integration(app: &crate::TestApp, org: &str, body: Value) {
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/integrations"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+}
+
+/// A PostgreSQL connection named `pg` to the database at `pg_url` (as the operator).
+pub async fn create_pg_connection(app: &crate::TestApp, org: &str, pg_url: &str) {
+    let url = url::Url::parse(pg_url).unwrap();
+    let body = json!({
+        "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+        "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
+    });
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+}
+
+/// Starts an upload of `bytes`, sends it as the plan says and completes it; returns the upload id.
+pub async fn upload_bytes(app: &crate::TestApp, org: &str, token: &str, name: &str, bytes: &[u8]) -> String {
+    let body = json!({ "filename": name, "size": bytes.len(), "content_type": "text/csv" });
+    let plan = app.call("POST", &format!("/v1/orgs/{org}/uploads"), Some(token), Some(body)).await;
+    assert_eq!(plan.status, 201, "{:?}", plan.body);
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+    let completion = send_parts(&plan.body, bytes).await;
+    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(completion)).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["state"], "uploaded");
+    id
+}
+
+/// Starts a load and runs the queue in-process until it is empty: `Ok(job)` once it ended, or `Err` with the
+/// status and problem when the request was refused.
+pub async fn try_load(
+    app: &crate::TestApp,
+    org: &str,
+    token: &str,
+    upload: &str,
+    body: Value,
+) -> Result<Value, (u16, Value)> {
+    let started = app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await;
+    if started.status != 202 {
+        return Err((started.status, started.body));
+    }
+    while app.services.runner.run_one().await.unwrap().is_some() {}
+    let job = app.call("GET", &format!("/v1/orgs/{org}/jobs/{}", started.id()), Some(token), None).await;
+    assert_eq!(job.status, 200);
+    Ok(job.body)
+}
+
+/// As [`try_load`], for a request that must be accepted.
+pub async fn load(app: &crate::TestApp, org: &str, token: &str, upload: &str, body: Value) -> Value {
+    try_load(app, org, token, upload, body)
+        .await
+        .unwrap_or_else(|(status, problem)| panic!("load refused: {status} {problem}"))
+}

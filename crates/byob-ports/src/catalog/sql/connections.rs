@@ -67,17 +67,5 @@ pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Connection>, 
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND owner = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    let done = sqlx::query("DELETE FROM connections WHERE org_id = $1 AND id = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    secrets::delete_owner(pool, "connections", org, &id.to_string()).await
 }

@@ -156,17 +156,5 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: IntegrationId) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND owner = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    let done = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND id = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    secrets::delete_owner(pool, "integrations", org, &id.to_string()).await
 }

@@ -179,3 +179,26 @@ pub(super) async fn get_owned(
         .await?;
     row.as_ref().map(stored_from_row).transpose()
 }
+
+/// Deletes a record and the secrets it owns, all or nothing. `table` is one of byob's own tables (`integrations`,
+/// `connections`), never input.
+pub(super) async fn delete_owner(
+    pool: &AnyPool,
+    table: &'static str,
+    org: OrgId,
+    id: &str,
+) -> Result<bool, CatalogError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND owner = $2")
+        .bind(org.to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let done = sqlx::query(super::row::sql!("DELETE FROM {table} WHERE org_id = $1 AND id = $2"))
+        .bind(org.to_string())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
