@@ -349,3 +349,36 @@ async fn extreme_decimals_and_fractional_times_reach_postgres_exactly() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_platform_that_cannot_be_reached_is_retried_with_backoff_then_the_job_fails() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    // A port nothing listens on: every connection is refused, a transient failure as far as byob can tell.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    create_pg_connection(&app, &org, &format!("postgres://byob@127.0.0.1:{closed}/nowhere")).await;
+    let upload = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
+    let started = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{upload}/load"),
+            Some(&token),
+            Some(json!({ "connection": "pg", "table": "t" })),
+        )
+        .await;
+    let job_path = format!("/v1/orgs/{org}/jobs/{}", started.id());
+    for (attempt, wait_secs) in [(1, 5), (2, 10)] {
+        app.services.runner.run_one().await.unwrap();
+        let job = app.call("GET", &job_path, Some(&token), None).await.body;
+        assert_eq!((job["state"].as_str(), job["attempts"].as_u64()), (Some("queued"), Some(attempt)), "{job}");
+        assert_eq!(job["error"]["code"], "connection-failed");
+        assert!(app.services.runner.run_one().await.unwrap().is_none(), "not before its backoff");
+        app.clock.advance(chrono::Duration::seconds(wait_secs));
+    }
+    app.services.runner.run_one().await.unwrap();
+    let job = app.call("GET", &job_path, Some(&token), None).await.body;
+    assert_eq!((job["state"].as_str(), job["attempts"].as_u64()), (Some("failed"), Some(3)), "{job}");
+    assert_eq!(job["error"]["code"], "connection-failed");
+    let upload = app.call("GET", &format!("/v1/orgs/{org}/uploads/{upload}"), Some(&token), None).await.body;
+    assert_eq!(upload["staged"], "present", "a failed load keeps the file for another try");
+}
