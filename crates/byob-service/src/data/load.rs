@@ -38,6 +38,8 @@ use crate::{
 const SAMPLE_BYTES: u64 = 1024 * 1024;
 /// Rows per batch handed to the platform.
 const BATCH_ROWS: usize = 4096;
+/// Fields of rejected rows kept for the rejected-rows file.
+const REJECTED_BYTES: usize = 16 * 1024 * 1024;
 /// Text a batch carries before it is handed over.
 const BATCH_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest record accepted (a 10 MB field fits).
@@ -508,7 +510,10 @@ fn platform_failure(e: WarehouseError) -> JobFailure {
 
 struct Produced {
     rejected: u64,
+    /// The rejected rows kept for the rejected-rows file: at most `max_bad_rows + 1`, and at most
+    /// [`REJECTED_BYTES`] of fields, so a file of huge bad rows cannot fill memory.
     bad: Vec<BadRow>,
+    bad_bytes: usize,
     failure: Option<JobFailure>,
 }
 
@@ -528,7 +533,7 @@ fn produce(
     };
     let width = columns.len();
     let mut rows = RowReader::new(utf8_reader(input, spec.encoding), &options, columns);
-    let mut produced = Produced { rejected: 0, bad: Vec::new(), failure: None };
+    let mut produced = Produced { rejected: 0, bad: Vec::new(), bad_bytes: 0, failure: None };
     let mut cells: Vec<Cell> = Vec::with_capacity(BATCH_ROWS * width);
     let mut text = String::with_capacity(512 * 1024);
     let mut in_batch = 0usize;
@@ -568,7 +573,9 @@ fn produce(
                 produced.rejected += 1;
                 handle.add_rejected(1);
                 let error = bad.error.clone();
-                if produced.bad.len() as u64 <= spec.max_bad_rows {
+                let size: usize = bad.fields.iter().map(String::len).sum();
+                if produced.bad.len() as u64 <= spec.max_bad_rows && produced.bad_bytes + size <= REJECTED_BYTES {
+                    produced.bad_bytes += size;
                     produced.bad.push(bad);
                 }
                 if spec.on_error == OnError::Abort {
