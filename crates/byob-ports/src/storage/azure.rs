@@ -98,7 +98,7 @@ impl PartSigner for AzureBlocks {
 pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
     let mut builder =
         MicrosoftAzureBuilder::new().with_account(&settings.account).with_container_name(&settings.container);
-    let mut options = object_store::ClientOptions::new();
+    let mut options = super::client_options();
     let plain_http = |url: Option<&String>| url.is_some_and(|u| u.starts_with("http://"));
     // Validated upstream: http only where the operator allows it.
     options =

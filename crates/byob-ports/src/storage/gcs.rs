@@ -131,7 +131,7 @@ fn build(
     policy: PresignPolicy,
 ) -> Result<StorageClient, StorageError> {
     let base_url = endpoint.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
-    let options = object_store::ClientOptions::new().with_allow_http(base_url.starts_with("http://"));
+    let options = super::client_options().with_allow_http(base_url.starts_with("http://"));
     let store = builder
         .with_bucket_name(&bucket)
         .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))

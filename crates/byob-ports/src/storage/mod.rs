@@ -14,3 +14,13 @@ pub use client::{PartRules, PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};
+
+/// HTTP settings every provider client shares: no limit on a whole request (a load streams one object for as long
+/// as it takes; object_store's default of 30 s would cut a long download), but a read that stalls for 60 s fails
+/// (object_store then resumes the body with a range request), and connecting takes at most 5 s.
+pub(crate) fn client_options() -> object_store::ClientOptions {
+    object_store::ClientOptions::new()
+        .with_timeout_disabled()
+        .with_read_timeout(std::time::Duration::from_secs(60))
+        .with_connect_timeout(std::time::Duration::from_secs(5))
+}

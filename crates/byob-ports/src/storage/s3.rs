@@ -33,6 +33,7 @@ pub struct S3AccessKey {
 /// [`StorageError::Config`] when the settings are unusable.
 pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
     let mut builder = AmazonS3Builder::new()
+        .with_client_options(super::client_options())
         .with_bucket_name(&settings.bucket)
         .with_region(&settings.region)
         .with_access_key_id(&settings.access_key_id)
@@ -77,6 +78,7 @@ pub fn connect_assumed_role(
 ) -> Result<StorageClient, StorageError> {
     let provider = Arc::new(AssumedRoleProvider::new(sts, role));
     let mut builder = AmazonS3Builder::new()
+        .with_client_options(super::client_options())
         .with_bucket_name(&location.bucket)
         .with_region(&location.region)
         .with_credentials(provider);
