@@ -382,3 +382,24 @@ async fn a_platform_that_cannot_be_reached_is_retried_with_backoff_then_the_job_
     let upload = app.call("GET", &format!("/v1/orgs/{org}/uploads/{upload}"), Some(&token), None).await.body;
     assert_eq!(upload["staged"], "present", "a failed load keeps the file for another try");
 }
+
+#[tokio::test]
+async fn the_janitor_keeps_a_file_while_its_load_is_queued() {
+    let app = TestApp::sqlite().await;
+    let (org, token, _) = org_with_s3(&app).await;
+    let upload = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
+    let started = app
+        .call(
+            "POST",
+            &format!("/v1/orgs/{org}/uploads/{upload}/load"),
+            Some(&token),
+            Some(json!({ "connection": "local", "table": "late" })),
+        )
+        .await;
+    assert_eq!(started.status, 202);
+    app.clock.advance(chrono::Duration::hours(25));
+    assert_eq!(app.services.janitor.sweep().await.unwrap().expired_deleted, 0, "the queued load still needs it");
+    while app.services.runner.run_one().await.unwrap().is_some() {}
+    let job = app.call("GET", &format!("/v1/orgs/{org}/jobs/{}", started.id()), Some(&token), None).await.body;
+    assert_eq!(job["state"], "succeeded", "{job}");
+}

@@ -85,6 +85,10 @@ impl Janitor {
             }
         }
         for upload in self.deps.catalog.expired_uploads(now, BATCH).await? {
+            if self.loading(&upload).await? {
+                // A load reading the file now keeps it until the load ends; the next pass sees it again.
+                continue;
+            }
             match self.retire(&ctx, upload, "janitor.expire").await {
                 Ok(Staged::LeftToLifecycle) => report.left_to_lifecycle += 1,
                 Ok(_) => report.expired_deleted += 1,
@@ -103,6 +107,12 @@ impl Janitor {
             tracing::info!(?report, "janitor pass");
         }
         Ok(report)
+    }
+
+    /// Whether a load of the upload is queued or running.
+    async fn loading(&self, upload: &Upload) -> Result<bool, ServiceError> {
+        let Some(job) = upload.load_job else { return Ok(false) };
+        Ok(self.deps.catalog.get_job(upload.org_id, job).await?.is_some_and(|j| !j.state.is_final()))
     }
 
     async fn retire(&self, ctx: &RequestContext, mut upload: Upload, action: &str) -> Result<Staged, ServiceError> {
