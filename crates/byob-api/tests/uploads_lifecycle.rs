@@ -10,7 +10,8 @@ use byob_testkit::{
     buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
     server_env,
     uploads::{
-        create_integration, create_pg_connection, load, moto_uploads_integration, send_parts, table_dump, upload_bytes,
+        create_integration, create_pg_connection, load, moto_uploads_integration, send_parts, start_load, table_dump,
+        upload_bytes,
     },
 };
 use bytes::Bytes;
@@ -89,14 +90,7 @@ async fn a_size_that_does_not_match_aborts_the_upload() {
         (after.body["state"].as_str(), after.body["staged"].as_str()),
         (Some("aborted"), Some("deleted_on_abort"))
     );
-    let load = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{id}/load"),
-            Some(&token),
-            Some(json!({ "connection": "local", "table": "x" })),
-        )
-        .await;
+    let load = start_load(&app, &org, &token, id, json!({ "connection": "local", "table": "x" })).await;
     assert_eq!(load.body["code"], "upload-not-ready");
 }
 
@@ -169,14 +163,7 @@ async fn a_queued_load_can_be_cancelled_and_a_finished_one_cannot() {
     let app = TestApp::sqlite().await;
     let (org, token, _) = org_with_s3(&app).await;
     let id = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
-    let started = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{id}/load"),
-            Some(&token),
-            Some(json!({ "connection": "local", "table": "c" })),
-        )
-        .await;
+    let started = start_load(&app, &org, &token, &id, json!({ "connection": "local", "table": "c" })).await;
     let job = started.id();
     let cancelled = app.call("POST", &format!("/v1/orgs/{org}/jobs/{job}/cancel"), Some(&token), None).await;
     assert_eq!(cancelled.body["state"], "cancelled", "{:?}", cancelled.body);
@@ -358,14 +345,7 @@ async fn a_platform_that_cannot_be_reached_is_retried_with_backoff_then_the_job_
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     create_pg_connection(&app, &org, &format!("postgres://byob@127.0.0.1:{closed}/nowhere")).await;
     let upload = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
-    let started = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{upload}/load"),
-            Some(&token),
-            Some(json!({ "connection": "pg", "table": "t" })),
-        )
-        .await;
+    let started = start_load(&app, &org, &token, &upload, json!({ "connection": "pg", "table": "t" })).await;
     let job_path = format!("/v1/orgs/{org}/jobs/{}", started.id());
     for (attempt, wait_secs) in [(1, 5), (2, 10)] {
         app.services.runner.run_one().await.unwrap();
@@ -388,14 +368,7 @@ async fn the_janitor_keeps_a_file_while_its_load_is_queued() {
     let app = TestApp::sqlite().await;
     let (org, token, _) = org_with_s3(&app).await;
     let upload = uploaded(&app, &org, &token, b"a,b\n1,2\n").await;
-    let started = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{upload}/load"),
-            Some(&token),
-            Some(json!({ "connection": "local", "table": "late" })),
-        )
-        .await;
+    let started = start_load(&app, &org, &token, &upload, json!({ "connection": "local", "table": "late" })).await;
     assert_eq!(started.status, 202);
     app.clock.advance(chrono::Duration::hours(25));
     assert_eq!(app.services.janitor.sweep().await.unwrap().expired_deleted, 0, "the queued load still needs it");

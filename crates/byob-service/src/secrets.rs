@@ -69,6 +69,49 @@ pub(crate) fn open_text(
         .map_err(|_| ServiceError::invalid("value", "stored secret is not UTF-8"))
 }
 
+/// Opens a secret that a record owns (a credential, a password) for use on the org's behalf, audited as
+/// `secret.use`.
+pub(crate) async fn reveal_owned(
+    deps: &Deps,
+    auditor: &crate::Auditor,
+    ctx: &crate::RequestContext,
+    org: OrgId,
+    id: SecretId,
+) -> Result<Sensitive<String>, ServiceError> {
+    let stored = deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
+    let text = open_text(deps, org, id, &stored)?;
+    auditor
+        .record(ctx, org, "secret.use", Some(id.to_string()), byob_core::AuditOutcome::Success, serde_json::json!({}))
+        .await?;
+    Ok(text)
+}
+
+/// Seals a secret a record owns, named `{owner}/{field}` (`/` never appears in names admins give, so these
+/// never collide with theirs) and hidden from the secrets API.
+pub(crate) fn seal_owned(
+    deps: &Deps,
+    org: OrgId,
+    id: SecretId,
+    name: String,
+    description: String,
+    value: &[u8],
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<byob_ports::catalog::OwnedSecret, ServiceError> {
+    let now = deps.clock.now();
+    let stored = deps.secret_box.seal(value, &secret_context(org, id))?;
+    let meta = byob_core::SecretMeta {
+        id,
+        org_id: org,
+        name,
+        description: Some(description),
+        key_id: stored.key_id.clone(),
+        created_at: now,
+        updated_at: now,
+        expires_at,
+    };
+    Ok(byob_ports::catalog::OwnedSecret { meta, stored })
+}
+
 /// Binds a ciphertext to its record.
 pub(crate) fn secret_context(org: OrgId, id: SecretId) -> String {
     format!("{org}/{id}")

@@ -16,10 +16,9 @@ use byob_ports::storage::{
     s3::{self, S3AccessKey, S3Location},
 };
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::{Auditor, Deps, RequestContext, ServiceError, secrets::open_text};
+use crate::{Auditor, Deps, RequestContext, ServiceError};
 
 /// Operator settings for reaching buckets.
 #[derive(Debug, Clone)]
@@ -189,8 +188,13 @@ impl StorageRouter {
                 ),
             });
         }
-        let client = self.settings.default_storage.narrowed(&format!("orgs/{org}"))?;
+        let client = self.org_default_storage(org)?;
         Ok(RoutedStorage { client, integration: None, staging_ttl_hours: self.settings.default_ttl_hours })
+    }
+
+    /// The org's part of the default storage.
+    fn org_default_storage(&self, org: OrgId) -> Result<StorageClient, ServiceError> {
+        Ok(self.settings.default_storage.narrowed(&format!("orgs/{org}"))?)
     }
 
     /// The storage an existing record's objects live in: its integration, or the org's part of the default
@@ -205,7 +209,7 @@ impl StorageRouter {
         integration: Option<IntegrationId>,
     ) -> Result<StorageClient, ServiceError> {
         match integration {
-            None => Ok(self.settings.default_storage.narrowed(&format!("orgs/{org}"))?),
+            None => self.org_default_storage(org),
             Some(id) => {
                 let i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| ServiceError::Refused {
                     code: "integration-gone",
@@ -217,13 +221,7 @@ impl StorageRouter {
     }
 
     async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
-        let stored =
-            self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
-        let text = open_text(&self.deps, org, id, &stored)?;
-        self.auditor
-            .record(ctx, org, "secret.use", Some(id.to_string()), byob_core::AuditOutcome::Success, json!({}))
-            .await?;
-        Ok(text)
+        crate::secrets::reveal_owned(&self.deps, &self.auditor, ctx, org, id).await
     }
 
     /// The storage client of an integration, built once per version of the integration.

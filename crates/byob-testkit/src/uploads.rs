@@ -221,6 +221,11 @@ pub async fn upload_bytes(app: &crate::TestApp, org: &str, token: &str, name: &s
     id
 }
 
+/// Asks for a load (`POST …/uploads/{upload}/load`) without running the queue.
+pub async fn start_load(app: &crate::TestApp, org: &str, token: &str, upload: &str, body: Value) -> crate::app::Reply {
+    app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await
+}
+
 /// Starts a load and runs the queue in-process until it is empty: `Ok(job)` once it ended, or `Err` with the
 /// status and problem when the request was refused.
 pub async fn try_load(
@@ -230,7 +235,7 @@ pub async fn try_load(
     upload: &str,
     body: Value,
 ) -> Result<Value, (u16, Value)> {
-    let started = app.call("POST", &format!("/v1/orgs/{org}/uploads/{upload}/load"), Some(token), Some(body)).await;
+    let started = start_load(app, org, token, upload, body).await;
     if started.status != 202 {
         return Err((started.status, started.body));
     }

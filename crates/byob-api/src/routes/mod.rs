@@ -103,6 +103,7 @@ page_query!(OrgPage, "^org_[0-9a-hjkmnp-tv-z]{26}$");
 page_query!(MemberPage, "^mem_[0-9a-hjkmnp-tv-z]{26}$");
 page_query!(SecretPage, "^sec_[0-9a-hjkmnp-tv-z]{26}$");
 page_query!(IntegrationPage, "^int_[0-9a-hjkmnp-tv-z]{26}$");
+page_query!(UploadPage, "^upl_[0-9a-hjkmnp-tv-z]{26}$");
 
 pub(crate) const DEFAULT_PAGE: u32 = 100;
 

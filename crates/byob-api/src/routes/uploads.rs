@@ -17,7 +17,7 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Listing, bounded_limit};
+use super::{Listing, UploadPage, bounded_limit};
 use crate::{
     AppState,
     extract::{ApiJson, ApiPath, ApiQuery, Caller},
@@ -37,18 +37,6 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(state.services.uploads.create(&ctx, org, body).await?)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct UploadPage {
-    /// Items per page, 1-1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    #[param(pattern = "^upl_[0-9a-hjkmnp-tv-z]{26}$")]
-    pub cursor: Option<String>,
-}
-
 /// The org's uploads, newest first.
 #[utoipa::path(get, operation_id = "list_uploads", path = "/v1/orgs/{org}/uploads", tag = "uploads",
     security(("bearer" = ["member"])), params(("org" = OrgId, Path), UploadPage),
@@ -59,7 +47,7 @@ pub(crate) async fn list(
     ApiPath(org): ApiPath<OrgId>,
     ApiQuery(query): ApiQuery<UploadPage>,
 ) -> ApiResult<Json<Listing<Upload>>> {
-    let page = super::page::<UploadId>(query.limit, query.cursor.as_deref())?;
+    let page = query.page::<UploadId>()?;
     let items = state.services.uploads.list(&ctx, org, page.after, page.limit).await?;
     Ok(Json(Listing::new(items, page.limit, |u| u.id.to_string())))
 }

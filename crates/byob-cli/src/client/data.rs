@@ -1,6 +1,6 @@
 //! Client commands of the data flows: connections, uploads and loads, jobs.
 
-use std::{io::Read, path::Path, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
         ConnectionsCommand::Create { org, name, host, port, database, user, password_file, tls, schema } => {
             let password = match password_file {
                 None => None,
-                Some(path) => Some(read_password(&path)?),
+                Some(path) => Some(super::read_value(Some(&path))?),
             };
             let body = json!({
                 "name": name, "platform": "postgres", "host": host, "port": port, "database": database,
@@ -53,16 +53,6 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
     };
     print(&value, columns, json);
     Ok(())
-}
-
-fn read_password(path: &Path) -> anyhow::Result<String> {
-    let mut value = String::new();
-    if path == Path::new("-") {
-        std::io::stdin().read_to_string(&mut value).context("cannot read the password from standard input")?;
-    } else {
-        value = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    }
-    Ok(value.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `CONNECTION.TABLE`: the connection is everything before the first dot (connection names have none).

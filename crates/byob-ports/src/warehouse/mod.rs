@@ -53,11 +53,6 @@ pub struct Batch {
 }
 
 impl Batch {
-    #[must_use]
-    pub fn rows(&self) -> usize {
-        self.cells.len().checked_div(self.width).unwrap_or(0)
-    }
-
     /// The text of a span of this batch (empty for a span that is not).
     #[must_use]
     pub fn str(&self, span: Span) -> &str {
@@ -121,6 +116,4 @@ pub trait Warehouse: Send + Sync + std::fmt::Debug {
     async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError>;
     /// Writes every row received, all or nothing; returns the number of rows written.
     async fn load(&self, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError>;
-    /// Counts the table's rows (for reports and tests).
-    async fn count(&self, table: &TableName) -> Result<u64, WarehouseError>;
 }

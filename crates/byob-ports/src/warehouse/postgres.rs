@@ -354,12 +354,4 @@ impl Warehouse for PostgresWarehouse {
         tx.commit().await?;
         Ok(written)
     }
-
-    async fn count(&self, table: &TableName) -> Result<u64, WarehouseError> {
-        let mut conn = self.connect().await?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT count(*) AS n FROM {}", self.qualified(table))))
-            .fetch_one(&mut conn)
-            .await?;
-        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
-    }
 }

@@ -10,12 +10,12 @@ use std::path::Path;
 use async_trait::async_trait;
 use byob_core::table::{Column, ColumnType, TableName};
 use sqlx::{
-    AssertSqlSafe, Row, SqlitePool,
+    Row, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 use tokio::sync::mpsc;
 
-use super::{LoadItem, LoadTarget, Warehouse, WarehouseError, sql::qualified};
+use super::{LoadItem, LoadTarget, Warehouse, WarehouseError};
 
 /// The name under which every org sees the embedded warehouse.
 pub const LOCAL_CONNECTION: &str = byob_core::connection::LOCAL_CONNECTION;
@@ -160,13 +160,5 @@ impl Warehouse for SqliteWarehouse {
         tokio::task::spawn_blocking(move || super::sqlite_bulk::load(&path, &target, rows))
             .await
             .map_err(|e| WarehouseError::Database(format!("the load thread stopped: {e}")))?
-    }
-
-    async fn count(&self, table: &TableName) -> Result<u64, WarehouseError> {
-        check_schema(table)?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT count(*) AS n FROM {}", qualified(table, None))))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
     }
 }

@@ -4,22 +4,19 @@
 use std::sync::Arc;
 
 use byob_core::{
-    AuditOutcome, ConnectionId, OrgId, SecretId, SecretMeta, Sensitive,
+    AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive,
     connection::{Connection, LOCAL_CONNECTION, Platform, PostgresTarget, TlsMode},
     location::FieldError,
     table::{Column, TableName, check_identifier},
 };
-use byob_ports::{
-    catalog::OwnedSecret,
-    warehouse::{PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError},
-};
+use byob_ports::warehouse::{PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::{
     Access, Auditor, Deps, RequestContext, ServiceError,
-    secrets::{open_text, secret_context},
+    secrets::{reveal_owned, seal_owned},
 };
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -160,13 +157,11 @@ impl ConnectionService {
     }
 
     async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
-        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        ctx.principal.require(Access::Member)
+        crate::tenancy::authorize(&self.deps, ctx, org, Access::Member).await
     }
 
     async fn admin(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
-        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        ctx.principal.require(Access::Admin)
+        crate::tenancy::authorize(&self.deps, ctx, org, Access::Admin).await
     }
 
     /// # Errors
@@ -201,19 +196,15 @@ impl ConnectionService {
         let password = match &req.password {
             Some(password) => {
                 let secret_id = SecretId::generate();
-                let stored =
-                    self.deps.secret_box.seal(password.expose().as_bytes(), &secret_context(org, secret_id))?;
-                let meta = SecretMeta {
-                    id: secret_id,
-                    org_id: org,
-                    name: format!("{id}/password"),
-                    description: Some("password of a data-platform connection".into()),
-                    key_id: stored.key_id.clone(),
-                    created_at: now,
-                    updated_at: now,
-                    expires_at: None,
-                };
-                owned.push(OwnedSecret { meta, stored });
+                owned.push(seal_owned(
+                    &self.deps,
+                    org,
+                    secret_id,
+                    format!("{id}/password"),
+                    "password of a data-platform connection".into(),
+                    password.expose().as_bytes(),
+                    None,
+                )?);
                 Some(secret_id)
             }
             None => None,
@@ -324,7 +315,7 @@ impl ConnectionService {
         let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
         let Platform::Postgres(p) = &c.platform;
         let password = match p.password {
-            Some(id) => Some(self.reveal(ctx, org, id).await?),
+            Some(id) => Some(reveal_owned(&self.deps, &self.auditor, ctx, org, id).await?),
             None => None,
         };
         let warehouse = PostgresWarehouse::new(PostgresSettings {
@@ -337,14 +328,6 @@ impl ConnectionService {
             schema: p.schema.clone(),
         });
         Ok(OpenConnection { name: c.name, warehouse: Arc::new(warehouse) })
-    }
-
-    async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
-        let stored =
-            self.deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
-        let text = open_text(&self.deps, org, id, &stored)?;
-        self.auditor.record(ctx, org, "secret.use", Some(id.to_string()), AuditOutcome::Success, json!({})).await?;
-        Ok(text)
     }
 
     /// Connects and runs a trivial query (members).

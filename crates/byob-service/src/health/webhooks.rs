@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use byob_core::{
-    AuditOutcome, OrgId, SecretId, SecretMeta, Sensitive, WebhookId,
+    AuditOutcome, OrgId, SecretId, Sensitive, WebhookId,
     event::{Delivery, DeliveryStatus, EVENT_TYPES, Event, Webhook},
     location::{Endpoint, FieldError},
 };
-use byob_ports::catalog::OwnedSecret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -19,7 +18,7 @@ use super::{
     Events,
     signature::{SIGNATURE_HEADER, sign},
 };
-use crate::{Access, Auditor, Deps, RequestContext, ServiceError, secrets::open_text, secrets::secret_context};
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, secrets::open_text, secrets::seal_owned};
 
 /// Attempts before a delivery is given up: the first, then retries after 30 s, 1, 2, 4, 8, 16 and 32 minutes.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -78,8 +77,7 @@ impl WebhookService {
     }
 
     async fn admin(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
-        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        ctx.principal.require(Access::Admin)
+        crate::tenancy::authorize(&self.deps, ctx, org, Access::Admin).await
     }
 
     /// # Errors
@@ -108,23 +106,21 @@ impl WebhookService {
             URL_SAFE_NO_PAD
                 .encode(byob_core::random::bytes::<32>().map_err(|e| ServiceError::invalid("secret", e.to_string()))?)
         );
-        let stored = self.deps.secret_box.seal(secret.as_bytes(), &secret_context(org, secret_id))?;
-        let meta = SecretMeta {
-            id: secret_id,
-            org_id: org,
-            name: format!("{id}/secret"),
-            description: Some("signing secret of a webhook endpoint".into()),
-            key_id: stored.key_id.clone(),
-            created_at: now,
-            updated_at: now,
-            expires_at: None,
-        };
+        let owned = seal_owned(
+            &self.deps,
+            org,
+            secret_id,
+            format!("{id}/secret"),
+            "signing secret of a webhook endpoint".into(),
+            secret.as_bytes(),
+            None,
+        )?;
         let mut event_types = req.event_types;
         event_types.sort();
         event_types.dedup();
         let webhook =
             Webhook { id, org_id: org, url: url.to_string(), event_types, secret_id: Some(secret_id), created_at: now };
-        self.deps.catalog.insert_webhook(&webhook, &OwnedSecret { meta, stored }).await?;
+        self.deps.catalog.insert_webhook(&webhook, &owned).await?;
         self.auditor
             .record(
                 ctx,

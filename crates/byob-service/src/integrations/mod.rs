@@ -6,7 +6,7 @@ mod credentials;
 mod input;
 
 use byob_core::{
-    IntegrationId, OrgId, SecretMeta,
+    IntegrationId, OrgId,
     integration::{Credentials, Integration, IntegrationState, IntegrationSummary},
     location::{BucketName, HttpPolicy, Prefix},
 };
@@ -18,10 +18,7 @@ use utoipa::ToSchema;
 pub(crate) use credentials::sas_permissions_needed;
 pub use input::{CreateIntegration, CredentialsInput, UpdateIntegration};
 
-use crate::{
-    Access, Auditor, Deps, Principal, RequestContext, ServiceError, secrets::secret_context, tenancy::visible_org,
-    validate,
-};
+use crate::{Access, Auditor, Deps, Principal, RequestContext, ServiceError, tenancy::visible_org, validate};
 
 /// What the operator allows integrations to do, and who byob is on each cloud.
 #[derive(Debug, Clone, Default)]
@@ -81,23 +78,18 @@ impl IntegrationService {
         integration: &Integration,
         secrets: Vec<credentials::NewSecret>,
     ) -> Result<Vec<OwnedSecret>, ServiceError> {
-        let now = self.deps.clock.now();
         secrets
             .into_iter()
             .map(|s| {
-                let stored = self.deps.secret_box.seal(s.value.expose().as_bytes(), &secret_context(org, s.id))?;
-                let meta = SecretMeta {
-                    id: s.id,
-                    org_id: org,
-                    // `/` cannot appear in the names admins give secrets, so these never collide with theirs.
-                    name: format!("{}/{}", integration.id, s.field),
-                    description: Some(format!("credential of integration {}", integration.name)),
-                    key_id: stored.key_id.clone(),
-                    created_at: now,
-                    updated_at: now,
-                    expires_at: s.expires_at,
-                };
-                Ok(OwnedSecret { meta, stored })
+                crate::secrets::seal_owned(
+                    &self.deps,
+                    org,
+                    s.id,
+                    format!("{}/{}", integration.id, s.field),
+                    format!("credential of integration {}", integration.name),
+                    s.value.expose().as_bytes(),
+                    s.expires_at,
+                )
             })
             .collect()
     }

@@ -32,8 +32,7 @@ impl JobService {
     }
 
     async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
-        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        ctx.principal.require(Access::Member)
+        crate::tenancy::authorize(&self.deps, ctx, org, Access::Member).await
     }
 
     /// Queues a job of `kind` (the caller has checked access and audited the request).

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use byob_core::job::{Job, JobError, JobState};
+use byob_core::{
+    JobId,
+    job::{Job, JobError, JobState},
+};
 use serde_json::Value;
 
 use super::{JobFailure, JobHandle};
@@ -50,11 +53,12 @@ impl JobRunner {
         Self { deps, settings, loads }
     }
 
-    /// Claims one runnable job and runs it to its end. `Ok(None)` when there was none.
+    /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
+    /// `None` when there was none.
     ///
     /// # Errors
     /// Catalog errors while claiming or recording the outcome.
-    pub async fn run_one(&self) -> Result<Option<Job>, ServiceError> {
+    pub async fn run_one(&self) -> Result<Option<JobId>, ServiceError> {
         let now = self.deps.clock.now();
         let owner = &self.settings.owner;
         let Some(job) = self.deps.catalog.claim_job(owner, now, now + span(self.settings.lease)).await? else {
@@ -77,7 +81,7 @@ impl JobRunner {
             self.run_with_heartbeat(&job, &handle).await
         };
         self.record(&job, &handle, outcome).await?;
-        Ok(self.deps.catalog.get_job(job.org_id, job.id).await?)
+        Ok(Some(job.id))
     }
 
     async fn run_with_heartbeat(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
@@ -172,11 +176,5 @@ impl JobRunner {
                 () = tokio::time::sleep(wait) => {}
             }
         }
-    }
-
-    /// This process's name in leases.
-    #[must_use]
-    pub fn owner(&self) -> &str {
-        &self.settings.owner
     }
 }

@@ -208,11 +208,6 @@ impl<R: Read> RowReader<R> {
         }
         Ok(Some(Ok(())))
     }
-
-    /// Bytes of (decoded) input consumed so far.
-    pub fn position(&self) -> u64 {
-        self.csv.position().byte()
-    }
 }
 
 #[cfg(test)]

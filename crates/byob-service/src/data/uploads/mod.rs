@@ -9,16 +9,17 @@ use byob_core::{
 };
 use byob_ports::storage::{StorageClient, StorageError};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
-use object_store::{ObjectStoreExt, WriteMultipart, path::Path};
+use object_store::{ObjectStoreExt, path::Path};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+mod relay;
+
+use relay::relay_part_key;
+
 use super::plan::{self, PartUrl, SINGLE_PUT_MAX, UploadPlan};
-use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter};
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, auth::token_hash};
 
 /// Operator settings for uploads.
 #[derive(Debug, Clone)]
@@ -83,10 +84,6 @@ pub struct UploadService {
     settings: std::sync::Arc<UploadSettings>,
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 fn new_token() -> Result<String, ServiceError> {
     let bytes = byob_core::random::bytes::<32>().map_err(|e| ServiceError::invalid("token", e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
@@ -94,11 +91,6 @@ fn new_token() -> Result<String, ServiceError> {
 
 fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
-}
-
-fn relay_part_key(upload: &Upload, part: u32) -> String {
-    let dir = upload.key.rsplit_once('/').map_or("", |(d, _)| d);
-    format!("{dir}/parts/{part:05}")
 }
 
 fn not_pending(upload: &Upload) -> ServiceError {
@@ -115,8 +107,7 @@ impl UploadService {
     }
 
     pub(crate) async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
-        crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        ctx.principal.require(Access::Member)
+        crate::tenancy::authorize(&self.deps, ctx, org, Access::Member).await
     }
 
     pub(crate) fn deps(&self) -> &Deps {
@@ -337,77 +328,6 @@ impl UploadService {
         Ok(PartUrls { parts })
     }
 
-    /// Receives one part of a relay upload, streaming it into the default storage. Returns its ETag.
-    ///
-    /// # Errors
-    /// `upload-token-invalid` for a wrong or expired token (the same for an unknown upload); a part outside the
-    /// plan or of the wrong length; storage errors.
-    pub async fn relay_part<S>(
-        &self,
-        org: OrgId,
-        id: UploadId,
-        part_number: u32,
-        token: &str,
-        mut body: S,
-    ) -> Result<String, ServiceError>
-    where
-        S: Stream<Item = Result<Bytes, String>> + Unpin + Send,
-    {
-        let refused = || ServiceError::Refused {
-            code: "upload-token-invalid",
-            message: "this part URL is not valid (wrong or expired token); refresh the upload's part URLs".into(),
-        };
-        let upload = self.deps.catalog.get_upload(org, id).await?.ok_or_else(refused)?;
-        let Transfer::Relay { token_hash: hash, token_expires_at, part_count, .. } = &upload.transfer else {
-            return Err(refused());
-        };
-        if !bool::from(token_hash(token).as_bytes().ct_eq(hash.as_bytes())) || *token_expires_at < self.deps.clock.now()
-        {
-            return Err(refused());
-        }
-        if upload.state != UploadState::Pending {
-            return Err(not_pending(&upload));
-        }
-        if !(1..=*part_count).contains(&part_number) {
-            return Err(ServiceError::invalid("part", format!("part {part_number} is not in 1-{part_count}")));
-        }
-        let (_, expected) = plan::part_span(&upload, part_number);
-        let ctx = RequestContext::system();
-        let client = self.storage.stored_in(&ctx, org, upload.integration_id).await?;
-        let key = client.key(&relay_part_key(&upload, part_number))?;
-        let mut writer = WriteMultipart::new(client.store().put_multipart(&key).await.map_err(StorageError::from)?);
-        let mut hasher = Sha256::new();
-        let mut received = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    writer.abort().await.ok();
-                    return Err(ServiceError::invalid("body", format!("the part's body could not be read: {e}")));
-                }
-            };
-            received += chunk.len() as u64;
-            if received > expected {
-                writer.abort().await.ok();
-                return Err(ServiceError::invalid(
-                    "body",
-                    format!("part {part_number} is {expected} bytes; more arrived"),
-                ));
-            }
-            hasher.update(&chunk);
-            writer.write(&chunk);
-        }
-        if received != expected {
-            writer.abort().await.ok();
-            return Err(ServiceError::invalid(
-                "body",
-                format!("part {part_number} is {expected} bytes; {received} arrived"),
-            ));
-        }
-        writer.finish().await.map_err(StorageError::from)?;
-        Ok(format!("\"{}\"", hex::encode(&hasher.finalize()[..16])))
-    }
-
     /// Completes the upload and checks its size.
     ///
     /// # Errors
@@ -481,52 +401,6 @@ impl UploadService {
         }
         self.audit(ctx, &upload, "upload.complete", AuditOutcome::Success, json!({ "size": size })).await?;
         Ok(upload)
-    }
-
-    /// Concatenates a relay upload's parts into the object, streaming, then removes the parts.
-    async fn assemble(
-        &self,
-        client: &StorageClient,
-        key: &Path,
-        upload: &Upload,
-        parts: u32,
-    ) -> Result<(), ServiceError> {
-        let store = client.store();
-        let mut keys = Vec::new();
-        for n in 1..=parts {
-            let part = client.key(&relay_part_key(upload, n))?;
-            match store.head(&part).await {
-                Ok(meta) if meta.size == plan::part_span(upload, n).1 => keys.push(part),
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => {
-                    return Err(ServiceError::Refused {
-                        code: "upload-incomplete",
-                        message: format!("part {n} has not arrived; send it before completing"),
-                    });
-                }
-                Err(e) => return Err(StorageError::from(e).into()),
-            }
-        }
-        let mut writer = WriteMultipart::new(store.put_multipart(key).await.map_err(StorageError::from)?);
-        for part in &keys {
-            let mut stream = store.get(part).await.map_err(StorageError::from)?.into_stream();
-            while let Some(chunk) = stream.next().await {
-                match chunk {
-                    Ok(chunk) => {
-                        writer.wait_for_capacity(4).await.map_err(StorageError::from)?;
-                        writer.write(&chunk);
-                    }
-                    Err(e) => {
-                        writer.abort().await.ok();
-                        return Err(StorageError::from(e).into());
-                    }
-                }
-            }
-        }
-        writer.finish().await.map_err(StorageError::from)?;
-        for part in keys {
-            store.delete(&part).await.ok();
-        }
-        Ok(())
     }
 
     /// Aborts an upload: the provider's multipart upload is cancelled and any object deleted.
