@@ -197,6 +197,14 @@ async fn relay(
         .await
 }
 
+/// Completes a one-part upload with its part's ETag.
+async fn complete_one_part(app: &TestApp, org: &str, token: &str, id: &str, etag: &str) -> byob_testkit::app::Reply {
+    let body = json!({ "parts": [{ "part_number": 1, "etag": etag }] });
+    let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(body)).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    done
+}
+
 #[tokio::test]
 async fn relay_parts_need_their_token_and_the_janitor_expires_staged_files() {
     let app = TestApp::sqlite().await;
@@ -212,15 +220,7 @@ async fn relay_parts_need_their_token_and_the_janitor_expires_staged_files() {
     assert!(relay(&app, &org, &id, 1, &token, b"too long for the part").await.is_err());
     assert!(relay(&app, &org, &id, 2, &token, b"a,b\n1,2\n").await.is_err(), "one part only");
     let etag = relay(&app, &org, &id, 1, &token, b"a,b\n1,2\n").await.unwrap();
-    let done = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{id}/complete"),
-            Some(&member),
-            Some(json!({ "parts": [{ "part_number": 1, "etag": etag }] })),
-        )
-        .await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
+    let done = complete_one_part(&app, &org, &member, &id, &etag).await;
     assert_eq!(done.body["expires_at"].as_str().unwrap().len(), 24);
 
     app.clock.advance(chrono::Duration::hours(23));
@@ -287,15 +287,7 @@ async fn where_byob_may_not_delete_the_staged_file_is_left_to_the_lifecycle_rule
     assert_eq!(plan.body["method"], "relay", "a customer's SAS is never handed out: byob relays");
     let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
     let etag = relay(&app, &org, &id, 1, &relay_token(&plan.body, 0), b"a,b\n1,2\n").await.unwrap();
-    let done = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/uploads/{id}/complete"),
-            Some(&member),
-            Some(json!({ "parts": [{ "part_number": 1, "etag": etag }] })),
-        )
-        .await;
-    assert_eq!(done.status, 200, "{:?}", done.body);
+    complete_one_part(&app, &org, &member, &id, &etag).await;
     let job = load(&app, &org, &member, &id, json!({ "connection": "local", "table": "kept" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["result"]["staged"], "left_to_lifecycle");
