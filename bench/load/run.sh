@@ -83,7 +83,7 @@ rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 grep -h "load committed" "$WORK/serve.out" "$WORK/serve.err" >&2 || true
 
 check_pg=$(psql -tAq "$pg_url" -c "SELECT (SELECT count(*) FROM bench_byob) || ' ' || (SELECT count(*) FROM bench_psql)")
-check_sqlite="$(sqlite3 "$BYOB_DATA_DIR/warehouse.db" 'SELECT count(*) FROM bench_byob') $(sqlite3 "$WORK/peer.db" 'SELECT count(*) FROM bench_sqlite')"
+check_sqlite="$(sqlite3 "$BYOB_DATA_DIR/warehouse/$org.db" 'SELECT count(*) FROM bench_byob') $(sqlite3 "$WORK/peer.db" 'SELECT count(*) FROM bench_sqlite')"
 psql -q "$BYOB_TEST_POSTGRES_URL" -c "DROP DATABASE $db" >/dev/null || true
 
 awk -v size="$size" -v rows="$rows" -v bp="$byob_pg" -v pp="$psql_s" -v bs="$byob_sqlite" -v ps="$sqlite_s" \

@@ -293,7 +293,7 @@ async fn load(e: &Env, upload: &str, body: Value) -> Result<Value, (u16, Value)>
 }
 
 async fn dump(e: &Env, connection: &str) -> String {
-    let path = e.app.warehouse_path();
+    let path = e.app.warehouse_path(&e.org);
     table_dump((connection == "local").then_some(path.as_path()), &e.pg_url, "t").await
 }
 

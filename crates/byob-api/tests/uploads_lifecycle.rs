@@ -141,7 +141,7 @@ async fn replace_swaps_the_table_and_a_failed_replace_keeps_the_old_one() {
     let job =
         load(&app, &org, &token, &second, json!({ "connection": "local", "table": "t", "mode": "replace" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
-    let path = app.warehouse_path();
+    let path = app.warehouse_path(&org);
     assert_eq!(table_dump(Some(&path), "", "t").await, "3,'c','3.0','2024-01-03'");
     let broken = uploaded(&app, &org, &token, b"id,name,amount,day\n4,d,4.0,2024-01-04\nfive,e,5,2024-01-05\n").await;
     let job = load(

@@ -48,7 +48,7 @@ async fn round_trip(integration: Value) {
     let job = load(&app, &org, &member, &first, json!({ "connection": "local", "table": "sales" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
     assert_eq!(job["result"]["staged"], "deleted_after_load");
-    let (count, sum) = sqlite_sample_checksum(&app.warehouse_path(), "sales").await;
+    let (count, sum) = sqlite_sample_checksum(&app.warehouse_path(&org), "sales").await;
     // Each record has one embedded newline in a fifth of the names.
     assert_eq!(count, job["result"]["rows_loaded"].as_u64().unwrap());
     assert!(count > 100_000 && count < rows);

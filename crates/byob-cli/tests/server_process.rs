@@ -14,7 +14,7 @@ async fn serves_with_no_configuration_and_keeps_the_operator_token() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[], &[]).await;
     let data = dir.path().join("byob-data");
-    for file in ["catalog.db", "operator-token", "master-keys", "warehouse.db", "storage"] {
+    for file in ["catalog.db", "operator-token", "master-keys", "warehouse", "storage"] {
         assert!(data.join(file).exists(), "{file} missing");
     }
     #[cfg(unix)]

@@ -72,7 +72,7 @@ async fn a_fresh_server_takes_a_file_and_loads_it_with_one_command() {
             .await;
     assert!(ok, "{stderr}");
     assert!(stdout.contains("rows into local.sales (0 rejected"), "{stdout}");
-    let (count, sum) = sqlite_sample_checksum(&dir.path().join("byob-data/warehouse.db"), "sales").await;
+    let (count, sum) = sqlite_sample_checksum(&dir.path().join(format!("byob-data/warehouse/{org}.db")), "sales").await;
     assert!(count > 50_000);
     assert_eq!(sum, checksum);
 
@@ -130,7 +130,7 @@ async fn a_load_interrupted_by_a_crash_is_taken_up_again_and_ends_with_all_rows(
     let mut server = server;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();
-    let warehouse = dir.path().join("byob-data/warehouse.db");
+    let warehouse = dir.path().join(format!("byob-data/warehouse/{org}.db"));
     let server = Server::start(dir.path(), &[], &env).await;
     let finished = wait_for_job(&server, &token, &org, &job, |j| {
         matches!(j["state"].as_str(), Some("succeeded" | "failed" | "cancelled"))

@@ -158,8 +158,8 @@ impl Config {
     }
 
     #[must_use]
-    pub fn warehouse_file(&self) -> PathBuf {
-        resolve(&self.data_dir, self.warehouse.local_path.as_deref(), "warehouse.db")
+    pub fn warehouse_dir(&self) -> PathBuf {
+        resolve(&self.data_dir, self.warehouse.local_dir.as_deref(), "warehouse")
     }
 }
 
@@ -336,8 +336,9 @@ fn default_region() -> String {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
-    /// File of the embedded SQLite warehouse, the connection named `local`. Default `{data_dir}/warehouse.db`.
-    pub local_path: Option<PathBuf>,
+    /// Directory of the embedded SQLite warehouse, the connection named `local`: one file per org
+    /// (`{org id}.db`). Default `{data_dir}/warehouse`.
+    pub local_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

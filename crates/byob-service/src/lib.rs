@@ -45,8 +45,8 @@ pub struct Deps {
 /// Operator settings of the data flows.
 #[derive(Debug, Clone)]
 pub struct DataSettings {
-    /// The embedded warehouse, the connection every org sees as `local`.
-    pub local_warehouse: Arc<dyn byob_ports::warehouse::Warehouse>,
+    /// The embedded warehouse, the connection every org sees as `local` (one file per org).
+    pub local_warehouses: Arc<byob_ports::warehouse::LocalWarehouses>,
     pub uploads: data::UploadSettings,
     pub jobs: jobs::JobSettings,
     /// Hours after which an upload still waiting for its bytes is aborted by the janitor.
@@ -93,7 +93,7 @@ impl Services {
         let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
         let events = health::Events::new(deps.clone(), auditor.clone());
         let verify = verify::VerificationService::new(deps.clone(), auditor.clone(), router.clone(), events.clone());
-        let connections = data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouse);
+        let connections = data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouses);
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
         let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
         let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());

@@ -24,10 +24,8 @@ pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-servic
 /// The embedded warehouse in the test's directory, and upload settings whose relay URLs point nowhere (an
 /// in-process app has no listener; relay uploads are tested against a `byob serve` process).
 async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
-    let path = dir.path().join("warehouse.db");
-    let pool = byob_ports::warehouse::open_local_warehouse(&path).await.expect("warehouse");
     byob_service::DataSettings {
-        local_warehouse: Arc::new(byob_ports::warehouse::SqliteWarehouse::new(pool, &path)),
+        local_warehouses: Arc::new(byob_ports::warehouse::LocalWarehouses::new(&dir.path().join("warehouse"))),
         uploads: byob_service::data::UploadSettings {
             max_size_bytes: 1 << 40,
             allowed_content_types: byob_core::config::UploadsConfig::default().allowed_content_types,
@@ -128,10 +126,10 @@ impl TestApp {
         Self { router: byob_api::app(state), services, catalog, clock, _dir: dir }
     }
 
-    /// The embedded warehouse's file (the connection `local`).
+    /// The file of `org`'s embedded warehouse (its connection `local`).
     #[must_use]
-    pub fn warehouse_path(&self) -> std::path::PathBuf {
-        self._dir.path().join("warehouse.db")
+    pub fn warehouse_path(&self, org: &str) -> std::path::PathBuf {
+        self._dir.path().join("warehouse").join(format!("{org}.db"))
     }
 
     #[must_use]

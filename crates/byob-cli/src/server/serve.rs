@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context;
 use byob_api::{AppState, HttpLimits, Metrics};
 use byob_core::config::Config;
-use byob_ports::warehouse::{LOCAL_CONNECTION, open_local_warehouse};
+use byob_ports::warehouse::{LOCAL_CONNECTION, LocalWarehouses};
 use byob_service::Services;
 use figment::providers::Serialized;
 use tokio::sync::watch;
@@ -39,9 +39,10 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     }
     let (deps, catalog) = bootstrap::deps(&config).await?;
     let (storage, default_storage) = bootstrap::storage_settings(&config)?;
-    let warehouse = open_local_warehouse(&config.warehouse_file())
-        .await
-        .with_context(|| format!("cannot open the embedded warehouse {}", config.warehouse_file().display()))?;
+    std::fs::create_dir_all(config.warehouse_dir()).with_context(|| {
+        format!("cannot create the embedded warehouse's directory {}", config.warehouse_dir().display())
+    })?;
+    let warehouse = Arc::new(LocalWarehouses::new(&config.warehouse_dir()));
     tracing::info!(
         catalog = catalog_backend(&config),
         default_storage = %default_storage,
@@ -62,11 +63,7 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let data = data_settings(
-        &config,
-        Arc::new(byob_ports::warehouse::SqliteWarehouse::new(warehouse.clone(), &config.warehouse_file())),
-        address,
-    )?;
+    let data = data_settings(&config, warehouse.clone(), address)?;
     let services = Services::new(&deps, operator, storage, monitor, data);
     if config.monitor.enabled {
         spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));
@@ -108,7 +105,7 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
 /// Upload, warehouse and job settings; relay URLs default to the address actually listened on.
 fn data_settings(
     config: &Config,
-    warehouse: Arc<dyn byob_ports::warehouse::Warehouse>,
+    warehouse: Arc<LocalWarehouses>,
     address: std::net::SocketAddr,
 ) -> anyhow::Result<byob_service::DataSettings> {
     let public_url = config.uploads.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
@@ -116,7 +113,7 @@ fn data_settings(
         url::Url::parse(&public_url).with_context(|| format!("uploads.public_url `{public_url}` is not a URL"))?;
     let lease = Duration::from_secs(config.jobs.lease_secs.max(2));
     Ok(byob_service::DataSettings {
-        local_warehouse: warehouse,
+        local_warehouses: warehouse,
         uploads: byob_service::data::UploadSettings {
             max_size_bytes: config.uploads.max_size_bytes,
             allowed_content_types: config

@@ -15,7 +15,9 @@ use sqlx::{
 };
 use tokio::sync::mpsc;
 
-use super::{LoadItem, LoadTarget, Warehouse, WarehouseError};
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
+
+use super::{ExportQuery, LoadItem, LoadTarget, QueryItem, Warehouse, WarehouseError};
 
 /// The name under which every org sees the embedded warehouse.
 pub const LOCAL_CONNECTION: &str = byob_core::connection::LOCAL_CONNECTION;
@@ -24,7 +26,7 @@ pub const LOCAL_CONNECTION: &str = byob_core::connection::LOCAL_CONNECTION;
 ///
 /// # Errors
 /// When the file cannot be created or opened.
-pub async fn open_local_warehouse(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+async fn open_local_warehouse(path: &Path) -> Result<SqlitePool, sqlx::Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
     }
@@ -36,7 +38,7 @@ pub async fn open_local_warehouse(path: &Path) -> Result<SqlitePool, sqlx::Error
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(std::time::Duration::from_secs(30));
-    let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await?;
     sqlx::query("SELECT 1").execute(&pool).await?;
     Ok(pool)
 }
@@ -160,5 +162,65 @@ impl Warehouse for SqliteWarehouse {
         tokio::task::spawn_blocking(move || super::sqlite_bulk::load(&path, &target, rows))
             .await
             .map_err(|e| WarehouseError::Database(format!("the load thread stopped: {e}")))?
+    }
+
+    async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {
+        if let ExportQuery::Table(table) = query {
+            check_schema(table)?;
+            if !self.exists(table).await? {
+                return Err(WarehouseError::TableMissing(table.to_string()));
+            }
+        }
+        let path = self.path.clone();
+        let query = query.clone();
+        tokio::task::spawn_blocking(move || super::sqlite_query::export_rows(&path, &query, &rows))
+            .await
+            .map_err(|e| WarehouseError::Database(format!("the export thread stopped: {e}")))?
+    }
+}
+
+/// The embedded warehouse, one SQLite file per org (`{dir}/{org}.db`): an org's tables and queries can only
+/// ever reach its own file. Files are created and opened on first use and kept open.
+#[derive(Debug)]
+pub struct LocalWarehouses {
+    dir: PathBuf,
+    open: tokio::sync::Mutex<HashMap<String, Arc<SqliteWarehouse>>>,
+}
+
+impl LocalWarehouses {
+    #[must_use]
+    pub fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), open: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// The file of `org`'s warehouse (named by the org id, which is `org_` and base32 only).
+    #[must_use]
+    pub fn path(&self, org: &byob_core::OrgId) -> PathBuf {
+        self.dir.join(format!("{org}.db"))
+    }
+
+    /// `org`'s warehouse, opened (and created) on first use.
+    ///
+    /// # Errors
+    /// [`WarehouseError::Connect`] when the file cannot be created or opened.
+    pub async fn for_org(&self, org: &byob_core::OrgId) -> Result<Arc<SqliteWarehouse>, WarehouseError> {
+        let mut open = self.open.lock().await;
+        if let Some(w) = open.get(&org.to_string()) {
+            return Ok(w.clone());
+        }
+        let path = self.path(org);
+        let pool = open_local_warehouse(&path)
+            .await
+            .map_err(|e| WarehouseError::Connect(format!("the embedded warehouse {}: {e}", path.display())))?;
+        let warehouse = Arc::new(SqliteWarehouse::new(pool, &path));
+        open.insert(org.to_string(), warehouse.clone());
+        Ok(warehouse)
+    }
+
+    /// Closes every open file.
+    pub async fn close(&self) {
+        for (_, w) in self.open.lock().await.drain() {
+            w.pool.close().await;
+        }
     }
 }

@@ -9,7 +9,7 @@ use byob_core::{
     location::FieldError,
     table::{Column, TableName, check_identifier},
 };
-use byob_ports::warehouse::{PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError};
+use byob_ports::warehouse::{LocalWarehouses, PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -118,7 +118,7 @@ pub(crate) struct OpenConnection {
 pub struct ConnectionService {
     deps: Deps,
     auditor: Auditor,
-    local: Arc<dyn Warehouse>,
+    local: Arc<LocalWarehouses>,
 }
 
 fn check_name(name: &str) -> Result<(), FieldError> {
@@ -152,7 +152,7 @@ fn check_host(host: &str) -> Result<(), FieldError> {
 
 impl ConnectionService {
     #[must_use]
-    pub fn new(deps: Deps, auditor: Auditor, local: Arc<dyn Warehouse>) -> Self {
+    pub fn new(deps: Deps, auditor: Auditor, local: Arc<LocalWarehouses>) -> Self {
         Self { deps, auditor, local }
     }
 
@@ -310,7 +310,8 @@ impl ConnectionService {
         name: &str,
     ) -> Result<OpenConnection, ServiceError> {
         if name == LOCAL_CONNECTION {
-            return Ok(OpenConnection { name: LOCAL_CONNECTION.into(), warehouse: self.local.clone() });
+            let warehouse: Arc<dyn Warehouse> = self.local.for_org(&org).await.map_err(warehouse_error)?;
+            return Ok(OpenConnection { name: LOCAL_CONNECTION.into(), warehouse });
         }
         let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
         let Platform::Postgres(p) = &c.platform;
