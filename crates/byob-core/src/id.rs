@@ -103,6 +103,7 @@ define_id!(ConnectionId, "con", "data-platform connection");
 define_id!(UploadId, "upl", "upload");
 define_id!(JobId, "job", "job");
 define_id!(DeliveryId, "dlv", "webhook delivery");
+define_id!(ExportId, "exp", "export");
 
 #[cfg(test)]
 mod tests {

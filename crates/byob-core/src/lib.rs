@@ -4,6 +4,7 @@
 pub mod config;
 pub mod connection;
 pub mod event;
+pub mod export;
 pub mod id;
 pub mod integration;
 pub mod job;
@@ -15,8 +16,8 @@ pub mod table;
 pub mod upload;
 
 pub use id::{
-    AuditId, ConnectionId, DeliveryId, EventId, IdError, IntegrationId, JobId, MemberId, OrgId, SecretId, TokenId,
-    UploadId, VerificationId, WebhookId,
+    AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, IntegrationId, JobId, MemberId, OrgId, SecretId,
+    TokenId, UploadId, VerificationId, WebhookId,
 };
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

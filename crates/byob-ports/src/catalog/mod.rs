@@ -8,10 +8,11 @@ mod sqlite;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, AuditOutcome, ConnectionId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId,
-    SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AuditEntry, AuditId, AuditOutcome, ConnectionId, ExportId, IntegrationId, JobId, Member, MemberId, Org, OrgId,
+    SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
     connection::Connection,
     event::{Delivery, Event, Webhook},
+    export::{Export, ExportRun},
     integration::Integration,
     job::{Job, JobError, JobState, Progress},
     upload::{Upload, UploadState},
@@ -231,6 +232,21 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         at: DateTime<Utc>,
     ) -> Result<bool, CatalogError>;
     async fn cancel_job(&self, org: OrgId, id: JobId, at: DateTime<Utc>) -> Result<Option<Job>, CatalogError>;
+
+    async fn insert_export(&self, export: &Export) -> Result<(), CatalogError>;
+    async fn get_export(&self, org: OrgId, id: ExportId) -> Result<Option<Export>, CatalogError>;
+    async fn list_exports(&self, org: OrgId) -> Result<Vec<Export>, CatalogError>;
+    async fn update_export(&self, export: &Export) -> Result<bool, CatalogError>;
+    async fn delete_export(&self, org: OrgId, id: ExportId) -> Result<bool, CatalogError>;
+    /// Exports whose schedule's next run is at or before `now`.
+    async fn due_exports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Export>, CatalogError>;
+    /// Queues a run's job and the run, unless a run of the same export is queued or running (`false`).
+    async fn enqueue_export_run(&self, job: &Job, run: &ExportRun) -> Result<bool, CatalogError>;
+    async fn get_export_run(&self, org: OrgId, id: JobId) -> Result<Option<ExportRun>, CatalogError>;
+    async fn list_export_runs(&self, org: OrgId, export: ExportId, limit: u32) -> Result<Vec<ExportRun>, CatalogError>;
+    async fn update_export_run(&self, run: &ExportRun) -> Result<(), CatalogError>;
+    /// Expired staging runs, and failed runs that left files or uploads behind.
+    async fn export_runs_to_clean(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ExportRun>, CatalogError>;
     /// Newest first; `page.after` continues below that id.
     async fn list_audit(
         &self,

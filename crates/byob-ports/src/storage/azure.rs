@@ -18,6 +18,7 @@ use super::{
     PresignPolicy, StorageClient, StorageError,
     client::PartSigner,
     inspect::{AzureInspector, InspectorAuth},
+    writer::StoreParts,
 };
 
 #[derive(Debug, Clone)]
@@ -143,8 +144,9 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
     let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth);
     let parts = Arc::new(AzureBlocks { store: store.clone() });
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
-    let client =
-        StorageClient::new(store, parts, put_headers, settings.prefix, policy).with_inspector(Arc::new(inspector));
+    let client = StorageClient::new(store.clone(), parts, put_headers, settings.prefix, policy)
+        .with_inspector(Arc::new(inspector))
+        .with_writer(Arc::new(StoreParts { store }));
     Ok(match settings.auth {
         AzureAuth::SharedKey(_) | AzureAuth::ServicePrincipal { .. } => client,
         AzureAuth::Sas(_) => client.without_presign(

@@ -12,7 +12,11 @@ use object_store::{
 };
 use url::Url;
 
-use super::{StorageError, inspect::BucketInspector};
+use super::{
+    StorageError,
+    inspect::BucketInspector,
+    writer::{ObjectWriter, PartWriter},
+};
 
 /// Lifetimes of presigned URLs: a default and an operator-set maximum.
 #[derive(Debug, Clone, Copy)]
@@ -148,6 +152,8 @@ pub struct StorageClient {
     policy: PresignPolicy,
     /// Reads the bucket's own settings, where the provider exposes them.
     inspector: Option<Arc<dyn BucketInspector>>,
+    /// byob's own multipart writes with ids that survive the process (none for a local directory).
+    writer: Option<Arc<dyn PartWriter>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -180,6 +186,7 @@ impl StorageClient {
             prefix,
             policy,
             inspector: None,
+            writer: None,
         }
     }
 
@@ -194,6 +201,7 @@ impl StorageClient {
             prefix,
             policy: PresignPolicy::default(),
             inspector: None,
+            writer: None,
         }
     }
 
@@ -212,6 +220,32 @@ impl StorageClient {
     pub(crate) fn with_inspector(mut self, inspector: Arc<dyn BucketInspector>) -> Self {
         self.inspector = Some(inspector);
         self
+    }
+
+    pub(crate) fn with_writer(mut self, writer: Arc<dyn PartWriter>) -> Self {
+        self.writer = Some(writer);
+        self
+    }
+
+    /// Starts an atomic streaming write of `key` (from [`Self::key`]): the object appears only when the writer
+    /// finishes.
+    #[must_use]
+    pub fn object_writer(&self, key: Path) -> ObjectWriter {
+        ObjectWriter::new(self.store.clone(), self.writer.clone(), key)
+    }
+
+    /// Aborts a multipart upload an [`ObjectWriter`] started (e.g. in a process that died since).
+    ///
+    /// # Errors
+    /// The bucket's errors; an upload that no longer exists is not one.
+    pub async fn abort_write(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
+        match &self.writer {
+            Some(writer) => match writer.abort(key, upload_id).await {
+                Ok(()) | Err(StorageError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        }
     }
 
     /// The reader of the bucket's own settings (region, CORS, encryption…), when the provider has one.

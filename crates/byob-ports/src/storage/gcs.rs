@@ -12,7 +12,9 @@ use object_store::{
 };
 use url::Url;
 
-use super::{PresignPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector};
+use super::{
+    PresignPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector, writer::PartWriter,
+};
 
 const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 
@@ -102,6 +104,61 @@ impl PartSigner for GcsResumable {
     }
 }
 
+/// byob's own writes go through a resumable session too: chunks in order, each `Content-Range`d, the total
+/// named with the last one, when the object appears.
+#[async_trait::async_trait]
+impl PartWriter for GcsResumable {
+    fn sequential(&self) -> bool {
+        true
+    }
+
+    async fn begin(&self, key: &Path) -> Result<String, StorageError> {
+        PartSigner::start(self, key).await
+    }
+
+    async fn put(
+        &self,
+        key: &Path,
+        upload_id: &str,
+        index: usize,
+        offset: u64,
+        body: bytes::Bytes,
+        total: Option<u64>,
+    ) -> Result<String, StorageError> {
+        let len = body.len() as u64;
+        let range = match (len, total) {
+            (0, Some(total)) => format!("bytes */{total}"),
+            (_, Some(total)) => format!("bytes {offset}-{}/{total}", offset + len - 1),
+            (_, None) => format!("bytes {offset}-{}/*", offset + len - 1),
+        };
+        let response = self
+            .http
+            .put(upload_id)
+            .header("content-range", range)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))?;
+        let status = response.status();
+        // 308: chunk kept, more expected; 200/201: the object is complete.
+        if status.as_u16() == 308 || status.is_success() {
+            Ok(index.to_string())
+        } else if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
+            Err(StorageError::PermissionDenied(format!("writing {key}: {status}")))
+        } else {
+            Err(StorageError::Backend(format!("writing part {} of {key}: {status}", index + 1)))
+        }
+    }
+
+    async fn complete(&self, key: &Path, upload_id: &str, parts: Vec<String>) -> Result<(), StorageError> {
+        PartSigner::complete(self, key, upload_id, parts).await
+    }
+
+    async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
+        PartSigner::abort(self, key, upload_id).await
+    }
+}
+
 /// Signs URLs locally with the key file's own private key: no call to IAM `signBlob`, which the customer's
 /// service account would need permission for on itself.
 fn signing_credential(key_json: &str) -> Result<GcpSigningCredential, StorageError> {
@@ -142,7 +199,9 @@ fn build(
     let store = Arc::new(store);
     let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone());
     let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
-    Ok(StorageClient::new(store, parts, Vec::new(), prefix, policy).with_inspector(Arc::new(inspector)))
+    Ok(StorageClient::new(store, parts.clone(), Vec::new(), prefix, policy)
+        .with_inspector(Arc::new(inspector))
+        .with_writer(parts))
 }
 
 /// byob's own identity impersonating the customer's service account (IAM Credentials `generateAccessToken`).

@@ -9,11 +9,13 @@ pub mod inspect;
 mod local;
 pub mod s3;
 mod sts;
+mod writer;
 
 pub use client::{PartRules, PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};
+pub use writer::ObjectWriter;
 
 /// HTTP settings every provider client shares: no limit on a whole request (a load streams one object for as long
 /// as it takes; object_store's default of 30 s would cut a long download), but a read that stalls for 60 s fails

@@ -11,6 +11,7 @@ use super::{
     client::S3Parts,
     inspect::S3Inspector,
     sts::{AssumeRole, AssumedRoleProvider, StsSettings},
+    writer::StoreParts,
 };
 
 /// Where and how to reach an S3 bucket with an access key.
@@ -52,7 +53,9 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
         store.credentials().clone(),
     );
     let parts = Arc::new(S3Parts { store: store.clone() });
-    Ok(StorageClient::new(store, parts, Vec::new(), settings.prefix, policy).with_inspector(Arc::new(inspector)))
+    Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
+        .with_inspector(Arc::new(inspector))
+        .with_writer(Arc::new(StoreParts { store })))
 }
 
 /// Where the bucket is, for an assumed role.
@@ -98,7 +101,9 @@ pub fn connect_assumed_role(
         store.credentials().clone(),
     );
     let parts = Arc::new(S3Parts { store: store.clone() });
-    Ok(StorageClient::new(store, parts, Vec::new(), location.prefix, policy).with_inspector(Arc::new(inspector)))
+    Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
+        .with_inspector(Arc::new(inspector))
+        .with_writer(Arc::new(StoreParts { store })))
 }
 
 /// Assumes the role once and returns when the credentials expire: what verification's `credentials-assume`

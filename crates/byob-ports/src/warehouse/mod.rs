@@ -6,10 +6,13 @@
 
 mod error;
 mod pg_binary;
+mod pg_copy_out;
 mod postgres;
+mod postgres_query;
 mod sql;
 mod sqlite;
 mod sqlite_bulk;
+mod sqlite_query;
 mod text;
 
 use async_trait::async_trait;
@@ -19,7 +22,7 @@ use tokio::sync::mpsc;
 
 pub use error::WarehouseError;
 pub use postgres::{PostgresSettings, PostgresWarehouse};
-pub use sqlite::{LOCAL_CONNECTION, SqliteWarehouse, open_local_warehouse};
+pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 
 /// Where a text value lives in its batch's text buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +36,8 @@ pub struct Span {
 pub enum Cell {
     Null,
     Integer(i64),
+    /// Binary floating point (read from a platform's `real`/`double precision`; loads never produce it).
+    Float(f64),
     /// A decimal in canonical text (`-12.50`, no exponent), kept exact.
     Decimal(Span),
     Boolean(bool),
@@ -104,6 +109,54 @@ pub struct LoadTarget {
     pub columns: Vec<Column>,
 }
 
+/// The type of a column an export reads, as precise as the platform tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FieldKind {
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    /// Precision and scale when the column declares them.
+    Decimal {
+        precision: Option<u16>,
+        scale: Option<u16>,
+    },
+    Boolean,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Text,
+}
+
+/// A column of a query's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Field {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: FieldKind,
+}
+
+/// What an export reads: a whole table, or one read-only statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportQuery {
+    Table(TableName),
+    Sql(String),
+}
+
+/// What a query sends: its columns first, then batches of rows. A channel that closes without the columns
+/// means the query failed before any row.
+#[derive(Debug)]
+pub enum QueryItem {
+    Schema(Vec<Field>),
+    Batch(Batch),
+}
+
+/// Rows per batch a query sends, and the text a batch may hold before it is sent anyway.
+pub const QUERY_BATCH_ROWS: usize = 4096;
+pub const QUERY_BATCH_TEXT: usize = 4 << 20;
+
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
     /// `sqlite` or `postgres`.
@@ -116,4 +169,7 @@ pub trait Warehouse: Send + Sync + std::fmt::Debug {
     async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError>;
     /// Writes every row received, all or nothing; returns the number of rows written.
     async fn load(&self, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError>;
+    /// Runs a read-only query and sends its schema, then its rows; returns the number of rows sent. A statement
+    /// that could write is refused.
+    async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError>;
 }

@@ -97,6 +97,7 @@ pub(super) fn push_row(out: &mut Vec<u8>, row: &[Cell], batch: &Batch) {
         match cell {
             Cell::Null => out.extend_from_slice(&(-1i32).to_be_bytes()),
             Cell::Integer(v) => field(out, &v.to_be_bytes()),
+            Cell::Float(v) => field(out, &v.to_be_bytes()),
             Cell::Boolean(v) => field(out, &[u8::from(*v)]),
             Cell::Decimal(span) => numeric(out, batch.str(*span)),
             Cell::Date(d) => {

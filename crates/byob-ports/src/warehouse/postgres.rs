@@ -16,7 +16,7 @@ use sqlx::{
 use tokio::sync::mpsc;
 
 use super::{
-    Batch, Cell, LoadItem, LoadMode, LoadTarget, Warehouse, WarehouseError, pg_binary,
+    Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, Warehouse, WarehouseError, pg_binary,
     sql::{column_list, create_table, qualified, quote, staging_name},
     text::{push_date, push_datetime},
 };
@@ -91,6 +91,7 @@ fn push_cell(out: &mut String, cell: &Cell, batch: &Batch) {
             Ok(())
         }
         Cell::Integer(v) => write!(out, "{v}"),
+        Cell::Float(v) => write!(out, "{v}"),
         Cell::Decimal(v) => {
             out.push_str(batch.str(*v));
             Ok(())
@@ -125,7 +126,7 @@ impl PostgresWarehouse {
         Self { settings }
     }
 
-    async fn connect(&self) -> Result<PgConnection, WarehouseError> {
+    pub(super) async fn connect(&self) -> Result<PgConnection, WarehouseError> {
         let s = &self.settings;
         let ssl = match s.tls {
             TlsMode::Disable => PgSslMode::Disable,
@@ -152,7 +153,7 @@ impl PostgresWarehouse {
         table.schema.as_deref().unwrap_or(&self.settings.schema)
     }
 
-    fn qualified(&self, table: &TableName) -> String {
+    pub(super) fn qualified(&self, table: &TableName) -> String {
         qualified(table, Some(&self.settings.schema))
     }
 }
@@ -259,6 +260,10 @@ impl Warehouse for PostgresWarehouse {
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(Some(columns))
+    }
+
+    async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {
+        self.export_rows(query, rows).await
     }
 
     async fn load(&self, target: &LoadTarget, mut rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError> {

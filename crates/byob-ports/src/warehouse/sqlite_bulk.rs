@@ -103,6 +103,7 @@ impl Inserter<'_> {
             let value = match cell {
                 Cell::Null => ValueRef::Null,
                 Cell::Integer(v) => ValueRef::Integer(*v),
+                Cell::Float(v) => ValueRef::Real(*v),
                 Cell::Boolean(v) => ValueRef::Integer(i64::from(*v)),
                 Cell::Decimal(v) | Cell::Text(v) => ValueRef::Text(batch.str(*v).as_bytes()),
                 Cell::Date(d) => {

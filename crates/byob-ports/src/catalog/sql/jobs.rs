@@ -55,7 +55,10 @@ fn from_row(row: &AnyRow) -> Result<Job, CatalogError> {
     })
 }
 
-pub(super) async fn insert(pool: &AnyPool, j: &Job) -> Result<(), CatalogError> {
+pub(super) async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    j: &Job,
+) -> Result<(), CatalogError> {
     sqlx::query(sql!(
         "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
          $17, $18)"
@@ -78,7 +81,7 @@ pub(super) async fn insert(pool: &AnyPool, j: &Job) -> Result<(), CatalogError> 
     .bind(ms(j.created_at))
     .bind(j.started_at.map(ms))
     .bind(j.finished_at.map(ms))
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(())
 }

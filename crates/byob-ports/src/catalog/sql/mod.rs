@@ -3,6 +3,7 @@
 
 mod audit;
 mod connections;
+mod exports;
 mod health;
 mod integrations;
 mod jobs;
@@ -15,10 +16,11 @@ mod uploads;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, ConnectionId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId, SecretMeta,
-    TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AuditEntry, AuditId, ConnectionId, ExportId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId,
+    SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
     connection::Connection,
     event::{Delivery, Event, Webhook},
+    export::{Export, ExportRun},
     integration::Integration,
     job::{Job, JobError, JobState, Progress},
     upload::{Upload, UploadState},
@@ -259,6 +261,40 @@ impl Catalog for SqlCatalog {
     }
     async fn cancel_job(&self, org: OrgId, id: JobId, at: DateTime<Utc>) -> Result<Option<Job>, CatalogError> {
         jobs::request_cancel(&self.pool, org, id, at).await
+    }
+
+    async fn insert_export(&self, export: &Export) -> Result<(), CatalogError> {
+        exports::insert(&self.pool, export).await
+    }
+    async fn get_export(&self, org: OrgId, id: ExportId) -> Result<Option<Export>, CatalogError> {
+        exports::get(&self.pool, org, id).await
+    }
+    async fn list_exports(&self, org: OrgId) -> Result<Vec<Export>, CatalogError> {
+        exports::list(&self.pool, org).await
+    }
+    async fn update_export(&self, export: &Export) -> Result<bool, CatalogError> {
+        exports::update(&self.pool, export).await
+    }
+    async fn delete_export(&self, org: OrgId, id: ExportId) -> Result<bool, CatalogError> {
+        exports::delete(&self.pool, org, id).await
+    }
+    async fn due_exports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Export>, CatalogError> {
+        exports::due(&self.pool, now, limit).await
+    }
+    async fn enqueue_export_run(&self, job: &Job, run: &ExportRun) -> Result<bool, CatalogError> {
+        exports::enqueue_run(&self.pool, self.backend, job, run).await
+    }
+    async fn get_export_run(&self, org: OrgId, id: JobId) -> Result<Option<ExportRun>, CatalogError> {
+        exports::get_run(&self.pool, org, id).await
+    }
+    async fn list_export_runs(&self, org: OrgId, export: ExportId, limit: u32) -> Result<Vec<ExportRun>, CatalogError> {
+        exports::list_runs(&self.pool, org, export, limit).await
+    }
+    async fn update_export_run(&self, run: &ExportRun) -> Result<(), CatalogError> {
+        exports::update_run(&self.pool, run).await
+    }
+    async fn export_runs_to_clean(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ExportRun>, CatalogError> {
+        exports::runs_to_clean(&self.pool, now, limit).await
     }
 
     async fn list_audit(

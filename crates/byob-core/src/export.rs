@@ -1,0 +1,227 @@
+//! Exports: a table or query of a connection written by byob into the org's bucket as CSV, JSON Lines or
+//! Parquet, once or on a schedule, each run delivered atomically with a manifest and a `_SUCCESS` marker.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{ExportId, IntegrationId, JobId, OrgId, job::JobError, job::JobState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+impl ExportFormat {
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Jsonl => "jsonl",
+            Self::Parquet => "parquet",
+        }
+    }
+
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Jsonl => "application/jsonl",
+            Self::Parquet => "application/vnd.apache.parquet",
+        }
+    }
+}
+
+/// CSV and JSON Lines files are compressed whole (`gzip`, `zstd`); Parquet compresses its pages (`snappy`,
+/// `zstd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Snappy,
+}
+
+impl Compression {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Gzip => "gzip",
+            Self::Zstd => "zstd",
+            Self::Snappy => "snappy",
+        }
+    }
+
+    /// What a whole-file compression adds to the file name (`.gz`, `.zst`).
+    #[must_use]
+    pub fn suffix(self, format: ExportFormat) -> &'static str {
+        match (format, self) {
+            (ExportFormat::Parquet, _) | (_, Self::None | Self::Snappy) => "",
+            (_, Self::Gzip) => ".gz",
+            (_, Self::Zstd) => ".zst",
+        }
+    }
+
+    /// Whether `format` can use this compression.
+    #[must_use]
+    pub fn fits(self, format: ExportFormat) -> bool {
+        match format {
+            ExportFormat::Parquet => matches!(self, Self::None | Self::Snappy | Self::Zstd),
+            ExportFormat::Csv | ExportFormat::Jsonl => matches!(self, Self::None | Self::Gzip | Self::Zstd),
+        }
+    }
+
+    #[must_use]
+    pub fn default_for(format: ExportFormat) -> Self {
+        match format {
+            ExportFormat::Parquet => Self::Snappy,
+            ExportFormat::Csv | ExportFormat::Jsonl => Self::None,
+        }
+    }
+}
+
+/// What is exported: a whole table, or the rows of one read-only query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExportSource {
+    Table { table: String },
+    Query { sql: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineEnding {
+    #[default]
+    Lf,
+    Crlf,
+}
+
+/// How JSON Lines writes decimals: as strings (exact whatever the reader) or as JSON numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecimalsAs {
+    #[default]
+    String,
+    Number,
+}
+
+/// How files are written and split.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportOptions {
+    /// CSV: `lf` (default) or `crlf`.
+    pub line_ending: LineEnding,
+    /// CSV: how NULL is written (default empty, unquoted; an empty string is written `""`).
+    pub null_value: String,
+    /// JSON Lines: decimals as `string` (default) or `number`.
+    pub decimals: DecimalsAs,
+    /// Start a new file after this many rows.
+    pub max_rows_per_file: Option<u64>,
+    /// Start a new file once a file reaches this many bytes (as written, after compression).
+    pub max_bytes_per_file: Option<u64>,
+}
+
+/// When runs happen: a cron expression read in a time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExportSchedule {
+    /// Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
+    pub cron: String,
+    /// An IANA time zone, e.g. `Europe/Paris` (default `UTC`).
+    pub timezone: String,
+    pub paused: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Export {
+    pub id: ExportId,
+    pub org_id: OrgId,
+    pub name: String,
+    /// The connection's name (`local` for the embedded warehouse).
+    pub connection: String,
+    pub source: ExportSource,
+    pub format: ExportFormat,
+    pub compression: Compression,
+    pub options: ExportOptions,
+    /// Where files go: this integration, or (when absent) the integration serving exports or the default storage.
+    pub integration: Option<IntegrationId>,
+    /// Where each file goes under the prefix, with `{{org}}`, `{{export}}`, `{{run_id}}`, `{{date}}`,
+    /// `{{datetime}}` and `{{part}}`.
+    pub path_template: String,
+    /// Staging export: a run's files are deleted once acknowledged, or this many hours after the run.
+    pub staging_ttl_hours: Option<u32>,
+    pub schedule: Option<ExportSchedule>,
+    /// The next time the schedule fires (absent without a schedule or while paused).
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunTrigger {
+    Manual,
+    Schedule,
+}
+
+impl RunTrigger {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Schedule => "schedule",
+        }
+    }
+}
+
+/// A file a run delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeliveredFile {
+    /// Key under the destination's prefix.
+    pub key: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A multipart upload a run started and has not completed: aborted if the run fails or its process dies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingWrite {
+    pub key: String,
+    pub upload_id: String,
+}
+
+/// One run of an export; its id is the id of the job that runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExportRun {
+    pub id: JobId,
+    pub export_id: ExportId,
+    pub org_id: OrgId,
+    pub trigger: RunTrigger,
+    /// The schedule time this run stands for (scheduled runs).
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// The job's state: queued, running, succeeded, failed or cancelled.
+    pub state: JobState,
+    pub error: Option<JobError>,
+    /// Where the files went: the integration (absent for the default storage).
+    pub integration: Option<IntegrationId>,
+    pub files: Vec<DeliveredFile>,
+    /// `_manifest.json`'s key, once written.
+    pub manifest_key: Option<String>,
+    pub rows: u64,
+    pub bytes: u64,
+    #[serde(skip)]
+    pub pending: Vec<PendingWrite>,
+    /// Staging exports: when the janitor deletes the files unless acknowledged sooner.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub acked_at: Option<DateTime<Utc>>,
+    /// When the files were deleted (acknowledged, expired, or a failed run's leftovers).
+    pub cleaned_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,238 @@
+//! byob's own streaming writes of one object, atomic on every provider: the object appears only when the write
+//! finishes (S3 `CompleteMultipartUpload`, Azure Put Block List, the last chunk of a GCS resumable session, a
+//! local file renamed into place). Nothing is visible after an abort or a crash. A write that fits in one chunk
+//! is a single PUT.
+//!
+//! The multipart upload's id is handed to the caller as soon as it exists, so a process that dies mid-write can
+//! have its upload aborted by the next one ([`super::StorageClient::abort_write`]).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, future::BoxFuture, stream::FuturesOrdered};
+use object_store::{
+    MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload,
+    multipart::{MultipartStore, PartId},
+    path::Path,
+};
+
+use super::StorageError;
+
+/// Parts sent at once, where the provider allows parallel parts.
+const PARTS_IN_FLIGHT: usize = 4;
+
+/// A provider's multipart upload driven by byob itself.
+#[async_trait::async_trait]
+pub(crate) trait PartWriter: Send + Sync {
+    /// Parts must go one after the other (a GCS resumable session).
+    fn sequential(&self) -> bool {
+        false
+    }
+    async fn begin(&self, key: &Path) -> Result<String, StorageError>;
+    /// Sends part `index` (0-based) holding bytes from `offset`; `total` is the object's size for the last part.
+    /// Returns what completing needs to name the part.
+    async fn put(
+        &self,
+        key: &Path,
+        upload_id: &str,
+        index: usize,
+        offset: u64,
+        body: Bytes,
+        total: Option<u64>,
+    ) -> Result<String, StorageError>;
+    async fn complete(&self, key: &Path, upload_id: &str, parts: Vec<String>) -> Result<(), StorageError>;
+    async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError>;
+}
+
+/// S3 and Azure, through object_store's multipart calls.
+pub(crate) struct StoreParts<S> {
+    pub(crate) store: Arc<S>,
+}
+
+#[async_trait::async_trait]
+impl<S: MultipartStore + 'static> PartWriter for StoreParts<S> {
+    async fn begin(&self, key: &Path) -> Result<String, StorageError> {
+        Ok(self.store.create_multipart(key).await?)
+    }
+
+    async fn put(
+        &self,
+        key: &Path,
+        upload_id: &str,
+        index: usize,
+        _offset: u64,
+        body: Bytes,
+        _total: Option<u64>,
+    ) -> Result<String, StorageError> {
+        let part = self.store.put_part(key, &upload_id.to_string(), index, PutPayload::from(body)).await?;
+        Ok(part.content_id)
+    }
+
+    async fn complete(&self, key: &Path, upload_id: &str, parts: Vec<String>) -> Result<(), StorageError> {
+        let parts = parts.into_iter().map(|content_id| PartId { content_id }).collect();
+        self.store.complete_multipart(key, &upload_id.to_string(), parts).await?;
+        Ok(())
+    }
+
+    async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
+        Ok(self.store.abort_multipart(key, &upload_id.to_string()).await?)
+    }
+}
+
+enum State {
+    /// Nothing sent yet: a write that ends here is one PUT.
+    Idle,
+    Multipart {
+        upload_id: String,
+        parts: FuturesOrdered<BoxFuture<'static, Result<String, StorageError>>>,
+    },
+    /// A store without multipart ids (a local directory): object_store's own upload, renamed into place.
+    Local(Box<dyn MultipartUpload>),
+}
+
+/// One object being written. Chunks every provider accepts: all but the last at least 5 MiB and a multiple of
+/// 256 KiB.
+pub struct ObjectWriter {
+    store: Arc<dyn ObjectStore>,
+    parts: Option<Arc<dyn PartWriter>>,
+    key: Path,
+    state: State,
+    /// The latest chunk, held back until the next one arrives: only then is it known not to be the last.
+    held: Option<Bytes>,
+    done_parts: Vec<String>,
+    next_index: usize,
+    offset: u64,
+}
+
+impl std::fmt::Debug for ObjectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectWriter").field("key", &self.key).field("offset", &self.offset).finish_non_exhaustive()
+    }
+}
+
+impl ObjectWriter {
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, parts: Option<Arc<dyn PartWriter>>, key: Path) -> Self {
+        Self { store, parts, key, state: State::Idle, held: None, done_parts: Vec::new(), next_index: 0, offset: 0 }
+    }
+
+    #[must_use]
+    pub fn key(&self) -> &Path {
+        &self.key
+    }
+
+    /// The provider's upload id, once the write became a multipart upload.
+    #[must_use]
+    pub fn upload_id(&self) -> Option<&str> {
+        match &self.state {
+            State::Multipart { upload_id, .. } => Some(upload_id),
+            _ => None,
+        }
+    }
+
+    /// Adds a chunk. Returns the upload id when this call started the multipart upload, for the caller to record.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<Option<String>, StorageError> {
+        if chunk.is_empty() {
+            return Ok(None);
+        }
+        let Some(previous) = self.held.replace(chunk) else {
+            return Ok(None);
+        };
+        let started = self.start_if_idle().await?;
+        self.send(previous, None).await?;
+        Ok(started)
+    }
+
+    async fn start_if_idle(&mut self) -> Result<Option<String>, StorageError> {
+        if !matches!(self.state, State::Idle) {
+            return Ok(None);
+        }
+        match &self.parts {
+            Some(parts) => {
+                let upload_id = parts.begin(&self.key).await?;
+                self.state = State::Multipart { upload_id: upload_id.clone(), parts: FuturesOrdered::new() };
+                Ok(Some(upload_id))
+            }
+            None => {
+                self.state = State::Local(self.store.put_multipart(&self.key).await?);
+                Ok(None)
+            }
+        }
+    }
+
+    async fn send(&mut self, body: Bytes, total: Option<u64>) -> Result<(), StorageError> {
+        let len = body.len() as u64;
+        let index = self.next_index;
+        let offset = self.offset;
+        self.next_index += 1;
+        self.offset += len;
+        match &mut self.state {
+            State::Idle => Err(StorageError::Config("the write was not started".into())),
+            State::Local(upload) => upload.put_part(PutPayload::from(body)).await.map_err(StorageError::from),
+            State::Multipart { upload_id, parts } => {
+                let writer = self.parts.clone().ok_or_else(|| StorageError::Config("no multipart writer".into()))?;
+                let (key, id) = (self.key.clone(), upload_id.clone());
+                let sequential = writer.sequential();
+                parts.push_back(Box::pin(async move { writer.put(&key, &id, index, offset, body, total).await }));
+                let limit = if sequential { 1 } else { PARTS_IN_FLIGHT };
+                while parts.len() >= limit {
+                    match parts.next().await {
+                        Some(done) => self.done_parts.push(done?),
+                        None => break,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends what is left and makes the object appear; returns its size.
+    ///
+    /// # Errors
+    /// The bucket's errors; the object is then not there (abort the upload).
+    pub async fn finish(mut self) -> Result<u64, StorageError> {
+        let last = self.held.take().unwrap_or_default();
+        if matches!(self.state, State::Idle) {
+            let size = last.len() as u64;
+            self.store.put(&self.key, PutPayload::from(last)).await?;
+            return Ok(size);
+        }
+        let total = self.offset + last.len() as u64;
+        self.send(last, Some(total)).await?;
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Idle => {}
+            State::Local(mut upload) => {
+                upload.complete().await?;
+            }
+            State::Multipart { upload_id, mut parts } => {
+                while let Some(done) = parts.next().await {
+                    self.done_parts.push(done?);
+                }
+                let writer = self.parts.clone().ok_or_else(|| StorageError::Config("no multipart writer".into()))?;
+                writer.complete(&self.key, &upload_id, std::mem::take(&mut self.done_parts)).await?;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Drops what was sent: the object never appears.
+    ///
+    /// # Errors
+    /// The bucket's errors (the provider's lifecycle rule then removes the upload).
+    pub async fn abort(mut self) -> Result<(), StorageError> {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Idle => Ok(()),
+            State::Local(mut upload) => upload.abort().await.map_err(StorageError::from),
+            State::Multipart { upload_id, parts } => {
+                // Parts still in flight are dropped before the abort, so none lands after it.
+                drop(parts);
+                match &self.parts {
+                    Some(writer) => writer.abort(&self.key, &upload_id).await,
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
