@@ -31,7 +31,8 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "webhooks", description = "Webhook endpoints, their deliveries, and the org's events"),
         (name = "connections", description = "Data platforms files are loaded into"),
         (name = "uploads", description = "Files sent straight to the bucket, previewed and loaded"),
-        (name = "jobs", description = "Long work: loads, with progress"),
+        (name = "exports", description = "Tables and queries written into the bucket, once or on a schedule"),
+        (name = "jobs", description = "Long work: loads and export runs, with progress"),
     )
 )]
 pub struct ApiDoc;

@@ -84,11 +84,13 @@ pub struct JobsConfig {
     pub poll_ms: u64,
     /// Seconds between two janitor passes. Default 300.
     pub janitor_interval_secs: u64,
+    /// Seconds between two looks for export schedules that are due. Default 10.
+    pub schedule_tick_secs: u64,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { enabled: true, workers: 2, lease_secs: 30, poll_ms: 500, janitor_interval_secs: 300 }
+        Self { enabled: true, workers: 2, lease_secs: 30, poll_ms: 500, janitor_interval_secs: 300, schedule_tick_secs: 10 }
     }
 }
 

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::{DeliveryId, EventId, OrgId, SecretId, WebhookId};
 
 /// Every event type byob emits (docs/events.md describes each and its payload).
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "verification-completed",
     "integration-state-changed",
     "check-drifted",
@@ -17,6 +17,8 @@ pub const EVENT_TYPES: [&str; 7] = [
     "credential-expiring",
     "credential-expired",
     "webhook-test",
+    "export-succeeded",
+    "export-failed",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -72,6 +72,7 @@ pub struct Services {
     pub connections: data::ConnectionService,
     pub uploads: data::UploadService,
     pub loads: data::Loads,
+    pub exports: data::ExportService,
     pub jobs: jobs::JobService,
     pub runner: jobs::JobRunner,
     pub janitor: data::Janitor,
@@ -97,12 +98,16 @@ impl Services {
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
         let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
         let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());
-        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone());
-        let janitor = data::Janitor::new(deps.clone(), uploads.clone(), data.abort_incomplete_after_hours);
+        let exports =
+            data::ExportService::new(deps.clone(), auditor.clone(), router.clone(), connections.clone(), events.clone());
+        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone(), exports.clone());
+        let janitor =
+            data::Janitor::new(deps.clone(), uploads.clone(), exports.clone(), data.abort_incomplete_after_hours);
         Self {
             connections,
             uploads,
             loads,
+            exports,
             jobs,
             runner,
             janitor,

@@ -3,6 +3,7 @@
 
 mod audit;
 mod connections;
+mod exports;
 mod integrations;
 mod members;
 mod orgs;
@@ -74,6 +75,14 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::jobs))
         .routes(routes!(uploads::job))
         .routes(routes!(uploads::cancel_job))
+        .routes(routes!(exports::create, exports::list))
+        .routes(routes!(exports::preview))
+        .routes(routes!(exports::get, exports::delete))
+        .routes(routes!(exports::pause))
+        .routes(routes!(exports::resume))
+        .routes(routes!(exports::runs, exports::trigger))
+        .routes(routes!(exports::run))
+        .routes(routes!(exports::ack))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

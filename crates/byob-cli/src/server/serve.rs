@@ -155,6 +155,20 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
             }
         }
     });
+    let exports = services.exports.clone();
+    let every = Duration::from_secs(config.schedule_tick_secs.max(1));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match exports.tick().await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, "scheduled export runs queued"),
+                Err(e) => tracing::warn!(error = %e, "export schedule pass failed"),
+            }
+        }
+    });
 }
 
 /// The health monitor and webhook delivery, one pass per tick. A failed pass is logged and the next one retries.

@@ -21,6 +21,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
 pub use error::WarehouseError;
+pub use text::{push_date, push_datetime};
 pub use postgres::{PostgresSettings, PostgresWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 

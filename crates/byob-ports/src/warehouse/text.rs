@@ -9,7 +9,7 @@ fn two(out: &mut String, n: u32) {
     out.push(char::from(b'0' + u8::try_from(n % 10).unwrap_or(0)));
 }
 
-pub(super) fn push_date(out: &mut String, d: NaiveDate) {
+pub fn push_date(out: &mut String, d: NaiveDate) {
     let year = d.year();
     if !(0..=9999).contains(&year) {
         out.push_str(&d.format("%Y-%m-%d").to_string());
@@ -25,7 +25,7 @@ pub(super) fn push_date(out: &mut String, d: NaiveDate) {
 }
 
 /// `YYYY-MM-DD{separator}HH:MM:SS[.fff…]`.
-pub(super) fn push_datetime(out: &mut String, t: NaiveDateTime, separator: char) {
+pub fn push_datetime(out: &mut String, t: NaiveDateTime, separator: char) {
     push_date(out, t.date());
     out.push(separator);
     two(out, t.hour());

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::UploadService;
+use super::{ExportService, UploadService};
 use crate::{Deps, RequestContext, ServiceError};
 
 /// Records looked at per pass.
@@ -30,6 +30,8 @@ pub struct JanitorReport {
     pub left_to_lifecycle: u64,
     /// Uploads still incomplete after the limit, aborted.
     pub incomplete_aborted: u64,
+    /// Export runs whose files were deleted: staging runs past their time to live, and what failed runs left.
+    pub export_runs_cleaned: u64,
     /// Files the storage failed to delete (tried again next pass).
     pub errors: u64,
 }
@@ -40,6 +42,7 @@ pub struct JanitorTotals {
     pub expired_deleted: AtomicU64,
     pub left_to_lifecycle: AtomicU64,
     pub incomplete_aborted: AtomicU64,
+    pub export_runs_cleaned: AtomicU64,
     pub errors: AtomicU64,
 }
 
@@ -47,16 +50,23 @@ pub struct JanitorTotals {
 pub struct Janitor {
     deps: Deps,
     uploads: UploadService,
+    exports: ExportService,
     abort_incomplete_after: chrono::Duration,
     totals: Arc<JanitorTotals>,
 }
 
 impl Janitor {
     #[must_use]
-    pub(crate) fn new(deps: Deps, uploads: UploadService, abort_incomplete_after_hours: u32) -> Self {
+    pub(crate) fn new(
+        deps: Deps,
+        uploads: UploadService,
+        exports: ExportService,
+        abort_incomplete_after_hours: u32,
+    ) -> Self {
         Self {
             deps,
             uploads,
+            exports,
             abort_incomplete_after: chrono::Duration::hours(i64::from(abort_incomplete_after_hours)),
             totals: Arc::default(),
         }
@@ -98,10 +108,14 @@ impl Janitor {
                 }
             }
         }
+        let (cleaned, errors) = self.exports.sweep().await?;
+        report.export_runs_cleaned = cleaned;
+        report.errors += errors;
         let t = &self.totals;
         t.expired_deleted.fetch_add(report.expired_deleted, Ordering::Relaxed);
         t.left_to_lifecycle.fetch_add(report.left_to_lifecycle, Ordering::Relaxed);
         t.incomplete_aborted.fetch_add(report.incomplete_aborted, Ordering::Relaxed);
+        t.export_runs_cleaned.fetch_add(report.export_runs_cleaned, Ordering::Relaxed);
         t.errors.fetch_add(report.errors, Ordering::Relaxed);
         if report != JanitorReport::default() {
             tracing::info!(?report, "janitor pass");

@@ -2,6 +2,8 @@
 //! janitor that cleans staged files up.
 
 mod connections;
+mod export;
+mod failure;
 mod janitor;
 mod load;
 mod plan;
@@ -9,6 +11,9 @@ mod stream;
 mod uploads;
 
 pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView};
+pub use export::{
+    CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport, ScheduleRequest,
+};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};
 pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
 pub use plan::{PartUrl, UploadPlan};

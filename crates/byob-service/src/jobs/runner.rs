@@ -10,7 +10,10 @@ use byob_core::{
 use serde_json::Value;
 
 use super::{JobFailure, JobHandle};
-use crate::{Deps, ServiceError, data::Loads};
+use crate::{
+    Deps, ServiceError,
+    data::{ExportService, Loads},
+};
 
 /// Operator settings for running jobs.
 #[derive(Debug, Clone)]
@@ -41,6 +44,7 @@ pub struct JobRunner {
     deps: Deps,
     settings: JobSettings,
     loads: Loads,
+    exports: ExportService,
 }
 
 fn span(d: Duration) -> chrono::Duration {
@@ -49,8 +53,8 @@ fn span(d: Duration) -> chrono::Duration {
 
 impl JobRunner {
     #[must_use]
-    pub(crate) fn new(deps: Deps, settings: JobSettings, loads: Loads) -> Self {
-        Self { deps, settings, loads }
+    pub(crate) fn new(deps: Deps, settings: JobSettings, loads: Loads, exports: ExportService) -> Self {
+        Self { deps, settings, loads, exports }
     }
 
     /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
@@ -111,6 +115,7 @@ impl JobRunner {
     async fn execute(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
         match job.kind.as_str() {
             "load" => self.loads.execute(job, handle).await,
+            "export" => self.exports.execute(job, handle).await,
             other => {
                 Err(JobFailure::new("job-kind-unknown", format!("this byob does not know jobs of kind `{other}`")))
             }

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use produce::produce;
 
-use super::{ConnectionService, UploadService, connections::warehouse_error, stream::blocking_reader};
+use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
     RequestContext, ServiceError,
     jobs::{JobFailure, JobHandle, JobService},
@@ -340,7 +340,7 @@ impl Loads {
             },
             columns: columns.clone(),
         };
-        let object = client.store().get(&key).await.map_err(|e| storage_failure(e.into()))?;
+        let object = client.store().get(&key).await.map_err(|e| super::failure::storage_failure(e.into()))?;
         let input = blocking_reader(object.into_stream(), handle.clone());
         let (tx, rx) = mpsc::channel(4);
         let producer_handle = handle.clone();
@@ -467,30 +467,10 @@ fn match_columns(file: &[Column], table: &[Column]) -> Result<Vec<Column>, JobFa
         .collect()
 }
 
-fn storage_failure(e: StorageError) -> JobFailure {
-    match e {
-        StorageError::Backend(m) => JobFailure::retryable("storage-unavailable", m),
-        StorageError::NotFound(m) => JobFailure::new("upload-object-missing", format!("the staged file is gone: {m}")),
-        other => JobFailure::new("storage-refused", other.to_string()),
-    }
-}
-
 fn service_failure(e: ServiceError) -> JobFailure {
-    match e {
-        ServiceError::Storage(s) => storage_failure(s),
-        ServiceError::Refused { code, message } => JobFailure::new(code, message),
-        ServiceError::NotFound { kind, id } => JobFailure::new("not-found", format!("{kind} `{id}` no longer exists")),
-        ServiceError::Catalog(c) => JobFailure::retryable("catalog-unavailable", c.to_string()),
-        other => JobFailure::new("load-failed", other.to_string()),
-    }
+    super::failure::service_failure(e, "load-failed")
 }
 
 fn platform_failure(e: WarehouseError) -> JobFailure {
-    match warehouse_error(e) {
-        ServiceError::Refused { code: "connection-failed", message } => {
-            JobFailure::retryable("connection-failed", message)
-        }
-        ServiceError::Refused { code, message } => JobFailure::new(code, message),
-        other => JobFailure::new("load-failed", other.to_string()),
-    }
+    super::failure::platform_failure(e, "load-failed")
 }
