@@ -19,6 +19,7 @@ FAKE_GCS_WRAPPER_VERSION=0.1.1
 SCHEMATHESIS_VERSION=4.32.5
 S3S_FS_VERSION=0.14.1
 GCP_STORAGE_EMULATOR_VERSION=2026.7.19
+PYARROW_VERSION=26.0.1
 
 log() { echo "[servers] $*" >&2; }
 
@@ -49,6 +50,12 @@ install() {
     log "installing schemathesis $SCHEMATHESIS_VERSION into $TOOLS/schemathesis"
     python3 -m venv "$TOOLS/schemathesis"
     "$TOOLS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # Independent readers of exported files (Python's csv and json, pyarrow for Parquet).
+  if ! "$TOOLS/readers/bin/python" -c "import pyarrow; assert pyarrow.__version__ == '$PYARROW_VERSION'" 2>/dev/null; then
+    log "installing pyarrow $PYARROW_VERSION into $TOOLS/readers"
+    python3 -m venv "$TOOLS/readers"
+    "$TOOLS/readers/bin/pip" install --quiet --disable-pip-version-check "pyarrow==$PYARROW_VERSION"
   fi
   # GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
   if [ ! -x "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" ]; then
@@ -155,6 +162,7 @@ export BYOB_TEST_MOTO_SERVER=$TOOLS/venv/bin/moto_server
 export BYOB_TEST_AZURITE_SERVER=$TOOLS/azurite/node_modules/.bin/azurite-blob
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
+export BYOB_TEST_PYTHON=$TOOLS/readers/bin/python
 ENV
   log "started; environment in $RUN/env"
   cat "$RUN/env"

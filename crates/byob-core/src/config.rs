@@ -90,7 +90,14 @@ pub struct JobsConfig {
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { enabled: true, workers: 2, lease_secs: 30, poll_ms: 500, janitor_interval_secs: 300, schedule_tick_secs: 10 }
+        Self {
+            enabled: true,
+            workers: 2,
+            lease_secs: 30,
+            poll_ms: 500,
+            janitor_interval_secs: 300,
+            schedule_tick_secs: 10,
+        }
     }
 }
 

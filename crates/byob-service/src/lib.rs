@@ -98,8 +98,13 @@ impl Services {
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
         let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
         let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());
-        let exports =
-            data::ExportService::new(deps.clone(), auditor.clone(), router.clone(), connections.clone(), events.clone());
+        let exports = data::ExportService::new(
+            deps.clone(),
+            auditor.clone(),
+            router.clone(),
+            connections.clone(),
+            events.clone(),
+        );
         let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone(), exports.clone());
         let janitor =
             data::Janitor::new(deps.clone(), uploads.clone(), exports.clone(), data.abort_incomplete_after_hours);

@@ -126,6 +126,12 @@ impl TestApp {
         Self { router: byob_api::app(state), services, catalog, clock, _dir: dir }
     }
 
+    /// The default storage's directory (each org's files are under `orgs/{org}`).
+    #[must_use]
+    pub fn default_storage_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("storage")
+    }
+
     /// The file of `org`'s embedded warehouse (its connection `local`).
     #[must_use]
     pub fn warehouse_path(&self, org: &str) -> std::path::PathBuf {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod buckets;
+pub mod exports;
 pub mod servers;
 pub mod uploads;
 

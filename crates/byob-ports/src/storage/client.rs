@@ -234,6 +234,18 @@ impl StorageClient {
         ObjectWriter::new(self.store.clone(), self.writer.clone(), key)
     }
 
+    /// Writes a small object whole, atomically (through the same path as [`Self::object_writer`], which every
+    /// provider and emulator takes).
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn put_atomic(&self, key: Path, body: bytes::Bytes) -> Result<(), StorageError> {
+        let mut writer = self.object_writer(key);
+        writer.write(body).await?;
+        writer.finish().await?;
+        Ok(())
+    }
+
     /// Aborts a multipart upload an [`ObjectWriter`] started (e.g. in a process that died since).
     ///
     /// # Errors

@@ -112,6 +112,11 @@ impl PartWriter for GcsResumable {
         true
     }
 
+    /// The JSON API's session serves small objects as well, where object_store's single PUT uses the XML API.
+    fn always(&self) -> bool {
+        true
+    }
+
     async fn begin(&self, key: &Path) -> Result<String, StorageError> {
         PartSigner::start(self, key).await
     }

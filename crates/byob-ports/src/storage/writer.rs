@@ -28,6 +28,10 @@ pub(crate) trait PartWriter: Send + Sync {
     fn sequential(&self) -> bool {
         false
     }
+    /// Even a one-chunk object goes through an upload (a store whose single PUT byob cannot use).
+    fn always(&self) -> bool {
+        false
+    }
     async fn begin(&self, key: &Path) -> Result<String, StorageError>;
     /// Sends part `index` (0-based) holding bytes from `offset`; `total` is the object's size for the last part.
     /// Returns what completing needs to name the part.
@@ -194,11 +198,13 @@ impl ObjectWriter {
     /// The bucket's errors; the object is then not there (abort the upload).
     pub async fn finish(mut self) -> Result<u64, StorageError> {
         let last = self.held.take().unwrap_or_default();
-        if matches!(self.state, State::Idle) {
+        let single_put = self.parts.as_ref().is_none_or(|p| !p.always());
+        if matches!(self.state, State::Idle) && single_put {
             let size = last.len() as u64;
             self.store.put(&self.key, PutPayload::from(last)).await?;
             return Ok(size);
         }
+        self.start_if_idle().await?;
         let total = self.offset + last.len() as u64;
         self.send(last, Some(total)).await?;
         match std::mem::replace(&mut self.state, State::Idle) {

@@ -21,9 +21,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
 pub use error::WarehouseError;
-pub use text::{push_date, push_datetime};
 pub use postgres::{PostgresSettings, PostgresWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
+pub use text::{push_date, push_datetime};
 
 /// Where a text value lives in its batch's text buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

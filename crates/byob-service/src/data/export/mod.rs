@@ -8,9 +8,7 @@ mod template;
 
 use byob_core::{
     AuditOutcome, ExportId, IntegrationId, JobId, OrgId,
-    export::{
-        Compression, Export, ExportFormat, ExportOptions, ExportRun, ExportSchedule, ExportSource, RunTrigger,
-    },
+    export::{Compression, Export, ExportFormat, ExportOptions, ExportRun, ExportSchedule, ExportSource, RunTrigger},
     integration::{Feature, IntegrationState},
     job::{Job, JobState, Progress},
     table::TableName,
@@ -123,7 +121,11 @@ pub struct ExportService {
 }
 
 fn default_template(format: ExportFormat, compression: Compression) -> String {
-    format!("exports/{{{{export}}}}/{{{{date}}}}/{{{{run_id}}}}/part-{{{{part}}}}.{}{}", format.extension(), compression.suffix(format))
+    format!(
+        "exports/{{{{export}}}}/{{{{date}}}}/{{{{run_id}}}}/part-{{{{part}}}}.{}{}",
+        format.extension(),
+        compression.suffix(format)
+    )
 }
 
 fn split(options: &ExportOptions) -> bool {
@@ -159,11 +161,7 @@ fn check_options(format: ExportFormat, compression: Compression, options: &Expor
 fn check_name(name: &str) -> Result<(), ServiceError> {
     let ok = (1..=63).contains(&name.len())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`"))
-    }
+    if ok { Ok(()) } else { Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`")) }
 }
 
 fn schedule_of(req: Option<&ScheduleRequest>) -> Result<Option<(ExportSchedule, Schedule)>, ServiceError> {
@@ -408,11 +406,8 @@ impl ExportService {
             });
         };
         schedule.paused = paused;
-        export.next_run_at = if paused {
-            None
-        } else {
-            Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now)
-        };
+        export.next_run_at =
+            if paused { None } else { Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now) };
         export.updated_at = now;
         self.deps.catalog.update_export(&export).await?;
         let action = if paused { "export.pause" } else { "export.resume" };
@@ -674,8 +669,11 @@ impl ExportService {
                 Ok(deleted) => {
                     run.cleaned_at = Some(now);
                     self.deps.catalog.update_export_run(&run).await?;
-                    let action =
-                        if run.state == JobState::Succeeded { "janitor.export-expire" } else { "janitor.export-failed-cleanup" };
+                    let action = if run.state == JobState::Succeeded {
+                        "janitor.export-expire"
+                    } else {
+                        "janitor.export-failed-cleanup"
+                    };
                     self.audit(&ctx, run.org_id, action, run.id.to_string(), json!({ "deleted": deleted })).await?;
                     cleaned += 1;
                 }

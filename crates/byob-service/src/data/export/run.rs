@@ -14,7 +14,7 @@ use byob_ports::{
     warehouse::{ExportQuery, Field, QueryItem, WarehouseError},
 };
 use chrono::{DateTime, Utc};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::ObjectStoreExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -114,6 +114,8 @@ pub(super) async fn remove_files(client: &StorageClient, run: &mut ExportRun) ->
     for pending in std::mem::take(&mut run.pending) {
         client.abort_write(&client.key(&pending.key)?, &pending.upload_id).await?;
     }
+    run.rows = 0;
+    run.bytes = 0;
     let mut keys: Vec<String> = run.files.drain(..).map(|f| f.key).collect();
     if let Some(manifest) = run.manifest_key.take() {
         keys.push(manifest.trim_end_matches("_manifest.json").to_string() + "_SUCCESS");
@@ -172,8 +174,6 @@ impl ExportService {
         let client = self.router.stored_in(&ctx, org, run.integration).await.map_err(failure)?;
         // An earlier attempt (its process died) may have left uploads and files.
         remove_files(&client, &mut run).await.map_err(storage_failure)?;
-        run.rows = 0;
-        run.bytes = 0;
         self.deps.catalog.update_export_run(&run).await.map_err(|e| failure(e.into()))?;
 
         let outcome = self.deliver(&ctx, &export, &client, &mut run, job, handle).await;
@@ -242,7 +242,15 @@ impl ExportService {
         if let Err(e) = queried
             && !matches!(e, WarehouseError::Aborted)
         {
-            return Err(platform_failure(e, "export-query-failed"));
+            return Err(match e {
+                WarehouseError::Rejected(m) | WarehouseError::Unsupported(m) | WarehouseError::Database(m) => {
+                    JobFailure::new("export-query-failed", m)
+                }
+                WarehouseError::TableMissing(t) => {
+                    JobFailure::new("table-missing", format!("table {t} does not exist (any more)"))
+                }
+                other => platform_failure(other, "export-query-failed"),
+            });
         }
         let encoded = match encoded {
             Ok(encoded) => encoded,
@@ -263,10 +271,7 @@ impl ExportService {
         let folder = template.folder(&values);
         let manifest = self.manifest(export, run, &encoded.fields, started_at, finished_at);
         let manifest_key = beside(&folder, "_manifest.json");
-        let put = |key: String, body: Vec<u8>| async move {
-            let path = client.key(&key)?;
-            client.store().put(&path, PutPayload::from(body)).await.map_err(StorageError::from)
-        };
+        let put = |key: String, body: Vec<u8>| async move { client.put_atomic(client.key(&key)?, body.into()).await };
         run.manifest_key = Some(manifest_key.clone());
         self.deps.catalog.update_export_run(run).await.map_err(|e| service_failure(e.into(), "export-failed"))?;
         put(manifest_key.clone(), serde_json::to_vec_pretty(&manifest).unwrap_or_default())
@@ -282,10 +287,20 @@ impl ExportService {
             "files": run.files.len(), "manifest": manifest_key, "expires_at": run.expires_at,
         });
         self.auditor
-            .record(ctx, export.org_id, "export.delivered", Some(run.id.to_string()), AuditOutcome::Success, summary.clone())
+            .record(
+                ctx,
+                export.org_id,
+                "export.delivered",
+                Some(run.id.to_string()),
+                AuditOutcome::Success,
+                summary.clone(),
+            )
             .await
             .map_err(|e| service_failure(e, "export-failed"))?;
-        let _ = self.events.emit(ctx, export.org_id, "export-succeeded", Some(export.id.to_string()), summary.clone()).await;
+        let _ = self
+            .events
+            .emit(ctx, export.org_id, "export-succeeded", Some(export.id.to_string()), summary.clone())
+            .await;
         Ok(summary)
     }
 

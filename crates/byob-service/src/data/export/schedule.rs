@@ -21,9 +21,9 @@ impl Schedule {
     /// `schedule-cron` for an expression croner refuses (its message says why); `schedule-timezone` for a zone
     /// that is not in the IANA database.
     pub(crate) fn parse(cron: &str, timezone: &str) -> Result<Self, FieldError> {
-        let parsed = CronParser::new()
-            .parse(cron.trim())
-            .map_err(|e| FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` is not a cron expression: {e}")))?;
+        let parsed = CronParser::new().parse(cron.trim()).map_err(|e| {
+            FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` is not a cron expression: {e}"))
+        })?;
         let zone: Tz = timezone.parse().map_err(|_| {
             FieldError::new(
                 "schedule.timezone",

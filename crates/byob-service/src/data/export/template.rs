@@ -40,7 +40,10 @@ impl PathTemplate {
     /// (`prefix-…`) for what the rendered key would break.
     pub(crate) fn parse(text: &str, split: bool) -> Result<Self, FieldError> {
         if text.trim().is_empty() {
-            return Err(error("path-template-empty", "give a path such as `exports/{{export}}/{{run_id}}/part-{{part}}.csv`"));
+            return Err(error(
+                "path-template-empty",
+                "give a path such as `exports/{{export}}/{{run_id}}/part-{{part}}.csv`",
+            ));
         }
         let mut pieces = Vec::new();
         let mut rest = text;
@@ -52,7 +55,10 @@ impl PathTemplate {
                     }
                     let after = &rest[open + 2..];
                     let end = after.find("}}").ok_or_else(|| {
-                        error("path-template-braces", format!("`{{{{` at byte {} is never closed", text.len() - rest.len() + open))
+                        error(
+                            "path-template-braces",
+                            format!("`{{{{` at byte {} is never closed", text.len() - rest.len() + open),
+                        )
                     })?;
                     let name = after[..end].trim();
                     let known = PLACEHOLDERS.iter().find(|p| **p == name).ok_or_else(|| {
@@ -72,7 +78,10 @@ impl PathTemplate {
                 }
                 (None, None) => {
                     if rest.contains('{') || rest.contains('}') {
-                        return Err(error("path-template-braces", "single braces are not allowed; placeholders are written `{{name}}`"));
+                        return Err(error(
+                            "path-template-braces",
+                            "single braces are not allowed; placeholders are written `{{name}}`",
+                        ));
                     }
                     pieces.push(Piece::Literal(rest.to_string()));
                     rest = "";

@@ -77,9 +77,9 @@ impl ParquetEncoder {
             Compression::Snappy => ParquetCompression::SNAPPY,
             _ => ParquetCompression::UNCOMPRESSED,
         };
-        let props = WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(1 << 20)).build();
-        let writer =
-            ArrowWriter::try_new(sink, schema.clone(), Some(props)).map_err(|e| invalid(e.to_string()))?;
+        let props =
+            WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(1 << 20)).build();
+        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props)).map_err(|e| invalid(e.to_string()))?;
         Ok(Self { writer, schema, kinds: fields.iter().map(|f| f.kind).collect() })
     }
 }
@@ -260,7 +260,10 @@ mod tests {
     fn decimals_scale_exactly() {
         assert_eq!(scaled("12.5", 2), Some(1250));
         assert_eq!(scaled("-0.01", 2), Some(-1));
-        assert_eq!(scaled("99999999999999999999999999999999999.999", 3), Some(99_999_999_999_999_999_999_999_999_999_999_999_999));
+        assert_eq!(
+            scaled("99999999999999999999999999999999999.999", 3),
+            Some(99_999_999_999_999_999_999_999_999_999_999_999_999)
+        );
         assert_eq!(scaled("1.234", 2), None);
         assert_eq!(scaled("7", 0), Some(7));
     }

@@ -13,10 +13,16 @@ use crate::jobs::JobHandle;
 #[derive(Debug)]
 pub(crate) enum Piece {
     /// File `part` (1-based) starts.
-    Begin { part: u32 },
+    Begin {
+        part: u32,
+    },
     Data(Bytes),
     /// The file is complete.
-    End { rows: u64, bytes: u64, sha256: String },
+    End {
+        rows: u64,
+        bytes: u64,
+        sha256: String,
+    },
 }
 
 pub(crate) struct PartSink {
