@@ -120,9 +120,11 @@ pub struct ExportOptions {
     pub null_value: String,
     /// JSON Lines: decimals as `string` (default) or `number`.
     pub decimals: DecimalsAs,
-    /// Start a new file after this many rows.
+    /// Start a new file after this many rows (1 to 10^12).
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_u64)]
     pub max_rows_per_file: Option<u64>,
-    /// Start a new file once a file reaches this many bytes (as written, after compression).
+    /// Start a new file once a file reaches this many bytes, as written after compression (1 MiB to 5 TiB).
+    #[schema(minimum = 1_048_576, maximum = 5_497_558_138_880_u64)]
     pub max_bytes_per_file: Option<u64>,
 }
 

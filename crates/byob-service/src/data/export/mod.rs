@@ -64,6 +64,7 @@ pub struct CreateExport {
     /// Delete each run's files once acknowledged or after `staging_ttl_hours`. Default: on for the default
     /// storage, off for an integration.
     pub staging: Option<bool>,
+    #[schema(minimum = 1, maximum = 8784)]
     pub staging_ttl_hours: Option<u32>,
     /// Runs on a schedule instead of once now.
     pub schedule: Option<ScheduleRequest>,
@@ -143,11 +144,11 @@ fn check_options(format: ExportFormat, compression: Compression, options: &Expor
             format!("{} files take {allowed}, not {}", format.extension(), compression.as_str()),
         ));
     }
-    if options.max_rows_per_file == Some(0) {
-        return Err(ServiceError::invalid("options.max_rows_per_file", "must be at least 1"));
+    if options.max_rows_per_file.is_some_and(|r| !(1..=1_000_000_000_000).contains(&r)) {
+        return Err(ServiceError::invalid("options.max_rows_per_file", "from 1 to 1000000000000"));
     }
-    if options.max_bytes_per_file.is_some_and(|b| b < 1 << 20) {
-        return Err(ServiceError::invalid("options.max_bytes_per_file", "must be at least 1048576 (1 MiB)"));
+    if options.max_bytes_per_file.is_some_and(|b| !(1 << 20..=5 << 40).contains(&b)) {
+        return Err(ServiceError::invalid("options.max_bytes_per_file", "from 1048576 (1 MiB) to 5 TiB"));
     }
     if options.null_value.len() > 64 || options.null_value.contains(['\n', '\r', '"', ',']) {
         return Err(ServiceError::invalid(
