@@ -115,9 +115,15 @@ pub(crate) enum ApiCommand {
     /// Uploads: list, inspect, load, abort.
     #[command(subcommand)]
     Uploads(crate::data_args::UploadsCommand),
-    /// Jobs (loads): progress, outcome, cancel.
+    /// Jobs (loads, export runs): progress, outcome, cancel.
     #[command(subcommand)]
     Jobs(crate::data_args::JobsCommand),
+    /// Export a table or query into the org's bucket (CSV, JSONL, Parquet), now or on a schedule, following the
+    /// run with a progress bar.
+    Export(Box<crate::export_args::ExportArgs>),
+    /// Exports: list, runs, run now, pause, resume, acknowledge, preview paths.
+    #[command(subcommand)]
+    Exports(crate::export_args::ExportsCommand),
     /// The org's events (verifications, drift, credential expiry), newest first.
     Events {
         #[command(flatten)]

@@ -5,6 +5,7 @@
 mod args;
 mod client;
 mod data_args;
+mod export_args;
 mod server;
 
 use std::process::ExitCode;

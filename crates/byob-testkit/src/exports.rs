@@ -189,3 +189,10 @@ else:
     assert!(out.status.success(), "python: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Multipart uploads still open in a moto bucket (started, neither completed nor aborted).
+pub async fn open_multipart_uploads(bucket: &str) -> usize {
+    let s3 = crate::buckets::s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let listed = s3.list_multipart_uploads().bucket(bucket).send().await.expect("moto lists uploads");
+    listed.uploads().len()
+}

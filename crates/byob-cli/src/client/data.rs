@@ -115,14 +115,15 @@ async fn start_load(
 }
 
 /// Polls a job until it ends, showing rows and bytes; an error when it did not succeed.
-async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) -> anyhow::Result<()> {
+pub(super) async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) -> anyhow::Result<()> {
     let bar = transfer::spinner(&format!("job {job}"));
     let finished = loop {
         let value = api.get(&format!("/v1/orgs/{org}/jobs/{job}"), &[]).await?;
         let state = value.get("state").and_then(Value::as_str).unwrap_or_default().to_string();
         let progress = &value["progress"];
+        let verb = if value["kind"] == "export" { "written" } else { "read" };
         bar.set_message(format!(
-            "{state}: {} rows, {} MB read",
+            "{state}: {} rows, {} MB {verb}",
             progress["rows_done"].as_u64().unwrap_or(0),
             progress["bytes_done"].as_u64().unwrap_or(0) / 1_000_000
         ));
@@ -135,6 +136,15 @@ async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) -> anyhow::Re
     let state = finished.get("state").and_then(Value::as_str).unwrap_or_default();
     if json {
         print(&finished, JOB_COLUMNS, true);
+    } else if state == "succeeded" && finished["kind"] == "export" {
+        let r = &finished["result"];
+        println!(
+            "exported {} rows in {} file(s), {} bytes; manifest {}",
+            r["rows"],
+            r["files"],
+            r["bytes"],
+            r["manifest"].as_str().unwrap_or_default()
+        );
     } else if state == "succeeded" {
         let r = &finished["result"];
         println!(

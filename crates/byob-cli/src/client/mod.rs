@@ -1,6 +1,7 @@
 //! Client commands: one function per resource, each a thin wrapper over the HTTP API.
 
 mod data;
+mod exports;
 mod http;
 mod output;
 mod transfer;
@@ -91,6 +92,8 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Upload(args) => data::upload(&api, args, json).await?,
         ApiCommand::Uploads(cmd) => data::uploads(&api, cmd, json).await?,
         ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
+        ApiCommand::Export(args) => exports::export(&api, *args, json).await?,
+        ApiCommand::Exports(cmd) => exports::exports(&api, cmd, json).await?,
         ApiCommand::Events { org, event_type, limit } => {
             let mut query = vec![("limit", limit.to_string())];
             if let Some(t) = event_type {

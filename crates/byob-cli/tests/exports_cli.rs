@@ -1,0 +1,193 @@
+//! `byob export` against real `byob serve` processes: a fresh server exporting from its embedded warehouse into
+//! its default storage; and a server killed in the middle of an export to moto, after which no partial object
+//! and no open multipart upload remains and the run ends.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use byob_testkit::{
+    buckets::{create_s3_bucket, unique_name},
+    exports::open_multipart_uploads,
+    fresh_postgres_database, server_env,
+};
+use serde_json::{Value, json};
+use support::Server;
+
+async fn byob_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = support::byob(&server.dir)
+        .args(args)
+        .env("BYOB_URL", &server.url)
+        .env("BYOB_TOKEN", token)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn org_and_member(server: &Server, operator: &str) -> (String, String) {
+    let org = server.json("POST", "/v1/orgs", operator, Some(json!({ "name": "acme" }))).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mem = server
+        .json("POST", &format!("/v1/orgs/{org}/members"), operator, Some(json!({ "name": "Ada", "role": "member" })))
+        .await;
+    let token = server
+        .json(
+            "POST",
+            &format!("/v1/orgs/{org}/members/{}/tokens", mem["id"].as_str().unwrap()),
+            operator,
+            Some(json!({ "name": "cli" })),
+        )
+        .await;
+    (org, token["token"].as_str().unwrap().to_string())
+}
+
+async fn wait_for(server: &Server, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, text) = server.call("GET", path, token, None).await;
+        if status == 200 {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if done(&value) {
+                return value;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path} did not get there: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_server_exports_with_one_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]).await;
+    let (org, token) = org_and_member(&server, &server.operator_token()).await;
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "id,name\n1,a\n2,\"b, c\"\n3,\n").unwrap();
+    let (ok, _, stderr) =
+        byob_cli(&server, &token, &["upload", "--org", &org, csv.to_str().unwrap(), "--load-into", "local.t"]).await;
+    assert!(ok, "{stderr}");
+
+    let (ok, stdout, stderr) =
+        byob_cli(&server, &token, &["export", "--org", &org, "local", "--table", "t", "--format", "jsonl"]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("exported 3 rows in 1 file(s)"), "{stdout}");
+    let manifest = stdout.trim().rsplit(' ').next().unwrap().to_string();
+    let folder =
+        dir.path().join(format!("byob-data/storage/orgs/{org}")).join(manifest.trim_end_matches("/_manifest.json"));
+    let names: Vec<String> =
+        std::fs::read_dir(&folder).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    let data = std::fs::read_to_string(folder.join("part-00001.jsonl")).unwrap();
+    assert_eq!(data, "{\"id\":1,\"name\":\"a\"}\n{\"id\":2,\"name\":\"b, c\"}\n{\"id\":3,\"name\":null}\n");
+
+    let (ok, stdout, _) = byob_cli(&server, &token, &["--json", "exports", "list", "--org", &org]).await;
+    assert!(ok);
+    let export = serde_json::from_str::<Value>(&stdout).unwrap()[0]["id"].as_str().unwrap().to_string();
+    let (ok, stdout, stderr) = byob_cli(&server, &token, &["exports", "runs", "--org", &org, &export]).await;
+    assert!(ok && stdout.contains("succeeded"), "{stdout}{stderr}");
+    let (ok, stdout, _) = byob_cli(
+        &server,
+        &token,
+        &[
+            "exports",
+            "preview",
+            "--org",
+            &org,
+            "--path-template",
+            "x/{{date}}/f-{{part}}.csv",
+            "--max-rows-per-file",
+            "10",
+        ],
+    )
+    .await;
+    assert!(ok && stdout.contains("/f-00002.csv"), "{stdout}");
+    let (ok, _, stderr) =
+        byob_cli(&server, &token, &["export", "--org", &org, "local", "--table", "t", "--path-template", "a/{{nope}}"])
+            .await;
+    assert!(!ok && stderr.contains("`{{nope}}` is not a placeholder"), "{stderr}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("BYOB_JOBS__LEASE_SECS", "3"),
+        ("BYOB_MONITOR__ENABLED", "false"),
+        ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback"),
+    ];
+    let server = Server::start(dir.path(), &[], &env).await;
+    let operator = server.operator_token();
+    let (org, token) = org_and_member(&server, &operator).await;
+    let bucket = unique_name("exports");
+    create_s3_bucket(&bucket).await;
+    let integration = json!({
+        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
+        "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["exports"],
+        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
+    });
+    let (status, text) =
+        server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
+    assert_eq!(status, 201, "{text}");
+    let pg_url = fresh_postgres_database().await;
+    let url = url::Url::parse(&pg_url).unwrap();
+    let connection = json!({
+        "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+        "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
+    });
+    let (status, text) = server.call("POST", &format!("/v1/orgs/{org}/connections"), &operator, Some(connection)).await;
+    assert_eq!(status, 201, "{text}");
+    {
+        use sqlx::Connection as _;
+        let mut pg = sqlx::PgConnection::connect(&pg_url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h, g * 1.25 AS amount, \
+             timestamptz '2024-01-01' + g * interval '1 second' AS at FROM generate_series(1, 2000000) AS g",
+        )
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    }
+
+    let (ok, stdout, stderr) =
+        byob_cli(&server, &token, &["--json", "export", "--org", &org, "pg", "--table", "big", "--no-wait"]).await;
+    assert!(ok, "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).unwrap();
+    let run = created["run"]["id"].as_str().unwrap().to_string();
+    let export = created["export"]["id"].as_str().unwrap().to_string();
+    // Killed while its file is a multipart upload in progress.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while open_multipart_uploads(&bucket).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the export never started its upload");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut server = server;
+    server.child.start_kill().unwrap();
+    server.child.wait().await.unwrap();
+    assert_eq!(open_multipart_uploads(&bucket).await, 1, "the crash left an open upload behind");
+    let reader = byob_testkit::buckets::s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let listed = reader.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(listed.contents().len(), 0, "no partial object is visible");
+
+    let server = Server::start(dir.path(), &[], &env).await;
+    let path = format!("/v1/orgs/{org}/exports/{export}/runs/{run}");
+    let ended = wait_for(&server, &token, &path, |r| matches!(r["state"].as_str(), Some("succeeded" | "failed"))).await;
+    assert_eq!(ended["state"], "succeeded", "{ended}");
+    let job = server.json("GET", &format!("/v1/orgs/{org}/jobs/{run}"), &token, None).await;
+    assert_eq!(job["attempts"], 2, "the crashed attempt, then the one that finished");
+    assert_eq!(ended["rows"], 2_000_000);
+    assert_eq!(open_multipart_uploads(&bucket).await, 0, "the dead attempt's upload was aborted");
+    let listed = reader.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().any(|k| k.ends_with("/_SUCCESS")) && keys.iter().any(|k| k.ends_with("/part-00001.csv")));
+    server.stop().await;
+}
