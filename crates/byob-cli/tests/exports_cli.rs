@@ -169,6 +169,9 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
         assert!(tokio::time::Instant::now() < deadline, "the export never started its upload");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // A moment more, for byob to record the upload it started (a crash inside that instant leaves the upload to
+    // the bucket's lifecycle rule, which byob's generated setup includes).
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut server = server;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();

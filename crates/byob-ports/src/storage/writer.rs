@@ -6,20 +6,23 @@
 //! The multipart upload's id is handed to the caller as soon as it exists, so a process that dies mid-write can
 //! have its upload aborted by the next one ([`super::StorageClient::abort_write`]).
 
-use std::sync::Arc;
+use std::{collections::VecDeque, sync::Arc};
 
 use bytes::Bytes;
-use futures::{StreamExt, future::BoxFuture, stream::FuturesOrdered};
 use object_store::{
     MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload,
     multipart::{MultipartStore, PartId},
     path::Path,
 };
 
+use tokio::task::JoinHandle;
+
 use super::StorageError;
 
-/// Parts sent at once, where the provider allows parallel parts.
+/// Parts sent at once, where the provider allows parallel parts, and the bytes they may hold in all (at least
+/// one part is always sent).
 const PARTS_IN_FLIGHT: usize = 4;
+const BYTES_IN_FLIGHT: u64 = 16 << 20;
 
 /// A provider's multipart upload driven by byob itself.
 #[async_trait::async_trait]
@@ -88,7 +91,9 @@ enum State {
     Idle,
     Multipart {
         upload_id: String,
-        parts: FuturesOrdered<BoxFuture<'static, Result<String, StorageError>>>,
+        /// Parts in flight, oldest first, each its own task (so it progresses while the caller produces the next),
+        /// with its size.
+        parts: VecDeque<(JoinHandle<Result<String, StorageError>>, u64)>,
     },
     /// A store without multipart ids (a local directory): object_store's own upload, renamed into place.
     Local(Box<dyn MultipartUpload>),
@@ -156,7 +161,7 @@ impl ObjectWriter {
         match &self.parts {
             Some(parts) => {
                 let upload_id = parts.begin(&self.key).await?;
-                self.state = State::Multipart { upload_id: upload_id.clone(), parts: FuturesOrdered::new() };
+                self.state = State::Multipart { upload_id: upload_id.clone(), parts: VecDeque::new() };
                 Ok(Some(upload_id))
             }
             None => {
@@ -179,11 +184,19 @@ impl ObjectWriter {
                 let writer = self.parts.clone().ok_or_else(|| StorageError::Config("no multipart writer".into()))?;
                 let (key, id) = (self.key.clone(), upload_id.clone());
                 let sequential = writer.sequential();
-                parts.push_back(Box::pin(async move { writer.put(&key, &id, index, offset, body, total).await }));
-                let limit = if sequential { 1 } else { PARTS_IN_FLIGHT };
-                while parts.len() >= limit {
-                    match parts.next().await {
-                        Some(done) => self.done_parts.push(done?),
+                if sequential {
+                    // One after the other: the previous part must have landed first.
+                    while let Some((task, _)) = parts.pop_front() {
+                        self.done_parts.push(joined(task).await?);
+                    }
+                }
+                let task = tokio::spawn(async move { writer.put(&key, &id, index, offset, body, total).await });
+                parts.push_back((task, len));
+                while parts.len() > PARTS_IN_FLIGHT
+                    || (parts.len() > 1 && parts.iter().map(|(_, n)| n).sum::<u64>() > BYTES_IN_FLIGHT)
+                {
+                    match parts.pop_front() {
+                        Some((task, _)) => self.done_parts.push(joined(task).await?),
                         None => break,
                     }
                 }
@@ -213,8 +226,8 @@ impl ObjectWriter {
                 upload.complete().await?;
             }
             State::Multipart { upload_id, mut parts } => {
-                while let Some(done) = parts.next().await {
-                    self.done_parts.push(done?);
+                while let Some((task, _)) = parts.pop_front() {
+                    self.done_parts.push(joined(task).await?);
                 }
                 let writer = self.parts.clone().ok_or_else(|| StorageError::Config("no multipart writer".into()))?;
                 writer.complete(&self.key, &upload_id, std::mem::take(&mut self.done_parts)).await?;
@@ -232,8 +245,11 @@ impl ObjectWriter {
             State::Idle => Ok(()),
             State::Local(mut upload) => upload.abort().await.map_err(StorageError::from),
             State::Multipart { upload_id, parts } => {
-                // Parts still in flight are dropped before the abort, so none lands after it.
-                drop(parts);
+                // Parts still in flight are stopped before the abort, so none lands after it.
+                for (task, _) in parts {
+                    task.abort();
+                    let _ = task.await;
+                }
                 match &self.parts {
                     Some(writer) => writer.abort(&self.key, &upload_id).await,
                     None => Ok(()),
@@ -241,4 +257,8 @@ impl ObjectWriter {
             }
         }
     }
+}
+
+async fn joined(task: JoinHandle<Result<String, StorageError>>) -> Result<String, StorageError> {
+    task.await.map_err(|e| StorageError::Backend(format!("a part upload stopped: {e}")))?
 }

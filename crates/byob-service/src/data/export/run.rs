@@ -33,8 +33,9 @@ use crate::{
     jobs::{JobFailure, JobHandle},
 };
 
-/// Size of each uploaded part: S3's minimum is 5 MiB, GCS wants multiples of 256 KiB.
-const PART_SIZE: usize = 8 << 20;
+/// Size of the first parts: S3's minimum (5 MiB), a multiple of the 256 KiB GCS wants; small buffers keep an
+/// export's memory low, and [`PartSink`] grows them for very large files.
+const PART_SIZE: usize = 5 << 20;
 
 /// How the encoding thread ended.
 enum EncodeError {
@@ -223,7 +224,7 @@ impl ExportService {
             .map_err(|e| service_failure(e, "export-failed"))?;
         let query = query_of(export)?;
         let (row_tx, row_rx) = mpsc::channel(4);
-        let (piece_tx, piece_rx) = mpsc::channel(2);
+        let (piece_tx, piece_rx) = mpsc::channel(1);
         let encode_export = export.clone();
         let encode_handle = handle.clone();
         let encoding =

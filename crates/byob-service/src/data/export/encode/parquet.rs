@@ -2,7 +2,7 @@
 //! width, floats, `DECIMAL(p,s)` where the column declares a precision of at most 38, DATE, TIMESTAMP in
 //! microseconds, with `UTC` for zoned timestamps, BOOLEAN, UTF8 strings). A decimal without a declared precision
 //! (SQLite's, PostgreSQL's bare `numeric`) is written as a UTF8 string holding the exact value. Row groups are
-//! flushed once they hold 64 MiB, which bounds memory whatever the row count.
+//! flushed once their buffers hold 8 MiB (or 512k rows), which bounds memory whatever the row count.
 
 use std::{io, sync::Arc};
 
@@ -25,7 +25,7 @@ use parquet::{
 
 use super::{Encoder, sink::PartSink};
 
-const ROW_GROUP_BYTES: usize = 64 << 20;
+const ROW_GROUP_BYTES: usize = 8 << 20;
 
 fn decimal_type(kind: FieldKind) -> Option<(u8, i8)> {
     match kind {
@@ -78,7 +78,7 @@ impl ParquetEncoder {
             _ => ParquetCompression::UNCOMPRESSED,
         };
         let props =
-            WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(1 << 20)).build();
+            WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(512 << 10)).build();
         let writer = ArrowWriter::try_new(sink, schema.clone(), Some(props)).map_err(|e| invalid(e.to_string()))?;
         Ok(Self { writer, schema, kinds: fields.iter().map(|f| f.kind).collect() })
     }
@@ -237,7 +237,7 @@ impl Encoder for ParquetEncoder {
             .collect::<io::Result<Vec<_>>>()?;
         let record = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| invalid(e.to_string()))?;
         self.writer.write(&record).map_err(|e| invalid(e.to_string()))?;
-        if self.writer.in_progress_size() >= ROW_GROUP_BYTES {
+        if self.writer.memory_size() >= ROW_GROUP_BYTES {
             self.writer.flush().map_err(|e| invalid(e.to_string()))?;
         }
         Ok(())

@@ -3,7 +3,9 @@
 
 use std::io::{self, Write};
 
-use bytes::Bytes;
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -25,10 +27,25 @@ pub(crate) enum Piece {
     },
 }
 
+/// Parts grow with the file: the first size (5 MiB) for 2,000 parts, then doubling every 2,000, so a file of up
+/// to ~310 GB fits in S3's 10,000 parts while small files keep small buffers.
+fn part_size(first: usize, parts_sent: usize) -> usize {
+    first << (parts_sent / 2000).min(6)
+}
+
+/// Sent parts kept for reuse once the uploader has dropped them.
+const REUSE: usize = 6;
+
 pub(crate) struct PartSink {
     tx: mpsc::Sender<Piece>,
-    buffer: Vec<u8>,
+    buffer: BytesMut,
+    /// Parts handed to the uploader, oldest first: once only this copy is left, its buffer is reused. Reusing
+    /// a few buffers instead of allocating one per part keeps the allocator from holding freed multi-MiB
+    /// blocks in its per-thread arenas.
+    sent: VecDeque<Bytes>,
+    first_part_size: usize,
     part_size: usize,
+    parts_sent: usize,
     hasher: Sha256,
     written: u64,
     handle: JobHandle,
@@ -42,7 +59,17 @@ impl PartSink {
     /// Announces file `part` and returns its sink.
     pub(crate) fn begin(tx: mpsc::Sender<Piece>, part: u32, part_size: usize, handle: JobHandle) -> io::Result<Self> {
         tx.blocking_send(Piece::Begin { part }).map_err(|_| gone())?;
-        Ok(Self { tx, buffer: Vec::with_capacity(part_size), part_size, hasher: Sha256::new(), written: 0, handle })
+        Ok(Self {
+            tx,
+            buffer: BytesMut::with_capacity(part_size),
+            sent: VecDeque::new(),
+            first_part_size: part_size,
+            part_size,
+            parts_sent: 0,
+            hasher: Sha256::new(),
+            written: 0,
+            handle,
+        })
     }
 
     /// Bytes written to this file so far.
@@ -54,8 +81,31 @@ impl PartSink {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(self.part_size));
-        self.tx.blocking_send(Piece::Data(Bytes::from(full))).map_err(|_| gone())
+        self.parts_sent += 1;
+        self.part_size = part_size(self.first_part_size, self.parts_sent);
+        let next = self.reusable().unwrap_or_else(|| BytesMut::with_capacity(self.part_size));
+        let full = std::mem::replace(&mut self.buffer, next).freeze();
+        self.sent.push_back(full.clone());
+        if self.sent.len() > REUSE {
+            self.sent.pop_front();
+        }
+        self.tx.blocking_send(Piece::Data(full)).map_err(|_| gone())
+    }
+
+    /// The buffer of a sent part nobody else holds any more, emptied.
+    fn reusable(&mut self) -> Option<BytesMut> {
+        for _ in 0..self.sent.len() {
+            let part = self.sent.pop_front()?;
+            match part.try_into_mut() {
+                Ok(mut buffer) if buffer.capacity() >= self.part_size => {
+                    buffer.clear();
+                    return Some(buffer);
+                }
+                Ok(_) => {}
+                Err(still_held) => self.sent.push_back(still_held),
+            }
+        }
+        None
     }
 
     /// Sends the rest and ends the file.
