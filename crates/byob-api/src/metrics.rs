@@ -87,6 +87,11 @@ pub(crate) fn janitor_lines(totals: &byob_service::data::JanitorTotals) -> Strin
             &totals.left_to_lifecycle,
         ),
         ("janitor_incomplete_aborted", "Uploads aborted after staying incomplete too long", &totals.incomplete_aborted),
+        (
+            "janitor_export_runs_cleaned",
+            "Export runs whose files were deleted (staging TTL passed, or a failed run's leftovers)",
+            &totals.export_runs_cleaned,
+        ),
         ("janitor_errors", "Staged files the storage failed to delete (retried)", &totals.errors),
     ];
     counters
