@@ -26,9 +26,6 @@ trap cleanup EXIT
 
 psql -q "$BYOB_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
 pg_url="${BYOB_TEST_POSTGRES_URL%/*}/$db"
-pg_host=$(sed -E 's#^postgres(ql)?://([^@]*@)?([^:/]+).*#\3#' <<<"$pg_url")
-pg_port=$(sed -E 's#^postgres(ql)?://[^/]*:([0-9]+)/.*#\2#' <<<"$pg_url")
-pg_user=$(sed -E 's#^postgres(ql)?://([^@:]+).*#\2#' <<<"$pg_url")
 psql -q "$pg_url" <<SQL
 CREATE TABLE bench AS
 SELECT g AS id,
@@ -46,42 +43,20 @@ VACUUM ANALYZE bench;
 SQL
 echo "table: $ROWS rows" >&2
 
-export BYOB_DATA_DIR="$WORK/byob-data" BYOB_INTEGRATIONS__HTTP_ENDPOINTS=loopback BYOB_MONITOR__ENABLED=false
-export BYOB_OPERATOR_TOKEN=byob_bench-operator-token-0123456789
-# BYOB_BENCH_WRAP (e.g. "perf record -g -o /tmp/byob.perf") runs the server under a profiler.
-${BYOB_BENCH_WRAP:-} "$BIN/byob" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.out" && break; sleep 0.1; done
-export BYOB_URL; BYOB_URL=$(sed -n 's/^byob listening on //p' "$WORK/serve.out")
-export BYOB_TOKEN=$BYOB_OPERATOR_TOKEN
-byob() { "$BIN/byob" "$@"; }
-org=$(byob --json orgs create bench | sed -n 's/.*"id": "\(org_[^"]*\)".*/\1/p' | head -1)
-export BYOB_ORG=$org
+. bench/lib.sh
+bench_start_byob
 bucket="export-bench-$$"
 BUCKET_DIR="$BYOB_TEST_S3S_DIR/$bucket"
-mkdir -p "$BUCKET_DIR"
-curl -sf -X POST "$BYOB_URL/v1/orgs/$org/integrations" -H "authorization: Bearer $BYOB_TOKEN" \
-  -H 'content-type: application/json' -d @- >/dev/null <<JSON
-{"name":"bench","provider":"s3","bucket":"$bucket","prefix":"byob","region":"us-east-1","endpoint":"$BYOB_TEST_S3S_ENDPOINT",
- "path_style":true,"features":["exports"],
- "credentials":{"mode":"s3_access_key","access_key_id":"$BYOB_TEST_S3S_ACCESS_KEY","secret_access_key":"$BYOB_TEST_S3S_SECRET_KEY"}}
-JSON
-curl -sf -X POST "$BYOB_URL/v1/orgs/$org/connections" -H "authorization: Bearer $BYOB_TOKEN" \
-  -H 'content-type: application/json' >/dev/null \
-  -d "{\"name\":\"pg\",\"platform\":\"postgres\",\"host\":\"$pg_host\",\"port\":$pg_port,\"database\":\"$db\",\"user\":\"$pg_user\",\"tls\":\"disable\"}"
+bench_s3s_integration "$bucket" byob exports
+bench_pg_connection "$pg_url"
+byob() { "$BIN/byob" "$@"; }
 
 # byob's time: the run's own start and end, as the job records them.
-job_seconds() {
-  byob --json jobs get "$1" | python3 -c 'import json,sys,datetime as d
-j=json.load(sys.stdin); p=lambda s: d.datetime.fromisoformat(s.replace("Z","+00:00"))
-assert j["state"] == "succeeded", j
-print((p(j["finished_at"])-p(j["started_at"])).total_seconds(), j["result"]["bytes"])'
-}
 export_run() { # format
   local run
   run=$(byob --json export pg --table bench --format "$1" --no-wait | python3 -c 'import json,sys; print(json.load(sys.stdin)["run"]["id"])')
   byob jobs wait "$run" >/dev/null
-  job_seconds "$run"
+  bench_job_seconds "$run" bytes
 }
 
 peak() { awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status"; }

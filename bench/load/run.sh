@@ -26,49 +26,25 @@ echo "file: $size bytes, $rows rows" >&2
 db="byob_bench_$$"
 psql -q "$BYOB_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
 pg_url="${BYOB_TEST_POSTGRES_URL%/*}/$db"
-pg_host=$(sed -E 's#^postgres(ql)?://([^@]*@)?([^:/]+).*#\3#' <<<"$pg_url")
-pg_port=$(sed -E 's#^postgres(ql)?://[^/]*:([0-9]+)/.*#\2#' <<<"$pg_url")
-pg_user=$(sed -E 's#^postgres(ql)?://([^@:]+).*#\2#' <<<"$pg_url")
 columns='id BIGINT, customer TEXT, email TEXT, amount NUMERIC, qty BIGINT, price NUMERIC, created_at TIMESTAMPTZ, day DATE, active BOOLEAN, note TEXT'
 sqlite_columns='id INTEGER, customer TEXT, email TEXT, amount DECIMAL TEXT, qty INTEGER, price DECIMAL TEXT, created_at TIMESTAMPTZ, day DATE, active BOOLEAN, note TEXT'
 
 # byob, on embedded defaults plus the bucket.
-export BYOB_DATA_DIR="$WORK/byob-data" BYOB_INTEGRATIONS__HTTP_ENDPOINTS=loopback BYOB_MONITOR__ENABLED=false
-export BYOB_OPERATOR_TOKEN=byob_bench-operator-token-0123456789
-# BYOB_BENCH_WRAP (e.g. "perf record -g -o /tmp/byob.perf") runs the server under a profiler.
-${BYOB_BENCH_WRAP:-} "$BIN/byob" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.out" && break; sleep 0.1; done
-export BYOB_URL; BYOB_URL=$(sed -n 's/^byob listening on //p' "$WORK/serve.out")
-export BYOB_TOKEN=$BYOB_OPERATOR_TOKEN
+. bench/lib.sh
+bench_start_byob
+org=$BYOB_ORG
+bench_s3s_integration "bench-$$" "" uploads
+bench_pg_connection "$pg_url"
 byob() { "$BIN/byob" "$@"; }
-org=$(byob --json orgs create bench | sed -n 's/.*"id": "\(org_[^"]*\)".*/\1/p' | head -1)
-export BYOB_ORG=$org
-bucket="bench-$$"
-mkdir -p "$BYOB_TEST_S3S_DIR/$bucket"
-curl -sf -X POST "$BYOB_URL/v1/orgs/$org/integrations" -H "authorization: Bearer $BYOB_TOKEN" \
-  -H 'content-type: application/json' -d @- >/dev/null <<JSON
-{"name":"bench","provider":"s3","bucket":"$bucket","prefix":"","region":"us-east-1","endpoint":"$BYOB_TEST_S3S_ENDPOINT",
- "path_style":true,"features":["uploads"],
- "credentials":{"mode":"s3_access_key","access_key_id":"$BYOB_TEST_S3S_ACCESS_KEY","secret_access_key":"$BYOB_TEST_S3S_SECRET_KEY"}}
-JSON
-curl -sf -X POST "$BYOB_URL/v1/orgs/$org/connections" -H "authorization: Bearer $BYOB_TOKEN" \
-  -H 'content-type: application/json' >/dev/null \
-  -d "{\"name\":\"pg\",\"platform\":\"postgres\",\"host\":\"$pg_host\",\"port\":$pg_port,\"database\":\"$db\",\"user\":\"$pg_user\",\"tls\":\"disable\"}"
 
 upload() { byob --json upload "$WORK/data.csv" | sed -n 's/.*"id": "\(upl_[^"]*\)".*/\1/p' | head -1; }
 now() { date +%s.%N; }
 # byob's load time: the job's own start and end (the upload to the bucket is not part of it).
-job_seconds() {
-  byob --json jobs get "$1" | python3 -c 'import json,sys,datetime as d
-j=json.load(sys.stdin); p=lambda s: d.datetime.fromisoformat(s.replace("Z","+00:00"))
-print((p(j["finished_at"])-p(j["started_at"])).total_seconds())'
-}
 load() { # upload target
   local job
   job=$(byob --json uploads load "$1" "$2" | sed -n 's/.*"id": "\(job_[^"]*\)".*/\1/p' | head -1)
   byob jobs wait "$job" >/dev/null
-  job_seconds "$job"
+  bench_job_seconds "$job"
 }
 
 up1=$(upload); byob_pg=$(load "$up1" pg.bench_byob)

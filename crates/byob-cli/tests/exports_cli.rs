@@ -13,41 +13,7 @@ use byob_testkit::{
     fresh_postgres_database, server_env,
 };
 use serde_json::{Value, json};
-use support::Server;
-
-async fn byob_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
-    let out = support::byob(&server.dir)
-        .args(args)
-        .env("BYOB_URL", &server.url)
-        .env("BYOB_TOKEN", token)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-async fn org_and_member(server: &Server, operator: &str) -> (String, String) {
-    let org = server.json("POST", "/v1/orgs", operator, Some(json!({ "name": "acme" }))).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mem = server
-        .json("POST", &format!("/v1/orgs/{org}/members"), operator, Some(json!({ "name": "Ada", "role": "member" })))
-        .await;
-    let token = server
-        .json(
-            "POST",
-            &format!("/v1/orgs/{org}/members/{}/tokens", mem["id"].as_str().unwrap()),
-            operator,
-            Some(json!({ "name": "cli" })),
-        )
-        .await;
-    (org, token["token"].as_str().unwrap().to_string())
-}
+use support::{Server, byob_cli, org_and_member};
 
 async fn wait_for(server: &Server, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);

@@ -9,38 +9,7 @@ use std::{collections::HashSet, time::Duration};
 
 use byob_testkit::uploads::{sample_csv, sqlite_sample_checksum};
 use serde_json::{Value, json};
-use support::Server;
-
-async fn byob_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
-    let out = support::byob(&server.dir)
-        .args(args)
-        .env("BYOB_URL", &server.url)
-        .env("BYOB_TOKEN", token)
-        .output()
-        .await
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// An org and one of its members' tokens.
-async fn member(server: &Server, operator: &str) -> (String, String) {
-    let org = server.json("POST", "/v1/orgs", operator, Some(json!({ "name": "acme" }))).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mem = server
-        .json("POST", &format!("/v1/orgs/{org}/members"), operator, Some(json!({ "name": "Ada", "role": "member" })))
-        .await;
-    let mem = mem["id"].as_str().unwrap();
-    let token = server
-        .json("POST", &format!("/v1/orgs/{org}/members/{mem}/tokens"), operator, Some(json!({ "name": "cli" })))
-        .await;
-    (org, token["token"].as_str().unwrap().to_string())
-}
+use support::{Server, byob_cli, org_and_member};
 
 async fn wait_for_job(server: &Server, token: &str, org: &str, job: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
@@ -62,7 +31,7 @@ async fn a_fresh_server_takes_a_file_and_loads_it_with_one_command() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[], &[]).await;
     let operator = server.operator_token();
-    let (org, token) = member(&server, &operator).await;
+    let (org, token) = org_and_member(&server, &operator).await;
     let (bytes, checksum) = sample_csv(20 * 1024 * 1024);
     let file = dir.path().join("sales.csv");
     std::fs::write(&file, &bytes).unwrap();
@@ -108,7 +77,7 @@ async fn a_load_interrupted_by_a_crash_is_taken_up_again_and_ends_with_all_rows(
     let env = [("BYOB_JOBS__LEASE_SECS", "3"), ("BYOB_MONITOR__ENABLED", "false")];
     let server = Server::start(dir.path(), &[], &env).await;
     let operator = server.operator_token();
-    let (org, token) = member(&server, &operator).await;
+    let (org, token) = org_and_member(&server, &operator).await;
     let (bytes, checksum) = sample_csv(150 * 1024 * 1024);
     let file = dir.path().join("big.csv");
     std::fs::write(&file, &bytes).unwrap();
@@ -185,7 +154,7 @@ async fn two_processes_share_one_postgres_queue_and_run_each_job_once() {
     let a = Server::start(a_dir.path(), &[], &env).await;
     let b = Server::start(b_dir.path(), &[], &env).await;
     let operator = "byob_shared-operator-token-0123456789";
-    let (org, token) = member(&a, operator).await;
+    let (org, token) = org_and_member(&a, operator).await;
     let url = url::Url::parse(&target).unwrap();
     a.json(
         "POST",

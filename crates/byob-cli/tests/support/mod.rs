@@ -131,3 +131,34 @@ pub fn all_file_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// Runs `byob ARGS` as a client of `server` with `token`: whether it succeeded, its stdout and stderr.
+pub async fn byob_cli(server: &Server, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out =
+        byob(&server.dir).args(args).env("BYOB_URL", &server.url).env("BYOB_TOKEN", token).output().await.unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An org `acme` and one of its members' API tokens.
+pub async fn org_and_member(server: &Server, operator: &str) -> (String, String) {
+    let org = server.json("POST", "/v1/orgs", operator, Some(serde_json::json!({ "name": "acme" }))).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = serde_json::json!({ "name": "Ada", "role": "member" });
+    let mem = server.json("POST", &format!("/v1/orgs/{org}/members"), operator, Some(body)).await;
+    let mem = mem["id"].as_str().unwrap();
+    let token = server
+        .json(
+            "POST",
+            &format!("/v1/orgs/{org}/members/{mem}/tokens"),
+            operator,
+            Some(serde_json::json!({ "name": "cli" })),
+        )
+        .await;
+    (org, token["token"].as_str().unwrap().to_string())
+}

@@ -19,6 +19,37 @@ use crate::{Access, Auditor, Deps, RequestContext, ServiceError};
 /// Attempts a job gets in all: the first, and retries after transient failures or a crash.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// A new job of `kind`, queued to run at once, not yet stored.
+pub(crate) fn queued_job(
+    ctx: &RequestContext,
+    org: OrgId,
+    kind: &str,
+    spec: Value,
+    bytes_total: Option<u64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Job {
+    Job {
+        id: JobId::generate(),
+        org_id: org,
+        kind: kind.to_string(),
+        state: JobState::Queued,
+        spec,
+        progress: Progress { bytes_total, ..Progress::default() },
+        result: None,
+        error: None,
+        attempts: 0,
+        max_attempts: MAX_ATTEMPTS,
+        cancel_requested: false,
+        lease_owner: None,
+        lease_until: None,
+        run_after: now,
+        created_by: ctx.actor().key(),
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct JobService {
     deps: Deps,
@@ -44,27 +75,7 @@ impl JobService {
         spec: Value,
         bytes_total: Option<u64>,
     ) -> Result<Job, ServiceError> {
-        let now = self.deps.clock.now();
-        let job = Job {
-            id: JobId::generate(),
-            org_id: org,
-            kind: kind.to_string(),
-            state: JobState::Queued,
-            spec,
-            progress: Progress { bytes_total, ..Progress::default() },
-            result: None,
-            error: None,
-            attempts: 0,
-            max_attempts: MAX_ATTEMPTS,
-            cancel_requested: false,
-            lease_owner: None,
-            lease_until: None,
-            run_after: now,
-            created_by: ctx.actor().key(),
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-        };
+        let job = queued_job(ctx, org, kind, spec, bytes_total, self.deps.clock.now());
         self.deps.catalog.insert_job(&job).await?;
         Ok(job)
     }

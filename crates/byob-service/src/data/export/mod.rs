@@ -10,7 +10,7 @@ use byob_core::{
     AuditOutcome, ExportId, IntegrationId, JobId, OrgId,
     export::{Compression, Export, ExportFormat, ExportOptions, ExportRun, ExportSchedule, ExportSource, RunTrigger},
     integration::{Feature, IntegrationState},
-    job::{Job, JobState, Progress},
+    job::JobState,
     table::TableName,
 };
 use chrono::{DateTime, Utc};
@@ -22,7 +22,7 @@ pub(crate) use schedule::Schedule;
 use template::{PathTemplate, RunValues, beside};
 
 use super::ConnectionService;
-use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, jobs::MAX_ATTEMPTS};
+use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, jobs::queued_job};
 
 /// Hours a staging run's files live unless acknowledged (seed 002's seven days).
 pub(crate) const DEFAULT_STAGING_TTL_HOURS: u32 = 7 * 24;
@@ -460,27 +460,8 @@ impl ExportService {
     ) -> Result<ExportRun, ServiceError> {
         let destination = self.destination(ctx, export).await?;
         let now = self.deps.clock.now();
-        let id = JobId::generate();
-        let job = Job {
-            id,
-            org_id: export.org_id,
-            kind: "export".into(),
-            state: JobState::Queued,
-            spec: json!({ "export": export.id }),
-            progress: Progress::default(),
-            result: None,
-            error: None,
-            attempts: 0,
-            max_attempts: MAX_ATTEMPTS,
-            cancel_requested: false,
-            lease_owner: None,
-            lease_until: None,
-            run_after: now,
-            created_by: ctx.actor().key(),
-            created_at: now,
-            started_at: None,
-            finished_at: None,
-        };
+        let job = queued_job(ctx, export.org_id, "export", json!({ "export": export.id }), None, now);
+        let id = job.id;
         let run = ExportRun {
             id,
             export_id: export.id,
