@@ -312,3 +312,29 @@ async fn a_failed_run_leaves_nothing() {
         s.app.call("GET", &format!("/v1/orgs/{}/events?type=export-failed", s.org), Some(OPERATOR_TOKEN), None).await;
     assert_eq!(events.body.as_array().map_or(0, Vec::len), 1, "{:?}", events.body);
 }
+
+/// Split by size: every file but the last reaches the limit, none is far over it, and together they hold every
+/// row once.
+#[tokio::test]
+async fn split_by_bytes() {
+    let s = setup(Store::Azurite).await;
+    let body = json!({
+        "connection": "pg", "format": "csv", "options": { "max_bytes_per_file": 1_048_576 },
+        "query": "SELECT x, md5(x::text) AS h FROM generate_series(1, 60000) AS x ORDER BY x",
+    });
+    let (_, run) = export(&s.app, &s.org, &s.member, body).await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let files = run["files"].as_array().unwrap();
+    assert!(files.len() >= 2, "{run}");
+    for f in &files[..files.len() - 1] {
+        let bytes = f["bytes"].as_u64().unwrap();
+        assert!((1_048_576..1_048_576 + 1_000_000).contains(&bytes), "{f}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, _) = fetch(&s, &run, dir.path()).await;
+    let rows = read_with_python("csv", &paths);
+    let data: Vec<&Value> = rows.as_array().unwrap().iter().filter(|r| r[0] != "x").collect();
+    assert_eq!(data.len(), 60_000);
+    assert_eq!(data[59_999][0], "60000");
+    assert_eq!(rows.as_array().unwrap().len(), 60_000 + files.len(), "each file has its header");
+}
