@@ -314,3 +314,26 @@ async fn another_orgs_table_is_out_of_reach() {
     let peek = s.app.call("GET", &format!("/v1/orgs/{}/exports/{id}", s.org), Some(&outsider), None).await;
     assert_eq!(peek.status, 404);
 }
+
+#[tokio::test]
+async fn an_empty_result_is_a_file_with_its_header() {
+    let s = setup().await;
+    let bucket = Bucket::create(Store::Default, &s.app, &s.org).await;
+    let (_, run) =
+        export(&s.app, &s.org, &s.member, json!({ "connection": "local", "query": "SELECT * FROM t WHERE id < 0" }))
+            .await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(run["rows"], 0);
+    let key = run["files"][0]["key"].as_str().unwrap();
+    assert_eq!(bucket.read(key).await, b"id,name\n");
+    let (_, run) = export(
+        &s.app,
+        &s.org,
+        &s.member,
+        json!({ "connection": "local", "query": "SELECT * FROM t WHERE id < 0", "format": "parquet" }),
+    )
+    .await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    let parquet = bucket.read(run["files"][0]["key"].as_str().unwrap()).await;
+    assert!(parquet.starts_with(b"PAR1") && parquet.ends_with(b"PAR1"));
+}

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod event;
 pub mod export;
 pub mod id;
+pub mod import;
 pub mod integration;
 pub mod job;
 pub mod location;
