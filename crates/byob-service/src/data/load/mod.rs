@@ -11,7 +11,7 @@ use byob_core::{
     upload::{Staged, Upload, UploadState},
 };
 use byob_ports::{
-    storage::StorageError,
+    storage::{StorageClient, StorageError},
     warehouse::{LoadMode, LoadTarget, WarehouseError},
 };
 use object_store::{ObjectStoreExt, PutPayload};
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use produce::produce;
+use produce::{Produced, produce};
 
 use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
@@ -102,10 +102,12 @@ pub struct LoadRequest {
     pub encoding: Option<TextEncoding>,
 }
 
-/// A load job's spec: everything decided before it runs.
+/// A load's spec: everything decided before it runs. `upload` names the staged file of an upload's load (an
+/// import loads an object of the customer's bucket instead).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct LoadSpec {
-    upload: UploadId,
+    #[serde(default)]
+    upload: Option<UploadId>,
     connection: String,
     table: TableName,
     mode: Mode,
@@ -132,6 +134,20 @@ fn delimiter(text: Option<&str>) -> Result<Option<u8>, ServiceError> {
         Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => Ok(Some(d.as_bytes()[0])),
         Some(_) => Err(ServiceError::invalid("delimiter", "one ASCII character other than a quote or a line break")),
     }
+}
+
+/// The first `max` bytes of an object of `size` bytes.
+pub(crate) async fn head_bytes(
+    client: &StorageClient,
+    key: &object_store::path::Path,
+    size: u64,
+    max: u64,
+) -> Result<bytes::Bytes, ServiceError> {
+    let end = size.min(max);
+    if end == 0 {
+        return Ok(bytes::Bytes::new());
+    }
+    Ok(client.store().get_range(key, 0..end).await.map_err(StorageError::from)?)
 }
 
 fn inspect_error(e: InspectError) -> ServiceError {
@@ -219,7 +235,8 @@ impl Loads {
         header: Option<bool>,
         null_tokens: &[String],
     ) -> Result<Inspection, ServiceError> {
-        let sample = self.uploads.head_bytes(ctx, upload, SAMPLE_BYTES).await?;
+        let (client, key) = self.uploads.located(ctx, upload).await?;
+        let sample = head_bytes(&client, &key, upload.size, SAMPLE_BYTES).await?;
         inspect(&sample, upload.size <= SAMPLE_BYTES, delimiter, header, null_tokens).map_err(inspect_error)
     }
 
@@ -253,44 +270,9 @@ impl Loads {
     ) -> Result<Job, ServiceError> {
         self.uploads.member(ctx, org).await?;
         let mut upload = self.ready(org, id).await?;
-        let table = TableName::parse("table", &req.table)?;
-        let delimiter = delimiter(req.delimiter.as_deref())?;
-        let null_tokens = req.null_tokens.clone().unwrap_or_else(|| vec![String::new()]);
-        if null_tokens.len() > 16 || null_tokens.iter().any(|t| t.len() > 64) {
-            return Err(ServiceError::invalid("null_tokens", "at most 16 tokens of at most 64 bytes"));
-        }
-        let max_bad_rows = match (req.on_error, req.max_bad_rows) {
-            (OnError::Abort, Some(_)) => {
-                return Err(ServiceError::invalid("max_bad_rows", "applies only with `on_error: skip`"));
-            }
-            (OnError::Abort, None) => 0,
-            (OnError::Skip, None) => 100,
-            (OnError::Skip, Some(n)) if n <= MAX_BAD_ROW_LIMIT => n,
-            (OnError::Skip, Some(_)) => {
-                return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
-            }
-        };
-        let connection = self.connections.resolve_name(org, &req.connection).await?;
-        let inspection = self.inspect_upload(ctx, &upload, delimiter, req.header, &null_tokens).await?;
-        let mut columns = inspection.columns;
-        apply_overrides(&mut columns, &req.columns)?;
-        let mut encoding = inspection.encoding;
-        if let Some(e) = req.encoding {
-            encoding = DetectedEncoding { encoding: e, bom: encoding.bom && e == encoding.encoding, guessed: false };
-        }
-        let spec = LoadSpec {
-            upload: id,
-            connection,
-            table,
-            mode: req.mode,
-            delimiter: inspection.dialect.delimiter,
-            has_header: inspection.dialect.has_header,
-            encoding,
-            columns,
-            on_error: req.on_error,
-            max_bad_rows,
-            null_tokens,
-        };
+        let (client, key) = self.uploads.located(ctx, &upload).await?;
+        let mut spec = self.plan(org, &req, &client, &key, upload.size).await?;
+        spec.upload = Some(id);
         let spec_json = serde_json::to_value(&spec).map_err(|e| ServiceError::invalid("spec", e.to_string()))?;
         let job = self.jobs.enqueue(ctx, org, "load", spec_json, Some(upload.size)).await?;
         upload.load_job = Some(job.id);
@@ -309,15 +291,73 @@ impl Loads {
         Ok(job)
     }
 
-    /// Runs a load job.
-    pub(crate) async fn execute(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
-        let spec: LoadSpec = serde_json::from_value(job.spec.clone())
-            .map_err(|e| JobFailure::new("job-spec-invalid", format!("this load's spec cannot be read: {e}")))?;
-        let ctx = RequestContext::system();
-        let org = job.org_id;
-        let upload = self.ready(org, spec.upload).await.map_err(service_failure)?;
-        let (client, key) = self.uploads.located(&ctx, &upload).await.map_err(service_failure)?;
-        let connection = self.connections.open(&ctx, org, &spec.connection).await.map_err(service_failure)?;
+    /// Checks a load request against the object it will read (its first MiB, inspected): the spec a load of it
+    /// runs with.
+    ///
+    /// # Errors
+    /// Invalid options; unknown connection; an empty or unreadable file; column problems.
+    pub(crate) async fn plan(
+        &self,
+        org: OrgId,
+        req: &LoadRequest,
+        client: &StorageClient,
+        key: &object_store::path::Path,
+        size: u64,
+    ) -> Result<LoadSpec, ServiceError> {
+        let table = TableName::parse("table", &req.table)?;
+        let delimiter = delimiter(req.delimiter.as_deref())?;
+        let null_tokens = req.null_tokens.clone().unwrap_or_else(|| vec![String::new()]);
+        if null_tokens.len() > 16 || null_tokens.iter().any(|t| t.len() > 64) {
+            return Err(ServiceError::invalid("null_tokens", "at most 16 tokens of at most 64 bytes"));
+        }
+        let max_bad_rows = match (req.on_error, req.max_bad_rows) {
+            (OnError::Abort, Some(_)) => {
+                return Err(ServiceError::invalid("max_bad_rows", "applies only with `on_error: skip`"));
+            }
+            (OnError::Abort, None) => 0,
+            (OnError::Skip, None) => 100,
+            (OnError::Skip, Some(n)) if n <= MAX_BAD_ROW_LIMIT => n,
+            (OnError::Skip, Some(_)) => {
+                return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
+            }
+        };
+        let connection = self.connections.resolve_name(org, &req.connection).await?;
+        let sample = head_bytes(client, key, size, SAMPLE_BYTES).await?;
+        let inspection =
+            inspect(&sample, size <= SAMPLE_BYTES, delimiter, req.header, &null_tokens).map_err(inspect_error)?;
+        let mut columns = inspection.columns;
+        apply_overrides(&mut columns, &req.columns)?;
+        let mut encoding = inspection.encoding;
+        if let Some(e) = req.encoding {
+            encoding = DetectedEncoding { encoding: e, bom: encoding.bom && e == encoding.encoding, guessed: false };
+        }
+        Ok(LoadSpec {
+            upload: None,
+            connection,
+            table,
+            mode: req.mode,
+            delimiter: inspection.dialect.delimiter,
+            has_header: inspection.dialect.has_header,
+            encoding,
+            columns,
+            on_error: req.on_error,
+            max_bad_rows,
+            null_tokens,
+        })
+    }
+
+    /// Streams the object at `key` through the CSV reader into the spec's table, all or nothing: what the
+    /// platform said, and what the reader produced (rejected rows, or why it stopped).
+    pub(crate) async fn stream_into(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        client: &StorageClient,
+        key: &object_store::path::Path,
+        spec: &LoadSpec,
+        handle: &JobHandle,
+    ) -> Result<(Result<u64, WarehouseError>, Produced), JobFailure> {
+        let connection = self.connections.open(ctx, org, &spec.connection).await.map_err(service_failure)?;
         let warehouse = connection.warehouse;
         let columns = match spec.mode {
             Mode::Create | Mode::Replace => spec.columns.clone(),
@@ -340,7 +380,7 @@ impl Loads {
             },
             columns: columns.clone(),
         };
-        let object = client.store().get(&key).await.map_err(|e| super::failure::storage_failure(e.into()))?;
+        let object = client.store().get(key).await.map_err(|e| super::failure::storage_failure(e.into()))?;
         let input = blocking_reader(object.into_stream(), handle.clone());
         let (tx, rx) = mpsc::channel(4);
         let producer_handle = handle.clone();
@@ -349,6 +389,20 @@ impl Loads {
             tokio::task::spawn_blocking(move || produce(input, &producer_spec, columns, &tx, &producer_handle));
         let (loaded, produced) = tokio::join!(warehouse.load(&target, rx), producer);
         let produced = produced.map_err(|e| JobFailure::new("load-crashed", format!("the CSV reader stopped: {e}")))?;
+        Ok((loaded, produced))
+    }
+
+    /// Runs a load job.
+    pub(crate) async fn execute(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
+        let spec: LoadSpec = serde_json::from_value(job.spec.clone())
+            .map_err(|e| JobFailure::new("job-spec-invalid", format!("this load's spec cannot be read: {e}")))?;
+        let ctx = RequestContext::system();
+        let org = job.org_id;
+        let upload_id =
+            spec.upload.ok_or_else(|| JobFailure::new("job-spec-invalid", "this load's spec names no upload"))?;
+        let upload = self.ready(org, upload_id).await.map_err(service_failure)?;
+        let (client, key) = self.uploads.located(&ctx, &upload).await.map_err(service_failure)?;
+        let (loaded, produced) = self.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
         let rejected_key = self.write_rejected(&client, &upload, &produced.bad, &spec).await;
         let bad_rows: Vec<&RowError> = produced.bad.iter().take(BAD_ROWS_SHOWN).map(|b| &b.error).collect();
         let summary = json!({

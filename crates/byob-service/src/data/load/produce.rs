@@ -23,13 +23,13 @@ const BATCH_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest record accepted (a 10 MB field fits).
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-pub(super) struct Produced {
-    pub(super) rejected: u64,
+pub(crate) struct Produced {
+    pub(crate) rejected: u64,
     /// The rejected rows kept for the rejected-rows file: at most `max_bad_rows + 1`, and at most
     /// [`REJECTED_BYTES`] of fields, so a file of huge bad rows cannot fill memory.
-    pub(super) bad: Vec<BadRow>,
+    pub(crate) bad: Vec<BadRow>,
     bad_bytes: usize,
-    pub(super) failure: Option<JobFailure>,
+    pub(crate) failure: Option<JobFailure>,
 }
 
 /// Reads, converts and hands over every row (on a blocking thread: the CSV reader pulls bytes synchronously).

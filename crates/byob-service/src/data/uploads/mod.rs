@@ -8,7 +8,6 @@ use byob_core::{
     upload::{Staged, Transfer, Upload, UploadState, sanitise_filename},
 };
 use byob_ports::storage::{StorageClient, StorageError};
-use bytes::Bytes;
 use object_store::{ObjectStoreExt, path::Path};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -460,18 +459,4 @@ impl UploadService {
         self.auditor.record(ctx, upload.org_id, action, Some(upload.id.to_string()), outcome, detail).await
     }
 
-    /// The first bytes of the upload's object, at most `max`.
-    pub(crate) async fn head_bytes(
-        &self,
-        ctx: &RequestContext,
-        upload: &Upload,
-        max: u64,
-    ) -> Result<Bytes, ServiceError> {
-        let (client, key) = self.located(ctx, upload).await?;
-        let end = upload.size.min(max);
-        if end == 0 {
-            return Ok(Bytes::new());
-        }
-        Ok(client.store().get_range(&key, 0..end).await.map_err(StorageError::from)?)
-    }
 }
