@@ -32,7 +32,8 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "connections", description = "Data platforms files are loaded into"),
         (name = "uploads", description = "Files sent straight to the bucket, previewed and loaded"),
         (name = "exports", description = "Tables and queries written into the bucket, once or on a schedule"),
-        (name = "jobs", description = "Long work: loads and export runs, with progress"),
+        (name = "imports", description = "A fixed file or the most recent dated file of a bucket, loaded into a table"),
+        (name = "jobs", description = "Long work: loads, export and import runs, with progress"),
     )
 )]
 pub struct ApiDoc;

@@ -150,7 +150,7 @@ fn refusal_status(code: &str) -> StatusCode {
         "upload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
         "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "upload-token-invalid" => StatusCode::FORBIDDEN,
-        "connection-failed" => StatusCode::BAD_GATEWAY,
+        "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,
         c if c.starts_with("csv-") || c == "upload-size-mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }

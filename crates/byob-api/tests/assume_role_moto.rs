@@ -11,59 +11,11 @@ use byob_ports::storage::{
     AssumeRole, PresignPolicy, StorageError, StsSettings,
     s3::{self, S3Location},
 };
-use byob_testkit::{TestApp, app::OPERATOR_TOKEN, server_env};
+use byob_testkit::moto::{Moto, iam, set_auth, start_moto, xml_value};
+use byob_testkit::{TestApp, app::OPERATOR_TOKEN};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
 use serde_json::{Value, json};
-
-struct Moto {
-    _process: tokio::process::Child,
-    url: String,
-}
-
-async fn start_moto() -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let process = tokio::process::Command::new(server_env("BYOB_TEST_MOTO_SERVER"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_DISABLE_GLOBAL_CORS", "true")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/moto-api/")).await.is_ok_and(|r| r.status().is_success()) {
-            return Moto { _process: process, url };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("moto did not start");
-}
-
-/// An IAM Query API call. Before auth mode moto checks no signature; the credential scope names the service.
-async fn iam(moto: &Moto, params: &[(&str, &str)]) -> String {
-    let scope = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
-    let mut form = vec![("Version", "2010-05-08")];
-    form.extend_from_slice(params);
-    let response = reqwest::Client::new()
-        .post(format!("{}/", moto.url))
-        .header("authorization", scope)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(status.is_success(), "{params:?}: {status} {body}");
-    body
-}
-
-fn xml_value(body: &str, tag: &str) -> String {
-    let start = body.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
-    let end = body[start..].find(&format!("</{tag}>")).unwrap() + start;
-    body[start..end].to_string()
-}
 
 fn artifact(doc: &Value, name: &str) -> String {
     let found = doc["artifacts"].as_array().unwrap().iter().find(|a| a["name"] == name).unwrap();
@@ -210,18 +162,6 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
         (report.body["state_before"].as_str(), report.body["state_after"].as_str()),
         (Some("draft"), Some("active"))
     );
-}
-
-/// moto's auth mode: `0` checks every request from now on, `inf` checks none.
-async fn set_auth(moto: &Moto, value: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/moto-api/reset-auth", moto.url))
-        .header("content-type", "text/plain")
-        .body(value.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
 }
 
 /// The lifecycle rules and public access block from byob's setup artifacts, as the customer applies them.

@@ -124,6 +124,9 @@ pub(crate) enum ApiCommand {
     /// Exports: list, runs, run now, pause, resume, acknowledge, preview paths.
     #[command(subcommand)]
     Exports(crate::export_args::ExportsCommand),
+    /// Imports from the org's bucket: a fixed file or the most recent dated file, loaded into a table.
+    #[command(subcommand)]
+    Imports(crate::import_args::ImportsCommand),
     /// The org's events (verifications, drift, credential expiry), newest first.
     Events {
         #[command(flatten)]

@@ -6,6 +6,7 @@ mod args;
 mod client;
 mod data_args;
 mod export_args;
+mod import_args;
 mod server;
 
 use std::process::ExitCode;

@@ -130,7 +130,7 @@ pub struct ExportOptions {
 
 /// When runs happen: a cron expression read in a time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ExportSchedule {
+pub struct CronSchedule {
     /// Five fields (minute hour day-of-month month day-of-week), or six with seconds first.
     pub cron: String,
     /// An IANA time zone, e.g. `Europe/Paris` (default `UTC`).
@@ -156,7 +156,7 @@ pub struct Export {
     pub path_template: String,
     /// Staging export: a run's files are deleted once acknowledged, or this many hours after the run.
     pub staging_ttl_hours: Option<u32>,
-    pub schedule: Option<ExportSchedule>,
+    pub schedule: Option<CronSchedule>,
     /// The next time the schedule fires (absent without a schedule or while paused).
     pub next_run_at: Option<DateTime<Utc>>,
     pub created_by: String,

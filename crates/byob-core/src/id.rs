@@ -104,6 +104,7 @@ define_id!(UploadId, "upl", "upload");
 define_id!(JobId, "job", "job");
 define_id!(DeliveryId, "dlv", "webhook delivery");
 define_id!(ExportId, "exp", "export");
+define_id!(ImportId, "imp", "import");
 
 #[cfg(test)]
 mod tests {

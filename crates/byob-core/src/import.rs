@@ -217,6 +217,71 @@ pub fn latest<'a>(pattern: &DatePattern, keys: impl IntoIterator<Item = &'a str>
         .max_by(|(ka, a), (kb, b)| a.cmp(b).then_with(|| ka.cmp(kb)))
 }
 
+/// Which file an import loads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ImportSource {
+    /// Always this key (relative to the integration's prefix). Needs read permission only.
+    Fixed { path: String },
+    /// The most recent file matching a `{{date}}` pattern. Needs list permission too.
+    Latest { pattern: String },
+}
+
+/// The object a run loaded, to skip it next time (same key and same ETag/generation).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LoadedObject {
+    pub key: String,
+    pub etag: Option<String>,
+    pub version: Option<String>,
+    pub run: crate::JobId,
+    pub loaded_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Import {
+    pub id: crate::ImportId,
+    pub org_id: crate::OrgId,
+    pub name: String,
+    pub integration: crate::IntegrationId,
+    pub source: ImportSource,
+    /// The connection's name (`local` for the embedded warehouse) and the table.
+    pub connection: String,
+    pub table: String,
+    /// Load options as for an upload's load (`mode`, `columns`, `on_error`, `max_bad_rows`, `header`,
+    /// `delimiter`, `null_tokens`, `encoding`).
+    pub load: serde_json::Value,
+    pub schedule: Option<crate::export::CronSchedule>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_loaded: Option<LoadedObject>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One run of an import; its id is its job's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ImportRun {
+    pub id: crate::JobId,
+    pub import_id: crate::ImportId,
+    pub org_id: crate::OrgId,
+    pub trigger: crate::export::RunTrigger,
+    /// Load even a file already loaded.
+    pub forced: bool,
+    /// The job's state.
+    pub state: crate::job::JobState,
+    pub error: Option<crate::job::JobError>,
+    /// `loaded`, or `skipped` (the file was already loaded), once the run ended well.
+    pub outcome: Option<String>,
+    /// The file chosen.
+    pub key: Option<String>,
+    pub etag: Option<String>,
+    pub rows: u64,
+    /// List requests the resolution made (absent where the provider pages on its own).
+    pub list_requests: Option<u32>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

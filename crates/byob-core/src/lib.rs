@@ -17,8 +17,8 @@ pub mod table;
 pub mod upload;
 
 pub use id::{
-    AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, IntegrationId, JobId, MemberId, OrgId, SecretId,
-    TokenId, UploadId, VerificationId, WebhookId,
+    AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, ImportId, IntegrationId, JobId, MemberId, OrgId,
+    SecretId, TokenId, UploadId, VerificationId, WebhookId,
 };
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

@@ -73,6 +73,7 @@ pub struct Services {
     pub uploads: data::UploadService,
     pub loads: data::Loads,
     pub exports: data::ExportService,
+    pub imports: data::ImportService,
     pub jobs: jobs::JobService,
     pub runner: jobs::JobRunner,
     pub janitor: data::Janitor,
@@ -105,7 +106,9 @@ impl Services {
             connections.clone(),
             events.clone(),
         );
-        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone(), exports.clone());
+        let imports =
+            data::ImportService::new(deps.clone(), auditor.clone(), router.clone(), connections.clone(), loads.clone());
+        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone(), exports.clone(), imports.clone());
         let janitor =
             data::Janitor::new(deps.clone(), uploads.clone(), exports.clone(), data.abort_incomplete_after_hours);
         Self {
@@ -113,6 +116,7 @@ impl Services {
             uploads,
             loads,
             exports,
+            imports,
             jobs,
             runner,
             janitor,

@@ -128,6 +128,24 @@ impl Bucket {
         got.bytes().await.unwrap().to_vec()
     }
 
+    /// Writes `bytes` at `key` (relative to byob's prefix), as the customer would (GCS through its JSON API, which
+    /// fake-gcs-server implements for uploads).
+    pub async fn write(&self, key: &str, bytes: &[u8]) {
+        if self.store == Store::FakeGcs {
+            let endpoint = server_env("BYOB_TEST_GCS_ENDPOINT");
+            let response = reqwest::Client::new()
+                .post(format!("{endpoint}/upload/storage/v1/b/{}/o", self.name))
+                .query(&[("uploadType", "media"), ("name", &format!("{}/{key}", self.prefix))])
+                .body(bytes.to_vec())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "upload {key}: {}", response.status());
+        } else {
+            self.reader.put(&self.path(key), bytes.to_vec().into()).await.unwrap();
+        }
+    }
+
     /// Every key under byob's prefix, relative to it, sorted.
     pub async fn keys(&self) -> Vec<String> {
         let prefix = Path::from(self.prefix.clone());

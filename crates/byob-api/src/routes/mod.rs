@@ -4,6 +4,7 @@
 mod audit;
 mod connections;
 mod exports;
+mod imports;
 mod integrations;
 mod members;
 mod orgs;
@@ -83,6 +84,13 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::runs, exports::trigger))
         .routes(routes!(exports::run))
         .routes(routes!(exports::ack))
+        .routes(routes!(imports::create, imports::list))
+        .routes(routes!(imports::get, imports::delete))
+        .routes(routes!(imports::pause))
+        .routes(routes!(imports::resume))
+        .routes(routes!(imports::resolve))
+        .routes(routes!(imports::runs, imports::trigger))
+        .routes(routes!(imports::run))
 }
 
 /// Paging parameters of a list whose cursor is an id with the given prefix.

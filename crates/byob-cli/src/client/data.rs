@@ -136,6 +136,23 @@ pub(super) async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) ->
     let state = finished.get("state").and_then(Value::as_str).unwrap_or_default();
     if json {
         print(&finished, JOB_COLUMNS, true);
+    } else if state == "succeeded" && finished["kind"] == "import" {
+        let r = &finished["result"];
+        if r["skipped"] == true {
+            println!(
+                "skipped {}: already loaded (run with --force to load it again)",
+                r["key"].as_str().unwrap_or_default()
+            );
+        } else {
+            println!(
+                "loaded {} rows from {} into {}.{} ({} rejected)",
+                r["rows_loaded"],
+                r["key"].as_str().unwrap_or_default(),
+                r["connection"].as_str().unwrap_or_default(),
+                r["table"].as_str().unwrap_or_default(),
+                r["rows_rejected"]
+            );
+        }
     } else if state == "succeeded" && finished["kind"] == "export" {
         let r = &finished["result"];
         println!(

@@ -3,6 +3,7 @@
 mod data;
 mod exports;
 mod http;
+mod imports;
 mod output;
 mod transfer;
 
@@ -94,6 +95,7 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
         ApiCommand::Export(args) => exports::export(&api, *args, json).await?,
         ApiCommand::Exports(cmd) => exports::exports(&api, cmd, json).await?,
+        ApiCommand::Imports(cmd) => imports::imports(&api, cmd, json).await?,
         ApiCommand::Events { org, event_type, limit } => {
             let mut query = vec![("limit", limit.to_string())];
             if let Some(t) = event_type {

@@ -156,6 +156,7 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
         }
     });
     let exports = services.exports.clone();
+    let imports = services.imports.clone();
     let every = Duration::from_secs(config.schedule_tick_secs.max(1));
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
@@ -166,6 +167,11 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
                 Ok(0) => {}
                 Ok(queued) => tracing::info!(queued, "scheduled export runs queued"),
                 Err(e) => tracing::warn!(error = %e, "export schedule pass failed"),
+            }
+            match imports.tick().await {
+                Ok(0) => {}
+                Ok(queued) => tracing::info!(queued, "scheduled import runs queued"),
+                Err(e) => tracing::warn!(error = %e, "import schedule pass failed"),
             }
         }
     });

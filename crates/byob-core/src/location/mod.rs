@@ -15,7 +15,7 @@ use std::fmt;
 pub use arn::{KmsKeyArn, Partition, RoleArn};
 pub use bucket::BucketName;
 pub use endpoint::{Endpoint, HttpPolicy};
-pub use prefix::Prefix;
+pub use prefix::{Prefix, check_existing_key};
 pub use provider::Provider;
 pub use region::Region;
 pub use sas::{SasKind, SasToken};

@@ -80,7 +80,42 @@ impl Prefix {
     }
 }
 
+/// Checks the key of an object the customer put in their bucket (an import's file): it can hold any character
+/// its owner chose (`:` in ISO-8601 timestamps, spaces), but never leaves the prefix: no leading `/`, no empty,
+/// `.` or `..` segment, no control character, at most 1024 bytes.
+///
+/// # Errors
+/// A [`FieldError`] with rule `key-empty`, `key-length`, `prefix-leading-slash`, `prefix-empty-segment`,
+/// `prefix-dot-segment` or `key-control-character`.
+pub fn check_existing_key(field: &str, key: &str) -> Result<(), FieldError> {
+    let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
+    if key.is_empty() {
+        return err("key-empty", "name an object, e.g. `folder/file.csv`".into());
+    }
+    if key.len() > 1024 {
+        return err("key-length", "an object key has at most 1024 bytes".into());
+    }
+    if key.starts_with('/') {
+        return err(
+            "prefix-leading-slash",
+            format!("must not begin with `/`; write `{}`", key.trim_start_matches('/')),
+        );
+    }
+    if key.chars().any(char::is_control) {
+        return err("key-control-character", "must not contain control characters".into());
+    }
+    for segment in key.split('/') {
+        match segment {
+            "" => return err("prefix-empty-segment", "must not contain `//` or end with `/`".into()),
+            "." | ".." => return err("prefix-dot-segment", format!("must not contain a `{segment}` segment")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -111,5 +146,18 @@ mod tests {
         assert_eq!(rule("caf\u{e9}"), Some("prefix-characters"));
         assert_eq!(rule(&"a".repeat(513)), Some("prefix-length"));
         assert_eq!(rule("Data-2026_(v1)/x.y"), None);
+    }
+
+    #[test]
+    fn existing_keys_may_hold_any_character_but_stay_inside() {
+        assert!(check_existing_key("k", "in/2022-09-30T00:00:00Z-rev.csv").is_ok());
+        assert!(check_existing_key("k", "in/with space.csv").is_ok());
+        let rule = |k: &str| check_existing_key("k", k).unwrap_err().rule;
+        assert_eq!(rule(""), "key-empty");
+        assert_eq!(rule("/abs"), "prefix-leading-slash");
+        assert_eq!(rule("a/../b"), "prefix-dot-segment");
+        assert_eq!(rule("a//b"), "prefix-empty-segment");
+        assert_eq!(rule("a/b/"), "prefix-empty-segment");
+        assert_eq!(rule("a\u{7}b"), "key-control-character");
     }
 }

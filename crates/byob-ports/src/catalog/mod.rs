@@ -8,11 +8,12 @@ mod sqlite;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, AuditOutcome, ConnectionId, ExportId, IntegrationId, JobId, Member, MemberId, Org, OrgId,
-    SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AuditEntry, AuditId, AuditOutcome, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member, MemberId, Org,
+    OrgId, SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
     connection::Connection,
     event::{Delivery, Event, Webhook},
     export::{Export, ExportRun},
+    import::{Import, ImportRun},
     integration::Integration,
     job::{Job, JobError, JobState, Progress},
     upload::{Upload, UploadState},
@@ -247,6 +248,18 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn update_export_run(&self, run: &ExportRun) -> Result<(), CatalogError>;
     /// Expired staging runs, and failed runs that left files or uploads behind.
     async fn export_runs_to_clean(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ExportRun>, CatalogError>;
+
+    async fn insert_import(&self, import: &Import) -> Result<(), CatalogError>;
+    async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<Import>, CatalogError>;
+    async fn list_imports(&self, org: OrgId) -> Result<Vec<Import>, CatalogError>;
+    async fn update_import(&self, import: &Import) -> Result<bool, CatalogError>;
+    async fn delete_import(&self, org: OrgId, id: ImportId) -> Result<bool, CatalogError>;
+    async fn due_imports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Import>, CatalogError>;
+    /// Queues a run's job and the run, unless a run of the same import is queued or running (`false`).
+    async fn enqueue_import_run(&self, job: &Job, run: &ImportRun) -> Result<bool, CatalogError>;
+    async fn get_import_run(&self, org: OrgId, id: JobId) -> Result<Option<ImportRun>, CatalogError>;
+    async fn list_import_runs(&self, org: OrgId, import: ImportId, limit: u32) -> Result<Vec<ImportRun>, CatalogError>;
+    async fn update_import_run(&self, run: &ImportRun) -> Result<(), CatalogError>;
     /// Newest first; `page.after` continues below that id.
     async fn list_audit(
         &self,

@@ -6,6 +6,7 @@ use byob_core::location::Prefix;
 use chrono::{DateTime, Utc};
 use object_store::{
     ObjectStore,
+    list::{PaginatedListOptions, PaginatedListStore},
     multipart::{MultipartStore, PartId},
     path::Path,
     signer::{Method, SignedUrlOptions, Signer},
@@ -138,6 +139,23 @@ impl<S: Signer + MultipartStore> PartSigner for S3Parts<S> {
     }
 }
 
+/// An object of a listing, with its key relative to the client's prefix.
+#[derive(Debug, Clone)]
+pub struct ListedObject {
+    pub key: String,
+    pub meta: object_store::ObjectMeta,
+}
+
+/// One page of a folder's listing.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub objects: Vec<ListedObject>,
+    /// The token of the next page, when there is one.
+    pub next: Option<String>,
+    /// Whether this call was exactly one list request (false: the provider's listing paged on its own).
+    pub requests_counted: bool,
+}
+
 /// Data access and presigned access to one integration's prefix.
 #[derive(Clone)]
 pub struct StorageClient {
@@ -154,6 +172,8 @@ pub struct StorageClient {
     inspector: Option<Arc<dyn BucketInspector>>,
     /// byob's own multipart writes with ids that survive the process (none for a local directory).
     writer: Option<Arc<dyn PartWriter>>,
+    /// One list request per call, with start-after (S3, GCS); others list through object_store's own paging.
+    pages: Option<Arc<dyn PaginatedListStore>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -187,6 +207,7 @@ impl StorageClient {
             policy,
             inspector: None,
             writer: None,
+            pages: None,
         }
     }
 
@@ -202,6 +223,7 @@ impl StorageClient {
             policy: PresignPolicy::default(),
             inspector: None,
             writer: None,
+            pages: None,
         }
     }
 
@@ -220,6 +242,61 @@ impl StorageClient {
     pub(crate) fn with_inspector(mut self, inspector: Arc<dyn BucketInspector>) -> Self {
         self.inspector = Some(inspector);
         self
+    }
+
+    pub(crate) fn with_pages(mut self, pages: Arc<dyn PaginatedListStore>) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
+    /// Objects directly in a folder whose relative key starts with `starts_with` (e.g. `in/data-`, or a folder
+    /// with its `/`), after `start_after` when given, a page at a time: one request per call where the provider
+    /// allows it (`requests_counted`), else the whole folder in one call.
+    ///
+    /// # Errors
+    /// The bucket's errors ([`StorageError::PermissionDenied`] when listing is not allowed).
+    pub async fn list_page(
+        &self,
+        starts_with: &str,
+        start_after: Option<&str>,
+        page_token: Option<String>,
+    ) -> Result<ListPage, StorageError> {
+        let full = |relative: &str| self.prefix.join(relative);
+        let root = if self.prefix.is_root() { String::new() } else { format!("{}/", self.prefix.as_str()) };
+        let relative = |location: &Path| location.as_ref().strip_prefix(&root).unwrap_or(location.as_ref()).to_string();
+        let folder = starts_with.rsplit_once('/').map_or("", |(f, _)| f);
+        match &self.pages {
+            Some(pages) => {
+                let options = PaginatedListOptions {
+                    offset: start_after.map(full),
+                    delimiter: Some("/".into()),
+                    max_keys: None,
+                    page_token,
+                    ..PaginatedListOptions::default()
+                };
+                let page = pages.list_paginated(Some(&full(starts_with)), options).await?;
+                let objects = page
+                    .result
+                    .objects
+                    .into_iter()
+                    .map(|o| ListedObject { key: relative(&o.location), meta: o })
+                    .filter(|o| o.key.rsplit_once('/').map_or("", |(f, _)| f) == folder)
+                    .collect();
+                Ok(ListPage { objects, next: page.page_token, requests_counted: true })
+            }
+            None => {
+                let listed = self.store.list_with_delimiter(Some(&Path::from(full(folder)))).await?;
+                let objects = listed
+                    .objects
+                    .into_iter()
+                    .map(|o| ListedObject { key: relative(&o.location), meta: o })
+                    .filter(|o| {
+                        o.key.starts_with(starts_with) && start_after.is_none_or(|after| o.key.as_str() > after)
+                    })
+                    .collect();
+                Ok(ListPage { objects, next: None, requests_counted: false })
+            }
+        }
     }
 
     pub(crate) fn with_writer(mut self, writer: Arc<dyn PartWriter>) -> Self {
@@ -320,6 +397,18 @@ impl StorageClient {
             return Err(StorageError::InvalidKey { key: String::new(), reason: "empty".into() });
         }
         Ok(Path::from(self.prefix.join(checked.as_str())))
+    }
+
+    /// The full key of an object the customer named or byob listed (an import's file), which may hold characters
+    /// byob never puts in keys it builds (`:` in timestamps), but never leaves the prefix
+    /// ([`byob_core::location::check_existing_key`]).
+    ///
+    /// # Errors
+    /// [`StorageError::InvalidKey`] naming the rule broken.
+    pub fn existing_key(&self, relative: &str) -> Result<Path, StorageError> {
+        byob_core::location::check_existing_key("key", relative)
+            .map_err(|e| StorageError::InvalidKey { key: relative.chars().take(200).collect(), reason: e.message })?;
+        Ok(Path::from(self.prefix.join(relative)))
     }
 
     fn lifetime(&self, requested: Option<Duration>) -> Result<Duration, StorageError> {

@@ -204,9 +204,11 @@ fn build(
     let store = Arc::new(store);
     let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone());
     let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
+    let pages = store.clone();
     Ok(StorageClient::new(store, parts.clone(), Vec::new(), prefix, policy)
         .with_inspector(Arc::new(inspector))
-        .with_writer(parts))
+        .with_writer(parts)
+        .with_pages(pages))
 }
 
 /// byob's own identity impersonating the customer's service account (IAM Credentials `generateAccessToken`).

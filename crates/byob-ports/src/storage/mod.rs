@@ -11,7 +11,7 @@ pub mod s3;
 mod sts;
 mod writer;
 
-pub use client::{PartRules, PresignPolicy, PresignedUrl, StorageClient};
+pub use client::{ListPage, ListedObject, PartRules, PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};

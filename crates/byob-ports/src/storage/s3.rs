@@ -55,7 +55,8 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
         .with_inspector(Arc::new(inspector))
-        .with_writer(Arc::new(StoreParts { store })))
+        .with_writer(Arc::new(StoreParts { store: store.clone() }))
+        .with_pages(store))
 }
 
 /// Where the bucket is, for an assumed role.
@@ -103,7 +104,8 @@ pub fn connect_assumed_role(
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
         .with_inspector(Arc::new(inspector))
-        .with_writer(Arc::new(StoreParts { store })))
+        .with_writer(Arc::new(StoreParts { store: store.clone() }))
+        .with_pages(store))
 }
 
 /// Assumes the role once and returns when the credentials expire: what verification's `credentials-assume`

@@ -4,6 +4,7 @@
 mod connections;
 mod export;
 mod failure;
+mod import;
 mod janitor;
 mod load;
 mod plan;
@@ -14,6 +15,7 @@ pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateC
 pub use export::{
     CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport, ScheduleRequest,
 };
+pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};
 pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
 pub use plan::{PartUrl, UploadPlan};

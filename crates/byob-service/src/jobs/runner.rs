@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{JobFailure, JobHandle};
 use crate::{
     Deps, ServiceError,
-    data::{ExportService, Loads},
+    data::{ExportService, ImportService, Loads},
 };
 
 /// Operator settings for running jobs.
@@ -45,6 +45,7 @@ pub struct JobRunner {
     settings: JobSettings,
     loads: Loads,
     exports: ExportService,
+    imports: ImportService,
 }
 
 fn span(d: Duration) -> chrono::Duration {
@@ -53,8 +54,14 @@ fn span(d: Duration) -> chrono::Duration {
 
 impl JobRunner {
     #[must_use]
-    pub(crate) fn new(deps: Deps, settings: JobSettings, loads: Loads, exports: ExportService) -> Self {
-        Self { deps, settings, loads, exports }
+    pub(crate) fn new(
+        deps: Deps,
+        settings: JobSettings,
+        loads: Loads,
+        exports: ExportService,
+        imports: ImportService,
+    ) -> Self {
+        Self { deps, settings, loads, exports, imports }
     }
 
     /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
@@ -116,6 +123,7 @@ impl JobRunner {
         match job.kind.as_str() {
             "load" => self.loads.execute(job, handle).await,
             "export" => self.exports.execute(job, handle).await,
+            "import" => self.imports.execute(job, handle).await,
             other => {
                 Err(JobFailure::new("job-kind-unknown", format!("this byob does not know jobs of kind `{other}`")))
             }

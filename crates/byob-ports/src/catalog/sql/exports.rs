@@ -144,7 +144,7 @@ const RUN_COLUMNS: &str = "r.id, r.org_id, r.export_id, r.run_trigger, r.schedul
                            r.manifest_key, r.row_count, r.byte_count, r.pending, r.expires_at, r.acked_at, \
                            r.cleaned_at, r.created_at, j.state, j.error, j.finished_at";
 
-fn count(row: &AnyRow, column: &str) -> Result<u64, CatalogError> {
+pub(super) fn count(row: &AnyRow, column: &str) -> Result<u64, CatalogError> {
     let value: i64 = row.try_get(column)?;
     u64::try_from(value).map_err(|_| CatalogError::Corrupt(format!("{column} = {value}")))
 }
@@ -180,6 +180,25 @@ fn run_from_row(row: &AnyRow) -> Result<ExportRun, CatalogError> {
     })
 }
 
+/// Serializes the enqueues of one definition's runs: a row lock on PostgreSQL (across processes); on SQLite,
+/// taking the single writer's lock now, so the check that follows and the inserts see one state.
+pub(super) async fn lock_for_enqueue(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: &str,
+    table: &'static str,
+    id: &str,
+) -> Result<(), CatalogError> {
+    if backend == "postgres" {
+        sqlx::query(sql!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut **tx).await?;
+    } else {
+        sqlx::query(sql!("UPDATE {table} SET updated_at = updated_at WHERE id = $1"))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Queues `job` and its run unless another run of the export is queued or running; `false` when one is.
 pub(super) async fn enqueue_run(
     pool: &AnyPool,
@@ -188,19 +207,7 @@ pub(super) async fn enqueue_run(
     run: &ExportRun,
 ) -> Result<bool, CatalogError> {
     let mut tx = pool.begin().await?;
-    if backend == "postgres" {
-        // Serializes enqueues of one export across processes; SQLite's single writer already does.
-        sqlx::query("SELECT id FROM exports WHERE id = $1 FOR UPDATE")
-            .bind(run.export_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    } else {
-        // Takes SQLite's write lock now, so the check below and the inserts see one state.
-        sqlx::query("UPDATE exports SET updated_at = updated_at WHERE id = $1")
-            .bind(run.export_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
+    lock_for_enqueue(&mut tx, backend, "exports", &run.export_id.to_string()).await?;
     let active: i64 = sqlx::query(
         "SELECT count(*) AS n FROM export_runs r JOIN jobs j ON j.id = r.id WHERE r.export_id = $1 AND j.state IN \
          ('queued', 'running')",

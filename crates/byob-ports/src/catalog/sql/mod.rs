@@ -5,6 +5,7 @@ mod audit;
 mod connections;
 mod exports;
 mod health;
+mod imports;
 mod integrations;
 mod jobs;
 mod members;
@@ -16,11 +17,12 @@ mod uploads;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, ConnectionId, ExportId, IntegrationId, JobId, Member, MemberId, Org, OrgId, SecretId,
-    SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AuditEntry, AuditId, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member, MemberId, Org, OrgId,
+    SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
     connection::Connection,
     event::{Delivery, Event, Webhook},
     export::{Export, ExportRun},
+    import::{Import, ImportRun},
     integration::Integration,
     job::{Job, JobError, JobState, Progress},
     upload::{Upload, UploadState},
@@ -295,6 +297,37 @@ impl Catalog for SqlCatalog {
     }
     async fn export_runs_to_clean(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ExportRun>, CatalogError> {
         exports::runs_to_clean(&self.pool, now, limit).await
+    }
+
+    async fn insert_import(&self, import: &Import) -> Result<(), CatalogError> {
+        imports::insert(&self.pool, import).await
+    }
+    async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<Import>, CatalogError> {
+        imports::get(&self.pool, org, id).await
+    }
+    async fn list_imports(&self, org: OrgId) -> Result<Vec<Import>, CatalogError> {
+        imports::list(&self.pool, org).await
+    }
+    async fn update_import(&self, import: &Import) -> Result<bool, CatalogError> {
+        imports::update(&self.pool, import).await
+    }
+    async fn delete_import(&self, org: OrgId, id: ImportId) -> Result<bool, CatalogError> {
+        imports::delete(&self.pool, org, id).await
+    }
+    async fn due_imports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Import>, CatalogError> {
+        imports::due(&self.pool, now, limit).await
+    }
+    async fn enqueue_import_run(&self, job: &Job, run: &ImportRun) -> Result<bool, CatalogError> {
+        imports::enqueue_run(&self.pool, self.backend, job, run).await
+    }
+    async fn get_import_run(&self, org: OrgId, id: JobId) -> Result<Option<ImportRun>, CatalogError> {
+        imports::get_run(&self.pool, org, id).await
+    }
+    async fn list_import_runs(&self, org: OrgId, import: ImportId, limit: u32) -> Result<Vec<ImportRun>, CatalogError> {
+        imports::list_runs(&self.pool, org, import, limit).await
+    }
+    async fn update_import_run(&self, run: &ImportRun) -> Result<(), CatalogError> {
+        imports::update_run(&self.pool, run).await
     }
 
     async fn list_audit(

@@ -8,7 +8,7 @@ mod template;
 
 use byob_core::{
     AuditOutcome, ExportId, IntegrationId, JobId, OrgId,
-    export::{Compression, Export, ExportFormat, ExportOptions, ExportRun, ExportSchedule, ExportSource, RunTrigger},
+    export::{Compression, CronSchedule, Export, ExportFormat, ExportOptions, ExportRun, ExportSource, RunTrigger},
     integration::{Feature, IntegrationState},
     job::JobState,
     table::TableName,
@@ -19,6 +19,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 pub(crate) use schedule::Schedule;
+
 use template::{PathTemplate, RunValues, beside};
 
 use super::ConnectionService;
@@ -165,11 +166,11 @@ fn check_name(name: &str) -> Result<(), ServiceError> {
     if ok { Ok(()) } else { Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`")) }
 }
 
-fn schedule_of(req: Option<&ScheduleRequest>) -> Result<Option<(ExportSchedule, Schedule)>, ServiceError> {
+fn schedule_of(req: Option<&ScheduleRequest>) -> Result<Option<(CronSchedule, Schedule)>, ServiceError> {
     let Some(req) = req else { return Ok(None) };
     let timezone = req.timezone.clone().unwrap_or_else(|| "UTC".into());
     let parsed = Schedule::parse(&req.cron, &timezone)?;
-    Ok(Some((ExportSchedule { cron: req.cron.trim().to_string(), timezone, paused: false }, parsed)))
+    Ok(Some((CronSchedule { cron: req.cron.trim().to_string(), timezone, paused: false }, parsed)))
 }
 
 impl ExportService {

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use produce::{Produced, produce};
+pub(crate) use produce::Produced;
+use produce::produce;
 
 use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
@@ -134,6 +135,31 @@ fn delimiter(text: Option<&str>) -> Result<Option<u8>, ServiceError> {
         Some(d) if d.len() == 1 && d.is_ascii() && !matches!(d, "\"" | "\n" | "\r") => Ok(Some(d.as_bytes()[0])),
         Some(_) => Err(ServiceError::invalid("delimiter", "one ASCII character other than a quote or a line break")),
     }
+}
+
+/// The checks of a load request that need no file: table, delimiter, NULL tokens, bad-row limit.
+///
+/// # Errors
+/// The field and what is wrong with it.
+pub(crate) fn check_request(req: &LoadRequest) -> Result<(TableName, Option<u8>, Vec<String>, u64), ServiceError> {
+    let table = TableName::parse("table", &req.table)?;
+    let delimiter = delimiter(req.delimiter.as_deref())?;
+    let null_tokens = req.null_tokens.clone().unwrap_or_else(|| vec![String::new()]);
+    if null_tokens.len() > 16 || null_tokens.iter().any(|t| t.len() > 64) {
+        return Err(ServiceError::invalid("null_tokens", "at most 16 tokens of at most 64 bytes"));
+    }
+    let max_bad_rows = match (req.on_error, req.max_bad_rows) {
+        (OnError::Abort, Some(_)) => {
+            return Err(ServiceError::invalid("max_bad_rows", "applies only with `on_error: skip`"));
+        }
+        (OnError::Abort, None) => 0,
+        (OnError::Skip, None) => 100,
+        (OnError::Skip, Some(n)) if n <= MAX_BAD_ROW_LIMIT => n,
+        (OnError::Skip, Some(_)) => {
+            return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
+        }
+    };
+    Ok((table, delimiter, null_tokens, max_bad_rows))
 }
 
 /// The first `max` bytes of an object of `size` bytes.
@@ -304,23 +330,7 @@ impl Loads {
         key: &object_store::path::Path,
         size: u64,
     ) -> Result<LoadSpec, ServiceError> {
-        let table = TableName::parse("table", &req.table)?;
-        let delimiter = delimiter(req.delimiter.as_deref())?;
-        let null_tokens = req.null_tokens.clone().unwrap_or_else(|| vec![String::new()]);
-        if null_tokens.len() > 16 || null_tokens.iter().any(|t| t.len() > 64) {
-            return Err(ServiceError::invalid("null_tokens", "at most 16 tokens of at most 64 bytes"));
-        }
-        let max_bad_rows = match (req.on_error, req.max_bad_rows) {
-            (OnError::Abort, Some(_)) => {
-                return Err(ServiceError::invalid("max_bad_rows", "applies only with `on_error: skip`"));
-            }
-            (OnError::Abort, None) => 0,
-            (OnError::Skip, None) => 100,
-            (OnError::Skip, Some(n)) if n <= MAX_BAD_ROW_LIMIT => n,
-            (OnError::Skip, Some(_)) => {
-                return Err(ServiceError::invalid("max_bad_rows", format!("at most {MAX_BAD_ROW_LIMIT}")));
-            }
-        };
+        let (table, delimiter, null_tokens, max_bad_rows) = check_request(req)?;
         let connection = self.connections.resolve_name(org, &req.connection).await?;
         let sample = head_bytes(client, key, size, SAMPLE_BYTES).await?;
         let inspection =

@@ -458,5 +458,4 @@ impl UploadService {
     ) -> Result<(), ServiceError> {
         self.auditor.record(ctx, upload.org_id, action, Some(upload.id.to_string()), outcome, detail).await
     }
-
 }

@@ -1,0 +1,252 @@
+//! Import definitions and their runs, next to the jobs that run them (as exports).
+
+use byob_core::{
+    ImportId, JobId, OrgId,
+    export::RunTrigger,
+    import::{Import, ImportRun},
+    job::{Job, JobState},
+};
+use chrono::{DateTime, Utc};
+use sqlx::{AnyPool, Row, any::AnyRow};
+
+use super::{
+    exports::{count, lock_for_enqueue},
+    jobs,
+    row::{json, limit, ms, opt_ms, opt_text, opt_time, parsed, sql, text, time, to_json},
+};
+use crate::catalog::CatalogError;
+
+const COLUMNS: &str =
+    "id, org_id, name, definition, schedule, next_run_at, last_loaded, created_by, created_at, updated_at";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Definition {
+    integration: byob_core::IntegrationId,
+    source: byob_core::import::ImportSource,
+    connection: String,
+    table: String,
+    load: serde_json::Value,
+}
+
+fn optional_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>, CatalogError> {
+    opt_text(row, column)?
+        .map(|t| serde_json::from_str(&t).map_err(|e| CatalogError::Corrupt(format!("{column}: {e}"))))
+        .transpose()
+}
+
+fn from_row(row: &AnyRow) -> Result<Import, CatalogError> {
+    let d: Definition = json(row, "definition")?;
+    Ok(Import {
+        id: parsed(row, "id")?,
+        org_id: parsed(row, "org_id")?,
+        name: text(row, "name")?,
+        integration: d.integration,
+        source: d.source,
+        connection: d.connection,
+        table: d.table,
+        load: d.load,
+        schedule: optional_json(row, "schedule")?,
+        next_run_at: opt_time(row, "next_run_at")?,
+        last_loaded: optional_json(row, "last_loaded")?,
+        created_by: text(row, "created_by")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn definition(i: &Import) -> String {
+    to_json(&Definition {
+        integration: i.integration,
+        source: i.source.clone(),
+        connection: i.connection.clone(),
+        table: i.table.clone(),
+        load: i.load.clone(),
+    })
+}
+
+pub(super) async fn insert(pool: &AnyPool, i: &Import) -> Result<(), CatalogError> {
+    sqlx::query(sql!("INSERT INTO imports ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+        .bind(i.id.to_string())
+        .bind(i.org_id.to_string())
+        .bind(&i.name)
+        .bind(definition(i))
+        .bind(i.schedule.as_ref().map(to_json))
+        .bind(opt_ms(i.next_run_at))
+        .bind(i.last_loaded.as_ref().map(to_json))
+        .bind(&i.created_by)
+        .bind(ms(i.created_at))
+        .bind(ms(i.updated_at))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn get(pool: &AnyPool, org: OrgId, id: ImportId) -> Result<Option<Import>, CatalogError> {
+    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM imports WHERE org_id = $1 AND id = $2"))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Import>, CatalogError> {
+    let rows = sqlx::query(sql!("SELECT {COLUMNS} FROM imports WHERE org_id = $1 ORDER BY name"))
+        .bind(org.to_string())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub(super) async fn update(pool: &AnyPool, i: &Import) -> Result<bool, CatalogError> {
+    let done = sqlx::query(
+        "UPDATE imports SET name = $1, definition = $2, schedule = $3, next_run_at = $4, last_loaded = $5, \
+         updated_at = $6 WHERE org_id = $7 AND id = $8",
+    )
+    .bind(&i.name)
+    .bind(definition(i))
+    .bind(i.schedule.as_ref().map(to_json))
+    .bind(opt_ms(i.next_run_at))
+    .bind(i.last_loaded.as_ref().map(to_json))
+    .bind(ms(i.updated_at))
+    .bind(i.org_id.to_string())
+    .bind(i.id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ImportId) -> Result<bool, CatalogError> {
+    let done = sqlx::query("DELETE FROM imports WHERE org_id = $1 AND id = $2")
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn due(pool: &AnyPool, now: DateTime<Utc>, max: u32) -> Result<Vec<Import>, CatalogError> {
+    let rows = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM imports WHERE next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at \
+         LIMIT $2"
+    ))
+    .bind(ms(now))
+    .bind(limit(max))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+const RUN_COLUMNS: &str = "r.id, r.org_id, r.import_id, r.run_trigger, r.forced, r.outcome, r.object_key, r.etag, \
+                           r.row_count, r.list_requests, r.created_at, j.state, j.error, j.finished_at";
+
+fn run_from_row(row: &AnyRow) -> Result<ImportRun, CatalogError> {
+    let state = text(row, "state")?;
+    let trigger = text(row, "run_trigger")?;
+    let forced: i64 = row.try_get("forced")?;
+    let requests: Option<i64> = row.try_get("list_requests")?;
+    Ok(ImportRun {
+        id: parsed(row, "id")?,
+        import_id: parsed(row, "import_id")?,
+        org_id: parsed(row, "org_id")?,
+        trigger: if trigger == "schedule" { RunTrigger::Schedule } else { RunTrigger::Manual },
+        forced: forced != 0,
+        state: JobState::parse(&state).ok_or_else(|| CatalogError::Corrupt(format!("state = {state}")))?,
+        error: optional_json(row, "error")?,
+        outcome: opt_text(row, "outcome")?,
+        key: opt_text(row, "object_key")?,
+        etag: opt_text(row, "etag")?,
+        rows: count(row, "row_count")?,
+        list_requests: requests.and_then(|n| u32::try_from(n).ok()),
+        created_at: time(row, "created_at")?,
+        finished_at: opt_time(row, "finished_at")?,
+    })
+}
+
+/// Queues `job` and its run unless another run of the import is queued or running; `false` when one is.
+pub(super) async fn enqueue_run(
+    pool: &AnyPool,
+    backend: &str,
+    job: &Job,
+    run: &ImportRun,
+) -> Result<bool, CatalogError> {
+    let mut tx = pool.begin().await?;
+    lock_for_enqueue(&mut tx, backend, "imports", &run.import_id.to_string()).await?;
+    let active: i64 = sqlx::query(
+        "SELECT count(*) AS n FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.import_id = $1 AND j.state IN \
+         ('queued', 'running')",
+    )
+    .bind(run.import_id.to_string())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if active > 0 {
+        return Ok(false);
+    }
+    jobs::insert(&mut *tx, job).await?;
+    sqlx::query(
+        "INSERT INTO import_runs (id, org_id, import_id, run_trigger, forced, outcome, object_key, etag, row_count, \
+         list_requests, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(run.id.to_string())
+    .bind(run.org_id.to_string())
+    .bind(run.import_id.to_string())
+    .bind(run.trigger.as_str())
+    .bind(i64::from(run.forced))
+    .bind(run.outcome.clone())
+    .bind(run.key.clone())
+    .bind(run.etag.clone())
+    .bind(i64::try_from(run.rows).unwrap_or(i64::MAX))
+    .bind(run.list_requests.map(i64::from))
+    .bind(ms(run.created_at))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(super) async fn get_run(pool: &AnyPool, org: OrgId, id: JobId) -> Result<Option<ImportRun>, CatalogError> {
+    let row = sqlx::query(sql!(
+        "SELECT {RUN_COLUMNS} FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.id = $2"
+    ))
+    .bind(org.to_string())
+    .bind(id.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(run_from_row).transpose()
+}
+
+pub(super) async fn list_runs(
+    pool: &AnyPool,
+    org: OrgId,
+    import: ImportId,
+    max: u32,
+) -> Result<Vec<ImportRun>, CatalogError> {
+    let rows = sqlx::query(sql!(
+        "SELECT {RUN_COLUMNS} FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.import_id = $2 \
+         ORDER BY r.id DESC LIMIT $3"
+    ))
+    .bind(org.to_string())
+    .bind(import.to_string())
+    .bind(limit(max))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(run_from_row).collect()
+}
+
+/// Records what a run chose and did.
+pub(super) async fn update_run(pool: &AnyPool, run: &ImportRun) -> Result<(), CatalogError> {
+    sqlx::query(
+        "UPDATE import_runs SET outcome = $1, object_key = $2, etag = $3, row_count = $4, list_requests = $5 \
+         WHERE id = $6",
+    )
+    .bind(run.outcome.clone())
+    .bind(run.key.clone())
+    .bind(run.etag.clone())
+    .bind(i64::try_from(run.rows).unwrap_or(i64::MAX))
+    .bind(run.list_requests.map(i64::from))
+    .bind(run.id.to_string())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
