@@ -348,3 +348,57 @@ async fn a_folder_of_100k_keys() {
     std::fs::remove_dir_all(dir.join(&hourly)).unwrap();
     std::fs::remove_dir_all(dir.join(&named)).unwrap();
 }
+
+/// A scheduled import on the controllable clock: it runs when due, skips the file it already loaded at the next
+/// time, and takes a newer file when one arrives.
+#[tokio::test]
+async fn scheduled_imports_skip_what_they_already_loaded() {
+    let s = org().await;
+    let bucket = Bucket::create(Store::Moto, &s.app, &s.org).await;
+    let mut integration = bucket.integration().unwrap();
+    integration["features"] = json!(["imports"]);
+    create_integration(&s.app, &s.org, integration).await;
+    bucket.write("drop/2026-01-01-sales.csv", b"id,amount\n1,2.50\n").await;
+    s.app.clock.advance("2026-01-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap() - s.app.clock_now());
+    let body = json!({
+        "name": "daily-sales", "integration": "customer", "source": { "mode": "latest", "pattern": "drop/{{date}}-sales.csv" },
+        "connection": "local", "table": "sales", "load": { "mode": "replace" },
+        "schedule": { "cron": "0 7 * * *", "timezone": "Europe/Paris" },
+    });
+    let (status, created) = create(&s, body).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["next_run_at"], "2026-01-02T06:00:00Z");
+    let id = created["id"].as_str().unwrap();
+    let tick = || async {
+        let queued = s.app.services.imports.tick().await.unwrap();
+        while s.app.services.runner.run_one().await.unwrap().is_some() {}
+        queued
+    };
+    assert_eq!(tick().await, 0, "not due yet");
+    s.app.clock.advance(Duration::days(1));
+    assert_eq!(tick().await, 1);
+    s.app.clock.advance(Duration::days(1));
+    assert_eq!(tick().await, 1);
+    bucket.write("drop/2026-01-03-sales.csv", b"id,amount\n1,2.50\n2,3.00\n").await;
+    s.app.clock.advance(Duration::days(1));
+    assert_eq!(tick().await, 1);
+    let history = s.app.call("GET", &format!("/v1/orgs/{}/imports/{id}/runs", s.org), Some(&s.member), None).await;
+    let outcomes: Vec<(&str, &str)> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|r| (r["outcome"].as_str().unwrap_or("-"), r["key"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("loaded", "drop/2026-01-01-sales.csv"),
+            ("skipped", "drop/2026-01-01-sales.csv"),
+            ("loaded", "drop/2026-01-03-sales.csv"),
+        ]
+    );
+    let got = s.app.call("GET", &format!("/v1/orgs/{}/imports/{id}", s.org), Some(&s.member), None).await;
+    assert_eq!(got.body["last_loaded"]["key"], "drop/2026-01-03-sales.csv");
+}

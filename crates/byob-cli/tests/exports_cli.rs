@@ -1,6 +1,7 @@
-//! `byob export` against real `byob serve` processes: a fresh server exporting from its embedded warehouse into
-//! its default storage; and a server killed in the middle of an export to moto, after which no partial object
-//! and no open multipart upload remains and the run ends.
+//! `byob export` and `byob imports` against real `byob serve` processes: a fresh server exporting from its
+//! embedded warehouse into its default storage; a server killed in the middle of an export to moto, after which
+//! no partial object and no open multipart upload remains and the run ends; and an import created, resolved and
+//! run from the command line.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -158,5 +159,51 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys.len(), 3, "{keys:?}");
     assert!(keys.iter().any(|k| k.ends_with("/_SUCCESS")) && keys.iter().any(|k| k.ends_with("/part-00001.csv")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn imports_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BYOB_MONITOR__ENABLED", "false"), ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback")];
+    let server = Server::start(dir.path(), &[], &env).await;
+    let operator = server.operator_token();
+    let (org, token) = org_and_member(&server, &operator).await;
+    let bucket = unique_name("imports");
+    create_s3_bucket(&bucket).await;
+    let admin = byob_testkit::buckets::s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    for key in ["myfolderA/2022-09-15-salaries.csv", "myfolderA/2022-10-15-salaries.csv", "myfolderA/2022-10-16-revenue.csv"] {
+        let body = format!("id,amount\n1,{}\n", key.len());
+        admin.put_object().bucket(&bucket).key(format!("byob/{key}")).body(body.into_bytes().into()).send().await.unwrap();
+    }
+    let integration = json!({
+        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
+        "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["imports"],
+        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
+    });
+    let (status, text) = server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
+    assert_eq!(status, 201, "{text}");
+    let (ok, stdout, stderr) = byob_cli(
+        &server,
+        &token,
+        &["--json", "imports", "create", "--org", &org, "--integration", "customer", "--pattern",
+          "myfolderA/{{date}}-salaries.csv", "--into", "local.salaries", "--mode", "replace", "--name", "salaries"],
+    )
+    .await;
+    assert!(ok, "{stderr}");
+    let id = serde_json::from_str::<Value>(&stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let (ok, stdout, stderr) = byob_cli(&server, &token, &["imports", "resolve", "--org", &org, &id]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("would load myfolderA/2022-10-15-salaries.csv"), "{stdout}");
+    assert!(stdout.contains("passed over myfolderA/2022-10-16-revenue.csv"), "{stdout}");
+    let (ok, stdout, stderr) = byob_cli(&server, &token, &["imports", "run", "--org", &org, &id]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("loaded 1 rows from myfolderA/2022-10-15-salaries.csv into local.salaries"), "{stdout}");
+    let (ok, stdout, _) = byob_cli(&server, &token, &["imports", "run", "--org", &org, &id]).await;
+    assert!(ok && stdout.contains("skipped myfolderA/2022-10-15-salaries.csv: already loaded"), "{stdout}");
+    let (ok, _, stderr) =
+        byob_cli(&server, &token, &["imports", "create", "--org", &org, "--integration", "customer", "--pattern",
+                                    "/{{date}}-salaries.csv", "--into", "local.x"]).await;
+    assert!(!ok && stderr.contains("names no folder"), "{stderr}");
     server.stop().await;
 }
