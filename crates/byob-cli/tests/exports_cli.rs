@@ -172,22 +172,47 @@ async fn imports_from_the_command_line() {
     let bucket = unique_name("imports");
     create_s3_bucket(&bucket).await;
     let admin = byob_testkit::buckets::s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
-    for key in ["myfolderA/2022-09-15-salaries.csv", "myfolderA/2022-10-15-salaries.csv", "myfolderA/2022-10-16-revenue.csv"] {
+    for key in
+        ["myfolderA/2022-09-15-salaries.csv", "myfolderA/2022-10-15-salaries.csv", "myfolderA/2022-10-16-revenue.csv"]
+    {
         let body = format!("id,amount\n1,{}\n", key.len());
-        admin.put_object().bucket(&bucket).key(format!("byob/{key}")).body(body.into_bytes().into()).send().await.unwrap();
+        admin
+            .put_object()
+            .bucket(&bucket)
+            .key(format!("byob/{key}"))
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .unwrap();
     }
     let integration = json!({
         "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
         "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["imports"],
         "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
     });
-    let (status, text) = server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
+    let (status, text) =
+        server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
     assert_eq!(status, 201, "{text}");
     let (ok, stdout, stderr) = byob_cli(
         &server,
         &token,
-        &["--json", "imports", "create", "--org", &org, "--integration", "customer", "--pattern",
-          "myfolderA/{{date}}-salaries.csv", "--into", "local.salaries", "--mode", "replace", "--name", "salaries"],
+        &[
+            "--json",
+            "imports",
+            "create",
+            "--org",
+            &org,
+            "--integration",
+            "customer",
+            "--pattern",
+            "myfolderA/{{date}}-salaries.csv",
+            "--into",
+            "local.salaries",
+            "--mode",
+            "replace",
+            "--name",
+            "salaries",
+        ],
     )
     .await;
     assert!(ok, "{stderr}");
@@ -201,9 +226,23 @@ async fn imports_from_the_command_line() {
     assert!(stdout.contains("loaded 1 rows from myfolderA/2022-10-15-salaries.csv into local.salaries"), "{stdout}");
     let (ok, stdout, _) = byob_cli(&server, &token, &["imports", "run", "--org", &org, &id]).await;
     assert!(ok && stdout.contains("skipped myfolderA/2022-10-15-salaries.csv: already loaded"), "{stdout}");
-    let (ok, _, stderr) =
-        byob_cli(&server, &token, &["imports", "create", "--org", &org, "--integration", "customer", "--pattern",
-                                    "/{{date}}-salaries.csv", "--into", "local.x"]).await;
+    let (ok, _, stderr) = byob_cli(
+        &server,
+        &token,
+        &[
+            "imports",
+            "create",
+            "--org",
+            &org,
+            "--integration",
+            "customer",
+            "--pattern",
+            "/{{date}}-salaries.csv",
+            "--into",
+            "local.x",
+        ],
+    )
+    .await;
     assert!(!ok && stderr.contains("names no folder"), "{stderr}");
     server.stop().await;
 }

@@ -3,8 +3,11 @@
 //! Fixed mode reads the one key (a HEAD: read permission only). Latest mode lists only the pattern's folder,
 //! narrowed to names starting with the pattern's text before `{{date}}`, with `/` as delimiter so subfolders
 //! are never walked. When names begin with the date, ISO-8601 dates sort as text, so every file newer than a
-//! date sorts after it: the listing starts after `now - 1 day`, then `- 7 days`, `- 31 days`, `- 366 days`,
-//! `- 3660 days`, and finally the whole folder, stopping at the first window that holds a matching file.
+//! date sorts after it: the listing starts after the date `now - 1 day`, then `- 7 days`, `- 31 days`,
+//! `- 366 days`, `- 3660 days` (each two days earlier still, for names written with an offset), and finally the
+//! whole folder. It stops at the first window whose best file is at least a day later than the window's start:
+//! a name sorting before the start holds a local date before it, so (offsets being under a day) an instant
+//! less than a day after it.
 //! A folder of daily or hourly files is resolved in one request whatever its size. Only the best file and 50
 //! rejected keys are kept in memory, however many keys the folder holds.
 
@@ -161,18 +164,21 @@ pub(crate) async fn resolve(
 
 async fn latest(client: &StorageClient, pattern: &DatePattern, now: DateTime<Utc>) -> Result<Resolution, ServiceError> {
     let starts_with = pattern.key_prefix();
-    let mut starts: Vec<Option<String>> = Vec::new();
+    // Each window: where the listing starts, and the instant a file must reach for nothing before to beat it.
+    let mut starts: Vec<(Option<String>, Option<DateTime<Utc>>)> = Vec::new();
     if pattern.date_first() {
         for days in WINDOWS_DAYS {
-            starts.push(Some(format!("{starts_with}{}", (now - Duration::days(days)).format("%Y-%m-%d"))));
+            let day = (now - Duration::days(days + 2)).date_naive();
+            let bound = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
+            starts.push((Some(format!("{starts_with}{}", day.format("%Y-%m-%d"))), Some(bound)));
         }
     }
-    starts.push(None);
+    starts.push((None, None));
     let mut requests = 0u32;
     let mut counted = true;
     let mut tally = Tally { pattern, best: None, rejected: Vec::new(), rejected_total: 0 };
     let mut window = String::new();
-    for start_after in &starts {
+    for (start_after, bound) in &starts {
         tally = Tally { pattern, best: None, rejected: Vec::new(), rejected_total: 0 };
         let mut token = None;
         loop {
@@ -198,7 +204,12 @@ async fn latest(client: &StorageClient, pattern: &DatePattern, now: DateTime<Utc
                 None => break,
             }
         }
-        if tally.best.is_some() {
+        let conclusive = match (&tally.best, bound) {
+            (Some((date, _)), Some(bound)) => date.instant >= *bound,
+            (Some(_), None) => true,
+            (None, _) => start_after.is_none(),
+        };
+        if conclusive {
             window = match start_after {
                 Some(after) => format!(" (names after `{after}`, where every newer file sorts)"),
                 None => String::new(),
@@ -224,4 +235,69 @@ async fn latest(client: &StorageClient, pattern: &DatePattern, now: DateTime<Utc
         list_requests: counted.then_some(requests),
         already_loaded: false,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    //! The windows are an optimisation: whatever the keys (dates near and far from now, offsets that move an
+    //! instant across midnight, decoys), the resolver picks what a scan of the whole folder picks.
+
+    use byob_core::import::{DatePattern, ImportSource, latest};
+    use object_store::{ObjectStoreExt, PutPayload};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        // Mostly within days of `now` (where windows begin), sometimes years before.
+        (prop_oneof![4 => -240i64..24, 1 => -(4 * 365 * 24)..0i64], 0..4usize, -14i32..15, any::<bool>()).prop_map(
+            |(hours, form, offset, decoy)| {
+                let at = now() + Duration::hours(hours);
+                let local = at + Duration::hours(i64::from(offset));
+                let date = match form {
+                    0 => at.format("%Y-%m-%d").to_string(),
+                    1 => at.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    2 => at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    _ => format!(
+                        "{}{}{:02}:00",
+                        local.format("%Y-%m-%dT%H:%M:%S"),
+                        if offset < 0 { '-' } else { '+' },
+                        offset.abs()
+                    ),
+                };
+                if decoy { format!("in/{date}-other.csv") } else { format!("in/{date}-x.csv") }
+            },
+        )
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-06-15T12:00:00Z").unwrap().with_timezone(&Utc)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn windows_pick_what_a_full_scan_picks(
+            keys in prop::collection::vec(key(), 1..30),
+            now_shift in -48i64..48,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let client = byob_ports::storage::local_storage_client(dir.path()).unwrap();
+            let now = now() + Duration::hours(now_shift);
+            let pattern_text = "in/{{date}}-x.csv";
+            let pattern = DatePattern::parse(pattern_text).unwrap();
+            let chosen = runtime.block_on(async {
+                for k in &keys {
+                    client.store().put(&client.existing_key(k).unwrap(), PutPayload::from_static(b"id\n")).await.unwrap();
+                }
+                let source = ImportSource::Latest { pattern: pattern_text.into() };
+                resolve(&client, &source, now).await.unwrap().chosen.map(|c| c.key)
+            });
+            let expected = latest(&pattern, keys.iter().map(String::as_str)).map(|(k, _)| k.to_string());
+            prop_assert_eq!(chosen, expected);
+        }
+    }
 }
