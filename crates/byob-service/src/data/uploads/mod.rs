@@ -135,6 +135,10 @@ impl UploadService {
                 "give the file's name: 1-1024 characters, no control characters",
             ));
         }
+        if i64::try_from(req.size).is_err() {
+            // Beyond what the schema allows at all: a malformed request, not merely one over this server's limit.
+            return Err(ServiceError::invalid("size", "must be at most 9223372036854775807"));
+        }
         if req.size > self.settings.max_size_bytes {
             return Err(ServiceError::Refused {
                 code: "upload-too-large",
