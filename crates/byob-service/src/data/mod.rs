@@ -8,15 +8,15 @@ mod import;
 mod janitor;
 mod load;
 mod plan;
+mod schedule;
 mod stream;
 mod uploads;
 
 pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView};
-pub use export::{
-    CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport, ScheduleRequest,
-};
+pub use export::{CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport};
 pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};
 pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
 pub use plan::{PartUrl, UploadPlan};
+pub use schedule::ScheduleRequest;
 pub use uploads::{CompleteUpload, CompletedPart, CreateUpload, PartUrls, RefreshParts, UploadService, UploadSettings};

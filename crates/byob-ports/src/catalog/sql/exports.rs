@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use super::{
-    jobs,
+    definitions, jobs,
     row::{json, limit, ms, opt_ms, opt_parsed, opt_text, opt_time, parsed, sql, text, time, to_json},
 };
 use crate::catalog::CatalogError;
@@ -85,20 +85,11 @@ pub(super) async fn insert(pool: &AnyPool, e: &Export) -> Result<(), CatalogErro
 }
 
 pub(super) async fn get(pool: &AnyPool, org: OrgId, id: ExportId) -> Result<Option<Export>, CatalogError> {
-    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM exports WHERE org_id = $1 AND id = $2"))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    definitions::get(pool, "exports", COLUMNS, org, &id.to_string(), from_row).await
 }
 
 pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Export>, CatalogError> {
-    let rows = sqlx::query(sql!("SELECT {COLUMNS} FROM exports WHERE org_id = $1 ORDER BY name"))
-        .bind(org.to_string())
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(from_row).collect()
+    definitions::list(pool, "exports", COLUMNS, org, from_row).await
 }
 
 pub(super) async fn update(pool: &AnyPool, e: &Export) -> Result<bool, CatalogError> {
@@ -119,25 +110,12 @@ pub(super) async fn update(pool: &AnyPool, e: &Export) -> Result<bool, CatalogEr
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ExportId) -> Result<bool, CatalogError> {
-    let done = sqlx::query("DELETE FROM exports WHERE org_id = $1 AND id = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    definitions::delete(pool, "exports", org, &id.to_string()).await
 }
 
 /// Exports whose schedule is due.
 pub(super) async fn due(pool: &AnyPool, now: DateTime<Utc>, max: u32) -> Result<Vec<Export>, CatalogError> {
-    let rows = sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM exports WHERE next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at \
-         LIMIT $2"
-    ))
-    .bind(ms(now))
-    .bind(limit(max))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(from_row).collect()
+    definitions::due(pool, "exports", COLUMNS, now, max, from_row).await
 }
 
 const RUN_COLUMNS: &str = "r.id, r.org_id, r.export_id, r.run_trigger, r.scheduled_for, r.integration_id, r.files, \

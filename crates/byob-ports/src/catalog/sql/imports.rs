@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use super::{
+    definitions,
     exports::{count, lock_for_enqueue},
     jobs,
     row::{json, limit, ms, opt_ms, opt_text, opt_time, parsed, sql, text, time, to_json},
@@ -82,20 +83,11 @@ pub(super) async fn insert(pool: &AnyPool, i: &Import) -> Result<(), CatalogErro
 }
 
 pub(super) async fn get(pool: &AnyPool, org: OrgId, id: ImportId) -> Result<Option<Import>, CatalogError> {
-    let row = sqlx::query(sql!("SELECT {COLUMNS} FROM imports WHERE org_id = $1 AND id = $2"))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    definitions::get(pool, "imports", COLUMNS, org, &id.to_string(), from_row).await
 }
 
 pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Import>, CatalogError> {
-    let rows = sqlx::query(sql!("SELECT {COLUMNS} FROM imports WHERE org_id = $1 ORDER BY name"))
-        .bind(org.to_string())
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(from_row).collect()
+    definitions::list(pool, "imports", COLUMNS, org, from_row).await
 }
 
 pub(super) async fn update(pool: &AnyPool, i: &Import) -> Result<bool, CatalogError> {
@@ -117,24 +109,11 @@ pub(super) async fn update(pool: &AnyPool, i: &Import) -> Result<bool, CatalogEr
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ImportId) -> Result<bool, CatalogError> {
-    let done = sqlx::query("DELETE FROM imports WHERE org_id = $1 AND id = $2")
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() > 0)
+    definitions::delete(pool, "imports", org, &id.to_string()).await
 }
 
 pub(super) async fn due(pool: &AnyPool, now: DateTime<Utc>, max: u32) -> Result<Vec<Import>, CatalogError> {
-    let rows = sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM imports WHERE next_run_at IS NOT NULL AND next_run_at <= $1 ORDER BY next_run_at \
-         LIMIT $2"
-    ))
-    .bind(ms(now))
-    .bind(limit(max))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(from_row).collect()
+    definitions::due(pool, "imports", COLUMNS, now, max, from_row).await
 }
 
 const RUN_COLUMNS: &str = "r.id, r.org_id, r.import_id, r.run_trigger, r.forced, r.outcome, r.object_key, r.etag, \

@@ -3,6 +3,7 @@
 
 mod audit;
 mod connections;
+mod definitions;
 mod exports;
 mod health;
 mod imports;

@@ -3,12 +3,11 @@
 
 mod encode;
 mod run;
-mod schedule;
 mod template;
 
 use byob_core::{
     AuditOutcome, ExportId, IntegrationId, JobId, OrgId,
-    export::{Compression, CronSchedule, Export, ExportFormat, ExportOptions, ExportRun, ExportSource, RunTrigger},
+    export::{Compression, Export, ExportFormat, ExportOptions, ExportRun, ExportSource, RunTrigger},
     integration::{Feature, IntegrationState},
     job::JobState,
     table::TableName,
@@ -18,11 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-pub(crate) use schedule::Schedule;
-
 use template::{PathTemplate, RunValues, beside};
 
-use super::ConnectionService;
+use super::{ConnectionService, ScheduleRequest, schedule};
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, jobs::queued_job};
 
 /// Hours a staging run's files live unless acknowledged (seed 002's seven days).
@@ -30,16 +27,6 @@ pub(crate) const DEFAULT_STAGING_TTL_HOURS: u32 = 7 * 24;
 const MAX_STAGING_TTL_HOURS: u32 = 366 * 24;
 /// Longest query text accepted.
 const MAX_QUERY_BYTES: usize = 64 * 1024;
-/// Times shown for a schedule.
-const NEXT_RUNS_SHOWN: usize = 5;
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleRequest {
-    pub cron: String,
-    /// IANA zone; `UTC` when absent.
-    pub timezone: Option<String>,
-}
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -160,19 +147,6 @@ fn check_options(format: ExportFormat, compression: Compression, options: &Expor
     Ok(())
 }
 
-fn check_name(name: &str) -> Result<(), ServiceError> {
-    let ok = (1..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok { Ok(()) } else { Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`")) }
-}
-
-fn schedule_of(req: Option<&ScheduleRequest>) -> Result<Option<(CronSchedule, Schedule)>, ServiceError> {
-    let Some(req) = req else { return Ok(None) };
-    let timezone = req.timezone.clone().unwrap_or_else(|| "UTC".into());
-    let parsed = Schedule::parse(&req.cron, &timezone)?;
-    Ok(Some((CronSchedule { cron: req.cron.trim().to_string(), timezone, paused: false }, parsed)))
-}
-
 impl ExportService {
     #[must_use]
     pub(crate) fn new(
@@ -201,12 +175,7 @@ impl ExportService {
     }
 
     fn view(&self, export: Export) -> ExportView {
-        let next_runs = match &export.schedule {
-            Some(s) if !s.paused => Schedule::parse(&s.cron, &s.timezone)
-                .map(|p| p.upcoming(self.deps.clock.now(), NEXT_RUNS_SHOWN))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
+        let next_runs = schedule::next_runs(export.schedule.as_ref(), self.deps.clock.now());
         ExportView { export, next_runs }
     }
 
@@ -290,11 +259,11 @@ impl ExportService {
             (Some(false), None) => None,
             (None, None) => None,
         };
-        let schedule = schedule_of(req.schedule.as_ref())?;
         let now = self.deps.clock.now();
+        let (schedule, next_run_at) = schedule::from_request(req.schedule.as_ref(), now)?;
         let id = ExportId::generate();
         let name = req.name.unwrap_or_else(|| id.to_string());
-        check_name(&name)?;
+        schedule::check_name(&name)?;
         let mut export = Export {
             id,
             org_id: org,
@@ -307,8 +276,8 @@ impl ExportService {
             integration,
             path_template,
             staging_ttl_hours,
-            next_run_at: schedule.as_ref().and_then(|(_, s)| s.next_after(now)),
-            schedule: schedule.map(|(s, _)| s),
+            next_run_at,
+            schedule,
             created_by: ctx.actor().key(),
             created_at: now,
             updated_at: now,
@@ -401,15 +370,7 @@ impl ExportService {
         self.member(ctx, org).await?;
         let mut export = self.load(org, id).await?;
         let now = self.deps.clock.now();
-        let Some(schedule) = export.schedule.as_mut() else {
-            return Err(ServiceError::Refused {
-                code: "export-not-scheduled",
-                message: "this export has no schedule to pause or resume".into(),
-            });
-        };
-        schedule.paused = paused;
-        export.next_run_at =
-            if paused { None } else { Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now) };
+        export.next_run_at = schedule::set_paused(export.schedule.as_mut(), paused, now, "export-not-scheduled")?;
         export.updated_at = now;
         self.deps.catalog.update_export(&export).await?;
         let action = if paused { "export.pause" } else { "export.resume" };
@@ -445,9 +406,7 @@ impl ExportService {
             files: files.into_iter().map(|p| template.render(&values, p)).collect(),
             manifest: beside(&folder, "_manifest.json"),
             success_marker: beside(&folder, "_SUCCESS"),
-            next_runs: schedule_of(req.schedule.as_ref())?
-                .map(|(_, s)| s.upcoming(now, NEXT_RUNS_SHOWN))
-                .unwrap_or_default(),
+            next_runs: schedule::next_runs(schedule::from_request(req.schedule.as_ref(), now)?.0.as_ref(), now),
         })
     }
 
@@ -594,16 +553,14 @@ impl ExportService {
         let ctx = RequestContext::system();
         let mut queued = 0;
         for mut export in self.deps.catalog.due_exports(now, 100).await? {
-            let Some(s) = export.schedule.clone() else { continue };
-            let parsed = match Schedule::parse(&s.cron, &s.timezone) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(export = %export.id, error = %e.message, "schedule unreadable; not run");
-                    continue;
-                }
+            let Some(schedule::Due { scheduled_for, next }) =
+                export.schedule.as_ref().and_then(|s| schedule::due(s, now))
+            else {
+                tracing::warn!(export = %export.id, "schedule unreadable; not run");
+                continue;
             };
-            let due = parsed.latest_until(now).or(export.next_run_at);
-            export.next_run_at = parsed.next_after(now);
+            let due = scheduled_for.or(export.next_run_at);
+            export.next_run_at = next;
             export.updated_at = now;
             self.deps.catalog.update_export(&export).await?;
             match self.enqueue(&ctx, &export, RunTrigger::Schedule, due).await {

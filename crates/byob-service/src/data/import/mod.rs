@@ -6,7 +6,7 @@ mod run;
 
 use byob_core::{
     AuditOutcome, ImportId, JobId, OrgId,
-    export::{CronSchedule, RunTrigger},
+    export::RunTrigger,
     import::{DatePattern, Import, ImportRun, ImportSource},
     integration::IntegrationState,
     job::JobState,
@@ -18,10 +18,9 @@ use utoipa::ToSchema;
 
 pub use resolve::{Candidate, RejectedKey, Resolution};
 
-use super::{ConnectionService, LoadRequest, Loads, export::Schedule, load::check_request};
+use super::{ConnectionService, LoadRequest, Loads, load::check_request, schedule};
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, jobs::queued_job};
 
-const NEXT_RUNS_SHOWN: usize = 5;
 const MAX_PATH_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -41,7 +40,7 @@ pub struct CreateImport {
     /// `delimiter`, `null_tokens`, `encoding`.
     #[serde(default = "empty_object")]
     pub load: Value,
-    pub schedule: Option<super::ScheduleRequest>,
+    pub schedule: Option<schedule::ScheduleRequest>,
 }
 
 fn empty_object() -> Value {
@@ -130,12 +129,7 @@ impl ImportService {
     }
 
     fn view(&self, import: Import) -> ImportView {
-        let next_runs = match &import.schedule {
-            Some(s) if !s.paused => Schedule::parse(&s.cron, &s.timezone)
-                .map(|p| p.upcoming(self.deps.clock.now(), NEXT_RUNS_SHOWN))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
+        let next_runs = schedule::next_runs(import.schedule.as_ref(), self.deps.clock.now());
         ImportView { import, next_runs }
     }
 
@@ -182,20 +176,11 @@ impl ImportService {
             .find(|i| i.id.to_string() == req.integration || i.name == req.integration)
             .ok_or_else(|| ServiceError::not_found("integration", &req.integration))?;
         let connection = self.connections.resolve_name(org, &req.connection).await?;
-        let schedule = match &req.schedule {
-            Some(s) => {
-                let timezone = s.timezone.clone().unwrap_or_else(|| "UTC".into());
-                let parsed = Schedule::parse(&s.cron, &timezone)?;
-                Some((CronSchedule { cron: s.cron.trim().to_string(), timezone, paused: false }, parsed))
-            }
-            None => None,
-        };
         let now = self.deps.clock.now();
+        let (schedule, next_run_at) = schedule::from_request(req.schedule.as_ref(), now)?;
         let id = ImportId::generate();
         let name = req.name.unwrap_or_else(|| id.to_string());
-        if !(1..=63).contains(&name.len()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`"));
-        }
+        schedule::check_name(&name)?;
         let import = Import {
             id,
             org_id: org,
@@ -205,8 +190,8 @@ impl ImportService {
             connection,
             table: req.table,
             load: req.load,
-            next_run_at: schedule.as_ref().and_then(|(_, s)| s.next_after(now)),
-            schedule: schedule.map(|(s, _)| s),
+            next_run_at,
+            schedule,
             last_loaded: None,
             created_by: ctx.actor().key(),
             created_at: now,
@@ -275,15 +260,7 @@ impl ImportService {
         self.member(ctx, org).await?;
         let mut import = self.load(org, id).await?;
         let now = self.deps.clock.now();
-        let Some(schedule) = import.schedule.as_mut() else {
-            return Err(ServiceError::Refused {
-                code: "import-not-scheduled",
-                message: "this import has no schedule to pause or resume".into(),
-            });
-        };
-        schedule.paused = paused;
-        import.next_run_at =
-            if paused { None } else { Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now) };
+        import.next_run_at = schedule::set_paused(import.schedule.as_mut(), paused, now, "import-not-scheduled")?;
         import.updated_at = now;
         self.deps.catalog.update_import(&import).await?;
         let action = if paused { "import.pause" } else { "import.resume" };
@@ -404,9 +381,10 @@ impl ImportService {
         let ctx = RequestContext::system();
         let mut queued = 0;
         for mut import in self.deps.catalog.due_imports(now, 100).await? {
-            let Some(s) = import.schedule.clone() else { continue };
-            let Ok(parsed) = Schedule::parse(&s.cron, &s.timezone) else { continue };
-            import.next_run_at = parsed.next_after(now);
+            let Some(schedule::Due { next, .. }) = import.schedule.as_ref().and_then(|s| schedule::due(s, now)) else {
+                continue;
+            };
+            import.next_run_at = next;
             import.updated_at = now;
             self.deps.catalog.update_import(&import).await?;
             match self.enqueue(&ctx, &import, RunTrigger::Schedule, false).await {

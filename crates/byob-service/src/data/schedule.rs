@@ -1,12 +1,93 @@
-//! Export schedules: a cron expression (five fields, or six with seconds) read in an IANA time zone, so
+//! Export and import schedules: a cron expression (five fields, or six with seconds) read in an IANA time zone, so
 //! `0 6 * * *` in `Europe/Paris` runs at 06:00 Paris time in summer and winter alike.
 //!
 //! Runs missed while byob was down are not replayed one by one: the first tick after start-up runs the export
 //! once for the latest missed time, then the schedule continues from the next time after now. A run that is
 //! due while the previous one is still queued or running is skipped.
 
-use byob_core::location::FieldError;
+use byob_core::{export::CronSchedule, location::FieldError};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::ServiceError;
+
+/// Times shown for a schedule.
+const NEXT_RUNS_SHOWN: usize = 5;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    pub cron: String,
+    /// IANA zone; `UTC` when absent.
+    pub timezone: Option<String>,
+}
+
+/// The schedule a request asks for, checked, and its first time after `now`.
+///
+/// # Errors
+/// `schedule-cron` or `schedule-timezone`.
+pub(crate) fn from_request(
+    req: Option<&ScheduleRequest>,
+    now: DateTime<Utc>,
+) -> Result<(Option<CronSchedule>, Option<DateTime<Utc>>), ServiceError> {
+    let Some(req) = req else { return Ok((None, None)) };
+    let timezone = req.timezone.clone().unwrap_or_else(|| "UTC".into());
+    let parsed = Schedule::parse(&req.cron, &timezone)?;
+    let next = parsed.next_after(now);
+    Ok((Some(CronSchedule { cron: req.cron.trim().to_string(), timezone, paused: false }), next))
+}
+
+/// The next times of an active schedule (none when there is none or it is paused).
+pub(crate) fn next_runs(schedule: Option<&CronSchedule>, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    match schedule {
+        Some(s) if !s.paused => {
+            Schedule::parse(&s.cron, &s.timezone).map(|p| p.upcoming(now, NEXT_RUNS_SHOWN)).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Pauses or resumes `schedule`; returns the next run time (none while paused; resuming starts from the next
+/// time after now, so nothing missed while paused is run).
+///
+/// # Errors
+/// `code` (e.g. `export-not-scheduled`) when there is no schedule.
+pub(crate) fn set_paused(
+    schedule: Option<&mut CronSchedule>,
+    paused: bool,
+    now: DateTime<Utc>,
+    code: &'static str,
+) -> Result<Option<DateTime<Utc>>, ServiceError> {
+    let Some(schedule) = schedule else {
+        return Err(ServiceError::Refused { code, message: "there is no schedule to pause or resume".into() });
+    };
+    schedule.paused = paused;
+    Ok(if paused { None } else { Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now) })
+}
+
+/// What a tick makes of a due schedule.
+pub(crate) struct Due {
+    /// The time the run stands for: the latest one missed.
+    pub(crate) scheduled_for: Option<DateTime<Utc>>,
+    pub(crate) next: Option<DateTime<Utc>>,
+}
+
+/// For a due schedule at a tick: the time the run stands for and the next time (`None`: unreadable).
+pub(crate) fn due(schedule: &CronSchedule, now: DateTime<Utc>) -> Option<Due> {
+    let parsed = Schedule::parse(&schedule.cron, &schedule.timezone).ok()?;
+    Some(Due { scheduled_for: parsed.latest_until(now), next: parsed.next_after(now) })
+}
+
+/// An export's or import's name: 1-63 letters, digits, `-`, `_`, `.`.
+///
+/// # Errors
+/// `name` is invalid.
+pub(crate) fn check_name(name: &str) -> Result<(), ServiceError> {
+    let ok = (1..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok { Ok(()) } else { Err(ServiceError::invalid("name", "1-63 characters: letters, digits, `-`, `_` and `.`")) }
+}
 use chrono_tz::Tz;
 use croner::{Cron, parser::CronParser};
 
