@@ -338,3 +338,39 @@ async fn split_by_bytes() {
     assert_eq!(data[59_999][0], "60000");
     assert_eq!(rows.as_array().unwrap().len(), 60_000 + files.len(), "each file has its header");
 }
+
+/// Cancelled while running: the run ends `cancelled` at its next progress report, its open upload is aborted
+/// and its finished files deleted, so the bucket is left empty.
+#[tokio::test]
+async fn a_cancelled_run_leaves_nothing() {
+    let s = setup(Store::Moto).await;
+    let body = json!({
+        "connection": "pg", "format": "csv", "options": { "max_rows_per_file": 200_000 },
+        "query": "SELECT x, md5(x::text) AS h FROM generate_series(1, 5000000) AS x",
+    });
+    let created = s.app.call("POST", &format!("/v1/orgs/{}/exports", s.org), Some(&s.member), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let export = created.body["export"]["id"].as_str().unwrap().to_string();
+    let run = created.body["run"]["id"].as_str().unwrap().to_string();
+    let runner = s.app.services.runner.clone();
+    let worker = tokio::spawn(async move { runner.run_one().await.unwrap() });
+    let job_path = format!("/v1/orgs/{}/jobs/{run}", s.org);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let job = s.app.call("GET", &job_path, Some(&s.member), None).await.body;
+        if job["progress"]["rows_done"].as_u64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline && job["state"] != "succeeded", "{job}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let cancel = s.app.call("POST", &format!("{job_path}/cancel"), Some(&s.member), None).await;
+    assert_eq!(cancel.status, 200, "{:?}", cancel.body);
+    worker.await.unwrap();
+    let ended =
+        s.app.call("GET", &format!("/v1/orgs/{}/exports/{export}/runs/{run}", s.org), Some(&s.member), None).await.body;
+    assert_eq!(ended["state"], "cancelled", "{ended}");
+    assert_eq!(ended["files"], json!([]));
+    assert_eq!(s.bucket.keys().await, Vec::<String>::new(), "nothing of the cancelled run is left");
+    assert_eq!(byob_testkit::exports::open_multipart_uploads(&s.bucket.name).await, 0);
+}
