@@ -12,6 +12,7 @@ use byob_testkit::{
     buckets::{create_s3_bucket, unique_name},
     exports::open_multipart_uploads,
     fresh_postgres_database, server_env,
+    uploads::moto_uploads_integration,
 };
 use serde_json::{Value, json};
 use support::{Server, byob_cli, org_and_member};
@@ -96,11 +97,8 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
     let (org, token) = org_and_member(&server, &operator).await;
     let bucket = unique_name("exports");
     create_s3_bucket(&bucket).await;
-    let integration = json!({
-        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
-        "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["exports"],
-        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-    });
+    let mut integration = moto_uploads_integration(&bucket, "byob");
+    integration["features"] = json!(["exports"]);
     let (status, text) =
         server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
     assert_eq!(status, 201, "{text}");
@@ -185,11 +183,8 @@ async fn imports_from_the_command_line() {
             .await
             .unwrap();
     }
-    let integration = json!({
-        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
-        "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["imports"],
-        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-    });
+    let mut integration = moto_uploads_integration(&bucket, "byob");
+    integration["features"] = json!(["imports"]);
     let (status, text) =
         server.call("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(integration)).await;
     assert_eq!(status, 201, "{text}");

@@ -186,15 +186,7 @@ pub(super) async fn enqueue_run(
 ) -> Result<bool, CatalogError> {
     let mut tx = pool.begin().await?;
     lock_for_enqueue(&mut tx, backend, "exports", &run.export_id.to_string()).await?;
-    let active: i64 = sqlx::query(
-        "SELECT count(*) AS n FROM export_runs r JOIN jobs j ON j.id = r.id WHERE r.export_id = $1 AND j.state IN \
-         ('queued', 'running')",
-    )
-    .bind(run.export_id.to_string())
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("n")?;
-    if active > 0 {
+    if definitions::has_active_run(&mut tx, "export_runs", "export_id", &run.export_id.to_string()).await? {
         return Ok(false);
     }
     jobs::insert(&mut *tx, job).await?;
@@ -225,32 +217,17 @@ pub(super) async fn enqueue_run(
 }
 
 pub(super) async fn get_run(pool: &AnyPool, org: OrgId, id: JobId) -> Result<Option<ExportRun>, CatalogError> {
-    let row = sqlx::query(sql!(
-        "SELECT {RUN_COLUMNS} FROM export_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.id = $2"
-    ))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(run_from_row).transpose()
+    definitions::get_run(pool, "export_runs", RUN_COLUMNS, org, &id.to_string(), run_from_row).await
 }
 
 pub(super) async fn list_runs(
     pool: &AnyPool,
     org: OrgId,
-    export: ExportId,
+    parent: ExportId,
     max: u32,
 ) -> Result<Vec<ExportRun>, CatalogError> {
-    let rows = sqlx::query(sql!(
-        "SELECT {RUN_COLUMNS} FROM export_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.export_id = $2 \
-         ORDER BY r.id DESC LIMIT $3"
-    ))
-    .bind(org.to_string())
-    .bind(export.to_string())
-    .bind(limit(max))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(run_from_row).collect()
+    definitions::list_runs(pool, "export_runs", "export_id", RUN_COLUMNS, org, &parent.to_string(), max, run_from_row)
+        .await
 }
 
 /// Saves what a run delivered, what it has pending and its cleanup state.

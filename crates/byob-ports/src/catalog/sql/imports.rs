@@ -13,7 +13,7 @@ use super::{
     definitions,
     exports::{count, lock_for_enqueue},
     jobs,
-    row::{json, limit, ms, opt_ms, opt_text, opt_time, parsed, sql, text, time, to_json},
+    row::{json, ms, opt_ms, opt_text, opt_time, parsed, sql, text, time, to_json},
 };
 use crate::catalog::CatalogError;
 
@@ -151,15 +151,7 @@ pub(super) async fn enqueue_run(
 ) -> Result<bool, CatalogError> {
     let mut tx = pool.begin().await?;
     lock_for_enqueue(&mut tx, backend, "imports", &run.import_id.to_string()).await?;
-    let active: i64 = sqlx::query(
-        "SELECT count(*) AS n FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.import_id = $1 AND j.state IN \
-         ('queued', 'running')",
-    )
-    .bind(run.import_id.to_string())
-    .fetch_one(&mut *tx)
-    .await?
-    .try_get("n")?;
-    if active > 0 {
+    if definitions::has_active_run(&mut tx, "import_runs", "import_id", &run.import_id.to_string()).await? {
         return Ok(false);
     }
     jobs::insert(&mut *tx, job).await?;
@@ -185,32 +177,17 @@ pub(super) async fn enqueue_run(
 }
 
 pub(super) async fn get_run(pool: &AnyPool, org: OrgId, id: JobId) -> Result<Option<ImportRun>, CatalogError> {
-    let row = sqlx::query(sql!(
-        "SELECT {RUN_COLUMNS} FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.id = $2"
-    ))
-    .bind(org.to_string())
-    .bind(id.to_string())
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(run_from_row).transpose()
+    definitions::get_run(pool, "import_runs", RUN_COLUMNS, org, &id.to_string(), run_from_row).await
 }
 
 pub(super) async fn list_runs(
     pool: &AnyPool,
     org: OrgId,
-    import: ImportId,
+    parent: ImportId,
     max: u32,
 ) -> Result<Vec<ImportRun>, CatalogError> {
-    let rows = sqlx::query(sql!(
-        "SELECT {RUN_COLUMNS} FROM import_runs r JOIN jobs j ON j.id = r.id WHERE r.org_id = $1 AND r.import_id = $2 \
-         ORDER BY r.id DESC LIMIT $3"
-    ))
-    .bind(org.to_string())
-    .bind(import.to_string())
-    .bind(limit(max))
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(run_from_row).collect()
+    definitions::list_runs(pool, "import_runs", "import_id", RUN_COLUMNS, org, &parent.to_string(), max, run_from_row)
+        .await
 }
 
 /// Records what a run chose and did.
