@@ -128,15 +128,13 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
     let created: Value = serde_json::from_str(&stdout).unwrap();
     let run = created["run"]["id"].as_str().unwrap().to_string();
     let export = created["export"]["id"].as_str().unwrap().to_string();
-    // Killed while its file is a multipart upload in progress.
+    // Killed the moment its file is a multipart upload in progress, whether or not byob has recorded the upload's
+    // id yet: byob records the file's key before it starts the upload, and recovery lists what the key left.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while open_multipart_uploads(&bucket).await == 0 {
         assert!(tokio::time::Instant::now() < deadline, "the export never started its upload");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // A moment more, for byob to record the upload it started (a crash inside that instant leaves the upload to
-    // the bucket's lifecycle rule, which byob's generated setup includes).
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut server = server;
     server.child.start_kill().unwrap();
     server.child.wait().await.unwrap();

@@ -191,11 +191,15 @@ pub struct DeliveredFile {
     pub sha256: String,
 }
 
-/// A multipart upload a run started and has not completed: aborted if the run fails or its process dies.
+/// A file a run is writing and has not completed. Recorded *before* its upload starts, so a process that dies
+/// at any point leaves the key to clean up: recovery aborts the recorded upload and every other unfinished
+/// upload the bucket lists for the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingWrite {
     pub key: String,
-    pub upload_id: String,
+    /// The provider's upload id, once it exists and was recorded.
+    #[serde(default)]
+    pub upload_id: Option<String>,
 }
 
 /// One run of an export; its id is the id of the job that runs it.
@@ -226,4 +230,69 @@ pub struct ExportRun {
     pub cleaned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// Statement kinds an export may run: they only read.
+const READING_STATEMENTS: [&str; 4] = ["select", "with", "values", "table"];
+
+/// The first keyword of a SQL statement, past whitespace, comments and opening parentheses.
+fn first_keyword(sql: &str) -> String {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            break;
+        }
+    }
+    rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase()
+}
+
+/// Refuses an export query that is not a reading statement (`DELETE … RETURNING`, `UPDATE`, DDL…), naming what it
+/// is: exports only read. (A data-modifying `WITH` is refused by the platform's read-only transaction.)
+///
+/// # Errors
+/// [`crate::location::FieldError`] with rule `export-query-not-read-only`.
+pub fn check_read_only_query(field: &str, sql: &str) -> Result<(), crate::location::FieldError> {
+    let keyword = first_keyword(sql);
+    if READING_STATEMENTS.contains(&keyword.as_str()) {
+        return Ok(());
+    }
+    let what = if keyword.is_empty() { "no statement".to_string() } else { format!("`{}`", keyword.to_uppercase()) };
+    Err(crate::location::FieldError::new(
+        field,
+        "export-query-not-read-only",
+        format!("exports only read: this query begins with {what}; write one SELECT (or WITH … SELECT, VALUES, TABLE)"),
+    ))
+}
+
+#[cfg(test)]
+mod read_only_tests {
+    use super::*;
+
+    #[test]
+    fn reading_statements_pass_and_writing_ones_are_named() {
+        for sql in [
+            "SELECT 1",
+            " (select 1)",
+            "-- a comment\nWITH a AS (SELECT 1) SELECT * FROM a",
+            "/* x */ values (1)",
+            "TABLE t",
+        ] {
+            assert!(check_read_only_query("query", sql).is_ok(), "{sql}");
+        }
+        for (sql, named) in [
+            ("DELETE FROM t RETURNING *", "`DELETE`"),
+            ("update t set a = 1 returning a", "`UPDATE`"),
+            ("INSERT INTO t VALUES (1) RETURNING *", "`INSERT`"),
+            ("drop table t", "`DROP`"),
+            ("-- only a comment", "no statement"),
+        ] {
+            let e = check_read_only_query("query", sql).err().map(|e| e.message).unwrap_or_default();
+            assert!(e.contains("exports only read") && e.contains(named), "{sql}: {e}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ use url::Url;
 
 use super::{
     PresignPolicy, StorageClient, StorageError,
+    azure_sas::BlobSas,
     client::PartSigner,
     inspect::{AzureInspector, InspectorAuth},
     writer::StoreParts,
@@ -54,6 +55,7 @@ pub struct AzureSettings {
 /// one length as Azure requires.
 struct AzureBlocks {
     store: Arc<MicrosoftAzure>,
+    signer: Arc<dyn Signer>,
 }
 
 fn block_id(part_number: u32) -> String {
@@ -74,7 +76,7 @@ impl PartSigner for AzureBlocks {
         part_number: u32,
         ttl: Duration,
     ) -> Result<(Url, Vec<(String, String)>), StorageError> {
-        let mut url = self.store.signed_url(Method::PUT, key, ttl).await?;
+        let mut url = self.signer.signed_url(Method::PUT, key, ttl).await?;
         url.query_pairs_mut()
             .append_pair("comp", "block")
             .append_pair("blockid", &STANDARD.encode(block_id(part_number)));
@@ -142,9 +144,23 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
         AzureAuth::ServicePrincipal { .. } => InspectorAuth::Token(store.credentials().clone()),
     };
     let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth);
-    let parts = Arc::new(AzureBlocks { store: store.clone() });
+    // A shared key signs byob's own blob SAS (keys of any characters); a service principal's user-delegation SAS
+    // is object_store's.
+    let signer: Arc<dyn Signer> = match &settings.auth {
+        AzureAuth::SharedKey(key) => Arc::new(BlobSas {
+            account: settings.account.clone(),
+            container: settings.container.clone(),
+            endpoint: endpoint.clone(),
+            key: STANDARD
+                .decode(key.expose())
+                .map_err(|_| StorageError::Config("the account key is not base64".into()))?,
+        }),
+        _ => store.clone(),
+    };
+    let parts = Arc::new(AzureBlocks { store: store.clone(), signer: signer.clone() });
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
     let client = StorageClient::new(store.clone(), parts, put_headers, settings.prefix, policy)
+        .with_signer(signer)
         .with_inspector(Arc::new(inspector))
         .with_writer(Arc::new(StoreParts { store }));
     Ok(match settings.auth {

@@ -16,6 +16,7 @@ use url::Url;
 use super::{
     StorageError,
     inspect::BucketInspector,
+    leftovers::{Leftovers, UnfinishedWrite},
     writer::{ObjectWriter, PartWriter},
 };
 
@@ -139,6 +140,13 @@ impl<S: Signer + MultipartStore> PartSigner for S3Parts<S> {
     }
 }
 
+/// A checked key as object_store's path, taken as it is: `Path::from` would percent-encode characters such as
+/// `é`, `%`, `#` or `?` into the key itself, and the HTTP layer would then encode them a second time.
+fn object_path(full: String) -> Result<Path, StorageError> {
+    Path::parse(&full)
+        .map_err(|e| StorageError::InvalidKey { key: full.chars().take(200).collect(), reason: e.to_string() })
+}
+
 /// An object of a listing, with its key relative to the client's prefix.
 #[derive(Debug, Clone)]
 pub struct ListedObject {
@@ -174,6 +182,8 @@ pub struct StorageClient {
     writer: Option<Arc<dyn PartWriter>>,
     /// One list request per call, with start-after (S3, GCS); others list through object_store's own paging.
     pages: Option<Arc<dyn PaginatedListStore>>,
+    /// Finds unfinished writes by listing (S3, a local directory); none where the provider cannot list them.
+    leftovers: Option<Arc<dyn Leftovers>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -208,6 +218,7 @@ impl StorageClient {
             inspector: None,
             writer: None,
             pages: None,
+            leftovers: None,
         }
     }
 
@@ -224,6 +235,7 @@ impl StorageClient {
             inspector: None,
             writer: None,
             pages: None,
+            leftovers: None,
         }
     }
 
@@ -239,6 +251,12 @@ impl StorageClient {
         Ok(Self { prefix, ..self.clone() })
     }
 
+    /// Presigns with `signer` rather than with the store's own.
+    pub(crate) fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
     pub(crate) fn with_inspector(mut self, inspector: Arc<dyn BucketInspector>) -> Self {
         self.inspector = Some(inspector);
         self
@@ -247,6 +265,48 @@ impl StorageClient {
     pub(crate) fn with_pages(mut self, pages: Arc<dyn PaginatedListStore>) -> Self {
         self.pages = Some(pages);
         self
+    }
+
+    pub(crate) fn with_leftovers(mut self, leftovers: Arc<dyn Leftovers>) -> Self {
+        self.leftovers = Some(leftovers);
+        self
+    }
+
+    /// Aborts every unfinished write of `key` (from [`Self::key`]) the bucket still holds, whoever started it and
+    /// whether or not its id was recorded; returns how many. Nothing to do where the provider cannot list them
+    /// (Azure's uncommitted blocks and GCS's resumable sessions are never visible and expire on their own).
+    ///
+    /// # Errors
+    /// The bucket's errors ([`StorageError::PermissionDenied`] when it refuses listing them).
+    pub async fn clear_unfinished(&self, key: &Path) -> Result<usize, StorageError> {
+        self.clear(key, false, None).await
+    }
+
+    /// Aborts the unfinished writes under `folder/` that started before `started_before` (writes in progress
+    /// elsewhere are left alone); returns how many.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn clear_unfinished_under(
+        &self,
+        folder: &Path,
+        started_before: DateTime<Utc>,
+    ) -> Result<usize, StorageError> {
+        self.clear(folder, true, Some(started_before)).await
+    }
+
+    async fn clear(&self, key: &Path, folder: bool, before: Option<DateTime<Utc>>) -> Result<usize, StorageError> {
+        let Some(leftovers) = &self.leftovers else { return Ok(0) };
+        let found: Vec<UnfinishedWrite> = leftovers
+            .list(key, folder)
+            .await?
+            .into_iter()
+            .filter(|w| before.is_none_or(|b| w.started.is_some_and(|s| s < b)))
+            .collect();
+        for write in &found {
+            leftovers.remove(write).await?;
+        }
+        Ok(found.len())
     }
 
     /// Objects directly in a folder whose relative key starts with `starts_with` (e.g. `in/data-`, or a folder
@@ -285,7 +345,7 @@ impl StorageClient {
                 Ok(ListPage { objects, next: page.page_token, requests_counted: true })
             }
             None => {
-                let listed = self.store.list_with_delimiter(Some(&Path::from(full(folder)))).await?;
+                let listed = self.store.list_with_delimiter(Some(&object_path(full(folder))?)).await?;
                 let objects = listed
                     .objects
                     .into_iter()
@@ -396,7 +456,7 @@ impl StorageClient {
         if checked.is_root() {
             return Err(StorageError::InvalidKey { key: String::new(), reason: "empty".into() });
         }
-        Ok(Path::from(self.prefix.join(checked.as_str())))
+        object_path(self.prefix.join(checked.as_str()))
     }
 
     /// The full key of an object the customer named or byob listed (an import's file), which may hold characters
@@ -408,7 +468,7 @@ impl StorageClient {
     pub fn existing_key(&self, relative: &str) -> Result<Path, StorageError> {
         byob_core::location::check_existing_key("key", relative)
             .map_err(|e| StorageError::InvalidKey { key: relative.chars().take(200).collect(), reason: e.message })?;
-        Ok(Path::from(self.prefix.join(relative)))
+        object_path(self.prefix.join(relative))
     }
 
     fn lifetime(&self, requested: Option<Duration>) -> Result<Duration, StorageError> {

@@ -9,6 +9,7 @@ use object_store::{
     CredentialProvider, ObjectStoreExt, StaticCredentialProvider,
     gcp::{GcpCredential, GcpSigningCredential, GoogleCloudStorage, GoogleCloudStorageBuilder, ServiceAccountKey},
     path::Path,
+    signer::{Method, SignedUrlOptions, Signer},
 };
 use url::Url;
 
@@ -17,6 +18,39 @@ use super::{
 };
 
 const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
+
+/// object_store's V4 signer writes the key into the URL text as it is, and the URL parser then reads a `%` as the
+/// start of an escape, a `#` as a fragment and a `?` as the query: a key holding one got a URL for another
+/// object. Escaping those three first gives the URL (and the path it signs) the key's exact encoding; the URL
+/// parser encodes everything else (spaces, non-ASCII) itself.
+#[derive(Debug)]
+struct EscapedKeys(Arc<GoogleCloudStorage>);
+
+fn escaped(path: &Path) -> Path {
+    let raw = path.as_ref();
+    if !raw.contains(['%', '#', '?']) {
+        return path.clone();
+    }
+    let text = raw.replace('%', "%25").replace('#', "%23").replace('?', "%3F");
+    Path::parse(&text).unwrap_or_else(|_| path.clone())
+}
+
+#[async_trait::async_trait]
+impl Signer for EscapedKeys {
+    async fn signed_url(&self, method: Method, path: &Path, expires_in: Duration) -> object_store::Result<Url> {
+        self.0.signed_url(method, &escaped(path), expires_in).await
+    }
+
+    async fn signed_url_opts(
+        &self,
+        method: Method,
+        path: &Path,
+        expires_in: Duration,
+        options: &SignedUrlOptions,
+    ) -> object_store::Result<Url> {
+        self.0.signed_url_opts(method, &escaped(path), expires_in, options).await
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct GcsSettings {
@@ -205,7 +239,8 @@ fn build(
     let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone());
     let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
     let pages = store.clone();
-    Ok(StorageClient::new(store, parts.clone(), Vec::new(), prefix, policy)
+    Ok(StorageClient::new(store.clone(), parts.clone(), Vec::new(), prefix, policy)
+        .with_signer(Arc::new(EscapedKeys(store)))
         .with_inspector(Arc::new(inspector))
         .with_writer(parts)
         .with_pages(pages))

@@ -6,7 +6,7 @@ use byob_core::location::Prefix;
 use object_store::{ObjectStore, local::LocalFileSystem};
 use thiserror::Error;
 
-use super::StorageClient;
+use super::{StorageClient, leftovers::LocalLeftovers};
 
 #[derive(Debug, Error)]
 #[error("default storage directory {path}: {reason}")]
@@ -32,9 +32,12 @@ pub fn local_default_storage(dir: &Path) -> Result<Arc<dyn ObjectStore>, LocalSt
 /// When the directory cannot be created or opened.
 pub fn local_storage_client(dir: &Path) -> Result<StorageClient, LocalStorageError> {
     let store = local_default_storage(dir)?;
+    // object_store resolves the directory the same way, so staging files are found under the same root.
+    let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     Ok(StorageClient::unsigned(
         store,
         Prefix::default(),
         "a local directory has no URLs to hand out; byob moves the bytes itself",
-    ))
+    )
+    .with_leftovers(Arc::new(LocalLeftovers { root })))
 }

@@ -2,10 +2,12 @@
 //! uses (data access, presigned GET/PUT, presigned multipart), always confined to the integration's prefix.
 
 pub mod azure;
+mod azure_sas;
 mod client;
 mod error;
 pub mod gcs;
 pub mod inspect;
+mod leftovers;
 mod local;
 pub mod s3;
 mod sts;
@@ -13,6 +15,7 @@ mod writer;
 
 pub use client::{ListPage, ListedObject, PartRules, PresignPolicy, PresignedUrl, StorageClient};
 pub use error::StorageError;
+pub use leftovers::UnfinishedWrite;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};
 pub use writer::ObjectWriter;

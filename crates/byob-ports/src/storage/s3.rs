@@ -45,16 +45,17 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
     let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
-    let inspector = S3Inspector::new(
+    let inspector = Arc::new(S3Inspector::new(
         &settings.bucket,
         &settings.region,
         settings.endpoint.as_deref(),
         settings.path_style,
         store.credentials().clone(),
-    );
+    ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
-        .with_inspector(Arc::new(inspector))
+        .with_inspector(inspector.clone())
+        .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))
         .with_pages(store))
 }
@@ -94,16 +95,17 @@ pub fn connect_assumed_role(
     }
     let store = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
-    let inspector = S3Inspector::new(
+    let inspector = Arc::new(S3Inspector::new(
         &location.bucket,
         &location.region,
         location.endpoint.as_deref(),
         location.endpoint.is_some(),
         store.credentials().clone(),
-    );
+    ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
-        .with_inspector(Arc::new(inspector))
+        .with_inspector(inspector.clone())
+        .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))
         .with_pages(store))
 }

@@ -211,6 +211,11 @@ pub(super) async fn presigned_multipart(
         Ok(key) => key,
         Err(outcome) => return outcome,
     };
+    // Probes of verifications whose process died mid-check; an hour old at least, so a check running now in
+    // another process is never touched. Best effort: the bucket's lifecycle rule removes them too.
+    if let Ok(folder) = client.key(".byob/verify") {
+        let _ = client.clear_unfinished_under(&folder, chrono::Utc::now() - chrono::Duration::hours(1)).await;
+    }
     let upload = match client.start_multipart(&key).await {
         Ok(upload) => upload,
         Err(e) => {

@@ -17,7 +17,10 @@ use chrono::{DateTime, Utc};
 use object_store::{aws::AwsCredential, client::CredentialProvider, path::Path};
 
 use super::{BucketInspector, BucketSettings, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header};
-use crate::storage::StorageError;
+use crate::storage::{
+    StorageError,
+    leftovers::{Leftovers, UnfinishedWrite},
+};
 
 /// The integration's object-store credentials, handed to the AWS SDK clients.
 #[derive(Debug)]
@@ -297,6 +300,76 @@ impl BucketInspector for S3Inspector {
 
     async fn server_time(&self) -> Result<DateTime<Utc>, StorageError> {
         date_header(&self.http, &self.bucket_url).await
+    }
+}
+
+/// An SDK error of a call on objects: a refusal is a permission error, anything else the store's failure.
+fn object_call_error<E>(what: &str, err: &SdkError<E, HttpResponse>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().unwrap_or_default();
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    match (code, status) {
+        ("AccessDenied", _) | (_, Some(403)) => {
+            StorageError::PermissionDenied(format!("{what}: {}", err.message().unwrap_or(code)))
+        }
+        ("NoSuchBucket", _) => StorageError::NotFound("the bucket".into()),
+        _ => StorageError::Backend(format!("{what}: {}", DisplayErrorContext(err))),
+    }
+}
+
+/// `ListMultipartUploads` under the key (a page of 1,000 at a time) and `AbortMultipartUpload`.
+#[async_trait::async_trait]
+impl Leftovers for S3Inspector {
+    async fn list(&self, key: &Path, folder: bool) -> Result<Vec<UnfinishedWrite>, StorageError> {
+        let prefix = if folder { format!("{}/", key.as_ref()) } else { key.as_ref().to_string() };
+        let mut found = Vec::new();
+        let (mut key_marker, mut id_marker) = (None, None);
+        loop {
+            let reply = self
+                .s3
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(id_marker.take())
+                .send()
+                .await
+                .map_err(|e| object_call_error("listing unfinished multipart uploads", &e))?;
+            for upload in reply.uploads() {
+                let (Some(name), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
+                if folder || name == prefix {
+                    let started = upload.initiated().and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                    found.push(UnfinishedWrite { key: name.to_string(), upload_id: id.to_string(), started });
+                }
+            }
+            key_marker = reply.next_key_marker().map(str::to_string);
+            id_marker = reply.next_upload_id_marker().map(str::to_string);
+            if reply.is_truncated() != Some(true) || key_marker.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    async fn remove(&self, write: &UnfinishedWrite) -> Result<(), StorageError> {
+        let result = self
+            .s3
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&write.key)
+            .upload_id(&write.upload_id)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.code() == Some("NoSuchUpload") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(object_call_error("aborting an unfinished multipart upload", &e)),
+        }
     }
 }
 

@@ -111,13 +111,30 @@ fn encode_all(
 }
 
 /// Deletes a run's files, manifest and marker and aborts its open uploads; returns how many objects went.
+///
+/// A pending file's recorded upload is aborted, then every unfinished upload the bucket still lists for its key
+/// (one started by a process that died before recording it), then the key itself is deleted (a file completed
+/// by a process that died before recording it as delivered).
 pub(super) async fn remove_files(client: &StorageClient, run: &mut ExportRun) -> Result<usize, StorageError> {
+    let mut keys: Vec<String> = Vec::new();
     for pending in std::mem::take(&mut run.pending) {
-        client.abort_write(&client.key(&pending.key)?, &pending.upload_id).await?;
+        let key = client.key(&pending.key)?;
+        if let Some(upload_id) = &pending.upload_id {
+            client.abort_write(&key, upload_id).await?;
+        }
+        match client.clear_unfinished(&key).await {
+            Ok(_) => {}
+            // The bucket's AbortIncompleteMultipartUpload rule (in byob's setup) removes what byob may not list.
+            Err(StorageError::PermissionDenied(m)) => {
+                tracing::warn!(run = %run.id, reason = %m, "unfinished uploads of an export file could not be listed; left to the bucket's lifecycle rule");
+            }
+            Err(e) => return Err(e),
+        }
+        keys.push(pending.key);
     }
     run.rows = 0;
     run.bytes = 0;
-    let mut keys: Vec<String> = run.files.drain(..).map(|f| f.key).collect();
+    keys.extend(run.files.drain(..).map(|f| f.key));
     if let Some(manifest) = run.manifest_key.take() {
         keys.push(manifest.trim_end_matches("_manifest.json").to_string() + "_SUCCESS");
         keys.push(manifest);
@@ -330,8 +347,8 @@ impl ExportService {
         })
     }
 
-    /// Writes each file the encoder produces; records each multipart upload as it starts and each file as it
-    /// completes, so a crash leaves a list to clean up.
+    /// Writes each file the encoder produces; records each file's key before its upload starts, the upload's id
+    /// once it exists, and each file as it completes, so a crash at any point leaves a list to clean up.
     async fn upload_files(
         &self,
         client: &StorageClient,
@@ -347,12 +364,18 @@ impl ExportService {
                     Piece::Begin { part } => {
                         let key = template.render(values, part);
                         let path = client.key(&key).map_err(UploadError::Storage)?;
+                        // Recorded before any upload can start: a crash from here on leaves a key to clean up.
+                        run.pending.push(PendingWrite { key: key.clone(), upload_id: None });
+                        self.deps.catalog.update_export_run(run).await.map_err(UploadError::Catalog)?;
                         current = Some((client.object_writer(path), key));
                     }
                     Piece::Data(bytes) => {
                         let Some((writer, key)) = current.as_mut() else { return Err(UploadError::Interrupted) };
                         if let Some(upload_id) = writer.write(bytes).await.map_err(UploadError::Storage)? {
-                            run.pending.push(PendingWrite { key: key.clone(), upload_id });
+                            // Known now, so a failure in this process aborts it without a listing.
+                            if let Some(pending) = run.pending.iter_mut().find(|p| p.key == *key) {
+                                pending.upload_id = Some(upload_id);
+                            }
                             self.deps.catalog.update_export_run(run).await.map_err(UploadError::Catalog)?;
                         }
                     }

@@ -203,14 +203,14 @@ impl UploadService {
             Transfer::Single
         } else {
             let part_size = plan::part_size(req.size, req.part_size)?;
-            let session = client.start_multipart(&key).await?;
+            // The provider's upload starts once the record (and its key) is in the catalog, below.
             Transfer::Multipart {
-                session,
+                session: String::new(),
                 part_size,
                 part_count: u32::try_from(req.size.div_ceil(part_size).max(1)).unwrap_or(u32::MAX),
             }
         };
-        let upload = Upload {
+        let mut upload = Upload {
             id,
             org_id: org,
             filename: req.filename,
@@ -230,6 +230,20 @@ impl UploadService {
             completed_at: None,
         };
         self.deps.catalog.insert_upload(&upload).await?;
+        if let Transfer::Multipart { session, .. } = &mut upload.transfer {
+            // The key is recorded first, so a crash between starting the provider's upload and recording its id
+            // still leaves an upload the janitor finds (by listing the key) and aborts.
+            match client.start_multipart(&key).await {
+                Ok(started) => *session = started,
+                Err(e) => {
+                    upload.state = UploadState::Aborted;
+                    upload.staged = Staged::DeletedOnAbort;
+                    let _ = self.deps.catalog.update_upload(&upload, UploadState::Pending).await;
+                    return Err(e.into());
+                }
+            }
+            self.deps.catalog.update_upload(&upload, UploadState::Pending).await?;
+        }
         let parts = match &token {
             Some((secret, expires_at)) => plan::relay_urls(&self.settings.public_url, &upload, secret, *expires_at),
             None => plan::provider_urls(&client, &key, &upload, &[], ttl).await?,
@@ -435,7 +449,7 @@ impl UploadService {
     pub(crate) async fn discard(&self, ctx: &RequestContext, upload: &Upload) -> Result<Staged, ServiceError> {
         let (client, key) = self.located(ctx, upload).await?;
         match &upload.transfer {
-            Transfer::Multipart { session, .. } if upload.state == UploadState::Pending => {
+            Transfer::Multipart { session, .. } if upload.state == UploadState::Pending && !session.is_empty() => {
                 client.abort_multipart(&key, session).await.ok();
             }
             Transfer::Relay { part_count, .. } => {
@@ -444,6 +458,11 @@ impl UploadService {
                 }
             }
             _ => {}
+        }
+        // Whatever else is unfinished for the key: an upload whose id was never recorded (a crash), or the one
+        // object_store drove while assembling relay parts.
+        if let Err(e) = client.clear_unfinished(&key).await {
+            tracing::warn!(upload = %upload.id, error = %e, "unfinished uploads could not be listed; left to the bucket's lifecycle rule");
         }
         Ok(match client.store().delete(&key).await.map_err(StorageError::from) {
             Ok(()) | Err(StorageError::NotFound(_)) => Staged::DeletedOnAbort,
