@@ -90,6 +90,14 @@ async fn seed_example(store: Store) {
     assert!(rejected.contains(&"myfolderA/2022-10-16-revenue.csv"), "{resolved}");
     let resolved_b = resolve(&s, b["id"].as_str().unwrap()).await;
     assert_eq!(resolved_b["chosen"]["key"], "myfolderB/2022-11-15-salaries.csv", "{resolved_b}");
+    // A folder whose first page holds everything is resolved by that one request, newest file old or no match.
+    if store != Store::Azurite {
+        assert_eq!(resolved["list_requests"], 1, "{resolved}");
+        let (_, empty) = create(&s, import("myfolderA/{{date}}-nothing.csv", "nothing")).await;
+        let resolved_empty = resolve(&s, empty["id"].as_str().unwrap()).await;
+        assert_eq!(resolved_empty["chosen"], Value::Null, "{resolved_empty}");
+        assert_eq!(resolved_empty["list_requests"], 1, "{resolved_empty}");
+    }
 
     // Loaded with the uploads' loader; a second run skips the same file; a forced one loads it again.
     let first = run(&s, a_id, false).await;
@@ -110,6 +118,41 @@ async fn seed_example(store: Store) {
     assert_eq!(third["rows"], 1);
     let history = s.app.call("GET", &format!("/v1/orgs/{}/imports/{a_id}/runs", s.org), Some(&s.member), None).await;
     assert_eq!(history.body.as_array().unwrap().len(), 4);
+
+    // Keys as customers write them (any script, spaces, `+`): listed, resolved, read and loaded under their name.
+    for key in ["données/2024-05-06-ü.csv", "données/2024-05-07-ü.csv", "données/a b+c.csv"] {
+        bucket.write(key, b"id,amount\n1,2.50\n").await;
+    }
+    let (status, latest) = create(&s, import("données/{{date}}-ü.csv", "unicode_latest")).await;
+    assert_eq!(status, 201, "{latest}");
+    let latest_id = latest["id"].as_str().unwrap();
+    let resolved = resolve(&s, latest_id).await;
+    assert_eq!(resolved["chosen"]["key"], "données/2024-05-07-ü.csv", "{resolved}");
+    let done = run(&s, latest_id, false).await;
+    assert_eq!((done["state"].as_str(), done["rows"].as_u64()), (Some("succeeded"), Some(1)), "{done}");
+    for (path, table) in [("données/2024-05-06-ü.csv", "unicode_fixed"), ("données/a b+c.csv", "spaced")] {
+        let body = json!({
+            "integration": "customer", "source": { "mode": "fixed", "path": path },
+            "connection": "local", "table": table, "load": { "mode": "replace" },
+        });
+        let (status, fixed) = create(&s, body).await;
+        assert_eq!(status, 201, "{fixed}");
+        let fixed_id = fixed["id"].as_str().unwrap();
+        let resolved = resolve(&s, fixed_id).await;
+        assert_eq!(resolved["chosen"]["key"], path, "{resolved}");
+        let done = run(&s, fixed_id, false).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+    }
+    // A file deleted between being chosen and being read is the import's own failure.
+    let (_, gone) = create(
+        &s,
+        json!({ "integration": "customer", "source": { "mode": "fixed", "path": "données/never-there.csv" },
+                "connection": "local", "table": "gone", "load": { "mode": "replace" } }),
+    )
+    .await;
+    let done = run(&s, gone["id"].as_str().unwrap(), false).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_ne!(done["error"]["code"], "upload-object-missing", "{done}");
 }
 
 #[tokio::test]

@@ -119,7 +119,8 @@ impl Bucket {
     }
 
     fn path(&self, key: &str) -> Path {
-        Path::from(format!("{}/{key}", self.prefix))
+        // As the key is: `Path::from` would percent-encode non-ASCII characters into the key itself.
+        Path::parse(format!("{}/{key}", self.prefix)).expect("a valid key")
     }
 
     /// The object at `key` (relative to byob's prefix).

@@ -171,7 +171,8 @@ pub(super) async fn outside_prefix(client: &StorageClient, i: &Integration, run:
         return Outcome::skipped("the integration uses the whole bucket: there is no outside");
     }
     let parent = i.prefix.rsplit_once('/').map_or(String::new(), |(p, _)| format!("{p}/"));
-    let key = Path::from(format!("{parent}.byob-scope-probe-{run}"));
+    let probe = format!("{parent}.byob-scope-probe-{run}");
+    let key = Path::parse(&probe).unwrap_or_else(|_| Path::from(probe));
     match client.store().put(&key, PutPayload::from_static(b"scope probe")).await.map_err(StorageError::from) {
         Err(e) if denied(&e) => Outcome::passed(format!("a write outside `{}/` was refused", i.prefix)),
         Err(e) => Outcome::failed(

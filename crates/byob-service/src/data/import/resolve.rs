@@ -2,13 +2,14 @@
 //!
 //! Fixed mode reads the one key (a HEAD: read permission only). Latest mode lists only the pattern's folder,
 //! narrowed to names starting with the pattern's text before `{{date}}`, with `/` as delimiter so subfolders
-//! are never walked. When names begin with the date, ISO-8601 dates sort as text, so every file newer than a
-//! date sorts after it: the listing starts after the date `now - 1 day`, then `- 7 days`, `- 31 days`,
+//! are never walked. The folder's first page comes first: when it holds the whole folder, that one request
+//! decides. In a larger folder whose names begin with the date, ISO-8601 dates sort as text, so every file newer
+//! than a date sorts after it: the listing starts after the date `now - 1 day`, then `- 7 days`, `- 31 days`,
 //! `- 366 days`, `- 3660 days` (each two days earlier still, for names written with an offset), and finally the
-//! whole folder. It stops at the first window whose best file is at least a day later than the window's start:
+//! rest of the whole folder. It stops at the first window whose best file is at least a day later than the window's start:
 //! a name sorting before the start holds a local date before it, so (offsets being under a day) an instant
 //! less than a day after it.
-//! A folder of daily or hourly files is resolved in one request whatever its size. Only the best file and 50
+//! A folder of daily or hourly files is resolved in two requests whatever its size. Only the best file and 50
 //! rejected keys are kept in memory, however many keys the folder holds.
 
 use byob_core::import::{DatePattern, ImportSource, NameDate};
@@ -163,60 +164,92 @@ pub(crate) async fn resolve(
 }
 
 async fn latest(client: &StorageClient, pattern: &DatePattern, now: DateTime<Utc>) -> Result<Resolution, ServiceError> {
+    latest_from(client, pattern, now, FirstPage::Probe).await
+}
+
+/// Whether the folder's first page is listed before any window (always, but in the test that checks the
+/// windows against a full scan on folders too small to need them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirstPage {
+    Probe,
+    #[cfg(test)]
+    Skip,
+}
+
+async fn latest_from(
+    client: &StorageClient,
+    pattern: &DatePattern,
+    now: DateTime<Utc>,
+    first_page: FirstPage,
+) -> Result<Resolution, ServiceError> {
     let starts_with = pattern.key_prefix();
-    // Each window: where the listing starts, and the instant a file must reach for nothing before to beat it.
-    let mut starts: Vec<(Option<String>, Option<DateTime<Utc>>)> = Vec::new();
-    if pattern.date_first() {
+    let mut requests = 0u32;
+    let mut counted = true;
+    let fresh = || Tally { pattern, best: None, rejected: Vec::new(), rejected_total: 0 };
+    let mut list = async |tally: &mut Tally<'_>, start_after: Option<&str>, token: Option<String>| {
+        let page = client.list_page(&starts_with, start_after, token).await.map_err(|e| match e {
+            StorageError::PermissionDenied(_) => list_denied(pattern.folder(), &e),
+            other => other.into(),
+        })?;
+        requests += 1;
+        counted &= page.requests_counted;
+        for o in page.objects {
+            tally.offer(Candidate {
+                key: o.key,
+                size: o.meta.size,
+                etag: o.meta.e_tag,
+                version: o.meta.version,
+                last_modified: o.meta.last_modified,
+                date: None,
+            });
+        }
+        Ok::<_, ServiceError>(page.next)
+    };
+
+    // The folder's first page: when it holds everything (a small folder), that one request decides.
+    let mut full = fresh();
+    let mut full_next = None;
+    let probed = first_page == FirstPage::Probe;
+    if probed {
+        full_next = list(&mut full, None, None).await?;
+    }
+    let mut tally = None;
+    let mut window = String::new();
+    if (!probed || full_next.is_some()) && pattern.date_first() {
+        // A large folder: each window lists from where every file newer than its start sorts, and counts when its
+        // best file is a day past that start.
         for days in WINDOWS_DAYS {
             let day = (now - Duration::days(days + 2)).date_naive();
             let bound = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() + Duration::days(1);
-            starts.push((Some(format!("{starts_with}{}", day.format("%Y-%m-%d"))), Some(bound)));
-        }
-    }
-    starts.push((None, None));
-    let mut requests = 0u32;
-    let mut counted = true;
-    let mut tally = Tally { pattern, best: None, rejected: Vec::new(), rejected_total: 0 };
-    let mut window = String::new();
-    for (start_after, bound) in &starts {
-        tally = Tally { pattern, best: None, rejected: Vec::new(), rejected_total: 0 };
-        let mut token = None;
-        loop {
-            let page =
-                client.list_page(&starts_with, start_after.as_deref(), token.take()).await.map_err(|e| match e {
-                    StorageError::PermissionDenied(_) => list_denied(pattern.folder(), &e),
-                    other => other.into(),
-                })?;
-            requests += 1;
-            counted &= page.requests_counted;
-            for o in page.objects {
-                tally.offer(Candidate {
-                    key: o.key,
-                    size: o.meta.size,
-                    etag: o.meta.e_tag,
-                    version: o.meta.version,
-                    last_modified: o.meta.last_modified,
-                    date: None,
-                });
+            let after = format!("{starts_with}{}", day.format("%Y-%m-%d"));
+            let mut windowed = fresh();
+            let mut token = None;
+            loop {
+                token = list(&mut windowed, Some(&after), token).await?;
+                if token.is_none() {
+                    break;
+                }
             }
-            match page.next {
-                Some(next) => token = Some(next),
-                None => break,
+            if windowed.best.as_ref().is_some_and(|(date, _)| date.instant >= bound) {
+                window = format!(" (names after `{after}`, where every newer file sorts)");
+                tally = Some(windowed);
+                break;
             }
         }
-        let conclusive = match (&tally.best, bound) {
-            (Some((date, _)), Some(bound)) => date.instant >= *bound,
-            (Some(_), None) => true,
-            (None, _) => start_after.is_none(),
-        };
-        if conclusive {
-            window = match start_after {
-                Some(after) => format!(" (names after `{after}`, where every newer file sorts)"),
-                None => String::new(),
-            };
-            break;
-        }
     }
+    let tally = match tally {
+        Some(tally) => tally,
+        None => {
+            // The whole folder, going on from its first page.
+            if !probed {
+                full_next = list(&mut full, None, None).await?;
+            }
+            while let Some(token) = full_next.take() {
+                full_next = list(&mut full, None, Some(token)).await?;
+            }
+            full
+        }
+    };
     let reason = match &tally.best {
         Some((date, c)) => format!(
             "`{}` is dated {} in its name, the most recent of the files in `{}/` matching the pattern{window}",
@@ -294,10 +327,13 @@ mod tests {
                     client.store().put(&client.existing_key(k).unwrap(), PutPayload::from_static(b"id\n")).await.unwrap();
                 }
                 let source = ImportSource::Latest { pattern: pattern_text.into() };
-                resolve(&client, &source, now).await.unwrap().chosen.map(|c| c.key)
+                let probed = resolve(&client, &source, now).await.unwrap();
+                let windowed = latest_from(&client, &pattern, now, FirstPage::Skip).await.unwrap();
+                (probed.chosen.map(|c| c.key), windowed.chosen.map(|c| c.key))
             });
             let expected = latest(&pattern, keys.iter().map(String::as_str)).map(|(k, _)| k.to_string());
-            prop_assert_eq!(chosen, expected);
+            prop_assert_eq!(&chosen.0, &expected, "the first page holding the folder decides");
+            prop_assert_eq!(&chosen.1, &expected, "the windows pick what a full scan picks");
         }
     }
 }

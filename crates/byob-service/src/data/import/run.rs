@@ -57,11 +57,14 @@ impl ImportService {
         self.deps.catalog.update_import_run(&run).await.map_err(|e| failure(e.into()))?;
         let request = load_request(&import).map_err(failure)?;
         let key = client.existing_key(&chosen.key).map_err(|e| failure(e.into()))?;
-        let spec = self.loads.plan(org, &request, &client, &key, chosen.size).await.map_err(failure)?;
-        let (loaded, produced) = self.loads.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
+        let gone = missing_file(&chosen.key);
+        let spec = self.loads.plan(org, &request, &client, &key, chosen.size).await.map_err(failure).map_err(&gone)?;
+        let (loaded, produced) =
+            self.loads.stream_into(&ctx, org, &client, &key, &spec, handle).await.map_err(&gone)?;
         let summary = json!({
             "import": import.id, "key": chosen.key, "etag": chosen.etag, "connection": import.connection,
             "table": import.table, "rows_rejected": produced.rejected, "list_requests": run.list_requests,
+            "encoding": spec.encoding, "warnings": crate::data::load::load_warnings(&spec),
             "bad_rows": produced.bad.iter().take(20).map(|b| &b.error).collect::<Vec<_>>(),
         });
         if let Some(f) = produced.failure {
@@ -86,5 +89,20 @@ impl ImportService {
             .await
             .map_err(failure)?;
         Ok(result)
+    }
+}
+
+/// A file that vanished between being chosen and being read is the import's own failure, said as such (not a
+/// staged upload's).
+fn missing_file(key: &str) -> impl Fn(JobFailure) -> JobFailure + '_ {
+    move |f| {
+        if f.code == "upload-object-missing" {
+            JobFailure::new(
+                "import-object-missing",
+                format!("the file `{key}` is no longer in the bucket: it was deleted or renamed after it was chosen"),
+            )
+        } else {
+            f
+        }
     }
 }
