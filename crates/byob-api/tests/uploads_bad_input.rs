@@ -145,7 +145,14 @@ fn corpus() -> Vec<Case> {
             name: "unclosed-quote",
             bytes: csv("7,\"abc,1,2024-01-01\n8,b,2,2024-01-02\n"),
             options: json!({}),
-            expect: Expect::Fails("bad-row", "line 2: expected 4 fields, found 2"),
+            expect: Expect::Fails("bad-row", "line 2: the quote opened on line 2 is never closed"),
+        },
+        Case {
+            // Its field would swallow the rest of the file, with the right number of fields.
+            name: "unclosed-quote-at-the-end",
+            bytes: b"id,name\n1,\"never closed\n2,b\n".to_vec(),
+            options: create("neverclosed"),
+            expect: Expect::Fails("bad-row", "the quote opened on line 2 is never closed"),
         },
         Case { name: "empty-file", bytes: Vec::new(), options: json!({}), expect: Expect::Refused(422, "csv-empty") },
         Case {

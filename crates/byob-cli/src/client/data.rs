@@ -173,6 +173,13 @@ pub(super) async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) ->
             r["rejected_key"].as_str().map(|k| format!(", written to {k}")).unwrap_or_default()
         );
     }
+    if !json {
+        // A guessed encoding (or anything else to confirm) is said where the user looks, on success or failure.
+        let warnings = finished["result"]["warnings"].as_array().into_iter().flatten();
+        for warning in warnings.filter_map(Value::as_str) {
+            eprintln!("warning: {warning}");
+        }
+    }
     if state != "succeeded" {
         let error = &finished["error"];
         bail!(

@@ -49,6 +49,59 @@ pub fn detect_encoding(sample: &[u8]) -> DetectedEncoding {
     }
 }
 
+/// Where a file that is UTF-8 elsewhere holds bytes that are not: the 1-based line and the first bad byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MixedEncoding {
+    pub line: u64,
+    pub byte: u8,
+}
+
+impl MixedEncoding {
+    /// What is wrong and how to fix it, for the preview's warnings and the load's refusal.
+    #[must_use]
+    pub fn message(&self) -> String {
+        format!(
+            "the file is UTF-8 but line {} holds a byte that is not (0x{:02X}); re-save the file as UTF-8, or set \
+             `encoding` (e.g. `latin1`) to read the whole file in one encoding",
+            self.line, self.byte
+        )
+    }
+}
+
+/// What a load or a preview says when it read a file as Latin-1 because its bytes are not UTF-8.
+pub const LATIN1_GUESS: &str =
+    "the file is not valid UTF-8 and was read as Latin-1 (Windows-1252); set `encoding` if that is wrong";
+
+/// A sample that holds well-formed multi-byte UTF-8 characters *and* invalid bytes is UTF-8 damaged in places,
+/// not Latin-1: reading it as Latin-1 would turn every correct character into mojibake. (A Latin-1 file
+/// throughout has no valid multi-byte sequences, except by a rare accident of two adjacent accented letters.)
+#[must_use]
+pub fn mixed_encoding(sample: &[u8]) -> Option<MixedEncoding> {
+    let mut rest = sample;
+    let mut offset = 0usize;
+    let mut first_bad: Option<usize> = None;
+    let mut multibyte = false;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                multibyte |= !valid.is_ascii();
+                break;
+            }
+            Err(e) => {
+                let valid = &rest[..e.valid_up_to()];
+                multibyte |= !valid.is_ascii();
+                let Some(len) = e.error_len() else { break };
+                first_bad.get_or_insert(offset + e.valid_up_to());
+                offset += e.valid_up_to() + len;
+                rest = &rest[e.valid_up_to() + len..];
+            }
+        }
+    }
+    let at = first_bad.filter(|_| multibyte)?;
+    let line = sample[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    Some(MixedEncoding { line, byte: sample[at] })
+}
+
 /// A reader that yields UTF-8 (without BOM) from a file in `encoding`. UTF-8 passes through untouched, so
 /// invalid bytes later in the file are still caught, with their line, when fields are read.
 #[must_use]
@@ -109,5 +162,15 @@ mod tests {
         assert_eq!(decode(latin), "café,1\n");
         // A sample cut inside a character is still UTF-8.
         assert_eq!(detect_encoding("caf\u{e9}".as_bytes().split_last().unwrap().1).encoding, TextEncoding::Utf8);
+    }
+
+    #[test]
+    fn utf8_damaged_in_places_is_told_from_latin1_throughout() {
+        let damaged = "id,name\n1,caf\u{e9}\n".bytes().chain(*b"2,na\xEFve\n3,ok\n").collect::<Vec<u8>>();
+        assert_eq!(mixed_encoding(&damaged), Some(MixedEncoding { line: 3, byte: 0xEF }));
+        assert_eq!(mixed_encoding(b"id,name\n1,caf\xE9\n2,na\xEFve\n"), None, "Latin-1 throughout");
+        assert_eq!(mixed_encoding("id,name\n1,caf\u{e9}\n".as_bytes()), None, "UTF-8 throughout");
+        // A character cut by the end of the sample is not damage.
+        assert_eq!(mixed_encoding("1,\u{e9}\n2,\u{e9}".as_bytes().split_last().unwrap().1), None);
     }
 }

@@ -7,7 +7,9 @@ mod reader;
 mod sniff;
 mod values;
 
-pub use encoding::{DetectedEncoding, TextEncoding, detect_encoding, utf8_reader};
+pub use encoding::{
+    DetectedEncoding, LATIN1_GUESS, MixedEncoding, TextEncoding, detect_encoding, mixed_encoding, utf8_reader,
+};
 pub use reader::{BadRow, CsvOptions, FileError, RecordGuard, RowError, RowReader};
 pub use sniff::{Dialect, InspectError, Inspection, inspect};
 pub use values::{convert, infer};

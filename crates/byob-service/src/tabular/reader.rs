@@ -28,7 +28,7 @@ pub struct RowError {
     pub line: u64,
     /// The column, when one field is at fault.
     pub column: Option<String>,
-    /// `ragged-row`, `invalid-utf8`, `bad-value`, `null-not-allowed`.
+    /// `ragged-row`, `unclosed-quote`, `invalid-utf8`, `bad-value`, `null-not-allowed`.
     pub code: &'static str,
     pub reason: String,
 }
@@ -43,12 +43,30 @@ pub struct BadRow {
 /// Bounds the bytes of one record: counts bytes since the last line break outside a quoted field (RFC 4180:
 /// a quote opens a field only at its start, `""` inside is a quote), so neither a line without breaks nor a
 /// quoted field that never closes can grow a record without limit.
+///
+/// It also sees a quote that is still open when the file ends (which the `csv` crate accepts silently, swallowing
+/// the rest of the file into one field), and remembers where that record and that quote began.
 pub struct RecordGuard<R> {
     inner: R,
     limit: usize,
     delimiter: u8,
     current: usize,
     state: Quoting,
+    /// The 1-based line being read, the line the current record began on, and where the open quote opened.
+    line: u64,
+    record_line: u64,
+    quote: Option<UnclosedQuote>,
+    /// Set at the end of the input when a quote never closed.
+    unclosed: Option<UnclosedQuote>,
+}
+
+/// A quoted field still open at the end of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnclosedQuote {
+    /// Where its record began.
+    pub record_line: u64,
+    /// Where the quote opened.
+    pub quote_line: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -62,7 +80,22 @@ enum Quoting {
 
 impl<R> RecordGuard<R> {
     pub fn new(inner: R, limit: usize, delimiter: u8) -> Self {
-        Self { inner, limit, delimiter, current: 0, state: Quoting::FieldStart }
+        Self {
+            inner,
+            limit,
+            delimiter,
+            current: 0,
+            state: Quoting::FieldStart,
+            line: 1,
+            record_line: 1,
+            quote: None,
+            unclosed: None,
+        }
+    }
+
+    /// A quote that was still open when the input ended.
+    pub fn unclosed_quote(&self) -> Option<UnclosedQuote> {
+        self.unclosed
     }
 
     fn check(&self) -> std::io::Result<()> {
@@ -76,12 +109,20 @@ impl<R> RecordGuard<R> {
     }
 
     fn step(&mut self, b: u8) {
+        if b == b'\n' {
+            self.line += 1;
+        }
         self.state = match (self.state, b) {
-            (Quoting::FieldStart, b'"') | (Quoting::QuoteInQuoted, b'"') => Quoting::Quoted,
+            (Quoting::FieldStart, b'"') => {
+                self.quote = Some(UnclosedQuote { record_line: self.record_line, quote_line: self.line });
+                Quoting::Quoted
+            }
+            (Quoting::QuoteInQuoted, b'"') => Quoting::Quoted,
             (Quoting::Quoted, b'"') => Quoting::QuoteInQuoted,
             (Quoting::Quoted, _) => Quoting::Quoted,
             (_, b'\n') => {
                 self.current = 0;
+                self.record_line = self.line;
                 Quoting::FieldStart
             }
             (_, b) if b == self.delimiter => Quoting::FieldStart,
@@ -93,6 +134,9 @@ impl<R> RecordGuard<R> {
 impl<R: Read> Read for RecordGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == Quoting::Quoted {
+            self.unclosed = self.quote;
+        }
         let data = &buf[..n];
         // Only quotes, line breaks and delimiters change the state; the bytes between them are skipped at once.
         let mut at = 0;
@@ -170,6 +214,21 @@ impl<R: Read> RowReader<R> {
             }
         }
         let line = self.record.position().map_or(0, csv::Position::line);
+        if let Some(open) = self.csv.get_ref().unclosed_quote()
+            && open.record_line == line
+        {
+            let error = RowError {
+                line,
+                column: None,
+                code: "unclosed-quote",
+                reason: format!(
+                    "the quote opened on line {} is never closed, so the rest of the file would be one field; close \
+                     it, or double a quote inside a quoted field (`\"\"`)",
+                    open.quote_line
+                ),
+            };
+            return Ok(Some(Err(BadRow { error, fields: lossy(&self.record) })));
+        }
         if self.record.len() != self.columns.len() {
             let error = RowError {
                 line,
@@ -242,5 +301,42 @@ mod tests {
         assert!(read_all(b"a,5\" screen,b\nc,d\ne,f\n", 16).is_ok(), "a quote inside an unquoted field is a character");
         assert!(read_all(b"a,\"x\"\"y\",b\nc\n", 16).is_ok(), "an escaped quote keeps the field open");
         assert!(read_all(&[b'x'; 100], 50).is_err());
+    }
+
+    fn rows(input: &[u8], has_header: bool) -> Vec<Result<Vec<String>, super::RowError>> {
+        use byob_core::table::{Column, ColumnType};
+        let columns =
+            ["id", "name"].map(|n| Column { name: n.into(), column_type: ColumnType::Text, nullable: true }).to_vec();
+        let options = super::CsvOptions { delimiter: b',', has_header, null_tokens: vec![], max_record_bytes: 1 << 20 };
+        let mut reader = super::RowReader::new(input, &options, columns);
+        let mut out = Vec::new();
+        loop {
+            let (mut cells, mut text) = (Vec::new(), String::new());
+            match reader.next_into(&mut cells, &mut text) {
+                Ok(None) => return out,
+                Ok(Some(Ok(()))) => out.push(Ok(vec![text])),
+                Ok(Some(Err(bad))) => out.push(Err(bad.error)),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_a_bad_row_naming_where_it_opened() {
+        let read = rows(b"1,\"never closed\n2,b\n", false);
+        assert_eq!(read.len(), 1, "{read:?}");
+        let error = read[0].clone().unwrap_err();
+        assert_eq!((error.code, error.line), ("unclosed-quote", 1));
+        assert!(error.reason.contains("opened on line 1"), "{}", error.reason);
+
+        let read = rows(b"id,name\n1,a\n2,\"multi\nline\"\n3,\"open\n4,d\n", true);
+        assert_eq!(read.len(), 3, "{read:?}");
+        assert!(read[0].is_ok() && read[1].is_ok(), "{read:?}");
+        let error = read[2].clone().unwrap_err();
+        assert_eq!((error.code, error.line), ("unclosed-quote", 5));
+        assert!(error.reason.contains("opened on line 5"), "{}", error.reason);
+
+        let read = rows(b"id,name\n1,\"closed at the end\"", true);
+        assert!(read.iter().all(Result::is_ok), "a quote closed by the last byte is fine: {read:?}");
     }
 }

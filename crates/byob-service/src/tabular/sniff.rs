@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    encoding::{DetectedEncoding, detect_encoding, utf8_reader},
+    encoding::{DetectedEncoding, LATIN1_GUESS, detect_encoding, mixed_encoding, utf8_reader},
     values::{convert, infer},
 };
 
@@ -88,11 +88,10 @@ pub fn inspect(
         (0..width).map(|i| infer(rest.iter().map(|r| r[i].as_str()).filter(|v| !is_null(v)))).collect();
     let has_header = has_header.unwrap_or_else(|| looks_like_header(first, &types, &is_null));
     let mut warnings = Vec::new();
-    if encoding.guessed {
-        warnings.push(
-            "the file is not valid UTF-8 and was read as Latin-1 (Windows-1252); set `encoding` if that is wrong"
-                .to_string(),
-        );
+    if let Some(mixed) = mixed_encoding(sample) {
+        warnings.push(mixed.message());
+    } else if encoding.guessed {
+        warnings.push(LATIN1_GUESS.to_string());
     }
     let names: Vec<String> = if has_header {
         first.iter().map(|n| n.trim().to_string()).collect()

@@ -27,7 +27,10 @@ use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
     RequestContext, ServiceError,
     jobs::{JobFailure, JobHandle, JobService},
-    tabular::{BadRow, DetectedEncoding, InspectError, Inspection, RowError, TextEncoding, inspect},
+    tabular::{
+        BadRow, DetectedEncoding, InspectError, Inspection, LATIN1_GUESS, RowError, TextEncoding, inspect,
+        mixed_encoding,
+    },
 };
 
 /// Bytes read from the start of a file to inspect it.
@@ -114,7 +117,7 @@ pub(crate) struct LoadSpec {
     mode: Mode,
     delimiter: u8,
     has_header: bool,
-    encoding: DetectedEncoding,
+    pub(crate) encoding: DetectedEncoding,
     columns: Vec<Column>,
     on_error: OnError,
     max_bad_rows: u64,
@@ -338,6 +341,11 @@ impl Loads {
         let mut columns = inspection.columns;
         apply_overrides(&mut columns, &req.columns)?;
         let mut encoding = inspection.encoding;
+        if req.encoding.is_none()
+            && let Some(mixed) = mixed_encoding(&sample)
+        {
+            return Err(ServiceError::Refused { code: "csv-encoding-mixed", message: mixed.message() });
+        }
         if let Some(e) = req.encoding {
             encoding = DetectedEncoding { encoding: e, bom: encoding.bom && e == encoding.encoding, guessed: false };
         }
@@ -422,6 +430,8 @@ impl Loads {
             "rows_rejected": produced.rejected,
             "bad_rows": bad_rows,
             "rejected_key": rejected_key,
+            "encoding": spec.encoding,
+            "warnings": load_warnings(&spec),
         });
         if let Some(failure) = produced.failure {
             self.record_rejected(&upload, rejected_key.as_deref()).await;
@@ -537,4 +547,10 @@ fn service_failure(e: ServiceError) -> JobFailure {
 
 fn platform_failure(e: WarehouseError) -> JobFailure {
     super::failure::platform_failure(e, "load-failed")
+}
+
+/// What the user should confirm about a load that ran: a guessed encoding above all (a wrong guess loads
+/// mojibake without a single bad row).
+pub(crate) fn load_warnings(spec: &LoadSpec) -> Vec<&'static str> {
+    if spec.encoding.guessed { vec![LATIN1_GUESS] } else { Vec::new() }
 }
