@@ -313,6 +313,21 @@ async fn a_failed_run_leaves_nothing() {
     assert_eq!(events.body.as_array().map_or(0, Vec::len), 1, "{:?}", events.body);
 }
 
+/// A PostgreSQL query that would change data through a `WITH` is refused at run time as a write, and changes
+/// nothing.
+#[tokio::test]
+async fn a_data_modifying_with_is_refused_as_a_write() {
+    let s = setup(Store::Moto).await;
+    let body = json!({ "connection": "pg", "query": "WITH gone AS (DELETE FROM src RETURNING *) SELECT * FROM gone" });
+    let (_, run) = export(&s.app, &s.org, &s.member, body).await;
+    assert_eq!(run["state"], "failed", "{run}");
+    assert_eq!(run["error"]["code"], "export-query-failed", "{run}");
+    let message = run["error"]["message"].as_str().unwrap();
+    assert!(message.contains("exports only read"), "{message}");
+    let run = run_ok(&s, json!({ "connection": "pg", "table": "src" })).await;
+    assert_eq!(run["rows"], 5, "the table is intact");
+}
+
 /// Split by size: every file but the last reaches the limit, none is far over it, and together they hold every
 /// row once.
 #[tokio::test]

@@ -63,6 +63,19 @@ pub(super) fn statement(query: &ExportQuery, qualified: impl Fn(&byob_core::tabl
     }
 }
 
+/// A statement that would change data, refused by PostgreSQL inside the read-only export, said as such.
+fn writes_refused(e: sqlx::Error) -> WarehouseError {
+    let message = match &e {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        _ => return e.into(),
+    };
+    if message.contains("data-modifying") || message.contains("read-only transaction") {
+        WarehouseError::Unsupported(format!("exports only read: the query changes data ({message}); write one SELECT"))
+    } else {
+        e.into()
+    }
+}
+
 impl PostgresWarehouse {
     pub(super) async fn export_rows(
         &self,
@@ -70,6 +83,7 @@ impl PostgresWarehouse {
         rows: mpsc::Sender<QueryItem>,
     ) -> Result<u64, WarehouseError> {
         let sql = statement(query, |t| self.qualified(t));
+        byob_core::export::check_read_only_query("query", &sql).map_err(|e| WarehouseError::Unsupported(e.message))?;
         let mut conn = self.connect().await?;
         let prepared = conn.prepare(AssertSqlSafe(sql.as_str()).into_sql_str()).await?;
         let mut fields = Vec::new();
@@ -112,7 +126,7 @@ impl PostgresWarehouse {
         sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
         let mut total = 0u64;
         {
-            let mut stream = tx.copy_out_raw(&copy).await?;
+            let mut stream = tx.copy_out_raw(&copy).await.map_err(writes_refused)?;
             let mut decoder = CopyDecoder::new(kinds);
             let mut batch = Batch { width, ..Batch::default() };
             while let Some(chunk) = stream.next().await {

@@ -235,6 +235,7 @@ impl ExportService {
                 if sql.trim().is_empty() || sql.len() > MAX_QUERY_BYTES {
                     return Err(ServiceError::invalid("query", "one read-only statement of at most 64 KiB"));
                 }
+                byob_core::export::check_read_only_query("query", &sql)?;
                 ExportSource::Query { sql }
             }
             _ => return Err(ServiceError::invalid("table", "give either `table` or `query`")),
