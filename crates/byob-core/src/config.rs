@@ -141,7 +141,76 @@ impl Default for Config {
     }
 }
 
+/// A setting whose value is out of its range: refused with the key's name rather than silently clamped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}` = {value} is out of range: {rule}")]
+pub struct ConfigRangeError {
+    pub key: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
 impl Config {
+    /// Every top-level key, in the order of the type (what `BYOB_{KEY}…` environment variables may name).
+    #[must_use]
+    pub fn top_level_keys() -> Vec<String> {
+        match serde_json::to_value(Self::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Refuses values outside their range, naming the key.
+    ///
+    /// # Errors
+    /// The first setting out of range.
+    pub fn check_ranges(&self) -> Result<(), ConfigRangeError> {
+        fn at_least(key: &'static str, value: u64, min: u64, rule: &'static str) -> Result<(), ConfigRangeError> {
+            if value < min { Err(ConfigRangeError { key, value: value.to_string(), rule }) } else { Ok(()) }
+        }
+        let positive = "must be at least 1";
+        at_least("http.max_body_bytes", self.http.max_body_bytes as u64, 1, positive)?;
+        at_least("http.request_timeout_secs", self.http.request_timeout_secs, 1, positive)?;
+        at_least("catalog.max_connections", u64::from(self.catalog.max_connections), 1, positive)?;
+        at_least("monitor.interval_hours", u64::from(self.monitor.interval_hours), 1, positive)?;
+        at_least("monitor.tick_secs", self.monitor.tick_secs, 1, positive)?;
+        if !(0.0..=0.5).contains(&self.monitor.jitter) {
+            return Err(ConfigRangeError {
+                key: "monitor.jitter",
+                value: self.monitor.jitter.to_string(),
+                rule: "must be between 0 and 0.5",
+            });
+        }
+        at_least(
+            "uploads.abort_incomplete_after_hours",
+            u64::from(self.uploads.abort_incomplete_after_hours),
+            1,
+            positive,
+        )?;
+        at_least("jobs.workers", u64::from(self.jobs.workers), 1, positive)?;
+        at_least(
+            "jobs.lease_secs",
+            self.jobs.lease_secs,
+            2,
+            "must be at least 2 (a lease is renewed every fifth of it)",
+        )?;
+        at_least("jobs.poll_ms", self.jobs.poll_ms, 50, "must be at least 50")?;
+        at_least("jobs.janitor_interval_secs", self.jobs.janitor_interval_secs, 1, positive)?;
+        at_least("jobs.schedule_tick_secs", self.jobs.schedule_tick_secs, 1, positive)?;
+        if let Some(hours) = self.storage.staging_ttl_hours {
+            at_least("storage.staging_ttl_hours", u64::from(hours), 1, positive)?;
+        }
+        for (key, value) in [
+            ("integrations.presign_default_secs", self.integrations.presign_default_secs),
+            ("integrations.presign_max_secs", self.integrations.presign_max_secs),
+        ] {
+            if let Some(value) = value {
+                at_least(key, value, 1, positive)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The catalog database URL: the configured one, or a SQLite file in the data dir.
     #[must_use]
     pub fn catalog_url(&self) -> String {

@@ -12,24 +12,12 @@ use figment::{
 
 use crate::args::ConfigOpts;
 
-/// Top-level keys the server reads from the environment. Others under `BYOB_` (`BYOB_URL`, `BYOB_TOKEN`,
-/// `BYOB_ORG`, `BYOB_CONFIG`, test settings) belong to the client or the test harness.
-const ENV_KEYS: [&str; 10] = [
-    "listen",
-    "data_dir",
-    "operator_token",
-    "log",
-    "http",
-    "catalog",
-    "secrets",
-    "storage",
-    "warehouse",
-    "integrations",
-];
-
-fn is_server_key(key: &str) -> bool {
+/// Whether an environment variable (without `BYOB_`) names the server's configuration: its first part is one of
+/// [`Config`]'s top-level keys, derived from the type so no key can be forgotten. Others under `BYOB_`
+/// (`BYOB_URL`, `BYOB_TOKEN`, `BYOB_ORG`, `BYOB_CONFIG`, test settings) belong to the client or the test harness.
+fn is_server_key(keys: &[String], key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ENV_KEYS.iter().any(|k| key == *k || key.starts_with(&format!("{k}__")))
+    keys.iter().any(|k| key == *k || key.starts_with(&format!("{k}__")))
 }
 
 /// Builds the figment without command-line overrides (they are merged by the caller).
@@ -41,7 +29,8 @@ pub(crate) fn figment(opts: &ConfigOpts) -> anyhow::Result<Figment> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(Env::prefixed("BYOB_").filter(|k| is_server_key(k.as_str())).split("__"));
+    let keys = Config::top_level_keys();
+    figment = figment.merge(Env::prefixed("BYOB_").filter(move |k| is_server_key(&keys, k.as_str())).split("__"));
     if let Some(dir) = &opts.data_dir {
         figment = figment.merge(Serialized::default("data_dir", dir));
     }
@@ -49,7 +38,9 @@ pub(crate) fn figment(opts: &ConfigOpts) -> anyhow::Result<Figment> {
 }
 
 pub(crate) fn extract(figment: &Figment) -> anyhow::Result<Config> {
-    figment.extract::<Config>().context("invalid configuration")
+    let config = figment.extract::<Config>().context("invalid configuration")?;
+    config.check_ranges().context("invalid configuration")?;
+    Ok(config)
 }
 
 pub(crate) fn load(opts: &ConfigOpts) -> anyhow::Result<Config> {
@@ -62,11 +53,39 @@ mod tests {
 
     #[test]
     fn client_variables_are_not_server_configuration() {
-        assert!(is_server_key("CATALOG__URL"));
-        assert!(is_server_key("operator_token"));
-        assert!(!is_server_key("URL"));
-        assert!(!is_server_key("TOKEN"));
-        assert!(!is_server_key("TEST_POSTGRES_URL"));
+        let keys = Config::top_level_keys();
+        for key in ["CATALOG__URL", "operator_token", "JOBS__LEASE_SECS", "MONITOR__TICK_SECS", "UPLOADS__PUBLIC_URL"] {
+            assert!(is_server_key(&keys, key), "{key}");
+        }
+        for key in ["URL", "TOKEN", "ORG", "CONFIG", "TEST_POSTGRES_URL"] {
+            assert!(!is_server_key(&keys, key), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_type_is_a_top_level_key() {
+        let keys = Config::top_level_keys();
+        for key in ["listen", "data_dir", "operator_token", "storage", "monitor", "uploads", "jobs"] {
+            assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
+        }
+    }
+
+    #[test]
+    fn values_out_of_range_are_refused_with_their_key() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("byob.toml");
+        for (toml, key) in [
+            ("[monitor]\ntick_secs = 0\n", "monitor.tick_secs"),
+            ("[monitor]\njitter = 3\n", "monitor.jitter"),
+            ("[jobs]\nworkers = 0\n", "jobs.workers"),
+            ("[jobs]\nlease_secs = 1\n", "jobs.lease_secs"),
+            ("[uploads]\nabort_incomplete_after_hours = 0\n", "uploads.abort_incomplete_after_hours"),
+        ] {
+            std::fs::write(&path, toml)?;
+            let err = load(&ConfigOpts { config: Some(path.clone()), data_dir: None }).err().map(|e| format!("{e:#}"));
+            assert!(err.as_deref().is_some_and(|e| e.contains(key)), "{toml}: {err:?}");
+        }
+        Ok(())
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
     };
     let monitor = byob_service::health::MonitorSettings {
-        interval: chrono::Duration::hours(i64::from(config.monitor.interval_hours.max(1))),
-        jitter: config.monitor.jitter.clamp(0.0, 0.5),
+        interval: chrono::Duration::hours(i64::from(config.monitor.interval_hours)),
+        jitter: config.monitor.jitter,
     };
     let signals = ShutdownSignals::register()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -66,7 +66,7 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     let data = data_settings(&config, warehouse.clone(), address)?;
     let services = Services::new(&deps, operator, storage, monitor, data);
     if config.monitor.enabled {
-        spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs.max(1)));
+        spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs));
     }
     let (stop_jobs, jobs_stopped) = watch::channel(false);
     if config.jobs.enabled {
@@ -111,7 +111,7 @@ fn data_settings(
     let public_url = config.uploads.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
     let public_url =
         url::Url::parse(&public_url).with_context(|| format!("uploads.public_url `{public_url}` is not a URL"))?;
-    let lease = Duration::from_secs(config.jobs.lease_secs.max(2));
+    let lease = Duration::from_secs(config.jobs.lease_secs);
     Ok(byob_service::DataSettings {
         local_warehouses: warehouse,
         uploads: byob_service::data::UploadSettings {
@@ -129,14 +129,14 @@ fn data_settings(
             heartbeat: (lease / 5).max(Duration::from_millis(500)),
             ..byob_service::jobs::JobSettings::default()
         },
-        abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours.max(1),
+        abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours,
     })
 }
 
 /// Job workers and the janitor, until shutdown.
 fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopped: &watch::Receiver<bool>) {
-    let idle = Duration::from_millis(config.poll_ms.max(50));
-    for _ in 0..config.workers.max(1) {
+    let idle = Duration::from_millis(config.poll_ms);
+    for _ in 0..config.workers {
         let runner = services.runner.clone();
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
@@ -144,7 +144,7 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
         });
     }
     let janitor = services.janitor.clone();
-    let every = Duration::from_secs(config.janitor_interval_secs.max(1));
+    let every = Duration::from_secs(config.janitor_interval_secs);
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -157,7 +157,7 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
     });
     let exports = services.exports.clone();
     let imports = services.imports.clone();
-    let every = Duration::from_secs(config.schedule_tick_secs.max(1));
+    let every = Duration::from_secs(config.schedule_tick_secs);
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
