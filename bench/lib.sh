@@ -1,5 +1,21 @@
-# Shared by the benchmarks: a release `byob serve` on embedded defaults, an org, an s3s-fs integration and a
-# PostgreSQL connection. Source it after setting WORK (a temporary directory) and BIN (the release binaries).
+# Shared by the benchmarks: building, a release `byob serve` on embedded defaults, an org, an s3s-fs integration
+# and a PostgreSQL connection. Source it from the repository's root, then call bench_build (it sets BIN); set
+# WORK (a temporary directory) before bench_start_byob.
+
+# bench_build PACKAGE...: builds the packages into the project's one target directory (the README's two commands
+# share it) and sets BIN. BYOB_BENCH_PROFILE=dev reuses the test build (scripts/test.sh runs every benchmark at a
+# tiny size that way, so none rots); its numbers mean nothing.
+bench_build() {
+  local target="${CARGO_TARGET_DIR:-$PWD/target}" args=() p
+  for p in "$@"; do args+=(-p "$p"); done
+  if [ "${BYOB_BENCH_PROFILE:-release}" = dev ]; then
+    cargo build --quiet "${args[@]}"
+    BIN="$target/debug"
+  else
+    cargo build --release --quiet "${args[@]}"
+    BIN="$target/release"
+  fi
+}
 
 # Starts the server; sets SERVER_PID, BYOB_URL, BYOB_TOKEN, BYOB_ORG (a fresh org).
 bench_start_byob() {

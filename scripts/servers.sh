@@ -81,6 +81,15 @@ install() {
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
   fi
+  # What the benchmarks run beside byob (bench/*/run.sh): rclone (the export peer), sqlite3 and bc.
+  local missing=() tool
+  for tool in rclone sqlite3 bc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} from Debian's packages (the benchmarks' peers)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${missing[@]}" >&2
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked >&2

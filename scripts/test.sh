@@ -1,13 +1,36 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs and starts the storage emulators and PostgreSQL
-# (scripts/servers.sh), runs every test with cargo-nextest, and stops exactly what it started, pass or fail.
-# Extra arguments go to `cargo nextest run` (e.g. a test name filter).
+# (scripts/servers.sh), runs every benchmark at a tiny size (so none rots; the numbers mean nothing here), runs
+# every test with cargo-nextest, and stops exactly what it started, pass or fail.
+# Extra arguments go to `cargo nextest run` (e.g. a test name filter); the benchmarks are then skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/byob/target}"
+# The same target directory as `cargo run` (./target unless CARGO_TARGET_DIR says otherwise), so the README's two
+# commands share one build.
 export BYOB_SERVERS_DIR="${BYOB_SERVERS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/byob-servers.XXXXXX")}"
 
 trap 'scripts/servers.sh stop' EXIT
 eval "$(scripts/servers.sh start)"
-cargo nextest run --workspace --no-fail-fast "$@"
+
+bench_failed=()
+if [ "$#" -eq 0 ]; then
+  for size in "export 2000" "load 200000" "presign 1000"; do
+    read -r name n <<<"$size"
+    echo "[bench] bench/$name/run.sh $n (test build)"
+    if ! BYOB_BENCH_PROFILE=dev "bench/$name/run.sh" "$n"; then
+      bench_failed+=("bench/$name/run.sh")
+    fi
+  done
+  for script in bench/*/run.sh; do
+    case "$script" in bench/export/*|bench/load/*|bench/presign/*) ;; *) echo "[bench] $script has no smoke size in scripts/test.sh"; bench_failed+=("$script") ;; esac
+  done
+fi
+
+status=0
+cargo nextest run --workspace --no-fail-fast "$@" || status=$?
+if [ "${#bench_failed[@]}" -gt 0 ]; then
+  echo "[bench] failed: ${bench_failed[*]}" >&2
+  status=1
+fi
+exit "$status"

@@ -5,15 +5,15 @@
 #   peer: `psql -c "COPY (…) TO STDOUT CSV HEADER" | rclone rcat` into the same bucket.
 # Prints seconds, MB/s, rows/s, the CSV ratio (byob ÷ peer time, > 1 means byob is faster), and byob's peak RSS
 # (VmHWM of the `byob serve` process).
-# Usage: bench/export/run.sh [ROWS]   (needs the servers: eval "$(scripts/servers.sh start)"; rclone or aws)
+# Usage: bench/export/run.sh [ROWS]   (needs the servers: eval "$(scripts/servers.sh start)", which also installs
+# rclone, the peer)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROWS="${1:-7500000}"
 : "${BYOB_TEST_S3S_ENDPOINT:?start the servers first: eval \"\$(scripts/servers.sh start)\"}"
 : "${BYOB_TEST_POSTGRES_URL:?start the servers first}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/byob/target}"
-cargo build --release --quiet -p byob-cli
-BIN="$CARGO_TARGET_DIR/release"
+. bench/lib.sh
+bench_build byob-cli
 WORK=$(mktemp -d)
 SERVER_PID=""
 db="byob_export_bench_$$"
@@ -43,7 +43,6 @@ VACUUM ANALYZE bench;
 SQL
 echo "table: $ROWS rows" >&2
 
-. bench/lib.sh
 bench_start_byob
 bucket="export-bench-$$"
 BUCKET_DIR="$BYOB_TEST_S3S_DIR/$bucket"
@@ -71,20 +70,12 @@ rss_kb=$(peak)
 # The peer: PostgreSQL formats the CSV itself, a streaming uploader sends it in parts.
 copy="COPY (SELECT * FROM bench) TO STDOUT (FORMAT csv, HEADER true)"
 now() { date +%s.%N; }
-if command -v rclone >/dev/null; then
-  peer="psql COPY | rclone rcat"
-  export RCLONE_CONFIG_S3S_TYPE=s3 RCLONE_CONFIG_S3S_PROVIDER=Other RCLONE_CONFIG_S3S_ENDPOINT=$BYOB_TEST_S3S_ENDPOINT
-  export RCLONE_CONFIG_S3S_ACCESS_KEY_ID=$BYOB_TEST_S3S_ACCESS_KEY RCLONE_CONFIG_S3S_SECRET_ACCESS_KEY=$BYOB_TEST_S3S_SECRET_KEY
-  t0=$(now)
-  psql -q "$pg_url" -c "$copy" | env -u AWS_CA_BUNDLE rclone rcat --s3-chunk-size 8M "s3s:$bucket/peer/bench.csv"
-  t1=$(now)
-else
-  peer="psql COPY | aws s3 cp -"
-  t0=$(now)
-  psql -q "$pg_url" -c "$copy" | env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID=$BYOB_TEST_S3S_ACCESS_KEY \
-    AWS_SECRET_ACCESS_KEY=$BYOB_TEST_S3S_SECRET_KEY aws s3 cp --endpoint-url "$BYOB_TEST_S3S_ENDPOINT" - "s3://$bucket/peer/bench.csv"
-  t1=$(now)
-fi
+peer="psql COPY | rclone rcat"
+export RCLONE_CONFIG_S3S_TYPE=s3 RCLONE_CONFIG_S3S_PROVIDER=Other RCLONE_CONFIG_S3S_ENDPOINT=$BYOB_TEST_S3S_ENDPOINT
+export RCLONE_CONFIG_S3S_ACCESS_KEY_ID=$BYOB_TEST_S3S_ACCESS_KEY RCLONE_CONFIG_S3S_SECRET_ACCESS_KEY=$BYOB_TEST_S3S_SECRET_KEY
+t0=$(now)
+psql -q "$pg_url" -c "$copy" | env -u AWS_CA_BUNDLE rclone rcat --s3-chunk-size 8M "s3s:$bucket/peer/bench.csv"
+t1=$(now)
 peer_s=$(echo "$t1 - $t0" | bc -l)
 peer_bytes=$(stat -c %s "$BUCKET_DIR/peer/bench.csv")
 

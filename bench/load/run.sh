@@ -10,9 +10,8 @@ cd "$(dirname "$0")/../.."
 BYTES="${1:-1000000000}"
 : "${BYOB_TEST_S3S_ENDPOINT:?start the servers first: eval \"\$(scripts/servers.sh start)\"}"
 : "${BYOB_TEST_POSTGRES_URL:?start the servers first}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/byob/target}"
-cargo build --release --quiet -p byob-cli -p byob-bench-load
-BIN="$CARGO_TARGET_DIR/release"
+. bench/lib.sh
+bench_build byob-cli byob-bench-load
 WORK=$(mktemp -d)
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
@@ -30,7 +29,6 @@ columns='id BIGINT, customer TEXT, email TEXT, amount NUMERIC, qty BIGINT, price
 sqlite_columns='id INTEGER, customer TEXT, email TEXT, amount DECIMAL TEXT, qty INTEGER, price DECIMAL TEXT, created_at TIMESTAMPTZ, day DATE, active BOOLEAN, note TEXT'
 
 # byob, on embedded defaults plus the bucket.
-. bench/lib.sh
 bench_start_byob
 org=$BYOB_ORG
 bench_s3s_integration "bench-$$" "" uploads
