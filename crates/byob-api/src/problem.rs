@@ -138,6 +138,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
             ServiceError::Refused { code, message } => Problem::new(refusal_status(code), code, message.clone()),
             ServiceError::Storage(storage) => storage_problem(storage),
+            ServiceError::Catalog(byob_ports::catalog::CatalogError::Busy(_)) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catalog-busy",
+                "the catalog is busy with other writes; nothing was changed, retry the request".to_string(),
+            ),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),
         };
         Self(Box::new(problem))

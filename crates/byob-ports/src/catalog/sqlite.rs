@@ -1,5 +1,6 @@
 //! SQLite: the embedded default catalog. A file in the data dir, WAL journal so readers never wait on the
-//! writer, and a busy timeout so concurrent writers queue instead of failing.
+//! writer, a busy timeout so concurrent writers queue instead of failing, and write transactions that take the
+//! writer's lock when they begin (`sql::begin_write`), so none can fail half-way for having read first.
 
 use sqlx::{Executor, any::AnyPoolOptions};
 
@@ -11,7 +12,8 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<SqlCatalo
         .max_connections(max_connections.max(1))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                // The busy timeout first, so even switching the journal mode waits for a writer instead of failing.
+                conn.execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
                     .await?;
                 Ok(())
             })

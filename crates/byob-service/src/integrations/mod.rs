@@ -111,6 +111,11 @@ impl IntegrationService {
 
     fn conflict_on_name(name: &str) -> impl FnOnce(CatalogError) -> ServiceError + '_ {
         move |e| match e {
+            // Another create took one of the features between the routing check and the insert.
+            CatalogError::Conflict("feature") => ServiceError::Conflict(
+                "one of the features is already served by another integration of this org; remove it there first"
+                    .into(),
+            ),
             CatalogError::Conflict(_) => {
                 ServiceError::Conflict(format!("an integration named `{name}` already exists in this org"))
             }

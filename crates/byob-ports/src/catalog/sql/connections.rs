@@ -23,7 +23,7 @@ fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
 }
 
 pub(super) async fn insert(pool: &AnyPool, c: &Connection, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query(sql!("INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
         .bind(c.id.to_string())
         .bind(c.org_id.to_string())

@@ -184,7 +184,7 @@ pub(super) async fn enqueue_run(
     job: &Job,
     run: &ExportRun,
 ) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     lock_for_enqueue(&mut tx, backend, "exports", &run.export_id.to_string()).await?;
     if definitions::has_active_run(&mut tx, "export_runs", "export_id", &run.export_id.to_string()).await? {
         return Ok(false);

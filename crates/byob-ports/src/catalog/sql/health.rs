@@ -94,7 +94,7 @@ fn event_from_row(row: &AnyRow) -> Result<Event, CatalogError> {
 
 /// The event and one pending delivery per endpoint that wants it, in one transaction.
 pub(super) async fn insert_event(pool: &AnyPool, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query("INSERT INTO events (id, org_id, event_type, occurred_at, payload) VALUES ($1, $2, $3, $4, $5)")
         .bind(event.id.to_string())
         .bind(event.org_id.to_string())
@@ -155,7 +155,7 @@ fn webhook_from_row(row: &AnyRow) -> Result<Webhook, CatalogError> {
 }
 
 pub(super) async fn insert_webhook(pool: &AnyPool, w: &Webhook, secret: &OwnedSecret) -> Result<(), CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     secrets::insert(&mut *tx, &secret.meta, &secret.stored, Some(w.id.to_string())).await?;
     sqlx::query(
         "INSERT INTO webhooks (id, org_id, url, event_types, secret_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -184,7 +184,7 @@ pub(super) async fn list_webhooks(pool: &AnyPool, org: OrgId) -> Result<Vec<Webh
 
 /// Deletes the endpoint, its deliveries and its secret.
 pub(super) async fn delete_webhook(pool: &AnyPool, org: OrgId, id: WebhookId) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query("DELETE FROM webhook_deliveries WHERE org_id = $1 AND webhook_id = $2")
         .bind(org.to_string())
         .bind(id.to_string())

@@ -149,7 +149,7 @@ pub(super) async fn enqueue_run(
     job: &Job,
     run: &ImportRun,
 ) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     lock_for_enqueue(&mut tx, backend, "imports", &run.import_id.to_string()).await?;
     if definitions::has_active_run(&mut tx, "import_runs", "import_id", &run.import_id.to_string()).await? {
         return Ok(false);

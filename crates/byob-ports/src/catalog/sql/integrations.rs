@@ -49,8 +49,31 @@ fn from_row(row: &AnyRow) -> Result<Integration, CatalogError> {
     })
 }
 
+/// Inserts the integration unless another of its org already serves one of its features: checked inside the
+/// writing transaction (the org's row locked on PostgreSQL; SQLite's writer lock taken at the start), so two
+/// concurrent creates cannot both take a feature.
 pub(super) async fn insert(pool: &AnyPool, i: &Integration, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
+    if !i.features.is_empty() {
+        if pool.connect_options().database_url.scheme() != "sqlite" {
+            // NO KEY UPDATE: serializes the creates that take features, while inserts that only reference the org (a
+            // key-share lock) go on; FOR UPDATE would deadlock with them.
+            sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(i.org_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        }
+        let rows = sqlx::query("SELECT features FROM integrations WHERE org_id = $1")
+            .bind(i.org_id.to_string())
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            let taken: Vec<byob_core::integration::Feature> = json(row, "features")?;
+            if taken.iter().any(|f| i.features.contains(f)) {
+                return Err(CatalogError::Conflict("feature"));
+            }
+        }
+    }
     sqlx::query(concat!(
         "INSERT INTO integrations (",
         integration_columns!(),
@@ -117,7 +140,7 @@ pub(super) async fn update(
     add: &[OwnedSecret],
     remove: &[SecretId],
 ) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let done = sqlx::query(
         "UPDATE integrations SET name = $1, region = $2, path_style = $3, credentials = $4, kms_key = $5, \
          allowed_origins = $6, staging_ttl_hours = $7, features = $8, state = $9, updated_at = $10 \

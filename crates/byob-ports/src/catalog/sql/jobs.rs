@@ -204,7 +204,7 @@ pub(super) async fn request_cancel(
     id: JobId,
     at: DateTime<Utc>,
 ) -> Result<Option<Job>, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query(
         "UPDATE jobs SET state = 'cancelled', finished_at = $1, cancel_requested = 1 WHERE org_id = $2 AND id = $3 \
          AND state = 'queued'",

@@ -35,6 +35,17 @@ use super::{AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewra
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Starts a transaction that writes. On SQLite it takes the single writer's lock at once (`BEGIN IMMEDIATE`,
+/// waiting out the busy timeout): a deferred transaction that reads and then writes fails at once with
+/// `SQLITE_BUSY` when another connection committed in between, and no busy timeout helps then.
+pub(super) async fn begin_write(pool: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, CatalogError> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    } else {
+        Ok(pool.begin().await?)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SqlCatalog {
     pool: AnyPool,

@@ -188,7 +188,7 @@ pub(super) async fn delete_owner(
     org: OrgId,
     id: &str,
 ) -> Result<bool, CatalogError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query("DELETE FROM secrets WHERE org_id = $1 AND owner = $2")
         .bind(org.to_string())
         .bind(id)
