@@ -13,7 +13,7 @@ const CONCURRENT: usize = 40;
 
 fn body(round: usize, k: usize) -> Value {
     // Two creates per name; a few of each round want `uploads`, which one integration per org may serve.
-    let features = if k % 10 == 0 { json!(["uploads"]) } else { json!([]) };
+    let features = if k.is_multiple_of(10) { json!(["uploads"]) } else { json!([]) };
     json!({
         "name": format!("r{round}-i{}", k / 2), "provider": "s3", "bucket": format!("bucket-{round}-{k}"),
         "region": "us-east-1", "features": features,

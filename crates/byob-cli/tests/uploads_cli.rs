@@ -53,6 +53,24 @@ async fn a_fresh_server_takes_a_file_and_loads_it_with_one_command() {
     assert_eq!(upload["staged"], "deleted_after_load");
     let (ok, tables, _) = byob_cli(&server, &token, &["connections", "tables", "--org", &org, "local"]).await;
     assert!(ok && tables.contains("sales"), "{tables}");
+    // Progress as a person reads it, not raw JSON.
+    let (ok, jobs, _) = byob_cli(&server, &token, &["jobs", "list", "--org", &org]).await;
+    assert!(ok && jobs.contains(" MB / ") && jobs.contains(" rows"), "{jobs}");
+    assert!(!jobs.contains("bytes_done"), "{jobs}");
+
+    // A file read as Latin-1 says so where the user looks; one that is UTF-8 damaged in places is refused.
+    let latin = dir.path().join("latin.csv");
+    std::fs::write(&latin, b"id,name\n1,caf\xE9\n2,na\xEFve\n").unwrap();
+    let (ok, _, stderr) =
+        byob_cli(&server, &token, &["upload", "--org", &org, latin.to_str().unwrap(), "--load-into", "local.latin"])
+            .await;
+    assert!(ok && stderr.contains("warning: the file is not valid UTF-8 and was read as Latin-1"), "{stderr}");
+    let mixed = dir.path().join("mixed.csv");
+    std::fs::write(&mixed, b"id,name\n1,caf\xC3\xA9\n2,na\xEFve\n").unwrap();
+    let (ok, _, stderr) =
+        byob_cli(&server, &token, &["upload", "--org", &org, mixed.to_str().unwrap(), "--load-into", "local.mixed"])
+            .await;
+    assert!(!ok && stderr.contains("line 3") && stderr.contains("csv-encoding-mixed"), "{stderr}");
 
     // Bad input from the command line: a clear error, nothing loaded.
     let bad = dir.path().join("bad.csv");

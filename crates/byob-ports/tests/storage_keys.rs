@@ -10,12 +10,11 @@ use byob_ports::storage::{
     azure::{self, AzureAuth, AzureSettings},
     gcs::{self, GcsSettings},
     local_storage_client,
-    s3::{self, S3AccessKey},
 };
 use byob_testkit::{
     buckets::{
         AZURITE_ACCOUNT, AZURITE_KEY, create_azure_container, create_gcs_bucket, create_s3_bucket, gcs_test_key,
-        unique_name,
+        s3_storage_client, unique_name,
     },
     server_env,
 };
@@ -34,19 +33,6 @@ const KEYS: [&str; 8] = [
 
 fn prefix() -> Prefix {
     Prefix::parse("prefix", "tenants/acme").unwrap()
-}
-
-fn s3_client(endpoint: String, bucket: &str, key: &str, secret: &str) -> StorageClient {
-    let settings = S3AccessKey {
-        bucket: bucket.into(),
-        prefix: prefix(),
-        region: "us-east-1".into(),
-        endpoint: Some(endpoint),
-        path_style: true,
-        access_key_id: key.into(),
-        secret_access_key: Sensitive::new(secret.into()),
-    };
-    s3::connect(settings, PresignPolicy::default()).unwrap()
 }
 
 /// What each backend's emulator lets the test check.
@@ -102,7 +88,7 @@ async fn round_trip(backend: Backend) {
 async fn keys_round_trip_on_moto() {
     let bucket = unique_name("keys");
     create_s3_bucket(&bucket).await;
-    let client = s3_client(server_env("BYOB_TEST_S3_ENDPOINT"), &bucket, "testing", "testing");
+    let client = s3_storage_client(server_env("BYOB_TEST_S3_ENDPOINT"), &bucket, "testing", "testing");
     round_trip(Backend { client, presigned_put: true }).await;
 }
 
@@ -110,7 +96,7 @@ async fn keys_round_trip_on_moto() {
 async fn keys_round_trip_on_s3s_fs_which_checks_every_signature() {
     let bucket = unique_name("keys");
     std::fs::create_dir_all(std::path::Path::new(&server_env("BYOB_TEST_S3S_DIR")).join(&bucket)).unwrap();
-    let client = s3_client(
+    let client = s3_storage_client(
         server_env("BYOB_TEST_S3S_ENDPOINT"),
         &bucket,
         &server_env("BYOB_TEST_S3S_ACCESS_KEY"),

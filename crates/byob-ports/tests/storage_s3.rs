@@ -4,29 +4,16 @@
 
 use std::time::Duration;
 
-use byob_core::{Sensitive, location::Prefix};
-use byob_ports::storage::{
-    PresignPolicy, StorageClient, StorageError,
-    s3::{self, S3AccessKey},
-};
+use byob_ports::storage::{StorageClient, StorageError};
 use byob_testkit::{
-    buckets::{create_s3_bucket, unique_name},
+    buckets::{create_s3_bucket, s3_storage_client, unique_name},
     server_env,
 };
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
 
 fn client(endpoint: String, bucket: &str, key: &str, secret: &str) -> StorageClient {
-    let settings = S3AccessKey {
-        bucket: bucket.into(),
-        prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
-        region: "us-east-1".into(),
-        endpoint: Some(endpoint),
-        path_style: true,
-        access_key_id: key.into(),
-        secret_access_key: Sensitive::new(secret.into()),
-    };
-    s3::connect(settings, PresignPolicy::default()).unwrap()
+    s3_storage_client(endpoint, bucket, key, secret)
 }
 
 async fn moto() -> StorageClient {

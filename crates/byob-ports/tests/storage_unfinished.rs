@@ -3,13 +3,9 @@
 //! when older than a time; other keys' uploads and writes in progress are left alone.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use byob_core::{Sensitive, location::Prefix};
-use byob_ports::storage::{
-    PresignPolicy, local_storage_client,
-    s3::{self, S3AccessKey},
-};
+use byob_ports::storage::local_storage_client;
 use byob_testkit::{
-    buckets::{create_s3_bucket, unique_name},
+    buckets::{create_s3_bucket, s3_storage_client, unique_name},
     exports::open_multipart_uploads,
     server_env,
 };
@@ -19,16 +15,7 @@ use object_store::multipart::MultipartStore as _;
 async fn an_upload_whose_id_was_never_recorded_is_found_and_aborted_on_moto() {
     let bucket = unique_name("unfinished");
     create_s3_bucket(&bucket).await;
-    let settings = S3AccessKey {
-        bucket: bucket.clone(),
-        prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
-        region: "us-east-1".into(),
-        endpoint: Some(server_env("BYOB_TEST_S3_ENDPOINT")),
-        path_style: true,
-        access_key_id: "testing".into(),
-        secret_access_key: Sensitive::new("testing".into()),
-    };
-    let client = s3::connect(settings, PresignPolicy::default()).unwrap();
+    let client = s3_storage_client(server_env("BYOB_TEST_S3_ENDPOINT"), &bucket, "testing", "testing");
     let raw = object_store::aws::AmazonS3Builder::new()
         .with_bucket_name(&bucket)
         .with_region("us-east-1")

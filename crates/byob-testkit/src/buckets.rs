@@ -111,6 +111,25 @@ pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::U
 /// An aws-sdk-s3 client for moto, as a customer's administrator would use to set bucket settings (CORS,
 /// versioning, lifecycle…); moto outside its auth mode accepts any key.
 #[must_use]
+/// byob's S3 client for `bucket` at `endpoint` with a static key, under the prefix `tenants/acme`.
+pub fn s3_storage_client(
+    endpoint: String,
+    bucket: &str,
+    key: &str,
+    secret: &str,
+) -> byob_ports::storage::StorageClient {
+    let settings = byob_ports::storage::s3::S3AccessKey {
+        bucket: bucket.into(),
+        prefix: byob_core::location::Prefix::parse("prefix", "tenants/acme").expect("a valid prefix"),
+        region: "us-east-1".into(),
+        endpoint: Some(endpoint),
+        path_style: true,
+        access_key_id: key.into(),
+        secret_access_key: byob_core::Sensitive::new(secret.into()),
+    };
+    byob_ports::storage::s3::connect(settings, byob_ports::storage::PresignPolicy::default()).expect("an S3 client")
+}
+
 pub fn s3_admin(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
