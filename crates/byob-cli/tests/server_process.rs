@@ -108,6 +108,25 @@ async fn bad_configuration_is_refused_with_the_reason() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
 }
 
+/// The PostgreSQL driver reads PGPASSWORD, client certificates and server options from the environment into every
+/// connection without its own: a tenant's host would receive the operator's. byob refuses to run with them.
+#[tokio::test]
+async fn the_operators_postgres_settings_are_never_lent_to_a_tenants_host() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value) in [("PGPASSWORD", "operator-pg-password"), ("PGSSLKEY", "/etc/operator.key")] {
+        let output = support::byob(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(key, value)
+            .output()
+            .await
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(key) && stderr.contains("unset it"), "{stderr}");
+        assert!(!stderr.contains(value), "{stderr}");
+    }
+}
+
 #[tokio::test]
 async fn the_default_storage_can_be_a_bucket_and_only_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -27,6 +27,13 @@ fn load(opts: &ServeOpts) -> anyhow::Result<Config> {
 pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     let config = load(&opts)?;
     logging::init(&config.log)?;
+    let inherited = byob_ports::warehouse::operator_settings_in_environment();
+    anyhow::ensure!(
+        inherited.is_empty(),
+        "{} set in byob's environment: the PostgreSQL driver would send it to every database a tenant names; unset \
+         it (give the catalog's password in `catalog.url`)",
+        inherited.join(", ") + if inherited.len() == 1 { " is" } else { " are" }
+    );
     bootstrap::create_data_dir(&config.data_dir)?;
     let (operator, generated) = bootstrap::operator_token(&config)?;
     if let Some(token) = generated {

@@ -26,6 +26,10 @@ pub fn byob(cwd: &Path) -> Command {
         }
     }
     cmd.env_remove("RUST_LOG");
+    // The operator's PostgreSQL settings, which `byob serve` refuses to run with.
+    for key in ["PGPASSWORD", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGOPTIONS", "PGAPPNAME"] {
+        cmd.env_remove(key);
+    }
     cmd
 }
 

@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
 pub use error::WarehouseError;
-pub use postgres::{PostgresSettings, PostgresWarehouse};
+pub use postgres::{PostgresSettings, PostgresWarehouse, operator_settings_in_environment};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 pub use text::{push_date, push_datetime};
 

@@ -21,6 +21,20 @@ use super::{
     text::{push_date, push_datetime},
 };
 
+/// The libpq-style variables the PostgreSQL driver reads from the process's environment into every connection
+/// that does not set them itself: a password, client certificates and key, server options. byob connects to
+/// hosts its tenants name, so any of these would be sent to them; host, port, user, database and TLS mode are
+/// always set by byob and so are harmless.
+const LEAKING_PG_VARIABLES: [&str; 6] =
+    ["PGPASSWORD", "PGSSLCERT", "PGSSLKEY", "PGSSLROOTCERT", "PGOPTIONS", "PGAPPNAME"];
+
+/// Which of [`LEAKING_PG_VARIABLES`] are set in this process's environment: `byob serve` refuses to start with
+/// any, since it cannot unset them safely once threads run and the driver offers no way to ignore them.
+#[must_use]
+pub fn operator_settings_in_environment() -> Vec<&'static str> {
+    LEAKING_PG_VARIABLES.into_iter().filter(|v| std::env::var_os(v).is_some()).collect()
+}
+
 /// Bytes gathered before each `CopyData` message.
 const COPY_CHUNK: usize = 256 * 1024;
 
@@ -136,7 +150,9 @@ impl PostgresWarehouse {
             TlsMode::VerifyFull => PgSslMode::VerifyFull,
         };
         let mut options =
-            PgConnectOptions::new().host(&s.host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
+            // Never ~/.pgpass: the operator's passwords are not for the hosts tenants name. The PG* variables the
+            // driver would still read are refused at start-up (`operator_settings_in_environment`).
+            PgConnectOptions::new_without_pgpass().host(&s.host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
         if let Some(password) = &s.password {
             options = options.password(password.expose());
         }

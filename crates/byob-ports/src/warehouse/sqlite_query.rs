@@ -2,10 +2,18 @@
 //! not write, values typed by the column's declared type (what byob's loads write) or, for computed columns,
 //! by the first row's values.
 
-use std::path::Path;
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use rusqlite::{Connection, OpenFlags, types::ValueRef};
+use rusqlite::{
+    Connection, OpenFlags,
+    hooks::{AuthAction, AuthContext, Authorization},
+    limits::Limit,
+    types::ValueRef,
+};
 use tokio::sync::mpsc;
 
 use super::{
@@ -107,6 +115,34 @@ fn cell(value: ValueRef<'_>, kind: FieldKind, text: &mut String, name: &str, row
     })
 }
 
+/// Lets the connection's statements only read: SELECT, reading tables, recursive queries and functions. A PRAGMA
+/// (which may change a process-wide setting while the statement is only being prepared, e.g. `hard_heap_limit`),
+/// ATTACH, DETACH, extension loading and every write are refused by rule, and no database may be attached.
+/// Returns what was refused, for the message.
+fn reading_only(conn: &Connection) -> Result<Arc<Mutex<Option<String>>>, WarehouseError> {
+    conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    let refused = Arc::new(Mutex::new(None));
+    let seen = refused.clone();
+    conn.authorizer(Some(move |ctx: AuthContext<'_>| {
+        let denied = match ctx.action {
+            AuthAction::Select | AuthAction::Read { .. } | AuthAction::Recursive => return Authorization::Allow,
+            AuthAction::Function { function_name } if !function_name.eq_ignore_ascii_case("load_extension") => {
+                return Authorization::Allow;
+            }
+            AuthAction::Function { function_name } => format!("the function `{function_name}`"),
+            AuthAction::Pragma { pragma_name, .. } => format!("`PRAGMA {pragma_name}`"),
+            AuthAction::Attach { .. } => "`ATTACH`".to_string(),
+            AuthAction::Detach { .. } => "`DETACH`".to_string(),
+            _ => "a statement that changes the database".to_string(),
+        };
+        if let Ok(mut slot) = seen.lock() {
+            slot.get_or_insert(denied);
+        }
+        Authorization::Deny
+    }))?;
+    Ok(refused)
+}
+
 /// Runs the query on a read-only connection and sends its schema and rows.
 pub(super) fn export_rows(
     path: &Path,
@@ -117,7 +153,17 @@ pub(super) fn export_rows(
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| WarehouseError::Connect(e.to_string()))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
-    let mut stmt = conn.prepare(&sql)?;
+    let refused = reading_only(&conn)?;
+    let mut stmt = match conn.prepare(&sql) {
+        Ok(stmt) => stmt,
+        Err(e) => {
+            let what = refused.lock().map(|r| r.clone()).unwrap_or_default();
+            return Err(match what {
+                Some(what) => WarehouseError::Unsupported(format!("exports only read: {what} is not allowed")),
+                None => e.into(),
+            });
+        }
+    };
     if !stmt.readonly() {
         return Err(WarehouseError::Unsupported("an export runs one read-only statement (a SELECT)".into()));
     }
@@ -171,4 +217,51 @@ pub(super) fn export_rows(
     }
     send(&mut batch)?;
     Ok(total)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn run(path: &Path, sql: &str) -> Result<u64, WarehouseError> {
+        let (tx, mut rx) = mpsc::channel(64);
+        let drain = std::thread::spawn(move || while rx.blocking_recv().is_some() {});
+        let result = export_rows(path, &ExportQuery::Sql(sql.into()), &tx);
+        drop(tx);
+        drain.join().unwrap();
+        result
+    }
+
+    /// What a member's export query must not do to the process or reach beyond its org's file, refused by rule.
+    #[test]
+    fn an_export_query_may_only_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let other = dir.path().join("other.db");
+        Connection::open(&other).unwrap().execute_batch("CREATE TABLE secret (x TEXT);").unwrap();
+        for (sql, named) in [
+            ("PRAGMA hard_heap_limit=4096", "PRAGMA hard_heap_limit"),
+            ("PRAGMA soft_heap_limit=1", "PRAGMA soft_heap_limit"),
+            (&format!("ATTACH DATABASE '{}' AS o", other.display()) as &str, "ATTACH"),
+            ("SELECT load_extension('x')", "load_extension"),
+        ] {
+            let message = match run(&path, sql) {
+                Err(WarehouseError::Unsupported(m)) => m,
+                other => panic!("{sql}: {other:?}"),
+            };
+            assert!(message.contains("exports only read") && message.contains(named), "{sql}: {message}");
+        }
+        // Nothing was changed for the process: a heap limit would make this fail.
+        let big = run(
+            &path,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) SELECT i, printf('%0100d', i) FROM n",
+        );
+        assert_eq!(big.unwrap(), 50_000);
+        assert_eq!(run(&path, "SELECT * FROM t").unwrap(), 1);
+    }
 }
