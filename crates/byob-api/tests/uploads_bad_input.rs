@@ -156,6 +156,13 @@ fn corpus() -> Vec<Case> {
         },
         Case { name: "empty-file", bytes: Vec::new(), options: json!({}), expect: Expect::Refused(422, "csv-empty") },
         Case {
+            // One 256 KiB line of commas: 262,145 columns, refused before any preview or table of that width.
+            name: "a-line-of-commas",
+            bytes: [vec![b','; 256 * 1024], b"\n".to_vec()].concat(),
+            options: json!({}),
+            expect: Expect::Refused(422, "csv-too-many-columns"),
+        },
+        Case {
             name: "blank-lines-only",
             bytes: b"\n\n  \n".to_vec(),
             options: json!({}),

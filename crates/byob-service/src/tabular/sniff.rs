@@ -49,7 +49,17 @@ pub enum InspectError {
     Empty,
     #[error("{0}")]
     Unreadable(String),
+    #[error(
+        "the first record has {found} fields; byob loads at most {MAX_COLUMNS} columns (PostgreSQL's own limit): check the delimiter"
+    )]
+    TooManyColumns { found: usize },
 }
+
+/// Columns a file may have: PostgreSQL's limit for a table, and far more than any real CSV; beyond it a preview
+/// would answer with megabytes of empty columns.
+const MAX_COLUMNS: usize = 1600;
+/// Warnings listed at most; the last one says how many more there were.
+const MAX_WARNINGS: usize = 20;
 
 /// Inspects `sample`, the first bytes of the file (`complete` when it is the whole file). `delimiter` and
 /// `has_header` override what detection would choose.
@@ -82,6 +92,9 @@ pub fn inspect(
     let records = parse(&text, delimiter, SAMPLE_RECORDS + 1);
     let Some(first) = records.first() else { return Err(InspectError::Empty) };
     let width = first.len();
+    if width > MAX_COLUMNS {
+        return Err(InspectError::TooManyColumns { found: width });
+    }
     let is_null = |v: &str| null_tokens.iter().any(|t| t == v);
     let rest: Vec<&Vec<String>> = records.iter().skip(1).filter(|r| r.len() == width).collect();
     let types: Vec<ColumnType> =
@@ -99,6 +112,11 @@ pub fn inspect(
         (1..=width).map(|i| format!("column_{i}")).collect()
     };
     warnings.extend(name_problems(&names));
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - (MAX_WARNINGS - 1);
+        warnings.truncate(MAX_WARNINGS - 1);
+        warnings.push(format!("… and {more} more warnings"));
+    }
     let types: Vec<ColumnType> = if has_header {
         types
     } else {
@@ -196,5 +214,17 @@ mod tests {
         let dup = run("a,A,\n1,2,3\n");
         assert_eq!(dup.warnings.len(), 2, "{:?}", dup.warnings);
         assert!(matches!(inspect(b"", true, None, None, &[]), Err(InspectError::Empty)));
+    }
+
+    #[test]
+    fn columns_and_warnings_are_bounded() {
+        let commas = format!("{}\n", ",".repeat(256 * 1024));
+        let refused = inspect(commas.as_bytes(), true, Some(b','), None, &[String::new()]);
+        assert!(matches!(refused, Err(InspectError::TooManyColumns { found: 262_145 })), "{refused:?}");
+        // 1,000 blank column names: 20 warnings, the last saying how many more.
+        let blanks = format!("{}\n{}\n", ",".repeat(999), "1,".repeat(999) + "1");
+        let i = run(&blanks);
+        assert_eq!(i.warnings.len(), MAX_WARNINGS, "{:?}", &i.warnings[..3]);
+        assert!(i.warnings.last().is_some_and(|w| w.contains("more warnings")));
     }
 }

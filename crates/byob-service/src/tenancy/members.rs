@@ -1,5 +1,5 @@
 use byob_core::{Member, MemberId, OrgId, Role};
-use byob_ports::catalog::Page;
+use byob_ports::catalog::{CatalogError, Page};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -131,7 +131,7 @@ impl MemberService {
                     member.role = role;
                 }
                 member.updated_at = self.deps.clock.now();
-                self.deps.catalog.update_member(&member).await?;
+                self.deps.catalog.update_member(&member).await.map_err(last_admin)?;
                 Ok(member)
             })
             .await
@@ -146,12 +146,24 @@ impl MemberService {
         self.auditor
             .audited(ctx, org, "member.delete", Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
-                if self.deps.catalog.delete_member(org, id).await? {
+                if self.deps.catalog.delete_member(org, id).await.map_err(last_admin)? {
                     Ok(())
                 } else {
                     Err(ServiceError::not_found("member", id))
                 }
             })
             .await
+    }
+}
+
+/// An org keeps at least one admin: the last one can be neither demoted nor deleted (by themself, another admin
+/// or the operator), or no one could manage the org's members, secrets and integrations any more.
+fn last_admin(e: CatalogError) -> ServiceError {
+    match e {
+        CatalogError::Conflict("last-admin") => ServiceError::Refused {
+            code: "last-admin",
+            message: "this member is the org's last admin; make another member admin first".into(),
+        },
+        other => other.into(),
     }
 }

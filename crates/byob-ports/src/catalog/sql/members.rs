@@ -66,6 +66,10 @@ pub(super) async fn list(pool: &AnyPool, org: OrgId, page: Page<MemberId>) -> Re
 }
 
 pub(super) async fn update(pool: &AnyPool, m: &Member) -> Result<bool, CatalogError> {
+    let mut tx = super::begin_write(pool).await?;
+    if m.role != Role::Admin {
+        keep_an_admin(&mut tx, pool, m.org_id, m.id).await?;
+    }
     let done = sqlx::query(
         "UPDATE members SET name = $1, email = $2, role = $3, updated_at = $4 WHERE org_id = $5 AND id = $6",
     )
@@ -75,16 +79,51 @@ pub(super) async fn update(pool: &AnyPool, m: &Member) -> Result<bool, CatalogEr
     .bind(ms(m.updated_at))
     .bind(m.org_id.to_string())
     .bind(m.id.to_string())
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
+/// Refuses a change that would leave the org with no admin (the member is its last one), with
+/// [`CatalogError::Conflict`]`("last-admin")`. Checked inside the writing transaction, the org's row locked on
+/// PostgreSQL (SQLite's writer lock is taken when the transaction begins), so two admins demoting or deleting each
+/// other at once cannot both succeed.
+async fn keep_an_admin(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    pool: &AnyPool,
+    org: OrgId,
+    id: MemberId,
+) -> Result<(), CatalogError> {
+    if pool.connect_options().database_url.scheme() != "sqlite" {
+        sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(org.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
+    let is_admin: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND id = $2 AND role = 'admin'")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+    let others: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND id <> $2 AND role = 'admin'")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+    if is_admin > 0 && others == 0 { Err(CatalogError::Conflict("last-admin")) } else { Ok(()) }
+}
+
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: MemberId) -> Result<bool, CatalogError> {
+    let mut tx = super::begin_write(pool).await?;
+    keep_an_admin(&mut tx, pool, org, id).await?;
     let done = sqlx::query("DELETE FROM members WHERE org_id = $1 AND id = $2")
         .bind(org.to_string())
         .bind(id.to_string())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(done.rows_affected() > 0)
 }

@@ -186,6 +186,9 @@ fn inspect_error(e: InspectError) -> ServiceError {
             message: "the file is empty: there is no header and no row to load".into(),
         },
         InspectError::Unreadable(m) => ServiceError::Refused { code: "csv-unreadable", message: m },
+        e @ InspectError::TooManyColumns { .. } => {
+            ServiceError::Refused { code: "csv-too-many-columns", message: e.to_string() }
+        }
     }
 }
 
