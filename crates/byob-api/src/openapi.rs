@@ -96,6 +96,13 @@ impl Modify for ProblemResponses {
                     problem_response("Any other refusal: 405, 409, 413, 415, 422 … (see docs/errors.md)")
                 });
                 responses.entry("500".into()).or_insert_with(|| problem_response("Internal error, with an error id"));
+                if secured {
+                    responses.entry("503".into()).or_insert_with(|| {
+                        problem_response(
+                            "The catalog is busy with other writes (`catalog-busy`); nothing changed, retry",
+                        )
+                    });
+                }
             }
         }
     }

@@ -50,7 +50,8 @@ impl Problem {
             kind: format!("urn:byob:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
-            detail: detail.into(),
+            // Every error detail a caller sees: no URL's query (a presigned signature, a SAS) goes with it.
+            detail: byob_core::redact::url_queries(&detail.into()).into_owned(),
             code: code.to_string(),
             instance: None,
             field: None,
@@ -219,4 +220,15 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_detail_never_carries_a_url_query() {
+        let p = Problem::new(StatusCode::BAD_GATEWAY, "x", "https://h/b/k?sig=SECRET&sv=1 refused");
+        assert_eq!(p.detail, "https://h/b/k?[redacted] refused");
+    }
 }

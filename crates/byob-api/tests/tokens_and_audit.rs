@@ -65,6 +65,8 @@ async fn an_expiry_in_the_past_is_refused() {
 async fn deleting_a_member_ends_their_tokens() {
     let app = TestApp::sqlite().await;
     let org = app.create_org("acme").await;
+    // Another admin stays: the last one cannot be deleted (tests/last_admin.rs).
+    app.member_with_token(&org, Role::Admin).await;
     let (member, token) = app.member_with_token(&org, Role::Admin).await;
     assert_eq!(
         app.call("DELETE", &format!("/v1/orgs/{org}/members/{member}"), Some(OPERATOR_TOKEN), None).await.status,

@@ -12,6 +12,7 @@ pub mod job;
 pub mod location;
 pub mod model;
 pub mod random;
+pub mod redact;
 pub mod sensitive;
 pub mod table;
 pub mod upload;

@@ -1,19 +1,21 @@
+use byob_core::redact::url_queries;
 use thiserror::Error;
 
-/// What went wrong talking to a bucket, in terms a user can act on.
+/// What went wrong talking to a bucket, in terms a user can act on. Shown without any URL's query string: the
+/// HTTP clients' errors quote the URL they called, presigned signature or SAS token included.
 #[derive(Debug, Clone, Error)]
 pub enum StorageError {
     #[error("`{key}` is not a key byob builds: {reason}")]
     InvalidKey { key: String, reason: String },
     #[error("presigned URLs live at most {max_secs} s (operator setting); {requested_secs} s was asked")]
     LifetimeTooLong { requested_secs: u64, max_secs: u64 },
-    #[error("{0}")]
+    #[error("{}", url_queries(.0))]
     Config(String),
     #[error("the object `{0}` does not exist")]
     NotFound(String),
-    #[error("the bucket refused the request for lack of permission: {0}")]
+    #[error("the bucket refused the request for lack of permission: {}", url_queries(.0))]
     PermissionDenied(String),
-    #[error("storage request failed: {0}")]
+    #[error("storage request failed: {}", url_queries(.0))]
     Backend(String),
 }
 
@@ -29,6 +31,24 @@ impl From<object_store::Error> for StorageError {
             // a generic error naming S3's code.
             other if other.to_string().contains("AccessDenied") => Self::PermissionDenied(other.to_string()),
             other => Self::Backend(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_errors_never_show_a_url_query() {
+        let quoted = "error sending request for url (http://127.0.0.1:9/b/k?X-Amz-Signature=SECRET)".to_string();
+        for e in [
+            StorageError::Backend(quoted.clone()),
+            StorageError::PermissionDenied(quoted.clone()),
+            StorageError::Config(quoted),
+        ] {
+            let shown = e.to_string();
+            assert!(!shown.contains("SECRET") && shown.contains("http://127.0.0.1:9/b/k?[redacted]"), "{shown}");
         }
     }
 }

@@ -83,15 +83,40 @@ pub(crate) struct JobFailure {
 
 impl JobFailure {
     pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retryable: false, detail: None }
+        // A job's error reaches events, webhooks and the audit trail: no URL's query (a signature) goes with it.
+        Self {
+            code,
+            message: byob_core::redact::url_queries(&message.into()).into_owned(),
+            retryable: false,
+            detail: None,
+        }
     }
 
     pub(crate) fn retryable(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), retryable: true, detail: None }
+        Self {
+            code,
+            message: byob_core::redact::url_queries(&message.into()).into_owned(),
+            retryable: true,
+            detail: None,
+        }
     }
 
     pub(crate) fn with_detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = Some(detail);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job's error goes to events, webhooks and the audit trail: no URL query with it.
+    #[test]
+    fn job_errors_never_carry_a_url_query() {
+        let error = "PUT https://storage.googleapis.com/upload?upload_id=SESSION failed";
+        for failure in [JobFailure::new("x", error), JobFailure::retryable("x", error)] {
+            assert_eq!(failure.message, "PUT https://storage.googleapis.com/upload?[redacted] failed");
+        }
     }
 }

@@ -47,7 +47,7 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub(crate) fn passed(message: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Passed, message: message.into(), remediation: None }
+        Self { status: CheckStatus::Passed, message: clean(message.into()), remediation: None }
     }
 
     pub(crate) fn failed(
@@ -57,7 +57,7 @@ impl Outcome {
     ) -> Self {
         Self {
             status: CheckStatus::Failed,
-            message: message.into(),
+            message: clean(message.into()),
             remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
@@ -69,13 +69,13 @@ impl Outcome {
     ) -> Self {
         Self {
             status: CheckStatus::Warning,
-            message: message.into(),
+            message: clean(message.into()),
             remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
 
     pub(crate) fn skipped(reason: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Skipped, message: reason.into(), remediation: None }
+        Self { status: CheckStatus::Skipped, message: clean(reason.into()), remediation: None }
     }
 }
 
@@ -111,5 +111,31 @@ impl VerificationReport {
     #[must_use]
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+/// A check's message without capabilities: errors of presigned requests quote their URL, signature included.
+fn clean(message: String) -> String {
+    byob_core::redact::url_queries(&message).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors of byob's own HTTP calls quote the URL they called; a presigned URL's signature or a SAS must not
+    /// reach the report.
+    #[test]
+    fn outcomes_never_carry_a_url_query() {
+        let error = "error sending request for url (https://acme.blob.core.windows.net/c/p?sv=2023&sig=SECRET)";
+        for outcome in [
+            Outcome::passed(error),
+            Outcome::failed(error, "fix", None),
+            Outcome::warning(error, "fix", None),
+            Outcome::skipped(error),
+        ] {
+            assert!(!outcome.message.contains("SECRET"), "{}", outcome.message);
+            assert!(outcome.message.contains("https://acme.blob.core.windows.net/c/p?[redacted]"));
+        }
     }
 }
