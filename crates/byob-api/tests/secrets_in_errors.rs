@@ -55,7 +55,6 @@ async fn a_sas_is_never_quoted_in_reports_jobs_events_or_audit() {
     let audit = app.call("GET", &format!("/v1/orgs/{org}/audit?limit=200"), Some(OPERATOR_TOKEN), None).await.body;
 
     let failed = |v: &Value| v.to_string().contains("\"failed\"");
-    println!("{report}\n{jobs}");
     assert!(failed(&report), "the write checks fail: {report}");
     assert!(failed(&jobs), "the export fails: {jobs}");
     let encoded: String = url::form_urlencoded::byte_serialize(signature.as_bytes()).collect();
