@@ -23,6 +23,25 @@ async fn a_token_stops_working_when_revoked() {
     assert_eq!(app.call("GET", "/v1/whoami", Some(&token), None).await.status, 401);
 }
 
+/// A token acts in its member's name: an admin may revoke another member's tokens, not mint one (the audit trail
+/// would show the admin's actions under the member's name).
+#[tokio::test]
+async fn only_a_member_mints_their_own_tokens() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, admin_token) = app.member_with_token(&org, Role::Admin).await;
+    let (member, member_token) = app.member_with_token(&org, Role::Member).await;
+    let path = format!("/v1/orgs/{org}/members/{member}/tokens");
+    let minted = app.call("POST", &path, Some(&admin_token), Some(json!({ "name": "in your name" }))).await;
+    assert_eq!(minted.status, 403, "{:?}", minted.body);
+    assert!(minted.body["detail"].as_str().unwrap().contains("may revoke another member's tokens but not create them"));
+    let own = app.call("POST", &path, Some(&member_token), Some(json!({ "name": "mine" }))).await;
+    assert_eq!(own.status, 201, "{:?}", own.body);
+    let revoked = app.call("DELETE", &format!("{path}/{}", own.id()), Some(&admin_token), None).await;
+    assert_eq!(revoked.status, 200, "an admin may still revoke it: {:?}", revoked.body);
+    assert!(revoked.body["revoked_at"].is_string());
+}
+
 #[tokio::test]
 async fn a_token_stops_working_when_it_expires() {
     let app = TestApp::sqlite().await;

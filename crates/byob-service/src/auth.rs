@@ -80,6 +80,9 @@ pub enum Access {
     Admin,
     /// An admin, or the member the operation is about (their own tokens).
     AdminOrSelf(MemberId),
+    /// The member the operation is about, not another admin: what acts in a member's name (a new token) is made
+    /// by that member (or the operator, who gives an org its first tokens).
+    Own(MemberId),
     /// The server-wide operator only.
     Operator,
 }
@@ -91,7 +94,7 @@ impl Access {
         match self {
             Self::Member => "member",
             Self::Admin => "admin",
-            Self::AdminOrSelf(_) => "self",
+            Self::AdminOrSelf(_) | Self::Own(_) => "self",
             Self::Operator => "operator",
         }
     }
@@ -129,6 +132,7 @@ impl Principal {
             (Self::Member { role, member_id, .. }, Access::AdminOrSelf(subject)) => {
                 *role == Role::Admin || *member_id == subject
             }
+            (Self::Member { member_id, .. }, Access::Own(subject)) => *member_id == subject,
         };
         if allowed {
             return Ok(());
@@ -136,6 +140,9 @@ impl Principal {
         Err(ServiceError::Forbidden(match access {
             Access::Operator => "only the operator token may do this".into(),
             Access::AdminOrSelf(_) => "only an admin of the organization, or the member concerned, may do this".into(),
+            Access::Own(_) => "only the member concerned may create their tokens: a token acts in its member's name, \
+                               so an admin may revoke another member's tokens but not create them"
+                .into(),
             _ => format!("this needs the `{}` role in the organization", access.scope()),
         }))
     }

@@ -8,7 +8,9 @@ use crate::{
     problem::ApiResult,
 };
 
-/// Issue an API token. The response is the only time its value is shown.
+/// Issue an API token. The response is the only time its value is shown. Only the member themself (or the
+/// operator) may: a token acts in its member's name, so an admin may revoke another member's tokens, not create
+/// them.
 #[utoipa::path(post, operation_id = "create_token", path = "/v1/orgs/{org}/members/{member}/tokens", tag = "tokens", security(("bearer" = ["self"])),
     params(("org" = OrgId, Path), ("member" = MemberId, Path)), request_body = CreateToken,
     responses((status = 201, description = "Created", body = CreatedToken)))]

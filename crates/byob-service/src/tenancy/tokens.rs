@@ -76,7 +76,7 @@ impl TokenService {
         let detail = json!({ "member": member.to_string(), "expires_at": req.expires_at });
         self.auditor
             .audited(ctx, org, "token.create", Some(id.to_string()), detail, async {
-                ctx.principal.require(Access::AdminOrSelf(member))?;
+                ctx.principal.require(Access::Own(member))?;
                 self.member_exists(org, member).await?;
                 let now = self.deps.clock.now();
                 let name = validate::display_name("name", &req.name)?;
