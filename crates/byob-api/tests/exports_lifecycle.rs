@@ -250,6 +250,7 @@ async fn bad_requests_are_refused_before_anything_runs() {
         (json!({ "connection": "local", "table": "t", "options": { "null_value": "a,b" } }), "options.null_value", 422),
         (json!({ "connection": "local", "table": "t", "options": { "surprise": 1 } }), "", 422),
         (json!({ "connection": "local", "table": "t", "schedule": { "cron": "61 * * * *" } }), "schedule.cron", 422),
+        (json!({ "connection": "local", "table": "t", "schedule": { "cron": "*/5 * * * * *" } }), "schedule.cron", 422),
         (
             json!({ "connection": "local", "table": "t", "schedule": { "cron": "0 6 * * *", "timezone": "Mars/Base" } }),
             "schedule.timezone",

@@ -91,6 +91,11 @@ pub(crate) fn check_name(name: &str) -> Result<(), ServiceError> {
 use chrono_tz::Tz;
 use croner::{Cron, parser::CronParser};
 
+/// The closest two runs of a schedule may be: a second-level cron would fill the shared job queue.
+const MIN_SPACING: chrono::Duration = chrono::Duration::minutes(1);
+/// Runs looked at for the closest spacing (enough for any pattern within an hour or a day's hours).
+const SPACING_CHECKED: usize = 64;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Schedule {
     cron: Cron,
@@ -113,8 +118,22 @@ impl Schedule {
             )
         })?;
         let schedule = Self { cron: parsed, zone };
-        if schedule.next_after(Utc::now()).is_none() {
+        let upcoming = schedule.upcoming(Utc::now(), SPACING_CHECKED);
+        if upcoming.is_empty() {
             return Err(FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` never fires")));
+        }
+        if let Some(gap) = upcoming.windows(2).map(|w| w[1] - w[0]).min()
+            && gap < MIN_SPACING
+        {
+            return Err(FieldError::new(
+                "schedule.cron",
+                "schedule-too-frequent",
+                format!(
+                    "`{cron}` fires {} s apart; a schedule runs at most once a minute (each run is a job every \
+                     worker of the fleet shares)",
+                    gap.num_seconds()
+                ),
+            ));
         }
         Ok(schedule)
     }
@@ -170,5 +189,11 @@ mod tests {
         assert_eq!(Schedule::parse("61 * * * *", "UTC").unwrap_err().rule, "schedule-cron");
         assert_eq!(Schedule::parse("* * *", "UTC").unwrap_err().rule, "schedule-cron");
         assert_eq!(Schedule::parse("0 6 * * *", "Mars/Olympus").unwrap_err().rule, "schedule-timezone");
+        for every_few_seconds in ["* * * * * *", "*/5 * * * * *", "0,30 * * * * *"] {
+            let e = Schedule::parse(every_few_seconds, "UTC").unwrap_err();
+            assert_eq!(e.rule, "schedule-too-frequent", "{every_few_seconds}: {}", e.message);
+        }
+        assert!(Schedule::parse("* * * * *", "UTC").is_ok(), "every minute is the most allowed");
+        assert!(Schedule::parse("0,1 * * * *", "UTC").is_ok());
     }
 }
