@@ -11,8 +11,9 @@ use byob_service::health::{MAX_ATTEMPTS, SIGNATURE_HEADER, verify_signature};
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
+    buckets::{azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
     server_env,
+    uploads::azurite_sas_integration,
 };
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -80,11 +81,7 @@ async fn expiry_warnings_fire_at_14_7_3_and_1_days_then_expired_each_once() {
             "POST",
             &format!("/v1/orgs/{org}/integrations"),
             Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "exports", "provider": "azure", "bucket": container, "prefix": "byob",
-                "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": ["exports"],
-                "credentials": { "mode": "azure_sas", "account": AZURITE_ACCOUNT, "sas_token": sas },
-            })),
+            Some(azurite_sas_integration("exports", &container, "byob", &sas, json!(["exports"]))),
         )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);

@@ -7,8 +7,8 @@
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, unique_name},
-    server_env,
+    buckets::{azurite_account_sas, create_azure_container, unique_name},
+    uploads::{azurite_sas_integration, create_integration},
 };
 use serde_json::{Value, json};
 
@@ -22,21 +22,11 @@ async fn a_sas_is_never_quoted_in_reports_jobs_events_or_audit() {
     let sas = signed.replace("sp=rl", "sp=rwl");
     assert_ne!(sas, signed);
     let signature = sas.split('&').find_map(|p| p.strip_prefix("sig=")).unwrap().to_string();
-    let created = app
-        .call(
-            "POST",
-            &format!("/v1/orgs/{org}/integrations"),
-            Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "ro", "provider": "azure", "bucket": container, "prefix": "byob",
-                "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": ["exports"],
-                "credentials": { "mode": "azure_sas", "account": AZURITE_ACCOUNT, "sas_token": sas },
-            })),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    let integration =
+        create_integration(&app, &org, azurite_sas_integration("ro", &container, "byob", &sas, json!(["exports"])))
+            .await;
     let report = app
-        .call("POST", &format!("/v1/orgs/{org}/integrations/{}/verify", created.id()), Some(OPERATOR_TOKEN), None)
+        .call("POST", &format!("/v1/orgs/{org}/integrations/{integration}/verify"), Some(OPERATOR_TOKEN), None)
         .await
         .body;
     // An export into it: the write is refused, the run fails with the store's error.

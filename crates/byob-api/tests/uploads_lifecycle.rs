@@ -7,11 +7,11 @@ use byob_core::{OrgId, Role, UploadId};
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
+    buckets::{azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
     server_env,
     uploads::{
-        create_integration, create_pg_connection, load, moto_uploads_integration, send_parts, start_load, table_dump,
-        upload_bytes,
+        azurite_sas_integration, create_integration, create_pg_connection, load, moto_uploads_integration, send_parts,
+        start_load, table_dump, upload_bytes,
     },
 };
 use bytes::Bytes;
@@ -275,11 +275,7 @@ async fn where_byob_may_not_delete_the_staged_file_is_left_to_the_lifecycle_rule
             "POST",
             &format!("/v1/orgs/{org}/integrations"),
             Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "customer", "provider": "azure", "bucket": container, "prefix": "",
-                "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": ["uploads"],
-                "credentials": { "mode": "azure_sas", "account": AZURITE_ACCOUNT, "sas_token": sas },
-            })),
+            Some(azurite_sas_integration("customer", &container, "", &sas, json!(["uploads"]))),
         )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);

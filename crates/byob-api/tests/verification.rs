@@ -4,8 +4,9 @@
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    buckets::{AZURITE_ACCOUNT, azurite_account_sas, create_azure_container, create_s3_bucket, unique_name},
+    buckets::{azurite_account_sas, create_azure_container, create_s3_bucket, unique_name},
     server_env,
+    uploads::azurite_sas_integration,
 };
 use serde_json::{Value, json};
 
@@ -30,11 +31,7 @@ async fn a_read_only_sas_fails_the_write_check_and_says_what_to_do() {
             "POST",
             &format!("/v1/orgs/{org}/integrations"),
             Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "imports", "provider": "azure", "bucket": container, "prefix": "byob",
-                "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": ["imports"],
-                "credentials": { "mode": "azure_sas", "account": AZURITE_ACCOUNT, "sas_token": sas },
-            })),
+            Some(azurite_sas_integration("imports", &container, "byob", &sas, json!(["imports"]))),
         )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);

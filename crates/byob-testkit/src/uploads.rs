@@ -189,11 +189,22 @@ pub fn moto_uploads_integration(bucket: &str, prefix: &str) -> Value {
     })
 }
 
-/// Creates the integration (as the operator) and checks it was accepted.
-pub async fn create_integration(app: &crate::TestApp, org: &str, body: Value) {
+/// An Azurite integration named `name` on `container` (prefix `prefix`) reached with the account SAS `sas`,
+/// serving `features`.
+pub fn azurite_sas_integration(name: &str, container: &str, prefix: &str, sas: &str, features: Value) -> Value {
+    json!({
+        "name": name, "provider": "azure", "bucket": container, "prefix": prefix,
+        "endpoint": crate::server_env("BYOB_TEST_AZURE_ENDPOINT"), "features": features,
+        "credentials": { "mode": "azure_sas", "account": crate::buckets::AZURITE_ACCOUNT, "sas_token": sas },
+    })
+}
+
+/// Creates the integration (as the operator), checks it was accepted, and returns its id.
+pub async fn create_integration(app: &crate::TestApp, org: &str, body: Value) -> String {
     let created =
         app.call("POST", &format!("/v1/orgs/{org}/integrations"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
+    created.id()
 }
 
 /// A PostgreSQL connection named `pg` to the database at `pg_url` (as the operator).
