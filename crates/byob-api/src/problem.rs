@@ -51,7 +51,7 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").to_string(),
             status: status.as_u16(),
             // Every error detail a caller sees: no URL's query (a presigned signature, a SAS) goes with it.
-            detail: byob_core::redact::url_queries(&detail.into()).into_owned(),
+            detail: byob_core::redact::url_queries_in(detail.into()),
             code: code.to_string(),
             instance: None,
             field: None,

@@ -44,6 +44,15 @@ pub fn url_queries(text: &str) -> Cow<'_, str> {
     if changed { Cow::Owned(out) } else { Cow::Borrowed(text) }
 }
 
+/// [`url_queries`] of a message byob is about to keep, without copying it when there is nothing to redact.
+#[must_use]
+pub fn url_queries_in(text: String) -> String {
+    match url_queries(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(redacted) => redacted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,7 @@ pub(crate) fn from_request(
 pub(crate) fn next_runs(schedule: Option<&CronSchedule>, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
     match schedule {
         Some(s) if !s.paused => {
-            Schedule::parse(&s.cron, &s.timezone).map(|p| p.upcoming(now, NEXT_RUNS_SHOWN)).unwrap_or_default()
+            Schedule::stored(&s.cron, &s.timezone).map(|p| p.upcoming(now, NEXT_RUNS_SHOWN)).unwrap_or_default()
         }
         _ => Vec::new(),
     }
@@ -63,7 +63,7 @@ pub(crate) fn set_paused(
         return Err(ServiceError::Refused { code, message: "there is no schedule to pause or resume".into() });
     };
     schedule.paused = paused;
-    Ok(if paused { None } else { Schedule::parse(&schedule.cron, &schedule.timezone)?.next_after(now) })
+    Ok(if paused { None } else { Schedule::stored(&schedule.cron, &schedule.timezone)?.next_after(now) })
 }
 
 /// What a tick makes of a due schedule.
@@ -75,7 +75,7 @@ pub(crate) struct Due {
 
 /// For a due schedule at a tick: the time the run stands for and the next time (`None`: unreadable).
 pub(crate) fn due(schedule: &CronSchedule, now: DateTime<Utc>) -> Option<Due> {
-    let parsed = Schedule::parse(&schedule.cron, &schedule.timezone).ok()?;
+    let parsed = Schedule::stored(&schedule.cron, &schedule.timezone).ok()?;
     Some(Due { scheduled_for: parsed.latest_until(now), next: parsed.next_after(now) })
 }
 
@@ -103,25 +103,15 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
+    /// A schedule a request asks for: what [`Self::stored`] checks, and that two runs are at least a minute apart.
+    ///
     /// # Errors
-    /// `schedule-cron` for an expression croner refuses (its message says why); `schedule-timezone` for a zone
-    /// that is not in the IANA database.
+    /// `schedule-cron` for an expression croner refuses (its message says why) or that never fires;
+    /// `schedule-timezone` for a zone that is not in the IANA database; `schedule-too-frequent`.
     pub(crate) fn parse(cron: &str, timezone: &str) -> Result<Self, FieldError> {
-        let parsed = CronParser::new().parse(cron.trim()).map_err(|e| {
-            FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` is not a cron expression: {e}"))
-        })?;
-        let zone: Tz = timezone.parse().map_err(|_| {
-            FieldError::new(
-                "schedule.timezone",
-                "schedule-timezone",
-                format!("`{timezone}` is not an IANA time zone; write e.g. `UTC` or `Europe/Paris`"),
-            )
-        })?;
-        let schedule = Self { cron: parsed, zone };
+        let schedule = Self::stored(cron, timezone)?;
+        // Only new schedules pay for this look-ahead; ticks read stored ones with `stored`.
         let upcoming = schedule.upcoming(Utc::now(), SPACING_CHECKED);
-        if upcoming.is_empty() {
-            return Err(FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` never fires")));
-        }
         if let Some(gap) = upcoming.windows(2).map(|w| w[1] - w[0]).min()
             && gap < MIN_SPACING
         {
@@ -134,6 +124,28 @@ impl Schedule {
                     gap.num_seconds()
                 ),
             ));
+        }
+        Ok(schedule)
+    }
+
+    /// A schedule as stored (checked when it was created), read at every tick.
+    ///
+    /// # Errors
+    /// `schedule-cron` or `schedule-timezone` for an expression or zone that cannot be read (or never fires).
+    fn stored(cron: &str, timezone: &str) -> Result<Self, FieldError> {
+        let parsed = CronParser::new().parse(cron.trim()).map_err(|e| {
+            FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` is not a cron expression: {e}"))
+        })?;
+        let zone: Tz = timezone.parse().map_err(|_| {
+            FieldError::new(
+                "schedule.timezone",
+                "schedule-timezone",
+                format!("`{timezone}` is not an IANA time zone; write e.g. `UTC` or `Europe/Paris`"),
+            )
+        })?;
+        let schedule = Self { cron: parsed, zone };
+        if schedule.next_after(Utc::now()).is_none() {
+            return Err(FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` never fires")));
         }
         Ok(schedule)
     }

@@ -84,21 +84,11 @@ pub(crate) struct JobFailure {
 impl JobFailure {
     pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
         // A job's error reaches events, webhooks and the audit trail: no URL's query (a signature) goes with it.
-        Self {
-            code,
-            message: byob_core::redact::url_queries(&message.into()).into_owned(),
-            retryable: false,
-            detail: None,
-        }
+        Self { code, message: byob_core::redact::url_queries_in(message.into()), retryable: false, detail: None }
     }
 
     pub(crate) fn retryable(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: byob_core::redact::url_queries(&message.into()).into_owned(),
-            retryable: true,
-            detail: None,
-        }
+        Self { code, message: byob_core::redact::url_queries_in(message.into()), retryable: true, detail: None }
     }
 
     pub(crate) fn with_detail(mut self, detail: serde_json::Value) -> Self {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    encoding::{DetectedEncoding, LATIN1_GUESS, detect_encoding, mixed_encoding, utf8_reader},
+    encoding::{DetectedEncoding, LATIN1_GUESS, MixedEncoding, detect_encoding, mixed_encoding, utf8_reader},
     values::{convert, infer},
 };
 
@@ -40,6 +40,9 @@ pub struct Inspection {
     pub rows: Vec<Vec<Option<String>>>,
     /// Things to fix before a load (blank or duplicate column names) and things to confirm (a guessed encoding).
     pub warnings: Vec<String>,
+    /// Where the sample is UTF-8 damaged in places (a load in `auto` mode refuses it).
+    #[serde(skip)]
+    pub mixed: Option<MixedEncoding>,
 }
 
 /// Why the file cannot be inspected at all.
@@ -101,7 +104,8 @@ pub fn inspect(
         (0..width).map(|i| infer(rest.iter().map(|r| r[i].as_str()).filter(|v| !is_null(v)))).collect();
     let has_header = has_header.unwrap_or_else(|| looks_like_header(first, &types, &is_null));
     let mut warnings = Vec::new();
-    if let Some(mixed) = mixed_encoding(sample) {
+    let mixed = mixed_encoding(sample);
+    if let Some(mixed) = &mixed {
         warnings.push(mixed.message());
     } else if encoding.guessed {
         warnings.push(LATIN1_GUESS.to_string());
@@ -133,7 +137,7 @@ pub fn inspect(
         .map(|r| r.iter().map(|v| (!is_null(v)).then(|| v.clone())).collect())
         .collect();
     let quoted = text.contains('"');
-    Ok(Inspection { encoding, dialect: Dialect { delimiter, quoted, has_header }, columns, rows, warnings })
+    Ok(Inspection { encoding, dialect: Dialect { delimiter, quoted, has_header }, columns, rows, warnings, mixed })
 }
 
 fn parse(text: &str, delimiter: u8, max: usize) -> Vec<Vec<String>> {

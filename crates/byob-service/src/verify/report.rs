@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use byob_core::integration::IntegrationState;
+use byob_core::{integration::IntegrationState, redact::url_queries_in};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -45,9 +45,11 @@ pub(crate) struct Outcome {
     pub remediation: Option<Remediation>,
 }
 
+/// Every message leaves without a URL's query string: errors of presigned requests quote their URL, signature
+/// included.
 impl Outcome {
     pub(crate) fn passed(message: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Passed, message: clean(message.into()), remediation: None }
+        Self { status: CheckStatus::Passed, message: url_queries_in(message.into()), remediation: None }
     }
 
     pub(crate) fn failed(
@@ -57,7 +59,7 @@ impl Outcome {
     ) -> Self {
         Self {
             status: CheckStatus::Failed,
-            message: clean(message.into()),
+            message: url_queries_in(message.into()),
             remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
@@ -69,13 +71,13 @@ impl Outcome {
     ) -> Self {
         Self {
             status: CheckStatus::Warning,
-            message: clean(message.into()),
+            message: url_queries_in(message.into()),
             remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
         }
     }
 
     pub(crate) fn skipped(reason: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Skipped, message: clean(reason.into()), remediation: None }
+        Self { status: CheckStatus::Skipped, message: url_queries_in(reason.into()), remediation: None }
     }
 }
 
@@ -112,11 +114,6 @@ impl VerificationReport {
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.name == name)
     }
-}
-
-/// A check's message without capabilities: errors of presigned requests quote their URL, signature included.
-fn clean(message: String) -> String {
-    byob_core::redact::url_queries(&message).into_owned()
 }
 
 #[cfg(test)]

@@ -158,8 +158,9 @@ fn run_from_row(row: &AnyRow) -> Result<ExportRun, CatalogError> {
     })
 }
 
-/// Serializes the enqueues of one definition's runs: a row lock on PostgreSQL (across processes); on SQLite,
-/// taking the single writer's lock now, so the check that follows and the inserts see one state.
+/// Serializes the enqueues of one definition's runs: a row lock on PostgreSQL (across processes); on SQLite the
+/// transaction holds the single writer's lock since it began ([`super::begin_write`]), so the check that follows
+/// and the inserts see one state.
 pub(super) async fn lock_for_enqueue(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: &str,
@@ -168,11 +169,6 @@ pub(super) async fn lock_for_enqueue(
 ) -> Result<(), CatalogError> {
     if backend == "postgres" {
         sqlx::query(sql!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut **tx).await?;
-    } else {
-        sqlx::query(sql!("UPDATE {table} SET updated_at = updated_at WHERE id = $1"))
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
     }
     Ok(())
 }

@@ -50,19 +50,11 @@ fn from_row(row: &AnyRow) -> Result<Integration, CatalogError> {
 }
 
 /// Inserts the integration unless another of its org already serves one of its features: checked inside the
-/// writing transaction (the org's row locked on PostgreSQL; SQLite's writer lock taken at the start), so two
-/// concurrent creates cannot both take a feature.
+/// writing transaction, the org locked ([`super::lock_org`]), so two concurrent creates cannot both take a feature.
 pub(super) async fn insert(pool: &AnyPool, i: &Integration, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
     let mut tx = super::begin_write(pool).await?;
     if !i.features.is_empty() {
-        if pool.connect_options().database_url.scheme() != "sqlite" {
-            // NO KEY UPDATE: serializes the creates that take features, while inserts that only reference the org (a
-            // key-share lock) go on; FOR UPDATE would deadlock with them.
-            sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(i.org_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-        }
+        super::lock_org(&mut tx, pool, i.org_id).await?;
         let rows = sqlx::query("SELECT features FROM integrations WHERE org_id = $1")
             .bind(i.org_id.to_string())
             .fetch_all(&mut *tx)

@@ -86,34 +86,21 @@ pub(super) async fn update(pool: &AnyPool, m: &Member) -> Result<bool, CatalogEr
 }
 
 /// Refuses a change that would leave the org with no admin (the member is its last one), with
-/// [`CatalogError::Conflict`]`("last-admin")`. Checked inside the writing transaction, the org's row locked on
-/// PostgreSQL (SQLite's writer lock is taken when the transaction begins), so two admins demoting or deleting each
-/// other at once cannot both succeed.
+/// [`CatalogError::Conflict`]`("last-admin")`. Checked inside the writing transaction, the org locked
+/// ([`super::lock_org`]), so two admins demoting or deleting each other at once cannot both succeed.
 async fn keep_an_admin(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     pool: &AnyPool,
     org: OrgId,
     id: MemberId,
 ) -> Result<(), CatalogError> {
-    if pool.connect_options().database_url.scheme() != "sqlite" {
-        sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(org.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
-    }
-    let is_admin: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND id = $2 AND role = 'admin'")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut **tx)
-            .await?;
-    let others: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE org_id = $1 AND id <> $2 AND role = 'admin'")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_one(&mut **tx)
-            .await?;
-    if is_admin > 0 && others == 0 { Err(CatalogError::Conflict("last-admin")) } else { Ok(()) }
+    super::lock_org(tx, pool, org).await?;
+    let admins: Vec<String> = sqlx::query_scalar("SELECT id FROM members WHERE org_id = $1 AND role = 'admin'")
+        .bind(org.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    let id = id.to_string();
+    if admins == [id] { Err(CatalogError::Conflict("last-admin")) } else { Ok(()) }
 }
 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: MemberId) -> Result<bool, CatalogError> {

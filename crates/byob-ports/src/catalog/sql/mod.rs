@@ -35,15 +35,33 @@ use super::{AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewra
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+fn is_sqlite(pool: &AnyPool) -> bool {
+    pool.connect_options().database_url.scheme() == "sqlite"
+}
+
+/// Serializes a [`begin_write`] transaction with the others that check an org-wide rule (one integration per
+/// feature, at least one admin) before they write. On PostgreSQL the org's row is locked `FOR NO KEY UPDATE`, which
+/// inserts that merely reference the org (a key-share lock) do not wait for, so it cannot deadlock with them; on
+/// SQLite the transaction holds the single writer's lock since it began.
+pub(super) async fn lock_org(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    pool: &AnyPool,
+    org: OrgId,
+) -> Result<(), CatalogError> {
+    if !is_sqlite(pool) {
+        sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(org.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that writes. On SQLite it takes the single writer's lock at once (`BEGIN IMMEDIATE`,
 /// waiting out the busy timeout): a deferred transaction that reads and then writes fails at once with
 /// `SQLITE_BUSY` when another connection committed in between, and no busy timeout helps then.
 pub(super) async fn begin_write(pool: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, CatalogError> {
-    if pool.connect_options().database_url.scheme() == "sqlite" {
-        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
-    } else {
-        Ok(pool.begin().await?)
-    }
+    if is_sqlite(pool) { Ok(pool.begin_with("BEGIN IMMEDIATE").await?) } else { Ok(pool.begin().await?) }
 }
 
 #[derive(Debug, Clone)]

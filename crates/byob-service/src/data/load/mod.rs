@@ -27,10 +27,7 @@ use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
     RequestContext, ServiceError,
     jobs::{JobFailure, JobHandle, JobService},
-    tabular::{
-        BadRow, DetectedEncoding, InspectError, Inspection, LATIN1_GUESS, RowError, TextEncoding, inspect,
-        mixed_encoding,
-    },
+    tabular::{BadRow, DetectedEncoding, InspectError, Inspection, LATIN1_GUESS, RowError, TextEncoding, inspect},
 };
 
 /// Bytes read from the start of a file to inspect it.
@@ -345,7 +342,7 @@ impl Loads {
         apply_overrides(&mut columns, &req.columns)?;
         let mut encoding = inspection.encoding;
         if req.encoding.is_none()
-            && let Some(mixed) = mixed_encoding(&sample)
+            && let Some(mixed) = inspection.mixed
         {
             return Err(ServiceError::Refused { code: "csv-encoding-mixed", message: mixed.message() });
         }
