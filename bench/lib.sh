@@ -20,6 +20,8 @@ bench_build() {
 # Starts the server; sets SERVER_PID, BYOB_URL, BYOB_TOKEN, BYOB_ORG (a fresh org).
 bench_start_byob() {
   export BYOB_DATA_DIR="$WORK/byob-data" BYOB_INTEGRATIONS__HTTP_ENDPOINTS=loopback BYOB_MONITOR__ENABLED=false
+  # The benchmark's stores are emulators on loopback, which tenant-named endpoints may not reach by default.
+  export BYOB_NETWORK__ALLOWED_PRIVATE_RANGES='["127.0.0.0/8"]'
   export BYOB_OPERATOR_TOKEN=byob_bench-operator-token-0123456789
   # BYOB_BENCH_WRAP (e.g. "perf record -g -o /tmp/byob.perf") runs the server under a profiler.
   ${BYOB_BENCH_WRAP:-} "$BIN/byob" serve --listen 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &

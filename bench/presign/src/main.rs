@@ -5,9 +5,12 @@
 use std::time::Instant;
 
 use byob_core::{Sensitive, location::Prefix};
-use byob_ports::storage::{
-    PresignPolicy,
-    s3::{self, S3AccessKey},
+use byob_ports::{
+    net::NetworkPolicy,
+    storage::{
+        PresignPolicy,
+        s3::{self, S3AccessKey},
+    },
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,6 +27,8 @@ async fn main() {
             secret_access_key: Sensitive::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
         },
         PresignPolicy::default(),
+        // Nothing is contacted; the loopback endpoint only has to pass the policy.
+        &NetworkPolicy::allowing(vec!["127.0.0.0/8".parse().unwrap()]),
     )
     .unwrap();
     let keys: Vec<_> =

@@ -157,7 +157,9 @@ fn refusal_status(code: &str) -> StatusCode {
         "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "upload-token-invalid" => StatusCode::FORBIDDEN,
         "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,
-        c if c.starts_with("csv-") || c == "upload-size-mismatch" => StatusCode::UNPROCESSABLE_ENTITY,
+        c if c.starts_with("csv-") || c == "upload-size-mismatch" || c == "address-not-allowed" => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         _ => StatusCode::CONFLICT,
     }
 }
@@ -175,6 +177,7 @@ fn storage_problem(err: &byob_ports::storage::StorageError) -> Problem {
         E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "object-not-found", detail),
         E::PermissionDenied(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-permission-denied", detail),
         E::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-unavailable", detail),
+        E::AddressRefused(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "address-not-allowed", detail),
     }
 }
 

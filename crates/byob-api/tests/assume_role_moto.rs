@@ -103,7 +103,14 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
         region: "us-east-1".into(),
         endpoint: Some(moto.url.clone()),
     };
-    let client = s3::connect_assumed_role(location, &sts, role(&external_id), PresignPolicy::default()).unwrap();
+    let client = s3::connect_assumed_role(
+        location,
+        &sts,
+        role(&external_id),
+        PresignPolicy::default(),
+        &byob_testkit::loopback_network(),
+    )
+    .unwrap();
     let inside = client.key("uploads/a.csv").unwrap();
     client.store().put(&inside, PutPayload::from_static(b"ok\n")).await.unwrap();
     assert_eq!(&client.store().get(&inside).await.unwrap().bytes().await.unwrap()[..], b"ok\n");

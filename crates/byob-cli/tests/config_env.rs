@@ -58,6 +58,15 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("jobs.poll_ms", ("100", Some(Integer(100)))),
         ("jobs.janitor_interval_secs", ("60", Some(Integer(60)))),
         ("jobs.schedule_tick_secs", ("2", Some(Integer(2)))),
+        ("jobs.deadline_secs", ("600", Some(Integer(600)))),
+        ("jobs.max_running_per_org", ("2", Some(Integer(2)))),
+        (
+            "network.allowed_private_ranges",
+            (
+                "[\"10.0.0.0/8\", \"127.0.0.0/8\"]",
+                Some(Array(vec![Str("10.0.0.0/8".into()), Str("127.0.0.0/8".into())])),
+            ),
+        ),
     ])
 }
 

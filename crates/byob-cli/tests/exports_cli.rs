@@ -91,6 +91,7 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
         ("BYOB_JOBS__LEASE_SECS", "3"),
         ("BYOB_MONITOR__ENABLED", "false"),
         ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback"),
+        ("BYOB_NETWORK__ALLOWED_PRIVATE_RANGES", "[\"127.0.0.0/8\"]"),
     ];
     let server = Server::start(dir.path(), &[], &env).await;
     let operator = server.operator_token();
@@ -161,7 +162,11 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
 #[tokio::test]
 async fn imports_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("BYOB_MONITOR__ENABLED", "false"), ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback")];
+    let env = [
+        ("BYOB_MONITOR__ENABLED", "false"),
+        ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback"),
+        ("BYOB_NETWORK__ALLOWED_PRIVATE_RANGES", "[\"127.0.0.0/8\"]"),
+    ];
     let server = Server::start(dir.path(), &[], &env).await;
     let operator = server.operator_token();
     let (org, token) = org_and_member(&server, &operator).await;

@@ -29,6 +29,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub warehouse: WarehouseConfig,
     pub integrations: IntegrationsConfig,
+    pub network: NetworkConfig,
     pub monitor: MonitorConfig,
     pub uploads: UploadsConfig,
     pub jobs: JobsConfig,
@@ -86,6 +87,12 @@ pub struct JobsConfig {
     pub janitor_interval_secs: u64,
     /// Seconds between two looks for export schedules that are due. Default 10.
     pub schedule_tick_secs: u64,
+    /// Seconds one attempt of a job may run before it is stopped (`job-deadline`); also every PostgreSQL
+    /// statement's `statement_timeout`. Default 21600 (6 hours).
+    pub deadline_secs: u64,
+    /// Jobs of one org running at once across every process; unset means half of `workers` (at least 1), so no
+    /// org takes every worker.
+    pub max_running_per_org: Option<u32>,
 }
 
 impl Default for JobsConfig {
@@ -97,6 +104,8 @@ impl Default for JobsConfig {
             poll_ms: 500,
             janitor_interval_secs: 300,
             schedule_tick_secs: 10,
+            deadline_secs: 6 * 3600,
+            max_running_per_org: None,
         }
     }
 }
@@ -134,6 +143,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             warehouse: WarehouseConfig::default(),
             integrations: IntegrationsConfig::default(),
+            network: NetworkConfig::default(),
             monitor: MonitorConfig::default(),
             uploads: UploadsConfig::default(),
             jobs: JobsConfig::default(),
@@ -188,6 +198,10 @@ impl Config {
             positive,
         )?;
         at_least("jobs.workers", u64::from(self.jobs.workers), 1, positive)?;
+        at_least("jobs.deadline_secs", self.jobs.deadline_secs, 1, positive)?;
+        if let Some(per_org) = self.jobs.max_running_per_org {
+            at_least("jobs.max_running_per_org", u64::from(per_org), 1, positive)?;
+        }
         at_least(
             "jobs.lease_secs",
             self.jobs.lease_secs,
@@ -448,6 +462,16 @@ pub enum HttpEndpoints {
     Loopback,
     /// http to any host (a private network the operator trusts).
     Any,
+}
+
+/// Where byob may connect on a tenant's behalf.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// Non-public ranges (CIDRs) tenant-named hosts may resolve to: a private store, emulators on loopback.
+    /// Default none: loopback, private, link-local (cloud metadata) and other non-public addresses are refused.
+    /// Env `BYOB_NETWORK__ALLOWED_PRIVATE_RANGES`.
+    pub allowed_private_ranges: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

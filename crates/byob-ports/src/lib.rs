@@ -4,10 +4,12 @@
 //! - [`secretbox`]: encryption of secrets at rest.
 //! - [`storage`]: object storage (the local-directory default storage for now).
 //! - [`warehouse`]: the embedded SQLite warehouse.
+//! - [`net`]: where byob may connect on a tenant's behalf.
 //! - [`clock`]: time, replaceable in tests.
 
 pub mod catalog;
 pub mod clock;
+pub mod net;
 pub mod secretbox;
 pub mod storage;
 pub mod warehouse;

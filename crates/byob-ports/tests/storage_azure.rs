@@ -30,7 +30,7 @@ fn connect(container: &str, auth: AzureAuth) -> StorageClient {
         authority_host: None,
         extra_roots_pem: None,
     };
-    azure::connect(settings, PresignPolicy::default()).unwrap()
+    azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap()
 }
 
 fn shared_key() -> AzureAuth {

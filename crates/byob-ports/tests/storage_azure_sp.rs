@@ -156,7 +156,7 @@ async fn a_service_principal_reads_writes_and_presigns_with_user_delegation() {
         authority_host: Some(token_endpoint().await),
         extra_roots_pem: Some(pem),
     };
-    let client = azure::connect(settings, PresignPolicy::default()).unwrap();
+    let client = azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     let key = client.key("exports/r.csv").unwrap();
     client.store().put(&key, PutPayload::from_static(b"with a token\n")).await.unwrap();
     assert_eq!(&client.store().get(&key).await.unwrap().bytes().await.unwrap()[..], b"with a token\n");

@@ -25,7 +25,7 @@ async fn client() -> (StorageClient, String) {
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    (gcs::connect(settings, PresignPolicy::default()).unwrap(), bucket)
+    (gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap(), bucket)
 }
 
 #[tokio::test]
@@ -152,7 +152,11 @@ async fn impersonating(refuse: bool) -> (StorageClient, Calls, &'static str) {
         byob_key: Sensitive::new(key),
         iam_credentials_endpoint: Some(iam),
     };
-    (gcs::connect_impersonated(settings, PresignPolicy::default()).unwrap(), calls, email)
+    (
+        gcs::connect_impersonated(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap(),
+        calls,
+        email,
+    )
 }
 
 #[tokio::test]
@@ -197,7 +201,7 @@ async fn a_signed_put_then_get_without_credentials() {
         endpoint: Some(endpoint),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    let c = gcs::connect(settings, PresignPolicy::default()).unwrap();
+    let c = gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     let key = c.key("uploads/u.csv").unwrap();
     let put = c.presign_put(&key, None).await.unwrap();
     assert!(put.url.query().unwrap().contains("X-Goog-Signature="));

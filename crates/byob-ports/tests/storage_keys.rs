@@ -118,7 +118,7 @@ async fn keys_round_trip_on_azurite() {
         authority_host: None,
         extra_roots_pem: None,
     };
-    let client = azure::connect(settings, PresignPolicy::default()).unwrap();
+    let client = azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     round_trip(Backend { client, presigned_put: true }).await;
 }
 
@@ -133,7 +133,7 @@ async fn keys_round_trip_on_fake_gcs() {
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    let client = gcs::connect(settings, PresignPolicy::default()).unwrap();
+    let client = gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     round_trip(Backend { client, presigned_put: false }).await;
 }
 

@@ -31,7 +31,28 @@ pub enum ServiceError {
     SecretBox(#[from] SecretBoxError),
 }
 
+impl From<byob_ports::net::NetError> for ServiceError {
+    fn from(err: byob_ports::net::NetError) -> Self {
+        Self::Refused { code: "address-not-allowed", message: err.to_string() }
+    }
+}
+
 impl ServiceError {
+    /// Checks a destination a tenant names when they name it, for a clear answer then: refused when it resolves
+    /// to an address the operator has not allowed. A name that does not resolve yet is accepted; every
+    /// connection checks again (`byob_ports::net`).
+    ///
+    /// # Errors
+    /// `address-not-allowed`.
+    pub async fn check_destination(network: &byob_ports::net::NetworkPolicy, url: &str) -> Result<(), ServiceError> {
+        // Callers pass validated endpoints; anything else has no host to check.
+        let Ok(url) = url::Url::parse(url) else { return Ok(()) };
+        match network.check_url(&url).await {
+            Err(refused @ byob_ports::net::NetError::Refused { .. }) => Err(refused.into()),
+            Ok(()) | Err(byob_ports::net::NetError::Unresolvable { .. }) => Ok(()),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid { field: field.into(), message: message.into() }
     }

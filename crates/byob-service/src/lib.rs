@@ -40,6 +40,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// What the operator allows integrations to do.
     pub integrations: IntegrationPolicy,
+    /// Where byob may connect on a tenant's behalf (integration endpoints, webhooks, database hosts).
+    pub network: byob_ports::net::NetworkPolicy,
 }
 
 /// Operator settings of the data flows.
@@ -95,7 +97,8 @@ impl Services {
         let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
         let events = health::Events::new(deps.clone(), auditor.clone());
         let verify = verify::VerificationService::new(deps.clone(), auditor.clone(), router.clone(), events.clone());
-        let connections = data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouses);
+        let connections =
+            data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouses, data.jobs.deadline);
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
         let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
         let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());

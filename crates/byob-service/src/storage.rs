@@ -248,6 +248,7 @@ impl StorageRouter {
                     secret_access_key: self.reveal(ctx, i.org_id, *secret_access_key).await?,
                 },
                 presign,
+                &self.deps.network,
             )?,
             Credentials::S3AssumeRole { role_arn, external_id, .. } => {
                 let sts = self.settings.sts.as_ref().ok_or_else(aws_credentials_missing)?;
@@ -258,7 +259,7 @@ impl StorageRouter {
                     region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
                     endpoint: i.endpoint.clone(),
                 };
-                s3::connect_assumed_role(location, sts, role, presign)?
+                s3::connect_assumed_role(location, sts, role, presign, &self.deps.network)?
             }
             Credentials::GcsServiceAccountKey { key, .. } => gcs::connect(
                 GcsSettings {
@@ -268,6 +269,7 @@ impl StorageRouter {
                     service_account_key: self.reveal(ctx, i.org_id, *key).await?,
                 },
                 presign,
+                &self.deps.network,
             )?,
             Credentials::AzureSharedKey { account, account_key } => azure::connect(
                 AzureSettings {
@@ -280,6 +282,7 @@ impl StorageRouter {
                     extra_roots_pem: None,
                 },
                 presign,
+                &self.deps.network,
             )?,
             Credentials::AzureSas { account, sas_token, .. } => azure::connect(
                 AzureSettings {
@@ -292,6 +295,7 @@ impl StorageRouter {
                     extra_roots_pem: None,
                 },
                 presign,
+                &self.deps.network,
             )?,
             Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => azure::connect(
                 AzureSettings {
@@ -308,6 +312,7 @@ impl StorageRouter {
                     extra_roots_pem: None,
                 },
                 presign,
+                &self.deps.network,
             )?,
             Credentials::GcsImpersonation { service_account } => {
                 let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {
@@ -326,6 +331,7 @@ impl StorageRouter {
                         iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
                     },
                     presign,
+                    &self.deps.network,
                 )?
             }
             Credentials::Local => {

@@ -1,5 +1,6 @@
 //! byob's HTTP application in-process, on a fresh SQLite catalog (or PostgreSQL), with helpers to call it.
 
+use byob_service::jobs::JobSettings;
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, http::Request};
@@ -23,7 +24,7 @@ pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-servic
 
 /// The embedded warehouse in the test's directory, and upload settings whose relay URLs point nowhere (an
 /// in-process app has no listener; relay uploads are tested against a `byob serve` process).
-async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
+async fn data_settings(dir: &tempfile::TempDir, jobs: byob_service::jobs::JobSettings) -> byob_service::DataSettings {
     byob_service::DataSettings {
         local_warehouses: Arc::new(byob_ports::warehouse::LocalWarehouses::new(&dir.path().join("warehouse"))),
         uploads: byob_service::data::UploadSettings {
@@ -31,7 +32,7 @@ async fn data_settings(dir: &tempfile::TempDir) -> byob_service::DataSettings {
             allowed_content_types: byob_core::config::UploadsConfig::default().allowed_content_types,
             public_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
         },
-        jobs: byob_service::jobs::JobSettings::default(),
+        jobs,
         abort_incomplete_after_hours: 24,
     }
 }
@@ -70,19 +71,40 @@ impl TestApp {
     pub async fn sqlite_with_sts(sts: Option<byob_ports::storage::StsSettings>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
-        Self::with_catalog_url(&url, dir, sts).await
+        Self::with_catalog_url(&url, dir, sts, crate::loopback_network(), JobSettings::default()).await
+    }
+
+    /// On SQLite, with the given network policy (the default in production allows public addresses only).
+    pub async fn sqlite_with_network(network: byob_ports::net::NetworkPolicy) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
+        Self::with_catalog_url(&url, dir, None, network, JobSettings::default()).await
     }
 
     /// On a fresh PostgreSQL database.
     pub async fn postgres() -> Self {
+        Self::postgres_with_jobs(JobSettings::default()).await
+    }
+
+    /// On a fresh PostgreSQL database, with the given job settings (deadlines, stop grace, per-org share).
+    pub async fn postgres_with_jobs(jobs: JobSettings) -> Self {
         let url = crate::fresh_postgres_database().await;
-        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir"), None).await
+        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir"), None, crate::loopback_network(), jobs).await
+    }
+
+    /// On SQLite, with the given job settings.
+    pub async fn sqlite_with_jobs(jobs: JobSettings) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
+        Self::with_catalog_url(&url, dir, None, crate::loopback_network(), jobs).await
     }
 
     async fn with_catalog_url(
         url: &str,
         dir: tempfile::TempDir,
         sts: Option<byob_ports::storage::StsSettings>,
+        network: byob_ports::net::NetworkPolicy,
+        jobs: byob_service::jobs::JobSettings,
     ) -> Self {
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
@@ -91,6 +113,7 @@ impl TestApp {
             catalog: catalog.clone(),
             secret_box: Arc::new(secret_box),
             clock: clock.clone() as Arc<dyn Clock>,
+            network,
             integrations: IntegrationPolicy {
                 http_endpoints: HttpPolicy::AllowLoopbackHttp,
                 allow_local: true,
@@ -115,7 +138,7 @@ impl TestApp {
             OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())),
             storage,
             byob_service::health::MonitorSettings::default(),
-            data_settings(&dir).await,
+            data_settings(&dir, jobs).await,
         );
         let state = AppState::new(
             services.clone(),

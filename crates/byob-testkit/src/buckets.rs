@@ -127,7 +127,12 @@ pub fn s3_storage_client(
         access_key_id: key.into(),
         secret_access_key: byob_core::Sensitive::new(secret.into()),
     };
-    byob_ports::storage::s3::connect(settings, byob_ports::storage::PresignPolicy::default()).expect("an S3 client")
+    byob_ports::storage::s3::connect(
+        settings,
+        byob_ports::storage::PresignPolicy::default(),
+        &crate::loopback_network(),
+    )
+    .expect("an S3 client")
 }
 
 pub fn s3_admin(endpoint: &str, region: &str) -> aws_sdk_s3::Client {

@@ -12,3 +12,13 @@ pub mod uploads;
 
 pub use app::TestApp;
 pub use servers::{fresh_postgres_database, server_env};
+
+/// The network policy of tests: the emulators and stand-ins all listen on loopback, which the operator setting
+/// `network.allowed_private_ranges` must allow (as it must in production for a private store).
+#[must_use]
+pub fn loopback_network() -> byob_ports::net::NetworkPolicy {
+    byob_ports::net::NetworkPolicy::allowing(vec![
+        "127.0.0.0/8".parse().expect("a range"),
+        "::1/128".parse().expect("a range"),
+    ])
+}

@@ -8,6 +8,7 @@ use byob_core::{
     config::{Config, HttpEndpoints, IntegrationsConfig},
     location::{HttpPolicy, Prefix},
 };
+use byob_ports::net::NetworkPolicy;
 use byob_ports::{
     catalog::{self, SqlCatalog},
     clock::SystemClock,
@@ -77,6 +78,13 @@ fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
     }
 }
 
+/// The operator's allowed private ranges, refused at start-up when one is not a CIDR.
+fn network_policy(config: &Config) -> anyhow::Result<NetworkPolicy> {
+    let ranges = NetworkPolicy::parse_ranges(&config.network.allowed_private_ranges)
+        .map_err(|e| anyhow::anyhow!("network.allowed_private_ranges: {e}"))?;
+    Ok(NetworkPolicy::allowing(ranges))
+}
+
 /// The catalog and secret box: everything the maintenance commands need too.
 pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalog>)> {
     create_data_dir(&config.data_dir)?;
@@ -91,6 +99,7 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
         secret_box: Arc::new(secret_box),
         clock: Arc::new(SystemClock),
         integrations: integration_policy(&config.integrations),
+        network: network_policy(config)?,
     };
     Ok((deps, catalog))
 }
@@ -150,7 +159,10 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(S
             access_key_id: s.access_key_id.clone(),
             secret_access_key: s.secret_access_key.clone(),
         };
-        return Ok((s3::connect(settings, presign).context("storage.s3 is unusable")?, format!("s3://{}", s.bucket)));
+        return Ok((
+            s3::connect(settings, presign, &NetworkPolicy::any()).context("storage.s3 is unusable")?,
+            format!("s3://{}", s.bucket),
+        ));
     }
     if let Some(g) = &st.gcs {
         let settings = GcsSettings {
@@ -159,7 +171,10 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(S
             endpoint: g.endpoint.clone(),
             service_account_key: g.service_account_key.clone(),
         };
-        return Ok((gcs::connect(settings, presign).context("storage.gcs is unusable")?, format!("gs://{}", g.bucket)));
+        return Ok((
+            gcs::connect(settings, presign, &NetworkPolicy::any()).context("storage.gcs is unusable")?,
+            format!("gs://{}", g.bucket),
+        ));
     }
     if let Some(a) = &st.azure {
         let settings = AzureSettings {
@@ -172,7 +187,7 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(S
             extra_roots_pem: None,
         };
         return Ok((
-            azure::connect(settings, presign).context("storage.azure is unusable")?,
+            azure::connect(settings, presign, &NetworkPolicy::any()).context("storage.azure is unusable")?,
             format!("azure://{}/{}", a.account, a.container),
         ));
     }

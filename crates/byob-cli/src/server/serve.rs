@@ -76,9 +76,7 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         spawn_monitor(services.clone(), deps.clock.clone(), Duration::from_secs(config.monitor.tick_secs));
     }
     let (stop_jobs, jobs_stopped) = watch::channel(false);
-    if config.jobs.enabled {
-        spawn_jobs(&services, &config.jobs, &jobs_stopped);
-    }
+    let workers = if config.jobs.enabled { spawn_jobs(&services, &config.jobs, &jobs_stopped) } else { Vec::new() };
     let state = AppState::new(services, deps.catalog.clone(), Arc::new(Metrics::default()), limits);
     println!("byob listening on http://{address}");
     tracing::info!(%address, "listening");
@@ -102,6 +100,10 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
             let _ = stop_rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
         } => tracing::warn!(?grace, "in-flight requests did not finish in time; stopping anyway"),
+    }
+    // A running job is stopped and queued again (within its stop grace) before the catalog closes.
+    for worker in workers {
+        let _ = worker.await;
     }
     warehouse.close().await;
     catalog.close().await;
@@ -134,21 +136,28 @@ fn data_settings(
         jobs: byob_service::jobs::JobSettings {
             lease,
             heartbeat: (lease / 5).max(Duration::from_millis(500)),
+            deadline: Duration::from_secs(config.jobs.deadline_secs),
+            max_running_per_org: config.jobs.max_running_per_org.unwrap_or((config.jobs.workers / 2).max(1)),
             ..byob_service::jobs::JobSettings::default()
         },
         abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours,
     })
 }
 
-/// Job workers and the janitor, until shutdown.
-fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopped: &watch::Receiver<bool>) {
+/// Job workers (returned, to be awaited at shutdown) and the janitor and schedules, until shutdown.
+fn spawn_jobs(
+    services: &Services,
+    config: &byob_core::config::JobsConfig,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let idle = Duration::from_millis(config.poll_ms);
+    let mut workers = Vec::new();
     for _ in 0..config.workers {
         let runner = services.runner.clone();
         let mut stopped = stopped.clone();
-        tokio::spawn(async move {
+        workers.push(tokio::spawn(async move {
             runner.run_until(idle, async move { stopped.wait_for(|s| *s).await.map(|_| ()).unwrap_or(()) }).await;
-        });
+        }));
     }
     let janitor = services.janitor.clone();
     let every = Duration::from_secs(config.janitor_interval_secs);
@@ -182,6 +191,7 @@ fn spawn_jobs(services: &Services, config: &byob_core::config::JobsConfig, stopp
             }
         }
     });
+    workers
 }
 
 /// The health monitor and webhook delivery, one pass per tick. A failed pass is logged and the next one retries.

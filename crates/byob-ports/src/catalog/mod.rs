@@ -205,12 +205,14 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn insert_job(&self, job: &Job) -> Result<(), CatalogError>;
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, CatalogError>;
     async fn list_jobs(&self, org: OrgId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, CatalogError>;
-    /// Claims the oldest runnable job for `owner` until `lease_until`, counting an attempt.
+    /// Claims the oldest runnable job for `owner` until `lease_until`, counting an attempt, of an org with fewer
+    /// than `max_running_per_org` jobs running (so no org takes every worker).
     async fn claim_job(
         &self,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        max_running_per_org: u32,
     ) -> Result<Option<Job>, CatalogError>;
     /// Renews the lease and saves progress: `None` if the lease was lost, else whether a cancel was requested.
     async fn heartbeat_job(

@@ -14,6 +14,8 @@ use object_store::{
 };
 use url::Url;
 
+use crate::net::{GuardedConnector, NetworkPolicy};
+
 use super::{
     PresignPolicy, StorageClient, StorageError,
     azure_sas::BlobSas,
@@ -98,7 +100,12 @@ impl PartSigner for AzureBlocks {
 
 /// # Errors
 /// [`StorageError::Config`] when the settings are unusable.
-pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
+pub fn connect(
+    settings: AzureSettings,
+    policy: PresignPolicy,
+    network: &NetworkPolicy,
+) -> Result<StorageClient, StorageError> {
+    super::check_endpoint(settings.endpoint.as_deref(), network)?;
     let mut builder =
         MicrosoftAzureBuilder::new().with_account(&settings.account).with_container_name(&settings.container);
     let mut options = super::client_options();
@@ -109,14 +116,11 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
     if let Some(endpoint) = &settings.endpoint {
         builder = builder.with_endpoint(endpoint.clone());
     }
-    if let Some(pem) = &settings.extra_roots_pem {
-        for certificate in
-            object_store::Certificate::from_pem_bundle(pem).map_err(|e| StorageError::Config(e.to_string()))?
-        {
-            options = options.with_root_certificate(certificate);
-        }
-    }
-    builder = builder.with_client_options(options);
+    let connector = match &settings.extra_roots_pem {
+        Some(pem) => GuardedConnector::with_roots(network, pem).map_err(|e| StorageError::Config(e.to_string()))?,
+        None => GuardedConnector::new(network),
+    };
+    builder = builder.with_client_options(options).with_http_connector(connector);
     if let Some(authority) = &settings.authority_host {
         builder = builder.with_config(object_store::azure::AzureConfigKey::AuthorityHost, authority);
     }
@@ -143,7 +147,7 @@ pub fn connect(settings: AzureSettings, policy: PresignPolicy) -> Result<Storage
         ),
         AzureAuth::ServicePrincipal { .. } => InspectorAuth::Token(store.credentials().clone()),
     };
-    let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth);
+    let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth, network);
     // A shared key signs byob's own blob SAS (keys of any characters); a service principal's user-delegation SAS
     // is object_store's.
     let signer: Arc<dyn Signer> = match &settings.auth {

@@ -17,6 +17,15 @@ pub enum StorageError {
     PermissionDenied(String),
     #[error("storage request failed: {}", url_queries(.0))]
     Backend(String),
+    /// The endpoint resolves to an address byob does not connect to on a tenant's behalf.
+    #[error("{0}")]
+    AddressRefused(String),
+}
+
+impl From<crate::net::NetError> for StorageError {
+    fn from(err: crate::net::NetError) -> Self {
+        Self::AddressRefused(err.to_string())
+    }
 }
 
 impl From<object_store::Error> for StorageError {
@@ -30,9 +39,36 @@ impl From<object_store::Error> for StorageError {
             // Bulk deletes report a per-key refusal inside a successful response, which object_store passes on as
             // a generic error naming S3's code.
             other if other.to_string().contains("AccessDenied") => Self::PermissionDenied(other.to_string()),
-            other => Self::Backend(other.to_string()),
+            // A refusal by the network policy, found in the error's chain (the resolver's error is its source).
+            other => match refused_address(&other) {
+                Some(refused) => Self::AddressRefused(refused),
+                None => Self::Backend(other.to_string()),
+            },
         }
     }
+}
+
+impl StorageError {
+    /// A request byob's own HTTP client could not make: refused by the network policy, or failed.
+    #[must_use]
+    pub fn request(err: reqwest::Error) -> Self {
+        match refused_address(&err) {
+            Some(refused) => Self::AddressRefused(refused),
+            None => Self::Backend(err.to_string()),
+        }
+    }
+}
+
+/// The network policy's refusal somewhere in an error's chain, as its message.
+pub(crate) fn refused_address(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(refused) = e.downcast_ref::<crate::net::NetError>() {
+            return Some(refused.to_string());
+        }
+        current = e.source();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use object_store::{
 };
 use url::Url;
 
+use crate::net::{GuardedConnector, NetworkPolicy, guarded_http_client};
+
 use super::{
     PresignPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector, writer::PartWriter,
 };
@@ -70,6 +72,22 @@ struct GcsResumable {
     http: reqwest::Client,
     base_url: String,
     bucket: String,
+    network: NetworkPolicy,
+}
+
+impl GcsResumable {
+    /// A session URI is the store's answer, so it is checked as a tenant-named destination: an address literal
+    /// the network policy refuses is refused here (names are checked when byob connects), and an https store
+    /// cannot move the object's bytes to plain http.
+    fn check_session(&self, session: &str) -> Result<Url, StorageError> {
+        let url = Url::parse(session)
+            .map_err(|_| StorageError::Backend("the store answered with an unusable upload session".into()))?;
+        if self.base_url.starts_with("https://") && url.scheme() != "https" {
+            return Err(StorageError::Backend("the store answered with an upload session over plain http".into()));
+        }
+        self.network.check_literal(&url)?;
+        Ok(url)
+    }
 }
 
 #[async_trait::async_trait]
@@ -89,14 +107,17 @@ impl PartSigner for GcsResumable {
         if !token.bearer.is_empty() {
             request = request.bearer_auth(&token.bearer);
         }
-        let response = request.send().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let response = request.send().await.map_err(StorageError::request)?;
         let status = response.status();
         if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(StorageError::PermissionDenied(format!("starting a resumable upload of {key}: {status}")));
         }
         let location = response.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
         match location {
-            Some(session) if status.is_success() => Ok(session),
+            Some(session) if status.is_success() => {
+                self.check_session(&session)?;
+                Ok(session)
+            }
             _ => Err(StorageError::Backend(format!("starting a resumable upload of {key}: {status}"))),
         }
     }
@@ -108,9 +129,7 @@ impl PartSigner for GcsResumable {
         _part_number: u32,
         _ttl: Duration,
     ) -> Result<(Url, Vec<(String, String)>), StorageError> {
-        let url =
-            Url::parse(upload_id).map_err(|_| StorageError::Config("not a resumable session of this store".into()))?;
-        Ok((url, Vec::new()))
+        Ok((self.check_session(upload_id)?, Vec::new()))
     }
 
     async fn complete(&self, key: &Path, _upload_id: &str, _etags: Vec<String>) -> Result<(), StorageError> {
@@ -125,7 +144,8 @@ impl PartSigner for GcsResumable {
     }
 
     async fn abort(&self, _key: &Path, upload_id: &str) -> Result<(), StorageError> {
-        let response = self.http.delete(upload_id).send().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let session = self.check_session(upload_id)?;
+        let response = self.http.delete(session).send().await.map_err(StorageError::request)?;
         // 499 is GCS's answer to a cancelled session.
         if response.status().is_success()
             || response.status().as_u16() == 499
@@ -170,14 +190,15 @@ impl PartWriter for GcsResumable {
             (_, Some(total)) => format!("bytes {offset}-{}/{total}", offset + len - 1),
             (_, None) => format!("bytes {offset}-{}/*", offset + len - 1),
         };
+        let session = self.check_session(upload_id)?;
         let response = self
             .http
-            .put(upload_id)
+            .put(session)
             .header("content-range", range)
             .body(body)
             .send()
             .await
-            .map_err(|e| StorageError::Backend(e.to_string()))?;
+            .map_err(StorageError::request)?;
         let status = response.status();
         // 308: chunk kept, more expected; 200/201: the object is complete.
         if status.as_u16() == 308 || status.is_success() {
@@ -211,10 +232,14 @@ fn signing_credential(key_json: &str) -> Result<GcpSigningCredential, StorageErr
 
 /// # Errors
 /// [`StorageError::Config`] when the key or endpoint is unusable.
-pub fn connect(settings: GcsSettings, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
+pub fn connect(
+    settings: GcsSettings,
+    policy: PresignPolicy,
+    network: &NetworkPolicy,
+) -> Result<StorageClient, StorageError> {
     let signing = signing_credential(settings.service_account_key.expose())?;
     let builder = GoogleCloudStorageBuilder::new().with_service_account_key(settings.service_account_key.expose());
-    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy)
+    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy, network)
 }
 
 /// The part every GCS client shares: endpoint, signing, resumable uploads.
@@ -225,10 +250,13 @@ fn build(
     bucket: String,
     prefix: Prefix,
     policy: PresignPolicy,
+    network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
+    super::check_endpoint(endpoint.as_deref(), network)?;
     let base_url = endpoint.unwrap_or_else(|| DEFAULT_BASE_URL.to_string());
     let options = super::client_options().with_allow_http(base_url.starts_with("http://"));
     let store = builder
+        .with_http_connector(GuardedConnector::new(network))
         .with_bucket_name(&bucket)
         .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
         .with_base_url(&base_url)
@@ -236,8 +264,9 @@ fn build(
         .build()
         .map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
-    let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone());
-    let parts = Arc::new(GcsResumable { store: store.clone(), http: reqwest::Client::new(), base_url, bucket });
+    let inspector = GcsInspector::new(&base_url, &bucket, store.credentials().clone(), network);
+    let http = guarded_http_client(network).build().map_err(|e| StorageError::Config(e.to_string()))?;
+    let parts = Arc::new(GcsResumable { store: store.clone(), http, base_url, bucket, network: network.clone() });
     let pages = store.clone();
     Ok(StorageClient::new(store.clone(), parts.clone(), Vec::new(), prefix, policy)
         .with_signer(Arc::new(EscapedKeys(store)))
@@ -291,7 +320,7 @@ impl ImpersonatedTokens {
             .json(&serde_json::json!({ "scope": [STORAGE_SCOPE], "lifetime": "3600s" }))
             .send()
             .await
-            .map_err(|e| StorageError::Backend(e.to_string()))?;
+            .map_err(StorageError::request)?;
         let status = response.status();
         if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(StorageError::PermissionDenied(format!(
@@ -335,7 +364,11 @@ impl CredentialProvider for ImpersonatedTokens {
 ///
 /// # Errors
 /// [`StorageError::Config`] when byob's key or the endpoint is unusable.
-pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
+pub fn connect_impersonated(
+    settings: GcsImpersonation,
+    policy: PresignPolicy,
+    network: &NetworkPolicy,
+) -> Result<StorageClient, StorageError> {
     let iam = settings.iam_credentials_endpoint.clone().unwrap_or_else(|| IAM_CREDENTIALS.to_string());
     // Only byob's key's credentials are used from this store; it never makes a request of its own.
     let byob_identity = GoogleCloudStorageBuilder::new()
@@ -345,6 +378,7 @@ pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -
         .map_err(|e| StorageError::Config(format!("byob's Google service-account key is unusable: {e}")))?;
     let tokens = Arc::new(ImpersonatedTokens {
         byob: byob_identity.credentials().clone(),
+        // The operator's endpoint (Google's, or a private one it named): not a tenant's, so not policed.
         http: reqwest::Client::new(),
         url: format!(
             "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
@@ -355,5 +389,5 @@ pub fn connect_impersonated(settings: GcsImpersonation, policy: PresignPolicy) -
     });
     let signing = GcpSigningCredential { email: settings.service_account.clone(), private_key: None };
     let builder = GoogleCloudStorageBuilder::new().with_credentials(tokens);
-    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy)
+    build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy, network)
 }

@@ -20,6 +20,16 @@ pub use local::{LocalStorageError, local_default_storage, local_storage_client};
 pub use sts::{AssumeRole, StsSettings};
 pub use writer::ObjectWriter;
 
+use crate::net::NetworkPolicy;
+
+/// Refuses a tenant-named endpoint whose host is a forbidden address literal before any client for it exists
+/// (names are checked by the clients' resolver each time they connect).
+pub(crate) fn check_endpoint(endpoint: Option<&str>, network: &NetworkPolicy) -> Result<(), StorageError> {
+    let Some(endpoint) = endpoint else { return Ok(()) };
+    let url = url::Url::parse(endpoint).map_err(|_| StorageError::Config(format!("`{endpoint}` is not a URL")))?;
+    Ok(network.check_literal(&url)?)
+}
+
 /// HTTP settings every provider client shares: no limit on a whole request (a load streams one object for as long
 /// as it takes; object_store's default of 30 s would cut a long download), but a read that stalls for 60 s fails
 /// (object_store then resumes the body with a range request), and connecting takes at most 5 s.

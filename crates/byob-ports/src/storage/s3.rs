@@ -6,6 +6,8 @@ use std::sync::Arc;
 use byob_core::{Sensitive, location::Prefix};
 use object_store::aws::AmazonS3Builder;
 
+use crate::net::{GuardedConnector, NetworkPolicy};
+
 use super::{
     PresignPolicy, StorageClient, StorageError,
     client::S3Parts,
@@ -32,9 +34,15 @@ pub struct S3AccessKey {
 ///
 /// # Errors
 /// [`StorageError::Config`] when the settings are unusable.
-pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageClient, StorageError> {
+pub fn connect(
+    settings: S3AccessKey,
+    policy: PresignPolicy,
+    network: &NetworkPolicy,
+) -> Result<StorageClient, StorageError> {
+    super::check_endpoint(settings.endpoint.as_deref(), network)?;
     let mut builder = AmazonS3Builder::new()
         .with_client_options(super::client_options())
+        .with_http_connector(GuardedConnector::new(network))
         .with_bucket_name(&settings.bucket)
         .with_region(&settings.region)
         .with_access_key_id(&settings.access_key_id)
@@ -51,6 +59,7 @@ pub fn connect(settings: S3AccessKey, policy: PresignPolicy) -> Result<StorageCl
         settings.endpoint.as_deref(),
         settings.path_style,
         store.credentials().clone(),
+        network,
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
@@ -80,10 +89,13 @@ pub fn connect_assumed_role(
     sts: &StsSettings,
     role: AssumeRole,
     policy: PresignPolicy,
+    network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
+    super::check_endpoint(location.endpoint.as_deref(), network)?;
     let provider = Arc::new(AssumedRoleProvider::new(sts, role));
     let mut builder = AmazonS3Builder::new()
         .with_client_options(super::client_options())
+        .with_http_connector(GuardedConnector::new(network))
         .with_bucket_name(&location.bucket)
         .with_region(&location.region)
         .with_credentials(provider);
@@ -101,6 +113,7 @@ pub fn connect_assumed_role(
         location.endpoint.as_deref(),
         location.endpoint.is_some(),
         store.credentials().clone(),
+        network,
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)

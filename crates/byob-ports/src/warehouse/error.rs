@@ -19,6 +19,9 @@ pub enum WarehouseError {
     Unsupported(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The host resolves to an address byob does not connect to on a tenant's behalf.
+    #[error(transparent)]
+    AddressRefused(#[from] crate::net::NetError),
 }
 
 impl From<sqlx::Error> for WarehouseError {

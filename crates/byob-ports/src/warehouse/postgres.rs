@@ -15,6 +15,8 @@ use sqlx::{
 };
 use tokio::sync::mpsc;
 
+use crate::net::NetworkPolicy;
+
 use super::{
     Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, Warehouse, WarehouseError, pg_binary,
     sql::{column_list, create_table, qualified, quote, staging_name},
@@ -48,6 +50,10 @@ pub struct PostgresSettings {
     pub tls: TlsMode,
     /// Where unqualified table names go.
     pub schema: String,
+    /// Which addresses the host may resolve to.
+    pub network: NetworkPolicy,
+    /// The longest any statement runs (the server stops it), and the reason byob's abandoned statements end.
+    pub statement_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -149,20 +155,44 @@ impl PostgresWarehouse {
             TlsMode::VerifyCa => PgSslMode::VerifyCa,
             TlsMode::VerifyFull => PgSslMode::VerifyFull,
         };
+        // byob resolves the host itself and refuses private addresses. The connection then goes to the address
+        // checked, so a name that resolves elsewhere a moment later (DNS rebinding) gains nothing — except with
+        // `verify-full`, which needs the name for the certificate check: there a rebound name would also need a
+        // certificate for it on the internal host, so the name is kept.
+        let addresses = s.network.resolve(&s.host, s.port).await?;
+        let host = match (s.tls, addresses.first()) {
+            (TlsMode::VerifyFull, _) | (_, None) => s.host.clone(),
+            (_, Some(address)) => address.ip().to_string(),
+        };
         let mut options =
             // Never ~/.pgpass: the operator's passwords are not for the hosts tenants name. The PG* variables the
             // driver would still read are refused at start-up (`operator_settings_in_environment`).
-            PgConnectOptions::new_without_pgpass().host(&s.host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
+            PgConnectOptions::new_without_pgpass().host(&host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
         if let Some(password) = &s.password {
             options = options.password(password.expose());
         }
         let connect = PgConnection::connect_with(&options);
         match tokio::time::timeout(std::time::Duration::from_secs(15), connect).await {
-            Ok(Ok(conn)) => Ok(conn),
+            Ok(Ok(mut conn)) => {
+                self.bound(&mut conn).await?;
+                Ok(conn)
+            }
             Ok(Err(sqlx::Error::Database(db))) => Err(WarehouseError::Connect(db.message().to_string())),
             Ok(Err(e)) => Err(WarehouseError::Connect(e.to_string())),
             Err(_) => Err(WarehouseError::Connect(format!("{}:{} did not answer within 15 s", s.host, s.port))),
         }
+    }
+
+    /// Bounds the session: `statement_timeout`, and (PostgreSQL 14 and later) a check every few seconds that
+    /// byob is still connected, so a query byob abandoned (a cancelled job's) stops at once rather than at its
+    /// timeout. Servers or poolers that refuse the second setting keep the first.
+    async fn bound(&self, conn: &mut PgConnection) -> Result<(), WarehouseError> {
+        let ms = self.settings.statement_timeout.as_millis().clamp(1, i32::MAX as u128);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET statement_timeout = {ms}"))).execute(&mut *conn).await?;
+        if sqlx::raw_sql("SET client_connection_check_interval = 2000").execute(&mut *conn).await.is_err() {
+            tracing::debug!("the server does not check for abandoned sessions (before PostgreSQL 14)");
+        }
+        Ok(())
     }
 
     fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {

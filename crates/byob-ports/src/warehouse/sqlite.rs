@@ -173,7 +173,10 @@ impl Warehouse for SqliteWarehouse {
         }
         let path = self.path.clone();
         let query = query.clone();
-        tokio::task::spawn_blocking(move || super::sqlite_query::export_rows(&path, &query, &rows))
+        // Dropping this future (an abandoned job) interrupts the statement: the thread would run on otherwise.
+        let abandoned = super::sqlite_query::Abandoned::default();
+        let flag = abandoned.flag();
+        tokio::task::spawn_blocking(move || super::sqlite_query::export_rows(&path, &query, &rows, &flag))
             .await
             .map_err(|e| WarehouseError::Database(format!("the export thread stopped: {e}")))?
     }

@@ -143,17 +143,42 @@ fn reading_only(conn: &Connection) -> Result<Arc<Mutex<Option<String>>>, Warehou
     Ok(refused)
 }
 
+/// Raised when the future waiting for a query is dropped (its job was stopped and abandoned).
+#[derive(Debug, Default)]
+pub(super) struct Abandoned(Arc<std::sync::atomic::AtomicBool>);
+
+impl Abandoned {
+    pub(super) fn flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.0.clone()
+    }
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs the query on a read-only connection and sends its schema and rows.
 pub(super) fn export_rows(
     path: &Path,
     query: &ExportQuery,
     rows: &mpsc::Sender<QueryItem>,
+    abandoned: &Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<u64, WarehouseError> {
     let sql = statement(query, |t| quote(&t.name));
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
         .map_err(|e| WarehouseError::Connect(e.to_string()))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     let refused = reading_only(&conn)?;
+    // A query that runs without producing rows (a huge join, an endless recursion) still ends when its reader
+    // has gone or its job abandoned it: SQLite checks every few thousand steps.
+    let reader = rows.clone();
+    let abandoned = abandoned.clone();
+    conn.progress_handler(
+        10_000,
+        Some(move || reader.is_closed() || abandoned.load(std::sync::atomic::Ordering::Relaxed)),
+    )?;
     let mut stmt = match conn.prepare(&sql) {
         Ok(stmt) => stmt,
         Err(e) => {
@@ -227,7 +252,7 @@ mod tests {
     fn run(path: &Path, sql: &str) -> Result<u64, WarehouseError> {
         let (tx, mut rx) = mpsc::channel(64);
         let drain = std::thread::spawn(move || while rx.blocking_recv().is_some() {});
-        let result = export_rows(path, &ExportQuery::Sql(sql.into()), &tx);
+        let result = export_rows(path, &ExportQuery::Sql(sql.into()), &tx, &Arc::default());
         drop(tx);
         drain.join().unwrap();
         result

@@ -119,6 +119,8 @@ pub struct ConnectionService {
     deps: Deps,
     auditor: Auditor,
     local: Arc<LocalWarehouses>,
+    /// No statement outlives a job's deadline, even one whose job was abandoned.
+    statement_timeout: std::time::Duration,
 }
 
 fn check_name(name: &str) -> Result<(), FieldError> {
@@ -152,8 +154,13 @@ fn check_host(host: &str) -> Result<(), FieldError> {
 
 impl ConnectionService {
     #[must_use]
-    pub fn new(deps: Deps, auditor: Auditor, local: Arc<LocalWarehouses>) -> Self {
-        Self { deps, auditor, local }
+    pub fn new(
+        deps: Deps,
+        auditor: Auditor,
+        local: Arc<LocalWarehouses>,
+        statement_timeout: std::time::Duration,
+    ) -> Self {
+        Self { deps, auditor, local, statement_timeout }
     }
 
     async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
@@ -183,6 +190,11 @@ impl ConnectionService {
             .into());
         }
         check_host(&req.host)?;
+        if let Err(refused @ byob_ports::net::NetError::Refused { .. }) =
+            self.deps.network.resolve(&req.host, req.port.unwrap_or(5432)).await
+        {
+            return Err(refused.into());
+        }
         check_identifier("database", &req.database)?;
         check_identifier("user", &req.user)?;
         let schema = req.schema.unwrap_or_else(|| "public".into());
@@ -327,6 +339,8 @@ impl ConnectionService {
             password,
             tls: p.tls,
             schema: p.schema.clone(),
+            network: self.deps.network.clone(),
+            statement_timeout: self.statement_timeout,
         });
         Ok(OpenConnection { name: c.name, warehouse: Arc::new(warehouse) })
     }
@@ -396,6 +410,7 @@ pub(crate) fn warehouse_error(e: WarehouseError) -> ServiceError {
         WarehouseError::TableExists(_) => "table-exists",
         WarehouseError::TableMissing(_) => "table-missing",
         WarehouseError::Unsupported(_) => "platform-unsupported",
+        WarehouseError::AddressRefused(_) => "address-not-allowed",
         WarehouseError::Rejected(_) | WarehouseError::Aborted | WarehouseError::Database(_) => "load-rejected",
     };
     ServiceError::Refused { code, message: e.to_string() }

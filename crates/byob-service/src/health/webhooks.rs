@@ -68,7 +68,8 @@ fn backoff(attempts: u32) -> chrono::Duration {
 impl WebhookService {
     #[must_use]
     pub fn new(deps: Deps, auditor: Auditor, events: Events) -> Self {
-        let http = reqwest::Client::builder()
+        // Endpoints are tenant-named: resolved through the network policy, and never redirected.
+        let http = byob_ports::net::guarded_http_client(&deps.network)
             .timeout(DELIVERY_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -90,6 +91,8 @@ impl WebhookService {
     ) -> Result<CreatedWebhook, ServiceError> {
         self.admin(ctx, org).await?;
         let url = Endpoint::parse("url", &req.url, self.deps.integrations.http_endpoints)?;
+        ServiceError::check_destination(&self.deps.network, url.as_str()).await?;
+        let parsed = url::Url::parse(url.as_str()).map_err(|e| ServiceError::invalid("url", e.to_string()))?;
         if let Some(unknown) = req.event_types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
             return Err(FieldError::new(
                 "event_types",
@@ -106,20 +109,30 @@ impl WebhookService {
             URL_SAFE_NO_PAD
                 .encode(byob_core::random::bytes::<32>().map_err(|e| ServiceError::invalid("secret", e.to_string()))?)
         );
+        // A webhook URL is often a credential itself (Slack's, Teams'): it is sealed with the signing secret, and
+        // the catalog, the API and the audit trail keep only its origin.
+        let sealed = serde_json::to_vec(&SealedEndpoint { secret: secret.clone(), url: url.to_string() })
+            .map_err(|e| ServiceError::invalid("url", e.to_string()))?;
         let owned = seal_owned(
             &self.deps,
             org,
             secret_id,
             format!("{id}/secret"),
-            "signing secret of a webhook endpoint".into(),
-            secret.as_bytes(),
+            "signing secret and URL of a webhook endpoint".into(),
+            &sealed,
             None,
         )?;
         let mut event_types = req.event_types;
         event_types.sort();
         event_types.dedup();
-        let webhook =
-            Webhook { id, org_id: org, url: url.to_string(), event_types, secret_id: Some(secret_id), created_at: now };
+        let webhook = Webhook {
+            id,
+            org_id: org,
+            url: shown_url(&parsed),
+            event_types,
+            secret_id: Some(secret_id),
+            created_at: now,
+        };
         self.deps.catalog.insert_webhook(&webhook, &owned).await?;
         self.auditor
             .record(
@@ -223,22 +236,24 @@ impl WebhookService {
         event: &Event,
         now: DateTime<Utc>,
     ) -> Result<u16, (Option<u16>, String)> {
-        let secret =
-            self.secret(webhook).await.map_err(|e| (None, format!("the signing secret cannot be opened: {e}")))?;
+        let sealed =
+            self.sealed(webhook).await.map_err(|e| (None, format!("the signing secret cannot be opened: {e}")))?;
+        let url = url::Url::parse(&sealed.url).map_err(|_| (None, "the stored URL is unusable".to_string()))?;
+        self.deps.network.check_literal(&url).map_err(|e| (None, e.to_string()))?;
         let body = serde_json::to_vec(event).map_err(|e| (None, e.to_string()))?;
         let timestamp = now.timestamp();
         let response = self
             .http
-            .post(&webhook.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "byob-webhooks")
             .header("byob-event-id", event.id.to_string())
             .header("byob-event-type", &event.event_type)
-            .header(SIGNATURE_HEADER, sign(secret.expose(), timestamp, &body))
+            .header(SIGNATURE_HEADER, sign(&sealed.secret, timestamp, &body))
             .body(body)
             .send()
             .await
-            .map_err(|e| (None, e.to_string()))?;
+            .map_err(|e| (None, delivery_error(e)))?;
         let code = response.status().as_u16();
         if response.status().is_success() {
             Ok(code)
@@ -247,7 +262,7 @@ impl WebhookService {
         }
     }
 
-    async fn secret(&self, webhook: &Webhook) -> Result<Sensitive<String>, ServiceError> {
+    async fn sealed(&self, webhook: &Webhook) -> Result<SealedEndpoint, ServiceError> {
         let id = webhook.secret_id.ok_or_else(|| ServiceError::not_found("secret", webhook.id))?;
         let stored = self
             .deps
@@ -255,8 +270,47 @@ impl WebhookService {
             .get_owned_secret(webhook.org_id, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("secret", id))?;
-        open_text(&self.deps, webhook.org_id, id, &stored)
+        let opened: Sensitive<String> = open_text(&self.deps, webhook.org_id, id, &stored)?;
+        // Endpoints registered before URLs were sealed hold the bare secret, and their URL in the catalog.
+        match serde_json::from_str::<SealedEndpoint>(opened.expose()) {
+            Ok(sealed) => Ok(sealed),
+            Err(_) => Ok(SealedEndpoint { secret: opened.expose().clone(), url: webhook.url.clone() }),
+        }
     }
+}
+
+/// What a webhook's owned secret seals: the signing secret and the full URL.
+#[derive(Serialize, Deserialize)]
+struct SealedEndpoint {
+    secret: String,
+    url: String,
+}
+
+/// The URL as the API, the catalog and the audit trail show it: its origin, the path and query hidden (a Slack or
+/// Teams webhook's path is its credential).
+fn shown_url(url: &url::Url) -> String {
+    let origin = url.origin().ascii_serialization();
+    if url.path() == "/" && url.query().is_none() { format!("{origin}/") } else { format!("{origin}/…") }
+}
+
+/// A failed delivery as its log shows it: the network policy's refusal, or reqwest's error without the URL (which
+/// holds the endpoint's credential).
+fn delivery_error(err: reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<byob_ports::net::NetError>() {
+            return refused.to_string();
+        }
+        source = e.source();
+    }
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "the request failed"
+    };
+    format!("{kind}: {}", err.without_url())
 }
 
 #[cfg(test)]

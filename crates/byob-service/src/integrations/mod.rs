@@ -140,6 +140,9 @@ impl IntegrationService {
                 let now = self.deps.clock.now();
                 let provider = req.provider;
                 let endpoint = check::endpoint(req.endpoint.as_deref(), self.policy.http_endpoints)?;
+                if let Some(endpoint) = &endpoint {
+                    ServiceError::check_destination(&self.deps.network, endpoint.as_str()).await?;
+                }
                 let region = check::region(provider, endpoint.as_ref(), req.region.as_deref())?;
                 let features = check::features(&req.features);
                 let checked = credentials::check(

@@ -8,6 +8,7 @@ use byob_core::{
     job::{Job, JobError, JobState},
 };
 use serde_json::Value;
+use tokio::sync::watch;
 
 use super::{JobFailure, JobHandle};
 use crate::{
@@ -26,6 +27,22 @@ pub struct JobSettings {
     pub heartbeat: Duration,
     /// First wait before a retry; doubled for each further attempt.
     pub retry_backoff: Duration,
+    /// How long one attempt may run before it is stopped (`job-deadline`).
+    pub deadline: Duration,
+    /// How long stopped work (cancelled, past its deadline, shutting down) gets to end on its own before it is
+    /// dropped: a statement that does not return is abandoned, which closes its connection.
+    pub stop_grace: Duration,
+    /// Jobs of one org running at once, across every process sharing the catalog: no org takes every worker.
+    pub max_running_per_org: u32,
+}
+
+/// Why the runner stopped a job's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    /// A cancel was requested, or another process took the job over.
+    Requested,
+    Deadline,
+    Shutdown,
 }
 
 impl Default for JobSettings {
@@ -35,6 +52,10 @@ impl Default for JobSettings {
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(2),
             retry_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(6 * 3600),
+            // Long enough for stopped work to clean up after itself (an export deletes what it wrote).
+            stop_grace: Duration::from_secs(10),
+            max_running_per_org: 1,
         }
     }
 }
@@ -70,9 +91,16 @@ impl JobRunner {
     /// # Errors
     /// Catalog errors while claiming or recording the outcome.
     pub async fn run_one(&self) -> Result<Option<JobId>, ServiceError> {
+        let (_never, shutdown) = tokio::sync::watch::channel(false);
+        self.run_one_until(shutdown).await
+    }
+
+    async fn run_one_until(&self, shutdown: watch::Receiver<bool>) -> Result<Option<JobId>, ServiceError> {
         let now = self.deps.clock.now();
         let owner = &self.settings.owner;
-        let Some(job) = self.deps.catalog.claim_job(owner, now, now + span(self.settings.lease)).await? else {
+        let lease_until = now + span(self.settings.lease);
+        let per_org = self.settings.max_running_per_org.max(1);
+        let Some(job) = self.deps.catalog.claim_job(owner, now, lease_until, per_org).await? else {
             return Ok(None);
         };
         tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
@@ -89,33 +117,81 @@ impl JobRunner {
             handle.stop(true);
             Err(JobFailure::new("cancelled", "cancelled before it started"))
         } else {
-            self.run_with_heartbeat(&job, &handle).await
+            self.run_with_heartbeat(&job, &handle, shutdown).await
         };
         self.record(&job, &handle, outcome).await?;
         Ok(Some(job.id))
     }
 
-    async fn run_with_heartbeat(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
+    /// Runs the work while renewing the lease. The work is stopped when a cancel is requested, the lease is lost,
+    /// the deadline passes or the process shuts down; work that does not end within the grace is dropped.
+    async fn run_with_heartbeat(
+        &self,
+        job: &Job,
+        handle: &JobHandle,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<Value, JobFailure> {
         let work = self.execute(job, handle);
         tokio::pin!(work);
         let mut ticker = tokio::time::interval(self.settings.heartbeat);
         ticker.tick().await;
-        loop {
+        let deadline = tokio::time::sleep(self.settings.deadline);
+        tokio::pin!(deadline);
+        let mut stopped: Option<StopReason> = None;
+        let abandon = tokio::time::sleep(Duration::MAX / 4);
+        tokio::pin!(abandon);
+        let grace = self.settings.stop_grace;
+        let stop = |stopped: &mut Option<StopReason>, reason, abandon: std::pin::Pin<&mut tokio::time::Sleep>| {
+            if stopped.is_none() {
+                *stopped = Some(reason);
+                handle.stop(false);
+                abandon.reset(tokio::time::Instant::now() + grace);
+            }
+        };
+        let outcome = loop {
             tokio::select! {
-                outcome = &mut work => return outcome,
+                outcome = &mut work => break outcome,
+                () = &mut abandon => {
+                    tracing::warn!(job = %job.id, "the stopped work did not end within its grace; abandoning it");
+                    break Err(JobFailure::new("job-stopped", "the work was stopped"));
+                }
+                () = &mut deadline, if stopped.is_none() => stop(&mut stopped, StopReason::Deadline, abandon.as_mut()),
+                Ok(()) = shutdown.changed(), if stopped.is_none() => {
+                    if *shutdown.borrow() {
+                        stop(&mut stopped, StopReason::Shutdown, abandon.as_mut());
+                    }
+                }
                 _ = ticker.tick() => {
                     let until = self.deps.clock.now() + span(self.settings.lease);
                     match self.deps.catalog.heartbeat_job(job.id, &self.settings.owner, until, &handle.progress()).await {
                         Ok(Some(false)) => {}
-                        Ok(Some(true)) => handle.stop(true),
+                        Ok(Some(true)) => {
+                            handle.stop(true);
+                            stop(&mut stopped, StopReason::Requested, abandon.as_mut());
+                        }
                         Ok(None) => {
                             tracing::warn!(job = %job.id, "lease lost; stopping");
-                            handle.stop(false);
+                            stop(&mut stopped, StopReason::Requested, abandon.as_mut());
                         }
                         Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew the lease"),
                     }
                 }
             }
+        };
+        // Work that failed because it was stopped failed for the runner's reason.
+        match (outcome, stopped) {
+            (Err(_), Some(StopReason::Deadline)) => Err(JobFailure::new(
+                "job-deadline",
+                format!(
+                    "the job ran longer than {} s (jobs.deadline_secs) and was stopped; nothing was written",
+                    self.settings.deadline.as_secs()
+                ),
+            )),
+            (Err(_), Some(StopReason::Shutdown)) => Err(JobFailure::retryable(
+                "job-interrupted",
+                "byob stopped while the job ran; it runs again from the start",
+            )),
+            (outcome, _) => outcome,
         }
     }
 
@@ -172,21 +248,37 @@ impl JobRunner {
         Ok(())
     }
 
-    /// Runs jobs until `shutdown` resolves, polling every `idle` when the queue is empty.
+    /// Runs jobs until `shutdown` resolves, polling every `idle` when the queue is empty. A job running at
+    /// shutdown is stopped (within the stop grace) and queued again, to run from the start in another process or
+    /// after the restart.
     pub async fn run_until(&self, idle: Duration, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let wait = match self.run_one().await {
-                Ok(Some(_)) => Duration::ZERO,
-                Ok(None) => idle,
-                Err(e) => {
-                    tracing::warn!(error = %e, "job queue unavailable");
-                    idle
+        let (stop, stopping) = watch::channel(false);
+        let jobs = async {
+            loop {
+                let wait = match self.run_one_until(stopping.clone()).await {
+                    Ok(Some(_)) => Duration::ZERO,
+                    Ok(None) => idle,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "job queue unavailable");
+                        idle
+                    }
+                };
+                if *stopping.borrow() {
+                    return;
                 }
-            };
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(wait) => {}
+                let mut woken = stopping.clone();
+                tokio::select! {
+                    _ = woken.wait_for(|s| *s) => return,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        };
+        tokio::pin!(jobs);
+        tokio::select! {
+            () = &mut jobs => {}
+            () = shutdown => {
+                let _ = stop.send(true);
+                jobs.await;
             }
         }
     }

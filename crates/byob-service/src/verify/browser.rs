@@ -138,11 +138,7 @@ pub(super) async fn presigned_put(
             ),
         },
         Ok(r) => Outcome::failed(
-            format!(
-                "a presigned PUT was refused: {} {}",
-                r.status(),
-                r.text().await.unwrap_or_default().chars().take(200).collect::<String>()
-            ),
+            format!("a presigned PUT was refused: {}{}", r.status(), byob_ports::net::remote_body(r).await),
             "grant byob write access to the prefix",
             None,
         ),

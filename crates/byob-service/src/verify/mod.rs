@@ -177,7 +177,9 @@ pub struct VerificationService {
 impl VerificationService {
     #[must_use]
     pub fn new(deps: Deps, auditor: Auditor, router: StorageRouter, events: Events) -> Self {
-        Self { deps, auditor, router, events, http: reqwest::Client::new() }
+        // Its requests go to the integration's (tenant-named) endpoint: through the network policy.
+        let http = byob_ports::net::guarded_http_client(&deps.network).build().unwrap_or_default();
+        Self { deps, auditor, router, events, http }
     }
 
     /// An admin's verification.

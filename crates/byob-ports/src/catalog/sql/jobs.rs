@@ -128,18 +128,23 @@ pub(super) async fn claim(
     owner: &str,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
+    max_running_per_org: u32,
 ) -> Result<Option<Job>, CatalogError> {
     let lock = if backend == "postgres" { " FOR UPDATE SKIP LOCKED" } else { "" };
+    // An org at its share of running jobs waits; the others' jobs go first. (On PostgreSQL two processes claiming
+    // at the same instant may each let one more of an org's jobs through; the share holds from the next claim.)
     let statement = format!(
         "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
-         started_at = COALESCE(started_at, $3) WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND \
-         run_after <= $3) OR (state = 'running' AND lease_until < $3) ORDER BY run_after, id LIMIT 1{lock}) \
-         RETURNING {COLUMNS}"
+         started_at = COALESCE(started_at, $3) WHERE id = (SELECT id FROM jobs j WHERE ((j.state = 'queued' AND \
+         j.run_after <= $3) OR (j.state = 'running' AND j.lease_until < $3)) AND (SELECT COUNT(*) FROM jobs r \
+         WHERE r.org_id = j.org_id AND r.state = 'running' AND r.lease_until >= $3) < $4 \
+         ORDER BY j.run_after, j.id LIMIT 1{lock}) RETURNING {COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(statement))
         .bind(owner)
         .bind(ms(lease_until))
         .bind(ms(now))
+        .bind(i64::from(max_running_per_org))
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(from_row).transpose()

@@ -267,8 +267,9 @@ impl Catalog for SqlCatalog {
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
+        max_running_per_org: u32,
     ) -> Result<Option<Job>, CatalogError> {
-        jobs::claim(&self.pool, self.backend, owner, now, lease_until).await
+        jobs::claim(&self.pool, self.backend, owner, now, lease_until, max_running_per_org).await
     }
     async fn heartbeat_job(
         &self,

@@ -76,9 +76,15 @@ fn shared_key_string_to_sign(account: &str, url: &url::Url, date: &str) -> Strin
 }
 
 impl AzureInspector {
-    pub(crate) fn new(account: &str, endpoint: &str, container: &str, auth: InspectorAuth) -> Self {
+    pub(crate) fn new(
+        account: &str,
+        endpoint: &str,
+        container: &str,
+        auth: InspectorAuth,
+        network: &crate::net::NetworkPolicy,
+    ) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::net::guarded_http_client(network).build().unwrap_or_default(),
             account: account.to_string(),
             endpoint: endpoint.trim_end_matches('/').to_string(),
             container: container.to_string(),
@@ -114,13 +120,11 @@ impl AzureInspector {
         for (name, value) in request_headers {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let response = request.send().await.map_err(StorageError::request)?;
         if response.status().is_success() {
             return Ok(response);
         }
-        let status = response.status();
-        let body = response.text().await.unwrap_or_default();
-        Err(status_error(what, status, &body))
+        Err(status_error(what, response).await)
     }
 }
 

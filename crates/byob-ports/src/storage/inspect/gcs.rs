@@ -89,9 +89,10 @@ impl GcsInspector {
         base_url: &str,
         bucket: &str,
         credentials: Arc<dyn CredentialProvider<Credential = GcpCredential>>,
+        network: &crate::net::NetworkPolicy,
     ) -> Self {
         Self {
-            http: reqwest::Client::new(),
+            http: crate::net::guarded_http_client(network).build().unwrap_or_default(),
             base_url: base_url.trim_end_matches('/').to_string(),
             bucket: bucket.to_string(),
             credentials,
@@ -106,17 +107,11 @@ impl GcsInspector {
 
     async fn bucket(&self) -> Result<Bucket, StorageError> {
         let url = format!("{}/storage/v1/b/{}", self.base_url, self.bucket);
-        let response = self
-            .authorized(self.http.get(url))
-            .await?
-            .send()
-            .await
-            .map_err(|e| StorageError::Backend(e.to_string()))?;
-        let status = response.status();
-        let body = response.text().await.map_err(|e| StorageError::Backend(e.to_string()))?;
-        if !status.is_success() {
-            return Err(status_error("the bucket's metadata", status, &body));
+        let response = self.authorized(self.http.get(url)).await?.send().await.map_err(StorageError::request)?;
+        if !response.status().is_success() {
+            return Err(status_error("the bucket's metadata", response).await);
         }
+        let body = response.text().await.map_err(|e| StorageError::Backend(e.to_string()))?;
         serde_json::from_str(&body).map_err(|e| StorageError::Backend(format!("unreadable bucket metadata: {e}")))
     }
 }
@@ -215,14 +210,12 @@ impl BucketInspector for GcsInspector {
             .post(url)
             .query(&[("uploadType", "media"), ("name", key.as_ref()), ("kmsKeyName", kms_key)])
             .body(body);
-        let response =
-            self.authorized(request).await?.send().await.map_err(|e| StorageError::Backend(e.to_string()))?;
+        let response = self.authorized(request).await?.send().await.map_err(StorageError::request)?;
         let status = response.status();
         if status.is_success() {
             return Ok(Setting::Set(()));
         }
-        let body = response.text().await.unwrap_or_default();
-        Err(status_error("a KMS-encrypted write", status, &body))
+        Err(status_error("a KMS-encrypted write", response).await)
     }
 
     async fn server_time(&self) -> Result<DateTime<Utc>, StorageError> {

@@ -105,7 +105,7 @@ pub trait BucketInspector: Send + Sync + std::fmt::Debug {
 
 /// The time in an HTTP `Date` header of any answer from `url` (an unauthenticated request is enough).
 pub(crate) async fn date_header(http: &reqwest::Client, url: &str) -> Result<DateTime<Utc>, StorageError> {
-    let response = http.head(url).send().await.map_err(|e| StorageError::Backend(format!("{url}: {e}")))?;
+    let response = http.head(url).send().await.map_err(StorageError::request)?;
     let date = response
         .headers()
         .get(reqwest::header::DATE)
@@ -117,13 +117,15 @@ pub(crate) async fn date_header(http: &reqwest::Client, url: &str) -> Result<Dat
 }
 
 /// Maps an HTTP status of a settings read to the error a check can name.
-pub(crate) fn status_error(what: &str, status: reqwest::StatusCode, body: &str) -> StorageError {
-    let detail = body.chars().take(300).collect::<String>();
+/// The body is read (a few KiB at most) into byob's log, never into the message ([`crate::net::remote_body`]).
+pub(crate) async fn status_error(what: &str, response: reqwest::Response) -> StorageError {
+    let status = response.status();
+    let detail = crate::net::remote_body(response).await;
     if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
-        StorageError::PermissionDenied(format!("reading {what}: {status} {detail}"))
+        StorageError::PermissionDenied(format!("reading {what}: {status}{detail}"))
     } else if status == reqwest::StatusCode::NOT_FOUND {
         StorageError::NotFound(what.to_string())
     } else {
-        StorageError::Backend(format!("reading {what}: {status} {detail}"))
+        StorageError::Backend(format!("reading {what}: {status}{detail}"))
     }
 }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use object_store::{aws::AwsCredential, client::CredentialProvider, path::Path};
 
 use super::{BucketInspector, BucketSettings, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting, date_header};
+use crate::net::{NetworkPolicy, guarded_http_client, guarded_smithy_client};
 use crate::storage::{
     StorageError,
     leftovers::{Leftovers, UnfinishedWrite},
@@ -55,17 +56,22 @@ impl S3Inspector {
         endpoint: Option<&str>,
         path_style: bool,
         credentials: Arc<dyn CredentialProvider<Credential = AwsCredential>>,
+        network: &NetworkPolicy,
     ) -> Self {
+        // Both SDK clients and the clock probe reach the tenant-named endpoint: through the network policy.
+        let http_client = guarded_smithy_client(network);
         let provider = aws_credential_types::provider::SharedCredentialsProvider::new(SharedCredentials(credentials));
         let mut s3 = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .credentials_provider(provider.clone())
+            .http_client(http_client.clone())
             .force_path_style(path_style || endpoint.is_some());
         let mut kms = aws_sdk_kms::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new(region.to_string()))
-            .credentials_provider(provider);
+            .credentials_provider(provider)
+            .http_client(http_client);
         let bucket_url = match endpoint {
             Some(endpoint) => {
                 s3 = s3.endpoint_url(endpoint);
@@ -77,7 +83,7 @@ impl S3Inspector {
         Self {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             kms: aws_sdk_kms::Client::from_conf(kms.build()),
-            http: reqwest::Client::new(),
+            http: guarded_http_client(network).build().unwrap_or_default(),
             bucket: bucket.to_string(),
             bucket_url,
         }
@@ -94,6 +100,9 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     if unset_codes.contains(&code) {
         return Ok(Setting::Unset);
+    }
+    if let Some(refused) = crate::storage::error::refused_address(err) {
+        return Err(StorageError::AddressRefused(refused));
     }
     let message = err.message().unwrap_or(code).to_string();
     match (code, status) {
