@@ -2,6 +2,7 @@
 
 mod authz;
 mod extract;
+pub mod listener;
 mod metrics;
 pub mod openapi;
 pub mod problem;

@@ -64,6 +64,18 @@ async fn webhook(app: &TestApp, org: &str, url: &str, types: Value) -> (String, 
         )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
+    // A webhook URL may be a credential (Slack's): byob shows and audits its origin only, and delivers to the
+    // sealed URL (the deliveries below reach `/hook`).
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    assert_eq!(created.body["url"], format!("{scheme}://{host}/…"), "{:?}", created.body);
+    let path = format!("/{path}");
+    let listed = app.call("GET", &format!("/v1/orgs/{org}/webhooks"), Some(OPERATOR_TOKEN), None).await;
+    let audit =
+        app.call("GET", &format!("/v1/orgs/{org}/audit?action=webhook.create"), Some(OPERATOR_TOKEN), None).await;
+    for shown in [listed.body.to_string(), audit.body.to_string()] {
+        assert!(!shown.contains(&path), "{shown}");
+    }
     (created.id(), created.body["secret"].as_str().unwrap().to_string())
 }
 

@@ -20,6 +20,8 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("http.max_body_bytes", ("2048", Some(Integer(2048)))),
         ("http.request_timeout_secs", ("31", Some(Integer(31)))),
         ("http.shutdown_grace_secs", ("32", Some(Integer(32)))),
+        ("http.max_connections", ("33", Some(Integer(33)))),
+        ("http.idle_timeout_secs", ("34", Some(Integer(34)))),
         ("catalog.url", ("postgres://byob:pw-in-url@127.0.0.1:5/byob", s("postgres://byob:***@127.0.0.1:5/byob"))),
         ("catalog.max_connections", ("11", Some(Integer(11)))),
         ("secrets.master_key", ("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", None)),

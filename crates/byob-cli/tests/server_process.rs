@@ -153,3 +153,27 @@ async fn the_default_storage_can_be_a_bucket_and_only_one() {
         String::from_utf8_lossy(&output.stderr).contains("at most one of storage.s3, storage.gcs and storage.azure")
     );
 }
+
+/// Half-open connections cannot hold the server: past `http.max_connections` new ones wait, and a connection
+/// that sends nothing is closed after `http.idle_timeout_secs`, which lets the waiting request through.
+#[tokio::test]
+async fn idle_connections_are_capped_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BYOB_HTTP__MAX_CONNECTIONS", "2"), ("BYOB_HTTP__IDLE_TIMEOUT_SECS", "1")];
+    let server = Server::start(dir.path(), &[], &env).await;
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let url = format!("{}/healthz", server.url);
+    let waiting = tokio::spawn(async move { reqwest::get(url).await.map(|r| r.status().as_u16()) });
+    // Each idle connection is closed by the server: its read ends.
+    for mut stream in idle {
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(60), stream.read(&mut buf)).await.expect("closed by byob");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    assert_eq!(waiting.await.unwrap().unwrap(), 200);
+    server.stop().await;
+}

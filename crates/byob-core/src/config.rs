@@ -181,6 +181,8 @@ impl Config {
         let positive = "must be at least 1";
         at_least("http.max_body_bytes", self.http.max_body_bytes as u64, 1, positive)?;
         at_least("http.request_timeout_secs", self.http.request_timeout_secs, 1, positive)?;
+        at_least("http.max_connections", self.http.max_connections as u64, 1, positive)?;
+        at_least("http.idle_timeout_secs", self.http.idle_timeout_secs, 1, positive)?;
         at_least("catalog.max_connections", u64::from(self.catalog.max_connections), 1, positive)?;
         at_least("monitor.interval_hours", u64::from(self.monitor.interval_hours), 1, positive)?;
         at_least("monitor.tick_secs", self.monitor.tick_secs, 1, positive)?;
@@ -332,11 +334,22 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     /// How long in-flight requests get to finish after SIGTERM/SIGINT. Default 30 s.
     pub shutdown_grace_secs: u64,
+    /// Connections open at once; further ones wait in the kernel's backlog. Default 1024.
+    pub max_connections: usize,
+    /// A connection with no traffic either way for this long is closed (a client that sends nothing, or its
+    /// headers a byte at a time, holds a connection this long at most). Default 30 s.
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 30 }
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            max_connections: 1024,
+            idle_timeout_secs: 30,
+        }
     }
 }
 

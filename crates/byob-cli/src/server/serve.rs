@@ -83,6 +83,11 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let mut graceful_rx = stop_rx.clone();
+    let listener = byob_api::listener::BoundedListener::new(
+        listener,
+        config.http.max_connections,
+        Duration::from_secs(config.http.idle_timeout_secs),
+    );
     let server = axum::serve(listener, byob_api::app(state)).with_graceful_shutdown(async move {
         let _ = graceful_rx.wait_for(|stop| *stop).await;
     });
