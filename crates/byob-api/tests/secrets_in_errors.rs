@@ -58,3 +58,37 @@ async fn a_sas_is_never_quoted_in_reports_jobs_events_or_audit() {
         assert!(!text.contains("sig="), "{what} holds a signature: {text}");
     }
 }
+
+/// A provider's upload session is a capability (a GCS session URI lets anyone write the object; an S3 upload id
+/// names the upload): the catalog keeps it sealed, and byob still presigns, completes and aborts with it.
+#[tokio::test]
+async fn upload_sessions_are_sealed_in_the_catalog() {
+    use sqlx::Row;
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let bucket = unique_name("sealed");
+    byob_testkit::buckets::create_s3_bucket(&bucket).await;
+    create_integration(&app, &org, byob_testkit::uploads::moto_uploads_integration(&bucket, "byob")).await;
+    let body = json!({ "filename": "big.csv", "size": 64 * 1024 * 1024, "content_type": "text/csv" });
+    let plan = app.call("POST", &format!("/v1/orgs/{org}/uploads"), Some(OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(plan.status, 201, "{:?}", plan.body);
+    assert!(plan.body["parts"].as_array().unwrap().len() > 1, "a multipart upload: {:?}", plan.body);
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+
+    let row =
+        sqlx::query("SELECT session FROM uploads WHERE id = $1").bind(&id).fetch_one(app.catalog.pool()).await.unwrap();
+    let stored: String = row.get("session");
+    assert!(stored.starts_with("sealed:"), "{stored}");
+    // The part URLs name the provider's upload id, which the catalog does not hold in clear.
+    let first = plan.body["parts"][0]["url"].as_str().unwrap();
+    let upload_id = url::Url::parse(first).unwrap().query_pairs().find(|(k, _)| k == "uploadId").unwrap().1.to_string();
+    assert!(!stored.contains(&upload_id));
+
+    let refreshed =
+        app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/parts"), Some(OPERATOR_TOKEN), Some(json!({}))).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    assert!(refreshed.body.to_string().contains(&upload_id), "{:?}", refreshed.body);
+    let aborted = app.call("DELETE", &format!("/v1/orgs/{org}/uploads/{id}"), Some(OPERATOR_TOKEN), None).await;
+    assert!(aborted.status < 300, "{:?}", aborted.body);
+    assert_eq!(byob_testkit::exports::open_multipart_uploads(&bucket).await, 0, "the sealed session was aborted");
+}

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod capability;
 mod context;
 pub mod data;
 mod error;

@@ -100,6 +100,7 @@ fn part_url(upload: &Upload, part_number: u32, url: PresignedUrl, rules: PartRul
 
 /// Signs URLs for `parts` (all parts when empty) of an upload the provider runs.
 pub(crate) async fn provider_urls(
+    deps: &crate::Deps,
     client: &StorageClient,
     key: &Path,
     upload: &Upload,
@@ -114,8 +115,10 @@ pub(crate) async fn provider_urls(
         Transfer::Multipart { session, part_count, .. } => {
             let numbers: Vec<u32> = if parts.is_empty() { (1..=*part_count).collect() } else { parts.to_vec() };
             let mut urls = Vec::with_capacity(numbers.len());
+            let session =
+                crate::capability::open(deps, &crate::capability::upload_session(upload.org_id, upload.id), session)?;
             for n in numbers {
-                let url = client.presign_part(key, session, n, Some(ttl)).await?;
+                let url = client.presign_part(key, &session, n, Some(ttl)).await?;
                 urls.push(part_url(upload, n, url, client.part_rules()));
             }
             Ok(urls)

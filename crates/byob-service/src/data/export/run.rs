@@ -58,6 +58,8 @@ struct Encoded {
 enum UploadError {
     Storage(StorageError),
     Catalog(byob_ports::catalog::CatalogError),
+    /// The upload id could not be sealed.
+    Sealing(crate::ServiceError),
     /// The encoder stopped mid-file.
     Interrupted,
 }
@@ -115,12 +117,20 @@ fn encode_all(
 /// A pending file's recorded upload is aborted, then every unfinished upload the bucket still lists for its key
 /// (one started by a process that died before recording it), then the key itself is deleted (a file completed
 /// by a process that died before recording it as delivered).
-pub(super) async fn remove_files(client: &StorageClient, run: &mut ExportRun) -> Result<usize, StorageError> {
+pub(super) async fn remove_files(
+    deps: &crate::Deps,
+    client: &StorageClient,
+    run: &mut ExportRun,
+) -> Result<usize, StorageError> {
     let mut keys: Vec<String> = Vec::new();
     for pending in std::mem::take(&mut run.pending) {
         let key = client.key(&pending.key)?;
-        if let Some(upload_id) = &pending.upload_id {
-            client.abort_write(&key, upload_id).await?;
+        // A recorded upload that cannot be opened (its master key is gone) is found by the listing below.
+        let context = crate::capability::export_write(run.org_id, run.id, &pending.key);
+        if let Some(upload_id) =
+            pending.upload_id.as_deref().and_then(|u| crate::capability::open(deps, &context, u).ok())
+        {
+            client.abort_write(&key, &upload_id).await?;
         }
         match client.clear_unfinished(&key).await {
             Ok(_) => {}
@@ -191,14 +201,14 @@ impl ExportService {
             .ok_or_else(|| JobFailure::new("not-found", "this run's record is gone"))?;
         let client = self.router.stored_in(&ctx, org, run.integration).await.map_err(failure)?;
         // An earlier attempt (its process died) may have left uploads and files.
-        remove_files(&client, &mut run).await.map_err(storage_failure)?;
+        remove_files(&self.deps, &client, &mut run).await.map_err(storage_failure)?;
         self.deps.catalog.update_export_run(&run).await.map_err(|e| failure(e.into()))?;
 
         let outcome = self.deliver(&ctx, &export, &client, &mut run, job, handle).await;
         match outcome {
             Ok(result) => Ok(result),
             Err(f) => {
-                if let Err(e) = remove_files(&client, &mut run).await {
+                if let Err(e) = remove_files(&self.deps, &client, &mut run).await {
                     tracing::warn!(run = %run.id, error = %e, "a failed run's files could not all be removed; the janitor retries");
                 }
                 if let Err(e) = self.deps.catalog.update_export_run(&run).await {
@@ -276,6 +286,7 @@ impl ExportService {
             Err(_) => match uploaded {
                 Err(UploadError::Storage(e)) => return Err(storage_failure(e)),
                 Err(UploadError::Catalog(e)) => return Err(service_failure(e.into(), "export-failed")),
+                Err(UploadError::Sealing(e)) => return Err(service_failure(e, "export-failed")),
                 _ => return Err(JobFailure::new("export-failed", "the export stopped before its end")),
             },
         };
@@ -283,6 +294,7 @@ impl ExportService {
             Ok(()) => {}
             Err(UploadError::Storage(e)) => return Err(storage_failure(e)),
             Err(UploadError::Catalog(e)) => return Err(service_failure(e.into(), "export-failed")),
+            Err(UploadError::Sealing(e)) => return Err(service_failure(e, "export-failed")),
             Err(UploadError::Interrupted) => return Err(JobFailure::new("export-failed", "a file ended early")),
         }
         let finished_at = self.deps.clock.now();
@@ -373,8 +385,11 @@ impl ExportService {
                         let Some((writer, key)) = current.as_mut() else { return Err(UploadError::Interrupted) };
                         if let Some(upload_id) = writer.write(bytes).await.map_err(UploadError::Storage)? {
                             // Known now, so a failure in this process aborts it without a listing.
+                            let context = crate::capability::export_write(run.org_id, run.id, key);
+                            let sealed = crate::capability::seal(&self.deps, &context, &upload_id)
+                                .map_err(UploadError::Sealing)?;
                             if let Some(pending) = run.pending.iter_mut().find(|p| p.key == *key) {
-                                pending.upload_id = Some(upload_id);
+                                pending.upload_id = Some(sealed);
                             }
                             self.deps.catalog.update_export_run(run).await.map_err(UploadError::Catalog)?;
                         }

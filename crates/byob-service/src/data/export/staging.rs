@@ -36,7 +36,7 @@ impl ExportService {
         }
         if run.acked_at.is_none() {
             let client = self.router.stored_in(ctx, org, run.integration).await?;
-            let deleted = run::remove_files(&client, &mut run).await?;
+            let deleted = run::remove_files(&self.deps, &client, &mut run).await?;
             let now = self.deps.clock.now();
             run.acked_at = Some(now);
             run.cleaned_at = Some(now);
@@ -66,7 +66,7 @@ impl ExportService {
                     continue;
                 }
             };
-            match run::remove_files(&client, &mut run).await {
+            match run::remove_files(&self.deps, &client, &mut run).await {
                 Ok(deleted) => {
                     run.cleaned_at = Some(now);
                     self.deps.catalog.update_export_run(&run).await?;

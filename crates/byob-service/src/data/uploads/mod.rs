@@ -230,11 +230,12 @@ impl UploadService {
             completed_at: None,
         };
         self.deps.catalog.insert_upload(&upload).await?;
+        let context = crate::capability::upload_session(upload.org_id, upload.id);
         if let Transfer::Multipart { session, .. } = &mut upload.transfer {
             // The key is recorded first, so a crash between starting the provider's upload and recording its id
             // still leaves an upload the janitor finds (by listing the key) and aborts.
             match client.start_multipart(&key).await {
-                Ok(started) => *session = started,
+                Ok(started) => *session = crate::capability::seal(&self.deps, &context, &started)?,
                 Err(e) => {
                     upload.state = UploadState::Aborted;
                     upload.staged = Staged::DeletedOnAbort;
@@ -246,7 +247,7 @@ impl UploadService {
         }
         let parts = match &token {
             Some((secret, expires_at)) => plan::relay_urls(&self.settings.public_url, &upload, secret, *expires_at),
-            None => plan::provider_urls(&client, &key, &upload, &[], ttl).await?,
+            None => plan::provider_urls(&self.deps, &client, &key, &upload, &[], ttl).await?,
         };
         self.auditor
             .record(
@@ -330,7 +331,7 @@ impl UploadService {
                 .filter(|p| req.part_numbers.is_empty() || req.part_numbers.contains(&p.part_number))
                 .collect()
         } else {
-            plan::provider_urls(&client, &key, &upload, &req.part_numbers, ttl).await?
+            plan::provider_urls(&self.deps, &client, &key, &upload, &req.part_numbers, ttl).await?
         };
         self.auditor
             .record(
@@ -375,7 +376,12 @@ impl UploadService {
                         format!("give each part 1-{part_count} once, with the ETag its response carried"),
                     ));
                 }
-                client.complete_multipart(&key, session, parts.into_iter().map(|p| p.etag).collect()).await.map_err(
+                let session = crate::capability::open(
+                    &self.deps,
+                    &crate::capability::upload_session(upload.org_id, upload.id),
+                    session,
+                )?;
+                client.complete_multipart(&key, &session, parts.into_iter().map(|p| p.etag).collect()).await.map_err(
                     |e| match e {
                         StorageError::Backend(m) | StorageError::Config(m) => ServiceError::Refused {
                             code: "upload-incomplete",
@@ -450,7 +456,10 @@ impl UploadService {
         let (client, key) = self.located(ctx, upload).await?;
         match &upload.transfer {
             Transfer::Multipart { session, .. } if upload.state == UploadState::Pending && !session.is_empty() => {
-                client.abort_multipart(&key, session).await.ok();
+                let context = crate::capability::upload_session(upload.org_id, upload.id);
+                if let Ok(session) = crate::capability::open(&self.deps, &context, session) {
+                    client.abort_multipart(&key, &session).await.ok();
+                }
             }
             Transfer::Relay { part_count, .. } => {
                 for n in 1..=*part_count {
