@@ -68,6 +68,10 @@ pub(crate) fn finish(mut doc: Document) -> Document {
     doc
 }
 
+/// Operations that add to what an org holds, and so may meet a per-org quota.
+const QUOTA_OPERATIONS: [&str; 7] =
+    ["create_export", "run_export", "create_import", "run_import", "create_upload", "load_upload", "create_webhook"];
+
 fn problem_response(description: &str) -> RefOr<Response> {
     ResponseBuilder::new()
         .description(description)
@@ -95,6 +99,11 @@ impl Modify for ProblemResponses {
                 responses.entry("4XX".into()).or_insert_with(|| {
                     problem_response("Any other refusal: 405, 409, 413, 415, 422 … (see docs/errors.md)")
                 });
+                if op.operation_id.as_deref().is_some_and(|id| QUOTA_OPERATIONS.contains(&id)) {
+                    responses.entry("429".into()).or_insert_with(|| {
+                        problem_response("A per-org limit of the operator is reached (`quota-exceeded`, `quotas.*`)")
+                    });
+                }
                 responses.entry("500".into()).or_insert_with(|| problem_response("Internal error, with an error id"));
                 if secured {
                     responses.entry("503".into()).or_insert_with(|| {

@@ -154,6 +154,8 @@ impl From<ServiceError> for ApiError {
 fn refusal_status(code: &str) -> StatusCode {
     match code {
         "upload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
+        "quota-exceeded" => StatusCode::TOO_MANY_REQUESTS,
+        "relay-too-slow" => StatusCode::REQUEST_TIMEOUT,
         "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "upload-token-invalid" => StatusCode::FORBIDDEN,
         "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,

@@ -279,3 +279,36 @@ async fn webhooks_are_signed_retried_with_backoff_and_logged() {
         .await;
     assert_eq!(insecure.status, 422, "{:?}", insecure.body);
 }
+
+/// One org's slow endpoint delays only that org: each org's endpoint answers only once the other org's has
+/// received its event, which happens only when the two deliveries do not wait one behind the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_endpoint_delays_only_its_own_org() {
+    use tokio::sync::Notify;
+    let app = TestApp::sqlite().await;
+    let (first, second) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let serve = |seen: Arc<Notify>, other: Arc<Notify>| async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let (seen, other) = (seen.clone(), other.clone());
+                async move {
+                    seen.notify_one();
+                    other.notified().await;
+                    StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    };
+    for (name, url) in [("one", serve(first.clone(), second.clone()).await), ("two", serve(second, first).await)] {
+        let org = app.create_org(name).await;
+        webhook(&app, &org, &url, json!(["webhook-test"])).await;
+        app.call("POST", &format!("/v1/orgs/{org}/webhooks/test"), Some(OPERATOR_TOKEN), None).await;
+    }
+    let report = app.services.webhooks.dispatch(app.clock_now()).await.unwrap();
+    assert_eq!((report.delivered, report.retrying, report.failed), (2, 0, 0), "{report:?}");
+}

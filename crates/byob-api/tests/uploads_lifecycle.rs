@@ -364,3 +364,29 @@ async fn the_janitor_keeps_a_file_while_its_load_is_queued() {
     let job = app.call("GET", &format!("/v1/orgs/{org}/jobs/{}", started.id()), Some(&token), None).await.body;
     assert_eq!(job["state"], "succeeded", "{job}");
 }
+
+/// A relay part trickling in (a byte, then nothing) is refused once a window passes below the minimum rate, and
+/// nothing of it is kept: a slow client cannot hold a connection and a partial file on byob's disk.
+#[tokio::test]
+async fn a_trickling_relay_part_is_refused() {
+    let rate = byob_service::data::RelayRate { bytes: 1024, window: std::time::Duration::from_millis(200) };
+    let app = TestApp::sqlite_with(byob_testkit::app::TestOptions { relay_min_rate: rate, ..Default::default() }).await;
+    let org = app.create_org("acme").await;
+    let (_, member) = app.member_with_token(&org, Role::Member).await;
+    let plan = create(&app, &org, &member, json!({ "filename": "f.csv", "size": 8, "content_type": "text/csv" })).await;
+    let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
+    let token = relay_token(&plan.body, 0);
+    let trickle = futures::StreamExt::chain(
+        futures::stream::iter([Ok::<_, String>(Bytes::from_static(b"a"))]),
+        futures::stream::pending(),
+    );
+    let refused = app
+        .services
+        .uploads
+        .relay_part(org.parse::<OrgId>().unwrap(), id.parse::<UploadId>().unwrap(), 1, &token, Box::pin(trickle))
+        .await
+        .expect_err("too slow");
+    assert!(matches!(refused, byob_service::ServiceError::Refused { code: "relay-too-slow", .. }), "{refused:?}");
+    // The part can be sent again, at speed.
+    relay(&app, &org, &id, 1, &token, b"a,b\n1,2\n").await.unwrap();
+}

@@ -30,6 +30,7 @@ pub struct Config {
     pub warehouse: WarehouseConfig,
     pub integrations: IntegrationsConfig,
     pub network: NetworkConfig,
+    pub quotas: QuotasConfig,
     pub monitor: MonitorConfig,
     pub uploads: UploadsConfig,
     pub jobs: JobsConfig,
@@ -49,6 +50,8 @@ pub struct UploadsConfig {
     pub public_url: Option<String>,
     /// Hours after which an upload still waiting for its bytes is aborted. Default 24.
     pub abort_incomplete_after_hours: u32,
+    /// The slowest a relay part may arrive, in bytes per second over 10-second windows. Default 16384.
+    pub relay_min_bytes_per_sec: u64,
 }
 
 impl Default for UploadsConfig {
@@ -67,6 +70,7 @@ impl Default for UploadsConfig {
             .to_vec(),
             public_url: None,
             abort_incomplete_after_hours: 24,
+            relay_min_bytes_per_sec: 16 * 1024,
         }
     }
 }
@@ -144,6 +148,7 @@ impl Default for Config {
             warehouse: WarehouseConfig::default(),
             integrations: IntegrationsConfig::default(),
             network: NetworkConfig::default(),
+            quotas: QuotasConfig::default(),
             monitor: MonitorConfig::default(),
             uploads: UploadsConfig::default(),
             jobs: JobsConfig::default(),
@@ -475,6 +480,34 @@ pub enum HttpEndpoints {
     Loopback,
     /// http to any host (a private network the operator trusts).
     Any,
+}
+
+/// Per-org limits: past one, a request gets 429 `quota-exceeded`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotasConfig {
+    /// Export definitions per org. Default 200.
+    pub exports_per_org: u64,
+    /// Import definitions per org. Default 200.
+    pub imports_per_org: u64,
+    /// Webhook endpoints per org. Default 25.
+    pub webhooks_per_org: u64,
+    /// Jobs (loads, export and import runs) waiting to run per org. Default 100.
+    pub queued_jobs_per_org: u64,
+    /// Bytes of uploads staged on the platform's default storage per org. Default 100 GiB.
+    pub staged_bytes_per_org: u64,
+}
+
+impl Default for QuotasConfig {
+    fn default() -> Self {
+        Self {
+            exports_per_org: 200,
+            imports_per_org: 200,
+            webhooks_per_org: 25,
+            queued_jobs_per_org: 100,
+            staged_bytes_per_org: 100 * 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// Where byob may connect on a tenant's behalf.

@@ -10,6 +10,7 @@ mod error;
 pub mod health;
 mod integrations;
 pub mod jobs;
+pub mod quota;
 mod secrets;
 pub mod setup;
 mod storage;
@@ -43,6 +44,8 @@ pub struct Deps {
     pub integrations: IntegrationPolicy,
     /// Where byob may connect on a tenant's behalf (integration endpoints, webhooks, database hosts).
     pub network: byob_ports::net::NetworkPolicy,
+    /// Per-org limits.
+    pub quotas: quota::Quotas,
 }
 
 /// Operator settings of the data flows.

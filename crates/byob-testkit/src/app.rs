@@ -24,13 +24,18 @@ pub const BYOB_AWS_PRINCIPAL: &str = "arn:aws:iam::123456789012:user/byob-servic
 
 /// The embedded warehouse in the test's directory, and upload settings whose relay URLs point nowhere (an
 /// in-process app has no listener; relay uploads are tested against a `byob serve` process).
-async fn data_settings(dir: &tempfile::TempDir, jobs: byob_service::jobs::JobSettings) -> byob_service::DataSettings {
+async fn data_settings(
+    dir: &tempfile::TempDir,
+    jobs: byob_service::jobs::JobSettings,
+    relay_min_rate: byob_service::data::RelayRate,
+) -> byob_service::DataSettings {
     byob_service::DataSettings {
         local_warehouses: Arc::new(byob_ports::warehouse::LocalWarehouses::new(&dir.path().join("warehouse"))),
         uploads: byob_service::data::UploadSettings {
             max_size_bytes: 1 << 40,
             allowed_content_types: byob_core::config::UploadsConfig::default().allowed_content_types,
             public_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+            relay_min_rate,
         },
         jobs,
         abort_incomplete_after_hours: 24,
@@ -61,24 +66,56 @@ impl Reply {
     }
 }
 
+/// What a test app differs in from the defaults: byob's AWS principal, the network policy (loopback allowed),
+/// job settings and per-org quotas.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    pub sts: Option<byob_ports::storage::StsSettings>,
+    pub network: byob_ports::net::NetworkPolicy,
+    pub jobs: JobSettings,
+    pub quotas: byob_service::quota::Quotas,
+    /// The slowest a relay part may arrive (1 byte in 10 s unless a test asks for more).
+    pub relay_min_rate: byob_service::data::RelayRate,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            sts: None,
+            network: crate::loopback_network(),
+            jobs: JobSettings::default(),
+            quotas: byob_service::quota::Quotas::default(),
+            relay_min_rate: byob_service::data::RelayRate { bytes: 1, window: std::time::Duration::from_secs(10) },
+        }
+    }
+}
+
 impl TestApp {
     /// On SQLite in a temporary directory.
     pub async fn sqlite() -> Self {
-        Self::sqlite_with_sts(None).await
+        Self::sqlite_with(TestOptions::default()).await
     }
 
     /// On SQLite, with byob's own AWS principal for assume-role integrations.
     pub async fn sqlite_with_sts(sts: Option<byob_ports::storage::StsSettings>) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
-        Self::with_catalog_url(&url, dir, sts, crate::loopback_network(), JobSettings::default()).await
+        Self::sqlite_with(TestOptions { sts, ..TestOptions::default() }).await
     }
 
     /// On SQLite, with the given network policy (the default in production allows public addresses only).
     pub async fn sqlite_with_network(network: byob_ports::net::NetworkPolicy) -> Self {
+        Self::sqlite_with(TestOptions { network, ..TestOptions::default() }).await
+    }
+
+    /// On SQLite, with the given job settings.
+    pub async fn sqlite_with_jobs(jobs: JobSettings) -> Self {
+        Self::sqlite_with(TestOptions { jobs, ..TestOptions::default() }).await
+    }
+
+    /// On SQLite, with the given options.
+    pub async fn sqlite_with(options: TestOptions) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
-        Self::with_catalog_url(&url, dir, None, network, JobSettings::default()).await
+        Self::with_catalog_url(&url, dir, options).await
     }
 
     /// On a fresh PostgreSQL database.
@@ -89,23 +126,12 @@ impl TestApp {
     /// On a fresh PostgreSQL database, with the given job settings (deadlines, stop grace, per-org share).
     pub async fn postgres_with_jobs(jobs: JobSettings) -> Self {
         let url = crate::fresh_postgres_database().await;
-        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir"), None, crate::loopback_network(), jobs).await
+        let options = TestOptions { jobs, ..TestOptions::default() };
+        Self::with_catalog_url(&url, tempfile::tempdir().expect("tempdir"), options).await
     }
 
-    /// On SQLite, with the given job settings.
-    pub async fn sqlite_with_jobs(jobs: JobSettings) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("catalog.db").display());
-        Self::with_catalog_url(&url, dir, None, crate::loopback_network(), jobs).await
-    }
-
-    async fn with_catalog_url(
-        url: &str,
-        dir: tempfile::TempDir,
-        sts: Option<byob_ports::storage::StsSettings>,
-        network: byob_ports::net::NetworkPolicy,
-        jobs: byob_service::jobs::JobSettings,
-    ) -> Self {
+    async fn with_catalog_url(url: &str, dir: tempfile::TempDir, options: TestOptions) -> Self {
+        let TestOptions { sts, network, jobs, quotas, relay_min_rate } = options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -114,6 +140,7 @@ impl TestApp {
             secret_box: Arc::new(secret_box),
             clock: clock.clone() as Arc<dyn Clock>,
             network,
+            quotas,
             integrations: IntegrationPolicy {
                 http_endpoints: HttpPolicy::AllowLoopbackHttp,
                 allow_local: true,
@@ -138,7 +165,7 @@ impl TestApp {
             OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())),
             storage,
             byob_service::health::MonitorSettings::default(),
-            data_settings(&dir, jobs).await,
+            data_settings(&dir, jobs, relay_min_rate).await,
         );
         let state = AppState::new(
             services.clone(),

@@ -116,6 +116,9 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The window over which a relay part's minimum body rate is measured.
+const RELAY_RATE_WINDOW: Duration = Duration::from_secs(10);
+
 /// Upload, warehouse and job settings; relay URLs default to the address actually listened on.
 fn data_settings(
     config: &Config,
@@ -137,6 +140,10 @@ fn data_settings(
                 .map(|t| t.to_ascii_lowercase())
                 .collect(),
             public_url,
+            relay_min_rate: byob_service::data::RelayRate {
+                bytes: config.uploads.relay_min_bytes_per_sec.saturating_mul(RELAY_RATE_WINDOW.as_secs()),
+                window: RELAY_RATE_WINDOW,
+            },
         },
         jobs: byob_service::jobs::JobSettings {
             lease,

@@ -30,6 +30,18 @@ pub struct Page<C> {
     pub limit: u32,
 }
 
+/// What an org holds, for the operator's per-org quotas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    Exports,
+    Imports,
+    Webhooks,
+    /// Jobs waiting to run (not running, not ended).
+    QueuedJobs,
+    /// Bytes of uploads staged on the platform's default storage (no integration), still there.
+    StagedBytes,
+}
+
 /// A secret's ciphertext as stored: which master key sealed it, and the sealed bytes (base64).
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredCiphertext {
@@ -203,6 +215,8 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
 
     async fn insert_job(&self, job: &Job) -> Result<(), CatalogError>;
+    /// How much of `what` the org holds (a count, or bytes).
+    async fn org_usage(&self, org: OrgId, what: Usage) -> Result<u64, CatalogError>;
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, CatalogError>;
     async fn list_jobs(&self, org: OrgId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, CatalogError>;
     /// Claims the oldest runnable job for `owner` until `lease_until`, counting an attempt, of an org with fewer

@@ -19,4 +19,6 @@ pub use janitor::{Janitor, JanitorReport, JanitorTotals};
 pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
 pub use plan::{PartUrl, UploadPlan};
 pub use schedule::ScheduleRequest;
-pub use uploads::{CompleteUpload, CompletedPart, CreateUpload, PartUrls, RefreshParts, UploadService, UploadSettings};
+pub use uploads::{
+    CompleteUpload, CompletedPart, CreateUpload, PartUrls, RefreshParts, RelayRate, UploadService, UploadSettings,
+};

@@ -6,6 +6,10 @@ mod monitor;
 mod signature;
 mod webhooks;
 
+/// Orgs the monitor and webhook delivery serve at once: one org's slow bucket or endpoint delays only itself, and
+/// no pass opens connections without bound.
+const ORGS_AT_ONCE: usize = 8;
+
 pub use events::Events;
 pub use monitor::{HealthMonitor, MonitorSettings, TickReport};
 pub use signature::{SIGNATURE_HEADER, sign, verify_signature};

@@ -8,6 +8,7 @@ use byob_core::{
 };
 use byob_ports::catalog::Page;
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt as _;
 use serde::Serialize;
 use serde_json::json;
 
@@ -92,16 +93,30 @@ impl HealthMonitor {
         let mut after = None;
         loop {
             let orgs = self.deps.catalog.list_orgs(Page { after, limit: ORG_PAGE }).await?;
-            for org in &orgs {
-                for integration in crate::integrations::all_integrations(&self.deps, org.id).await? {
-                    self.check_one(org.id, &integration, now, &mut report).await?;
-                }
+            // Orgs side by side, each one's integrations in turn: a slow bucket delays only its own org.
+            let checks: Vec<futures::future::BoxFuture<'_, Result<TickReport, ServiceError>>> =
+                orgs.iter().map(|org| Box::pin(self.check_org(org.id, now)) as _).collect();
+            let passes: Vec<Result<TickReport, ServiceError>> =
+                futures::stream::iter(checks).buffer_unordered(crate::health::ORGS_AT_ONCE).collect().await;
+            for pass in passes {
+                let pass = pass?;
+                report.verified += pass.verified;
+                report.scheduled += pass.scheduled;
+                report.expiry_events += pass.expiry_events;
             }
             match orgs.last() {
                 Some(last) if orgs.len() == ORG_PAGE as usize => after = Some(last.id),
                 _ => return Ok(report),
             }
         }
+    }
+
+    async fn check_org(&self, org: OrgId, now: DateTime<Utc>) -> Result<TickReport, ServiceError> {
+        let mut report = TickReport::default();
+        for integration in crate::integrations::all_integrations(&self.deps, org).await? {
+            self.check_one(org, &integration, now, &mut report).await?;
+        }
+        Ok(report)
     }
 
     async fn check_one(

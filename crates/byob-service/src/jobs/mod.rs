@@ -75,6 +75,7 @@ impl JobService {
         spec: Value,
         bytes_total: Option<u64>,
     ) -> Result<Job, ServiceError> {
+        crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::QueuedJobs, 1).await?;
         let job = queued_job(ctx, org, kind, spec, bytes_total, self.deps.clock.now());
         self.deps.catalog.insert_job(&job).await?;
         Ok(job)

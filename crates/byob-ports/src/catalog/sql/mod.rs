@@ -253,6 +253,22 @@ impl Catalog for SqlCatalog {
         uploads::stale_pending(&self.pool, before, limit).await
     }
 
+    async fn org_usage(&self, org: OrgId, what: crate::catalog::Usage) -> Result<u64, CatalogError> {
+        use crate::catalog::Usage;
+        let statement = match what {
+            Usage::Exports => "SELECT COUNT(*) AS n FROM exports WHERE org_id = $1",
+            Usage::Imports => "SELECT COUNT(*) AS n FROM imports WHERE org_id = $1",
+            Usage::Webhooks => "SELECT COUNT(*) AS n FROM webhooks WHERE org_id = $1",
+            Usage::QueuedJobs => "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND state = 'queued'",
+            Usage::StagedBytes => {
+                "SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE org_id = $1 AND integration_id IS NULL \
+                 AND staged = 'present' AND state IN ('pending', 'uploaded')"
+            }
+        };
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(statement)).bind(org.to_string()).fetch_one(&self.pool).await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
     async fn insert_job(&self, job: &Job) -> Result<(), CatalogError> {
         jobs::insert(&self.pool, job).await
     }

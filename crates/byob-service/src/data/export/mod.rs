@@ -263,6 +263,10 @@ impl ExportService {
         };
         let now = self.deps.clock.now();
         let (schedule, next_run_at) = schedule::from_request(req.schedule.as_ref(), now)?;
+        crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::Exports, 1).await?;
+        if schedule.is_none() {
+            crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::QueuedJobs, 1).await?;
+        }
         let id = ExportId::generate();
         let name = req.name.unwrap_or_else(|| id.to_string());
         schedule::check_name(&name)?;
@@ -420,6 +424,7 @@ impl ExportService {
         trigger: RunTrigger,
         scheduled_for: Option<DateTime<Utc>>,
     ) -> Result<ExportRun, ServiceError> {
+        crate::quota::check(&self.deps, export.org_id, byob_ports::catalog::Usage::QueuedJobs, 1).await?;
         let destination = self.destination(ctx, export).await?;
         let now = self.deps.clock.now();
         let job = queued_job(ctx, export.org_id, "export", json!({ "export": export.id }), None, now);

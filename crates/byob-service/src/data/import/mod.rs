@@ -178,6 +178,7 @@ impl ImportService {
         let connection = self.connections.resolve_name(org, &req.connection).await?;
         let now = self.deps.clock.now();
         let (schedule, next_run_at) = schedule::from_request(req.schedule.as_ref(), now)?;
+        crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::Imports, 1).await?;
         let id = ImportId::generate();
         let name = req.name.unwrap_or_else(|| id.to_string());
         schedule::check_name(&name)?;
@@ -289,6 +290,7 @@ impl ImportService {
         trigger: RunTrigger,
         forced: bool,
     ) -> Result<ImportRun, ServiceError> {
+        crate::quota::check(&self.deps, import.org_id, byob_ports::catalog::Usage::QueuedJobs, 1).await?;
         let now = self.deps.clock.now();
         let job = queued_job(ctx, import.org_id, "import", json!({ "import": import.id, "force": forced }), None, now);
         let run = ImportRun {

@@ -29,6 +29,16 @@ pub struct UploadSettings {
     pub allowed_content_types: Vec<String>,
     /// byob's own address as clients reach it, for relay part URLs.
     pub public_url: url::Url,
+    /// The slowest a relay part's body may arrive: at least `bytes` in every `window`, or the part is refused
+    /// (`relay-too-slow`), so a trickling client cannot hold a connection and a partial file for long.
+    pub relay_min_rate: RelayRate,
+}
+
+/// A minimum body rate: `bytes` in every `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayRate {
+    pub bytes: u64,
+    pub window: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -180,6 +190,10 @@ impl UploadService {
         self.member(ctx, org).await?;
         self.validate(&req)?;
         let routed = self.storage.for_feature(ctx, org, Feature::Uploads).await?;
+        if routed.integration.is_none() {
+            // Staged on the platform's storage (byob's own disk, for relay uploads): bounded per org.
+            crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::StagedBytes, req.size).await?;
+        }
         let client = routed.client;
         let now = self.deps.clock.now();
         let id = UploadId::generate();

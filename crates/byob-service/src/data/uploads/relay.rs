@@ -63,7 +63,35 @@ impl UploadService {
         let mut writer = WriteMultipart::new(client.store().put_multipart(&key).await.map_err(StorageError::from)?);
         let mut hasher = Sha256::new();
         let mut received = 0u64;
-        while let Some(chunk) = body.next().await {
+        let rate = self.settings.relay_min_rate;
+        let mut window_end = tokio::time::Instant::now() + rate.window;
+        let mut in_window = 0u64;
+        loop {
+            let chunk = match tokio::time::timeout_at(window_end, body.next()).await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(_) if in_window >= rate.bytes => {
+                    (window_end, in_window) = (tokio::time::Instant::now() + rate.window, 0);
+                    continue;
+                }
+                Err(_) => {
+                    writer.abort().await.ok();
+                    return Err(ServiceError::Refused {
+                        code: "relay-too-slow",
+                        message: format!(
+                            "part {part_number} arrived slower than {} bytes in {} s; send it again",
+                            rate.bytes,
+                            rate.window.as_secs_f64()
+                        ),
+                    });
+                }
+            };
+            if let Ok(chunk) = &chunk {
+                in_window += chunk.len() as u64;
+                if tokio::time::Instant::now() >= window_end && in_window >= rate.bytes {
+                    (window_end, in_window) = (tokio::time::Instant::now() + rate.window, 0);
+                }
+            }
             let chunk = match chunk {
                 Ok(chunk) => chunk,
                 Err(e) => {
