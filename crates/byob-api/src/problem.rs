@@ -157,7 +157,7 @@ fn refusal_status(code: &str) -> StatusCode {
         "quota-exceeded" => StatusCode::TOO_MANY_REQUESTS,
         "relay-too-slow" => StatusCode::REQUEST_TIMEOUT,
         "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "upload-token-invalid" => StatusCode::FORBIDDEN,
+        "upload-token-invalid" | "connection-access-denied" => StatusCode::FORBIDDEN,
         "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,
         c if c.starts_with("csv-") || c == "upload-size-mismatch" || c == "address-not-allowed" => {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -40,6 +40,31 @@ pub(crate) enum ConnectionsCommand {
         #[arg(long, default_value = "public")]
         schema: String,
     },
+    /// Show or change what members may do through a connection (admins change it); unchanged flags keep their
+    /// value.
+    Access {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+        /// Members may create tables.
+        #[arg(long)]
+        create_tables: Option<bool>,
+        /// Tables members may append to.
+        #[arg(long, value_enum)]
+        append: Option<ScopeArg>,
+        /// Tables members may replace.
+        #[arg(long, value_enum)]
+        replace: Option<ScopeArg>,
+        /// Members may export whole tables.
+        #[arg(long)]
+        export_tables: Option<bool>,
+        /// Members may export the result of their own SQL.
+        #[arg(long)]
+        run_queries: Option<bool>,
+        /// The only schema members may write to (`-` for any).
+        #[arg(long)]
+        schema: Option<String>,
+    },
     Delete {
         #[command(flatten)]
         org: OrgArg,
@@ -64,6 +89,24 @@ pub(crate) enum ConnectionsCommand {
         connection: String,
         table: String,
     },
+}
+
+/// Which tables members may write: none, those byob created, or any.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ScopeArg {
+    None,
+    Byob,
+    Any,
+}
+
+impl ScopeArg {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Byob => "byob",
+            Self::Any => "any",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

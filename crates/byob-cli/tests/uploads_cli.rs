@@ -140,6 +140,8 @@ fn shared_env<'a>(catalog: &'a str, storage: &'a str) -> Vec<(&'a str, &'a str)>
         ("BYOB_OPERATOR_TOKEN", "byob_shared-operator-token-0123456789"),
         ("BYOB_MONITOR__ENABLED", "false"),
         ("BYOB_JOBS__POLL_MS", "100"),
+        // One org's jobs here: let them run on every worker of both processes (fairness is job_limits.rs's).
+        ("BYOB_JOBS__MAX_RUNNING_PER_ORG", "4"),
         // The target database is on loopback.
         ("BYOB_NETWORK__ALLOWED_PRIVATE_RANGES", "[\"127.0.0.0/8\"]"),
     ]

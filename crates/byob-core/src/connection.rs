@@ -38,6 +38,52 @@ impl TlsMode {
     }
 }
 
+/// Which tables members may write to through a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TableScope {
+    /// None.
+    None,
+    /// Tables byob created through this connection (a load in mode `create`).
+    #[default]
+    Byob,
+    /// Any table the connection's user may write.
+    Any,
+}
+
+/// What members (not admins) may do through a connection; admins may do everything. The default lets members
+/// create tables and append to or replace the tables byob created, and export whole tables — not run their own
+/// SQL through the admin's credentials, nor overwrite tables byob did not make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct MemberAccess {
+    /// Members may create tables (loads in mode `create`). Default true.
+    pub create_tables: bool,
+    /// Tables members may append to: `none`, `byob` (default) or `any`.
+    pub append: TableScope,
+    /// Tables members may replace: `none`, `byob` (default) or `any`.
+    pub replace: TableScope,
+    /// Members may export whole tables. Default true.
+    pub export_tables: bool,
+    /// Members may export the result of their own SQL. Default false.
+    pub run_queries: bool,
+    /// The only schema members' loads may write to; unset: any schema.
+    pub schema: Option<String>,
+}
+
+impl Default for MemberAccess {
+    fn default() -> Self {
+        Self {
+            create_tables: true,
+            append: TableScope::Byob,
+            replace: TableScope::Byob,
+            export_tables: true,
+            run_queries: false,
+            schema: None,
+        }
+    }
+}
+
 /// Where a PostgreSQL connection goes. The password is a secret the connection owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PostgresTarget {
@@ -50,6 +96,9 @@ pub struct PostgresTarget {
     pub tls: TlsMode,
     /// The schema unqualified table names go to. Default `public`.
     pub schema: String,
+    /// What members may do through the connection (admins may do everything).
+    #[serde(default)]
+    pub member_access: MemberAccess,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

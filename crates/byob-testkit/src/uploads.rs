@@ -207,12 +207,20 @@ pub async fn create_integration(app: &crate::TestApp, org: &str, body: Value) ->
     created.id()
 }
 
-/// A PostgreSQL connection named `pg` to the database at `pg_url` (as the operator).
+/// A PostgreSQL connection named `pg` to the database at `pg_url` (as the operator), open to members: the tests
+/// using it are about loads and exports, not about what members may do (`connection_access.rs` is).
 pub async fn create_pg_connection(app: &crate::TestApp, org: &str, pg_url: &str) {
+    let open = json!({ "append": "any", "replace": "any", "run_queries": true });
+    create_pg_connection_with(app, org, pg_url, open).await;
+}
+
+/// A PostgreSQL connection named `pg` with the given member access (`{}` for the defaults).
+pub async fn create_pg_connection_with(app: &crate::TestApp, org: &str, pg_url: &str, member_access: Value) {
     let url = url::Url::parse(pg_url).unwrap();
     let body = json!({
         "name": "pg", "platform": "postgres", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
         "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
+        "member_access": member_access,
     });
     let created =
         app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;

@@ -2,7 +2,7 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use byob_core::{OrgId, table::Column};
-use byob_service::data::{ConnectionTest, ConnectionView, CreateConnection, TableView};
+use byob_service::data::{ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection};
 
 use crate::{
     AppState,
@@ -46,6 +46,23 @@ pub(crate) async fn get(
     ApiPath((org, name)): ApiPath<(OrgId, String)>,
 ) -> ApiResult<Json<ConnectionView>> {
     Ok(Json(state.services.connections.get(&ctx, org, &name).await?))
+}
+
+/// Set what members may do through a connection (admins): create tables, append to and replace tables (`none`,
+/// `byob` — the tables byob created — or `any`), export tables, run their own SQL, and the one schema they may
+/// write to. `local`, the org's own embedded warehouse, has no such limits.
+#[utoipa::path(patch, operation_id = "update_connection", path = "/v1/orgs/{org}/connections/{connection}",
+    tag = "connections", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    request_body = UpdateConnection,
+    responses((status = 200, description = "Updated", body = ConnectionView)))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+    ApiJson(body): ApiJson<UpdateConnection>,
+) -> ApiResult<Json<ConnectionView>> {
+    Ok(Json(state.services.connections.update(&ctx, org, &name, body).await?))
 }
 
 /// Delete a connection and its password (admins). `local` cannot be deleted.

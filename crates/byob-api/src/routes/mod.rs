@@ -63,7 +63,7 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::events))
         .routes(routes!(connections::create, connections::list))
-        .routes(routes!(connections::get, connections::delete))
+        .routes(routes!(connections::get, connections::update, connections::delete))
         .routes(routes!(connections::test))
         .routes(routes!(connections::tables))
         .routes(routes!(connections::columns))

@@ -12,6 +12,9 @@ const CONNECTION_COLUMNS: &[&str] = &["name", "platform", "host", "port", "datab
 const UPLOAD_COLUMNS: &[&str] = &["id", "filename", "size", "state", "staged", "load_job", "created_at"];
 const JOB_COLUMNS: &[&str] = &["id", "kind", "state", "progress", "error", "created_at", "finished_at"];
 
+const MEMBER_ACCESS_COLUMNS: &[&str] =
+    &["create_tables", "append", "replace", "export_tables", "run_queries", "schema"];
+
 pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: bool) -> anyhow::Result<()> {
     let base = |org: &str| format!("/v1/orgs/{org}/connections");
     let (value, columns): (Value, &[&str]) = match cmd {
@@ -29,6 +32,44 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
                 "user": user, "password": password, "tls": tls, "schema": schema,
             });
             (api.post(&base(&org.org), &body).await?, CONNECTION_COLUMNS)
+        }
+        ConnectionsCommand::Access {
+            org,
+            connection,
+            create_tables,
+            append,
+            replace,
+            export_tables,
+            run_queries,
+            schema,
+        } => {
+            let path = format!("{}/{connection}", base(&org.org));
+            let current = api.get(&path, &[]).await?;
+            let mut access = current.get("member_access").cloned().unwrap_or(Value::Null);
+            let changes = [
+                ("create_tables", create_tables.map(Value::Bool)),
+                ("append", append.map(|s| json!(s.as_str()))),
+                ("replace", replace.map(|s| json!(s.as_str()))),
+                ("export_tables", export_tables.map(Value::Bool)),
+                ("run_queries", run_queries.map(Value::Bool)),
+                ("schema", schema.map(|s| if s == "-" { Value::Null } else { json!(s) })),
+            ];
+            if changes.iter().all(|(_, v)| v.is_none()) {
+                print(&access, MEMBER_ACCESS_COLUMNS, json);
+                return Ok(());
+            }
+            if !access.is_object() {
+                bail!("`{connection}` has no member access to change (the embedded warehouse is the org's own)");
+            }
+            for (key, value) in changes {
+                if let Some(value) = value {
+                    access[key] = value;
+                }
+            }
+            let updated = api.patch(&path, &json!({ "member_access": access })).await?;
+            let access = updated.get("member_access").cloned().unwrap_or(Value::Null);
+            print(&access, MEMBER_ACCESS_COLUMNS, json);
+            return Ok(());
         }
         ConnectionsCommand::Delete { org, connection } => {
             api.delete(&format!("{}/{connection}", base(&org.org))).await?;

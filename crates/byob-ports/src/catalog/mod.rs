@@ -200,6 +200,18 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn get_connection(&self, org: OrgId, id: ConnectionId) -> Result<Option<Connection>, CatalogError>;
     async fn find_connection(&self, org: OrgId, name: &str) -> Result<Option<Connection>, CatalogError>;
     async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError>;
+    /// Replaces a connection's platform settings (its member access); false when it is gone.
+    async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError>;
+    /// Records that byob created `table` (`schema.table`) through the connection.
+    async fn record_connection_table(
+        &self,
+        connection: ConnectionId,
+        table: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError>;
+    /// Whether byob created `table` through the connection.
+    async fn connection_table_recorded(&self, connection: ConnectionId, table: &str) -> Result<bool, CatalogError>;
     /// Deletes the connection with the secrets it owns.
     async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError>;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use byob_core::{
     AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive,
-    connection::{Connection, LOCAL_CONNECTION, Platform, PostgresTarget, TlsMode},
+    connection::{Connection, LOCAL_CONNECTION, MemberAccess, Platform, PostgresTarget, TableScope, TlsMode},
     location::FieldError,
     table::{Column, TableName, check_identifier},
 };
@@ -38,6 +38,9 @@ pub struct CreateConnection {
     pub tls: Option<TlsMode>,
     /// Where unqualified table names go. Default `public`.
     pub schema: Option<String>,
+    /// What members may do through it (admins may do everything). Default: create tables, append to and replace
+    /// the tables byob created, export tables; not run their own SQL.
+    pub member_access: Option<MemberAccess>,
 }
 
 /// A connection as the API shows it (never its password).
@@ -55,6 +58,8 @@ pub struct ConnectionView {
     pub tls: Option<TlsMode>,
     pub schema: Option<String>,
     pub has_password: bool,
+    /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
+    pub member_access: Option<MemberAccess>,
 }
 
 impl ConnectionView {
@@ -70,6 +75,7 @@ impl ConnectionView {
             tls: None,
             schema: None,
             has_password: false,
+            member_access: None,
         }
     }
 
@@ -86,6 +92,7 @@ impl ConnectionView {
                 tls: Some(p.tls),
                 schema: Some(p.schema.clone()),
                 has_password: p.password.is_some(),
+                member_access: Some(p.member_access.clone()),
             },
         }
     }
@@ -105,6 +112,42 @@ pub struct ConnectionTest {
 pub struct TableView {
     pub schema: Option<String>,
     pub name: String,
+}
+
+/// What a member asks to do through a connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Use<'a> {
+    Create(&'a TableName),
+    Append(&'a TableName),
+    Replace(&'a TableName),
+    ExportTable,
+    Query,
+}
+
+impl<'a> Use<'a> {
+    /// What a load in `mode` does to `table`.
+    pub(crate) fn load(mode: super::load::Mode, table: &'a TableName) -> Self {
+        match mode {
+            super::load::Mode::Create => Self::Create(table),
+            super::load::Mode::Append => Self::Append(table),
+            super::load::Mode::Replace => Self::Replace(table),
+        }
+    }
+}
+
+/// An admin's change to a connection: what members may do through it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnection {
+    pub member_access: MemberAccess,
+}
+
+/// Whether the caller acts with an admin's rights (an admin, the operator, byob itself).
+fn acts_as_admin(ctx: &RequestContext) -> bool {
+    match &ctx.principal {
+        crate::Principal::Member { role, .. } => *role == byob_core::Role::Admin,
+        crate::Principal::Operator | crate::Principal::System => true,
+    }
 }
 
 /// A connection ready for use.
@@ -139,6 +182,13 @@ fn check_name(name: &str) -> Result<(), FieldError> {
         return Err(FieldError::new("name", "connection-name-taken", "`local` is the embedded warehouse"));
     }
     Ok(())
+}
+
+fn check_member_access(access: &MemberAccess) -> Result<(), FieldError> {
+    match &access.schema {
+        Some(schema) => check_identifier("member_access.schema", schema),
+        None => Ok(()),
+    }
 }
 
 fn check_host(host: &str) -> Result<(), FieldError> {
@@ -199,6 +249,8 @@ impl ConnectionService {
         check_identifier("user", &req.user)?;
         let schema = req.schema.unwrap_or_else(|| "public".into());
         check_identifier("schema", &schema)?;
+        let member_access = req.member_access.unwrap_or_default();
+        check_member_access(&member_access)?;
         if self.deps.catalog.find_connection(org, &req.name).await?.is_some() {
             return Err(ServiceError::Conflict(format!("a connection named `{}` exists already", req.name)));
         }
@@ -233,6 +285,7 @@ impl ConnectionService {
                 password,
                 tls: req.tls.unwrap_or_default(),
                 schema,
+                member_access,
             }),
             created_at: now,
             updated_at: now,
@@ -252,6 +305,115 @@ impl ConnectionService {
             )
             .await?;
         Ok(view)
+    }
+
+    /// Changes what members may do through a connection (admins).
+    ///
+    /// # Errors
+    /// Forbidden unless admin; not found; `local` has no member access to set; an invalid schema.
+    pub async fn update(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+        req: UpdateConnection,
+    ) -> Result<ConnectionView, ServiceError> {
+        self.admin(ctx, org).await?;
+        if name == LOCAL_CONNECTION {
+            return Err(ServiceError::Refused {
+                code: "connection-builtin",
+                message: "`local` is the embedded warehouse, the org's own: members may do everything there".into(),
+            });
+        }
+        check_member_access(&req.member_access)?;
+        let mut c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let Platform::Postgres(p) = &mut c.platform;
+        p.member_access = req.member_access;
+        c.updated_at = self.deps.clock.now();
+        if !self.deps.catalog.update_connection(&c).await? {
+            return Err(ServiceError::not_found("connection", name));
+        }
+        let view = ConnectionView::of(&c);
+        self.auditor
+            .record(
+                ctx,
+                org,
+                "connection.update",
+                Some(c.id.to_string()),
+                AuditOutcome::Success,
+                json!({ "name": view.name, "member_access": view.member_access }),
+            )
+            .await?;
+        Ok(view)
+    }
+
+    /// Refuses what a member may not do through the connection (admins, and the embedded warehouse, are not
+    /// limited).
+    ///
+    /// # Errors
+    /// `connection-access-denied`; not found.
+    pub(crate) async fn permit(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+        what: Use<'_>,
+    ) -> Result<(), ServiceError> {
+        if acts_as_admin(ctx) || name == LOCAL_CONNECTION {
+            return Ok(());
+        }
+        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let Platform::Postgres(p) = &c.platform;
+        let access = &p.member_access;
+        let refuse = |what: String| {
+            Err(ServiceError::Refused {
+                code: "connection-access-denied",
+                message: format!(
+                    "members may not {what} through connection `{}`; an admin may allow it (its member_access)",
+                    c.name
+                ),
+            })
+        };
+        let (table, scope, verb) = match what {
+            Use::Query if !access.run_queries => return refuse("run their own SQL".into()),
+            Use::ExportTable if !access.export_tables => return refuse("export tables".into()),
+            Use::Query | Use::ExportTable => return Ok(()),
+            Use::Create(table) => (table, None, "create"),
+            Use::Append(table) => (table, Some(access.append), "append to"),
+            Use::Replace(table) => (table, Some(access.replace), "replace"),
+        };
+        let schema = table.schema.clone().unwrap_or_else(|| p.schema.clone());
+        if let Some(only) = &access.schema
+            && *only != schema
+        {
+            return refuse(format!("write to schema `{schema}` (only to `{only}`)"));
+        }
+        let qualified = format!("{schema}.{}", table.name);
+        match scope {
+            None if access.create_tables => Ok(()),
+            None => refuse("create tables".into()),
+            Some(TableScope::Any) => Ok(()),
+            Some(TableScope::None) => refuse(format!("{verb} tables")),
+            Some(TableScope::Byob) => {
+                if self.deps.catalog.connection_table_recorded(c.id, &qualified).await? {
+                    Ok(())
+                } else {
+                    refuse(format!("{verb} `{qualified}`, a table byob did not create"))
+                }
+            }
+        }
+    }
+
+    /// Records a table a load created through a connection, which members may then append to and replace.
+    pub(crate) async fn record_created(&self, org: OrgId, name: &str, table: &TableName) -> Result<(), ServiceError> {
+        if name == LOCAL_CONNECTION {
+            return Ok(());
+        }
+        let Some(c) = self.find(org, name).await? else { return Ok(()) };
+        let Platform::Postgres(p) = &c.platform;
+        let qualified = format!("{}.{}", table.schema.clone().unwrap_or_else(|| p.schema.clone()), table.name);
+        let now = self.deps.clock.now();
+        Ok(self.deps.catalog.record_connection_table(c.id, &qualified, "byob", now).await?)
     }
 
     /// # Errors

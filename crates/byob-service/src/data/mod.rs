@@ -12,7 +12,9 @@ mod schedule;
 mod stream;
 mod uploads;
 
-pub use connections::{ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView};
+pub use connections::{
+    ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection,
+};
 pub use export::{CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport};
 pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};

@@ -69,3 +69,47 @@ pub(super) async fn list(pool: &AnyPool, org: OrgId) -> Result<Vec<Connection>, 
 pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
     secrets::delete_owner(pool, "connections", org, &id.to_string()).await
 }
+
+pub(super) async fn update_platform(pool: &AnyPool, c: &Connection) -> Result<bool, CatalogError> {
+    let done = sqlx::query("UPDATE connections SET platform = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
+        .bind(to_json(&c.platform))
+        .bind(ms(c.updated_at))
+        .bind(c.org_id.to_string())
+        .bind(c.id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn record_table(
+    pool: &AnyPool,
+    connection: ConnectionId,
+    table: &str,
+    created_by: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CatalogError> {
+    sqlx::query(
+        "INSERT INTO connection_tables (connection_id, table_name, created_by, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (connection_id, table_name) DO NOTHING",
+    )
+    .bind(connection.to_string())
+    .bind(table)
+    .bind(created_by)
+    .bind(ms(at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn table_recorded(
+    pool: &AnyPool,
+    connection: ConnectionId,
+    table: &str,
+) -> Result<bool, CatalogError> {
+    let row = sqlx::query("SELECT 1 AS one FROM connection_tables WHERE connection_id = $1 AND table_name = $2")
+        .bind(connection.to_string())
+        .bind(table)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.is_some())
+}

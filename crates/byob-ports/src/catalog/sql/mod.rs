@@ -230,6 +230,21 @@ impl Catalog for SqlCatalog {
     async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError> {
         connections::list(&self.pool, org).await
     }
+    async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError> {
+        connections::update_platform(&self.pool, connection).await
+    }
+    async fn record_connection_table(
+        &self,
+        connection: ConnectionId,
+        table: &str,
+        created_by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), CatalogError> {
+        connections::record_table(&self.pool, connection, table, created_by, at).await
+    }
+    async fn connection_table_recorded(&self, connection: ConnectionId, table: &str) -> Result<bool, CatalogError> {
+        connections::table_recorded(&self.pool, connection, table).await
+    }
     async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
         connections::delete(&self.pool, org, id).await
     }
@@ -261,7 +276,9 @@ impl Catalog for SqlCatalog {
             Usage::Webhooks => "SELECT COUNT(*) AS n FROM webhooks WHERE org_id = $1",
             Usage::QueuedJobs => "SELECT COUNT(*) AS n FROM jobs WHERE org_id = $1 AND state = 'queued'",
             Usage::StagedBytes => {
-                "SELECT COALESCE(SUM(size), 0) AS n FROM uploads WHERE org_id = $1 AND integration_id IS NULL \
+                // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back for one integer type on both catalogs.
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS n FROM uploads WHERE org_id = $1 \
+                 AND integration_id IS NULL \
                  AND staged = 'present' AND state IN ('pending', 'uploaded')"
             }
         };

@@ -245,6 +245,11 @@ impl ExportService {
         let path_template = req.path_template.unwrap_or_else(|| default_template(req.format, compression));
         PathTemplate::parse(&path_template, split(&req.options))?;
         let connection = self.connections.resolve_name(org, &req.connection).await?;
+        let used = match &source {
+            ExportSource::Table { .. } => super::connections::Use::ExportTable,
+            ExportSource::Query { .. } => super::connections::Use::Query,
+        };
+        self.connections.permit(ctx, org, &connection, used).await?;
         let integration = match &req.integration {
             Some(text) => Some(self.integration_id(org, text).await?),
             None => None,

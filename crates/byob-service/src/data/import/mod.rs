@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 pub use resolve::{Candidate, RejectedKey, Resolution};
 
+use super::connections::Use;
 use super::{ConnectionService, LoadRequest, Loads, load::check_request, schedule};
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, jobs::queued_job};
 
@@ -198,7 +199,9 @@ impl ImportService {
             created_at: now,
             updated_at: now,
         };
-        check_request(&load_request(&import)?)?;
+        let request = load_request(&import)?;
+        let (table, ..) = check_request(&request)?;
+        self.connections.permit(ctx, org, &import.connection, Use::load(request.mode, &table)).await?;
         self.deps.catalog.insert_import(&import).await.map_err(|e| match e {
             byob_ports::catalog::CatalogError::Conflict(_) => {
                 ServiceError::Conflict(format!("an import named `{}` already exists", import.name))

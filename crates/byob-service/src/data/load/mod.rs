@@ -301,6 +301,9 @@ impl Loads {
         let mut upload = self.ready(org, id).await?;
         let (client, key) = self.uploads.located(ctx, &upload).await?;
         let mut spec = self.plan(org, &req, &client, &key, upload.size).await?;
+        self.connections
+            .permit(ctx, org, &spec.connection, super::connections::Use::load(spec.mode, &spec.table))
+            .await?;
         spec.upload = Some(id);
         let spec_json = serde_json::to_value(&spec).map_err(|e| ServiceError::invalid("spec", e.to_string()))?;
         let job = self.jobs.enqueue(ctx, org, "load", spec_json, Some(upload.size)).await?;
@@ -407,6 +410,10 @@ impl Loads {
             tokio::task::spawn_blocking(move || produce(input, &producer_spec, columns, &tx, &producer_handle));
         let (loaded, produced) = tokio::join!(warehouse.load(&target, rx), producer);
         let produced = produced.map_err(|e| JobFailure::new("load-crashed", format!("the CSV reader stopped: {e}")))?;
+        if loaded.is_ok() && spec.mode == Mode::Create {
+            // Members may append to and replace the tables byob made (a connection's member access).
+            self.connections.record_created(org, &spec.connection, &spec.table).await.map_err(service_failure)?;
+        }
         Ok((loaded, produced))
     }
 
