@@ -159,7 +159,9 @@ fn refusal_status(code: &str) -> StatusCode {
         "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "upload-token-invalid" | "connection-access-denied" => StatusCode::FORBIDDEN,
         "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,
-        c if c.starts_with("csv-") || c == "upload-size-mismatch" || c == "address-not-allowed" => {
+        c if c.starts_with("csv-")
+            || matches!(c, "upload-size-mismatch" | "address-not-allowed" | "endpoint-not-allowed") =>
+        {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         _ => StatusCode::CONFLICT,

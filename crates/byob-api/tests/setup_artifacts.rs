@@ -171,7 +171,8 @@ async fn gcs_and_azure_artifacts_parse() {
     let bindings = &artifact(&doc, "iam-bindings")["content"]["bindings"];
     assert!(bindings[0]["condition"]["expression"].as_str().unwrap().contains("buckets/acme-data/objects/byob/"));
     assert_eq!(bindings[1]["role"], "roles/iam.serviceAccountTokenCreator");
-    assert_eq!(bindings[1]["members"][0], "serviceAccount:byob@byob-platform.iam.gserviceaccount.com");
+    // The org's own byob identity, never the platform's (the confused deputy).
+    assert_eq!(bindings[1]["members"][0], "serviceAccount:byob-org-1@byob-platform.iam.gserviceaccount.com");
     assert_eq!(
         bindings[1]["members"][1], "serviceAccount:byob-access@acme.iam.gserviceaccount.com",
         "it signs for itself"

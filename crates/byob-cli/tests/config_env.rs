@@ -42,6 +42,14 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("integrations.sts_endpoint", ("https://sts.example.test", s("https://sts.example.test"))),
         ("integrations.sts_region", ("eu-west-1", s("eu-west-1"))),
         ("integrations.gcp_service_account_key", ("gcp-key-in-env", None)),
+        (
+            "integrations.gcp_org_service_accounts",
+            ("[\"org-1@p.iam.gserviceaccount.com\"]", Some(Array(vec![Str("org-1@p.iam.gserviceaccount.com".into())]))),
+        ),
+        (
+            "integrations.gcp_token_endpoints",
+            ("[\"https://gcs.example.test\"]", Some(Array(vec![Str("https://gcs.example.test".into())]))),
+        ),
         ("integrations.gcp_iam_credentials_endpoint", ("https://iam.example.test", s("https://iam.example.test"))),
         ("integrations.azure_authority_host", ("https://login.example.test", s("https://login.example.test"))),
         ("integrations.presign_default_secs", ("600", Some(Integer(600)))),

@@ -541,6 +541,12 @@ pub struct IntegrationsConfig {
     pub sts_endpoint: Option<String>,
     /// Region of the STS endpoint. Default `us-east-1`.
     pub sts_region: Option<String>,
+    /// byob-side Google service accounts, one per org, that byob's own key may impersonate: an org's customers
+    /// trust only its own (never the platform identity). Assigned on first use and never reassigned.
+    /// Env `BYOB_INTEGRATIONS__GCP_ORG_SERVICE_ACCOUNTS`.
+    pub gcp_org_service_accounts: Vec<String>,
+    /// Endpoints besides Google's to which tokens minted for customers' accounts may be sent (a private endpoint).
+    pub gcp_token_endpoints: Vec<String>,
     /// byob's own Google service-account key (JSON), with which it impersonates customers' service accounts.
     pub gcp_service_account_key: Option<Sensitive<String>>,
     /// The IAM Credentials API, when not `https://iamcredentials.googleapis.com`.

@@ -92,65 +92,23 @@ async fn an_abandoned_session_can_be_cancelled() {
     assert!(matches!(c.store().head(&key).await, Err(object_store::Error::NotFound { .. })));
 }
 
-/// A key that authenticates with a self-signed JWT (no `disable_oauth`): byob's own identity.
-fn byob_key() -> (String, &'static str) {
-    let email = "byob@byob-platform.iam.gserviceaccount.com";
-    let mut key: serde_json::Value = serde_json::from_str(&gcs_test_key()).unwrap();
-    key["client_email"] = serde_json::json!(email);
-    key.as_object_mut().unwrap().remove("disable_oauth");
-    (key.to_string(), email)
-}
+const CUSTOMER: &str = "byob-access@acme.iam.gserviceaccount.com";
+const ORG_IDENTITY: &str = "byob-org-1@byob-platform.iam.gserviceaccount.com";
 
-type Calls = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
-
-/// A stand-in for IAM Credentials `generateAccessToken` (no emulator exists): records who asked for what.
-async fn iam_credentials(refuse: bool) -> (String, Calls) {
-    use axum::{extract::State, http::HeaderMap, routing::post};
-    let calls: Calls = Calls::default();
-    let app = axum::Router::new()
-        .route(
-            "/v1/projects/-/serviceAccounts/{target}",
-            post(
-                |State((calls, refuse)): State<(Calls, bool)>,
-                 axum::extract::Path(target): axum::extract::Path<String>,
-                 headers: HeaderMap| async move {
-                    let auth =
-                        headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-                    calls.lock().unwrap().push((target, auth));
-                    if refuse {
-                        return (
-                            axum::http::StatusCode::FORBIDDEN,
-                            axum::Json(serde_json::json!({ "error": { "code": 403 } })),
-                        );
-                    }
-                    let expire = (chrono::Utc::now() + chrono::Duration::hours(1))
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    (
-                        axum::http::StatusCode::OK,
-                        axum::Json(serde_json::json!({ "accessToken": "ya29.impersonated", "expireTime": expire })),
-                    )
-                },
-            ),
-        )
-        .with_state((calls.clone(), refuse));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}"), calls)
-}
-
-async fn impersonating(refuse: bool) -> (StorageClient, Calls, &'static str) {
+/// A client impersonating the customer's account through the org's identity, with IAM trusting as `trust` says.
+async fn impersonating(trust: byob_testkit::iam::Trust) -> (StorageClient, byob_testkit::iam::IamCalls, &'static str) {
     let bucket = unique_name("byob");
     create_gcs_bucket(&bucket).await;
-    let (iam, calls) = iam_credentials(refuse).await;
-    let (key, email) = byob_key();
+    let (iam, calls) = byob_testkit::iam::start(trust).await;
+    let (key, email) = byob_testkit::iam::byob_root_key();
     let settings = gcs::GcsImpersonation {
         bucket,
         prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
-        service_account: "byob-access@acme.iam.gserviceaccount.com".into(),
+        service_account: CUSTOMER.into(),
         byob_key: Sensitive::new(key),
         iam_credentials_endpoint: Some(iam),
+        delegate: Some(ORG_IDENTITY.into()),
     };
     (
         gcs::connect_impersonated(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap(),
@@ -159,10 +117,14 @@ async fn impersonating(refuse: bool) -> (StorageClient, Calls, &'static str) {
     )
 }
 
+/// The setup byob asks for: byob's key may mint the org identity's tokens, which may mint the customer's.
+fn chained(root: &str) -> byob_testkit::iam::Trust {
+    [(ORG_IDENTITY.to_string(), vec![root.to_string()]), (CUSTOMER.to_string(), vec![ORG_IDENTITY.to_string()])].into()
+}
+
 #[tokio::test]
-async fn impersonation_mints_the_customers_tokens_with_byobs_identity() {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let (c, calls, byob_email) = impersonating(false).await;
+async fn impersonation_mints_the_customers_tokens_through_the_orgs_identity() {
+    let (c, calls, byob_email) = impersonating(chained("byob@byob-platform.iam.gserviceaccount.com")).await;
     let key = c.key("exports/a.bin").unwrap();
     let session = c.start_multipart(&key).await.unwrap();
     let response =
@@ -173,17 +135,17 @@ async fn impersonation_mints_the_customers_tokens_with_byobs_identity() {
 
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 1, "one token, cached across requests: {calls:?}");
-    let (target, auth) = &calls[0];
-    assert_eq!(target, "byob-access@acme.iam.gserviceaccount.com:generateAccessToken");
-    let jwt = auth.strip_prefix("Bearer ").unwrap();
-    let claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    assert_eq!(claims["iss"], byob_email, "byob asks as itself");
+    assert_eq!(calls[0].target, CUSTOMER);
+    assert_eq!(calls[0].caller, byob_email, "byob asks as itself");
+    assert_eq!(calls[0].delegates, [ORG_IDENTITY], "through the org's identity");
+    assert!(calls[0].granted);
 }
 
 #[tokio::test]
 async fn a_refused_impersonation_names_the_missing_grant() {
-    let (c, _, _) = impersonating(true).await;
+    // The customer's account trusts byob's platform identity, not the org's: refused.
+    let trust = [(CUSTOMER.to_string(), vec!["byob@byob-platform.iam.gserviceaccount.com".to_string()])].into();
+    let (c, _, _) = impersonating(trust).await;
     let err = StorageError::from(c.store().head(&c.key("x").unwrap()).await.unwrap_err());
     assert!(matches!(&err, StorageError::PermissionDenied(m) if m.contains("serviceAccountTokenCreator")), "{err:?}");
 }

@@ -8,6 +8,7 @@ mod context;
 pub mod data;
 mod error;
 pub mod health;
+mod identities;
 mod integrations;
 pub mod jobs;
 pub mod quota;

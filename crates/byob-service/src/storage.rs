@@ -146,6 +146,29 @@ impl StorageRouter {
         self.settings.sts.as_ref()
     }
 
+    /// Whether byob's own Google identity may mint the integration's tokens directly (it must not); `None` when
+    /// the integration does not impersonate or byob has no Google identity.
+    pub(crate) async fn root_may_impersonate(
+        &self,
+        i: &Integration,
+    ) -> Option<Result<bool, byob_ports::storage::StorageError>> {
+        let (Credentials::GcsImpersonation { service_account }, Some(identity)) =
+            (&i.credentials, self.settings.gcp_identity.as_ref())
+        else {
+            return None;
+        };
+        let settings = gcs::GcsImpersonation {
+            bucket: i.bucket.clone(),
+            prefix: Prefix::parse("prefix", &i.prefix).ok()?,
+            endpoint: i.endpoint.clone(),
+            service_account: service_account.clone(),
+            byob_key: identity.key.clone(),
+            iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
+            delegate: None,
+        };
+        Some(gcs::root_may_impersonate(&settings).await)
+    }
+
     /// The storage for `feature` in `org`.
     ///
     /// # Errors
@@ -321,6 +344,16 @@ impl StorageRouter {
                         "the operator has not configured byob's Google identity (integrations.gcp_service_account_key)"
                             .into(),
                 })?;
+                let policy = &self.deps.integrations;
+                policy.check_token_endpoint(i.endpoint.as_deref())?;
+                let delegate = crate::identities::org_identity(
+                    &self.deps,
+                    i.org_id,
+                    crate::identities::GCP_ORG_IDENTITY,
+                    &policy.gcp_org_accounts,
+                    "integrations.gcp_org_service_accounts",
+                )
+                .await?;
                 gcs::connect_impersonated(
                     gcs::GcsImpersonation {
                         bucket: i.bucket.clone(),
@@ -329,6 +362,7 @@ impl StorageRouter {
                         service_account: service_account.clone(),
                         byob_key: identity.key.clone(),
                         iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
+                        delegate: Some(delegate),
                     },
                     presign,
                     &self.deps.network,

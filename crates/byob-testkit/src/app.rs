@@ -76,6 +76,8 @@ pub struct TestOptions {
     pub quotas: byob_service::quota::Quotas,
     /// The slowest a relay part may arrive (1 byte in 10 s unless a test asks for more).
     pub relay_min_rate: byob_service::data::RelayRate,
+    /// byob's own Google identity, for impersonation integrations.
+    pub gcp_identity: Option<byob_service::GcpIdentity>,
 }
 
 impl Default for TestOptions {
@@ -86,6 +88,7 @@ impl Default for TestOptions {
             jobs: JobSettings::default(),
             quotas: byob_service::quota::Quotas::default(),
             relay_min_rate: byob_service::data::RelayRate { bytes: 1, window: std::time::Duration::from_secs(10) },
+            gcp_identity: None,
         }
     }
 }
@@ -131,7 +134,7 @@ impl TestApp {
     }
 
     async fn with_catalog_url(url: &str, dir: tempfile::TempDir, options: TestOptions) -> Self {
-        let TestOptions { sts, network, jobs, quotas, relay_min_rate } = options;
+        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity } = options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -149,6 +152,10 @@ impl TestApp {
                     gcp_service_account: Some("byob@byob-platform.iam.gserviceaccount.com".into()),
                     egress_cidrs: vec!["203.0.113.0/24".into()],
                 },
+                gcp_org_accounts: (1..=8)
+                    .map(|n| format!("byob-org-{n}@byob-platform.iam.gserviceaccount.com"))
+                    .collect(),
+                gcp_token_endpoints: std::env::var("BYOB_TEST_GCS_ENDPOINT").into_iter().collect(),
             },
         };
         let storage = byob_service::StorageSettings {
@@ -158,7 +165,7 @@ impl TestApp {
                 .expect("default storage"),
             default_ttl_hours: 24,
             azure_authority_host: None,
-            gcp_identity: None,
+            gcp_identity,
         };
         let services = byob_service::Services::new(
             &deps,

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod buckets;
 pub mod exports;
+pub mod iam;
 pub mod moto;
 pub mod servers;
 pub mod uploads;

@@ -75,6 +75,8 @@ fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
             gcp_service_account: config.gcp_service_account.clone(),
             egress_cidrs: config.egress_cidrs.clone(),
         },
+        gcp_org_accounts: config.gcp_org_service_accounts.clone(),
+        gcp_token_endpoints: config.gcp_token_endpoints.clone(),
     }
 }
 

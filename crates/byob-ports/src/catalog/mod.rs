@@ -210,6 +210,16 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<(), CatalogError>;
+    /// The identity of `kind` bound to the org, the first if several.
+    async fn org_identity(&self, kind: &str, org: OrgId) -> Result<Option<String>, CatalogError>;
+    /// Binds `identity` of `kind` to the org unless another org holds it; returns the org that holds it.
+    async fn claim_identity(
+        &self,
+        kind: &str,
+        identity: &str,
+        org: OrgId,
+        at: DateTime<Utc>,
+    ) -> Result<OrgId, CatalogError>;
     /// Whether byob created `table` through the connection.
     async fn connection_table_recorded(&self, connection: ConnectionId, table: &str) -> Result<bool, CatalogError>;
     /// Deletes the connection with the secrets it owns.

@@ -287,6 +287,9 @@ pub struct GcsImpersonation {
     pub byob_key: Sensitive<String>,
     /// The IAM Credentials API, when not `https://iamcredentials.googleapis.com` (a private endpoint).
     pub iam_credentials_endpoint: Option<String>,
+    /// The org's own byob-side service account, through which the token is minted (byob's key may impersonate
+    /// it; the customer's account trusts only it). `None` mints directly as byob's own identity.
+    pub delegate: Option<String>,
 }
 
 const IAM_CREDENTIALS: &str = "https://iamcredentials.googleapis.com";
@@ -300,6 +303,8 @@ struct ImpersonatedTokens {
     byob: Arc<dyn CredentialProvider<Credential = GcpCredential>>,
     http: reqwest::Client,
     url: String,
+    /// The delegation chain (`projects/-/serviceAccounts/…`), empty to mint as byob's identity itself.
+    delegates: Vec<String>,
     cached: tokio::sync::Mutex<Option<(Arc<GcpCredential>, chrono::DateTime<chrono::Utc>)>>,
 }
 
@@ -317,14 +322,14 @@ impl ImpersonatedTokens {
             .http
             .post(&self.url)
             .bearer_auth(&byob.bearer)
-            .json(&serde_json::json!({ "scope": [STORAGE_SCOPE], "lifetime": "3600s" }))
+            .json(&serde_json::json!({ "scope": [STORAGE_SCOPE], "lifetime": "3600s", "delegates": self.delegates }))
             .send()
             .await
             .map_err(StorageError::request)?;
         let status = response.status();
         if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(StorageError::PermissionDenied(format!(
-                "impersonation was refused ({status}): grant byob's service account roles/iam.serviceAccountTokenCreator on the customer's"
+                "impersonation was refused ({status}): grant the org's byob service account (named in the setup) roles/iam.serviceAccountTokenCreator on the customer's"
             )));
         }
         if !status.is_success() {
@@ -359,6 +364,45 @@ impl CredentialProvider for ImpersonatedTokens {
     }
 }
 
+/// The token source for the customer's account, minted through `delegate` when given.
+fn impersonated_tokens(
+    settings: &GcsImpersonation,
+    delegate: Option<&str>,
+) -> Result<ImpersonatedTokens, StorageError> {
+    let iam = settings.iam_credentials_endpoint.clone().unwrap_or_else(|| IAM_CREDENTIALS.to_string());
+    // Only byob's key's credentials are used from this store; it never makes a request of its own.
+    let byob_identity = GoogleCloudStorageBuilder::new()
+        .with_bucket_name("byob-identity")
+        .with_service_account_key(settings.byob_key.expose())
+        .build()
+        .map_err(|e| StorageError::Config(format!("byob's Google service-account key is unusable: {e}")))?;
+    Ok(ImpersonatedTokens {
+        byob: byob_identity.credentials().clone(),
+        // The operator's endpoint (Google's, or a private one it named): not a tenant's, so not policed.
+        http: reqwest::Client::new(),
+        url: format!(
+            "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
+            iam.trim_end_matches('/'),
+            settings.service_account
+        ),
+        delegates: delegate.map(|d| format!("projects/-/serviceAccounts/{d}")).into_iter().collect(),
+        cached: tokio::sync::Mutex::new(None),
+    })
+}
+
+/// Whether byob's own identity may mint the customer's tokens directly, without the org's identity: it must not
+/// (any org could then name that account), so `Ok(true)` is a setup to fix.
+///
+/// # Errors
+/// When IAM cannot be asked (not a refusal).
+pub async fn root_may_impersonate(settings: &GcsImpersonation) -> Result<bool, StorageError> {
+    match impersonated_tokens(settings, None)?.generate().await {
+        Ok(_) => Ok(true),
+        Err(StorageError::PermissionDenied(_)) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// Builds a client acting as the customer's service account. Presigned URLs are signed by that account through
 /// IAM `signBlob`.
 ///
@@ -369,24 +413,7 @@ pub fn connect_impersonated(
     policy: PresignPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
-    let iam = settings.iam_credentials_endpoint.clone().unwrap_or_else(|| IAM_CREDENTIALS.to_string());
-    // Only byob's key's credentials are used from this store; it never makes a request of its own.
-    let byob_identity = GoogleCloudStorageBuilder::new()
-        .with_bucket_name("byob-identity")
-        .with_service_account_key(settings.byob_key.expose())
-        .build()
-        .map_err(|e| StorageError::Config(format!("byob's Google service-account key is unusable: {e}")))?;
-    let tokens = Arc::new(ImpersonatedTokens {
-        byob: byob_identity.credentials().clone(),
-        // The operator's endpoint (Google's, or a private one it named): not a tenant's, so not policed.
-        http: reqwest::Client::new(),
-        url: format!(
-            "{}/v1/projects/-/serviceAccounts/{}:generateAccessToken",
-            iam.trim_end_matches('/'),
-            settings.service_account
-        ),
-        cached: tokio::sync::Mutex::new(None),
-    });
+    let tokens = Arc::new(impersonated_tokens(&settings, settings.delegate.as_deref())?);
     let signing = GcpSigningCredential { email: settings.service_account.clone(), private_key: None };
     let builder = GoogleCloudStorageBuilder::new().with_credentials(tokens);
     build(builder, signing, settings.endpoint, settings.bucket, settings.prefix, policy, network)

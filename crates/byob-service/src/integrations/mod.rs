@@ -29,6 +29,34 @@ pub struct IntegrationPolicy {
     pub allow_local: bool,
     /// byob's own identities, shown in setup artifacts.
     pub identity: crate::setup::ByobIdentity,
+    /// byob-side Google service accounts, one per org (byob's own key may impersonate each).
+    pub gcp_org_accounts: Vec<String>,
+    /// Endpoints besides Google's to which tokens minted for a customer's account may be sent.
+    pub gcp_token_endpoints: Vec<String>,
+}
+
+/// Google's storage endpoint, where impersonated tokens may always go.
+pub(crate) const GOOGLE_STORAGE: &str = "https://storage.googleapis.com";
+
+impl IntegrationPolicy {
+    /// Refuses an endpoint that tokens minted for a customer's account may not be sent to: Google's own, or one
+    /// the operator allowed (a private endpoint, an emulator), never a tenant's choice.
+    pub(crate) fn check_token_endpoint(&self, endpoint: Option<&str>) -> Result<(), ServiceError> {
+        match endpoint {
+            None => Ok(()),
+            Some(e) if e.trim_end_matches('/') == GOOGLE_STORAGE => Ok(()),
+            Some(e) if self.gcp_token_endpoints.iter().any(|a| a.trim_end_matches('/') == e.trim_end_matches('/')) => {
+                Ok(())
+            }
+            Some(e) => Err(ServiceError::Refused {
+                code: "endpoint-not-allowed",
+                message: format!(
+                    "impersonated tokens go to Google's endpoint or one the operator allows \
+                     (integrations.gcp_token_endpoints); `{e}` is neither"
+                ),
+            }),
+        }
+    }
 }
 
 /// An integration as the caller may see it: everything for admins, a summary for members.
@@ -95,6 +123,36 @@ impl IntegrationService {
     }
 
     /// Each feature is served by one integration per org.
+    /// For a mode that uses byob's own identity through a per-org one: the endpoint tokens may go to, the
+    /// customer account bound to this org (refused when another org named it), and the org's identity assigned
+    /// (so the setup can name it).
+    async fn bind_identities(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
+        if let Credentials::GcsImpersonation { service_account } = &integration.credentials {
+            self.policy.check_token_endpoint(integration.endpoint.as_deref())?;
+            // The org's identity is assigned now when the operator provisioned a pool, so the setup can name it;
+            // without one the mode is unavailable when the integration is used, which says what to configure.
+            if !self.policy.gcp_org_accounts.is_empty() {
+                crate::identities::org_identity(
+                    &self.deps,
+                    org,
+                    crate::identities::GCP_ORG_IDENTITY,
+                    &self.policy.gcp_org_accounts,
+                    "integrations.gcp_org_service_accounts",
+                )
+                .await?;
+            }
+            let account = service_account.to_ascii_lowercase();
+            crate::identities::claim_customer_account(
+                &self.deps,
+                org,
+                crate::identities::GCP_CUSTOMER_ACCOUNT,
+                &account,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn check_routing(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
         for other in all_integrations(&self.deps, org).await?.iter().filter(|o| o.id != integration.id) {
             if let Some(feature) = integration.features.iter().find(|f| other.features.contains(f)) {
@@ -176,6 +234,7 @@ impl IntegrationService {
                     updated_at: now,
                 };
                 self.check_routing(org, &integration).await?;
+                self.bind_identities(org, &integration).await?;
                 let owned = self.seal(org, &integration, checked.secrets)?;
                 self.deps
                     .catalog
@@ -313,6 +372,7 @@ impl IntegrationService {
                     None => (Vec::new(), Vec::new()),
                 };
                 self.check_routing(org, &i).await?;
+                self.bind_identities(org, &i).await?;
                 i.updated_at = now;
                 if !self
                     .deps

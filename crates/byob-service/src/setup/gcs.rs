@@ -13,7 +13,7 @@ use super::{
 
 pub(super) struct GcsSetup;
 
-const PLACEHOLDER_BYOB_ACCOUNT: &str = "<byob's Google service account: ask the operator>";
+const PLACEHOLDER_BYOB_ACCOUNT: &str = "<this org's byob service account: ask the operator>";
 
 /// The service account that will hold the bucket permissions.
 fn grantee(spec: &Spec<'_>) -> String {
@@ -22,6 +22,17 @@ fn grantee(spec: &Spec<'_>) -> String {
         Credentials::GcsImpersonation { service_account } => service_account.clone(),
         _ => "<service account>".into(),
     }
+}
+
+/// The org's identity the customer's account must trust, as the IAM bindings name it (or a placeholder).
+fn org_identity(artifacts: &[Artifact]) -> String {
+    artifacts
+        .iter()
+        .find(|a| a.name == "iam-bindings")
+        .and_then(|a| a.content["bindings"][1]["members"][0].as_str())
+        .and_then(|m| m.strip_prefix("serviceAccount:"))
+        .unwrap_or(PLACEHOLDER_BYOB_ACCOUNT)
+        .to_string()
 }
 
 /// A CEL condition limiting object permissions to the prefix (bucket-level calls such as list stay allowed).
@@ -68,11 +79,18 @@ impl ProviderSetup for GcsSetup {
         if matches!(i.credentials, Credentials::GcsImpersonation { .. }) {
             notes.push("The service account also gets Token Creator on itself: presigned URLs are signed by it through IAM signBlob.".into());
         }
-        if matches!(i.credentials, Credentials::GcsImpersonation { .. }) && byob.gcp_service_account.is_none() {
+        if matches!(i.credentials, Credentials::GcsImpersonation { .. }) {
             notes.push(
-                "The operator has not configured byob's Google service account (`identity.gcp_service_account`)."
+                "Grant Token Creator to this org's own byob service account only, never to byob's platform \
+                 identity: verification checks that the platform identity is refused (`trust-byob-identity-refused`)."
                     .into(),
             );
+            if byob.gcp_service_account.is_none() {
+                notes.push(
+                    "The operator has not provisioned per-org Google identities (`integrations.gcp_org_service_accounts`)."
+                        .into(),
+                );
+            }
         }
         if !i.allowed_origins.is_empty() {
             artifacts.push(Artifact::json(
@@ -115,7 +133,7 @@ impl ProviderSetup for GcsSetup {
         (artifacts, notes)
     }
 
-    fn terraform(&self, spec: &Spec<'_>, _artifacts: &[Artifact]) -> Body {
+    fn terraform(&self, spec: &Spec<'_>, artifacts: &[Artifact]) -> Body {
         let i = spec.integration;
         let condition = prefix_condition(spec);
         let mut body = Body::builder().add_block(required_provider("google", "hashicorp/google")).add_block(
@@ -138,8 +156,8 @@ impl ProviderSetup for GcsSetup {
         );
         if let Credentials::GcsImpersonation { service_account } = &i.credentials {
             // byob mints the account's tokens; the account signs presigned URLs for itself (signBlob).
-            for (label, member) in [("byob", PLACEHOLDER_BYOB_ACCOUNT), ("byob_self_signing", service_account.as_str())]
-            {
+            let byob_account = org_identity(artifacts);
+            for (label, member) in [("byob", byob_account.as_str()), ("byob_self_signing", service_account.as_str())] {
                 body = body.add_block(
                     Block::builder("resource")
                         .add_labels(["google_service_account_iam_member", label])
@@ -197,7 +215,7 @@ impl ProviderSetup for GcsSetup {
             ));
         }
         if let Credentials::GcsImpersonation { service_account } = &i.credentials {
-            let byob_member = format!("--member=serviceAccount:{PLACEHOLDER_BYOB_ACCOUNT}");
+            let byob_member = format!("--member=serviceAccount:{}", org_identity(artifacts));
             let self_member = format!("--member=serviceAccount:{service_account}");
             for member in [&byob_member, &self_member] {
                 commands.push(CommandLine::new(

@@ -152,7 +152,25 @@ impl SetupService {
             .get_integration(org, id)
             .await?
             .ok_or_else(|| ServiceError::not_found("integration", id))?;
-        let byob = &self.deps.integrations.identity;
+        // A customer's Google account trusts this org's own byob identity, never byob's platform identity.
+        let mut byob = self.deps.integrations.identity.clone();
+        if matches!(integration.credentials, byob_core::integration::Credentials::GcsImpersonation { .. }) {
+            let policy = &self.deps.integrations;
+            byob.gcp_service_account = match crate::identities::org_identity(
+                &self.deps,
+                org,
+                crate::identities::GCP_ORG_IDENTITY,
+                &policy.gcp_org_accounts,
+                "integrations.gcp_org_service_accounts",
+            )
+            .await
+            {
+                Ok(identity) => Some(identity),
+                Err(ServiceError::Refused { .. }) => None,
+                Err(other) => return Err(other),
+            };
+        }
+        let byob = &byob;
         let rendered = match format {
             SetupFormat::Json => RenderedSetup::Json(Box::new(document(&integration, byob))),
             SetupFormat::Terraform => RenderedSetup::Text(terraform_module(&integration, byob)),

@@ -40,7 +40,7 @@ pub(crate) async fn stored_reports(
 }
 
 /// Every check, in report order (docs/verification.md describes each).
-pub const ALL_CHECKS: [&str; 20] = [
+pub const ALL_CHECKS: [&str; 21] = [
     "credentials-obtain",
     "credentials-sas-permissions",
     "location-bucket-exists",
@@ -51,6 +51,7 @@ pub const ALL_CHECKS: [&str; 20] = [
     "objects-delete",
     "scoping-outside-prefix",
     "trust-wrong-external-id",
+    "trust-byob-identity-refused",
     "cors-rules",
     "cors-preflight",
     "uploads-presigned-put",
@@ -300,6 +301,26 @@ impl VerificationService {
                 _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
             }
         };
+        let root_trust = timed("trust-byob-identity-refused", async {
+            match self.router.root_may_impersonate(&i).await {
+                None => Outcome::skipped("not an impersonation integration"),
+                Some(Ok(false)) => {
+                    Outcome::passed("byob's own identity is refused: only the org's identity is trusted")
+                }
+                Some(Ok(true)) => Outcome::failed(
+                    "the service account trusts byob's own identity directly, so any org could name it (confused \
+                     deputy)",
+                    "grant roles/iam.serviceAccountTokenCreator to the org's identity shown in the setup, and remove \
+                     byob's own service account",
+                    Some("iam-bindings"),
+                ),
+                Some(Err(e)) => Outcome::failed(
+                    format!("the check could not ask IAM: {e}"),
+                    "check byob's Google identity and the IAM Credentials endpoint",
+                    None,
+                ),
+            }
+        });
         let settings_read = async {
             match client.inspector() {
                 Some(inspector) => Some(read_settings(inspector).await),
@@ -330,12 +351,13 @@ impl VerificationService {
             );
             vec![preflight, put, multipart]
         };
-        let (objects, scoping, trust, settings_read, probes, browser) =
-            tokio::join!(objects, scoping, trust, settings_read, probes, browser);
+        let (objects, scoping, trust, root_trust, settings_read, probes, browser) =
+            tokio::join!(objects, scoping, trust, root_trust, settings_read, probes, browser);
         let can_delete = objects.iter().any(|c| c.name == "objects-delete" && c.status == CheckStatus::Passed);
         results.extend(objects);
         results.push(scoping);
         results.push(trust);
+        results.push(root_trust);
         results.extend(judge_settings(settings_read.as_ref(), &i, can_delete));
         results.extend(probes);
         results.extend(browser);

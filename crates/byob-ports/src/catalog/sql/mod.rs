@@ -230,6 +230,40 @@ impl Catalog for SqlCatalog {
     async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError> {
         connections::list(&self.pool, org).await
     }
+    async fn org_identity(&self, kind: &str, org: OrgId) -> Result<Option<String>, CatalogError> {
+        let identity: Option<String> = sqlx::query_scalar(
+            "SELECT identity FROM org_identities WHERE kind = $1 AND org_id = $2 ORDER BY identity LIMIT 1",
+        )
+        .bind(kind)
+        .bind(org.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(identity)
+    }
+    async fn claim_identity(
+        &self,
+        kind: &str,
+        identity: &str,
+        org: OrgId,
+        at: DateTime<Utc>,
+    ) -> Result<OrgId, CatalogError> {
+        sqlx::query(
+            "INSERT INTO org_identities (kind, identity, org_id, assigned_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (kind, identity) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(identity)
+        .bind(org.to_string())
+        .bind(at.timestamp_millis())
+        .execute(&self.pool)
+        .await?;
+        let holder: String = sqlx::query_scalar("SELECT org_id FROM org_identities WHERE kind = $1 AND identity = $2")
+            .bind(kind)
+            .bind(identity)
+            .fetch_one(&self.pool)
+            .await?;
+        holder.parse().map_err(|_| CatalogError::Corrupt(format!("org_identities.org_id = {holder}")))
+    }
     async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError> {
         connections::update_platform(&self.pool, connection).await
     }

@@ -1,0 +1,74 @@
+//! Identities bound to one org (the fix for a confused deputy): byob never lends its own cloud identity to an
+//! org that could name another org's resources.
+//!
+//! - Google: each org gets its own byob-side service account from the operator's pool
+//!   (`integrations.gcp_org_service_accounts`), which byob's own key may impersonate. A customer's account trusts
+//!   that identity only, and byob mints the customer's tokens through it (a delegation chain), so org A naming
+//!   org B's account gets nothing. A customer account named by one org is refused to every other.
+//! - Identities are never reassigned, not even after their org is deleted: a customer who trusted one org's
+//!   identity must never find it serving another org.
+
+use byob_core::OrgId;
+
+use crate::{Deps, ServiceError};
+
+/// The byob-side Google service account an org's customers trust.
+pub(crate) const GCP_ORG_IDENTITY: &str = "gcp-org-identity";
+/// A customer's Google service account, named by one org.
+pub(crate) const GCP_CUSTOMER_ACCOUNT: &str = "gcp-customer-account";
+
+/// The org's identity of `kind`, taking the next free one from `pool` the first time.
+///
+/// # Errors
+/// `credential-mode-unavailable` when the operator provisioned no pool; `identity-pool-exhausted` when every
+/// identity is taken.
+pub(crate) async fn org_identity(
+    deps: &Deps,
+    org: OrgId,
+    kind: &str,
+    pool: &[String],
+    setting: &str,
+) -> Result<String, ServiceError> {
+    if let Some(identity) = deps.catalog.org_identity(kind, org).await? {
+        return Ok(identity);
+    }
+    if pool.is_empty() {
+        return Err(ServiceError::Refused {
+            code: "credential-mode-unavailable",
+            message: format!("the operator has not provisioned per-org identities for this mode ({setting})"),
+        });
+    }
+    let now = deps.clock.now();
+    for candidate in pool {
+        if deps.catalog.claim_identity(kind, candidate, org, now).await? == org {
+            return Ok(candidate.clone());
+        }
+    }
+    Err(ServiceError::Refused {
+        code: "identity-pool-exhausted",
+        message: format!("every per-org identity ({setting}) is taken; ask the operator to provision more"),
+    })
+}
+
+/// Binds a customer account to the org, refusing one another org named first.
+///
+/// # Errors
+/// `identity-in-use`.
+pub(crate) async fn claim_customer_account(
+    deps: &Deps,
+    org: OrgId,
+    kind: &str,
+    account: &str,
+) -> Result<(), ServiceError> {
+    let holder = deps.catalog.claim_identity(kind, account, org, deps.clock.now()).await?;
+    if holder == org {
+        Ok(())
+    } else {
+        Err(ServiceError::Refused {
+            code: "identity-in-use",
+            message: format!(
+                "`{account}` is already used by another organization; each customer account serves one org"
+            ),
+        })
+    }
+}
