@@ -47,6 +47,13 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
             ("[\"org-1@p.iam.gserviceaccount.com\"]", Some(Array(vec![Str("org-1@p.iam.gserviceaccount.com".into())]))),
         ),
         (
+            "integrations.azure_broker_apps",
+            (
+                "[{ client_id = \"11111111-1111-4111-8111-111111111111\", client_secret = \"broker-secret-in-env\" }]",
+                None,
+            ),
+        ),
+        (
             "integrations.gcp_token_endpoints",
             ("[\"https://gcs.example.test\"]", Some(Array(vec![Str("https://gcs.example.test".into())]))),
         ),

@@ -482,6 +482,14 @@ pub enum HttpEndpoints {
     Any,
 }
 
+/// One of byob's own Entra ID applications (operator configuration).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AzureBrokerApp {
+    pub client_id: String,
+    pub client_secret: Sensitive<String>,
+}
+
 /// Per-org limits: past one, a request gets 429 `quota-exceeded`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -547,6 +555,9 @@ pub struct IntegrationsConfig {
     pub gcp_org_service_accounts: Vec<String>,
     /// Endpoints besides Google's to which tokens minted for customers' accounts may be sent (a private endpoint).
     pub gcp_token_endpoints: Vec<String>,
+    /// byob's own multi-tenant Entra ID applications, one per org, for the `azure_broker` mode: a customer's admin
+    /// consents to their org's one in their tenant. Assigned on first use and never reassigned.
+    pub azure_broker_apps: Vec<AzureBrokerApp>,
     /// byob's own Google service-account key (JSON), with which it impersonates customers' service accounts.
     pub gcp_service_account_key: Option<Sensitive<String>>,
     /// The IAM Credentials API, when not `https://iamcredentials.googleapis.com`.

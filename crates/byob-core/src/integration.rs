@@ -110,6 +110,11 @@ pub enum Credentials {
         client_id: String,
         client_secret: SecretId,
     },
+    /// byob's own application for this org, consented to in the customer's tenant: no customer secret.
+    AzureBroker {
+        account: String,
+        tenant_id: String,
+    },
     /// A directory on byob's host (development).
     Local,
 }
@@ -125,6 +130,7 @@ impl Credentials {
             Self::AzureSas { .. } => "azure_sas",
             Self::AzureSharedKey { .. } => "azure_shared_key",
             Self::AzureServicePrincipal { .. } => "azure_service_principal",
+            Self::AzureBroker { .. } => "azure_broker",
             Self::Local => "local",
         }
     }
@@ -138,7 +144,9 @@ impl Credentials {
             | Self::AzureSas { sas_token: id, .. }
             | Self::AzureSharedKey { account_key: id, .. }
             | Self::AzureServicePrincipal { client_secret: id, .. } => vec![*id],
-            Self::S3AssumeRole { .. } | Self::GcsImpersonation { .. } | Self::Local => Vec::new(),
+            Self::S3AssumeRole { .. } | Self::GcsImpersonation { .. } | Self::AzureBroker { .. } | Self::Local => {
+                Vec::new()
+            }
         }
     }
 

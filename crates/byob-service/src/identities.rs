@@ -14,6 +14,8 @@ use crate::{Deps, ServiceError};
 
 /// The byob-side Google service account an org's customers trust.
 pub(crate) const GCP_ORG_IDENTITY: &str = "gcp-org-identity";
+/// byob's own Entra ID application serving an org (its client id).
+pub(crate) const AZURE_BROKER_APP: &str = "azure-broker-app";
 /// A customer's Google service account, named by one org.
 pub(crate) const GCP_CUSTOMER_ACCOUNT: &str = "gcp-customer-account";
 
@@ -71,4 +73,23 @@ pub(crate) async fn claim_customer_account(
             ),
         })
     }
+}
+
+/// The org's own Entra ID application (client id and secret), assigned from the operator's list on first use.
+///
+/// # Errors
+/// As [`org_identity`].
+pub(crate) async fn azure_broker_app(
+    deps: &Deps,
+    org: OrgId,
+) -> Result<byob_core::config::AzureBrokerApp, ServiceError> {
+    let apps = &deps.integrations.azure_broker_apps;
+    let pool: Vec<String> = apps.iter().map(|a| a.client_id.clone()).collect();
+    let client_id = org_identity(deps, org, AZURE_BROKER_APP, &pool, "integrations.azure_broker_apps").await?;
+    apps.iter().find(|a| a.client_id == client_id).cloned().ok_or_else(|| ServiceError::Refused {
+        code: "credential-mode-unavailable",
+        message: format!(
+            "the org's application `{client_id}` is no longer configured (integrations.azure_broker_apps)"
+        ),
+    })
 }

@@ -337,6 +337,27 @@ impl StorageRouter {
                 presign,
                 &self.deps.network,
             )?,
+            Credentials::AzureBroker { account, tenant_id } => {
+                // byob's own application for this org, consented to in the customer's tenant.
+                let app = crate::identities::azure_broker_app(&self.deps, i.org_id).await?;
+                azure::connect(
+                    AzureSettings {
+                        account: account.clone(),
+                        container: i.bucket.clone(),
+                        prefix,
+                        endpoint: i.endpoint.clone(),
+                        auth: AzureAuth::ServicePrincipal {
+                            tenant_id: tenant_id.clone(),
+                            client_id: app.client_id,
+                            client_secret: app.client_secret,
+                        },
+                        authority_host: self.settings.azure_authority_host.clone(),
+                        extra_roots_pem: None,
+                    },
+                    presign,
+                    &self.deps.network,
+                )?
+            }
             Credentials::GcsImpersonation { service_account } => {
                 let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {
                     code: "credential-mode-unavailable",

@@ -78,6 +78,8 @@ pub struct TestOptions {
     pub relay_min_rate: byob_service::data::RelayRate,
     /// byob's own Google identity, for impersonation integrations.
     pub gcp_identity: Option<byob_service::GcpIdentity>,
+    /// The Entra ID authority (a stand-in) for Azure service principals and byob's broker applications.
+    pub azure_authority_host: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -89,6 +91,7 @@ impl Default for TestOptions {
             quotas: byob_service::quota::Quotas::default(),
             relay_min_rate: byob_service::data::RelayRate { bytes: 1, window: std::time::Duration::from_secs(10) },
             gcp_identity: None,
+            azure_authority_host: None,
         }
     }
 }
@@ -134,7 +137,7 @@ impl TestApp {
     }
 
     async fn with_catalog_url(url: &str, dir: tempfile::TempDir, options: TestOptions) -> Self {
-        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity } = options;
+        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity, azure_authority_host } = options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -151,11 +154,18 @@ impl TestApp {
                     aws_principal_arn: Some(BYOB_AWS_PRINCIPAL.into()),
                     gcp_service_account: Some("byob@byob-platform.iam.gserviceaccount.com".into()),
                     egress_cidrs: vec!["203.0.113.0/24".into()],
+                    azure_broker_app: None,
                 },
                 gcp_org_accounts: (1..=8)
                     .map(|n| format!("byob-org-{n}@byob-platform.iam.gserviceaccount.com"))
                     .collect(),
                 gcp_token_endpoints: std::env::var("BYOB_TEST_GCS_ENDPOINT").into_iter().collect(),
+                azure_broker_apps: (1..=8)
+                    .map(|n| byob_core::config::AzureBrokerApp {
+                        client_id: format!("00000000-0000-4000-8000-00000000000{n}"),
+                        client_secret: Sensitive::new(format!("broker-secret-{n}")),
+                    })
+                    .collect(),
             },
         };
         let storage = byob_service::StorageSettings {
@@ -164,7 +174,7 @@ impl TestApp {
             default_storage: byob_ports::storage::local_storage_client(&dir.path().join("storage"))
                 .expect("default storage"),
             default_ttl_hours: 24,
-            azure_authority_host: None,
+            azure_authority_host,
             gcp_identity,
         };
         let services = byob_service::Services::new(

@@ -74,9 +74,11 @@ fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
             aws_principal_arn: config.aws_principal_arn.clone(),
             gcp_service_account: config.gcp_service_account.clone(),
             egress_cidrs: config.egress_cidrs.clone(),
+            azure_broker_app: None,
         },
         gcp_org_accounts: config.gcp_org_service_accounts.clone(),
         gcp_token_endpoints: config.gcp_token_endpoints.clone(),
+        azure_broker_apps: config.azure_broker_apps.clone(),
     }
 }
 

@@ -47,7 +47,8 @@ fn mode_provider(input: &CredentialsInput) -> Provider {
         CredentialsInput::GcsServiceAccountKey { .. } | CredentialsInput::GcsImpersonation { .. } => Provider::Gcs,
         CredentialsInput::AzureSas { .. }
         | CredentialsInput::AzureSharedKey { .. }
-        | CredentialsInput::AzureServicePrincipal { .. } => Provider::Azure,
+        | CredentialsInput::AzureServicePrincipal { .. }
+        | CredentialsInput::AzureBroker { .. } => Provider::Azure,
         CredentialsInput::Local => Provider::Local,
     }
 }
@@ -173,6 +174,11 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
             let s = secret("client_secret", client_secret);
             let credentials = Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret: s.id };
             Checked { credentials, secrets: vec![s] }
+        }
+        CredentialsInput::AzureBroker { account, tenant_id } => {
+            check::azure_account("credentials.account", &account)?;
+            check::guid("credentials.tenant_id", &tenant_id)?;
+            Checked { credentials: Credentials::AzureBroker { account, tenant_id }, secrets: Vec::new() }
         }
         CredentialsInput::Local => {
             if !cx.allow_local {

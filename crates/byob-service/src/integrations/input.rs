@@ -43,6 +43,9 @@ pub enum CredentialsInput {
         #[schema(value_type = String)]
         client_secret: Sensitive<String>,
     },
+    /// byob's own application for this org (named in the setup), to which an admin of the customer's tenant
+    /// consents and grants a role on the container: no customer secret.
+    AzureBroker { account: String, tenant_id: String },
     /// A directory on byob's host; only where the operator allows it (development).
     Local,
 }

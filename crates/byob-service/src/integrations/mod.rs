@@ -33,6 +33,8 @@ pub struct IntegrationPolicy {
     pub gcp_org_accounts: Vec<String>,
     /// Endpoints besides Google's to which tokens minted for a customer's account may be sent.
     pub gcp_token_endpoints: Vec<String>,
+    /// byob's own Entra ID applications, one per org (`azure_broker`).
+    pub azure_broker_apps: Vec<byob_core::config::AzureBrokerApp>,
 }
 
 /// Google's storage endpoint, where impersonated tokens may always go.
@@ -546,6 +548,7 @@ fn mode_of(input: &CredentialsInput) -> &'static str {
         CredentialsInput::AzureSas { .. } => "azure_sas",
         CredentialsInput::AzureSharedKey { .. } => "azure_shared_key",
         CredentialsInput::AzureServicePrincipal { .. } => "azure_service_principal",
+        CredentialsInput::AzureBroker { .. } => "azure_broker",
         CredentialsInput::Local => "local",
     }
 }

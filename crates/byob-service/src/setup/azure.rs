@@ -17,7 +17,8 @@ fn account(spec: &Spec<'_>) -> String {
     match &spec.integration.credentials {
         Credentials::AzureSas { account, .. }
         | Credentials::AzureSharedKey { account, .. }
-        | Credentials::AzureServicePrincipal { account, .. } => account.clone(),
+        | Credentials::AzureServicePrincipal { account, .. }
+        | Credentials::AzureBroker { account, .. } => account.clone(),
         _ => "<storage account>".into(),
     }
 }
@@ -71,7 +72,7 @@ fn lifecycle(spec: &Spec<'_>) -> Value {
 }
 
 impl ProviderSetup for AzureSetup {
-    fn artifacts(&self, spec: &Spec<'_>, _byob: &ByobIdentity) -> (Vec<Artifact>, Vec<String>) {
+    fn artifacts(&self, spec: &Spec<'_>, byob: &ByobIdentity) -> (Vec<Artifact>, Vec<String>) {
         let i = spec.integration;
         let mut artifacts = Vec::new();
         let mut notes = vec![
@@ -98,8 +99,22 @@ impl ProviderSetup for AzureSetup {
             "Set as the storage account's management policy (replaces it; merge by hand if it has rules of its own).",
             lifecycle(spec),
         ));
+        if let Credentials::AzureBroker { tenant_id, .. } = &i.credentials {
+            let app = byob.azure_broker_app.as_deref().unwrap_or("<this org's byob application: ask the operator>");
+            artifacts.push(Artifact::text(
+                "admin-consent",
+                "Admin consent",
+                "An administrator of your tenant opens this URL and consents: it adds this org's byob application to \
+                 your tenant. byob holds no secret of yours; revoke by removing the application.",
+                format!("https://login.microsoftonline.com/{tenant_id}/adminconsent?client_id={app}"),
+            ));
+            notes.push(format!(
+                "Assign the custom role below to the application `{app}` (this org's own; never another's) on the \
+                 container."
+            ));
+        }
         match &i.credentials {
-            Credentials::AzureServicePrincipal { .. } => {
+            Credentials::AzureServicePrincipal { .. } | Credentials::AzureBroker { .. } => {
                 artifacts.push(Artifact::json(
                     "custom-role",
                     "Custom role",

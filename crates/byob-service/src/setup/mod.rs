@@ -170,6 +170,13 @@ impl SetupService {
                 Err(other) => return Err(other),
             };
         }
+        if matches!(integration.credentials, byob_core::integration::Credentials::AzureBroker { .. }) {
+            byob.azure_broker_app = match crate::identities::azure_broker_app(&self.deps, org).await {
+                Ok(app) => Some(app.client_id),
+                Err(ServiceError::Refused { .. }) => None,
+                Err(other) => return Err(other),
+            };
+        }
         let byob = &byob;
         let rendered = match format {
             SetupFormat::Json => RenderedSetup::Json(Box::new(document(&integration, byob))),

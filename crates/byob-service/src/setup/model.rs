@@ -13,6 +13,8 @@ pub struct ByobIdentity {
     pub gcp_service_account: Option<String>,
     /// The addresses byob connects from, for IP allowlists.
     pub egress_cidrs: Vec<String>,
+    /// This org's own byob application (Entra ID client id), for the `azure_broker` mode.
+    pub azure_broker_app: Option<String>,
 }
 
 /// One artifact: a policy, a rule set, a statement, a script.
@@ -37,6 +39,10 @@ impl Artifact {
 
     pub(super) fn sql(name: &'static str, title: &str, apply: &str, content: String) -> Self {
         Self { name, title: title.into(), format: "sql", apply: apply.into(), content: Value::String(content) }
+    }
+
+    pub(super) fn text(name: &'static str, title: &str, apply: &str, content: String) -> Self {
+        Self { name, title: title.into(), format: "text", apply: apply.into(), content: Value::String(content) }
     }
 }
 

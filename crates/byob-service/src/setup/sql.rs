@@ -19,7 +19,7 @@ pub(super) fn snowflake(spec: &Spec<'_>, url: &str, storage_provider: &str) -> A
         Credentials::S3AssumeRole { role_arn, .. } => {
             clauses.push(format!("  STORAGE_AWS_ROLE_ARN = {}", sql_literal(role_arn)))
         }
-        Credentials::AzureServicePrincipal { tenant_id, .. } => {
+        Credentials::AzureServicePrincipal { tenant_id, .. } | Credentials::AzureBroker { tenant_id, .. } => {
             clauses.push(format!("  AZURE_TENANT_ID = {}", sql_literal(tenant_id)))
         }
         _ if storage_provider == "S3" => {

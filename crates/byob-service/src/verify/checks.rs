@@ -18,7 +18,9 @@ fn access_artifact(i: &Integration) -> Option<&'static str> {
         (Provider::S3, Credentials::S3AssumeRole { .. }) => Some("iam-policy"),
         (Provider::S3, _) if i.endpoint.is_none() => Some("iam-policy"),
         (Provider::Gcs, _) => Some("iam-bindings"),
-        (Provider::Azure, Credentials::AzureServicePrincipal { .. }) => Some("custom-role"),
+        (Provider::Azure, Credentials::AzureServicePrincipal { .. } | Credentials::AzureBroker { .. }) => {
+            Some("custom-role")
+        }
         _ => None,
     }
 }
