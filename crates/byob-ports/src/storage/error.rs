@@ -34,17 +34,31 @@ impl From<object_store::Error> for StorageError {
             object_store::Error::NotFound { path, .. } => Self::NotFound(path),
             object_store::Error::PermissionDenied { path, source }
             | object_store::Error::Unauthenticated { path, source } => {
-                Self::PermissionDenied(format!("{path}: {source}"))
+                Self::PermissionDenied(without_remote_body(&format!("{path}: {source}")))
             }
             // Bulk deletes report a per-key refusal inside a successful response, which object_store passes on as
             // a generic error naming S3's code.
-            other if other.to_string().contains("AccessDenied") => Self::PermissionDenied(other.to_string()),
+            other if other.to_string().contains("AccessDenied") => {
+                Self::PermissionDenied(without_remote_body(&other.to_string()))
+            }
             // A refusal by the network policy, found in the error's chain (the resolver's error is its source).
             other => match refused_address(&other) {
                 Some(refused) => Self::AddressRefused(refused),
-                None => Self::Backend(other.to_string()),
+                None => Self::Backend(without_remote_body(&other.to_string())),
             },
         }
+    }
+}
+
+/// object_store quotes the server's answer after its status (`… status code: 403 Forbidden: <body>`): the body
+/// goes to the log (`crate::net::logged_body`), the message keeps the status and the vendor's code.
+fn without_remote_body(text: &str) -> String {
+    const MARK: &str = "status code: ";
+    let Some(at) = text.find(MARK) else { return text.to_string() };
+    let rest = &text[at + MARK.len()..];
+    match rest.split_once(": ") {
+        Some((status, body)) => format!("{}{status}{}", &text[..at + MARK.len()], crate::net::logged_body(body)),
+        None => text.to_string(),
     }
 }
 
@@ -74,6 +88,19 @@ pub(crate) fn refused_address(err: &(dyn std::error::Error + 'static)) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_bodies_are_logged_not_shown() {
+        let quoted = "Error performing PUT http://h/b/k in 2ms - Server returned non-2xx status code: 403 Forbidden: \
+                      <Error><Code>AccessDenied</Code><Message>internal-secret</Message></Error>";
+        let shown = without_remote_body(quoted);
+        assert!(
+            shown.contains("status code: 403 Forbidden (AccessDenied; the response is in byob's log under err_"),
+            "{shown}"
+        );
+        assert!(!shown.contains("internal-secret"), "{shown}");
+        assert_eq!(without_remote_body("plain failure"), "plain failure");
+    }
 
     #[test]
     fn storage_errors_never_show_a_url_query() {
