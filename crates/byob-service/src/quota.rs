@@ -7,47 +7,25 @@ use byob_ports::catalog::Usage;
 
 use crate::{Deps, ServiceError};
 
-/// Limits per org (operator configuration, `quotas.*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quotas {
-    pub exports_per_org: u64,
-    pub imports_per_org: u64,
-    pub webhooks_per_org: u64,
-    /// Jobs waiting to run: loads, export and import runs.
-    pub queued_jobs_per_org: u64,
-    /// Bytes of uploads staged on the platform's default storage (byob's own disk or bucket).
-    pub staged_bytes_per_org: u64,
-}
+/// Limits per org: the operator's `quotas.*` settings as they are.
+pub use byob_core::config::QuotasConfig as Quotas;
 
-impl Default for Quotas {
-    fn default() -> Self {
-        Self {
-            exports_per_org: 200,
-            imports_per_org: 200,
-            webhooks_per_org: 25,
-            queued_jobs_per_org: 100,
-            staged_bytes_per_org: 100 * 1024 * 1024 * 1024,
-        }
-    }
-}
-
-impl Quotas {
-    fn limit(&self, what: Usage) -> (u64, &'static str, &'static str) {
-        match what {
-            Usage::Exports => (self.exports_per_org, "quotas.exports_per_org", "exports"),
-            Usage::Imports => (self.imports_per_org, "quotas.imports_per_org", "imports"),
-            Usage::Webhooks => (self.webhooks_per_org, "quotas.webhooks_per_org", "webhook endpoints"),
-            Usage::QueuedJobs => (self.queued_jobs_per_org, "quotas.queued_jobs_per_org", "queued jobs"),
-            Usage::StagedBytes => {
-                (self.staged_bytes_per_org, "quotas.staged_bytes_per_org", "bytes staged on the platform's storage")
-            }
+/// The limit on `what`, its setting and what it counts.
+fn limit(quotas: &Quotas, what: Usage) -> (u64, &'static str, &'static str) {
+    match what {
+        Usage::Exports => (quotas.exports_per_org, "quotas.exports_per_org", "exports"),
+        Usage::Imports => (quotas.imports_per_org, "quotas.imports_per_org", "imports"),
+        Usage::Webhooks => (quotas.webhooks_per_org, "quotas.webhooks_per_org", "webhook endpoints"),
+        Usage::QueuedJobs => (quotas.queued_jobs_per_org, "quotas.queued_jobs_per_org", "queued jobs"),
+        Usage::StagedBytes => {
+            (quotas.staged_bytes_per_org, "quotas.staged_bytes_per_org", "bytes staged on the platform's storage")
         }
     }
 }
 
 /// Refuses adding `adding` (1 for a record, the size for bytes) when the org would go past its limit.
 pub(crate) async fn check(deps: &Deps, org: OrgId, what: Usage, adding: u64) -> Result<(), ServiceError> {
-    let (limit, setting, noun) = deps.quotas.limit(what);
+    let (limit, setting, noun) = limit(&deps.quotas, what);
     let used = deps.catalog.org_usage(org, what).await?;
     if used.saturating_add(adding) <= limit {
         return Ok(());

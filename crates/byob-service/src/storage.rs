@@ -142,6 +142,32 @@ impl StorageRouter {
     }
 
     /// byob's own AWS principal, if the operator configured it.
+    /// An Azure client for the integration's container; Entra ID tokens (a service principal) come from the
+    /// operator's authority.
+    fn azure(
+        &self,
+        i: &Integration,
+        account: &str,
+        prefix: Prefix,
+        auth: AzureAuth,
+        presign: PresignPolicy,
+    ) -> Result<StorageClient, byob_ports::storage::StorageError> {
+        let authority_host = match auth {
+            AzureAuth::ServicePrincipal { .. } => self.settings.azure_authority_host.clone(),
+            _ => None,
+        };
+        let settings = AzureSettings {
+            account: account.to_string(),
+            container: i.bucket.clone(),
+            prefix,
+            endpoint: i.endpoint.clone(),
+            auth,
+            authority_host,
+            extra_roots_pem: None,
+        };
+        azure::connect(settings, presign, &self.deps.network)
+    }
+
     pub(crate) fn sts(&self) -> Option<&StsSettings> {
         self.settings.sts.as_ref()
     }
@@ -294,69 +320,32 @@ impl StorageRouter {
                 presign,
                 &self.deps.network,
             )?,
-            Credentials::AzureSharedKey { account, account_key } => azure::connect(
-                AzureSettings {
-                    account: account.clone(),
-                    container: i.bucket.clone(),
-                    prefix,
-                    endpoint: i.endpoint.clone(),
-                    auth: AzureAuth::SharedKey(self.reveal(ctx, i.org_id, *account_key).await?),
-                    authority_host: None,
-                    extra_roots_pem: None,
-                },
-                presign,
-                &self.deps.network,
-            )?,
-            Credentials::AzureSas { account, sas_token, .. } => azure::connect(
-                AzureSettings {
-                    account: account.clone(),
-                    container: i.bucket.clone(),
-                    prefix,
-                    endpoint: i.endpoint.clone(),
-                    auth: AzureAuth::Sas(self.reveal(ctx, i.org_id, *sas_token).await?),
-                    authority_host: None,
-                    extra_roots_pem: None,
-                },
-                presign,
-                &self.deps.network,
-            )?,
-            Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => azure::connect(
-                AzureSettings {
-                    account: account.clone(),
-                    container: i.bucket.clone(),
-                    prefix,
-                    endpoint: i.endpoint.clone(),
-                    auth: AzureAuth::ServicePrincipal {
-                        tenant_id: tenant_id.clone(),
-                        client_id: client_id.clone(),
-                        client_secret: self.reveal(ctx, i.org_id, *client_secret).await?,
-                    },
-                    authority_host: self.settings.azure_authority_host.clone(),
-                    extra_roots_pem: None,
-                },
-                presign,
-                &self.deps.network,
-            )?,
+            Credentials::AzureSharedKey { account, account_key } => {
+                let key = self.reveal(ctx, i.org_id, *account_key).await?;
+                self.azure(i, account, prefix, AzureAuth::SharedKey(key), presign)?
+            }
+            Credentials::AzureSas { account, sas_token, .. } => {
+                let sas = self.reveal(ctx, i.org_id, *sas_token).await?;
+                self.azure(i, account, prefix, AzureAuth::Sas(sas), presign)?
+            }
+            Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => {
+                let client_secret = self.reveal(ctx, i.org_id, *client_secret).await?;
+                let auth = AzureAuth::ServicePrincipal {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret,
+                };
+                self.azure(i, account, prefix, auth, presign)?
+            }
             Credentials::AzureBroker { account, tenant_id } => {
                 // byob's own application for this org, consented to in the customer's tenant.
                 let app = crate::identities::azure_broker_app(&self.deps, i.org_id).await?;
-                azure::connect(
-                    AzureSettings {
-                        account: account.clone(),
-                        container: i.bucket.clone(),
-                        prefix,
-                        endpoint: i.endpoint.clone(),
-                        auth: AzureAuth::ServicePrincipal {
-                            tenant_id: tenant_id.clone(),
-                            client_id: app.client_id,
-                            client_secret: app.client_secret,
-                        },
-                        authority_host: self.settings.azure_authority_host.clone(),
-                        extra_roots_pem: None,
-                    },
-                    presign,
-                    &self.deps.network,
-                )?
+                let auth = AzureAuth::ServicePrincipal {
+                    tenant_id: tenant_id.clone(),
+                    client_id: app.client_id,
+                    client_secret: app.client_secret,
+                };
+                self.azure(i, account, prefix, auth, presign)?
             }
             Credentials::GcsImpersonation { service_account } => {
                 let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {

@@ -104,13 +104,7 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
         clock: Arc::new(SystemClock),
         integrations: integration_policy(&config.integrations),
         network: network_policy(config)?,
-        quotas: byob_service::quota::Quotas {
-            exports_per_org: config.quotas.exports_per_org,
-            imports_per_org: config.quotas.imports_per_org,
-            webhooks_per_org: config.quotas.webhooks_per_org,
-            queued_jobs_per_org: config.quotas.queued_jobs_per_org,
-            staged_bytes_per_org: config.quotas.staged_bytes_per_org,
-        },
+        quotas: config.quotas.clone(),
     };
     Ok((deps, catalog))
 }
