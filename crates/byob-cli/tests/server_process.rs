@@ -177,3 +177,37 @@ async fn idle_connections_are_capped_and_closed() {
     assert_eq!(waiting.await.unwrap().unwrap(), 200);
     server.stop().await;
 }
+
+/// A slowloris — headers sent a byte at a time, never finished — is cut off after
+/// `http.header_read_timeout_secs`, although the connection is never idle long enough for the idle timeout.
+#[tokio::test]
+async fn headers_must_arrive_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BYOB_HTTP__HEADER_READ_TIMEOUT_SECS", "1"), ("BYOB_HTTP__IDLE_TIMEOUT_SECS", "30")];
+    let server = Server::start(dir.path(), &[], &env).await;
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: byob\r\n").await.unwrap();
+    // Keep trickling a header until byob closes the connection (bounded, should it never do so).
+    let mut answer = Vec::new();
+    let mut closed = false;
+    for _ in 0..300 {
+        if stream.write_all(b"X").await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    assert!(closed, "the slow client is still connected");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    server.stop().await;
+}

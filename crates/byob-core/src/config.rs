@@ -188,6 +188,7 @@ impl Config {
         at_least("http.request_timeout_secs", self.http.request_timeout_secs, 1, positive)?;
         at_least("http.max_connections", self.http.max_connections as u64, 1, positive)?;
         at_least("http.idle_timeout_secs", self.http.idle_timeout_secs, 1, positive)?;
+        at_least("http.header_read_timeout_secs", self.http.header_read_timeout_secs, 1, positive)?;
         at_least("catalog.max_connections", u64::from(self.catalog.max_connections), 1, positive)?;
         at_least("monitor.interval_hours", u64::from(self.monitor.interval_hours), 1, positive)?;
         at_least("monitor.tick_secs", self.monitor.tick_secs, 1, positive)?;
@@ -341,6 +342,9 @@ pub struct HttpConfig {
     pub shutdown_grace_secs: u64,
     /// Connections open at once; further ones wait in the kernel's backlog. Default 1024.
     pub max_connections: usize,
+    /// A request's headers must arrive within this many seconds (a slowloris holds a connection no longer).
+    /// Default 10.
+    pub header_read_timeout_secs: u64,
     /// A connection with no traffic either way for this long is closed (a client that sends nothing, or its
     /// headers a byte at a time, holds a connection this long at most). Default 30 s.
     pub idle_timeout_secs: u64,
@@ -353,6 +357,7 @@ impl Default for HttpConfig {
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
             max_connections: 1024,
+            header_read_timeout_secs: 10,
             idle_timeout_secs: 30,
         }
     }

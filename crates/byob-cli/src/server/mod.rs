@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod config;
+mod http;
 mod logging;
 mod maintenance;
 mod serve;

@@ -82,15 +82,14 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     tracing::info!(%address, "listening");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let mut graceful_rx = stop_rx.clone();
+    let graceful_rx = stop_rx.clone();
     let listener = byob_api::listener::BoundedListener::new(
         listener,
         config.http.max_connections,
         Duration::from_secs(config.http.idle_timeout_secs),
     );
-    let server = axum::serve(listener, byob_api::app(state)).with_graceful_shutdown(async move {
-        let _ = graceful_rx.wait_for(|stop| *stop).await;
-    });
+    let header_read_timeout = Duration::from_secs(config.http.header_read_timeout_secs);
+    let server = super::http::serve(listener, byob_api::app(state), header_read_timeout, graceful_rx);
     tokio::spawn(async move {
         signals.recv().await;
         tracing::info!("shutdown requested; finishing in-flight requests");
@@ -98,9 +97,9 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
         let _ = stop_jobs.send(true);
     });
     let grace = Duration::from_secs(config.http.shutdown_grace_secs);
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(server);
     tokio::select! {
-        result = server => result.context("server task failed")?.context("server failed")?,
+        result = server => result.context("server task failed")?,
         () = async {
             let _ = stop_rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(grace).await;
