@@ -310,3 +310,31 @@ async fn integrations_work_on_the_postgres_catalog() {
     let listed = app.call("GET", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), None).await;
     assert_eq!(listed.body["items"][0]["id"], created.body["id"]);
 }
+
+/// Features added by `PATCH` are checked like a create's: a read-only SAS cannot take uploads either way, and
+/// nothing changes when refused.
+#[tokio::test]
+async fn an_update_is_checked_like_a_create() {
+    let (app, org) = setup().await;
+    let read_only = byob_testkit::buckets::azurite_account_sas("rl", chrono::Utc::now() + chrono::Duration::days(30));
+    let body = |features: Value| {
+        byob_testkit::uploads::azurite_sas_integration("ro", "container", "byob", &read_only, features)
+    };
+    let path = format!("/v1/orgs/{org}/integrations");
+    let refused = app.call("POST", &path, Some(OPERATOR_TOKEN), Some(body(json!(["imports", "uploads"])))).await;
+    assert_eq!((refused.status, refused.body["rule"].as_str()), (422, Some("sas-permissions-for-features")));
+    let created = app.call("POST", &path, Some(OPERATOR_TOKEN), Some(body(json!(["imports"])))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let patch = json!({ "features": ["imports", "uploads"] });
+    let refused = app.call("PATCH", &format!("{path}/{id}"), Some(OPERATOR_TOKEN), Some(patch)).await;
+    assert_eq!(
+        (refused.status, refused.body["rule"].as_str()),
+        (422, Some("sas-permissions-for-features")),
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.body["field"], "features");
+    let kept = app.call("GET", &format!("{path}/{id}"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(kept.body["features"], json!(["imports"]), "{:?}", kept.body);
+}

@@ -69,6 +69,24 @@ pub(crate) fn sas_permissions_needed(features: &[Feature]) -> &'static str {
     if features.iter().any(|f| *f != Feature::Imports) { "rwl" } else { "rl" }
 }
 
+/// Refuses features a SAS granting `granted` cannot serve (an update adding uploads to a read-only SAS, as much
+/// as a create); `field` is what the caller changed.
+pub(super) fn sas_serves_features(field: &str, granted: &str, features: &[Feature]) -> Result<(), ServiceError> {
+    let missing: String = sas_permissions_needed(features).chars().filter(|p| !granted.contains(*p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(check::rule(
+        field,
+        "sas-permissions-for-features",
+        format!(
+            "the SAS lacks permission(s) `{missing}` that the enabled features need (it grants `{granted}`); give a \
+             SAS that grants them, or leave those features off"
+        ),
+    )
+    .into())
+}
+
 pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked, ServiceError> {
     let expected = mode_provider(&input);
     if expected != cx.provider {
@@ -137,19 +155,7 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
             check::azure_account("credentials.account", &account)?;
             check::secret_text("credentials.sas_token", sas_token.expose(), MAX_SECRET_BYTES)?;
             let sas = SasToken::parse("credentials.sas_token", sas_token.expose(), cx.now)?;
-            let missing = sas.missing_permissions(sas_permissions_needed(cx.features));
-            if !missing.is_empty() {
-                return Err(check::rule(
-                    "credentials.sas_token",
-                    "sas-permissions-for-features",
-                    format!(
-                        "the SAS lacks permission(s) `{}` that the enabled features need (it grants `{}`)",
-                        missing.iter().collect::<String>(),
-                        sas.permissions
-                    ),
-                )
-                .into());
-            }
+            sas_serves_features("credentials.sas_token", &sas.permissions, cx.features)?;
             let mut s = secret("sas_token", Sensitive::new(sas.query.expose().clone()));
             s.expires_at = Some(sas.expiry);
             let credentials = Credentials::AzureSas {

@@ -342,6 +342,12 @@ impl IntegrationService {
                 }
                 if let Some(features) = &req.features {
                     i.features = check::features(features);
+                    // Checked like a create: the kept credentials must serve the new features.
+                    if req.credentials.is_none()
+                        && let Credentials::AzureSas { permissions, .. } = &i.credentials
+                    {
+                        credentials::sas_serves_features("features", permissions, &i.features)?;
+                    }
                 }
                 if req.kms_key.is_some() {
                     i.kms_key =
