@@ -47,9 +47,22 @@ impl ServiceError {
     pub async fn check_destination(network: &byob_ports::net::NetworkPolicy, url: &str) -> Result<(), ServiceError> {
         // Callers pass validated endpoints; anything else has no host to check.
         let Ok(url) = url::Url::parse(url) else { return Ok(()) };
-        match network.check_url(&url).await {
+        let Some(host) = url.host_str() else { return Ok(()) };
+        Self::check_host(network, host, url.port_or_known_default().unwrap_or(443)).await
+    }
+
+    /// As [`Self::check_destination`], for a host and port (a database host).
+    ///
+    /// # Errors
+    /// `address-not-allowed`.
+    pub async fn check_host(
+        network: &byob_ports::net::NetworkPolicy,
+        host: &str,
+        port: u16,
+    ) -> Result<(), ServiceError> {
+        match network.resolve(host, port).await {
             Err(refused @ byob_ports::net::NetError::Refused { .. }) => Err(refused.into()),
-            Ok(()) | Err(byob_ports::net::NetError::Unresolvable { .. }) => Ok(()),
+            Ok(_) | Err(byob_ports::net::NetError::Unresolvable { .. }) => Ok(()),
         }
     }
 

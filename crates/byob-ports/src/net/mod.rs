@@ -33,6 +33,20 @@ pub enum NetError {
     Unresolvable { host: String, reason: String },
 }
 
+/// The network policy's refusal somewhere in an error's chain (a client's resolver error is wrapped by the
+/// client), as its message.
+#[must_use]
+pub fn refusal_in(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(refused) = e.downcast_ref::<NetError>() {
+            return Some(refused.to_string());
+        }
+        current = e.source();
+    }
+    None
+}
+
 /// The operator's rule for tenant-named destinations: public addresses, plus the ranges it allows.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkPolicy {
@@ -119,15 +133,5 @@ impl NetworkPolicy {
             Some(url::Host::Ipv6(ip)) => self.check(&ip.to_string(), IpAddr::V6(ip)),
             _ => Ok(()),
         }
-    }
-
-    /// Resolves a URL's host and checks it, for a clear answer when a tenant names a destination (the
-    /// connection checks again when it is made).
-    ///
-    /// # Errors
-    /// [`NetError`].
-    pub async fn check_url(&self, url: &url::Url) -> Result<(), NetError> {
-        let Some(host) = url.host_str() else { return Ok(()) };
-        self.resolve(host, url.port_or_known_default().unwrap_or(443)).await.map(|_| ())
     }
 }

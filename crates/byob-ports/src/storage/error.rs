@@ -73,17 +73,7 @@ impl StorageError {
     }
 }
 
-/// The network policy's refusal somewhere in an error's chain, as its message.
-pub(crate) fn refused_address(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(refused) = e.downcast_ref::<crate::net::NetError>() {
-            return Some(refused.to_string());
-        }
-        current = e.source();
-    }
-    None
-}
+pub(crate) use crate::net::refusal_in as refused_address;
 
 #[cfg(test)]
 mod tests {

@@ -240,11 +240,7 @@ impl ConnectionService {
             .into());
         }
         check_host(&req.host)?;
-        if let Err(refused @ byob_ports::net::NetError::Refused { .. }) =
-            self.deps.network.resolve(&req.host, req.port.unwrap_or(5432)).await
-        {
-            return Err(refused.into());
-        }
+        ServiceError::check_host(&self.deps.network, &req.host, req.port.unwrap_or(5432)).await?;
         check_identifier("database", &req.database)?;
         check_identifier("user", &req.user)?;
         let schema = req.schema.unwrap_or_else(|| "public".into());

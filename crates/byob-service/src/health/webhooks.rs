@@ -323,12 +323,8 @@ fn shown_url(url: &url::Url) -> String {
 /// A failed delivery as its log shows it: the network policy's refusal, or reqwest's error without the URL (which
 /// holds the endpoint's credential).
 fn delivery_error(err: reqwest::Error) -> String {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-    while let Some(e) = source {
-        if let Some(refused) = e.downcast_ref::<byob_ports::net::NetError>() {
-            return refused.to_string();
-        }
-        source = e.source();
+    if let Some(refused) = byob_ports::net::refusal_in(&err) {
+        return refused;
     }
     let kind = if err.is_timeout() {
         "timed out"
