@@ -79,6 +79,8 @@ async fn s3_assume_role_artifacts() {
         assert!(actions.contains(&needed), "{needed} missing from {actions:?}");
     }
     assert!(!actions.iter().any(|a| a.contains('*')), "no wildcard actions");
+    // byob never tags objects and verification checks no tags: the policy asks for no tagging (issue 15, item 4).
+    assert!(!policy.to_string().contains("Tagging"), "{policy}");
     let list = statements.iter().find(|s| s["Sid"] == "ByobListPrefix").unwrap();
     assert_eq!(list["Condition"]["StringLike"]["s3:prefix"], json!(["byob/o'brien/", "byob/o'brien/*"]));
     assert!(statements.iter().any(|s| s["Sid"] == "ByobKmsKey"));
@@ -201,6 +203,11 @@ async fn gcs_and_azure_artifacts_parse() {
     let doc = setup(&app, &org, &azure, "json").await;
     assert_eq!(artifact(&doc, "cors")["content"]["corsRules"][0]["exposedHeaders"], json!(["ETag"]));
     let role = &artifact(&doc, "custom-role")["content"];
+    assert!(!role.to_string().contains("/tags/"), "no tag permissions: {role}");
+    // Verification reads the blob service's CORS rules with the role.
+    assert!(
+        role["Actions"].as_array().unwrap().contains(&json!("Microsoft.Storage/storageAccounts/blobServices/read"))
+    );
     assert!(
         role["AssignableScopes"][0]
             .as_str()

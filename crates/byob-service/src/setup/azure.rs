@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     ProviderSetup,
-    model::{Artifact, ByobIdentity, CommandLine},
+    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
     spec::{PROBES_DIR, Spec, UPLOADS_DIR},
     terraform::{expr, reference, required_provider},
 };
@@ -32,22 +32,20 @@ fn container_scope(spec: &Spec<'_>) -> String {
 }
 
 fn data_actions(spec: &Spec<'_>) -> Vec<&'static str> {
-    let mut actions = vec![
-        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
-        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read",
-    ];
+    let mut actions = vec!["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"];
     if spec.writes() {
         actions.extend([
             "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
             "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
             "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
-            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write",
         ]);
     }
     actions
 }
 
-const ACTIONS: [&str; 2] = [
+/// Reading the container and the blob service's properties (verification reads CORS there), and signing SAS.
+const ACTIONS: [&str; 3] = [
+    "Microsoft.Storage/storageAccounts/blobServices/read",
     "Microsoft.Storage/storageAccounts/blobServices/containers/read",
     "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
 ];
@@ -81,7 +79,7 @@ impl ProviderSetup for AzureSetup {
         ];
         if !i.allowed_origins.is_empty() {
             artifacts.push(Artifact::json(
-                "cors",
+                ArtifactName::Cors,
                 "Blob service CORS rules",
                 "Set on the storage account's blob service (the `cors` of Microsoft.Storage/storageAccounts/blobServices).",
                 json!({ "corsRules": [{
@@ -94,7 +92,7 @@ impl ProviderSetup for AzureSetup {
             ));
         }
         artifacts.push(Artifact::json(
-            "lifecycle",
+            ArtifactName::Lifecycle,
             "Lifecycle management policy",
             "Set as the storage account's management policy (replaces it; merge by hand if it has rules of its own).",
             lifecycle(spec),
@@ -102,7 +100,7 @@ impl ProviderSetup for AzureSetup {
         if let Credentials::AzureBroker { tenant_id, .. } = &i.credentials {
             let app = byob.azure_broker_app.as_deref().unwrap_or("<this org's byob application: ask the operator>");
             artifacts.push(Artifact::text(
-                "admin-consent",
+                ArtifactName::AdminConsent,
                 "Admin consent",
                 "An administrator of your tenant opens this URL and consents: it adds this org's byob application to \
                  your tenant. byob holds no secret of yours; revoke by removing the application.",
@@ -116,7 +114,7 @@ impl ProviderSetup for AzureSetup {
         match &i.credentials {
             Credentials::AzureServicePrincipal { .. } | Credentials::AzureBroker { .. } => {
                 artifacts.push(Artifact::json(
-                    "custom-role",
+                    ArtifactName::CustomRole,
                     "Custom role",
                     "Create the role, then assign it to byob's service principal on the container.",
                     json!({
@@ -189,7 +187,7 @@ impl ProviderSetup for AzureSetup {
             );
         }
         body = body.add_block(policy.build());
-        if artifacts.iter().any(|a| a.name == "custom-role") {
+        if artifacts.iter().any(|a| a.name == ArtifactName::CustomRole.as_str()) {
             body = body
                 .add_block(
                     Block::builder("resource")
@@ -267,7 +265,7 @@ impl ProviderSetup for AzureSetup {
             ],
             &["lifecycle"],
         ));
-        if artifacts.iter().any(|a| a.name == "custom-role") {
+        if artifacts.iter().any(|a| a.name == ArtifactName::CustomRole.as_str()) {
             commands.push(CommandLine::new(
                 "az",
                 &["role", "definition", "create", "--role-definition", "@custom-role.json"],

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     ProviderSetup,
-    model::{Artifact, ByobIdentity, CommandLine},
+    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
     spec::{PROBES_DIR, Spec, UPLOADS_DIR},
     terraform::{expr, required_provider},
 };
@@ -28,7 +28,7 @@ fn grantee(spec: &Spec<'_>) -> String {
 fn org_identity(artifacts: &[Artifact]) -> String {
     artifacts
         .iter()
-        .find(|a| a.name == "iam-bindings")
+        .find(|a| a.name == ArtifactName::IamBindings.as_str())
         .and_then(|a| a.content["bindings"][1]["members"][0].as_str())
         .and_then(|m| m.strip_prefix("serviceAccount:"))
         .unwrap_or(PLACEHOLDER_BYOB_ACCOUNT)
@@ -70,7 +70,7 @@ impl ProviderSetup for GcsSetup {
     fn artifacts(&self, spec: &Spec<'_>, byob: &ByobIdentity) -> (Vec<Artifact>, Vec<String>) {
         let i = spec.integration;
         let mut artifacts = vec![Artifact::json(
-            "iam-bindings",
+            ArtifactName::IamBindings,
             "IAM bindings",
             "Grant on the bucket (and, for impersonation, on the service account).",
             bindings(spec, byob),
@@ -94,7 +94,7 @@ impl ProviderSetup for GcsSetup {
         }
         if !i.allowed_origins.is_empty() {
             artifacts.push(Artifact::json(
-                "cors",
+                ArtifactName::Cors,
                 "Bucket CORS configuration",
                 "Set with `gcloud storage buckets update --cors-file` (replaces the bucket's CORS).",
                 json!([{
@@ -106,7 +106,7 @@ impl ProviderSetup for GcsSetup {
             ));
         }
         artifacts.push(Artifact::json(
-            "lifecycle",
+            ArtifactName::Lifecycle,
             "Lifecycle rules",
             "Set with `gcloud storage buckets update --lifecycle-file` (replaces the bucket's lifecycle).",
             json!({ "rule": [
@@ -116,14 +116,14 @@ impl ProviderSetup for GcsSetup {
             ]}),
         ));
         artifacts.push(Artifact::json(
-            "public-access-block",
+            ArtifactName::PublicAccessBlock,
             "Public access prevention",
             "Set with `gcloud storage buckets update --public-access-prevention`: nothing byob stores is meant to be public.",
             json!({ "iamConfiguration": { "publicAccessPrevention": "enforced" } }),
         ));
         if spec.has(Feature::Assets) {
             artifacts.push(Artifact::json(
-                "versioning",
+                ArtifactName::Versioning,
                 "Object versioning",
                 "Set with `gcloud storage buckets update --versioning`: the asset store keeps every version of a project file.",
                 json!({ "versioning": { "enabled": true } }),
@@ -190,7 +190,7 @@ impl ProviderSetup for GcsSetup {
             &["storage", "buckets", "add-iam-policy-binding", &url, &member, role, &condition_flag],
             &[],
         )];
-        if artifacts.iter().any(|a| a.name == "cors") {
+        if artifacts.iter().any(|a| a.name == ArtifactName::Cors.as_str()) {
             commands.push(CommandLine::new(
                 "gcloud",
                 &["storage", "buckets", "update", &url, "--cors-file=cors.json"],
@@ -207,7 +207,7 @@ impl ProviderSetup for GcsSetup {
             &["storage", "buckets", "update", &url, "--public-access-prevention"],
             &["public-access-block"],
         ));
-        if artifacts.iter().any(|a| a.name == "versioning") {
+        if artifacts.iter().any(|a| a.name == ArtifactName::Versioning.as_str()) {
             commands.push(CommandLine::new(
                 "gcloud",
                 &["storage", "buckets", "update", &url, "--versioning"],

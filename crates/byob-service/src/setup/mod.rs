@@ -14,9 +14,9 @@ mod terraform;
 
 use byob_core::{IntegrationId, OrgId, integration::Integration, location::Provider};
 use hcl::Body;
-use serde_json::json;
+use serde_json::{Value, json};
 
-pub use model::{Artifact, ByobIdentity, CommandLine, SetupDocument};
+pub use model::{Artifact, ArtifactName, ByobIdentity, CommandLine, SetupDocument};
 
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, tenancy::visible_org};
 use spec::Spec;
@@ -89,6 +89,47 @@ pub fn session_policy(integration: &Integration) -> Option<String> {
         .then(|| s3::iam_policy(&Spec { integration }).to_string())
 }
 
+/// The least-privilege S3 policy for an integration, whether or not its setup emits it: for an S3-compatible
+/// store with static keys, verification shows its statements for the store's own policy (same grammar).
+#[must_use]
+pub fn s3_policy(integration: &Integration) -> Value {
+    s3::iam_policy(&Spec { integration })
+}
+
+/// byob's identity as this org's setup names it: the org's own Google service account for impersonation, the
+/// org's own Entra ID application for the broker mode (left unset while the operator has provisioned none).
+///
+/// # Errors
+/// Catalog errors.
+pub(crate) async fn identity_for(deps: &Deps, integration: &Integration) -> Result<ByobIdentity, ServiceError> {
+    let org = integration.org_id;
+    let mut byob = deps.integrations.identity.clone();
+    if matches!(integration.credentials, byob_core::integration::Credentials::GcsImpersonation { .. }) {
+        let policy = &deps.integrations;
+        byob.gcp_service_account = match crate::identities::org_identity(
+            deps,
+            org,
+            crate::identities::GCP_ORG_IDENTITY,
+            &policy.gcp_org_accounts,
+            "integrations.gcp_org_service_accounts",
+        )
+        .await
+        {
+            Ok(identity) => Some(identity),
+            Err(ServiceError::Refused { .. }) => None,
+            Err(other) => return Err(other),
+        };
+    }
+    if matches!(integration.credentials, byob_core::integration::Credentials::AzureBroker { .. }) {
+        byob.azure_broker_app = match crate::identities::azure_broker_app(deps, org).await {
+            Ok(app) => Some(app.client_id),
+            Err(ServiceError::Refused { .. }) => None,
+            Err(other) => return Err(other),
+        };
+    }
+    Ok(byob)
+}
+
 /// The Terraform module (`main.tf`) for an integration.
 #[must_use]
 pub fn terraform_module(integration: &Integration, byob: &ByobIdentity) -> String {
@@ -153,31 +194,7 @@ impl SetupService {
             .await?
             .ok_or_else(|| ServiceError::not_found("integration", id))?;
         // A customer's Google account trusts this org's own byob identity, never byob's platform identity.
-        let mut byob = self.deps.integrations.identity.clone();
-        if matches!(integration.credentials, byob_core::integration::Credentials::GcsImpersonation { .. }) {
-            let policy = &self.deps.integrations;
-            byob.gcp_service_account = match crate::identities::org_identity(
-                &self.deps,
-                org,
-                crate::identities::GCP_ORG_IDENTITY,
-                &policy.gcp_org_accounts,
-                "integrations.gcp_org_service_accounts",
-            )
-            .await
-            {
-                Ok(identity) => Some(identity),
-                Err(ServiceError::Refused { .. }) => None,
-                Err(other) => return Err(other),
-            };
-        }
-        if matches!(integration.credentials, byob_core::integration::Credentials::AzureBroker { .. }) {
-            byob.azure_broker_app = match crate::identities::azure_broker_app(&self.deps, org).await {
-                Ok(app) => Some(app.client_id),
-                Err(ServiceError::Refused { .. }) => None,
-                Err(other) => return Err(other),
-            };
-        }
-        let byob = &byob;
+        let byob = &identity_for(&self.deps, &integration).await?;
         let rendered = match format {
             SetupFormat::Json => RenderedSetup::Json(Box::new(document(&integration, byob))),
             SetupFormat::Terraform => RenderedSetup::Text(terraform_module(&integration, byob)),

@@ -17,6 +17,61 @@ pub struct ByobIdentity {
     pub azure_broker_app: Option<String>,
 }
 
+/// The artifacts a setup can hold: stable names (docs/integrations.md lists each), which remediations point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ArtifactName {
+    IamPolicy,
+    TrustPolicy,
+    Cors,
+    Lifecycle,
+    PublicAccessBlock,
+    Versioning,
+    KmsKeyPolicyStatement,
+    IpAllowlistCondition,
+    IamBindings,
+    CustomRole,
+    AdminConsent,
+    SnowflakeStage,
+    DatabricksExternalLocation,
+}
+
+impl ArtifactName {
+    pub const ALL: [Self; 13] = [
+        Self::IamPolicy,
+        Self::TrustPolicy,
+        Self::Cors,
+        Self::Lifecycle,
+        Self::PublicAccessBlock,
+        Self::Versioning,
+        Self::KmsKeyPolicyStatement,
+        Self::IpAllowlistCondition,
+        Self::IamBindings,
+        Self::CustomRole,
+        Self::AdminConsent,
+        Self::SnowflakeStage,
+        Self::DatabricksExternalLocation,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IamPolicy => "iam-policy",
+            Self::TrustPolicy => "trust-policy",
+            Self::Cors => "cors",
+            Self::Lifecycle => "lifecycle",
+            Self::PublicAccessBlock => "public-access-block",
+            Self::Versioning => "versioning",
+            Self::KmsKeyPolicyStatement => "kms-key-policy-statement",
+            Self::IpAllowlistCondition => "ip-allowlist-condition",
+            Self::IamBindings => "iam-bindings",
+            Self::CustomRole => "custom-role",
+            Self::AdminConsent => "admin-consent",
+            Self::SnowflakeStage => "snowflake-stage",
+            Self::DatabricksExternalLocation => "databricks-external-location",
+        }
+    }
+}
+
 /// One artifact: a policy, a rule set, a statement, a script.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Artifact {
@@ -33,16 +88,28 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    pub(super) fn json(name: &'static str, title: &str, apply: &str, content: Value) -> Self {
-        Self { name, title: title.into(), format: "json", apply: apply.into(), content }
+    pub(super) fn json(name: ArtifactName, title: &str, apply: &str, content: Value) -> Self {
+        Self { name: name.as_str(), title: title.into(), format: "json", apply: apply.into(), content }
     }
 
-    pub(super) fn sql(name: &'static str, title: &str, apply: &str, content: String) -> Self {
-        Self { name, title: title.into(), format: "sql", apply: apply.into(), content: Value::String(content) }
+    pub(super) fn sql(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
+        Self {
+            name: name.as_str(),
+            title: title.into(),
+            format: "sql",
+            apply: apply.into(),
+            content: Value::String(content),
+        }
     }
 
-    pub(super) fn text(name: &'static str, title: &str, apply: &str, content: String) -> Self {
-        Self { name, title: title.into(), format: "text", apply: apply.into(), content: Value::String(content) }
+    pub(super) fn text(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
+        Self {
+            name: name.as_str(),
+            title: title.into(),
+            format: "text",
+            apply: apply.into(),
+            content: Value::String(content),
+        }
     }
 }
 
@@ -76,7 +143,7 @@ pub struct SetupDocument {
 
 impl SetupDocument {
     #[must_use]
-    pub fn artifact(&self, name: &str) -> Option<&Artifact> {
-        self.artifacts.iter().find(|a| a.name == name)
+    pub fn artifact(&self, name: ArtifactName) -> Option<&Artifact> {
+        self.artifacts.iter().find(|a| a.name == name.as_str())
     }
 }

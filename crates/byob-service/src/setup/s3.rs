@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{
     ProviderSetup,
-    model::{Artifact, ByobIdentity, CommandLine},
+    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
     spec::{PROBES_DIR, Spec, UPLOADS_DIR},
     terraform::{expr, jsonencode, reference, required_provider},
 };
@@ -31,13 +31,11 @@ fn objects_arn(spec: &Spec<'_>) -> String {
     format!("{}/{}*", bucket_arn(spec), spec.key_prefix())
 }
 
+/// No tagging actions: byob never tags objects, so verification would have nothing to check them against.
 fn object_actions(spec: &Spec<'_>) -> Vec<&'static str> {
     let mut actions = vec!["s3:GetObject"];
     if spec.writes() {
         actions.extend(["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]);
-    }
-    if spec.has(Feature::Attachments) || spec.has(Feature::Assets) || spec.has(Feature::Uploads) {
-        actions.extend(["s3:PutObjectTagging", "s3:GetObjectTagging"]);
     }
     if spec.has(Feature::Assets) {
         actions.push("s3:GetObjectVersion");
@@ -159,7 +157,7 @@ impl ProviderSetup for S3Setup {
                 _ => "a policy of the IAM user that owns the access key".to_string(),
             };
             artifacts.push(Artifact::json(
-                "iam-policy",
+                ArtifactName::IamPolicy,
                 "Least-privilege IAM policy",
                 &format!("Attach as {applies_to}."),
                 iam_policy(spec),
@@ -174,7 +172,7 @@ impl ProviderSetup for S3Setup {
                 notes.push("The operator has not configured byob's AWS principal (`identity.aws_principal_arn`); fill it in the trust policy.".into());
             }
             artifacts.push(Artifact::json(
-                "trust-policy",
+                ArtifactName::TrustPolicy,
                 "Trust policy",
                 &format!(
                     "Set as the trust relationship of role {role_arn}. The external id is unique to this integration."
@@ -184,7 +182,7 @@ impl ProviderSetup for S3Setup {
         }
         if !i.allowed_origins.is_empty() {
             artifacts.push(Artifact::json(
-                "cors",
+                ArtifactName::Cors,
                 "Bucket CORS rules",
                 "Set on the bucket (replaces its CORS configuration).",
                 cors(spec),
@@ -195,7 +193,7 @@ impl ProviderSetup for S3Setup {
             );
         }
         artifacts.push(Artifact::json(
-            "lifecycle",
+            ArtifactName::Lifecycle,
             "Lifecycle rules",
             "Set on the bucket (replaces its lifecycle configuration; merge by hand if it has rules of its own).",
             lifecycle(spec),
@@ -205,7 +203,7 @@ impl ProviderSetup for S3Setup {
         }
         if i.endpoint.is_none() || assumes_role {
             artifacts.push(Artifact::json(
-                "public-access-block",
+                ArtifactName::PublicAccessBlock,
                 "Block public access",
                 "Set on the bucket: nothing byob stores is meant to be public.",
                 json!({ "BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true }),
@@ -213,7 +211,7 @@ impl ProviderSetup for S3Setup {
         }
         if i.features.contains(&Feature::Assets) {
             artifacts.push(Artifact::json(
-                "versioning",
+                ArtifactName::Versioning,
                 "Bucket versioning",
                 "Enable on the bucket: the asset store keeps every version of a project file.",
                 json!({ "Status": "Enabled" }),
@@ -230,7 +228,7 @@ impl ProviderSetup for S3Setup {
                 json!(["kms:Decrypt"])
             };
             artifacts.push(Artifact::json(
-                "kms-key-policy-statement",
+                ArtifactName::KmsKeyPolicyStatement,
                 "KMS key policy statement",
                 &format!("Add this statement to the key policy of {key}."),
                 json!({ "Sid": "AllowByob", "Effect": "Allow", "Principal": { "AWS": principal }, "Action": actions, "Resource": "*" }),
@@ -238,7 +236,7 @@ impl ProviderSetup for S3Setup {
         }
         if !byob.egress_cidrs.is_empty() {
             artifacts.push(Artifact::json(
-                "ip-allowlist-condition",
+                ArtifactName::IpAllowlistCondition,
                 "IP allowlist condition",
                 "Optional: add to the IAM policy's statements so only byob's addresses may use the credentials. Browser uploads through presigned URLs come from users' addresses, so do not add it to uploads or attachments.",
                 json!({ "IpAddress": { "aws:SourceIp": byob.egress_cidrs } }),

@@ -24,7 +24,7 @@ pub(super) fn render(doc: &SetupDocument) -> String {
             if written.contains(name) {
                 continue;
             }
-            if let Some(artifact) = doc.artifact(name) {
+            if let Some(artifact) = doc.artifacts.iter().find(|a| a.name == *name) {
                 let body = serde_json::to_string_pretty(&artifact.content).unwrap_or_default();
                 out.push_str(&format!("\ncat > {name}.json <<'{HEREDOC}'\n{body}\n{HEREDOC}\n"));
                 written.push(name);

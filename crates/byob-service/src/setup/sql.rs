@@ -4,7 +4,7 @@
 use byob_core::integration::Credentials;
 
 use super::{
-    model::Artifact,
+    model::{Artifact, ArtifactName},
     spec::{Spec, sql_literal},
 };
 
@@ -35,7 +35,7 @@ pub(super) fn snowflake(spec: &Spec<'_>, url: &str, storage_provider: &str) -> A
         sql_literal(url)
     );
     Artifact::sql(
-        "snowflake-stage",
+        ArtifactName::SnowflakeStage,
         "Snowflake storage integration and stage",
         "Run in Snowflake as ACCOUNTADMIN.",
         sql,
@@ -61,7 +61,7 @@ pub(super) fn databricks(spec: &Spec<'_>, url: &str) -> Artifact {
         sql_literal(&format!("byob integration {}", spec.integration.id))
     );
     Artifact::sql(
-        "databricks-external-location",
+        ArtifactName::DatabricksExternalLocation,
         "Databricks external location",
         "Run in Databricks SQL (Unity Catalog).",
         sql,
