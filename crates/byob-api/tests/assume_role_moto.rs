@@ -95,7 +95,13 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
     let expires = s3::check_assume_role(&sts, role(&external_id)).await.unwrap();
     assert!(expires > chrono::Utc::now());
     let refused = s3::check_assume_role(&sts, role("byob-not-the-right-id")).await;
-    assert!(matches!(&refused, Err(StorageError::PermissionDenied(m)) if m.contains("external id")), "{refused:?}");
+    let refused = refused.unwrap_err();
+    assert!(matches!(&refused, StorageError::RoleRefused { .. }), "{refused:?}");
+    let shown = refused.to_string();
+    assert!(
+        shown.contains("sts:ExternalId") && !shown.contains("bucket refused"),
+        "the role refused, not a bucket: {shown}"
+    );
 
     let location = S3Location {
         bucket: "acme-data".into(),
@@ -186,17 +192,19 @@ async fn broken_roles_fail_on_the_check_that_names_the_cause() {
     let sts = byob_principal(&moto).await;
     assert!(reqwest::Client::new().put(format!("{}/acme-data", moto.url)).send().await.unwrap().status().is_success());
     let app = TestApp::sqlite_with_sts(Some(sts)).await;
-    let org = app.create_org("acme").await;
     let mut cases = Vec::new();
     for (role, breakage) in [
         ("no-put", "policy without s3:PutObject"),
+        ("no-settings-read", "policy without the bucket-settings reads"),
         ("other-principal", "trusts another principal"),
         ("wrong-id", "trusts another external id"),
     ] {
+        // One org per case: an org serves each feature from one integration.
+        let org = app.create_org(role).await;
         let created = app
             .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
                 "name": role, "provider": "s3", "bucket": "acme-data", "prefix": format!("tenants/{role}"),
-                "region": "us-east-1", "endpoint": moto.url, "features": [],
+                "region": "us-east-1", "endpoint": moto.url, "features": ["exports"],
                 "credentials": { "mode": "s3_assume_role", "role_arn": format!("arn:aws:iam::123456789012:role/{role}") },
             })))
             .await;
@@ -209,6 +217,11 @@ async fn broken_roles_fail_on_the_check_that_names_the_cause() {
         let external_id = created.body["credentials"]["external_id"].as_str().unwrap().to_string();
         match role {
             "no-put" => policy = policy.replace("\"s3:PutObject\",", ""),
+            "no-settings-read" => {
+                let mut parsed: Value = serde_json::from_str(&policy).unwrap();
+                parsed["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "ByobReadBucketSettings");
+                policy = parsed.to_string();
+            }
             "other-principal" => trust = trust.replace("user/byob-service", "user/someone-else"),
             _ => trust = trust.replace(&external_id, "an-id-for-someone-else"),
         }
@@ -218,10 +231,10 @@ async fn broken_roles_fail_on_the_check_that_names_the_cause() {
             &[("Action", "PutRolePolicy"), ("RoleName", role), ("PolicyName", role), ("PolicyDocument", &policy)],
         )
         .await;
-        cases.push((created.id(), role, breakage));
+        cases.push((org, created.id(), role, breakage));
     }
     set_auth(&moto, "0").await;
-    for (id, role, breakage) in cases {
+    for (org, id, role, breakage) in cases {
         let report = app
             .call("POST", &format!("/v1/orgs/{org}/integrations/{id}/verify"), Some(OPERATOR_TOKEN), None)
             .await
@@ -233,31 +246,59 @@ async fn broken_roles_fail_on_the_check_that_names_the_cause() {
                 assert_eq!(status("credentials-obtain")["status"], "passed", "{breakage}: {report}");
                 let write = status("objects-write");
                 assert_eq!(write["status"], "failed", "{breakage}: {write}");
+                let message = write["message"].as_str().unwrap();
                 assert!(
-                    write["message"].as_str().unwrap().contains("may not write under `tenants/no-put/`"),
-                    "{write}"
+                    message.contains(
+                        "may not write under `tenants/no-put/`: the store refused `s3:PutObject` on \
+                         `arn:aws:s3:::acme-data/tenants/no-put/*`"
+                    ),
+                    "names the action and resource: {write}"
                 );
+                assert!(!message.contains("http://") && !message.contains("<Error>"), "no endpoint or body: {write}");
+                // The exact statement to add, as the setup's IAM policy holds it.
                 assert_eq!(write["remediation"]["artifact"], "iam-policy");
-                for held in [
-                    "location-bucket-exists",
-                    "location-region",
-                    "scoping-outside-prefix",
-                    "trust-wrong-external-id",
-                    "clock-skew",
-                ] {
+                let statement = &write["remediation"]["statement"];
+                assert_eq!(statement["Sid"], "ByobObjects", "{write}");
+                assert!(statement["Action"].as_array().unwrap().contains(&json!("s3:PutObject")), "{write}");
+                assert_eq!(statement["Resource"], "arn:aws:s3:::acme-data/tenants/no-put/*");
+                for held in ["location-bucket-exists", "location-region", "trust-wrong-external-id", "clock-skew"] {
                     assert_eq!(status(held)["status"], "passed", "{breakage}: {}", status(held));
+                }
+                // A refusal outside the prefix proves nothing when writes inside are refused too.
+                let scoping = status("scoping-outside-prefix");
+                assert_eq!(scoping["status"], "skipped", "{scoping}");
+                assert!(scoping["message"].as_str().unwrap().contains("objects-write"), "{scoping}");
+            }
+            "no-settings-read" => {
+                // Each settings check moto enforces names the one read action it lacks (moto does not check
+                // s3:GetBucketPublicAccessBlock against the role's policy).
+                for (check, action) in [
+                    ("location-bucket-exists", "s3:GetBucketLocation"),
+                    ("lifecycle-staging-rule", "s3:GetLifecycleConfiguration"),
+                ] {
+                    let result = status(check);
+                    assert_eq!(result["status"], "warning", "{breakage}: {result}");
+                    let expected = format!("`{action}` on `arn:aws:s3:::acme-data`");
+                    assert!(result["message"].as_str().unwrap().contains(&expected), "{expected} in {result}");
+                    assert_eq!(result["remediation"]["statement"]["Sid"], "ByobReadBucketSettings", "{result}");
                 }
             }
             _ => {
                 let obtain = status("credentials-obtain");
                 assert_eq!(obtain["status"], "failed", "{breakage}: {obtain}");
-                assert!(obtain["message"].as_str().unwrap().contains("assuming the role failed"), "{obtain}");
-                assert!(
-                    obtain["message"].as_str().unwrap().contains("check the trust policy and the external id"),
-                    "{obtain}"
-                );
+                let message = obtain["message"].as_str().unwrap();
+                assert!(message.starts_with("the role's trust policy refused byob"), "{obtain}");
+                assert!(!message.contains("bucket refused"), "STS is blamed, not the bucket: {obtain}");
+                // STS cannot tell the two apart: both are named, with the values to compare.
+                assert!(message.contains("`Principal.AWS`") && message.contains("`sts:ExternalId`"), "{obtain}");
+                assert!(message.contains(&format!("`arn:aws:iam::123456789012:role/{role}`")), "{obtain}");
                 assert_eq!(obtain["remediation"]["artifact"], "trust-policy");
+                assert_eq!(obtain["remediation"]["statement"]["Action"], "sts:AssumeRole", "{obtain}");
             }
+        }
+        if role == "no-settings-read" {
+            assert_eq!(report["state_after"], "active", "warnings do not keep a draft: {report}");
+            continue;
         }
         assert_eq!(report["state_after"], "draft", "{breakage}");
     }

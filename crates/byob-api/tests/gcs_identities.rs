@@ -84,8 +84,14 @@ async fn one_orgs_service_account_is_out_of_another_orgs_reach() {
     let b_id = legacy.body["id"].as_str().unwrap();
     let report =
         app.call("POST", &format!("/v1/orgs/{org_b}/integrations/{b_id}/verify"), Some(&admin_b), None).await.body;
-    let bucket_check = check(&report, "location-bucket-exists");
-    assert!(bucket_check["message"].as_str().unwrap().contains("impersonation was refused"), "{report}");
+    // The refused impersonation is the credentials' failure, once: the checks that needed them are skipped.
+    let obtain = check(&report, "credentials-obtain");
+    assert_eq!(obtain["status"], "failed", "{report}");
+    assert!(obtain["message"].as_str().unwrap().contains("impersonation was refused"), "{report}");
+    assert_eq!(obtain["remediation"]["statement"]["role"], "roles/iam.serviceAccountTokenCreator", "{obtain}");
+    for skipped in ["location-bucket-exists", "objects-write", "lifecycle-staging-rule"] {
+        assert_eq!(check(&report, skipped)["status"], "skipped", "{report}");
+    }
     let root_check = check(&report, "trust-byob-identity-refused");
     assert_eq!(root_check["status"], "failed", "{report}");
     assert!(root_check["message"].as_str().unwrap().contains("confused deputy"), "{root_check}");

@@ -15,8 +15,7 @@ use byob_testkit::{
     app::OPERATOR_TOKEN,
     buckets::{
         AZURITE_ACCOUNT, AZURITE_KEY, azurite_account_sas, create_azure_container, create_gcs_bucket, create_kms_key,
-        gcs_split_endpoint, gcs_test_key, s3_admin, s3_block_public_access, s3_expire_staging, set_azurite_cors,
-        unique_name,
+        gcs_split_endpoint, gcs_test_key, s3_admin, s3_block_public_access, s3_expire, set_azurite_cors, unique_name,
     },
     server_env,
 };
@@ -30,11 +29,64 @@ async fn create(app: &TestApp, org: &str, body: Value) -> String {
     created.id()
 }
 
+/// Verifies, and checks that every remediation names an artifact of the integration's own setup (with the
+/// statement it quotes inside that artifact) or gives its fix inline.
 async fn verify(app: &TestApp, org: &str, id: &str) -> Value {
     let report =
         app.call("POST", &format!("/v1/orgs/{org}/integrations/{id}/verify"), Some(OPERATOR_TOKEN), None).await;
     assert_eq!(report.status, 200, "{:?}", report.body);
+    let setup = app.call("GET", &format!("/v1/orgs/{org}/integrations/{id}/setup"), Some(OPERATOR_TOKEN), None).await;
+    let artifacts = setup.body["artifacts"].as_array().unwrap();
+    for check in report.body["checks"].as_array().unwrap() {
+        let Some(remediation) = check.get("remediation") else { continue };
+        assert!(!remediation["action"].as_str().unwrap().is_empty(), "{check}");
+        let Some(name) = remediation["artifact"].as_str() else { continue };
+        let artifact = artifacts
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("`{name}` is not in this integration's setup: {check}"));
+        if let Some(statement) = remediation.get("statement") {
+            assert!(contains(&artifact["content"], statement), "{statement} is not in `{name}`");
+        }
+    }
     report.body
+}
+
+fn contains(whole: &Value, part: &Value) -> bool {
+    whole == part
+        || match whole {
+            Value::Array(items) => items.iter().any(|v| contains(v, part)),
+            Value::Object(map) => map.values().any(|v| contains(v, part)),
+            _ => false,
+        }
+}
+
+/// Only the bucket check fails; every check that needs the bucket is skipped with it, never failing again.
+fn assert_one_missing_bucket(report: &Value, bucket: &str) {
+    for check in report["checks"].as_array().unwrap() {
+        let message = check["message"].as_str().unwrap();
+        match check["name"].as_str().unwrap() {
+            "location-bucket-exists" => {
+                assert_eq!(check["status"], "failed", "{check}");
+                assert!(message.contains(&format!("`{bucket}` does not exist")), "{check}");
+            }
+            "credentials-obtain"
+            | "credentials-sas-permissions"
+            | "trust-wrong-external-id"
+            | "trust-byob-identity-refused"
+            | "clock-skew" => {
+                assert_ne!(check["status"], "failed", "{check}");
+            }
+            _ => {
+                assert_eq!(check["status"], "skipped", "one failure, not ten: {check}");
+                assert!(
+                    message == "the bucket does not exist (location-bucket-exists)"
+                        || !message.contains("does not exist"),
+                    "{check}"
+                );
+            }
+        }
+    }
 }
 
 /// The listed checks have the given status and a message containing the text; every other check passed or was
@@ -66,7 +118,8 @@ struct S3Bucket {
     cors: Option<CorsRule>,
     versioning: bool,
     public_access_block: bool,
-    lifecycle: bool,
+    /// One lifecycle rule: its id, prefix and days.
+    lifecycle: Option<(&'static str, &'static str, i32)>,
     kms_key: Option<String>,
 }
 
@@ -76,7 +129,7 @@ impl Default for S3Bucket {
             cors: Some(cors_rule(ORIGIN, &["ETag"])),
             versioning: true,
             public_access_block: true,
-            lifecycle: true,
+            lifecycle: Some(("byob-staging-ttl", "uploads/", 1)),
             kms_key: None,
         }
     }
@@ -117,8 +170,8 @@ async fn s3_bucket(region: &str, settings: &S3Bucket) -> String {
     if settings.public_access_block {
         s3_block_public_access(&s3, &bucket).await;
     }
-    if settings.lifecycle {
-        s3_expire_staging(&s3, &bucket, "uploads/").await;
+    if let Some((id, prefix, days)) = settings.lifecycle {
+        s3_expire(&s3, &bucket, id, prefix, days).await;
     }
     if let Some(key) = &settings.kms_key {
         let default = ServerSideEncryptionByDefault::builder()
@@ -217,15 +270,115 @@ async fn s3_public_access_block_off_warns() {
     let report = s3_case(S3Bucket { public_access_block: false, ..S3Bucket::default() }, "us-east-1", None).await;
     assert_report(&report, &[("public-access-blocked", "warning", "no public access block")]);
     assert_eq!(report["state_after"], "active", "a warning does not stop activation");
+    // byob emits no public-access-block for an S3-compatible store with static keys: the fix is inline.
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "public-access-blocked").unwrap();
+    assert!(check["remediation"].get("artifact").is_none_or(Value::is_null), "{check}");
+    assert!(check["remediation"]["action"].as_str().unwrap().contains("the store's own settings"), "{check}");
 }
 
 #[tokio::test]
 async fn s3_without_lifecycle_rule_warns() {
-    let report = s3_case(S3Bucket { lifecycle: false, ..S3Bucket::default() }, "us-east-1", None).await;
+    let report = s3_case(S3Bucket { lifecycle: None, ..S3Bucket::default() }, "us-east-1", None).await;
     assert_report(
         &report,
-        &[("lifecycle-staging-rule", "warning", "no lifecycle rule expires staged files under `uploads/`")],
+        &[(
+            "lifecycle-staging-rule",
+            "warning",
+            "no lifecycle rule expires staged files under `uploads/` within 1 day(s) (the bucket has no lifecycle rule)",
+        )],
     );
+}
+
+#[tokio::test]
+async fn a_lifecycle_rule_for_another_prefix_is_named_with_its_prefix() {
+    let settings = S3Bucket { lifecycle: Some(("archive-cleanup", "archive/", 1)), ..S3Bucket::default() };
+    let report = s3_case(settings, "us-east-1", None).await;
+    assert_report(
+        &report,
+        &[("lifecycle-staging-rule", "warning", "rule `archive-cleanup`: it covers `archive/`, not `uploads/`")],
+    );
+}
+
+#[tokio::test]
+async fn a_lifecycle_rule_with_a_longer_ttl_is_named_with_its_days() {
+    let settings = S3Bucket { lifecycle: Some(("slow-expiry", "uploads/", 30)), ..S3Bucket::default() };
+    let report = s3_case(settings, "us-east-1", None).await;
+    assert_report(
+        &report,
+        &[(
+            "lifecycle-staging-rule",
+            "warning",
+            "rule `slow-expiry`: it expires `uploads/` after 30 day(s), more than 1",
+        )],
+    );
+}
+
+#[tokio::test]
+async fn a_missing_s3_bucket_is_one_failure() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let bucket = unique_name("never-created");
+    let id = create(&app, &org, s3_integration(&bucket, "us-east-1", None)).await;
+    let report = verify(&app, &org, &id).await;
+    assert_one_missing_bucket(&report, &bucket);
+    assert_eq!(report["state_after"], "draft");
+}
+
+#[tokio::test]
+async fn a_missing_azure_container_is_one_failure() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let container = unique_name("never-created");
+    let credentials = json!({ "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": AZURITE_KEY });
+    let id = create(&app, &org, azure_integration(&container, json!(["uploads"]), credentials, json!([ORIGIN]))).await;
+    let report = verify(&app, &org, &id).await;
+    assert_one_missing_bucket(&report, &container);
+}
+
+#[tokio::test]
+async fn a_missing_gcs_bucket_is_one_failure() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let bucket = unique_name("never-created");
+    let endpoint = gcs_split_endpoint().await;
+    let id = create(
+        &app,
+        &org,
+        json!({
+            "name": "matrix", "provider": "gcs", "bucket": bucket, "prefix": "tenants/acme", "endpoint": endpoint,
+            "features": ["uploads", "assets"], "allowed_origins": [ORIGIN],
+            "credentials": { "mode": "gcs_service_account_key", "key": gcs_test_key() },
+        }),
+    )
+    .await;
+    let report = verify(&app, &org, &id).await;
+    assert_one_missing_bucket(&report, &bucket);
+}
+
+/// An account key reaches the whole storage account: with a prefix, scoping can never pass, so it warns naming
+/// the limit and the modes that can express a prefix, and the integration still becomes active.
+#[tokio::test]
+async fn an_azure_account_key_with_a_prefix_warns_naming_its_limit() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let container = unique_name("matrix");
+    create_azure_container(&container).await;
+    let credentials = json!({ "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": AZURITE_KEY });
+    let mut body = azure_integration(&container, json!(["exports"]), credentials, json!([]));
+    body["prefix"] = json!("tenants/acme");
+    let id = create(&app, &org, body).await;
+    let report = verify(&app, &org, &id).await;
+    assert_report(
+        &report,
+        &[(
+            "scoping-outside-prefix",
+            "warning",
+            "an account key reaches every container of the storage account and cannot be limited to a prefix",
+        )],
+    );
+    let scoping = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "scoping-outside-prefix").unwrap();
+    assert!(scoping["remediation"]["action"].as_str().unwrap().contains("`azure_broker`"), "{scoping}");
+    assert_eq!(report["state_after"], "active");
 }
 
 #[tokio::test]

@@ -147,7 +147,10 @@ async fn a_refused_impersonation_names_the_missing_grant() {
     let trust = [(CUSTOMER.to_string(), vec!["byob@byob-platform.iam.gserviceaccount.com".to_string()])].into();
     let (c, _, _) = impersonating(trust).await;
     let err = StorageError::from(c.store().head(&c.key("x").unwrap()).await.unwrap_err());
-    assert!(matches!(&err, StorageError::PermissionDenied(m) if m.contains("serviceAccountTokenCreator")), "{err:?}");
+    assert!(
+        matches!(&err, StorageError::ImpersonationRefused(m) if m.contains("serviceAccountTokenCreator")),
+        "{err:?}"
+    );
 }
 
 /// A V4 signed PUT and GET on gcp-storage-emulator, which serves GCS's XML API (fake-gcs-server does not take

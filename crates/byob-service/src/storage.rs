@@ -76,12 +76,31 @@ pub(crate) fn assume_role(
     }
 }
 
-/// The checks without which a feature cannot work at all.
+/// The checks without which a feature cannot work at all. A missing bucket or a region mismatch fails its own
+/// check and skips the object checks (one root cause, one failure), so those checks are here too.
 fn checks_needed(feature: Feature) -> &'static [&'static str] {
-    const READS: [&str; 3] = ["credentials-obtain", "credentials-sas-permissions", "objects-read-back"];
-    const WRITES: [&str; 3] = ["credentials-obtain", "credentials-sas-permissions", "objects-write"];
-    const ASSETS: [&str; 4] =
-        ["credentials-obtain", "credentials-sas-permissions", "objects-write", "versioning-enabled"];
+    const READS: [&str; 5] = [
+        "credentials-obtain",
+        "credentials-sas-permissions",
+        "location-bucket-exists",
+        "location-region",
+        "objects-read-back",
+    ];
+    const WRITES: [&str; 5] = [
+        "credentials-obtain",
+        "credentials-sas-permissions",
+        "location-bucket-exists",
+        "location-region",
+        "objects-write",
+    ];
+    const ASSETS: [&str; 6] = [
+        "credentials-obtain",
+        "credentials-sas-permissions",
+        "location-bucket-exists",
+        "location-region",
+        "objects-write",
+        "versioning-enabled",
+    ];
     match feature {
         Feature::Imports => &READS,
         Feature::Uploads | Feature::Exports | Feature::Attachments => &WRITES,

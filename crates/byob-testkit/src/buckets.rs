@@ -303,14 +303,19 @@ pub async fn s3_block_public_access(s3: &aws_sdk_s3::Client, bucket: &str) {
 
 /// A one-day expiry rule for staged uploads under `prefix`, as byob's `lifecycle` artifact says.
 pub async fn s3_expire_staging(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) {
+    s3_expire(s3, bucket, "byob-staging", prefix, 1).await;
+}
+
+/// One lifecycle rule, named `id`, expiring objects under `prefix` after `days` (replacing the bucket's rules).
+pub async fn s3_expire(s3: &aws_sdk_s3::Client, bucket: &str, id: &str, prefix: &str, days: i32) {
     use aws_sdk_s3::types::{
         BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
     };
     let rule = LifecycleRule::builder()
-        .id("byob-staging")
+        .id(id)
         .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
         .status(ExpirationStatus::Enabled)
-        .expiration(LifecycleExpiration::builder().days(1).build())
+        .expiration(LifecycleExpiration::builder().days(days).build())
         .build()
         .expect("a complete rule");
     let config = BucketLifecycleConfiguration::builder().rules(rule).build().expect("a complete configuration");

@@ -224,8 +224,11 @@ async fn secrets(api: &ApiClient, cmd: SecretsCommand, json: bool) -> anyhow::Re
     Ok(())
 }
 
-/// A verification report as a checklist: a mark, the check, its duration and message, and the fix under it.
-fn print_checklist(report: &Value) {
+/// A verification report as a checklist: a mark, the check, its duration and message, the fix under it, and the
+/// exact statement to add where the report quotes one.
+fn checklist(report: &Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
     for check in report["checks"].as_array().into_iter().flatten() {
         let text = |k: &str| check[k].as_str().unwrap_or_default().to_string();
         let mark = match text("status").as_str() {
@@ -234,20 +237,29 @@ fn print_checklist(report: &Value) {
             "warning" => "warn",
             _ => "skip",
         };
-        println!("{mark} {:<26} {:>6} ms  {}", text("name"), check["duration_ms"], text("message"));
+        let _ = writeln!(out, "{mark} {:<26} {:>6} ms  {}", text("name"), check["duration_ms"], text("message"));
         if let Some(fix) = check["remediation"].as_object() {
             let action = fix.get("action").and_then(Value::as_str).unwrap_or_default();
-            match fix.get("artifact").and_then(Value::as_str) {
-                Some(artifact) => println!("     fix: {action} (apply `{artifact}` from `byob integrations setup`)"),
-                None => println!("     fix: {action}"),
+            let _ = match fix.get("artifact").and_then(Value::as_str) {
+                Some(artifact) => {
+                    writeln!(out, "     fix: {action} (apply `{artifact}` from `byob integrations setup`)")
+                }
+                None => writeln!(out, "     fix: {action}"),
+            };
+            if let Some(statement) = fix.get("statement").filter(|s| !s.is_null()) {
+                let _ = writeln!(out, "     add:");
+                for line in serde_json::to_string_pretty(statement).unwrap_or_default().lines() {
+                    let _ = writeln!(out, "       {line}");
+                }
             }
         }
         if let Some(id) = check["error_id"].as_str() {
-            println!("     error id: {id}");
+            let _ = writeln!(out, "     error id: {id}");
         }
     }
     let state = |k: &str| report[k].as_str().unwrap_or_default().to_string();
-    println!("state: {} -> {}", state("state_before"), state("state_after"));
+    let _ = writeln!(out, "state: {} -> {}", state("state_before"), state("state_after"));
+    out
 }
 
 /// A JSON body from a file or standard input (`-` or none).
@@ -278,7 +290,7 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print_checklist(&report);
+                print!("{}", checklist(&report));
             }
             let failed =
                 report["checks"].as_array().map_or(0, |c| c.iter().filter(|c| c["status"] == "failed").count());
@@ -397,5 +409,26 @@ mod tests {
         assert!(parse_lifetime("0d").is_err());
         assert!(parse_lifetime("d").is_err());
         assert!(parse_lifetime("5w").is_err());
+    }
+
+    #[test]
+    fn the_checklist_shows_the_fix_and_the_statement_to_add() {
+        let report = serde_json::json!({
+            "state_before": "draft", "state_after": "draft",
+            "checks": [{
+                "name": "objects-write", "status": "failed", "duration_ms": 12,
+                "message": "byob may not write under `p/`: the store refused `s3:PutObject` on `arn:aws:s3:::b/p/*`",
+                "remediation": {
+                    "action": "add statement `ByobObjects` to the inline policy of `arn:aws:iam::1:role/r`",
+                    "artifact": "iam-policy",
+                    "statement": { "Sid": "ByobObjects", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::b/p/*" },
+                },
+            }],
+        });
+        let text = checklist(&report);
+        assert!(text.contains("FAIL objects-write"), "{text}");
+        assert!(text.contains("fix: add statement `ByobObjects`") && text.contains("(apply `iam-policy`"), "{text}");
+        assert!(text.contains("     add:\n       {\n") && text.contains("\"Sid\": \"ByobObjects\""), "{text}");
+        assert!(text.ends_with("state: draft -> draft\n"), "{text}");
     }
 }

@@ -15,6 +15,16 @@ pub enum StorageError {
     NotFound(String),
     #[error("the bucket refused the request for lack of permission: {}", url_queries(.0))]
     PermissionDenied(String),
+    /// STS refused byob's principal the customer's role. AWS gives one answer for an untrusted principal, a wrong
+    /// external id and a role that does not exist, so the message names all three.
+    #[error(
+        "STS refused byob's sts:AssumeRole on `{role_arn}` ({detail}): the role's trust policy does not name byob's \
+         principal, or its sts:ExternalId condition is not this integration's external id, or the role does not exist"
+    )]
+    RoleRefused { role_arn: String, detail: String },
+    /// Google IAM refused byob the customer's service account (impersonation): the grant to add is named.
+    #[error("{0}")]
+    ImpersonationRefused(String),
     #[error("storage request failed: {}", url_queries(.0))]
     Backend(String),
     /// The endpoint resolves to an address byob does not connect to on a tenant's behalf.
@@ -33,9 +43,11 @@ impl From<object_store::Error> for StorageError {
         match err {
             object_store::Error::NotFound { path, .. } => Self::NotFound(path),
             object_store::Error::PermissionDenied { path, source }
-            | object_store::Error::Unauthenticated { path, source } => {
-                Self::PermissionDenied(without_remote_body(&format!("{path}: {source}")))
-            }
+            | object_store::Error::Unauthenticated { path, source } => match source.downcast_ref::<Self>() {
+                // The credential provider's own refusal (STS refusing the role), passed through object_store.
+                Some(own @ (Self::RoleRefused { .. } | Self::ImpersonationRefused(_))) => own.clone(),
+                _ => Self::PermissionDenied(without_remote_body(&format!("{path}: {source}"))),
+            },
             // Bulk deletes report a per-key refusal inside a successful response, which object_store passes on as
             // a generic error naming S3's code.
             other if other.to_string().contains("AccessDenied") => {

@@ -328,7 +328,7 @@ impl ImpersonatedTokens {
             .map_err(StorageError::request)?;
         let status = response.status();
         if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(StorageError::PermissionDenied(format!(
+            return Err(StorageError::ImpersonationRefused(format!(
                 "impersonation was refused ({status}): grant the org's byob service account (named in the setup) roles/iam.serviceAccountTokenCreator on the customer's"
             )));
         }
@@ -356,8 +356,8 @@ impl CredentialProvider for ImpersonatedTokens {
                 *cached = Some((token.clone(), expires));
                 Ok(token)
             }
-            Err(StorageError::PermissionDenied(reason)) => {
-                Err(object_store::Error::PermissionDenied { path: self.url.clone(), source: reason.into() })
+            Err(refused @ StorageError::ImpersonationRefused(_)) => {
+                Err(object_store::Error::PermissionDenied { path: self.url.clone(), source: Box::new(refused) })
             }
             Err(other) => Err(object_store::Error::Generic { store: "GCS", source: other.to_string().into() }),
         }
@@ -398,7 +398,7 @@ fn impersonated_tokens(
 pub async fn root_may_impersonate(settings: &GcsImpersonation) -> Result<bool, StorageError> {
     match impersonated_tokens(settings, None)?.generate().await {
         Ok(_) => Ok(true),
-        Err(StorageError::PermissionDenied(_)) => Ok(false),
+        Err(StorageError::ImpersonationRefused(_)) => Ok(false),
         Err(other) => Err(other),
     }
 }

@@ -60,7 +60,8 @@ impl AssumedRoleProvider {
         Self { client: Client::from_conf(config.build()), role, cached: Mutex::new(None) }
     }
 
-    /// Calls STS; an `AccessDenied` (wrong external id, untrusted principal) is a permission error.
+    /// Calls STS; an `AccessDenied` (wrong external id, untrusted principal, no such role) is
+    /// [`StorageError::RoleRefused`], a refusal of byob's own key a configuration error.
     pub(super) async fn assume(&self) -> Result<(Arc<AwsCredential>, DateTime<Utc>), StorageError> {
         let duration = i32::try_from(self.role.duration.as_secs()).unwrap_or(3600).clamp(900, 43_200);
         let mut request = self
@@ -83,17 +84,23 @@ impl AssumedRoleProvider {
                     .map(|b| xml_text(&String::from_utf8_lossy(b), "Message"))
                     .unwrap_or_default()
             });
-            if code == "AccessDenied" || status == Some(403) {
-                StorageError::PermissionDenied(format!(
-                    "assuming {} was refused: {message} (check the trust policy and the external id)",
-                    self.role.role_arn
-                ))
-            } else {
-                StorageError::Backend(format!(
+            match code.as_str() {
+                // byob's own key, not the customer's role: the operator's to fix.
+                "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" | "UnrecognizedClientException" => {
+                    StorageError::Config(format!(
+                        "STS refused byob's own AWS credentials ({code}): the operator must correct \
+                         integrations.aws_access_key_id and integrations.aws_secret_access_key"
+                    ))
+                }
+                _ if code == "AccessDenied" || status == Some(403) => StorageError::RoleRefused {
+                    role_arn: self.role.role_arn.clone(),
+                    detail: if message.is_empty() { code } else { message },
+                },
+                _ => StorageError::Backend(format!(
                     "assuming {}: {}",
                     self.role.role_arn,
                     aws_sdk_sts::error::DisplayErrorContext(&err)
-                ))
+                )),
             }
         })?;
         let creds = output.credentials().ok_or_else(|| StorageError::Backend("STS returned no credentials".into()))?;
@@ -134,9 +141,10 @@ impl CredentialProvider for AssumedRoleProvider {
                 *cached = Some((credential.clone(), expires));
                 Ok(credential)
             }
-            Err(StorageError::PermissionDenied(reason)) => {
-                Err(object_store::Error::PermissionDenied { path: self.role.role_arn.clone(), source: reason.into() })
-            }
+            Err(refused @ StorageError::RoleRefused { .. }) => Err(object_store::Error::PermissionDenied {
+                path: self.role.role_arn.clone(),
+                source: Box::new(refused),
+            }),
             Err(other) => Err(object_store::Error::Generic { store: "S3", source: other.to_string().into() }),
         }
     }

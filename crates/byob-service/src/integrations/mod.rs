@@ -492,10 +492,10 @@ impl IntegrationService {
                 let role = crate::storage::assume_role(&snapshot, role_arn, &next, std::time::Duration::from_secs(900));
                 match byob_ports::storage::s3::check_assume_role(sts, role).await {
                     Ok(_) => {}
-                    Err(byob_ports::storage::StorageError::PermissionDenied(reason)) => {
+                    Err(byob_ports::storage::StorageError::RoleRefused { detail, .. }) => {
                         return Err(ServiceError::Refused {
                             code: "external-id-not-trusted",
-                            message: format!("the role does not accept the new external id yet; apply the trust policy from the setup artifacts first ({reason})"),
+                            message: format!("the role does not accept the new external id yet; apply the trust policy from the setup artifacts first ({detail})"),
                         });
                     }
                     Err(other) => return Err(other.into()),

@@ -5,7 +5,11 @@ use byob_core::{integration::Integration, location::Provider};
 use byob_ports::storage::{PresignedUrl, StorageClient};
 use object_store::{ObjectStoreExt, path::Path};
 
-use super::report::Outcome;
+use super::{
+    grants::{Operation, Subject},
+    report::Outcome,
+};
+use crate::setup::ArtifactName;
 
 /// The smallest part S3 accepts before the last one, and a multiple of GCS's 256 KiB.
 const FIRST_PART: usize = 5 * 1024 * 1024;
@@ -33,7 +37,8 @@ fn bare(url: &PresignedUrl) -> String {
     u.to_string()
 }
 
-pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, i: &Integration, run: &str) -> Outcome {
+pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, s: &Subject<'_>, run: &str) -> Outcome {
+    let i = s.i;
     if i.allowed_origins.is_empty() {
         return Outcome::skipped("no allowed_origins are configured");
     }
@@ -43,7 +48,7 @@ pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, i:
     };
     let url = match client.presign_put(&key, None).await {
         Ok(url) => bare(&url),
-        Err(e) => return Outcome::failed(format!("presigning failed: {e}"), "check the credentials", None),
+        Err(e) => return Outcome::failed(format!("presigning failed: {e}"), "check the credentials"),
     };
     let mut refused = Vec::new();
     let mut unanswered = 0;
@@ -84,8 +89,7 @@ pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, i:
     }
     Outcome::failed(
         format!("the CORS preflight for a PUT was refused: {}", refused.join("; ")),
-        "apply the CORS rules",
-        Some("cors"),
+        s.fix(ArtifactName::Cors, "apply the CORS rules"),
     )
 }
 
@@ -106,12 +110,19 @@ async fn send(
     request.send().await.map_err(|e| e.to_string())
 }
 
+/// A presigned request the store refused: the write permission, named.
+fn refused_write(s: &Subject<'_>, what: String) -> Outcome {
+    let needed = s.needs(Operation::Write);
+    Outcome::failed(format!("{what}: presigned writes need {}", needed.permission), needed.fix)
+}
+
 pub(super) async fn presigned_put(
     http: &reqwest::Client,
     client: &StorageClient,
-    i: &Integration,
+    s: &Subject<'_>,
     run: &str,
 ) -> Outcome {
+    let i = s.i;
     let key = match browser_probe(client, run, "put") {
         Ok(key) => key,
         Err(outcome) => return outcome,
@@ -119,7 +130,7 @@ pub(super) async fn presigned_put(
     let body = format!("byob presigned put {run}\n").into_bytes();
     let url = match client.presign_put(&key, None).await {
         Ok(url) => url,
-        Err(e) => return Outcome::failed(format!("presigning a PUT failed: {e}"), "check the credentials", None),
+        Err(e) => return Outcome::failed(format!("presigning a PUT failed: {e}"), "check the credentials"),
     };
     let outcome = match send(http, &url.url, &url.headers, &origin_header(i), body.clone()).await {
         Ok(r) if r.status().is_success() => match client.store().get(&key).await {
@@ -128,21 +139,24 @@ pub(super) async fn presigned_put(
                 _ => Outcome::failed(
                     "the object written by a presigned PUT reads back differently",
                     "check for a rewriting proxy",
-                    None,
                 ),
             },
             Err(e) => Outcome::failed(
                 format!("the presigned PUT succeeded but the object cannot be read: {e}"),
-                "grant read access",
-                None,
+                s.needs(Operation::Read).fix,
             ),
         },
+        Ok(r) if matches!(r.status().as_u16(), 401 | 403) => {
+            let status = r.status();
+            let body = byob_ports::net::remote_body(r).await;
+            tracing::info!(integration = %i.id, "verification: a presigned PUT was refused: {status}{body}");
+            refused_write(s, format!("a presigned PUT was refused ({status})"))
+        }
         Ok(r) => Outcome::failed(
-            format!("a presigned PUT was refused: {}{}", r.status(), byob_ports::net::remote_body(r).await),
-            "grant byob write access to the prefix",
-            None,
+            format!("a presigned PUT failed: {}{}", r.status(), byob_ports::net::remote_body(r).await),
+            "check the endpoint",
         ),
-        Err(e) => Outcome::failed(format!("a presigned PUT failed: {e}"), "check the endpoint", None),
+        Err(e) => Outcome::failed(format!("a presigned PUT failed: {e}"), "check the endpoint"),
     };
     let _ = client.store().delete(&key).await;
     outcome
@@ -152,17 +166,19 @@ pub(super) async fn presigned_put(
 async fn upload_parts(
     http: &reqwest::Client,
     client: &StorageClient,
-    i: &Integration,
+    s: &Subject<'_>,
     key: &Path,
     upload: &str,
 ) -> Result<Vec<String>, Outcome> {
+    let i = s.i;
     let total = FIRST_PART + LAST_PART;
     let mut etags = Vec::new();
     let mut offset = 0;
     for (number, size) in [(1u32, FIRST_PART), (2, LAST_PART)] {
-        let part = client.presign_part(key, upload, number, None).await.map_err(|e| {
-            Outcome::failed(format!("presigning part {number} failed: {e}"), "check the credentials", None)
-        })?;
+        let part = client
+            .presign_part(key, upload, number, None)
+            .await
+            .map_err(|e| Outcome::failed(format!("presigning part {number} failed: {e}"), "check the credentials"))?;
         let mut extra = origin_header(i);
         if i.provider == Provider::Gcs {
             let last = offset + size - 1;
@@ -171,23 +187,24 @@ async fn upload_parts(
         }
         let response = send(http, &part.url, &part.headers, &extra, vec![b'b'; size])
             .await
-            .map_err(|e| Outcome::failed(format!("part {number} failed: {e}"), "check the endpoint", None))?;
+            .map_err(|e| Outcome::failed(format!("part {number} failed: {e}"), "check the endpoint"))?;
         let status = response.status();
         // GCS answers an intermediate chunk of a resumable session with 308 (resume incomplete).
-        if !(status.is_success() || status.as_u16() == 308) {
-            return Err(Outcome::failed(
-                format!("part {number} was refused: {status}"),
-                "grant byob multipart upload permissions on the prefix",
-                None,
+        if matches!(status.as_u16(), 401 | 403) {
+            return Err(refused_write(
+                s,
+                format!("part {number} of a presigned multipart upload was refused ({status})"),
             ));
+        }
+        if !(status.is_success() || status.as_u16() == 308) {
+            return Err(Outcome::failed(format!("part {number} failed: {status}"), "check the endpoint"));
         }
         let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
         match (i.provider, etag) {
             (Provider::S3, None) => {
                 return Err(Outcome::failed(
                     format!("part {number} came back without an ETag, so the upload cannot be completed"),
-                    "expose the ETag header (CORS) and remove proxies that strip it",
-                    Some("cors"),
+                    s.fix(ArtifactName::Cors, "expose the ETag header (CORS) and remove proxies that strip it"),
                 ));
             }
             (_, etag) => etags.push(etag.unwrap_or_default()),
@@ -200,7 +217,7 @@ async fn upload_parts(
 pub(super) async fn presigned_multipart(
     http: &reqwest::Client,
     client: &StorageClient,
-    i: &Integration,
+    s: &Subject<'_>,
     run: &str,
 ) -> Outcome {
     let key = match browser_probe(client, run, "multipart") {
@@ -214,15 +231,13 @@ pub(super) async fn presigned_multipart(
     }
     let upload = match client.start_multipart(&key).await {
         Ok(upload) => upload,
-        Err(e) => {
-            return Outcome::failed(
-                format!("starting a multipart upload failed: {e}"),
-                "grant byob write access",
-                None,
-            );
+        Err(e @ byob_ports::storage::StorageError::PermissionDenied(_)) => {
+            tracing::info!(integration = %s.i.id, error = %e, "verification: starting a multipart upload was refused");
+            return refused_write(s, "starting a multipart upload was refused".into());
         }
+        Err(e) => return Outcome::failed(format!("starting a multipart upload failed: {e}"), "check the endpoint"),
     };
-    let etags = match upload_parts(http, client, i, &key, &upload).await {
+    let etags = match upload_parts(http, client, s, &key, &upload).await {
         Ok(etags) => etags,
         Err(outcome) => {
             let _ = client.abort_multipart(&key, &upload).await;
@@ -237,17 +252,20 @@ pub(super) async fn presigned_multipart(
             Ok(meta) => Outcome::failed(
                 format!("the completed upload has {} bytes, not {}", meta.size, FIRST_PART + LAST_PART),
                 "check for a rewriting proxy",
-                None,
             ),
-            Err(e) => Outcome::failed(format!("the completed upload cannot be read: {e}"), "grant read access", None),
+            Err(e) => {
+                Outcome::failed(format!("the completed upload cannot be read: {e}"), s.needs(Operation::Read).fix)
+            }
         },
         Err(e) => {
             let _ = client.abort_multipart(&key, &upload).await;
-            Outcome::failed(
-                format!("completing the multipart upload failed: {e}"),
-                "grant s3:PutObject and multipart permissions",
-                None,
-            )
+            match e {
+                byob_ports::storage::StorageError::PermissionDenied(_) => {
+                    tracing::info!(integration = %s.i.id, error = %e, "verification: completing a multipart upload was refused");
+                    refused_write(s, "completing the multipart upload was refused".into())
+                }
+                e => Outcome::failed(format!("completing the multipart upload failed: {e}"), "check the endpoint"),
+            }
         }
     };
     let _ = client.store().delete(&key).await;

@@ -3,7 +3,12 @@
 
 mod browser;
 mod checks;
+mod dependents;
+mod grants;
+#[cfg(test)]
+mod remediation_walk;
 mod report;
+mod scope;
 mod settings;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -15,10 +20,14 @@ use byob_core::{
 use byob_ports::storage::inspect::{BucketInspector, BucketSettings};
 use serde_json::json;
 
+use grants::Subject;
 use report::Outcome;
 pub use report::{CheckResult, CheckStatus, Remediation, Trigger, VerificationReport};
 
-use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, tenancy::visible_org};
+use crate::{
+    Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, setup::ArtifactName,
+    tenancy::visible_org,
+};
 
 /// The latest reports of an integration, newest first.
 pub(crate) async fn stored_reports(
@@ -80,6 +89,7 @@ fn result(name: &str, outcome: Outcome, duration_ms: u64) -> CheckResult {
         message: outcome.message,
         remediation: outcome.remediation,
         error_id: None,
+        cause: outcome.cause,
     }
 }
 
@@ -87,7 +97,6 @@ fn timed_out() -> Outcome {
     Outcome::failed(
         format!("no answer within {} s", CHECK_TIMEOUT.as_secs()),
         "check that the endpoint is reachable from byob",
-        None,
     )
 }
 
@@ -112,7 +121,7 @@ async fn read_settings(inspector: &Arc<dyn BucketInspector>) -> SettingsRead {
 }
 
 /// The checks that judge the settings read; each reports the read's duration.
-fn judge_settings(read: Option<&SettingsRead>, i: &Integration, can_delete: bool) -> Vec<CheckResult> {
+fn judge_settings(read: Option<&SettingsRead>, s: &Subject<'_>, can_delete: bool) -> Vec<CheckResult> {
     const NAMES: [&str; 7] = [
         "location-bucket-exists",
         "location-region",
@@ -125,14 +134,14 @@ fn judge_settings(read: Option<&SettingsRead>, i: &Integration, can_delete: bool
     match read {
         None => NAMES.map(|n| skipped(n, NO_SETTINGS)).to_vec(),
         Some((None, ms)) => NAMES.map(|n| result(n, timed_out(), *ms)).to_vec(),
-        Some((Some(s), ms)) => [
-            settings::bucket_exists(&s.location, i),
-            settings::region(&s.location, i),
-            settings::cors_rules(&s.cors, i),
-            settings::encryption(&s.encryption, i),
-            settings::versioning(&s.versioning, i),
-            settings::public_access(&s.public_access, i),
-            settings::lifecycle(&s.lifecycle, i, can_delete),
+        Some((Some(read), ms)) => [
+            settings::bucket_exists(&read.location, s),
+            settings::region(&read.location, s),
+            settings::cors_rules(&read.cors, s),
+            settings::encryption(&read.encryption, s),
+            settings::versioning(&read.versioning, s),
+            settings::public_access(&read.public_access, s),
+            settings::lifecycle(&read.lifecycle, s, can_delete),
         ]
         .into_iter()
         .zip(NAMES)
@@ -152,6 +161,7 @@ fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
         message: format!("byob failed internally; quote error id {error_id}"),
         remediation: None,
         error_id: Some(error_id),
+        cause: None,
     }
 }
 
@@ -163,6 +173,7 @@ fn skipped(name: &'static str, reason: &str) -> CheckResult {
         message: reason.to_string(),
         remediation: None,
         error_id: None,
+        cause: None,
     }
 }
 
@@ -233,6 +244,9 @@ impl VerificationService {
             .await?
             .ok_or_else(|| ServiceError::not_found("integration", id))?;
         let i = integration.clone();
+        // Remediations name this integration's own artifacts, as its setup shows them to the admin.
+        let setup = crate::setup::document(&i, &crate::setup::identity_for(&self.deps, &i).await?);
+        let s = &Subject { i: &i, setup: &setup };
         let started_at = self.deps.clock.now();
         let run = ulid::Ulid::new().to_string().to_ascii_lowercase();
 
@@ -244,15 +258,10 @@ impl VerificationService {
                     return Outcome::failed(
                         crate::storage::AWS_CREDENTIALS_MISSING,
                         "ask the operator to set integrations.aws_access_key_id",
-                        None,
                     );
                 };
                 if let Err(e) = checks::assume_with(sts, &i, external_id).await {
-                    return Outcome::failed(
-                        format!("assuming the role failed: {e}"),
-                        "apply the trust policy and the IAM policy",
-                        Some("trust-policy"),
-                    );
+                    return checks::assume_refused(s, external_id, &e);
                 }
             }
             checks::credential_expiry(i.credentials.expires_at(), started_at)
@@ -268,7 +277,7 @@ impl VerificationService {
             }
             Err(other) => return Err(other),
         };
-        let mut results = vec![credentials.clone(), checks::sas_permissions(&i)];
+        let mut results = vec![credentials.clone(), checks::sas_permissions(s)];
         let usable = credentials.status != CheckStatus::Failed;
         let Some(client) = client.filter(|_| usable) else {
             results.extend(ALL_CHECKS[2..].iter().map(|n| skipped(n, "the credentials are not usable")));
@@ -279,7 +288,7 @@ impl VerificationService {
                 Ok(probe) => probe,
                 Err(e) => return vec![internal("objects-write", &e)],
             };
-            let write = timed("objects-write", checks::write(&client, &i, &key, &body)).await;
+            let write = timed("objects-write", checks::write(&client, s, &key, &body)).await;
             if write.status == CheckStatus::Failed {
                 let rest = ["objects-read-back", "objects-list", "objects-delete"]
                     .map(|n| skipped(n, "the probe could not be written"));
@@ -287,16 +296,16 @@ impl VerificationService {
             }
             vec![
                 write,
-                timed("objects-read-back", checks::read_back(&client, &i, &key, &body)).await,
-                timed("objects-list", checks::list(&client, &i, &key)).await,
-                timed("objects-delete", checks::delete(&client, &key)).await,
+                timed("objects-read-back", checks::read_back(&client, s, &key, &body)).await,
+                timed("objects-list", checks::list(&client, s, &key)).await,
+                timed("objects-delete", checks::delete(&client, s, &key)).await,
             ]
         };
-        let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, &i, &run));
+        let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, s, &run));
         let trust = async {
             match (&i.credentials, sts) {
                 (Credentials::S3AssumeRole { .. }, Some(sts)) => {
-                    timed("trust-wrong-external-id", checks::wrong_external_id(sts, &i, &run)).await
+                    timed("trust-wrong-external-id", checks::wrong_external_id(sts, s, &run)).await
                 }
                 _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
             }
@@ -310,14 +319,15 @@ impl VerificationService {
                 Some(Ok(true)) => Outcome::failed(
                     "the service account trusts byob's own identity directly, so any org could name it (confused \
                      deputy)",
-                    "grant roles/iam.serviceAccountTokenCreator to the org's identity shown in the setup, and remove \
-                     byob's own service account",
-                    Some("iam-bindings"),
+                    s.fix(
+                        ArtifactName::IamBindings,
+                        "grant roles/iam.serviceAccountTokenCreator to the org's identity shown in the setup, and \
+                         remove byob's own service account",
+                    ),
                 ),
                 Some(Err(e)) => Outcome::failed(
                     format!("the check could not ask IAM: {e}"),
                     "check byob's Google identity and the IAM Credentials endpoint",
-                    None,
                 ),
             }
         });
@@ -332,7 +342,7 @@ impl VerificationService {
                 return ["encryption-kms-write", "clock-skew"].map(|n| skipped(n, NO_SETTINGS)).to_vec();
             };
             let (kms, clock) = tokio::join!(
-                timed("encryption-kms-write", settings::kms_write(&client, &i, &run)),
+                timed("encryption-kms-write", settings::kms_write(&client, s, &run)),
                 timed("clock-skew", settings::clock_skew(inspector, started_at)),
             );
             vec![kms, clock]
@@ -345,9 +355,9 @@ impl VerificationService {
             }
             let http = &self.http;
             let (preflight, put, multipart) = tokio::join!(
-                timed("cors-preflight", browser::preflight(http, &client, &i, &run)),
-                timed("uploads-presigned-put", browser::presigned_put(http, &client, &i, &run)),
-                timed("uploads-presigned-multipart", browser::presigned_multipart(http, &client, &i, &run)),
+                timed("cors-preflight", browser::preflight(http, &client, s, &run)),
+                timed("uploads-presigned-put", browser::presigned_put(http, &client, s, &run)),
+                timed("uploads-presigned-multipart", browser::presigned_multipart(http, &client, s, &run)),
             );
             vec![preflight, put, multipart]
         };
@@ -358,10 +368,11 @@ impl VerificationService {
         results.push(scoping);
         results.push(trust);
         results.push(root_trust);
-        results.extend(judge_settings(settings_read.as_ref(), &i, can_delete));
+        results.extend(judge_settings(settings_read.as_ref(), s, can_delete));
         results.extend(probes);
         results.extend(browser);
         results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
+        dependents::skip_dependents(&mut results);
         self.finish(ctx, &mut integration, started_at, trigger, results).await
     }
 
@@ -455,5 +466,39 @@ impl VerificationService {
             self.events.emit(ctx, org, event_type, target.clone(), payload).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The names in the first column of the table under `## {section}` of a doc.
+    fn documented_names(doc: &str, section: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs").join(doc);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let heading = format!("## {section}\n");
+        let Some(start) = text.find(&heading) else { return Vec::new() };
+        let body = &text[start + heading.len()..];
+        let body = &body[..body.find("\n## ").unwrap_or(body.len())];
+        body.lines()
+            .filter_map(|line| line.strip_prefix("| "))
+            .filter_map(|line| line.split(" |").next())
+            .filter(|cell| cell.starts_with('`'))
+            .flat_map(|cell| cell.split(", ").map(|name| name.trim_matches('`').to_string()).collect::<Vec<_>>())
+            .collect()
+    }
+
+    #[test]
+    fn every_check_is_documented_and_every_documented_check_exists() {
+        let documented = documented_names("verification.md", "Checks");
+        assert_eq!(documented, super::ALL_CHECKS.map(str::to_string).to_vec(), "docs/verification.md's table");
+    }
+
+    #[test]
+    fn every_artifact_is_documented_and_every_documented_artifact_exists() {
+        let mut documented = documented_names("integrations.md", "Setup artifacts");
+        documented.sort();
+        let mut names: Vec<String> = crate::setup::ArtifactName::ALL.map(|a| a.as_str().to_string()).to_vec();
+        names.sort();
+        assert_eq!(documented, names, "docs/integrations.md's table");
     }
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use byob_core::{integration::IntegrationState, redact::url_queries_in};
@@ -15,12 +16,31 @@ pub enum CheckStatus {
     Skipped,
 }
 
-/// How to fix a failed check: what to do, and the setup artifact that holds the exact snippet.
+/// How to fix a failed check: what to do, the setup artifact that holds it, and the exact part to add.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Remediation {
     pub action: String,
-    /// Name of the artifact in `…/setup` to apply (e.g. `iam-policy`, `trust-policy`).
+    /// Name of the artifact in `…/setup` to apply (e.g. `iam-policy`, `trust-policy`); always one this
+    /// integration's setup contains. Absent when the fix is only the `action` (a store byob emits nothing for).
     pub artifact: Option<String>,
+    /// The exact statement, binding, grant or rule to add, as the artifact holds it (or, where the setup has no
+    /// artifact for this store, as byob would write it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub statement: Option<Value>,
+}
+
+/// A failure that other checks depend on: those are skipped with it rather than failing for the same cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootCause {
+    /// byob's credentials themselves were refused (impersonation, the role) while the checks ran.
+    CredentialsRefused,
+    /// The bucket (container) does not exist.
+    BucketMissing,
+    /// byob may not write under the prefix.
+    WriteRefused,
+    /// The bucket is in another region than configured.
+    RegionMismatch,
 }
 
 /// One named check (`<subject>-<predicate>`, listed in docs/verification.md).
@@ -35,6 +55,10 @@ pub struct CheckResult {
     /// For an unexpected error inside byob: the id under which it was logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_id: Option<String>,
+    /// Set on a failure other checks depend on; never stored or shown.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub(crate) cause: Option<RootCause>,
 }
 
 /// The outcome of a check before it is timed.
@@ -43,41 +67,59 @@ pub(crate) struct Outcome {
     pub status: CheckStatus,
     pub message: String,
     pub remediation: Option<Remediation>,
+    pub cause: Option<RootCause>,
+}
+
+/// A fix: what to do, and where byob's setup holds it. Built by `Subject::fix` and `Needed` so that an artifact
+/// named is always one of the integration's own; a plain text is an inline instruction.
+#[derive(Debug, Clone)]
+pub(crate) struct Fix(pub(crate) Remediation);
+
+impl From<&str> for Fix {
+    fn from(action: &str) -> Self {
+        Self(Remediation { action: action.to_string(), artifact: None, statement: None })
+    }
+}
+
+impl From<String> for Fix {
+    fn from(action: String) -> Self {
+        Self(Remediation { action, artifact: None, statement: None })
+    }
 }
 
 /// Every message leaves without a URL's query string: errors of presigned requests quote their URL, signature
 /// included.
 impl Outcome {
     pub(crate) fn passed(message: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Passed, message: url_queries_in(message.into()), remediation: None }
+        Self { status: CheckStatus::Passed, message: url_queries_in(message.into()), remediation: None, cause: None }
     }
 
-    pub(crate) fn failed(
-        message: impl Into<String>,
-        action: impl Into<String>,
-        artifact: Option<&'static str>,
-    ) -> Self {
+    pub(crate) fn failed(message: impl Into<String>, fix: impl Into<Fix>) -> Self {
         Self {
             status: CheckStatus::Failed,
             message: url_queries_in(message.into()),
-            remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
+            remediation: Some(fix.into().0),
+            cause: None,
         }
     }
 
-    pub(crate) fn warning(
-        message: impl Into<String>,
-        action: impl Into<String>,
-        artifact: Option<&'static str>,
-    ) -> Self {
+    pub(crate) fn warning(message: impl Into<String>, fix: impl Into<Fix>) -> Self {
         Self {
             status: CheckStatus::Warning,
             message: url_queries_in(message.into()),
-            remediation: Some(Remediation { action: action.into(), artifact: artifact.map(str::to_string) }),
+            remediation: Some(fix.into().0),
+            cause: None,
         }
     }
 
     pub(crate) fn skipped(reason: impl Into<String>) -> Self {
-        Self { status: CheckStatus::Skipped, message: url_queries_in(reason.into()), remediation: None }
+        Self { status: CheckStatus::Skipped, message: url_queries_in(reason.into()), remediation: None, cause: None }
+    }
+
+    /// Marks a failure the checks that need it are skipped with.
+    pub(crate) fn because(mut self, cause: RootCause) -> Self {
+        self.cause = Some(cause);
+        self
     }
 }
 
@@ -127,8 +169,8 @@ mod tests {
         let error = "error sending request for url (https://acme.blob.core.windows.net/c/p?sv=2023&sig=SECRET)";
         for outcome in [
             Outcome::passed(error),
-            Outcome::failed(error, "fix", None),
-            Outcome::warning(error, "fix", None),
+            Outcome::failed(error, "fix"),
+            Outcome::warning(error, "fix"),
             Outcome::skipped(error),
         ] {
             assert!(!outcome.message.contains("SECRET"), "{}", outcome.message);

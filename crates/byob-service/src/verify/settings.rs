@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use byob_core::integration::{Feature, Integration};
+use byob_core::integration::Feature;
 use byob_ports::storage::{
     StorageClient, StorageError,
     inspect::{BucketInspector, CorsRule, Encryption, ExpiryRule, PublicAccess, Setting},
@@ -11,7 +11,11 @@ use byob_ports::storage::{
 use chrono::{DateTime, Utc};
 use object_store::ObjectStoreExt;
 
-use super::report::Outcome;
+use super::{
+    grants::{BucketSetting, Operation, Subject},
+    report::{Outcome, RootCause},
+};
+use crate::setup::ArtifactName;
 
 /// A setting as read.
 type Read<T> = Result<Setting<T>, StorageError>;
@@ -19,36 +23,46 @@ type Read<T> = Result<Setting<T>, StorageError>;
 /// Methods a browser upload needs the CORS rules to allow.
 const BROWSER_METHODS: [&str; 3] = ["GET", "PUT", "POST"];
 
-/// What a settings read that failed means for its check.
-fn unreadable(what: &str, err: &StorageError, grant: &str, artifact: Option<&'static str>) -> Outcome {
+/// What a settings read that failed means for its check: a refusal is a warning naming the read permission.
+fn unreadable(s: &Subject<'_>, what: &str, setting: BucketSetting, err: &StorageError) -> Outcome {
+    if let Some(refused) = super::checks::credentials_refused(s, err) {
+        return refused;
+    }
     match err {
-        StorageError::PermissionDenied(detail) => Outcome::warning(
-            format!("byob may not read the bucket's {what}, so it cannot confirm it: {detail}"),
-            format!("grant byob {grant} (read-only) so verification can check it"),
-            artifact,
-        ),
-        other => Outcome::failed(format!("reading the bucket's {what} failed: {other}"), "check the endpoint", None),
+        StorageError::PermissionDenied(_) => {
+            tracing::info!(integration = %s.i.id, error = %err, "verification could not read the bucket's {what}");
+            let needed = s.needs(Operation::ReadSetting(setting));
+            Outcome::warning(
+                format!(
+                    "byob may not read the bucket's {what}, so it cannot confirm it: the store refused {}",
+                    needed.permission
+                ),
+                needed.fix,
+            )
+        }
+        StorageError::NotFound(_) => Outcome::skipped("the bucket does not exist").because(RootCause::BucketMissing),
+        other => Outcome::failed(format!("reading the bucket's {what} failed: {other}"), "check the endpoint"),
     }
 }
 
-pub(super) fn bucket_exists(location: &Read<String>, i: &Integration) -> Outcome {
+pub(super) fn bucket_exists(location: &Read<String>, s: &Subject<'_>) -> Outcome {
+    let i = s.i;
     match location {
         Ok(_) => Outcome::passed(format!("`{}` exists", i.bucket)),
         Err(StorageError::NotFound(_)) => Outcome::failed(
             format!("the bucket or container `{}` does not exist (or is not visible to these credentials)", i.bucket),
             "create it, or correct the integration's bucket name",
-            None,
-        ),
-        Err(StorageError::PermissionDenied(detail)) => Outcome::warning(
-            format!("byob may not read the bucket's metadata, so it cannot confirm it exists: {detail}"),
-            "grant byob the bucket-settings read permissions",
-            Some("iam-policy"),
-        ),
-        Err(other) => Outcome::failed(format!("reaching `{}` failed: {other}", i.bucket), "check the endpoint", None),
+        )
+        .because(RootCause::BucketMissing),
+        Err(e @ StorageError::PermissionDenied(_)) => {
+            unreadable(s, "metadata (whether it exists)", BucketSetting::Location, e)
+        }
+        Err(other) => Outcome::failed(format!("reaching `{}` failed: {other}", i.bucket), "check the endpoint"),
     }
 }
 
-pub(super) fn region(location: &Read<String>, i: &Integration) -> Outcome {
+pub(super) fn region(location: &Read<String>, s: &Subject<'_>) -> Outcome {
+    let i = s.i;
     match location {
         Ok(Setting::Set(actual)) => match &i.region {
             Some(configured) if !configured.eq_ignore_ascii_case(actual) => Outcome::failed(
@@ -59,20 +73,20 @@ pub(super) fn region(location: &Read<String>, i: &Integration) -> Outcome {
                     "set the integration's region to `{actual}` (byob integrations update {} --region {actual})",
                     i.id
                 ),
-                None,
-            ),
+            )
+            .because(RootCause::RegionMismatch),
             Some(_) => Outcome::passed(format!("the bucket is in `{actual}`, as configured")),
             None => Outcome::passed(format!("the bucket is in `{actual}` (no region configured)")),
         },
         Ok(Setting::Unset) => Outcome::skipped("the store reports no location"),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(StorageError::NotFound(_)) => Outcome::skipped("the bucket does not exist"),
-        Err(e) => unreadable("location", e, "s3:GetBucketLocation / storage.buckets.get", Some("iam-policy")),
+        Err(e) => unreadable(s, "location", BucketSetting::Location, e),
     }
 }
 
 /// Each configured origin may use GET, PUT and POST and read the ETag header.
-pub(super) fn cors_rules(cors: &Read<Vec<CorsRule>>, i: &Integration) -> Outcome {
+pub(super) fn cors_rules(cors: &Read<Vec<CorsRule>>, s: &Subject<'_>) -> Outcome {
+    let i = s.i;
     if i.allowed_origins.is_empty() {
         return Outcome::skipped("no allowed_origins are configured: browsers do not talk to the bucket");
     }
@@ -81,12 +95,11 @@ pub(super) fn cors_rules(cors: &Read<Vec<CorsRule>>, i: &Integration) -> Outcome
         Ok(Setting::Unset) => {
             return Outcome::failed(
                 "the bucket has no CORS rules: browsers cannot upload to it or download from it",
-                "apply the CORS rules",
-                Some("cors"),
+                s.fix(ArtifactName::Cors, "apply the CORS rules"),
             );
         }
         Ok(Setting::Unavailable(reason)) => return Outcome::skipped(reason),
-        Err(e) => return unreadable("CORS rules", e, "s3:GetBucketCORS / storage.buckets.get", Some("iam-policy")),
+        Err(e) => return unreadable(s, "CORS rules", BucketSetting::Cors, e),
     };
     let mut problems = Vec::new();
     for origin in &i.allowed_origins {
@@ -110,11 +123,12 @@ pub(super) fn cors_rules(cors: &Read<Vec<CorsRule>>, i: &Integration) -> Outcome
     if problems.is_empty() {
         Outcome::passed(format!("CORS allows {} with GET, PUT, POST and exposes ETag", i.allowed_origins.join(", ")))
     } else {
-        Outcome::failed(problems.join("; "), "apply the CORS rules", Some("cors"))
+        Outcome::failed(problems.join("; "), s.fix(ArtifactName::Cors, "apply the CORS rules"))
     }
 }
 
-pub(super) fn encryption(encryption: &Read<Encryption>, i: &Integration) -> Outcome {
+pub(super) fn encryption(encryption: &Read<Encryption>, s: &Subject<'_>) -> Outcome {
+    let i = s.i;
     match encryption {
         Ok(Setting::Set(Encryption::Kms(key))) => {
             let shown = key.clone().unwrap_or_else(|| "the provider's default KMS key".into());
@@ -127,7 +141,6 @@ pub(super) fn encryption(encryption: &Read<Encryption>, i: &Integration) -> Outc
                             "new objects default to KMS key `{default}`, but the integration names `{configured}`; byob asks for `{configured}` on each write"
                         ),
                         "make the integration's kms_key and the bucket's default key the same",
-                        None,
                     )
                 }
                 _ => Outcome::passed(format!("default encryption: KMS with {shown}")),
@@ -140,12 +153,13 @@ pub(super) fn encryption(encryption: &Read<Encryption>, i: &Integration) -> Outc
             "no default encryption configuration is reported; S3 encrypts new objects with SSE-S3 regardless",
         ),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("default encryption", e, "s3:GetEncryptionConfiguration", Some("iam-policy")),
+        Err(e) => unreadable(s, "default encryption", BucketSetting::Encryption, e),
     }
 }
 
 /// The configured KMS key exists and a write encrypted with it succeeds.
-pub(super) async fn kms_write(client: &StorageClient, i: &Integration, run: &str) -> Outcome {
+pub(super) async fn kms_write(client: &StorageClient, s: &Subject<'_>, run: &str) -> Outcome {
+    let i = s.i;
     let Some(kms_key) = &i.kms_key else { return Outcome::skipped("no kms_key is configured") };
     let Some(inspector) = client.inspector() else { return Outcome::skipped("this store has no KMS") };
     match inspector.kms_key(kms_key).await {
@@ -153,10 +167,17 @@ pub(super) async fn kms_write(client: &StorageClient, i: &Integration, run: &str
             return Outcome::failed(
                 format!("the KMS key `{kms_key}` does not exist (or is in another region or account)"),
                 "correct the integration's kms_key, or create the key",
-                None,
             );
         }
-        Err(e) => return Outcome::failed(format!("the KMS key `{kms_key}` is unusable: {e}"), "enable the key", None),
+        Err(e @ StorageError::PermissionDenied(_)) => {
+            tracing::info!(integration = %i.id, error = %e, "verification: describing the KMS key was refused");
+            let needed = s.needs(Operation::EncryptWithKms);
+            return Outcome::failed(
+                format!("byob may not use the KMS key `{kms_key}`: the key refused {}", needed.permission),
+                needed.fix,
+            );
+        }
+        Err(e) => return Outcome::failed(format!("the KMS key `{kms_key}` is unusable: {e}"), "enable the key"),
         Ok(_) => {}
     }
     let Ok(key) = client.key(&format!(".byob/verify/{run}.kms-probe")) else {
@@ -169,83 +190,102 @@ pub(super) async fn kms_write(client: &StorageClient, i: &Integration, run: &str
         }
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
         Ok(Setting::Unset) => Outcome::skipped("the store did not say"),
-        Err(StorageError::PermissionDenied(detail)) => Outcome::failed(
-            format!("byob may not encrypt with `{kms_key}`: {detail}"),
-            "add the statement to the key's policy",
-            Some("kms-key-policy-statement"),
-        ),
-        Err(e) => Outcome::failed(format!("a write encrypted with `{kms_key}` failed: {e}"), "check the key", None),
+        Err(e @ StorageError::PermissionDenied(_)) => {
+            tracing::info!(integration = %i.id, error = %e, "verification: a KMS-encrypted write was refused");
+            let needed = s.needs(Operation::EncryptWithKms);
+            Outcome::failed(
+                format!("byob may not encrypt with `{kms_key}`: the store refused {}", needed.permission),
+                needed.fix,
+            )
+        }
+        Err(e) => Outcome::failed(format!("a write encrypted with `{kms_key}` failed: {e}"), "check the key"),
     }
 }
 
-pub(super) fn versioning(versioning: &Read<bool>, i: &Integration) -> Outcome {
+pub(super) fn versioning(versioning: &Read<bool>, s: &Subject<'_>) -> Outcome {
+    let i = s.i;
     let assets = i.features.contains(&Feature::Assets);
     match versioning {
         Ok(Setting::Set(true)) => Outcome::passed("versioning is enabled"),
         Ok(Setting::Set(false) | Setting::Unset) if assets => Outcome::failed(
             "versioning is off, but the asset store is enabled: overwritten or deleted assets could not be recovered",
-            "enable versioning on the bucket",
-            Some("versioning"),
+            s.fix(ArtifactName::Versioning, "enable versioning on the bucket"),
         ),
         Ok(Setting::Set(false) | Setting::Unset) => Outcome::passed("versioning is off (no feature here needs it)"),
         Ok(Setting::Unavailable(reason)) if assets => Outcome::warning(
             format!("the asset store needs versioning and byob cannot confirm it: {reason}"),
             "enable blob versioning on the storage account",
-            None,
         ),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("versioning", e, "s3:GetBucketVersioning", Some("iam-policy")),
+        Err(e) => unreadable(s, "versioning", BucketSetting::Versioning, e),
     }
 }
 
-pub(super) fn public_access(public_access: &Read<PublicAccess>, i: &Integration) -> Outcome {
-    // Azure's container access level has no setup artifact: it is set when the container is created.
-    let artifact = (i.provider != byob_core::location::Provider::Azure).then_some("public-access-block");
+pub(super) fn public_access(public_access: &Read<PublicAccess>, s: &Subject<'_>) -> Outcome {
+    // Azure's container access level has no setup artifact: it is set on the container itself.
+    let fix = || match s.i.provider {
+        byob_core::location::Provider::Azure => {
+            "set the container's public access level to private (no anonymous access)".into()
+        }
+        _ => s.fix(ArtifactName::PublicAccessBlock, "block public access on the bucket"),
+    };
     match public_access {
         Ok(Setting::Set(p)) if p.blocked => Outcome::passed(p.detail.clone()),
-        Ok(Setting::Set(p)) => Outcome::warning(
-            format!("public access is not fully blocked ({})", p.detail),
-            "block public access on the bucket",
-            artifact,
-        ),
-        Ok(Setting::Unset) => {
-            Outcome::warning("the bucket has no public access block", "block public access on the bucket", artifact)
-        }
+        Ok(Setting::Set(p)) => Outcome::warning(format!("public access is not fully blocked ({})", p.detail), fix()),
+        Ok(Setting::Unset) => Outcome::warning("the bucket has no public access block", fix()),
         Ok(Setting::Unavailable(reason)) => Outcome::skipped(reason),
-        Err(e) => unreadable("public access settings", e, "s3:GetBucketPublicAccessBlock", Some("iam-policy")),
+        Err(e) => unreadable(s, "public access settings", BucketSetting::PublicAccess, e),
     }
 }
 
 /// A rule expires staged uploads within the staging TTL. Without one, and without delete permission, nothing
-/// ever removes them: then the check fails rather than warns.
-pub(super) fn lifecycle(lifecycle: &Read<Vec<ExpiryRule>>, i: &Integration, can_delete: bool) -> Outcome {
+/// ever removes them: then the check fails rather than warns. Rules that exist but miss (another prefix, a longer
+/// TTL, no expiry) are named with their id, prefix and days.
+pub(super) fn lifecycle(lifecycle: &Read<Vec<ExpiryRule>>, s: &Subject<'_>, can_delete: bool) -> Outcome {
+    let i = s.i;
     let staging = if i.prefix.is_empty() { "uploads/".to_string() } else { format!("{}/uploads/", i.prefix) };
     let days = i.staging_ttl_hours.div_ceil(24).max(1);
     let rules = match lifecycle {
         Ok(Setting::Set(rules)) => rules.as_slice(),
         Ok(Setting::Unset) => &[],
-        Ok(Setting::Unavailable(reason)) => return Outcome::skipped(reason),
-        Err(e) => return unreadable("lifecycle rules", e, "s3:GetLifecycleConfiguration", Some("iam-policy")),
+        Ok(Setting::Unavailable(reason)) => return Outcome::skipped(reason.clone()),
+        Err(e) => return unreadable(s, "lifecycle rules", BucketSetting::Lifecycle, e),
     };
     let covers = |r: &&ExpiryRule| staging.starts_with(&r.prefix) && r.expire_days.is_some_and(|d| d <= days);
     if let Some(rule) = rules.iter().find(covers) {
         let days = rule.expire_days.unwrap_or_default();
         return Outcome::passed(format!("staged files under `{staging}` expire after {days} day(s)"));
     }
-    let message = format!("no lifecycle rule expires staged files under `{staging}` within {days} day(s)");
-    if can_delete {
-        Outcome::warning(
-            format!("{message}; byob's janitor deletes them, but nothing does while byob is down"),
-            "apply the lifecycle rules",
-            Some("lifecycle"),
-        )
+    let found = if rules.is_empty() {
+        "the bucket has no lifecycle rule".to_string()
     } else {
-        Outcome::failed(
-            format!("{message}, and byob may not delete: staged files would stay forever"),
-            "apply the lifecycle rules",
-            Some("lifecycle"),
-        )
+        let described: Vec<String> =
+            rules.iter().enumerate().map(|(n, r)| describe_rule(n, r, &staging, days)).collect();
+        format!("the bucket's rules miss it: {}", described.join("; "))
+    };
+    let message = format!("no lifecycle rule expires staged files under `{staging}` within {days} day(s) ({found})");
+    let fix =
+        s.fix(ArtifactName::Lifecycle, "apply the lifecycle rules (rule `byob-staging-ttl` covers the staged files)");
+    if can_delete {
+        Outcome::warning(format!("{message}; byob's janitor deletes them, but nothing does while byob is down"), fix)
+    } else {
+        Outcome::failed(format!("{message}, and byob may not delete: staged files would stay forever"), fix)
     }
+}
+
+/// One rule as the customer would find it in their console, and why it does not cover the staged files.
+fn describe_rule(n: usize, rule: &ExpiryRule, staging: &str, days: u32) -> String {
+    let name = rule.id.as_deref().map_or_else(|| format!("rule {}", n + 1), |id| format!("rule `{id}`"));
+    let scope = if rule.prefix.is_empty() { "every object".to_string() } else { format!("`{}`", rule.prefix) };
+    let why = if !staging.starts_with(&rule.prefix) {
+        format!("it covers {scope}, not `{staging}`")
+    } else {
+        match rule.expire_days {
+            Some(d) => format!("it expires {scope} after {d} day(s), more than {days}"),
+            None => format!("it covers {scope} but expires nothing (it only aborts unfinished uploads)"),
+        }
+    };
+    format!("{name}: {why}")
 }
 
 /// Signed requests are refused when the clocks differ by more than 15 minutes (S3) and presigned URLs' lifetimes
@@ -257,13 +297,12 @@ pub(super) async fn clock_skew(inspector: &Arc<dyn BucketInspector>, now: DateTi
             let text = format!("byob's clock is {skew:+} s from the storage server's ({server})");
             match skew.unsigned_abs() {
                 0..=60 => Outcome::passed(text),
-                61..=300 => Outcome::warning(text, "synchronise byob's host clock (NTP)", None),
+                61..=300 => Outcome::warning(text, "synchronise byob's host clock (NTP)"),
                 _ => Outcome::failed(
                     format!(
                         "{text}: signed requests are refused beyond 15 minutes and presigned URLs expire early or late"
                     ),
                     "synchronise byob's host clock (NTP)",
-                    None,
                 ),
             }
         }

@@ -169,9 +169,11 @@ impl Lifecycle {
             };
             for prefix in prefixes {
                 rules.push(match rule.action.kind.as_str() {
-                    "Delete" => ExpiryRule { prefix, expire_days: rule.condition.age, abort_incomplete_days: None },
+                    "Delete" => {
+                        ExpiryRule { id: None, prefix, expire_days: rule.condition.age, abort_incomplete_days: None }
+                    }
                     "AbortIncompleteMultipartUpload" => {
-                        ExpiryRule { prefix, expire_days: None, abort_incomplete_days: rule.condition.age }
+                        ExpiryRule { id: None, prefix, expire_days: None, abort_incomplete_days: rule.condition.age }
                     }
                     _ => continue,
                 });

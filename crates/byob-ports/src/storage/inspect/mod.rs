@@ -61,6 +61,8 @@ pub enum Encryption {
 /// A rule that expires objects under a prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiryRule {
+    /// The rule's own name where the provider keeps one (S3's `ID`); GCS rules have none.
+    pub id: Option<String>,
     /// Objects whose key starts with this (empty: all).
     pub prefix: String,
     /// Objects are deleted this many days after creation.

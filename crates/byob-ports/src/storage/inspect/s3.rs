@@ -237,6 +237,7 @@ impl S3Inspector {
                             .or_else(|| r.prefix())
                             .unwrap_or_default();
                         ExpiryRule {
+                            id: r.id().map(str::to_string),
                             prefix: prefix.to_string(),
                             expire_days: r.expiration().and_then(|e| e.days()).and_then(|d| u32::try_from(d).ok()),
                             abort_incomplete_days: r
