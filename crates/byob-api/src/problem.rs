@@ -179,7 +179,7 @@ fn storage_problem(err: &byob_ports::storage::StorageError) -> Problem {
         }
         E::Config(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "storage-unusable", detail),
         E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "object-not-found", detail),
-        E::PermissionDenied(_) | E::RoleRefused { .. } | E::ImpersonationRefused(_) => {
+        E::PermissionDenied(_) | E::CredentialsRejected(_) | E::RoleRefused { .. } | E::ImpersonationRefused(_) => {
             Problem::new(StatusCode::BAD_GATEWAY, "storage-permission-denied", detail)
         }
         E::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-unavailable", detail),

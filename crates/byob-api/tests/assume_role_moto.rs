@@ -302,4 +302,27 @@ async fn broken_roles_fail_on_the_check_that_names_the_cause() {
         }
         assert_eq!(report["state_after"], "draft", "{breakage}");
     }
+
+    // Static keys the store does not know: the credentials are rejected, which no grant would fix.
+    let org = app.create_org("unknown-key").await;
+    let created = app
+        .call("POST", &format!("/v1/orgs/{org}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
+            "name": "unknown-key", "provider": "s3", "bucket": "acme-data", "prefix": "tenants/unknown",
+            "region": "us-east-1", "endpoint": moto.url, "features": ["exports"],
+            "credentials": { "mode": "s3_access_key", "access_key_id": "AKIAUNKNOWNTOMOTO000", "secret_access_key": "x" },
+        })))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let report = app
+        .call("POST", &format!("/v1/orgs/{org}/integrations/{}/verify", created.id()), Some(OPERATOR_TOKEN), None)
+        .await
+        .body;
+    let obtain = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "credentials-obtain").unwrap();
+    assert_eq!(obtain["status"], "failed", "{report}");
+    assert!(
+        obtain["message"].as_str().unwrap().contains("does not accept the credentials (InvalidAccessKeyId)"),
+        "{obtain}"
+    );
+    let write = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "objects-write").unwrap();
+    assert_eq!(write["status"], "skipped", "one failure, on the credentials: {write}");
 }

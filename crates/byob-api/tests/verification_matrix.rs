@@ -514,3 +514,35 @@ async fn gcs_correct_setup_passes_fully() {
     );
     assert_eq!(report["state_after"], "active");
 }
+
+/// A wrong account key is the credentials' failure, not a missing permission: credentials-obtain fails naming the
+/// store's rejection, with no grant to add, and the checks that needed the key are skipped with it.
+#[tokio::test]
+async fn a_wrong_account_key_is_blamed_on_the_credentials_once() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let container = unique_name("matrix");
+    create_azure_container(&container).await;
+    let wrong = "d3JvbmctYnV0LXZhbGlkLWJhc2U2NC1hY2NvdW50LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5YWJjZA==";
+    let credentials = json!({ "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": wrong });
+    let id = create(&app, &org, azure_integration(&container, json!(["exports"]), credentials, json!([]))).await;
+    let report = verify(&app, &org, &id).await;
+    for check in report["checks"].as_array().unwrap() {
+        match check["name"].as_str().unwrap() {
+            "credentials-obtain" => {
+                assert_eq!(check["status"], "failed", "{check}");
+                let message = check["message"].as_str().unwrap();
+                // Azurite answers a wrong key with AuthorizationFailure (Azure itself with AuthenticationFailed).
+                assert!(message.contains("the storage account refused its own account key (AuthorizationFailure)"));
+                assert!(!message.contains("http://"), "no endpoint URL: {check}");
+                let action = check["remediation"]["action"].as_str().unwrap();
+                assert!(action.contains("replace the integration's account key"), "{check}");
+            }
+            "credentials-sas-permissions"
+            | "trust-wrong-external-id"
+            | "trust-byob-identity-refused"
+            | "clock-skew" => {}
+            _ => assert_eq!(check["status"], "skipped", "{check}"),
+        }
+    }
+}

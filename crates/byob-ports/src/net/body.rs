@@ -22,7 +22,12 @@ pub fn logged_body(body: &str) -> String {
 }
 
 /// Reads at most a few KiB of a response's body and describes it as [`logged_body`] does.
-pub async fn remote_body(mut response: reqwest::Response) -> String {
+pub async fn remote_body(response: reqwest::Response) -> String {
+    logged_body(&remote_text(response).await)
+}
+
+/// At most a few KiB of a response's body, as text.
+pub(crate) async fn remote_text(mut response: reqwest::Response) -> String {
     let mut body = Vec::new();
     while body.len() < LOGGED_BYTES {
         match response.chunk().await {
@@ -30,12 +35,12 @@ pub async fn remote_body(mut response: reqwest::Response) -> String {
             _ => break,
         }
     }
-    logged_body(&String::from_utf8_lossy(&body))
+    String::from_utf8_lossy(&body).into_owned()
 }
 
 /// `<Code>X</Code>` (S3, Azure, GCS XML), or `"reason": "X"` / `"status": "X"` (Google JSON), when X is a plain
 /// identifier: anything longer or stranger is not a code and stays out of the message.
-fn vendor_code(body: &str) -> Option<String> {
+pub(crate) fn vendor_code(body: &str) -> Option<String> {
     let between = |open: &str, close: &str| {
         let start = body.find(open)? + open.len();
         let rest = &body[start..];

@@ -17,6 +17,7 @@ use std::{
 
 pub use address::not_public;
 pub use body::{logged_body, remote_body};
+pub(crate) use body::{remote_text, vendor_code};
 pub use http::{GuardedConnector, guarded_http_client};
 pub use ipnet::IpNet;
 pub use smithy::guarded_smithy_client;

@@ -22,6 +22,13 @@ pub enum StorageError {
          principal, or its sts:ExternalId condition is not this integration's external id, or the role does not exist"
     )]
     RoleRefused { role_arn: String, detail: String },
+    /// The store does not accept the credentials themselves (an unknown key id, a wrong secret or account key, a
+    /// SAS whose signature does not match): not a missing permission, so no grant would help.
+    #[error(
+        "the store does not accept the credentials ({0}): the key id, secret or account key is wrong, or was rotated \
+         or deleted"
+    )]
+    CredentialsRejected(String),
     /// Google IAM refused byob the customer's service account (impersonation): the grant to add is named.
     #[error("{0}")]
     ImpersonationRefused(String),
@@ -46,7 +53,10 @@ impl From<object_store::Error> for StorageError {
             | object_store::Error::Unauthenticated { path, source } => match source.downcast_ref::<Self>() {
                 // The credential provider's own refusal (STS refusing the role), passed through object_store.
                 Some(own @ (Self::RoleRefused { .. } | Self::ImpersonationRefused(_))) => own.clone(),
-                _ => Self::PermissionDenied(without_remote_body(&format!("{path}: {source}"))),
+                _ => {
+                    let text = format!("{path}: {source}");
+                    Self::refusal(crate::net::vendor_code(&text).as_deref(), without_remote_body(&text))
+                }
             },
             // Bulk deletes report a per-key refusal inside a successful response, which object_store passes on as
             // a generic error naming S3's code.
@@ -74,7 +84,41 @@ fn without_remote_body(text: &str) -> String {
     }
 }
 
+/// Codes with which S3, Azure and S3-compatible stores reject the credentials themselves.
+const REJECTED_CREDENTIALS: [&str; 6] = [
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    "InvalidToken",
+    "ExpiredToken",
+];
+
 impl StorageError {
+    /// A 401 or 403: the credentials rejected outright when the store's code says so, a missing permission
+    /// otherwise.
+    #[must_use]
+    pub fn refusal(code: Option<&str>, detail: String) -> Self {
+        match code {
+            Some(code) if REJECTED_CREDENTIALS.contains(&code) => Self::CredentialsRejected(code.to_string()),
+            _ => Self::PermissionDenied(detail),
+        }
+    }
+
+    /// The store's own error code of a refusal (`AccessDenied`, `AuthorizationFailure`…), where its answer had one.
+    #[must_use]
+    pub fn store_code(&self) -> Option<&str> {
+        match self {
+            Self::CredentialsRejected(code) => Some(code),
+            // `… 403 Forbidden (CODE; the response is in byob's log …)`, as `crate::net::logged_body` wrote it.
+            Self::PermissionDenied(detail) => {
+                let before = &detail[..detail.find("; the response is in byob's log")?];
+                Some(&before[before.rfind(" (")? + 2..])
+            }
+            _ => None,
+        }
+    }
+
     /// A request byob's own HTTP client could not make: refused by the network policy, or failed.
     #[must_use]
     pub fn request(err: reqwest::Error) -> Self {
@@ -90,6 +134,18 @@ pub(crate) use crate::net::refusal_in as refused_address;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_keeps_the_stores_code() {
+        let quoted = "k: Error performing PUT http://h/b/k in 2ms - Server returned non-2xx status code: 403 \
+                      Forbidden: <Error><Code>AuthorizationFailure</Code></Error>";
+        let err = StorageError::PermissionDenied(without_remote_body(quoted));
+        assert_eq!(err.store_code(), Some("AuthorizationFailure"));
+        assert_eq!(StorageError::PermissionDenied("reading: Access Denied".into()).store_code(), None);
+        let rejected = StorageError::refusal(Some("InvalidAccessKeyId"), "x".into());
+        assert!(matches!(rejected, StorageError::CredentialsRejected(ref c) if c == "InvalidAccessKeyId"));
+        assert!(matches!(StorageError::refusal(Some("AccessDenied"), "x".into()), StorageError::PermissionDenied(_)));
+    }
 
     #[test]
     fn remote_bodies_are_logged_not_shown() {

@@ -27,6 +27,31 @@ pub(super) fn credentials_refused(s: &Subject<'_>, err: &StorageError) -> Option
         StorageError::RoleRefused { .. } => Some(
             Outcome::failed(err.to_string(), s.needs(Operation::AssumeRole).fix).because(RootCause::CredentialsRefused),
         ),
+        // An account key grants everything: refused, it is the key itself (rotated, another account's) or the
+        // account's firewall, never a missing permission.
+        StorageError::PermissionDenied(_) if matches!(s.i.credentials, Credentials::AzureSharedKey { .. }) => Some(
+            Outcome::failed(
+                format!(
+                    "the storage account refused its own account key{}: the key was rotated or belongs to another \
+                     account, or the account's firewall refuses byob's address",
+                    code_of(err)
+                ),
+                "replace the integration's account key with a current one (Storage account → Access keys), or allow \
+                 byob's address in the account's networking rules",
+            )
+            .because(RootCause::CredentialsRefused),
+        ),
+        StorageError::CredentialsRejected(_) => Some(
+            Outcome::failed(
+                err.to_string(),
+                format!(
+                    "replace the integration's credentials with current ones: `byob integrations update --org {} {}` \
+                     with a body of new `credentials`",
+                    s.i.org_id, s.i.id
+                ),
+            )
+            .because(RootCause::CredentialsRefused),
+        ),
         _ => None,
     }
 }
@@ -35,8 +60,21 @@ pub(super) fn credentials_refused(s: &Subject<'_>, err: &StorageError) -> Option
 /// endpoint URLs and bodies).
 fn refused(s: &Subject<'_>, op: Operation, what: String, err: &StorageError) -> Outcome {
     tracing::info!(integration = %s.i.id, error = %err, "verification: {what}");
+    if let Some(refused) = credentials_refused(s, err) {
+        return refused;
+    }
     let needed = s.needs(op);
-    Outcome::failed(format!("{what}: the store refused {}", needed.permission), needed.fix)
+    Outcome::failed(format!("{what}: the store refused {}{}", needed.permission, code_of(err)), needed.fix)
+}
+
+/// ` (CODE)` when the store's answer named one.
+pub(super) fn code_of(err: &StorageError) -> String {
+    err.store_code().map(|code| format!(" ({code})")).unwrap_or_default()
+}
+
+/// Where byob writes, as a message says it.
+pub(super) fn under(i: &Integration) -> String {
+    if i.prefix.is_empty() { "the bucket root".into() } else { format!("`{}/`", i.prefix) }
 }
 
 /// An Azure SAS grants the permissions the enabled features need (the features may have changed since the SAS
@@ -111,14 +149,14 @@ pub(super) async fn write(client: &StorageClient, s: &Subject<'_>, key: &Path, b
             "create the bucket, or correct the integration's bucket name",
         )
         .because(RootCause::BucketMissing),
-        Err(e) if denied(&e) => refused(s, Operation::Write, format!("byob may not write under `{}/`", i.prefix), &e)
+        Err(e) if denied(&e) => refused(s, Operation::Write, format!("byob may not write under {}", under(i)), &e)
             .because(RootCause::WriteRefused),
         Err(e) => Outcome::failed(format!("writing {key} failed: {e}"), "check the bucket name, region and endpoint"),
     }
 }
 
 pub(super) async fn read_back(client: &StorageClient, s: &Subject<'_>, key: &Path, body: &[u8]) -> Outcome {
-    let what = || format!("byob may not read under `{}/`", s.i.prefix);
+    let what = || format!("byob may not read under {}", under(s.i));
     match client.store().get(key).await.map_err(StorageError::from) {
         Ok(result) => match result.bytes().await.map_err(StorageError::from) {
             Ok(bytes) if bytes.as_ref() == body => Outcome::passed("read the probe back unchanged"),
@@ -152,8 +190,8 @@ pub(super) async fn list(client: &StorageClient, s: &Subject<'_>, key: &Path) ->
                 needed.fix,
             )
         }
-        Err(e) if denied(&e) => refused(s, Operation::List, format!("byob may not list under `{}/`", s.i.prefix), &e),
-        Err(e) => Outcome::failed(format!("listing under `{}/` failed: {e}", s.i.prefix), "check the endpoint"),
+        Err(e) if denied(&e) => refused(s, Operation::List, format!("byob may not list under {}", under(s.i)), &e),
+        Err(e) => Outcome::failed(format!("listing under {} failed: {e}", under(s.i)), "check the endpoint"),
     }
 }
 

@@ -70,8 +70,9 @@ pub(super) fn region(location: &Read<String>, s: &Subject<'_>) -> Outcome {
                     "the bucket is in `{actual}` but the integration says `{configured}`: requests are redirected or refused (this is a region mismatch, not a permission or CORS problem)"
                 ),
                 format!(
-                    "set the integration's region to `{actual}` (byob integrations update {} --region {actual})",
-                    i.id
+                    "set the integration's region to `{actual}`: `echo '{{\"region\": \"{actual}\"}}' | byob \
+                     integrations update --org {} {}`",
+                    i.org_id, i.id
                 ),
             )
             .because(RootCause::RegionMismatch),

@@ -167,9 +167,10 @@ impl BucketInspector for AzureInspector {
     async fn settings(&self) -> BucketSettings {
         let (cors, public_access) = tokio::join!(self.cors(), self.public_access());
         // An Azure container has no region of its own; whether it exists is what its properties say.
+        // A refused read leaves existence unknown: the refusal is reported, never a pass.
         let location = match &public_access {
-            Err(e @ StorageError::NotFound(_)) => Err(e.clone()),
-            _ => Ok(Setting::Unavailable(
+            Err(e) => Err(e.clone()),
+            Ok(_) => Ok(Setting::Unavailable(
                 "an Azure container has no region of its own: it is the storage account's".into(),
             )),
         };

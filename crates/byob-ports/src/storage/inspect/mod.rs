@@ -122,9 +122,10 @@ pub(crate) async fn date_header(http: &reqwest::Client, url: &str) -> Result<Dat
 /// The body is read (a few KiB at most) into byob's log, never into the message ([`crate::net::remote_body`]).
 pub(crate) async fn status_error(what: &str, response: reqwest::Response) -> StorageError {
     let status = response.status();
-    let detail = crate::net::remote_body(response).await;
+    let body = crate::net::remote_text(response).await;
+    let detail = crate::net::logged_body(&body);
     if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::UNAUTHORIZED {
-        StorageError::PermissionDenied(format!("reading {what}: {status}{detail}"))
+        StorageError::refusal(crate::net::vendor_code(&body).as_deref(), format!("reading {what}: {status}{detail}"))
     } else if status == reqwest::StatusCode::NOT_FOUND {
         StorageError::NotFound(what.to_string())
     } else {

@@ -107,7 +107,7 @@ where
     let message = err.message().unwrap_or(code).to_string();
     match (code, status) {
         ("AccessDenied", _) | (_, Some(403)) => {
-            Err(StorageError::PermissionDenied(format!("reading the bucket's {what}: {message}")))
+            Err(StorageError::refusal(Some(code), format!("reading the bucket's {what}: {message}")))
         }
         ("NotImplemented" | "MethodNotAllowed", _) | (_, Some(501 | 405)) => {
             Ok(Setting::Unavailable(format!("this store does not implement reading the bucket's {what}")))
@@ -322,7 +322,7 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     match (code, status) {
         ("AccessDenied", _) | (_, Some(403)) => {
-            StorageError::PermissionDenied(format!("{what}: {}", err.message().unwrap_or(code)))
+            StorageError::refusal(Some(code), format!("{what}: {}", err.message().unwrap_or(code)))
         }
         ("NoSuchBucket", _) => StorageError::NotFound("the bucket".into()),
         _ => StorageError::Backend(format!("{what}: {}", DisplayErrorContext(err))),
