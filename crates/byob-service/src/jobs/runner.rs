@@ -36,6 +36,23 @@ pub struct JobSettings {
     pub max_running_per_org: u32,
 }
 
+/// What the heartbeat reports to the job it renews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Beat {
+    CancelRequested,
+    /// Another process took the job over.
+    LeaseLost,
+}
+
+/// Stops a spawned task when its owner returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Why the runner stopped a job's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StopReason {
@@ -133,8 +150,8 @@ impl JobRunner {
     ) -> Result<Value, JobFailure> {
         let work = self.execute(job, handle);
         tokio::pin!(work);
-        let mut ticker = tokio::time::interval(self.settings.heartbeat);
-        ticker.tick().await;
+        let (beats_tx, mut beats) = tokio::sync::mpsc::channel(1);
+        let _heartbeat = AbortOnDrop(tokio::spawn(self.heartbeat(job.id, handle.clone(), beats_tx)));
         let deadline = tokio::time::sleep(self.settings.deadline);
         tokio::pin!(deadline);
         let mut stopped: Option<StopReason> = None;
@@ -161,20 +178,11 @@ impl JobRunner {
                         stop(&mut stopped, StopReason::Shutdown, abandon.as_mut());
                     }
                 }
-                _ = ticker.tick() => {
-                    let until = self.deps.clock.now() + span(self.settings.lease);
-                    match self.deps.catalog.heartbeat_job(job.id, &self.settings.owner, until, &handle.progress()).await {
-                        Ok(Some(false)) => {}
-                        Ok(Some(true)) => {
-                            handle.stop(true);
-                            stop(&mut stopped, StopReason::Requested, abandon.as_mut());
-                        }
-                        Ok(None) => {
-                            tracing::warn!(job = %job.id, "lease lost; stopping");
-                            stop(&mut stopped, StopReason::Requested, abandon.as_mut());
-                        }
-                        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not renew the lease"),
+                Some(beat) = beats.recv() => {
+                    if beat == Beat::CancelRequested {
+                        handle.stop(true);
                     }
+                    stop(&mut stopped, StopReason::Requested, abandon.as_mut());
                 }
             }
         };
@@ -192,6 +200,39 @@ impl JobRunner {
                 "byob stopped while the job ran; it runs again from the start",
             )),
             (outcome, _) => outcome,
+        }
+    }
+
+    /// Renews the lease and saves the progress on its own task, so work that keeps its thread busy between awaits
+    /// (encoding a large batch) cannot delay a renewal past the lease and lose the job to another runner. Says
+    /// when a cancel was requested or the lease was lost.
+    fn heartbeat(
+        &self,
+        id: JobId,
+        handle: JobHandle,
+        beats: tokio::sync::mpsc::Sender<Beat>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (catalog, clock) = (self.deps.catalog.clone(), self.deps.clock.clone());
+        let (owner, lease, every) = (self.settings.owner.clone(), self.settings.lease, self.settings.heartbeat);
+        async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let until = clock.now() + span(lease);
+                match catalog.heartbeat_job(id, &owner, until, &handle.progress()).await {
+                    Ok(Some(false)) => {}
+                    Ok(Some(true)) => {
+                        let _ = beats.try_send(Beat::CancelRequested);
+                    }
+                    Ok(None) => {
+                        tracing::warn!(job = %id, "lease lost; stopping");
+                        let _ = beats.try_send(Beat::LeaseLost);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(job = %id, error = %e, "could not renew the lease"),
+                }
+            }
         }
     }
 
