@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use axum::{
     extract::{MatchedPath, RawPathParams, Request, State},
-    http::{Method, StatusCode},
+    http::Method,
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -80,7 +80,7 @@ fn path_param<T: std::str::FromStr<Err = byob_core::IdError>>(
         Some((_, value)) => value
             .parse()
             .map(Some)
-            .map_err(|e: byob_core::IdError| Problem::new(StatusCode::BAD_REQUEST, "invalid-id", e.to_string()).into()),
+            .map_err(|e: byob_core::IdError| Problem::of(byob_core::codes::INVALID_ID, e.to_string()).into()),
     }
 }
 
@@ -138,7 +138,14 @@ async fn check(
                 state
                     .services
                     .auditor
-                    .record(ctx, org, "access.denied", Some(route.to_string()), AuditOutcome::Denied, detail)
+                    .record(
+                        ctx,
+                        org,
+                        byob_core::actions::ACCESS_DENIED,
+                        Some(route.to_string()),
+                        AuditOutcome::Denied,
+                        detail,
+                    )
                     .await?;
             }
             Err(denied.into())

@@ -66,9 +66,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
             });
         if !is_json {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+            return Err(Problem::of(
+                byob_core::codes::UNSUPPORTED_MEDIA_TYPE,
                 "send the body as JSON with `Content-Type: application/json`",
             )
             .into());
@@ -76,9 +75,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             let status = rejection.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(status, "payload-too-large", "the request body exceeds the server's limit")
+                Problem::of(byob_core::codes::PAYLOAD_TOO_LARGE, "the request body exceeds the server's limit")
             } else {
-                Problem::new(StatusCode::BAD_REQUEST, "unreadable-body", rejection.body_text())
+                Problem::of(byob_core::codes::UNREADABLE_BODY, rejection.body_text())
             }
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
@@ -91,18 +90,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 fn body_problem(path: &str, err: &serde_json::Error) -> ApiError {
     if err.is_syntax() || err.is_eof() {
-        return Problem::new(StatusCode::BAD_REQUEST, "malformed-json", format!("the body is not valid JSON: {err}"))
-            .into();
+        return Problem::of(byob_core::codes::MALFORMED_JSON, format!("the body is not valid JSON: {err}")).into();
     }
     if path == "." {
-        return Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-body",
+        return Problem::of(
+            byob_core::codes::INVALID_BODY,
             format!("the body does not match the expected shape: {err}"),
         )
         .into();
     }
-    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-body", format!("`{path}`: {err}")).with_field(path).into()
+    Problem::of(byob_core::codes::INVALID_BODY, format!("`{path}`: {err}")).with_field(path).into()
 }
 
 /// Path parameters (typed ids): 400 `invalid-id` naming the parameter when malformed.
@@ -118,7 +115,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             Err(rejection) => {
                 let text = rejection.body_text();
                 let detail = text.strip_prefix("Invalid URL: ").unwrap_or(&text).to_string();
-                Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-id", detail).into())
+                Err(Problem::of(byob_core::codes::INVALID_ID, detail).into())
             }
         }
     }
@@ -137,7 +134,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
             Err(rejection) => {
                 let text = rejection.body_text();
                 let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text).to_string();
-                Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", detail).into())
+                Err(Problem::of(byob_core::codes::INVALID_QUERY, detail).into())
             }
         }
     }

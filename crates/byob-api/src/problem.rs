@@ -7,6 +7,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use byob_core::codes::{self, ErrorCode};
 use byob_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -44,8 +45,17 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem with one of byob's stable codes, at the code's status.
     #[must_use]
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub fn of(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code.as_str(),
+            detail,
+        )
+    }
+
+    fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         Self {
             kind: format!("urn:byob:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -72,11 +82,8 @@ impl Problem {
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         let error_id = byob_core::id::new_error_id();
         tracing::error!(error_id = %error_id, error = %cause, "internal error");
-        let mut problem = Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("byob failed internally; quote error id {error_id} to the operator"),
-        );
+        let mut problem =
+            Self::of(codes::INTERNAL, format!("byob failed internally; quote error id {error_id} to the operator"));
         problem.error_id = Some(error_id);
         problem
     }
@@ -84,16 +91,19 @@ impl Problem {
     /// The generic problem for a status produced outside byob's handlers (a layer, the router).
     fn for_status(status: StatusCode) -> Self {
         let (code, detail) = match status {
-            StatusCode::NOT_FOUND => ("route-not-found", "no such route; see /v1/openapi.json for the API"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "this route does not accept that method"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "the request body exceeds the server's limit"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "send `Content-Type: application/json`"),
-            StatusCode::REQUEST_TIMEOUT => ("request-timeout", "the request took too long; retry later"),
-            StatusCode::UNAUTHORIZED => ("unauthenticated", "send `Authorization: Bearer <token>`"),
-            s if s.is_server_error() => ("internal", "byob failed internally"),
-            _ => ("bad-request", "the request was not understood"),
+            StatusCode::NOT_FOUND => (codes::ROUTE_NOT_FOUND, "no such route; see /v1/openapi.json for the API"),
+            StatusCode::METHOD_NOT_ALLOWED => (codes::METHOD_NOT_ALLOWED, "this route does not accept that method"),
+            StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, "the request body exceeds the server's limit"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (codes::UNSUPPORTED_MEDIA_TYPE, "send `Content-Type: application/json`")
+            }
+            StatusCode::REQUEST_TIMEOUT => (codes::REQUEST_TIMEOUT, "the request took too long; retry later"),
+            StatusCode::UNAUTHORIZED => (codes::UNAUTHENTICATED, "send `Authorization: Bearer <token>`"),
+            s if s.is_server_error() => (codes::INTERNAL, "byob failed internally"),
+            _ => (codes::BAD_REQUEST, "the request was not understood"),
         };
-        Self::new(status, code, detail)
+        // The status the layer produced stands (a 502 from a proxy stays a 502).
+        Self::new(status, code.as_str(), detail)
     }
 }
 
@@ -112,59 +122,31 @@ impl From<Problem> for ApiError {
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         let problem = match &err {
-            ServiceError::Unauthenticated => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
+            ServiceError::Unauthenticated => Problem::of(
+                codes::UNAUTHENTICATED,
                 "missing, unknown, expired or revoked token; send `Authorization: Bearer <token>`",
             ),
-            ServiceError::Forbidden(why) => Problem::new(StatusCode::FORBIDDEN, "forbidden", why.clone()),
-            ServiceError::NotFound { kind, .. } => {
-                let code = format!("{}-not-found", kind.replace(' ', "-").to_ascii_lowercase());
-                Problem::new(StatusCode::NOT_FOUND, &code, err.to_string())
-            }
+            ServiceError::Forbidden(why) => Problem::of(codes::FORBIDDEN, why.clone()),
+            ServiceError::NotFound { code, .. } => Problem::of(*code, err.to_string()),
             ServiceError::Invalid { field, message } => {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", format!("`{field}` {message}"))
-                    .with_field(field.clone())
+                Problem::of(codes::VALIDATION_FAILED, format!("`{field}` {message}")).with_field(field.clone())
             }
             ServiceError::Rule(e) => {
-                let mut problem = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation-failed",
-                    format!("`{}` {}", e.field, e.message),
-                )
-                .with_field(e.field.clone());
+                let mut problem = Problem::of(codes::VALIDATION_FAILED, format!("`{}` {}", e.field, e.message))
+                    .with_field(e.field.clone());
                 problem.rule = Some(e.rule.to_string());
                 problem
             }
-            ServiceError::Conflict(why) => Problem::new(StatusCode::CONFLICT, "conflict", why.clone()),
-            ServiceError::Refused { code, message } => Problem::new(refusal_status(code), code, message.clone()),
+            ServiceError::Conflict(why) => Problem::of(codes::CONFLICT, why.clone()),
+            ServiceError::Refused { code, message } => Problem::of(*code, message.clone()),
             ServiceError::Storage(storage) => storage_problem(storage),
-            ServiceError::Catalog(byob_ports::catalog::CatalogError::Busy(_)) => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "catalog-busy",
-                "the catalog is busy with other writes; nothing was changed, retry the request".to_string(),
+            ServiceError::Catalog(byob_ports::catalog::CatalogError::Busy(_)) => Problem::of(
+                codes::CATALOG_BUSY,
+                "the catalog is busy with other writes; nothing was changed, retry the request",
             ),
             ServiceError::Catalog(_) | ServiceError::SecretBox(_) => Problem::internal(&err),
         };
         Self(Box::new(problem))
-    }
-}
-
-/// Most refusals are about the state of things (409); these say more precisely what is wrong.
-fn refusal_status(code: &str) -> StatusCode {
-    match code {
-        "upload-too-large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "quota-exceeded" => StatusCode::TOO_MANY_REQUESTS,
-        "relay-too-slow" => StatusCode::REQUEST_TIMEOUT,
-        "content-type-not-allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "upload-token-invalid" | "connection-access-denied" => StatusCode::FORBIDDEN,
-        "connection-failed" | "import-list-denied" | "import-read-denied" => StatusCode::BAD_GATEWAY,
-        c if c.starts_with("csv-")
-            || matches!(c, "upload-size-mismatch" | "address-not-allowed" | "endpoint-not-allowed") =>
-        {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        _ => StatusCode::CONFLICT,
     }
 }
 
@@ -173,17 +155,15 @@ fn storage_problem(err: &byob_ports::storage::StorageError) -> Problem {
     use byob_ports::storage::StorageError as E;
     let detail = err.to_string();
     match err {
-        E::InvalidKey { .. } => Problem::new(StatusCode::BAD_REQUEST, "invalid-key", detail),
-        E::LifetimeTooLong { .. } => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation-failed", detail).with_field("expires_in")
-        }
-        E::Config(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "storage-unusable", detail),
-        E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "object-not-found", detail),
+        E::InvalidKey { .. } => Problem::of(codes::INVALID_KEY, detail),
+        E::LifetimeTooLong { .. } => Problem::of(codes::VALIDATION_FAILED, detail).with_field("expires_in"),
+        E::Config(_) => Problem::of(codes::STORAGE_UNUSABLE, detail),
+        E::NotFound(_) => Problem::of(codes::OBJECT_NOT_FOUND, detail),
         E::PermissionDenied(_) | E::CredentialsRejected(_) | E::RoleRefused { .. } | E::ImpersonationRefused(_) => {
-            Problem::new(StatusCode::BAD_GATEWAY, "storage-permission-denied", detail)
+            Problem::of(codes::STORAGE_PERMISSION_DENIED, detail)
         }
-        E::Backend(_) => Problem::new(StatusCode::BAD_GATEWAY, "storage-unavailable", detail),
-        E::AddressRefused(_) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "address-not-allowed", detail),
+        E::Backend(_) => Problem::of(codes::STORAGE_UNAVAILABLE, detail),
+        E::AddressRefused(_) => Problem::of(codes::ADDRESS_NOT_ALLOWED, detail),
     }
 }
 
@@ -237,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_problem_detail_never_carries_a_url_query() {
-        let p = Problem::new(StatusCode::BAD_GATEWAY, "x", "https://h/b/k?sig=SECRET&sv=1 refused");
+        let p = Problem::of(codes::STORAGE_UNAVAILABLE, "https://h/b/k?sig=SECRET&sv=1 refused");
         assert_eq!(p.detail, "https://h/b/k?[redacted] refused");
     }
 }

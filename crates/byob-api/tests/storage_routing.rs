@@ -44,7 +44,10 @@ async fn attachments_and_assets_need_the_orgs_own_bucket() {
     let o = org(&app).await;
     for feature in [Feature::Attachments, Feature::Assets] {
         let refused = app.services.storage.for_feature(&operator(), o, feature).await;
-        assert!(matches!(refused, Err(ServiceError::Refused { code: "feature-needs-integration", .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Err(ServiceError::Refused { code: byob_core::codes::FEATURE_NEEDS_INTEGRATION, .. })),
+            "{refused:?}"
+        );
     }
 }
 
@@ -89,7 +92,10 @@ async fn a_feature_routed_to_an_s3_integration_uses_its_stored_credentials() {
     assert!(app.services.storage.for_feature(&operator(), o, Feature::Uploads).await.unwrap().integration.is_none());
     app.call("POST", &format!("/v1/orgs/{o}/integrations/{}/disable", created.id()), Some(OPERATOR_TOKEN), None).await;
     let refused = app.services.storage.for_feature(&operator(), o, Feature::Exports).await;
-    assert!(matches!(refused, Err(ServiceError::Refused { code: "integration-disabled", .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(ServiceError::Refused { code: byob_core::codes::INTEGRATION_DISABLED, .. })),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +114,7 @@ async fn modes_the_operator_has_not_enabled_say_what_to_configure() {
     }
     let refused = app.services.storage.for_feature(&operator(), o, Feature::Exports).await;
     assert!(
-        matches!(&refused, Err(ServiceError::Refused { code: "credential-mode-unavailable", message }) if message.contains("gcp_service_account_key")),
+        matches!(&refused, Err(ServiceError::Refused { code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE, message }) if message.contains("gcp_service_account_key")),
         "{refused:?}"
     );
 

@@ -386,7 +386,10 @@ async fn a_trickling_relay_part_is_refused() {
         .relay_part(org.parse::<OrgId>().unwrap(), id.parse::<UploadId>().unwrap(), 1, &token, Box::pin(trickle))
         .await
         .expect_err("too slow");
-    assert!(matches!(refused, byob_service::ServiceError::Refused { code: "relay-too-slow", .. }), "{refused:?}");
+    assert!(
+        matches!(refused, byob_service::ServiceError::Refused { code: byob_core::codes::RELAY_TOO_SLOW, .. }),
+        "{refused:?}"
+    );
     // The part can be sent again, at speed.
     relay(&app, &org, &id, 1, &token, b"a,b\n1,2\n").await.unwrap();
 }

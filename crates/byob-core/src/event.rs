@@ -8,17 +8,28 @@ use utoipa::ToSchema;
 
 use crate::{DeliveryId, EventId, OrgId, SecretId, WebhookId};
 
-/// Every event type byob emits (docs/events.md describes each and its payload).
+/// The event types, one constant each (docs/events.md describes each and its payload).
+pub const VERIFICATION_COMPLETED: &str = "verification-completed";
+pub const INTEGRATION_STATE_CHANGED: &str = "integration-state-changed";
+pub const CHECK_DRIFTED: &str = "check-drifted";
+pub const CHECK_RECOVERED: &str = "check-recovered";
+pub const CREDENTIAL_EXPIRING: &str = "credential-expiring";
+pub const CREDENTIAL_EXPIRED: &str = "credential-expired";
+pub const WEBHOOK_TEST: &str = "webhook-test";
+pub const EXPORT_SUCCEEDED: &str = "export-succeeded";
+pub const EXPORT_FAILED: &str = "export-failed";
+
+/// Every event type byob emits.
 pub const EVENT_TYPES: [&str; 9] = [
-    "verification-completed",
-    "integration-state-changed",
-    "check-drifted",
-    "check-recovered",
-    "credential-expiring",
-    "credential-expired",
-    "webhook-test",
-    "export-succeeded",
-    "export-failed",
+    VERIFICATION_COMPLETED,
+    INTEGRATION_STATE_CHANGED,
+    CHECK_DRIFTED,
+    CHECK_RECOVERED,
+    CREDENTIAL_EXPIRING,
+    CREDENTIAL_EXPIRED,
+    WEBHOOK_TEST,
+    EXPORT_SUCCEEDED,
+    EXPORT_FAILED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -97,4 +108,23 @@ pub struct Delivery {
     pub last_status_code: Option<u16>,
     pub last_error: Option<String>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod contract_tests {
+    #[test]
+    fn every_event_type_is_documented_and_every_documented_type_exists() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/events.md");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut documented: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|l| l.trim_start_matches("| `").split('`').next())
+            .filter(|t| !t.contains('.') && !t.contains(' '))
+            .collect();
+        documented.sort_unstable();
+        let mut all = super::EVENT_TYPES.to_vec();
+        all.sort_unstable();
+        assert_eq!(documented, all, "docs/events.md's table");
+    }
 }

@@ -217,3 +217,9 @@ impl From<&Integration> for IntegrationSummary {
         }
     }
 }
+
+/// The Azure SAS permission letters the features need: read and list always, write unless only imports.
+#[must_use]
+pub fn sas_permissions_needed(features: &[Feature]) -> &'static str {
+    if features.iter().any(|f| *f != Feature::Imports) { "rwl" } else { "rl" }
+}

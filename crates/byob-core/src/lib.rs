@@ -1,6 +1,8 @@
 //! Domain types shared by every byob layer. Nothing here does I/O.
 #![deny(missing_debug_implementations)]
 
+pub mod actions;
+pub mod codes;
 pub mod config;
 pub mod connection;
 pub mod event;

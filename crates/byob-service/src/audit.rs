@@ -37,7 +37,7 @@ fn error_code(err: &ServiceError) -> &'static str {
         ServiceError::NotFound { .. } => "not-found",
         ServiceError::Invalid { .. } | ServiceError::Rule(_) => "validation-failed",
         ServiceError::Conflict(_) => "conflict",
-        ServiceError::Refused { code, .. } => code,
+        ServiceError::Refused { code, .. } => code.as_str(),
         ServiceError::Storage(_) => "storage",
         ServiceError::Catalog(_) | ServiceError::SecretBox(_) => "internal",
     }
@@ -58,11 +58,12 @@ impl Auditor {
         &self,
         ctx: &RequestContext,
         org: OrgId,
-        action: &str,
+        action: &'static str,
         target: Option<String>,
         outcome: AuditOutcome,
         detail: Value,
     ) -> Result<(), ServiceError> {
+        debug_assert!(byob_core::actions::ALL.contains(&action), "`{action}` is not in byob_core::actions");
         // `detail` is always an object, so readers can index it without checking.
         let detail = if detail.is_object() { detail } else { Value::Object(serde_json::Map::new()) };
         let entry = AuditEntry {
@@ -88,7 +89,7 @@ impl Auditor {
         &self,
         ctx: &RequestContext,
         org: OrgId,
-        action: &str,
+        action: &'static str,
         target: Option<String>,
         detail: Value,
         op: F,
@@ -134,7 +135,7 @@ impl AuditService {
     ) -> Result<Vec<AuditEntry>, ServiceError> {
         crate::tenancy::visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "audit.read", None, Value::Null, async {
+            .audited(ctx, org, byob_core::actions::AUDIT_READ, None, Value::Null, async {
                 ctx.principal.require(Access::Admin)?;
                 Ok(self.deps.catalog.list_audit(org, &filter, page).await?)
             })

@@ -116,7 +116,9 @@ impl Principal {
     /// `NotFound` for a member of another org.
     pub fn can_see(&self, org: OrgId) -> Result<(), ServiceError> {
         match self {
-            Self::Member { org_id, .. } if *org_id != org => Err(ServiceError::not_found("organization", org)),
+            Self::Member { org_id, .. } if *org_id != org => {
+                Err(ServiceError::not_found(byob_core::codes::ORGANIZATION_NOT_FOUND, org))
+            }
             _ => Ok(()),
         }
     }

@@ -1,5 +1,6 @@
 //! What can go wrong in a use case, in terms the HTTP layer maps once to problem+json.
 
+use byob_core::codes::{self, ErrorCode};
 use byob_ports::{catalog::CatalogError, secretbox::SecretBoxError};
 use thiserror::Error;
 
@@ -9,9 +10,9 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
-    /// Also what another org's caller gets, so existence never leaks.
-    #[error("{kind} `{id}` does not exist")]
-    NotFound { kind: &'static str, id: String },
+    /// Also what another org's caller gets, so existence never leaks. The code names the kind of record.
+    #[error("{} `{id}` does not exist", .code.missing_kind())]
+    NotFound { code: ErrorCode, id: String },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     /// A field that breaks a named rule (docs/validation.md).
@@ -22,7 +23,7 @@ pub enum ServiceError {
     /// Refused because of the state of things (a disabled integration, a feature without a bucket), with a
     /// stable code.
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    Refused { code: ErrorCode, message: String },
     #[error(transparent)]
     Storage(#[from] byob_ports::storage::StorageError),
     #[error(transparent)]
@@ -33,7 +34,7 @@ pub enum ServiceError {
 
 impl From<byob_ports::net::NetError> for ServiceError {
     fn from(err: byob_ports::net::NetError) -> Self {
-        Self::Refused { code: "address-not-allowed", message: err.to_string() }
+        Self::Refused { code: codes::ADDRESS_NOT_ALLOWED, message: err.to_string() }
     }
 }
 
@@ -70,7 +71,8 @@ impl ServiceError {
         Self::Invalid { field: field.into(), message: message.into() }
     }
 
-    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { kind, id: id.to_string() }
+    /// A record that does not exist in the org: `code` is its `…-not-found` code.
+    pub fn not_found(code: ErrorCode, id: impl ToString) -> Self {
+        Self::NotFound { code, id: id.to_string() }
     }
 }

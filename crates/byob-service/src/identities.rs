@@ -36,7 +36,7 @@ pub(crate) async fn org_identity(
     }
     if pool.is_empty() {
         return Err(ServiceError::Refused {
-            code: "credential-mode-unavailable",
+            code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
             message: format!("the operator has not provisioned per-org identities for this mode ({setting})"),
         });
     }
@@ -47,7 +47,7 @@ pub(crate) async fn org_identity(
         }
     }
     Err(ServiceError::Refused {
-        code: "identity-pool-exhausted",
+        code: byob_core::codes::IDENTITY_POOL_EXHAUSTED,
         message: format!("every per-org identity ({setting}) is taken; ask the operator to provision more"),
     })
 }
@@ -67,7 +67,7 @@ pub(crate) async fn claim_customer_account(
         Ok(())
     } else {
         Err(ServiceError::Refused {
-            code: "identity-in-use",
+            code: byob_core::codes::IDENTITY_IN_USE,
             message: format!(
                 "`{account}` is already used by another organization; each customer account serves one org"
             ),
@@ -87,7 +87,7 @@ pub(crate) async fn azure_broker_app(
     let pool: Vec<String> = apps.iter().map(|a| a.client_id.clone()).collect();
     let client_id = org_identity(deps, org, AZURE_BROKER_APP, &pool, "integrations.azure_broker_apps").await?;
     apps.iter().find(|a| a.client_id == client_id).cloned().ok_or_else(|| ServiceError::Refused {
-        code: "credential-mode-unavailable",
+        code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
         message: format!(
             "the org's application `{client_id}` is no longer configured (integrations.azure_broker_apps)"
         ),

@@ -3,6 +3,7 @@
 
 mod audit;
 mod auth;
+mod aws;
 mod capability;
 mod context;
 pub mod data;
@@ -12,9 +13,11 @@ mod identities;
 mod integrations;
 pub mod jobs;
 pub mod quota;
+mod records;
+mod reports;
+mod routing;
 mod secrets;
 pub mod setup;
-mod storage;
 pub mod tabular;
 mod tenancy;
 mod validate;
@@ -31,8 +34,8 @@ pub use error::ServiceError;
 pub use integrations::{
     CreateIntegration, CredentialsInput, IntegrationPolicy, IntegrationService, IntegrationView, UpdateIntegration,
 };
+pub use routing::{GcpIdentity, RoutedStorage, StorageRouter, StorageSettings};
 pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
-pub use storage::{GcpIdentity, RoutedStorage, StorageRouter, StorageSettings};
 pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
 
 /// Everything a use case needs from outside, built once at start-up.

@@ -31,7 +31,7 @@ pub(crate) async fn check(deps: &Deps, org: OrgId, what: Usage, adding: u64) -> 
         return Ok(());
     }
     Err(ServiceError::Refused {
-        code: "quota-exceeded",
+        code: byob_core::codes::QUOTA_EXCEEDED,
         message: format!(
             "the org holds {used} {noun} and may hold at most {limit} ({setting}); remove some, wait for queued work \
              to run, or ask the operator to raise the limit"

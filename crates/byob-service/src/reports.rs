@@ -1,11 +1,14 @@
-//! What a verification says: named checks, each with a status, its duration, the exact cause and the fix.
+//! What a verification says: named checks, each with a status, its duration, the exact cause and the fix; and
+//! the stored reports, which feature routing reads too (so routing does not depend on verification itself).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use byob_core::{integration::IntegrationState, redact::url_queries_in};
+use byob_core::{IntegrationId, OrgId, integration::IntegrationState, redact::url_queries_in};
+
+use crate::{Deps, ServiceError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -156,6 +159,25 @@ impl VerificationReport {
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
         self.checks.iter().find(|c| c.name == name)
     }
+}
+
+/// The latest reports of an integration, newest first.
+pub(crate) async fn stored_reports(
+    deps: &Deps,
+    org: OrgId,
+    id: IntegrationId,
+    limit: u32,
+) -> Result<Vec<VerificationReport>, ServiceError> {
+    deps.catalog
+        .list_verifications(org, id, limit)
+        .await?
+        .into_iter()
+        .map(|value| {
+            serde_json::from_value(value).map_err(|e| {
+                ServiceError::Catalog(byob_ports::catalog::CatalogError::Corrupt(format!("verification report: {e}")))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -78,10 +78,21 @@ pub(crate) async fn reveal_owned(
     org: OrgId,
     id: SecretId,
 ) -> Result<Sensitive<String>, ServiceError> {
-    let stored = deps.catalog.get_owned_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
+    let stored = deps
+        .catalog
+        .get_owned_secret(org, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))?;
     let text = open_text(deps, org, id, &stored)?;
     auditor
-        .record(ctx, org, "secret.use", Some(id.to_string()), byob_core::AuditOutcome::Success, serde_json::json!({}))
+        .record(
+            ctx,
+            org,
+            byob_core::actions::SECRET_USE,
+            Some(id.to_string()),
+            byob_core::AuditOutcome::Success,
+            serde_json::json!({}),
+        )
         .await?;
     Ok(text)
 }
@@ -159,29 +170,36 @@ impl SecretService {
         visible_org(&self.deps, ctx, org).await?;
         let id = SecretId::generate();
         self.auditor
-            .audited(ctx, org, "secret.create", Some(id.to_string()), json!({ "name": req.name }), async {
-                ctx.principal.require(Access::Admin)?;
-                let now = self.deps.clock.now();
-                check_value(&req.value)?;
-                let stored = self.seal(org, id, &req.value)?;
-                let meta = SecretMeta {
-                    id,
-                    org_id: org,
-                    name: validate::machine_name("name", &req.name)?,
-                    description: check_description(req.description.as_deref())?,
-                    key_id: stored.key_id.clone(),
-                    created_at: now,
-                    updated_at: now,
-                    expires_at: req.expires_at,
-                };
-                self.deps.catalog.insert_secret(&meta, &stored).await.map_err(|e| match e {
-                    byob_ports::catalog::CatalogError::Conflict(_) => {
-                        ServiceError::Conflict(format!("a secret named `{}` already exists in this org", meta.name))
-                    }
-                    other => other.into(),
-                })?;
-                Ok(meta)
-            })
+            .audited(
+                ctx,
+                org,
+                byob_core::actions::SECRET_CREATE,
+                Some(id.to_string()),
+                json!({ "name": req.name }),
+                async {
+                    ctx.principal.require(Access::Admin)?;
+                    let now = self.deps.clock.now();
+                    check_value(&req.value)?;
+                    let stored = self.seal(org, id, &req.value)?;
+                    let meta = SecretMeta {
+                        id,
+                        org_id: org,
+                        name: validate::machine_name("name", &req.name)?,
+                        description: check_description(req.description.as_deref())?,
+                        key_id: stored.key_id.clone(),
+                        created_at: now,
+                        updated_at: now,
+                        expires_at: req.expires_at,
+                    };
+                    self.deps.catalog.insert_secret(&meta, &stored).await.map_err(|e| match e {
+                        byob_ports::catalog::CatalogError::Conflict(_) => {
+                            ServiceError::Conflict(format!("a secret named `{}` already exists in this org", meta.name))
+                        }
+                        other => other.into(),
+                    })?;
+                    Ok(meta)
+                },
+            )
             .await
     }
 
@@ -203,8 +221,12 @@ impl SecretService {
     pub async fn get(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<SecretMeta, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         ctx.principal.require(Access::Admin)?;
-        let (meta, _) =
-            self.deps.catalog.get_secret(org, id).await?.ok_or_else(|| ServiceError::not_found("secret", id))?;
+        let (meta, _) = self
+            .deps
+            .catalog
+            .get_secret(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))?;
         Ok(meta)
     }
 
@@ -220,14 +242,14 @@ impl SecretService {
         visible_org(&self.deps, ctx, org).await?;
         let detail = json!({ "value_replaced": req.value.is_some() });
         self.auditor
-            .audited(ctx, org, "secret.update", Some(id.to_string()), detail, async {
+            .audited(ctx, org, byob_core::actions::SECRET_UPDATE, Some(id.to_string()), detail, async {
                 ctx.principal.require(Access::Admin)?;
                 let (mut meta, _) = self
                     .deps
                     .catalog
                     .get_secret(org, id)
                     .await?
-                    .ok_or_else(|| ServiceError::not_found("secret", id))?;
+                    .ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))?;
                 let stored = match &req.value {
                     Some(value) => {
                         check_value(value)?;
@@ -256,12 +278,12 @@ impl SecretService {
     pub async fn delete(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<(), ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "secret.delete", Some(id.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::SECRET_DELETE, Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
                 if self.deps.catalog.delete_secret(org, id).await? {
                     Ok(())
                 } else {
-                    Err(ServiceError::not_found("secret", id))
+                    Err(ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))
                 }
             })
             .await
@@ -279,13 +301,13 @@ impl SecretService {
         id: SecretId,
     ) -> Result<Sensitive<String>, ServiceError> {
         self.auditor
-            .audited(ctx, org, "secret.use", Some(id.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::SECRET_USE, Some(id.to_string()), json!({}), async {
                 let (_, stored) = self
                     .deps
                     .catalog
                     .get_secret(org, id)
                     .await?
-                    .ok_or_else(|| ServiceError::not_found("secret", id))?;
+                    .ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))?;
                 open_text(&self.deps, org, id, &stored)
             })
             .await
@@ -317,7 +339,7 @@ impl SecretService {
                     .record(
                         &RequestContext::system(),
                         row.org_id,
-                        "secret.rewrap",
+                        byob_core::actions::SECRET_REWRAP,
                         Some(row.id.to_string()),
                         byob_core::AuditOutcome::Success,
                         json!({ "from_key": row.stored.key_id, "to_key": sealed.key_id }),

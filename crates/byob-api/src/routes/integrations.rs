@@ -143,9 +143,8 @@ pub(crate) async fn setup(
         Some("terraform") => SetupFormat::Terraform,
         Some("cli") => SetupFormat::Cli,
         Some(_) => {
-            return Err(crate::problem::Problem::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-query",
+            return Err(crate::problem::Problem::of(
+                byob_core::codes::INVALID_QUERY,
                 "`format` must be json, terraform or cli",
             )
             .with_field("format")
@@ -236,5 +235,7 @@ pub(crate) async fn latest_verification(
     ApiPath((org, id)): ApiPath<(OrgId, IntegrationId)>,
 ) -> ApiResult<Json<VerificationReport>> {
     let latest = state.services.verify.history(&ctx, org, id, 1).await?.into_iter().next();
-    Ok(Json(latest.ok_or_else(|| byob_service::ServiceError::not_found("verification of integration", id))?))
+    Ok(Json(latest.ok_or_else(|| {
+        byob_service::ServiceError::not_found(byob_core::codes::VERIFICATION_OF_INTEGRATION_NOT_FOUND, id)
+    })?))
 }

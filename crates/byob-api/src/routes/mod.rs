@@ -16,7 +16,6 @@ mod webhooks;
 
 use std::str::FromStr;
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -130,13 +129,13 @@ pub(crate) fn page<C: FromStr>(
 ) -> Result<byob_ports::catalog::Page<C>, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=1000).contains(&limit) {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`limit` must be between 1 and 1000")
+        return Err(Problem::of(byob_core::codes::INVALID_QUERY, "`limit` must be between 1 and 1000")
             .with_field("limit")
             .into());
     }
     let after = match cursor {
         Some(c) => Some(c.parse().map_err(|_| {
-            Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "`cursor` is not a cursor byob issued for this list")
+            Problem::of(byob_core::codes::INVALID_QUERY, "`cursor` is not a cursor byob issued for this list")
                 .with_field("cursor")
         })?),
         None => None,

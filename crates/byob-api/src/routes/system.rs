@@ -1,7 +1,6 @@
 use axum::{
     Json,
     extract::State,
-    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use byob_core::{MemberId, OrgId, Role};
@@ -29,9 +28,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(Health { status: "ready" }).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            crate::problem::ApiError::from(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "catalog-unavailable",
+            crate::problem::ApiError::from(Problem::of(
+                byob_core::codes::CATALOG_UNAVAILABLE,
                 format!("the {} catalog does not answer", state.catalog.backend()),
             ))
             .into_response()

@@ -164,6 +164,24 @@ pub struct ListPage {
     pub requests_counted: bool,
 }
 
+/// What a storage client can do, declared once (as OpenDAL's `Capability`): callers and the storage behaviour
+/// tests read this instead of discovering optional parts at each call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capability {
+    /// Presigned URLs (GET, PUT, multipart parts) can be handed out: browsers reach the bucket.
+    pub presign: bool,
+    /// What the sender of a presigned multipart upload's parts must respect.
+    pub parts: PartRules,
+    /// One list request per call, resuming after a key (S3, GCS); otherwise the provider's own paging.
+    pub paged_listing: bool,
+    /// The bucket's own settings (region, CORS, encryption, …) can be read.
+    pub inspect: bool,
+    /// byob's own multipart writes carry ids that survive the process (so a crash can be cleaned up).
+    pub resumable_writes: bool,
+    /// Unfinished writes can be found by listing them (S3, a local directory).
+    pub list_unfinished: bool,
+}
+
 /// Data access and presigned access to one integration's prefix.
 #[derive(Clone)]
 pub struct StorageClient {
@@ -425,6 +443,19 @@ impl StorageClient {
     #[must_use]
     pub fn can_presign(&self) -> bool {
         self.no_presign.is_none()
+    }
+
+    /// Everything this client can do.
+    #[must_use]
+    pub fn capability(&self) -> Capability {
+        Capability {
+            presign: self.can_presign(),
+            parts: self.part_rules(),
+            paged_listing: self.pages.is_some(),
+            inspect: self.inspector.is_some(),
+            resumable_writes: self.writer.is_some(),
+            list_unfinished: self.leftovers.is_some(),
+        }
     }
 
     fn check_presign(&self) -> Result<(), StorageError> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use byob_core::{
-    AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive,
+    AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive, codes,
     connection::{Connection, LOCAL_CONNECTION, MemberAccess, Platform, PostgresTarget, TableScope, TlsMode},
     location::FieldError,
     table::{Column, TableName, check_identifier},
@@ -292,7 +292,7 @@ impl ConnectionService {
             .record(
                 ctx,
                 org,
-                "connection.create",
+                byob_core::actions::CONNECTION_CREATE,
                 Some(id.to_string()),
                 AuditOutcome::Success,
                 json!({
@@ -317,24 +317,27 @@ impl ConnectionService {
         self.admin(ctx, org).await?;
         if name == LOCAL_CONNECTION {
             return Err(ServiceError::Refused {
-                code: "connection-builtin",
+                code: byob_core::codes::CONNECTION_BUILTIN,
                 message: "`local` is the embedded warehouse, the org's own: members may do everything there".into(),
             });
         }
         check_member_access(&req.member_access)?;
-        let mut c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let mut c = self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
         let Platform::Postgres(p) = &mut c.platform;
         p.member_access = req.member_access;
         c.updated_at = self.deps.clock.now();
         if !self.deps.catalog.update_connection(&c).await? {
-            return Err(ServiceError::not_found("connection", name));
+            return Err(ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name));
         }
         let view = ConnectionView::of(&c);
         self.auditor
             .record(
                 ctx,
                 org,
-                "connection.update",
+                byob_core::actions::CONNECTION_UPDATE,
                 Some(c.id.to_string()),
                 AuditOutcome::Success,
                 json!({ "name": view.name, "member_access": view.member_access }),
@@ -358,12 +361,15 @@ impl ConnectionService {
         if acts_as_admin(ctx) || name == LOCAL_CONNECTION {
             return Ok(());
         }
-        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let c = self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
         let Platform::Postgres(p) = &c.platform;
         let access = &p.member_access;
         let refuse = |what: String| {
             Err(ServiceError::Refused {
-                code: "connection-access-denied",
+                code: byob_core::codes::CONNECTION_ACCESS_DENIED,
                 message: format!(
                     "members may not {what} through connection `{}`; an admin may allow it (its member_access)",
                     c.name
@@ -435,7 +441,10 @@ impl ConnectionService {
         if name == LOCAL_CONNECTION {
             return Ok(ConnectionView::local());
         }
-        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let c = self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
         Ok(ConnectionView::of(&c))
     }
 
@@ -445,17 +454,20 @@ impl ConnectionService {
         self.admin(ctx, org).await?;
         if name == LOCAL_CONNECTION {
             return Err(ServiceError::Refused {
-                code: "connection-builtin",
+                code: byob_core::codes::CONNECTION_BUILTIN,
                 message: "`local` is the embedded warehouse and cannot be deleted".into(),
             });
         }
-        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let c = self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
         self.deps.catalog.delete_connection(org, c.id).await?;
         self.auditor
             .record(
                 ctx,
                 org,
-                "connection.delete",
+                byob_core::actions::CONNECTION_DELETE,
                 Some(c.id.to_string()),
                 AuditOutcome::Success,
                 json!({ "name": c.name }),
@@ -469,7 +481,11 @@ impl ConnectionService {
         if name == LOCAL_CONNECTION {
             return Ok(LOCAL_CONNECTION.into());
         }
-        Ok(self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?.name)
+        Ok(self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?
+            .name)
     }
 
     /// Resolves a connection by name or id, revealing its password (audited as `secret.use`).
@@ -483,7 +499,10 @@ impl ConnectionService {
             let warehouse: Arc<dyn Warehouse> = self.local.for_org(&org).await.map_err(warehouse_error)?;
             return Ok(OpenConnection { name: LOCAL_CONNECTION.into(), warehouse });
         }
-        let c = self.find(org, name).await?.ok_or_else(|| ServiceError::not_found("connection", name))?;
+        let c = self
+            .find(org, name)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
         let Platform::Postgres(p) = &c.platform;
         let password = match p.password {
             Some(id) => Some(reveal_owned(&self.deps, &self.auditor, ctx, org, id).await?),
@@ -518,7 +537,7 @@ impl ConnectionService {
             .record(
                 ctx,
                 org,
-                "connection.test",
+                byob_core::actions::CONNECTION_TEST,
                 Some(open.name.clone()),
                 if ok { AuditOutcome::Success } else { AuditOutcome::Failed },
                 json!({}),
@@ -557,19 +576,19 @@ impl ConnectionService {
             .columns(&table)
             .await
             .map_err(warehouse_error)?
-            .ok_or_else(|| ServiceError::not_found("table", &table))
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::TABLE_NOT_FOUND, &table))
     }
 }
 
 /// A platform error as the API reports it.
 pub(crate) fn warehouse_error(e: WarehouseError) -> ServiceError {
     let code = match &e {
-        WarehouseError::Connect(_) => "connection-failed",
-        WarehouseError::TableExists(_) => "table-exists",
-        WarehouseError::TableMissing(_) => "table-missing",
-        WarehouseError::Unsupported(_) => "platform-unsupported",
-        WarehouseError::AddressRefused(_) => "address-not-allowed",
-        WarehouseError::Rejected(_) | WarehouseError::Aborted | WarehouseError::Database(_) => "load-rejected",
+        WarehouseError::Connect(_) => codes::CONNECTION_FAILED,
+        WarehouseError::TableExists(_) => codes::TABLE_EXISTS,
+        WarehouseError::TableMissing(_) => codes::TABLE_MISSING,
+        WarehouseError::Unsupported(_) => codes::PLATFORM_UNSUPPORTED,
+        WarehouseError::AddressRefused(_) => codes::ADDRESS_NOT_ALLOWED,
+        WarehouseError::Rejected(_) | WarehouseError::Aborted | WarehouseError::Database(_) => codes::LOAD_REJECTED,
     };
     ServiceError::Refused { code, message: e.to_string() }
 }

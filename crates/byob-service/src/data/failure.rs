@@ -18,8 +18,10 @@ pub(crate) fn storage_failure(e: StorageError) -> JobFailure {
 pub(crate) fn service_failure(e: ServiceError, generic: &'static str) -> JobFailure {
     match e {
         ServiceError::Storage(s) => storage_failure(s),
-        ServiceError::Refused { code, message } => JobFailure::new(code, message),
-        ServiceError::NotFound { kind, id } => JobFailure::new("not-found", format!("{kind} `{id}` no longer exists")),
+        ServiceError::Refused { code, message } => JobFailure::new(code.as_str(), message),
+        ServiceError::NotFound { code, id } => {
+            JobFailure::new("not-found", format!("{} `{id}` no longer exists", code.missing_kind()))
+        }
         ServiceError::Catalog(c) => JobFailure::retryable("catalog-unavailable", c.to_string()),
         other => JobFailure::new(generic, other.to_string()),
     }
@@ -27,10 +29,10 @@ pub(crate) fn service_failure(e: ServiceError, generic: &'static str) -> JobFail
 
 pub(crate) fn platform_failure(e: WarehouseError, generic: &'static str) -> JobFailure {
     match warehouse_error(e) {
-        ServiceError::Refused { code: "connection-failed", message } => {
+        ServiceError::Refused { code: byob_core::codes::CONNECTION_FAILED, message } => {
             JobFailure::retryable("connection-failed", message)
         }
-        ServiceError::Refused { code, message } => JobFailure::new(code, message),
+        ServiceError::Refused { code, message } => JobFailure::new(code.as_str(), message),
         other => JobFailure::new(generic, other.to_string()),
     }
 }

@@ -86,7 +86,7 @@ impl Janitor {
         let now = self.deps.clock.now();
         let mut report = JanitorReport::default();
         for upload in self.deps.catalog.stale_uploads(now - self.abort_incomplete_after, BATCH).await? {
-            match self.retire(&ctx, upload, "janitor.abort-incomplete").await {
+            match self.retire(&ctx, upload, byob_core::actions::JANITOR_ABORT_INCOMPLETE).await {
                 Ok(_) => report.incomplete_aborted += 1,
                 Err(e) => {
                     tracing::warn!(error = %e, "janitor could not abort an incomplete upload");
@@ -99,7 +99,7 @@ impl Janitor {
                 // A load reading the file now keeps it until the load ends; the next pass sees it again.
                 continue;
             }
-            match self.retire(&ctx, upload, "janitor.expire").await {
+            match self.retire(&ctx, upload, byob_core::actions::JANITOR_EXPIRE).await {
                 Ok(Staged::LeftToLifecycle) => report.left_to_lifecycle += 1,
                 Ok(_) => report.expired_deleted += 1,
                 Err(e) => {
@@ -129,10 +129,15 @@ impl Janitor {
         Ok(self.deps.catalog.get_job(upload.org_id, job).await?.is_some_and(|j| !j.state.is_final()))
     }
 
-    async fn retire(&self, ctx: &RequestContext, mut upload: Upload, action: &str) -> Result<Staged, ServiceError> {
+    async fn retire(
+        &self,
+        ctx: &RequestContext,
+        mut upload: Upload,
+        action: &'static str,
+    ) -> Result<Staged, ServiceError> {
         let before = upload.state;
         let staged = match self.uploads.discard(ctx, &upload).await {
-            Ok(Staged::DeletedOnAbort) if action == "janitor.expire" => Staged::Expired,
+            Ok(Staged::DeletedOnAbort) if action == byob_core::actions::JANITOR_EXPIRE => Staged::Expired,
             Ok(staged) => staged,
             // The integration is gone or unusable: nothing byob can do; its lifecycle rule applies.
             Err(ServiceError::Refused { .. }) => Staged::LeftToLifecycle,

@@ -119,7 +119,7 @@ pub(crate) async fn provider_urls(
                 crate::capability::open(deps, &crate::capability::upload_session(upload.org_id, upload.id), session)?;
             for n in numbers {
                 let url = client.presign_part(key, &session, n, Some(ttl)).await?;
-                urls.push(part_url(upload, n, url, client.part_rules()));
+                urls.push(part_url(upload, n, url, client.capability().parts));
             }
             Ok(urls)
         }

@@ -57,7 +57,7 @@ pub(crate) fn set_paused(
     schedule: Option<&mut CronSchedule>,
     paused: bool,
     now: DateTime<Utc>,
-    code: &'static str,
+    code: byob_core::codes::ErrorCode,
 ) -> Result<Option<DateTime<Utc>>, ServiceError> {
     let Some(schedule) = schedule else {
         return Err(ServiceError::Refused { code, message: "there is no schedule to pause or resume".into() });

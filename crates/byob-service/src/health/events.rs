@@ -28,10 +28,11 @@ impl Events {
         &self,
         ctx: &RequestContext,
         org: OrgId,
-        event_type: &str,
+        event_type: &'static str,
         target: Option<String>,
         payload: Value,
     ) -> Result<Event, ServiceError> {
+        debug_assert!(byob_core::event::EVENT_TYPES.contains(&event_type), "`{event_type}` is not an event type");
         let now = self.deps.clock.now();
         let event = Event {
             id: EventId::generate(),
@@ -65,7 +66,9 @@ impl Events {
         if let Some(object) = detail.as_object_mut() {
             object.insert("event_id".into(), Value::String(event.id.to_string()));
         }
-        self.auditor.record(ctx, org, &format!("event.{event_type}"), target, AuditOutcome::Success, detail).await?;
+        if let Some(action) = byob_core::actions::for_event(event_type) {
+            self.auditor.record(ctx, org, action, target, AuditOutcome::Success, detail).await?;
+        }
         Ok(event)
     }
 

@@ -113,7 +113,7 @@ impl HealthMonitor {
 
     async fn check_org(&self, org: OrgId, now: DateTime<Utc>) -> Result<TickReport, ServiceError> {
         let mut report = TickReport::default();
-        for integration in crate::integrations::all_integrations(&self.deps, org).await? {
+        for integration in crate::records::all_integrations(&self.deps, org).await? {
             self.check_one(org, &integration, now, &mut report).await?;
         }
         Ok(report)
@@ -143,8 +143,8 @@ impl HealthMonitor {
             && let (Some(level), Some(expires_at)) = (&notice, i.credentials.expires_at())
         {
             let (event_type, days) = match level.as_str() {
-                "expired" => ("credential-expired", None),
-                days => ("credential-expiring", days.trim_end_matches('d').parse::<i64>().ok()),
+                "expired" => (byob_core::event::CREDENTIAL_EXPIRED, None),
+                days => (byob_core::event::CREDENTIAL_EXPIRING, days.trim_end_matches('d').parse::<i64>().ok()),
             };
             let payload = json!({
                 "integration": i.id, "name": i.name, "credential_mode": i.credentials.mode(),

@@ -140,7 +140,7 @@ impl WebhookService {
             .record(
                 ctx,
                 org,
-                "webhook.create",
+                byob_core::actions::WEBHOOK_CREATE,
                 Some(id.to_string()),
                 AuditOutcome::Success,
                 json!({ "url": webhook.url, "event_types": webhook.event_types }),
@@ -161,9 +161,18 @@ impl WebhookService {
     pub async fn delete(&self, ctx: &RequestContext, org: OrgId, id: WebhookId) -> Result<(), ServiceError> {
         self.admin(ctx, org).await?;
         if !self.deps.catalog.delete_webhook(org, id).await? {
-            return Err(ServiceError::not_found("webhook", id));
+            return Err(ServiceError::not_found(byob_core::codes::WEBHOOK_NOT_FOUND, id));
         }
-        self.auditor.record(ctx, org, "webhook.delete", Some(id.to_string()), AuditOutcome::Success, json!({})).await
+        self.auditor
+            .record(
+                ctx,
+                org,
+                byob_core::actions::WEBHOOK_DELETE,
+                Some(id.to_string()),
+                AuditOutcome::Success,
+                json!({}),
+            )
+            .await
     }
 
     /// The endpoint's delivery log, newest first.
@@ -179,7 +188,7 @@ impl WebhookService {
     ) -> Result<Vec<Delivery>, ServiceError> {
         self.admin(ctx, org).await?;
         if !self.deps.catalog.list_webhooks(org).await?.iter().any(|w| w.id == id) {
-            return Err(ServiceError::not_found("webhook", id));
+            return Err(ServiceError::not_found(byob_core::codes::WEBHOOK_NOT_FOUND, id));
         }
         Ok(self.deps.catalog.list_deliveries(org, id, limit.clamp(1, 500)).await?)
     }
@@ -190,7 +199,9 @@ impl WebhookService {
     /// Not found; forbidden unless admin; catalog errors.
     pub async fn send_test(&self, ctx: &RequestContext, org: OrgId) -> Result<Event, ServiceError> {
         self.admin(ctx, org).await?;
-        self.events.emit(ctx, org, "webhook-test", None, json!({ "message": "a test event from byob" })).await
+        self.events
+            .emit(ctx, org, byob_core::event::WEBHOOK_TEST, None, json!({ "message": "a test event from byob" }))
+            .await
     }
 
     /// Attempts every delivery that is due at `now`.
@@ -290,13 +301,14 @@ impl WebhookService {
     }
 
     async fn sealed(&self, webhook: &Webhook) -> Result<SealedEndpoint, ServiceError> {
-        let id = webhook.secret_id.ok_or_else(|| ServiceError::not_found("secret", webhook.id))?;
+        let id =
+            webhook.secret_id.ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, webhook.id))?;
         let stored = self
             .deps
             .catalog
             .get_owned_secret(webhook.org_id, id)
             .await?
-            .ok_or_else(|| ServiceError::not_found("secret", id))?;
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::SECRET_NOT_FOUND, id))?;
         let opened: Sensitive<String> = open_text(&self.deps, webhook.org_id, id, &stored)?;
         // Endpoints registered before URLs were sealed hold the bare secret, and their URL in the catalog.
         match serde_json::from_str::<SealedEndpoint>(opened.expose()) {

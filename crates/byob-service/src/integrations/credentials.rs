@@ -63,16 +63,11 @@ fn secret(field: &'static str, value: Sensitive<String>) -> NewSecret {
     NewSecret { id: SecretId::generate(), field, value, expires_at: None }
 }
 
-/// SAS permissions the enabled features need: read and list always, write when something is written.
-/// The SAS permission letters the features need: read and list always, write unless only imports.
-pub(crate) fn sas_permissions_needed(features: &[Feature]) -> &'static str {
-    if features.iter().any(|f| *f != Feature::Imports) { "rwl" } else { "rl" }
-}
-
 /// Refuses features a SAS granting `granted` cannot serve (an update adding uploads to a read-only SAS, as much
 /// as a create); `field` is what the caller changed.
 pub(super) fn sas_serves_features(field: &str, granted: &str, features: &[Feature]) -> Result<(), ServiceError> {
-    let missing: String = sas_permissions_needed(features).chars().filter(|p| !granted.contains(*p)).collect();
+    let missing: String =
+        byob_core::integration::sas_permissions_needed(features).chars().filter(|p| !granted.contains(*p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -251,8 +246,8 @@ mod tests {
 
     #[test]
     fn sas_permissions_follow_the_features() {
-        assert_eq!(sas_permissions_needed(&[Feature::Imports]), "rl");
-        assert_eq!(sas_permissions_needed(&[Feature::Imports, Feature::Exports]), "rwl");
-        assert_eq!(sas_permissions_needed(&[]), "rl");
+        assert_eq!(byob_core::integration::sas_permissions_needed(&[Feature::Imports]), "rl");
+        assert_eq!(byob_core::integration::sas_permissions_needed(&[Feature::Imports, Feature::Exports]), "rwl");
+        assert_eq!(byob_core::integration::sas_permissions_needed(&[]), "rl");
     }
 }

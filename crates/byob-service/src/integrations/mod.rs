@@ -15,7 +15,6 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-pub(crate) use credentials::sas_permissions_needed;
 pub use input::{CreateIntegration, CredentialsInput, UpdateIntegration};
 
 use crate::{Access, Auditor, Deps, Principal, RequestContext, ServiceError, tenancy::visible_org, validate};
@@ -51,7 +50,7 @@ impl IntegrationPolicy {
                 Ok(())
             }
             Some(e) => Err(ServiceError::Refused {
-                code: "endpoint-not-allowed",
+                code: byob_core::codes::ENDPOINT_NOT_ALLOWED,
                 message: format!(
                     "impersonated tokens go to Google's endpoint or one the operator allows \
                      (integrations.gcp_token_endpoints); `{e}` is neither"
@@ -98,7 +97,7 @@ impl IntegrationService {
     }
 
     fn not_found(id: IntegrationId) -> ServiceError {
-        ServiceError::not_found("integration", id)
+        ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, id)
     }
 
     /// Seals the new secret values for the integration.
@@ -156,7 +155,8 @@ impl IntegrationService {
     }
 
     async fn check_routing(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
-        for other in all_integrations(&self.deps, org).await?.iter().filter(|o| o.id != integration.id) {
+        for other in crate::records::all_integrations(&self.deps, org).await?.iter().filter(|o| o.id != integration.id)
+        {
             if let Some(feature) = integration.features.iter().find(|f| other.features.contains(f)) {
                 return Err(ServiceError::Conflict(format!(
                     "feature `{}` is already served by integration `{}` ({}); remove it there first",
@@ -195,7 +195,7 @@ impl IntegrationService {
         let id = IntegrationId::generate();
         let detail = json!({ "provider": req.provider, "bucket": req.bucket, "mode": mode_of(&req.credentials) });
         self.auditor
-            .audited(ctx, org, "integration.create", Some(id.to_string()), detail, async {
+            .audited(ctx, org, byob_core::actions::INTEGRATION_CREATE, Some(id.to_string()), detail, async {
                 ctx.principal.require(Access::Admin)?;
                 let now = self.deps.clock.now();
                 let provider = req.provider;
@@ -300,99 +300,109 @@ impl IntegrationService {
         .filter_map(|(f, set)| set.then_some(f))
         .collect();
         self.auditor
-            .audited(ctx, org, "integration.update", Some(id.to_string()), json!({ "changed": changed }), async {
-                ctx.principal.require(Access::Admin)?;
-                for (field, value) in [
-                    ("provider", &req.provider),
-                    ("bucket", &req.bucket),
-                    ("prefix", &req.prefix),
-                    ("endpoint", &req.endpoint),
-                ] {
-                    if value.is_some() {
-                        return Err(check::rule(
-                            field,
-                            "location-immutable",
-                            "provider and location cannot change after creation; create a new integration",
-                        )
-                        .into());
+            .audited(
+                ctx,
+                org,
+                byob_core::actions::INTEGRATION_UPDATE,
+                Some(id.to_string()),
+                json!({ "changed": changed }),
+                async {
+                    ctx.principal.require(Access::Admin)?;
+                    for (field, value) in [
+                        ("provider", &req.provider),
+                        ("bucket", &req.bucket),
+                        ("prefix", &req.prefix),
+                        ("endpoint", &req.endpoint),
+                    ] {
+                        if value.is_some() {
+                            return Err(check::rule(
+                                field,
+                                "location-immutable",
+                                "provider and location cannot change after creation; create a new integration",
+                            )
+                            .into());
+                        }
                     }
-                }
-                let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
-                let now = self.deps.clock.now();
-                let endpoint = i
-                    .endpoint
-                    .as_deref()
-                    .map(|e| check::endpoint(Some(e), HttpPolicy::AllowHttp))
-                    .transpose()?
-                    .flatten();
-                if let Some(name) = &req.name {
-                    i.name = validate::display_name("name", name)?;
-                }
-                if let Some(region) = &req.region {
-                    i.region = check::region(i.provider, endpoint.as_ref(), Some(region))?.map(|r| r.to_string());
-                    i.state = IntegrationState::Draft;
-                }
-                let region = i
-                    .region
-                    .as_deref()
-                    .map(|r| byob_core::location::Region::parse(i.provider, endpoint.is_some(), "region", r))
-                    .transpose()?;
-                if let Some(path_style) = req.path_style {
-                    i.path_style = path_style;
-                }
-                if let Some(features) = &req.features {
-                    i.features = check::features(features);
-                    // Checked like a create: the kept credentials must serve the new features.
-                    if req.credentials.is_none()
-                        && let Credentials::AzureSas { permissions, .. } = &i.credentials
-                    {
-                        credentials::sas_serves_features("features", permissions, &i.features)?;
+                    let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
+                    let now = self.deps.clock.now();
+                    let endpoint = i
+                        .endpoint
+                        .as_deref()
+                        .map(|e| check::endpoint(Some(e), HttpPolicy::AllowHttp))
+                        .transpose()?
+                        .flatten();
+                    if let Some(name) = &req.name {
+                        i.name = validate::display_name("name", name)?;
                     }
-                }
-                if req.kms_key.is_some() {
-                    i.kms_key =
-                        check::kms_key(i.provider, region.as_ref(), req.kms_key.as_deref().filter(|k| !k.is_empty()))?;
-                }
-                if let Some(origins) = &req.allowed_origins {
-                    i.allowed_origins = check::origins(origins)?;
-                }
-                if req.staging_ttl_hours.is_some() {
-                    i.staging_ttl_hours = check::ttl(req.staging_ttl_hours)?;
-                }
-                let (add, remove) = match req.credentials {
-                    Some(input) => {
-                        let checked = credentials::check(
-                            input,
-                            &credentials::Context {
-                                provider: i.provider,
-                                custom_endpoint: endpoint.is_some(),
-                                region: region.as_ref(),
-                                features: &i.features,
-                                allow_local: self.policy.allow_local,
-                                now,
-                            },
-                        )?;
-                        let remove = i.credentials.secret_ids();
-                        i.credentials = checked.credentials;
+                    if let Some(region) = &req.region {
+                        i.region = check::region(i.provider, endpoint.as_ref(), Some(region))?.map(|r| r.to_string());
                         i.state = IntegrationState::Draft;
-                        (self.seal(org, &i, checked.secrets)?, remove)
                     }
-                    None => (Vec::new(), Vec::new()),
-                };
-                self.check_routing(org, &i).await?;
-                self.bind_identities(org, &i).await?;
-                i.updated_at = now;
-                if !self
-                    .deps
-                    .catalog
-                    .update_integration(&i, &add, &remove)
-                    .await
-                    .map_err(Self::conflict_on_name(&i.name))?
-                {
-                    return Err(Self::not_found(id));
-                }
-                Ok(i)
-            })
+                    let region = i
+                        .region
+                        .as_deref()
+                        .map(|r| byob_core::location::Region::parse(i.provider, endpoint.is_some(), "region", r))
+                        .transpose()?;
+                    if let Some(path_style) = req.path_style {
+                        i.path_style = path_style;
+                    }
+                    if let Some(features) = &req.features {
+                        i.features = check::features(features);
+                        // Checked like a create: the kept credentials must serve the new features.
+                        if req.credentials.is_none()
+                            && let Credentials::AzureSas { permissions, .. } = &i.credentials
+                        {
+                            credentials::sas_serves_features("features", permissions, &i.features)?;
+                        }
+                    }
+                    if req.kms_key.is_some() {
+                        i.kms_key = check::kms_key(
+                            i.provider,
+                            region.as_ref(),
+                            req.kms_key.as_deref().filter(|k| !k.is_empty()),
+                        )?;
+                    }
+                    if let Some(origins) = &req.allowed_origins {
+                        i.allowed_origins = check::origins(origins)?;
+                    }
+                    if req.staging_ttl_hours.is_some() {
+                        i.staging_ttl_hours = check::ttl(req.staging_ttl_hours)?;
+                    }
+                    let (add, remove) = match req.credentials {
+                        Some(input) => {
+                            let checked = credentials::check(
+                                input,
+                                &credentials::Context {
+                                    provider: i.provider,
+                                    custom_endpoint: endpoint.is_some(),
+                                    region: region.as_ref(),
+                                    features: &i.features,
+                                    allow_local: self.policy.allow_local,
+                                    now,
+                                },
+                            )?;
+                            let remove = i.credentials.secret_ids();
+                            i.credentials = checked.credentials;
+                            i.state = IntegrationState::Draft;
+                            (self.seal(org, &i, checked.secrets)?, remove)
+                        }
+                        None => (Vec::new(), Vec::new()),
+                    };
+                    self.check_routing(org, &i).await?;
+                    self.bind_identities(org, &i).await?;
+                    i.updated_at = now;
+                    if !self
+                        .deps
+                        .catalog
+                        .update_integration(&i, &add, &remove)
+                        .await
+                        .map_err(Self::conflict_on_name(&i.name))?
+                    {
+                        return Err(Self::not_found(id));
+                    }
+                    Ok(i)
+                },
+            )
             .await
     }
 
@@ -402,7 +412,7 @@ impl IntegrationService {
         ctx: &RequestContext,
         org: OrgId,
         id: IntegrationId,
-        action: &str,
+        action: &'static str,
         change: impl FnOnce(&mut Integration) -> Result<(), ServiceError>,
     ) -> Result<Integration, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
@@ -434,7 +444,8 @@ impl IntegrationService {
         id: IntegrationId,
         enabled: bool,
     ) -> Result<Integration, ServiceError> {
-        let action = if enabled { "integration.enable" } else { "integration.disable" };
+        let action =
+            if enabled { byob_core::actions::INTEGRATION_ENABLE } else { byob_core::actions::INTEGRATION_DISABLE };
         self.change(ctx, org, id, action, |i| {
             i.state = if enabled { IntegrationState::Draft } else { IntegrationState::Disabled };
             Ok(())
@@ -454,7 +465,7 @@ impl IntegrationService {
         id: IntegrationId,
     ) -> Result<Integration, ServiceError> {
         let next = credentials::new_external_id()?;
-        self.change(ctx, org, id, "integration.external_id.rotate", |i| match &mut i.credentials {
+        self.change(ctx, org, id, byob_core::actions::INTEGRATION_EXTERNAL_ID_ROTATE, |i| match &mut i.credentials {
             Credentials::S3AssumeRole { pending_external_id, .. } => {
                 *pending_external_id = Some(next);
                 Ok(())
@@ -478,7 +489,7 @@ impl IntegrationService {
     ) -> Result<Integration, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "integration.external_id.promote", Some(id.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::INTEGRATION_EXTERNAL_ID_PROMOTE, Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
                 let snapshot = i.clone();
@@ -486,15 +497,15 @@ impl IntegrationService {
                     return Err(not_assume_role());
                 };
                 let Some(next) = pending_external_id.clone() else {
-                    return Err(ServiceError::Refused { code: "no-pending-external-id", message: "rotate the external id first".into() });
+                    return Err(ServiceError::Refused { code: byob_core::codes::NO_PENDING_EXTERNAL_ID, message: "rotate the external id first".into() });
                 };
-                let sts = self.sts.as_ref().ok_or_else(crate::storage::aws_credentials_missing)?;
-                let role = crate::storage::assume_role(&snapshot, role_arn, &next, std::time::Duration::from_secs(900));
+                let sts = self.sts.as_ref().ok_or_else(crate::aws::aws_credentials_missing)?;
+                let role = crate::aws::assume_role(&snapshot, role_arn, &next, std::time::Duration::from_secs(900));
                 match byob_ports::storage::s3::check_assume_role(sts, role).await {
                     Ok(_) => {}
                     Err(byob_ports::storage::StorageError::RoleRefused { detail, .. }) => {
                         return Err(ServiceError::Refused {
-                            code: "external-id-not-trusted",
+                            code: byob_core::codes::EXTERNAL_ID_NOT_TRUSTED,
                             message: format!("the role does not accept the new external id yet; apply the trust policy from the setup artifacts first ({detail})"),
                         });
                     }
@@ -515,7 +526,7 @@ impl IntegrationService {
     pub async fn delete(&self, ctx: &RequestContext, org: OrgId, id: IntegrationId) -> Result<(), ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "integration.delete", Some(id.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::INTEGRATION_DELETE, Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
                 if self.deps.catalog.delete_integration(org, id).await? { Ok(()) } else { Err(Self::not_found(id)) }
             })
@@ -523,24 +534,9 @@ impl IntegrationService {
     }
 }
 
-/// Every integration of the org (orgs have a handful; pages keep each query bounded).
-pub(crate) async fn all_integrations(deps: &Deps, org: OrgId) -> Result<Vec<Integration>, ServiceError> {
-    const PAGE: u32 = 500;
-    let mut all: Vec<Integration> = Vec::new();
-    loop {
-        let after = all.last().map(|i| i.id);
-        let page = deps.catalog.list_integrations(org, Page { after, limit: PAGE }).await?;
-        let full = page.len() == PAGE as usize;
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
-}
-
 fn not_assume_role() -> ServiceError {
     ServiceError::Refused {
-        code: "not-assume-role",
+        code: byob_core::codes::NOT_ASSUME_ROLE,
         message: "only assume-role integrations have an external id".into(),
     }
 }

@@ -85,7 +85,11 @@ impl JobService {
     /// Not a member; not found.
     pub async fn get(&self, ctx: &RequestContext, org: OrgId, id: JobId) -> Result<Job, ServiceError> {
         self.member(ctx, org).await?;
-        self.deps.catalog.get_job(org, id).await?.ok_or_else(|| ServiceError::not_found("job", id))
+        self.deps
+            .catalog
+            .get_job(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::JOB_NOT_FOUND, id))
     }
 
     /// Newest first.
@@ -109,18 +113,34 @@ impl JobService {
     /// Not a member; not found; `job-finished` for a job that already ended.
     pub async fn cancel(&self, ctx: &RequestContext, org: OrgId, id: JobId) -> Result<Job, ServiceError> {
         self.member(ctx, org).await?;
-        let job = self.deps.catalog.get_job(org, id).await?.ok_or_else(|| ServiceError::not_found("job", id))?;
+        let job = self
+            .deps
+            .catalog
+            .get_job(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::JOB_NOT_FOUND, id))?;
         if job.state.is_final() {
             return Err(ServiceError::Refused {
-                code: "job-finished",
+                code: byob_core::codes::JOB_FINISHED,
                 message: format!("job `{id}` already ended ({}); there is nothing to cancel", job.state.as_str()),
             });
         }
         let now = self.deps.clock.now();
-        let job =
-            self.deps.catalog.cancel_job(org, id, now).await?.ok_or_else(|| ServiceError::not_found("job", id))?;
+        let job = self
+            .deps
+            .catalog
+            .cancel_job(org, id, now)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::JOB_NOT_FOUND, id))?;
         self.auditor
-            .record(ctx, org, "job.cancel", Some(id.to_string()), AuditOutcome::Success, json!({ "kind": job.kind }))
+            .record(
+                ctx,
+                org,
+                byob_core::actions::JOB_CANCEL,
+                Some(id.to_string()),
+                AuditOutcome::Success,
+                json!({ "kind": job.kind }),
+            )
             .await?;
         Ok(job)
     }

@@ -192,7 +192,7 @@ impl SetupService {
             .catalog
             .get_integration(org, id)
             .await?
-            .ok_or_else(|| ServiceError::not_found("integration", id))?;
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, id))?;
         // A customer's Google account trusts this org's own byob identity, never byob's platform identity.
         let byob = &identity_for(&self.deps, &integration).await?;
         let rendered = match format {
@@ -204,7 +204,7 @@ impl SetupService {
             .record(
                 ctx,
                 org,
-                "integration.setup.read",
+                byob_core::actions::INTEGRATION_SETUP_READ,
                 Some(id.to_string()),
                 byob_core::AuditOutcome::Success,
                 json!({}),

@@ -58,21 +58,28 @@ impl MemberService {
         visible_org(&self.deps, ctx, org).await?;
         let id = MemberId::generate();
         self.auditor
-            .audited(ctx, org, "member.create", Some(id.to_string()), json!({ "role": req.role }), async {
-                ctx.principal.require(Access::Admin)?;
-                let now = self.deps.clock.now();
-                let member = Member {
-                    id,
-                    org_id: org,
-                    name: validate::display_name("name", &req.name)?,
-                    email: validate::email("email", req.email.as_deref())?,
-                    role: req.role,
-                    created_at: now,
-                    updated_at: now,
-                };
-                self.deps.catalog.insert_member(&member).await?;
-                Ok(member)
-            })
+            .audited(
+                ctx,
+                org,
+                byob_core::actions::MEMBER_CREATE,
+                Some(id.to_string()),
+                json!({ "role": req.role }),
+                async {
+                    ctx.principal.require(Access::Admin)?;
+                    let now = self.deps.clock.now();
+                    let member = Member {
+                        id,
+                        org_id: org,
+                        name: validate::display_name("name", &req.name)?,
+                        email: validate::email("email", req.email.as_deref())?,
+                        role: req.role,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    self.deps.catalog.insert_member(&member).await?;
+                    Ok(member)
+                },
+            )
             .await
     }
 
@@ -94,7 +101,11 @@ impl MemberService {
     pub async fn get(&self, ctx: &RequestContext, org: OrgId, id: MemberId) -> Result<Member, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         ctx.principal.require(Access::AdminOrSelf(id))?;
-        self.deps.catalog.get_member(org, id).await?.ok_or_else(|| ServiceError::not_found("member", id))
+        self.deps
+            .catalog
+            .get_member(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::MEMBER_NOT_FOUND, id))
     }
 
     /// # Errors
@@ -113,27 +124,34 @@ impl MemberService {
                 .filter_map(|(field, set)| set.then_some(field))
                 .collect();
         self.auditor
-            .audited(ctx, org, "member.update", Some(id.to_string()), json!({ "changed": changed }), async {
-                ctx.principal.require(Access::Admin)?;
-                let mut member = self
-                    .deps
-                    .catalog
-                    .get_member(org, id)
-                    .await?
-                    .ok_or_else(|| ServiceError::not_found("member", id))?;
-                if let Some(name) = &req.name {
-                    member.name = validate::display_name("name", name)?;
-                }
-                if req.email.is_some() {
-                    member.email = validate::email("email", req.email.as_deref())?;
-                }
-                if let Some(role) = req.role {
-                    member.role = role;
-                }
-                member.updated_at = self.deps.clock.now();
-                self.deps.catalog.update_member(&member).await.map_err(last_admin)?;
-                Ok(member)
-            })
+            .audited(
+                ctx,
+                org,
+                byob_core::actions::MEMBER_UPDATE,
+                Some(id.to_string()),
+                json!({ "changed": changed }),
+                async {
+                    ctx.principal.require(Access::Admin)?;
+                    let mut member = self
+                        .deps
+                        .catalog
+                        .get_member(org, id)
+                        .await?
+                        .ok_or_else(|| ServiceError::not_found(byob_core::codes::MEMBER_NOT_FOUND, id))?;
+                    if let Some(name) = &req.name {
+                        member.name = validate::display_name("name", name)?;
+                    }
+                    if req.email.is_some() {
+                        member.email = validate::email("email", req.email.as_deref())?;
+                    }
+                    if let Some(role) = req.role {
+                        member.role = role;
+                    }
+                    member.updated_at = self.deps.clock.now();
+                    self.deps.catalog.update_member(&member).await.map_err(last_admin)?;
+                    Ok(member)
+                },
+            )
             .await
     }
 
@@ -144,12 +162,12 @@ impl MemberService {
     pub async fn delete(&self, ctx: &RequestContext, org: OrgId, id: MemberId) -> Result<(), ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "member.delete", Some(id.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::MEMBER_DELETE, Some(id.to_string()), json!({}), async {
                 ctx.principal.require(Access::Admin)?;
                 if self.deps.catalog.delete_member(org, id).await.map_err(last_admin)? {
                     Ok(())
                 } else {
-                    Err(ServiceError::not_found("member", id))
+                    Err(ServiceError::not_found(byob_core::codes::MEMBER_NOT_FOUND, id))
                 }
             })
             .await
@@ -161,7 +179,7 @@ impl MemberService {
 fn last_admin(e: CatalogError) -> ServiceError {
     match e {
         CatalogError::Conflict("last-admin") => ServiceError::Refused {
-            code: "last-admin",
+            code: byob_core::codes::LAST_ADMIN,
             message: "this member is the org's last admin; make another member admin first".into(),
         },
         other => other.into(),

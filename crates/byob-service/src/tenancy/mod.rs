@@ -16,7 +16,10 @@ use crate::{Access, Deps, RequestContext, ServiceError};
 /// that does not exist.
 pub(crate) async fn visible_org(deps: &Deps, ctx: &RequestContext, org: OrgId) -> Result<Org, ServiceError> {
     ctx.principal.can_see(org)?;
-    deps.catalog.get_org(org).await?.ok_or_else(|| ServiceError::not_found("organization", org))
+    deps.catalog
+        .get_org(org)
+        .await?
+        .ok_or_else(|| ServiceError::not_found(byob_core::codes::ORGANIZATION_NOT_FOUND, org))
 }
 
 /// The org is visible to the caller (else "not found") and the caller has `access` in it (else forbidden).

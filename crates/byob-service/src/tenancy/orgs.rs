@@ -25,10 +25,17 @@ impl OrgService {
         let now = self.deps.clock.now();
         let org = Org { id: OrgId::generate(), name, created_at: now, updated_at: now };
         self.auditor
-            .audited(ctx, org.id, "org.create", Some(org.id.to_string()), json!({ "name": org.name }), async {
-                self.deps.catalog.insert_org(&org).await?;
-                Ok(org.clone())
-            })
+            .audited(
+                ctx,
+                org.id,
+                byob_core::actions::ORG_CREATE,
+                Some(org.id.to_string()),
+                json!({ "name": org.name }),
+                async {
+                    self.deps.catalog.insert_org(&org).await?;
+                    Ok(org.clone())
+                },
+            )
             .await
     }
 
@@ -56,7 +63,7 @@ impl OrgService {
     pub async fn rename(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<Org, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "org.rename", Some(org.to_string()), json!({ "name": name }), async {
+            .audited(ctx, org, byob_core::actions::ORG_RENAME, Some(org.to_string()), json!({ "name": name }), async {
                 ctx.principal.require(Access::Operator)?;
                 let name = validate::display_name("name", name)?;
                 let now = self.deps.clock.now();
@@ -64,7 +71,7 @@ impl OrgService {
                     .catalog
                     .rename_org(org, &name, now)
                     .await?
-                    .ok_or_else(|| ServiceError::not_found("organization", org))
+                    .ok_or_else(|| ServiceError::not_found(byob_core::codes::ORGANIZATION_NOT_FOUND, org))
             })
             .await
     }
@@ -76,12 +83,12 @@ impl OrgService {
     pub async fn delete(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "org.delete", Some(org.to_string()), json!({}), async {
+            .audited(ctx, org, byob_core::actions::ORG_DELETE, Some(org.to_string()), json!({}), async {
                 ctx.principal.require(Access::Operator)?;
                 if self.deps.catalog.delete_org(org).await? {
                     Ok(())
                 } else {
-                    Err(ServiceError::not_found("organization", org))
+                    Err(ServiceError::not_found(byob_core::codes::ORGANIZATION_NOT_FOUND, org))
                 }
             })
             .await

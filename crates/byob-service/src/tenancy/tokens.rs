@@ -58,7 +58,7 @@ impl TokenService {
     async fn member_exists(&self, org: OrgId, member: MemberId) -> Result<(), ServiceError> {
         match self.deps.catalog.get_member(org, member).await? {
             Some(_) => Ok(()),
-            None => Err(ServiceError::not_found("member", member)),
+            None => Err(ServiceError::not_found(byob_core::codes::MEMBER_NOT_FOUND, member)),
         }
     }
 
@@ -75,7 +75,7 @@ impl TokenService {
         let id = TokenId::generate();
         let detail = json!({ "member": member.to_string(), "expires_at": req.expires_at });
         self.auditor
-            .audited(ctx, org, "token.create", Some(id.to_string()), detail, async {
+            .audited(ctx, org, byob_core::actions::TOKEN_CREATE, Some(id.to_string()), detail, async {
                 ctx.principal.require(Access::Own(member))?;
                 self.member_exists(org, member).await?;
                 let now = self.deps.clock.now();
@@ -126,15 +126,22 @@ impl TokenService {
     ) -> Result<TokenMeta, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         self.auditor
-            .audited(ctx, org, "token.revoke", Some(id.to_string()), json!({ "member": member.to_string() }), async {
-                ctx.principal.require(Access::AdminOrSelf(member))?;
-                let now = self.deps.clock.now();
-                self.deps
-                    .catalog
-                    .revoke_token(org, member, id, now)
-                    .await?
-                    .ok_or_else(|| ServiceError::not_found("token", id))
-            })
+            .audited(
+                ctx,
+                org,
+                byob_core::actions::TOKEN_REVOKE,
+                Some(id.to_string()),
+                json!({ "member": member.to_string() }),
+                async {
+                    ctx.principal.require(Access::AdminOrSelf(member))?;
+                    let now = self.deps.clock.now();
+                    self.deps
+                        .catalog
+                        .revoke_token(org, member, id, now)
+                        .await?
+                        .ok_or_else(|| ServiceError::not_found(byob_core::codes::TOKEN_NOT_FOUND, id))
+                },
+            )
             .await
     }
 }

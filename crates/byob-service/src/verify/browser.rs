@@ -5,10 +5,8 @@ use byob_core::{integration::Integration, location::Provider};
 use byob_ports::storage::{PresignedUrl, StorageClient};
 use object_store::{ObjectStoreExt, path::Path};
 
-use super::{
-    grants::{Operation, Subject},
-    report::Outcome,
-};
+use super::grants::{Operation, Subject};
+use crate::reports::Outcome;
 use crate::setup::ArtifactName;
 
 /// The smallest part S3 accepts before the last one, and a multiple of GCS's 256 KiB.
@@ -22,7 +20,7 @@ fn origin_header(i: &Integration) -> Vec<(&'static str, String)> {
 
 /// The probe key for one browser check, or why the check cannot run: byob hands out no URLs for this client.
 fn browser_probe(client: &StorageClient, run: &str, kind: &str) -> Result<Path, Outcome> {
-    if !client.can_presign() {
+    if !client.capability().presign {
         return Err(Outcome::skipped(
             "byob hands out no URLs for this credential mode, so browsers never reach the bucket",
         ));

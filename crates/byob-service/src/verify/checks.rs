@@ -8,10 +8,8 @@ use object_store::{ObjectStoreExt, PutPayload, path::Path};
 
 use crate::setup::ArtifactName;
 
-use super::{
-    grants::{Operation, Subject},
-    report::{Outcome, RootCause},
-};
+use super::grants::{Operation, Subject};
+use crate::reports::{Outcome, RootCause};
 
 fn denied(err: &StorageError) -> bool {
     matches!(err, StorageError::PermissionDenied(_))
@@ -83,7 +81,7 @@ pub(super) fn sas_permissions(s: &Subject<'_>) -> super::CheckResult {
     let i = s.i;
     let outcome = match &i.credentials {
         Credentials::AzureSas { permissions, .. } => {
-            let needed = crate::integrations::sas_permissions_needed(&i.features);
+            let needed = byob_core::integration::sas_permissions_needed(&i.features);
             let missing: String = needed.chars().filter(|p| !permissions.contains(*p)).collect();
             if !missing.is_empty() {
                 let features: Vec<&str> = i.features.iter().map(|f| f.as_str()).collect();
@@ -125,7 +123,7 @@ pub(super) fn credential_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime
 
 pub(super) async fn assume_with(sts: &StsSettings, i: &Integration, external_id: &str) -> Result<(), StorageError> {
     let Credentials::S3AssumeRole { role_arn, .. } = &i.credentials else { return Ok(()) };
-    let role = crate::storage::assume_role(i, role_arn, external_id, std::time::Duration::from_secs(900));
+    let role = crate::aws::assume_role(i, role_arn, external_id, std::time::Duration::from_secs(900));
     s3::check_assume_role(sts, role).await.map(|_| ())
 }
 

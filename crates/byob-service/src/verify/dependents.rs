@@ -3,7 +3,7 @@
 //! write — is reported `skipped` with that failure rather than failing again for the same cause with a fix that
 //! would not help.
 
-use super::report::{CheckResult, CheckStatus, RootCause};
+use crate::reports::{CheckResult, CheckStatus, RootCause};
 
 /// Checks that hold or fail without the bucket: credentials, trust, and the storage server's clock.
 const WITHOUT_BUCKET: [&str; 6] = [

@@ -10,7 +10,7 @@ use byob_core::{
 };
 use serde_json::{Value, json};
 
-use super::report::{Fix, Remediation};
+use crate::reports::{Fix, Remediation};
 use crate::setup::{ArtifactName, SetupDocument};
 
 /// An operation a check attempted.
@@ -358,7 +358,7 @@ impl<'a> Subject<'a> {
 
     fn sas(&self, op: Operation, granted: &str) -> Needed {
         let letter = op.sas_letter();
-        let needed = crate::integrations::sas_permissions_needed(&self.i.features);
+        let needed = byob_core::integration::sas_permissions_needed(&self.i.features);
         let mut wanted: String = needed.to_string();
         for extra in [letter, 'd'] {
             if !wanted.contains(extra) {

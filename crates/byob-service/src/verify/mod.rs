@@ -7,7 +7,6 @@ mod dependents;
 mod grants;
 #[cfg(test)]
 mod remediation_walk;
-mod report;
 mod scope;
 mod settings;
 
@@ -20,33 +19,14 @@ use byob_core::{
 use byob_ports::storage::inspect::{BucketInspector, BucketSettings};
 use serde_json::json;
 
+pub use crate::reports::{CheckResult, CheckStatus, Remediation, Trigger, VerificationReport};
+use crate::reports::{Outcome, stored_reports};
 use grants::Subject;
-use report::Outcome;
-pub use report::{CheckResult, CheckStatus, Remediation, Trigger, VerificationReport};
 
 use crate::{
     Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, setup::ArtifactName,
     tenancy::visible_org,
 };
-
-/// The latest reports of an integration, newest first.
-pub(crate) async fn stored_reports(
-    deps: &Deps,
-    org: OrgId,
-    id: IntegrationId,
-    limit: u32,
-) -> Result<Vec<VerificationReport>, ServiceError> {
-    deps.catalog
-        .list_verifications(org, id, limit)
-        .await?
-        .into_iter()
-        .map(|value| {
-            serde_json::from_value(value).map_err(|e| {
-                ServiceError::Catalog(byob_ports::catalog::CatalogError::Corrupt(format!("verification report: {e}")))
-            })
-        })
-        .collect()
-}
 
 /// Every check, in report order (docs/verification.md describes each).
 pub const ALL_CHECKS: [&str; 21] = [
@@ -220,7 +200,11 @@ impl VerificationService {
     ) -> Result<Vec<VerificationReport>, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         ctx.principal.require(Access::Admin)?;
-        self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| ServiceError::not_found("integration", id))?;
+        self.deps
+            .catalog
+            .get_integration(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, id))?;
         stored_reports(&self.deps, org, id, limit.clamp(1, 200)).await
     }
 
@@ -242,7 +226,7 @@ impl VerificationService {
             .catalog
             .get_integration(org, id)
             .await?
-            .ok_or_else(|| ServiceError::not_found("integration", id))?;
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, id))?;
         let i = integration.clone();
         // Remediations name this integration's own artifacts, as its setup shows them to the admin.
         let setup = crate::setup::document(&i, &crate::setup::identity_for(&self.deps, &i).await?);
@@ -256,7 +240,7 @@ impl VerificationService {
             if let Credentials::S3AssumeRole { external_id, .. } = &i.credentials {
                 let Some(sts) = sts else {
                     return Outcome::failed(
-                        crate::storage::AWS_CREDENTIALS_MISSING,
+                        crate::aws::AWS_CREDENTIALS_MISSING,
                         "ask the operator to set integrations.aws_access_key_id",
                     );
                 };
@@ -404,7 +388,7 @@ impl VerificationService {
             .record(
                 ctx,
                 org,
-                "integration.verify",
+                byob_core::actions::INTEGRATION_VERIFY,
                 Some(integration.id.to_string()),
                 byob_core::AuditOutcome::Success,
                 detail,
@@ -445,18 +429,18 @@ impl VerificationService {
             "integration": i.id, "name": i.name, "verification": report.id, "trigger": report.trigger,
             "failed": failed, "state": report.state_after,
         });
-        self.events.emit(ctx, org, "verification-completed", target.clone(), summary).await?;
+        self.events.emit(ctx, org, byob_core::event::VERIFICATION_COMPLETED, target.clone(), summary).await?;
         if report.state_before != report.state_after {
             let payload = json!({ "integration": i.id, "name": i.name, "from": report.state_before, "to": report.state_after, "verification": report.id });
-            self.events.emit(ctx, org, "integration-state-changed", target.clone(), payload).await?;
+            self.events.emit(ctx, org, byob_core::event::INTEGRATION_STATE_CHANGED, target.clone(), payload).await?;
         }
         let Some(previous) = previous else { return Ok(()) };
         for check in &report.checks {
             let Some(before) = previous.check(&check.name) else { continue };
             let held = |s: CheckStatus| matches!(s, CheckStatus::Passed | CheckStatus::Warning);
             let event_type = match (before.status, check.status) {
-                (b, CheckStatus::Failed) if held(b) => "check-drifted",
-                (CheckStatus::Failed, now) if held(now) => "check-recovered",
+                (b, CheckStatus::Failed) if held(b) => byob_core::event::CHECK_DRIFTED,
+                (CheckStatus::Failed, now) if held(now) => byob_core::event::CHECK_RECOVERED,
                 _ => continue,
             };
             let payload = json!({

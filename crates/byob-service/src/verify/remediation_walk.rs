@@ -16,9 +16,9 @@ use serde_json::Value;
 
 use super::{
     grants::{Operation, Subject},
-    report::{Outcome, Remediation},
     settings,
 };
+use crate::reports::{Outcome, Remediation};
 use crate::setup::{ArtifactName, ByobIdentity, SetupDocument};
 
 fn integration(

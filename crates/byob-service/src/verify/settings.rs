@@ -11,10 +11,8 @@ use byob_ports::storage::{
 use chrono::{DateTime, Utc};
 use object_store::ObjectStoreExt;
 
-use super::{
-    grants::{BucketSetting, Operation, Subject},
-    report::{Outcome, RootCause},
-};
+use super::grants::{BucketSetting, Operation, Subject};
+use crate::reports::{Outcome, RootCause};
 use crate::setup::ArtifactName;
 
 /// A setting as read.

@@ -168,7 +168,7 @@ impl ExportService {
         &self,
         ctx: &RequestContext,
         org: OrgId,
-        action: &str,
+        action: &'static str,
         target: String,
         detail: serde_json::Value,
     ) -> Result<(), ServiceError> {
@@ -181,11 +181,11 @@ impl ExportService {
     }
 
     async fn integration_id(&self, org: OrgId, text: &str) -> Result<IntegrationId, ServiceError> {
-        let all = crate::integrations::all_integrations(&self.deps, org).await?;
+        let all = crate::records::all_integrations(&self.deps, org).await?;
         all.iter()
             .find(|i| i.id.to_string() == text || i.name == text)
             .map(|i| i.id)
-            .ok_or_else(|| ServiceError::not_found("integration", text))
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, text))
     }
 
     /// The integration a run of `export` writes to (`None`: the default storage), checked usable now.
@@ -197,10 +197,10 @@ impl ExportService {
                     .catalog
                     .get_integration(export.org_id, id)
                     .await?
-                    .ok_or_else(|| ServiceError::not_found("integration", id))?;
+                    .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, id))?;
                 if i.state == IntegrationState::Disabled {
                     return Err(ServiceError::Refused {
-                        code: "integration-disabled",
+                        code: byob_core::codes::INTEGRATION_DISABLED,
                         message: format!("integration `{}` is disabled; enable it to export into it", i.name),
                     });
                 }
@@ -317,7 +317,7 @@ impl ExportService {
         self.audit(
             ctx,
             org,
-            "export.create",
+            byob_core::actions::EXPORT_CREATE,
             export.id.to_string(),
             json!({ "name": export.name, "connection": export.connection, "format": export.format,
                     "scheduled": export.schedule.is_some() }),
@@ -332,7 +332,11 @@ impl ExportService {
     }
 
     async fn load(&self, org: OrgId, id: ExportId) -> Result<Export, ServiceError> {
-        self.deps.catalog.get_export(org, id).await?.ok_or_else(|| ServiceError::not_found("export", id))
+        self.deps
+            .catalog
+            .get_export(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::EXPORT_NOT_FOUND, id))
     }
 
     /// # Errors
@@ -359,12 +363,12 @@ impl ExportService {
         let runs = self.deps.catalog.list_export_runs(org, id, 1).await?;
         if runs.first().is_some_and(|r| !r.state.is_final()) {
             return Err(ServiceError::Refused {
-                code: "export-run-active",
+                code: byob_core::codes::EXPORT_RUN_ACTIVE,
                 message: "a run of this export is queued or running; cancel it or wait for it first".into(),
             });
         }
         self.deps.catalog.delete_export(org, id).await?;
-        self.audit(ctx, org, "export.delete", id.to_string(), json!({ "name": export.name })).await
+        self.audit(ctx, org, byob_core::actions::EXPORT_DELETE, id.to_string(), json!({ "name": export.name })).await
     }
 
     /// Pauses or resumes the schedule. Resuming starts from the next time after now (nothing missed is run).
@@ -381,10 +385,11 @@ impl ExportService {
         self.member(ctx, org).await?;
         let mut export = self.load(org, id).await?;
         let now = self.deps.clock.now();
-        export.next_run_at = schedule::set_paused(export.schedule.as_mut(), paused, now, "export-not-scheduled")?;
+        export.next_run_at =
+            schedule::set_paused(export.schedule.as_mut(), paused, now, byob_core::codes::EXPORT_NOT_SCHEDULED)?;
         export.updated_at = now;
         self.deps.catalog.update_export(&export).await?;
-        let action = if paused { "export.pause" } else { "export.resume" };
+        let action = if paused { byob_core::actions::EXPORT_PAUSE } else { byob_core::actions::EXPORT_RESUME };
         self.audit(ctx, org, action, id.to_string(), json!({})).await?;
         Ok(self.view(export))
     }
@@ -456,14 +461,14 @@ impl ExportService {
         };
         if !self.deps.catalog.enqueue_export_run(&job, &run).await? {
             return Err(ServiceError::Refused {
-                code: "export-run-active",
+                code: byob_core::codes::EXPORT_RUN_ACTIVE,
                 message: format!("a run of export `{}` is already queued or running; one runs at a time", export.name),
             });
         }
         self.audit(
             ctx,
             export.org_id,
-            "export.run",
+            byob_core::actions::EXPORT_RUN,
             export.id.to_string(),
             json!({ "run": id, "trigger": trigger.as_str(), "scheduled_for": scheduled_for }),
         )
@@ -501,7 +506,7 @@ impl ExportService {
             .get_export_run(org, run)
             .await?
             .filter(|r| r.export_id == export)
-            .ok_or_else(|| ServiceError::not_found("export run", run))
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::EXPORT_RUN_NOT_FOUND, run))
     }
 
     /// # Errors
@@ -538,7 +543,7 @@ impl ExportService {
             self.deps.catalog.update_export(&export).await?;
             match self.enqueue(&ctx, &export, RunTrigger::Schedule, due).await {
                 Ok(_) => queued += 1,
-                Err(ServiceError::Refused { code: "export-run-active", .. }) => {
+                Err(ServiceError::Refused { code: byob_core::codes::EXPORT_RUN_ACTIVE, .. }) => {
                     tracing::info!(export = %export.id, "previous run still going; this time is skipped");
                 }
                 Err(e) => {
@@ -547,7 +552,7 @@ impl ExportService {
                         .emit(
                             &ctx,
                             export.org_id,
-                            "export-failed",
+                            byob_core::event::EXPORT_FAILED,
                             Some(export.id.to_string()),
                             json!({ "export": export.id, "name": export.name, "run": null,
                                     "code": "export-not-started", "message": e.to_string() }),

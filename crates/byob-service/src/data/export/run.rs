@@ -218,7 +218,10 @@ impl ExportService {
                 if last && !handle.cancelled() {
                     let payload = json!({ "export": export.id, "name": export.name, "run": run.id,
                                           "code": f.code, "message": f.message });
-                    let _ = self.events.emit(&ctx, org, "export-failed", Some(export.id.to_string()), payload).await;
+                    let _ = self
+                        .events
+                        .emit(&ctx, org, byob_core::event::EXPORT_FAILED, Some(export.id.to_string()), payload)
+                        .await;
                 }
                 Err(f)
             }
@@ -320,7 +323,7 @@ impl ExportService {
             .record(
                 ctx,
                 export.org_id,
-                "export.delivered",
+                byob_core::actions::EXPORT_DELIVERED,
                 Some(run.id.to_string()),
                 AuditOutcome::Success,
                 summary.clone(),
@@ -329,7 +332,7 @@ impl ExportService {
             .map_err(|e| service_failure(e, "export-failed"))?;
         let _ = self
             .events
-            .emit(ctx, export.org_id, "export-succeeded", Some(export.id.to_string()), summary.clone())
+            .emit(ctx, export.org_id, byob_core::event::EXPORT_SUCCEEDED, Some(export.id.to_string()), summary.clone())
             .await;
         Ok(summary)
     }

@@ -24,13 +24,13 @@ impl ExportService {
         let mut run = self.load_run(org, export, run).await?;
         if definition.staging_ttl_hours.is_none() {
             return Err(ServiceError::Refused {
-                code: "export-not-staging",
+                code: byob_core::codes::EXPORT_NOT_STAGING,
                 message: "only a staging export's runs are acknowledged; this export's files stay".into(),
             });
         }
         if run.state != JobState::Succeeded {
             return Err(ServiceError::Refused {
-                code: "export-run-not-delivered",
+                code: byob_core::codes::EXPORT_RUN_NOT_DELIVERED,
                 message: format!("the run is {}; only a delivered run can be acknowledged", run.state.as_str()),
             });
         }
@@ -41,8 +41,14 @@ impl ExportService {
             run.acked_at = Some(now);
             run.cleaned_at = Some(now);
             self.deps.catalog.update_export_run(&run).await?;
-            self.audit(ctx, org, "export.ack", run.id.to_string(), json!({ "export": export, "deleted": deleted }))
-                .await?;
+            self.audit(
+                ctx,
+                org,
+                byob_core::actions::EXPORT_ACK,
+                run.id.to_string(),
+                json!({ "export": export, "deleted": deleted }),
+            )
+            .await?;
         }
         Ok(run)
     }
@@ -71,9 +77,9 @@ impl ExportService {
                     run.cleaned_at = Some(now);
                     self.deps.catalog.update_export_run(&run).await?;
                     let action = if run.state == JobState::Succeeded {
-                        "janitor.export-expire"
+                        byob_core::actions::JANITOR_EXPORT_EXPIRE
                     } else {
-                        "janitor.export-failed-cleanup"
+                        byob_core::actions::JANITOR_EXPORT_FAILED_CLEANUP
                     };
                     self.audit(&ctx, run.org_id, action, run.id.to_string(), json!({ "deleted": deleted })).await?;
                     cleaned += 1;

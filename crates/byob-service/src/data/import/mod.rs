@@ -122,7 +122,7 @@ impl ImportService {
         &self,
         ctx: &RequestContext,
         org: OrgId,
-        action: &str,
+        action: &'static str,
         target: String,
         detail: Value,
     ) -> Result<(), ServiceError> {
@@ -135,7 +135,11 @@ impl ImportService {
     }
 
     async fn load(&self, org: OrgId, id: ImportId) -> Result<Import, ServiceError> {
-        self.deps.catalog.get_import(org, id).await?.ok_or_else(|| ServiceError::not_found("import", id))
+        self.deps
+            .catalog
+            .get_import(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::IMPORT_NOT_FOUND, id))
     }
 
     /// The storage of the import's integration, usable now.
@@ -146,13 +150,13 @@ impl ImportService {
     ) -> Result<byob_ports::storage::StorageClient, ServiceError> {
         let i = self.deps.catalog.get_integration(import.org_id, import.integration).await?.ok_or_else(|| {
             ServiceError::Refused {
-                code: "integration-gone",
+                code: byob_core::codes::INTEGRATION_GONE,
                 message: format!("integration `{}`, where this import reads, was deleted", import.integration),
             }
         })?;
         if i.state == IntegrationState::Disabled {
             return Err(ServiceError::Refused {
-                code: "integration-disabled",
+                code: byob_core::codes::INTEGRATION_DISABLED,
                 message: format!("integration `{}` is disabled; enable it to import from it", i.name),
             });
         }
@@ -171,11 +175,11 @@ impl ImportService {
     ) -> Result<ImportView, ServiceError> {
         self.member(ctx, org).await?;
         check_source(&req.source)?;
-        let integration = crate::integrations::all_integrations(&self.deps, org)
+        let integration = crate::records::all_integrations(&self.deps, org)
             .await?
             .into_iter()
             .find(|i| i.id.to_string() == req.integration || i.name == req.integration)
-            .ok_or_else(|| ServiceError::not_found("integration", &req.integration))?;
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::INTEGRATION_NOT_FOUND, &req.integration))?;
         let connection = self.connections.resolve_name(org, &req.connection).await?;
         let now = self.deps.clock.now();
         let (schedule, next_run_at) = schedule::from_request(req.schedule.as_ref(), now)?;
@@ -211,7 +215,7 @@ impl ImportService {
         self.audit(
             ctx,
             org,
-            "import.create",
+            byob_core::actions::IMPORT_CREATE,
             import.id.to_string(),
             json!({ "name": import.name, "source": import.source, "connection": import.connection,
                     "table": import.table, "scheduled": import.schedule.is_some() }),
@@ -242,12 +246,12 @@ impl ImportService {
         let runs = self.deps.catalog.list_import_runs(org, id, 1).await?;
         if runs.first().is_some_and(|r| !r.state.is_final()) {
             return Err(ServiceError::Refused {
-                code: "import-run-active",
+                code: byob_core::codes::IMPORT_RUN_ACTIVE,
                 message: "a run of this import is queued or running; cancel it or wait for it first".into(),
             });
         }
         self.deps.catalog.delete_import(org, id).await?;
-        self.audit(ctx, org, "import.delete", id.to_string(), json!({ "name": import.name })).await
+        self.audit(ctx, org, byob_core::actions::IMPORT_DELETE, id.to_string(), json!({ "name": import.name })).await
     }
 
     /// Pauses or resumes the schedule (resuming starts from the next time after now).
@@ -264,10 +268,11 @@ impl ImportService {
         self.member(ctx, org).await?;
         let mut import = self.load(org, id).await?;
         let now = self.deps.clock.now();
-        import.next_run_at = schedule::set_paused(import.schedule.as_mut(), paused, now, "import-not-scheduled")?;
+        import.next_run_at =
+            schedule::set_paused(import.schedule.as_mut(), paused, now, byob_core::codes::IMPORT_NOT_SCHEDULED)?;
         import.updated_at = now;
         self.deps.catalog.update_import(&import).await?;
-        let action = if paused { "import.pause" } else { "import.resume" };
+        let action = if paused { byob_core::actions::IMPORT_PAUSE } else { byob_core::actions::IMPORT_RESUME };
         self.audit(ctx, org, action, id.to_string(), json!({})).await?;
         Ok(self.view(import))
     }
@@ -314,14 +319,14 @@ impl ImportService {
         };
         if !self.deps.catalog.enqueue_import_run(&job, &run).await? {
             return Err(ServiceError::Refused {
-                code: "import-run-active",
+                code: byob_core::codes::IMPORT_RUN_ACTIVE,
                 message: format!("a run of import `{}` is already queued or running; one runs at a time", import.name),
             });
         }
         self.audit(
             ctx,
             import.org_id,
-            "import.run",
+            byob_core::actions::IMPORT_RUN,
             import.id.to_string(),
             json!({ "run": run.id, "trigger": trigger.as_str(), "forced": forced }),
         )
@@ -374,7 +379,7 @@ impl ImportService {
             .get_import_run(org, run)
             .await?
             .filter(|r| r.import_id == id)
-            .ok_or_else(|| ServiceError::not_found("import run", run))
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::IMPORT_RUN_NOT_FOUND, run))
     }
 
     /// Queues the scheduled runs whose time has come (missed times coalesce into one run, as for exports).
@@ -394,7 +399,7 @@ impl ImportService {
             self.deps.catalog.update_import(&import).await?;
             match self.enqueue(&ctx, &import, RunTrigger::Schedule, false).await {
                 Ok(_) => queued += 1,
-                Err(ServiceError::Refused { code: "import-run-active", .. }) => {
+                Err(ServiceError::Refused { code: byob_core::codes::IMPORT_RUN_ACTIVE, .. }) => {
                     tracing::info!(import = %import.id, "previous run still going; this time is skipped");
                 }
                 Err(e) => tracing::warn!(import = %import.id, error = %e, "scheduled import not queued"),

@@ -61,7 +61,7 @@ pub struct Resolution {
 
 fn list_denied(folder: &str, e: &StorageError) -> ServiceError {
     ServiceError::Refused {
-        code: "import-list-denied",
+        code: byob_core::codes::IMPORT_LIST_DENIED,
         message: format!(
             "the integration may not list `{folder}/`: a latest-file import needs list permission (s3:ListBucket, \
              storage.objects.list, or `l` in an Azure SAS); a fixed-file import needs read only ({e})"
@@ -71,7 +71,7 @@ fn list_denied(folder: &str, e: &StorageError) -> ServiceError {
 
 fn read_denied(key: &str, e: &StorageError) -> ServiceError {
     ServiceError::Refused {
-        code: "import-read-denied",
+        code: byob_core::codes::IMPORT_READ_DENIED,
         message: format!(
             "the integration may not read `{key}`: grant read (s3:GetObject, storage.objects.get, or `r` in an \
              Azure SAS) on the prefix ({e})"

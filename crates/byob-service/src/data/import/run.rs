@@ -51,7 +51,9 @@ impl ImportService {
             self.deps.catalog.update_import_run(&run).await.map_err(|e| failure(e.into()))?;
             let summary = json!({ "import": import.id, "key": chosen.key, "skipped": true,
                                   "reason": "this file (same key and ETag) was loaded already; run with force to load it again" });
-            self.audit(&ctx, org, "import.skipped", import.id.to_string(), summary.clone()).await.map_err(failure)?;
+            self.audit(&ctx, org, byob_core::actions::IMPORT_SKIPPED, import.id.to_string(), summary.clone())
+                .await
+                .map_err(failure)?;
             return Ok(summary);
         }
         self.deps.catalog.update_import_run(&run).await.map_err(|e| failure(e.into()))?;
@@ -85,7 +87,14 @@ impl ImportService {
         let mut result = summary;
         result["rows_loaded"] = json!(rows);
         self.auditor
-            .record(&ctx, org, "import.loaded", Some(import.id.to_string()), AuditOutcome::Success, result.clone())
+            .record(
+                &ctx,
+                org,
+                byob_core::actions::IMPORT_LOADED,
+                Some(import.id.to_string()),
+                AuditOutcome::Success,
+                result.clone(),
+            )
             .await
             .map_err(failure)?;
         Ok(result)

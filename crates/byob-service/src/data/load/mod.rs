@@ -179,12 +179,12 @@ pub(crate) async fn head_bytes(
 fn inspect_error(e: InspectError) -> ServiceError {
     match e {
         InspectError::Empty => ServiceError::Refused {
-            code: "csv-empty",
+            code: byob_core::codes::CSV_EMPTY,
             message: "the file is empty: there is no header and no row to load".into(),
         },
-        InspectError::Unreadable(m) => ServiceError::Refused { code: "csv-unreadable", message: m },
+        InspectError::Unreadable(m) => ServiceError::Refused { code: byob_core::codes::CSV_UNREADABLE, message: m },
         e @ InspectError::TooManyColumns { .. } => {
-            ServiceError::Refused { code: "csv-too-many-columns", message: e.to_string() }
+            ServiceError::Refused { code: byob_core::codes::CSV_TOO_MANY_COLUMNS, message: e.to_string() }
         }
     }
 }
@@ -219,12 +219,12 @@ fn apply_overrides(columns: &mut [Column], overrides: &[ColumnOverride]) -> Resu
     let mut seen = std::collections::HashSet::new();
     for (i, c) in columns.iter().enumerate() {
         check_identifier(&format!("columns[{}]", i + 1), &c.name).map_err(|e| ServiceError::Refused {
-            code: "csv-column-name",
+            code: byob_core::codes::CSV_COLUMN_NAME,
             message: format!("column {} has an unusable name ({}); rename it with `columns`", i + 1, e.message),
         })?;
         if !seen.insert(c.name.to_lowercase()) {
             return Err(ServiceError::Refused {
-                code: "csv-column-name",
+                code: byob_core::codes::CSV_COLUMN_NAME,
                 message: format!("column {} repeats the name `{}`; rename it with `columns`", i + 1, c.name),
             });
         }
@@ -242,7 +242,7 @@ impl Loads {
         let upload = self.uploads.find(org, id).await?;
         if upload.state != UploadState::Uploaded || upload.staged != Staged::Present {
             return Err(ServiceError::Refused {
-                code: "upload-not-ready",
+                code: byob_core::codes::UPLOAD_NOT_READY,
                 message: format!(
                     "upload `{id}` is {} and its file is {}: only a completed upload whose file is still staged can be read",
                     upload.state.as_str(),
@@ -313,7 +313,7 @@ impl Loads {
             .audit(
                 ctx,
                 &upload,
-                "upload.load",
+                byob_core::actions::UPLOAD_LOAD,
                 AuditOutcome::Success,
                 json!({
                     "job": job.id, "connection": spec.connection, "table": spec.table.to_string(), "mode": spec.mode,
@@ -347,7 +347,7 @@ impl Loads {
         if req.encoding.is_none()
             && let Some(mixed) = inspection.mixed
         {
-            return Err(ServiceError::Refused { code: "csv-encoding-mixed", message: mixed.message() });
+            return Err(ServiceError::Refused { code: byob_core::codes::CSV_ENCODING_MIXED, message: mixed.message() });
         }
         if let Some(e) = req.encoding {
             encoding = DetectedEncoding { encoding: e, bom: encoding.bom && e == encoding.encoding, guessed: false };
@@ -468,7 +468,7 @@ impl Loads {
             .audit(
                 &ctx,
                 &done,
-                "upload.loaded",
+                byob_core::actions::UPLOAD_LOADED,
                 AuditOutcome::Success,
                 json!({
                     "job": job.id, "rows": rows, "rejected": produced.rejected, "staged": staged,

@@ -104,7 +104,7 @@ fn media_type(content_type: &str) -> String {
 
 fn not_pending(upload: &Upload) -> ServiceError {
     ServiceError::Refused {
-        code: "upload-not-pending",
+        code: byob_core::codes::UPLOAD_NOT_PENDING,
         message: format!("upload `{}` is {}, not waiting for its bytes", upload.id, upload.state.as_str()),
     }
 }
@@ -124,7 +124,11 @@ impl UploadService {
     }
 
     pub(crate) async fn find(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
-        self.deps.catalog.get_upload(org, id).await?.ok_or_else(|| ServiceError::not_found("upload", id))
+        self.deps
+            .catalog
+            .get_upload(org, id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::UPLOAD_NOT_FOUND, id))
     }
 
     /// The storage holding an upload, and its object's key.
@@ -151,7 +155,7 @@ impl UploadService {
         }
         if req.size > self.settings.max_size_bytes {
             return Err(ServiceError::Refused {
-                code: "upload-too-large",
+                code: byob_core::codes::UPLOAD_TOO_LARGE,
                 message: format!(
                     "the file is {} bytes; this server accepts at most {} bytes",
                     req.size, self.settings.max_size_bytes
@@ -161,7 +165,7 @@ impl UploadService {
         let media = media_type(&req.content_type);
         if !self.settings.allowed_content_types.is_empty() && !self.settings.allowed_content_types.contains(&media) {
             return Err(ServiceError::Refused {
-                code: "content-type-not-allowed",
+                code: byob_core::codes::CONTENT_TYPE_NOT_ALLOWED,
                 message: format!(
                     "content type `{media}` is not accepted; allowed: {}",
                     self.settings.allowed_content_types.join(", ")
@@ -201,7 +205,7 @@ impl UploadService {
         let key = client.key(&relative)?;
         let ttl = plan::lifetime(req.size, client.max_ttl());
         let mut token = None;
-        let transfer = if !client.can_presign() {
+        let transfer = if !client.capability().presign {
             let part_size = plan::part_size(req.size, req.part_size)?;
             let secret = new_token()?;
             let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or_default();
@@ -267,7 +271,7 @@ impl UploadService {
             .record(
                 ctx,
                 org,
-                "upload.create",
+                byob_core::actions::UPLOAD_CREATE,
                 Some(id.to_string()),
                 AuditOutcome::Success,
                 json!({
@@ -282,7 +286,7 @@ impl UploadService {
     fn plan(&self, upload: Upload, parts: Vec<PartUrl>, client: &StorageClient) -> UploadPlan {
         let (method, sequential) = match &upload.transfer {
             Transfer::Single => ("single", false),
-            Transfer::Multipart { .. } => ("multipart", client.part_rules().sequential),
+            Transfer::Multipart { .. } => ("multipart", client.capability().parts.sequential),
             Transfer::Relay { .. } => ("relay", false),
         };
         UploadPlan { part_size: upload.transfer.part_size(), method: method.into(), sequential, parts, upload }
@@ -351,7 +355,7 @@ impl UploadService {
             .record(
                 ctx,
                 org,
-                "upload.refresh",
+                byob_core::actions::UPLOAD_REFRESH,
                 Some(id.to_string()),
                 AuditOutcome::Success,
                 json!({ "parts": parts.len() }),
@@ -398,7 +402,7 @@ impl UploadService {
                 client.complete_multipart(&key, &session, parts.into_iter().map(|p| p.etag).collect()).await.map_err(
                     |e| match e {
                         StorageError::Backend(m) | StorageError::Config(m) => ServiceError::Refused {
-                            code: "upload-incomplete",
+                            code: byob_core::codes::UPLOAD_INCOMPLETE,
                             message: format!("the bucket could not assemble the parts: {m}"),
                         },
                         other => other.into(),
@@ -411,7 +415,7 @@ impl UploadService {
             Ok(meta) => meta.size,
             Err(object_store::Error::NotFound { .. }) => {
                 return Err(ServiceError::Refused {
-                    code: "upload-incomplete",
+                    code: byob_core::codes::UPLOAD_INCOMPLETE,
                     message: "the object is not in the bucket yet: send the file (every part) before completing".into(),
                 });
             }
@@ -422,9 +426,16 @@ impl UploadService {
             upload.state = UploadState::Aborted;
             upload.staged = Staged::DeletedOnAbort;
             self.deps.catalog.update_upload(&upload, UploadState::Pending).await?;
-            self.audit(ctx, &upload, "upload.complete", AuditOutcome::Rejected, json!({ "size": size })).await?;
+            self.audit(
+                ctx,
+                &upload,
+                byob_core::actions::UPLOAD_COMPLETE,
+                AuditOutcome::Rejected,
+                json!({ "size": size }),
+            )
+            .await?;
             return Err(ServiceError::Refused {
-                code: "upload-size-mismatch",
+                code: byob_core::codes::UPLOAD_SIZE_MISMATCH,
                 message: format!(
                     "the upload was declared as {} bytes but {size} arrived; the object was deleted, start a new upload",
                     upload.size
@@ -436,7 +447,8 @@ impl UploadService {
         if !self.deps.catalog.update_upload(&upload, UploadState::Pending).await? {
             return Err(ServiceError::Conflict("the upload was completed or aborted meanwhile".into()));
         }
-        self.audit(ctx, &upload, "upload.complete", AuditOutcome::Success, json!({ "size": size })).await?;
+        self.audit(ctx, &upload, byob_core::actions::UPLOAD_COMPLETE, AuditOutcome::Success, json!({ "size": size }))
+            .await?;
         Ok(upload)
     }
 
@@ -449,7 +461,7 @@ impl UploadService {
         let mut upload = self.find(org, id).await?;
         if upload.state == UploadState::Aborted {
             return Err(ServiceError::Refused {
-                code: "upload-aborted",
+                code: byob_core::codes::UPLOAD_ABORTED,
                 message: format!("upload `{id}` was already aborted"),
             });
         }
@@ -460,7 +472,14 @@ impl UploadService {
         if !self.deps.catalog.update_upload(&upload, before).await? {
             return Err(ServiceError::Conflict("the upload changed meanwhile; try again".into()));
         }
-        self.audit(ctx, &upload, "upload.abort", AuditOutcome::Success, json!({ "staged": upload.staged })).await?;
+        self.audit(
+            ctx,
+            &upload,
+            byob_core::actions::UPLOAD_ABORT,
+            AuditOutcome::Success,
+            json!({ "staged": upload.staged }),
+        )
+        .await?;
         Ok(upload)
     }
 
@@ -498,7 +517,7 @@ impl UploadService {
         &self,
         ctx: &RequestContext,
         upload: &Upload,
-        action: &str,
+        action: &'static str,
         outcome: AuditOutcome,
         detail: serde_json::Value,
     ) -> Result<(), ServiceError> {

@@ -39,7 +39,7 @@ impl UploadService {
         S: Stream<Item = Result<Bytes, String>> + Unpin + Send,
     {
         let refused = || ServiceError::Refused {
-            code: "upload-token-invalid",
+            code: byob_core::codes::UPLOAD_TOKEN_INVALID,
             message: "this part URL is not valid (wrong or expired token); refresh the upload's part URLs".into(),
         };
         let upload = self.deps.catalog.get_upload(org, id).await?.ok_or_else(refused)?;
@@ -77,7 +77,7 @@ impl UploadService {
                 Err(_) => {
                     writer.abort().await.ok();
                     return Err(ServiceError::Refused {
-                        code: "relay-too-slow",
+                        code: byob_core::codes::RELAY_TOO_SLOW,
                         message: format!(
                             "part {part_number} arrived slower than {} bytes in {} s; send it again",
                             rate.bytes,
@@ -137,7 +137,7 @@ impl UploadService {
                 Ok(meta) if meta.size == plan::part_span(upload, n).1 => keys.push(part),
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {
                     return Err(ServiceError::Refused {
-                        code: "upload-incomplete",
+                        code: byob_core::codes::UPLOAD_INCOMPLETE,
                         message: format!("part {n} has not arrived; send it before completing"),
                     });
                 }

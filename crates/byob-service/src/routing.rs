@@ -10,7 +10,7 @@ use byob_core::{
     location::Prefix,
 };
 use byob_ports::storage::{
-    AssumeRole, PresignPolicy, StorageClient, StsSettings,
+    PresignPolicy, StorageClient, StsSettings,
     azure::{self, AzureAuth, AzureSettings},
     gcs::{self, GcsSettings},
     s3::{self, S3AccessKey, S3Location},
@@ -18,7 +18,10 @@ use byob_ports::storage::{
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::{Auditor, Deps, RequestContext, ServiceError};
+use crate::{
+    Auditor, Deps, RequestContext, ServiceError,
+    aws::{assume_role, aws_credentials_missing},
+};
 
 /// Operator settings for reaching buckets.
 #[derive(Debug, Clone)]
@@ -49,31 +52,6 @@ pub struct RoutedStorage {
     /// The integration, or `None` for the default storage.
     pub integration: Option<IntegrationId>,
     pub staging_ttl_hours: u32,
-}
-
-/// Why an assume-role integration cannot be reached: byob has no AWS principal of its own.
-pub(crate) const AWS_CREDENTIALS_MISSING: &str =
-    "the operator has not configured byob's AWS credentials (integrations.aws_access_key_id)";
-
-pub(crate) fn aws_credentials_missing() -> ServiceError {
-    ServiceError::Refused { code: "credential-mode-unavailable", message: AWS_CREDENTIALS_MISSING.into() }
-}
-
-/// The request byob makes to assume an integration's role: the given external id, and a session policy limited
-/// to the integration's prefix.
-pub(crate) fn assume_role(
-    i: &Integration,
-    role_arn: &str,
-    external_id: &str,
-    duration: std::time::Duration,
-) -> AssumeRole {
-    AssumeRole {
-        role_arn: role_arn.to_string(),
-        external_id: external_id.to_string(),
-        session_policy: crate::setup::session_policy(i),
-        session_name: format!("byob-{}", i.id),
-        duration,
-    }
 }
 
 /// The checks without which a feature cannot work at all. A missing bucket or a region mismatch fails its own
@@ -114,17 +92,17 @@ async fn refuse_if_check_failed(deps: &Deps, i: &Integration, feature: Feature) 
     if i.state == IntegrationState::Active {
         return Ok(());
     }
-    let Some(latest) = crate::verify::stored_reports(deps, i.org_id, i.id, 1).await?.into_iter().next() else {
+    let Some(latest) = crate::reports::stored_reports(deps, i.org_id, i.id, 1).await?.into_iter().next() else {
         return Ok(());
     };
     let needed = checks_needed(feature);
     let blocking = latest
         .checks
         .iter()
-        .find(|c| c.status == crate::verify::CheckStatus::Failed && needed.contains(&c.name.as_str()));
+        .find(|c| c.status == crate::reports::CheckStatus::Failed && needed.contains(&c.name.as_str()));
     match blocking {
         Some(check) => Err(ServiceError::Refused {
-            code: "integration-check-failed",
+            code: byob_core::codes::INTEGRATION_CHECK_FAILED,
             message: format!(
                 "{} cannot run on integration `{}`: its check `{}` failed at {} ({}); fix it and verify again",
                 feature.as_str(),
@@ -226,11 +204,11 @@ impl StorageRouter {
         feature: Feature,
     ) -> Result<RoutedStorage, ServiceError> {
         crate::tenancy::visible_org(&self.deps, ctx, org).await?;
-        let all = crate::integrations::all_integrations(&self.deps, org).await?;
+        let all = crate::records::all_integrations(&self.deps, org).await?;
         if let Some(integration) = all.iter().find(|i| i.features.contains(&feature)) {
             if integration.state == IntegrationState::Disabled {
                 return Err(ServiceError::Refused {
-                    code: "integration-disabled",
+                    code: byob_core::codes::INTEGRATION_DISABLED,
                     message: format!(
                         "{} go to integration `{}`, which is disabled; enable it or route the feature elsewhere",
                         feature.as_str(),
@@ -248,7 +226,7 @@ impl StorageRouter {
         }
         if needs_own_bucket(feature) {
             return Err(ServiceError::Refused {
-                code: "feature-needs-integration",
+                code: byob_core::codes::FEATURE_NEEDS_INTEGRATION,
                 message: format!(
                     "{} are kept in the org's own bucket: create an integration serving `{}` first",
                     feature.as_str(),
@@ -280,7 +258,7 @@ impl StorageRouter {
             None => self.org_default_storage(org),
             Some(id) => {
                 let i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| ServiceError::Refused {
-                    code: "integration-gone",
+                    code: byob_core::codes::INTEGRATION_GONE,
                     message: format!("integration `{id}`, where this file was staged, was deleted"),
                 })?;
                 self.client_for(ctx, &i).await
@@ -368,7 +346,7 @@ impl StorageRouter {
             }
             Credentials::GcsImpersonation { service_account } => {
                 let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {
-                    code: "credential-mode-unavailable",
+                    code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
                     message:
                         "the operator has not configured byob's Google identity (integrations.gcp_service_account_key)"
                             .into(),
@@ -399,7 +377,7 @@ impl StorageRouter {
             }
             Credentials::Local => {
                 return Err(ServiceError::Refused {
-                    code: "credential-mode-unavailable",
+                    code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
                     message: format!("byob cannot connect with credential mode `{}` yet", i.credentials.mode()),
                 });
             }
