@@ -264,7 +264,7 @@ pub fn check_read_only_query(field: &str, sql: &str) -> Result<(), crate::locati
     let what = if keyword.is_empty() { "no statement".to_string() } else { format!("`{}`", keyword.to_uppercase()) };
     Err(crate::location::FieldError::new(
         field,
-        "export-query-not-read-only",
+        crate::rules::EXPORT_QUERY_NOT_READ_ONLY,
         format!("exports only read: this query begins with {what}; write one SELECT (or WITH … SELECT, VALUES, TABLE)"),
     ))
 }

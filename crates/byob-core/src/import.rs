@@ -36,7 +36,7 @@ pub struct NameDate {
     pub precision: u8,
 }
 
-fn error(rule: &'static str, message: impl Into<String>) -> FieldError {
+fn error(rule: crate::rules::Rule, message: impl Into<String>) -> FieldError {
     FieldError::new(FIELD, rule, message.into())
 }
 
@@ -48,12 +48,15 @@ impl DatePattern {
     /// `pattern-path` (an empty, `.` or `..` segment).
     pub fn parse(text: &str) -> Result<Self, FieldError> {
         if text.trim().is_empty() {
-            return Err(error("pattern-empty", "give a path such as `folder/sub/file-{{date}}.csv`"));
+            return Err(error(crate::rules::PATTERN_EMPTY, "give a path such as `folder/sub/file-{{date}}.csv`"));
         }
         let opens = text.matches("{{").count();
         let closes = text.matches("}}").count();
         if opens != closes {
-            return Err(error("pattern-braces", format!("`{text}` has {opens} `{{{{` but {closes} `}}}}`")));
+            return Err(error(
+                crate::rules::PATTERN_BRACES,
+                format!("`{text}` has {opens} `{{{{` but {closes} `}}}}`"),
+            ));
         }
         let mut rest = text;
         let mut dates = 0;
@@ -61,14 +64,14 @@ impl DatePattern {
             let after_open = &rest[open + 2..];
             let close = after_open
                 .find("}}")
-                .ok_or_else(|| error("pattern-braces", format!("`{{{{` in `{text}` is never closed")))?;
+                .ok_or_else(|| error(crate::rules::PATTERN_BRACES, format!("`{{{{` in `{text}` is never closed")))?;
             let name = &after_open[..close];
             if name.contains('{') || name.contains('}') {
-                return Err(error("pattern-braces", format!("nested braces in `{text}`")));
+                return Err(error(crate::rules::PATTERN_BRACES, format!("nested braces in `{text}`")));
             }
             if name.trim() != "date" {
                 return Err(error(
-                    "pattern-placeholder",
+                    crate::rules::PATTERN_PLACEHOLDER,
                     format!("`{{{{{name}}}}}` is not a placeholder; the only one is `{{{{date}}}}`"),
                 ));
             }
@@ -78,13 +81,13 @@ impl DatePattern {
         let stripped = text.replace("{{date}}", "").replace("{{ date }}", "");
         if stripped.contains('{') || stripped.contains('}') {
             return Err(error(
-                "pattern-braces",
+                crate::rules::PATTERN_BRACES,
                 "single braces are not allowed; the placeholder is written `{{date}}`",
             ));
         }
         if dates != 1 {
             return Err(error(
-                "pattern-date-count",
+                crate::rules::PATTERN_DATE_COUNT,
                 format!("a pattern has exactly one `{{{{date}}}}`, `{text}` has {dates}"),
             ));
         }
@@ -93,7 +96,7 @@ impl DatePattern {
             Some((folder, name)) if !folder.is_empty() && !folder.starts_with('/') => (folder, name),
             _ => {
                 return Err(error(
-                    "pattern-folder-missing",
+                    crate::rules::PATTERN_FOLDER_MISSING,
                     format!(
                         "`{text}` names no folder: write the folder the files are in, e.g. `myfolder/{}`",
                         normalised.trim_start_matches('/')
@@ -102,10 +105,16 @@ impl DatePattern {
             }
         };
         if folder.contains("{{date}}") {
-            return Err(error("pattern-date-in-folder", "`{{date}}` must be in the file name, after the last `/`"));
+            return Err(error(
+                crate::rules::PATTERN_DATE_IN_FOLDER,
+                "`{{date}}` must be in the file name, after the last `/`",
+            ));
         }
         if let Some(bad) = folder.split('/').find(|s| s.is_empty() || *s == "." || *s == "..") {
-            return Err(error("pattern-path", format!("the folder has an empty, `.` or `..` segment (`{bad}`)")));
+            return Err(error(
+                crate::rules::PATTERN_PATH,
+                format!("the folder has an empty, `.` or `..` segment (`{bad}`)"),
+            ));
         }
         let (before, after) = name.split_once("{{date}}").unwrap_or((name, ""));
         Ok(Self { folder: folder.to_string(), before: before.to_string(), after: after.to_string() })

@@ -15,6 +15,7 @@ pub mod location;
 pub mod model;
 pub mod random;
 pub mod redact;
+pub mod rules;
 pub mod sensitive;
 pub mod table;
 pub mod upload;

@@ -79,19 +79,19 @@ pub const MAX_IDENTIFIER_BYTES: usize = 63;
 /// [`FieldError`] with rule `identifier-empty`, `identifier-too-long` or `identifier-control-character`.
 pub fn check_identifier(field: &str, name: &str) -> Result<(), FieldError> {
     if name.trim().is_empty() {
-        return Err(FieldError::new(field, "identifier-empty", "a name must not be empty or blank"));
+        return Err(FieldError::new(field, crate::rules::IDENTIFIER_EMPTY, "a name must not be empty or blank"));
     }
     if name.len() > MAX_IDENTIFIER_BYTES {
         return Err(FieldError::new(
             field,
-            "identifier-too-long",
+            crate::rules::IDENTIFIER_TOO_LONG,
             format!("`{}…` is {} bytes; names are at most {MAX_IDENTIFIER_BYTES}", prefix(name), name.len()),
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(FieldError::new(
             field,
-            "identifier-control-character",
+            crate::rules::IDENTIFIER_CONTROL_CHARACTER,
             "names must not contain control characters (tabs, newlines, NUL)",
         ));
     }
@@ -118,7 +118,7 @@ impl TableName {
         let parts = split_qualified(text).ok_or_else(|| {
             FieldError::new(
                 field,
-                "table-name-syntax",
+                crate::rules::TABLE_NAME_SYNTAX,
                 format!(
                     "`{}` is not `table` or `schema.table`; put a name containing dots or quotes in double quotes",
                     text.chars().take(80).collect::<String>()
@@ -132,7 +132,7 @@ impl TableName {
         match (parts.next(), parts.next()) {
             (Some(name), None) => Ok(Self { schema: None, name }),
             (Some(schema), Some(name)) => Ok(Self { schema: Some(schema), name }),
-            _ => Err(FieldError::new(field, "table-name-syntax", "a table name is required")),
+            _ => Err(FieldError::new(field, crate::rules::TABLE_NAME_SYNTAX, "a table name is required")),
         }
     }
 }

@@ -48,16 +48,24 @@ struct Parts<'a> {
 fn split<'a>(field: &str, text: &'a str, example: &str) -> Result<Parts<'a>, FieldError> {
     let pieces: Vec<&str> = text.splitn(6, ':').collect();
     if pieces.len() != 6 || pieces[0] != "arn" {
-        return Err(FieldError::new(field, "arn-format", format!("`{text}` is not an ARN; expected e.g. `{example}`")));
+        return Err(FieldError::new(
+            field,
+            crate::rules::ARN_FORMAT,
+            format!("`{text}` is not an ARN; expected e.g. `{example}`"),
+        ));
     }
     let partition = Partition::parse(pieces[1]).ok_or_else(|| {
-        FieldError::new(field, "arn-partition", format!("partition `{}` is not aws, aws-us-gov or aws-cn", pieces[1]))
+        FieldError::new(
+            field,
+            crate::rules::ARN_PARTITION,
+            format!("partition `{}` is not aws, aws-us-gov or aws-cn", pieces[1]),
+        )
     })?;
     let account = pieces[4];
     if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
         return Err(FieldError::new(
             field,
-            "arn-account",
+            crate::rules::ARN_ACCOUNT,
             format!("account `{account}` is not a 12-digit AWS account id"),
         ));
     }
@@ -99,14 +107,14 @@ impl RoleArn {
         if parts.service != "iam" || !parts.region.is_empty() {
             return Err(FieldError::new(
                 field,
-                "arn-service",
+                crate::rules::ARN_SERVICE,
                 format!("an IAM role ARN reads `arn:{}:iam::…`", parts.partition.as_str()),
             ));
         }
         let Some(path_and_name) = parts.resource.strip_prefix("role/") else {
             return Err(FieldError::new(
                 field,
-                "arn-resource",
+                crate::rules::ARN_RESOURCE,
                 "the resource must be `role/<name>`; a user or group ARN cannot be assumed",
             ));
         };
@@ -116,7 +124,7 @@ impl RoleArn {
         if !name_ok {
             return Err(FieldError::new(
                 field,
-                "arn-role-name",
+                crate::rules::ARN_ROLE_NAME,
                 "a role name has 1-64 characters of letters, digits and + = , . @ _ -",
             ));
         }
@@ -125,7 +133,7 @@ impl RoleArn {
         if !path.is_empty() && !path_ok {
             return Err(FieldError::new(
                 field,
-                "arn-role-path",
+                crate::rules::ARN_ROLE_PATH,
                 "the role path has printable segments separated by single `/`",
             ));
         }
@@ -163,7 +171,7 @@ impl KmsKeyArn {
         if parts.service != "kms" || parts.region.is_empty() {
             return Err(FieldError::new(
                 field,
-                "arn-service",
+                crate::rules::ARN_SERVICE,
                 format!("a KMS key ARN reads `arn:{}:kms:<region>:…`", parts.partition.as_str()),
             ));
         }
@@ -177,7 +185,7 @@ impl KmsKeyArn {
         if !valid_key && !valid_alias {
             return Err(FieldError::new(
                 field,
-                "arn-resource",
+                crate::rules::ARN_RESOURCE,
                 "the resource must be `key/<key id>` or `alias/<name>`",
             ));
         }

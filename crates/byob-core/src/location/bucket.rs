@@ -32,14 +32,14 @@ impl BucketName {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
         let noun = provider.bucket_noun();
         if name.is_empty() {
-            return err("bucket-name-empty", format!("give the {noun} name"));
+            return err(crate::rules::BUCKET_NAME_EMPTY, format!("give the {noun} name"));
         }
         let alnum_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         match provider {
             Provider::S3 | Provider::Local => {
                 if !(3..=63).contains(&name.len()) {
                     return err(
-                        "bucket-name-length",
+                        crate::rules::BUCKET_NAME_LENGTH,
                         format!("an S3 bucket name has 3-63 characters, not {}", name.len()),
                     );
                 }
@@ -47,23 +47,26 @@ impl BucketName {
                     name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-')))
                 {
                     return err(
-                        "bucket-name-characters",
+                        crate::rules::BUCKET_NAME_CHARACTERS,
                         format!("`{c}` is not allowed: use lowercase letters, digits, `.` and `-`"),
                     );
                 }
                 if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
-                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                    return err(
+                        crate::rules::BUCKET_NAME_EDGES,
+                        "must begin and end with a lowercase letter or digit".into(),
+                    );
                 }
                 if name.contains("..") {
-                    return err("bucket-name-adjacent-dots", "must not contain two adjacent dots".into());
+                    return err(crate::rules::BUCKET_NAME_ADJACENT_DOTS, "must not contain two adjacent dots".into());
                 }
                 if looks_like_ipv4(name) {
-                    return err("bucket-name-ip-address", "must not look like an IP address".into());
+                    return err(crate::rules::BUCKET_NAME_IP_ADDRESS, "must not look like an IP address".into());
                 }
                 for reserved in ["xn--", "sthree-", "amzn-s3-demo-"] {
                     if name.starts_with(reserved) {
                         return err(
-                            "bucket-name-reserved",
+                            crate::rules::BUCKET_NAME_RESERVED,
                             format!("must not begin with `{reserved}` (reserved by AWS)"),
                         );
                     }
@@ -71,7 +74,7 @@ impl BucketName {
                 for reserved in ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"] {
                     if name.ends_with(reserved) {
                         return err(
-                            "bucket-name-reserved",
+                            crate::rules::BUCKET_NAME_RESERVED,
                             format!("must not end with `{reserved}` (reserved by AWS)"),
                         );
                     }
@@ -81,7 +84,7 @@ impl BucketName {
                 let max = if name.contains('.') { 222 } else { 63 };
                 if name.len() < 3 || name.len() > max {
                     return err(
-                        "bucket-name-length",
+                        crate::rules::BUCKET_NAME_LENGTH,
                         format!("a GCS bucket name has 3-{max} characters, not {}", name.len()),
                     );
                 }
@@ -90,22 +93,28 @@ impl BucketName {
                     .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')))
                 {
                     return err(
-                        "bucket-name-characters",
+                        crate::rules::BUCKET_NAME_CHARACTERS,
                         format!("`{c}` is not allowed: use lowercase letters, digits, `-`, `_` and `.`"),
                     );
                 }
                 if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
-                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                    return err(
+                        crate::rules::BUCKET_NAME_EDGES,
+                        "must begin and end with a lowercase letter or digit".into(),
+                    );
                 }
                 if name.split('.').any(|part| part.is_empty() || part.len() > 63) {
-                    return err("bucket-name-dot-segments", "each dot-separated part has 1-63 characters".into());
+                    return err(
+                        crate::rules::BUCKET_NAME_DOT_SEGMENTS,
+                        "each dot-separated part has 1-63 characters".into(),
+                    );
                 }
                 if looks_like_ipv4(name) {
-                    return err("bucket-name-ip-address", "must not look like an IP address".into());
+                    return err(crate::rules::BUCKET_NAME_IP_ADDRESS, "must not look like an IP address".into());
                 }
                 if name.starts_with("goog") || name.contains("google") || name.contains("g00gle") {
                     return err(
-                        "bucket-name-reserved",
+                        crate::rules::BUCKET_NAME_RESERVED,
                         "must not begin with `goog` or contain `google` (reserved by Google)".into(),
                     );
                 }
@@ -113,21 +122,27 @@ impl BucketName {
             Provider::Azure => {
                 if !(3..=63).contains(&name.len()) {
                     return err(
-                        "bucket-name-length",
+                        crate::rules::BUCKET_NAME_LENGTH,
                         format!("an Azure container name has 3-63 characters, not {}", name.len()),
                     );
                 }
                 if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
                     return err(
-                        "bucket-name-characters",
+                        crate::rules::BUCKET_NAME_CHARACTERS,
                         format!("`{c}` is not allowed: use lowercase letters, digits and `-`"),
                     );
                 }
                 if !alnum_edge(name.chars().next()) || !alnum_edge(name.chars().last()) {
-                    return err("bucket-name-edges", "must begin and end with a lowercase letter or digit".into());
+                    return err(
+                        crate::rules::BUCKET_NAME_EDGES,
+                        "must begin and end with a lowercase letter or digit".into(),
+                    );
                 }
                 if name.contains("--") {
-                    return err("bucket-name-adjacent-hyphens", "must not contain two adjacent hyphens".into());
+                    return err(
+                        crate::rules::BUCKET_NAME_ADJACENT_HYPHENS,
+                        "must not contain two adjacent hyphens".into(),
+                    );
                 }
             }
         }

@@ -50,12 +50,12 @@ impl Endpoint {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
         let Ok(url) = Url::parse(text) else {
             return err(
-                "endpoint-url",
+                crate::rules::ENDPOINT_URL,
                 format!("`{text}` is not a URL; write e.g. `https://s3.eu-central-1.wasabisys.com`"),
             );
         };
         let Some(host) = url.host() else {
-            return err("endpoint-url", "the URL has no host".into());
+            return err(crate::rules::ENDPOINT_URL, "the URL has no host".into());
         };
         match url.scheme() {
             "https" => {}
@@ -67,21 +67,21 @@ impl Endpoint {
                 };
                 if !allowed {
                     return err(
-                        "endpoint-https",
+                        crate::rules::ENDPOINT_HTTPS,
                         "must use https (the operator has not allowed plain http for this host)".into(),
                     );
                 }
             }
-            other => return err("endpoint-scheme", format!("`{other}:` is not supported; use https")),
+            other => return err(crate::rules::ENDPOINT_SCHEME, format!("`{other}:` is not supported; use https")),
         }
         if !url.username().is_empty() || url.password().is_some() {
             return err(
-                "endpoint-credentials",
+                crate::rules::ENDPOINT_CREDENTIALS,
                 "must not contain credentials; give them in the credential fields".into(),
             );
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return err("endpoint-query", "must not contain a query or fragment".into());
+            return err(crate::rules::ENDPOINT_QUERY, "must not contain a query or fragment".into());
         }
         Ok(Self(url.as_str().trim_end_matches('/').to_string()))
     }

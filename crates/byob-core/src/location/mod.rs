@@ -21,8 +21,10 @@ pub use region::Region;
 pub use sas::{SasKind, SasToken};
 pub use service_account::ServiceAccountKey;
 
-/// A rejected input: which field, which rule, and how to fix it.
+/// A rejected input: which field, which rule, and how to fix it. Built only by [`FieldError::new`] (so every rule
+/// comes from [`crate::rules`]); read freely.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldError {
     pub field: String,
     /// Stable kebab-case rule code, e.g. `bucket-name-length`.
@@ -31,8 +33,9 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(field: &str, rule: &'static str, message: impl Into<String>) -> Self {
-        Self { field: field.to_string(), rule, message: message.into() }
+    /// `rule` is one of [`crate::rules`], so every rule byob reports is in the one list docs are checked against.
+    pub fn new(field: &str, rule: crate::rules::Rule, message: impl Into<String>) -> Self {
+        Self { field: field.to_string(), rule: rule.as_str(), message: message.into() }
     }
 }
 

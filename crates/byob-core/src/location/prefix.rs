@@ -43,7 +43,7 @@ impl Prefix {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
         if text.starts_with('/') {
             return err(
-                "prefix-leading-slash",
+                crate::rules::PREFIX_LEADING_SLASH,
                 "must not begin with `/`; write `exports/acme`, not `/exports/acme`".into(),
             );
         }
@@ -52,17 +52,24 @@ impl Prefix {
             return Ok(Self::default());
         }
         if trimmed.len() > MAX_PREFIX_BYTES {
-            return err("prefix-length", format!("must be at most {MAX_PREFIX_BYTES} bytes"));
+            return err(crate::rules::PREFIX_LENGTH, format!("must be at most {MAX_PREFIX_BYTES} bytes"));
         }
         for segment in trimmed.split('/') {
             match segment {
-                "" => return err("prefix-empty-segment", "must not contain `//` or end with more than one `/`".into()),
-                "." | ".." => return err("prefix-dot-segment", format!("must not contain a `{segment}` segment")),
+                "" => {
+                    return err(
+                        crate::rules::PREFIX_EMPTY_SEGMENT,
+                        "must not contain `//` or end with more than one `/`".into(),
+                    );
+                }
+                "." | ".." => {
+                    return err(crate::rules::PREFIX_DOT_SEGMENT, format!("must not contain a `{segment}` segment"));
+                }
                 _ => {}
             }
             if let Some(c) = segment.chars().find(|c| !safe_char(*c)) {
                 return err(
-                    "prefix-characters",
+                    crate::rules::PREFIX_CHARACTERS,
                     format!(
                         "`{}` is not allowed: use letters, digits and ! - _ . * ' ( ) between `/`",
                         c.escape_default()
@@ -90,24 +97,26 @@ impl Prefix {
 pub fn check_existing_key(field: &str, key: &str) -> Result<(), FieldError> {
     let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
     if key.is_empty() {
-        return err("key-empty", "name an object, e.g. `folder/file.csv`".into());
+        return err(crate::rules::KEY_EMPTY, "name an object, e.g. `folder/file.csv`".into());
     }
     if key.len() > 1024 {
-        return err("key-length", "an object key has at most 1024 bytes".into());
+        return err(crate::rules::KEY_LENGTH, "an object key has at most 1024 bytes".into());
     }
     if key.starts_with('/') {
         return err(
-            "prefix-leading-slash",
+            crate::rules::PREFIX_LEADING_SLASH,
             format!("must not begin with `/`; write `{}`", key.trim_start_matches('/')),
         );
     }
     if key.chars().any(char::is_control) {
-        return err("key-control-character", "must not contain control characters".into());
+        return err(crate::rules::KEY_CONTROL_CHARACTER, "must not contain control characters".into());
     }
     for segment in key.split('/') {
         match segment {
-            "" => return err("prefix-empty-segment", "must not contain `//` or end with `/`".into()),
-            "." | ".." => return err("prefix-dot-segment", format!("must not contain a `{segment}` segment")),
+            "" => return err(crate::rules::PREFIX_EMPTY_SEGMENT, "must not contain `//` or end with `/`".into()),
+            "." | ".." => {
+                return err(crate::rules::PREFIX_DOT_SEGMENT, format!("must not contain a `{segment}` segment"));
+            }
             _ => {}
         }
     }

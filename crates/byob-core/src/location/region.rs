@@ -96,7 +96,7 @@ impl Region {
             Provider::Azure => "an Azure region such as `westeurope` or `eastus2`",
             Provider::Local => "lowercase letters, digits and `-`",
         };
-        Err(FieldError::new(field, "region-format", format!("`{text}` is not {example}")))
+        Err(FieldError::new(field, crate::rules::REGION_FORMAT, format!("`{text}` is not {example}")))
     }
 }
 

@@ -61,74 +61,93 @@ impl SasToken {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
         let query = text.trim().trim_start_matches('?');
         if query.starts_with("http://") || query.starts_with("https://") {
-            return err("sas-format", "give only the SAS token (the part after `?`), not the whole URL".into());
+            return err(
+                crate::rules::SAS_FORMAT,
+                "give only the SAS token (the part after `?`), not the whole URL".into(),
+            );
         }
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
         let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let Some(version) = get("sv") else {
-            return err("sas-format", "not a SAS token: `sv` (signed version) is missing".into());
+            return err(crate::rules::SAS_FORMAT, "not a SAS token: `sv` (signed version) is missing".into());
         };
         if get("sig").is_none_or(|s| s.is_empty()) {
-            return err("sas-signature", "the SAS has no `sig` (signature)".into());
+            return err(crate::rules::SAS_SIGNATURE, "the SAS has no `sig` (signature)".into());
         }
         let Some(permissions) = get("sp") else {
-            return err("sas-permissions", "the SAS has no `sp` (permissions)".into());
+            return err(crate::rules::SAS_PERMISSIONS, "the SAS has no `sp` (permissions)".into());
         };
         let kind = match (get("ss"), get("srt"), get("sr")) {
             (Some(services), Some(resource_types), None) => {
                 if let Some(c) = services.chars().find(|c| !"bfqt".contains(*c)) {
-                    return err("sas-services", format!("`ss` has unknown service `{c}` (expected b, f, q, t)"));
+                    return err(
+                        crate::rules::SAS_SERVICES,
+                        format!("`ss` has unknown service `{c}` (expected b, f, q, t)"),
+                    );
                 }
                 if !services.contains('b') {
-                    return err("sas-services", "the SAS does not cover the Blob service (`ss` lacks `b`)".into());
+                    return err(
+                        crate::rules::SAS_SERVICES,
+                        "the SAS does not cover the Blob service (`ss` lacks `b`)".into(),
+                    );
                 }
                 if let Some(c) = resource_types.chars().find(|c| !"sco".contains(*c)) {
                     return err(
-                        "sas-resource-types",
+                        crate::rules::SAS_RESOURCE_TYPES,
                         format!("`srt` has unknown resource type `{c}` (expected s, c, o)"),
                     );
                 }
                 if !resource_types.contains('o') {
-                    return err("sas-resource-types", "the SAS does not cover objects (`srt` lacks `o`)".into());
+                    return err(
+                        crate::rules::SAS_RESOURCE_TYPES,
+                        "the SAS does not cover objects (`srt` lacks `o`)".into(),
+                    );
                 }
                 SasKind::Account { services, resource_types }
             }
             (None, None, Some(resource)) => {
                 if !matches!(resource.as_str(), "c" | "b" | "bv" | "bs" | "d") {
-                    return err("sas-resource", format!("`sr={resource}` is not c, b, bv, bs or d"));
+                    return err(crate::rules::SAS_RESOURCE, format!("`sr={resource}` is not c, b, bv, bs or d"));
                 }
                 SasKind::Service { resource }
             }
-            _ => return err("sas-format", "neither an account SAS (`ss` and `srt`) nor a service SAS (`sr`)".into()),
+            _ => {
+                return err(
+                    crate::rules::SAS_FORMAT,
+                    "neither an account SAS (`ss` and `srt`) nor a service SAS (`sr`)".into(),
+                );
+            }
         };
         let allowed = if matches!(kind, SasKind::Account { .. }) { ACCOUNT_PERMISSIONS } else { SERVICE_PERMISSIONS };
         if let Some(c) = permissions.chars().find(|c| !allowed.contains(*c)) {
-            return err("sas-permissions", format!("`sp` has unknown permission `{c}` (allowed: {allowed})"));
+            return err(
+                crate::rules::SAS_PERMISSIONS,
+                format!("`sp` has unknown permission `{c}` (allowed: {allowed})"),
+            );
         }
         let Some(expiry_text) = get("se") else {
-            return err("sas-expiry", "the SAS has no `se` (expiry)".into());
+            return err(crate::rules::SAS_EXPIRY, "the SAS has no `se` (expiry)".into());
         };
         let Some(expiry) = parse_time(&expiry_text) else {
-            return err("sas-expiry", format!("`se={expiry_text}` is not an ISO 8601 UTC time"));
+            return err(crate::rules::SAS_EXPIRY, format!("`se={expiry_text}` is not an ISO 8601 UTC time"));
         };
-        let start =
-            match get("st") {
-                None => None,
-                Some(t) => Some(parse_time(&t).ok_or_else(|| {
-                    FieldError::new(field, "sas-start", format!("`st={t}` is not an ISO 8601 UTC time"))
-                })?),
-            };
+        let start = match get("st") {
+            None => None,
+            Some(t) => Some(parse_time(&t).ok_or_else(|| {
+                FieldError::new(field, crate::rules::SAS_START, format!("`st={t}` is not an ISO 8601 UTC time"))
+            })?),
+        };
         if expiry <= now {
-            return err("sas-expired", format!("the SAS expired at {expiry}; generate a new one"));
+            return err(crate::rules::SAS_EXPIRED, format!("the SAS expired at {expiry}; generate a new one"));
         }
         if start.is_some_and(|s| s >= expiry) {
-            return err("sas-window", "the SAS starts (`st`) after it expires (`se`)".into());
+            return err(crate::rules::SAS_WINDOW, "the SAS starts (`st`) after it expires (`se`)".into());
         }
         let protocol = get("spr");
         if let Some(p) = &protocol
             && !matches!(p.as_str(), "https" | "https,http")
         {
-            return err("sas-protocol", format!("`spr={p}` is not `https` or `https,http`"));
+            return err(crate::rules::SAS_PROTOCOL, format!("`spr={p}` is not `https` or `https,http`"));
         }
         Ok(Self {
             kind,

@@ -21,39 +21,39 @@ impl ServiceAccountKey {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
         let Ok(value) = serde_json::from_str::<Value>(text) else {
             return err(
-                "service-account-json",
+                crate::rules::SERVICE_ACCOUNT_JSON,
                 "is not JSON; paste the key file downloaded from the Google Cloud console".into(),
             );
         };
         let Some(object) = value.as_object() else {
-            return err("service-account-json", "must be a JSON object (the whole key file)".into());
+            return err(crate::rules::SERVICE_ACCOUNT_JSON, "must be a JSON object (the whole key file)".into());
         };
         let text_of = |name: &str| object.get(name).and_then(Value::as_str).filter(|s| !s.is_empty());
         if text_of("type") != Some("service_account") {
             return err(
-                "service-account-type",
+                crate::rules::SERVICE_ACCOUNT_TYPE,
                 "`type` must be `service_account` (this is not a service-account key file)".into(),
             );
         }
         for member in ["project_id", "private_key_id", "private_key", "client_email"] {
             if text_of(member).is_none() {
-                return err("service-account-missing-member", format!("the key file has no `{member}`"));
+                return err(crate::rules::SERVICE_ACCOUNT_MISSING_MEMBER, format!("the key file has no `{member}`"));
             }
         }
         let private_key = text_of("private_key").unwrap_or_default();
         if !private_key.trim_start().starts_with("-----BEGIN PRIVATE KEY-----")
             || !private_key.contains("-----END PRIVATE KEY-----")
         {
-            return err("service-account-private-key", "`private_key` is not a PEM private key".into());
+            return err(crate::rules::SERVICE_ACCOUNT_PRIVATE_KEY, "`private_key` is not a PEM private key".into());
         }
         let client_email = text_of("client_email").unwrap_or_default().to_string();
         if !client_email.contains('@') {
-            return err("service-account-email", "`client_email` is not an email address".into());
+            return err(crate::rules::SERVICE_ACCOUNT_EMAIL, "`client_email` is not an email address".into());
         }
         if let Some(uri) = text_of("token_uri")
             && !uri.starts_with("https://")
         {
-            return err("service-account-token-uri", "`token_uri` must be an https URL".into());
+            return err(crate::rules::SERVICE_ACCOUNT_TOKEN_URI, "`token_uri` must be an https URL".into());
         }
         Ok(Self {
             client_email,

@@ -174,12 +174,16 @@ fn check_name(name: &str) -> Result<(), FieldError> {
     if !ok {
         return Err(FieldError::new(
             "name",
-            "connection-name",
+            byob_core::rules::CONNECTION_NAME,
             "use 1-63 letters, digits, `-` or `_` (the name is written before the table: NAME.TABLE)",
         ));
     }
     if name == LOCAL_CONNECTION {
-        return Err(FieldError::new("name", "connection-name-taken", "`local` is the embedded warehouse"));
+        return Err(FieldError::new(
+            "name",
+            byob_core::rules::CONNECTION_NAME_TAKEN,
+            "`local` is the embedded warehouse",
+        ));
     }
     Ok(())
 }
@@ -198,7 +202,11 @@ fn check_host(host: &str) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new("host", "connection-host", "give a host name or IP address (letters, digits, `.`, `-`)"))
+        Err(FieldError::new(
+            "host",
+            byob_core::rules::CONNECTION_HOST,
+            "give a host name or IP address (letters, digits, `.`, `-`)",
+        ))
     }
 }
 
@@ -234,7 +242,7 @@ impl ConnectionService {
         if req.platform != "postgres" {
             return Err(FieldError::new(
                 "platform",
-                "platform-unsupported",
+                byob_core::rules::PLATFORM_UNSUPPORTED,
                 format!("`{}` is not a platform byob connects to yet; use `postgres`", req.platform),
             )
             .into());

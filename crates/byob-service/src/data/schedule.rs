@@ -117,7 +117,7 @@ impl Schedule {
         {
             return Err(FieldError::new(
                 "schedule.cron",
-                "schedule-too-frequent",
+                byob_core::rules::SCHEDULE_TOO_FREQUENT,
                 format!(
                     "`{cron}` fires {} s apart; a schedule runs at most once a minute (each run is a job every \
                      worker of the fleet shares)",
@@ -134,18 +134,26 @@ impl Schedule {
     /// `schedule-cron` or `schedule-timezone` for an expression or zone that cannot be read (or never fires).
     fn stored(cron: &str, timezone: &str) -> Result<Self, FieldError> {
         let parsed = CronParser::new().parse(cron.trim()).map_err(|e| {
-            FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` is not a cron expression: {e}"))
+            FieldError::new(
+                "schedule.cron",
+                byob_core::rules::SCHEDULE_CRON,
+                format!("`{cron}` is not a cron expression: {e}"),
+            )
         })?;
         let zone: Tz = timezone.parse().map_err(|_| {
             FieldError::new(
                 "schedule.timezone",
-                "schedule-timezone",
+                byob_core::rules::SCHEDULE_TIMEZONE,
                 format!("`{timezone}` is not an IANA time zone; write e.g. `UTC` or `Europe/Paris`"),
             )
         })?;
         let schedule = Self { cron: parsed, zone };
         if schedule.next_after(Utc::now()).is_none() {
-            return Err(FieldError::new("schedule.cron", "schedule-cron", format!("`{cron}` never fires")));
+            return Err(FieldError::new(
+                "schedule.cron",
+                byob_core::rules::SCHEDULE_CRON,
+                format!("`{cron}` never fires"),
+            ));
         }
         Ok(schedule)
     }

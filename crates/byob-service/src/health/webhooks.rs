@@ -98,7 +98,7 @@ impl WebhookService {
         if let Some(unknown) = req.event_types.iter().find(|t| !EVENT_TYPES.contains(&t.as_str())) {
             return Err(FieldError::new(
                 "event_types",
-                "event-type-unknown",
+                byob_core::rules::EVENT_TYPE_UNKNOWN,
                 format!("`{unknown}` is not an event type; known: {}", EVENT_TYPES.join(", ")),
             )
             .into());

@@ -10,8 +10,8 @@ use url::Url;
 pub(super) const MAX_ORIGINS: usize = 20;
 pub(super) const DEFAULT_TTL_HOURS: u32 = 24;
 
-pub(super) fn rule(field: &str, rule: &'static str, message: impl Into<String>) -> FieldError {
-    FieldError { field: field.to_string(), rule, message: message.into() }
+pub(super) fn rule(field: &str, rule: byob_core::rules::Rule, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, rule, message)
 }
 
 pub(super) fn region(
@@ -21,9 +21,11 @@ pub(super) fn region(
 ) -> Result<Option<Region>, FieldError> {
     match text {
         Some(text) => Region::parse(provider, endpoint.is_some(), "region", text).map(Some),
-        None if provider == Provider::S3 && endpoint.is_none() => {
-            Err(rule("region", "region-required", "AWS S3 needs the bucket's region, e.g. `eu-central-1`"))
-        }
+        None if provider == Provider::S3 && endpoint.is_none() => Err(rule(
+            "region",
+            byob_core::rules::REGION_REQUIRED,
+            "AWS S3 needs the bucket's region, e.g. `eu-central-1`",
+        )),
         None => Ok(None),
     }
 }
@@ -47,7 +49,7 @@ pub(super) fn kms_key(
             {
                 return Err(rule(
                     "kms_key",
-                    "kms-key-region",
+                    byob_core::rules::KMS_KEY_REGION,
                     format!(
                         "the key is in `{}`, the bucket in `{region}`; S3 needs a key in the bucket's region",
                         arn.region()
@@ -67,32 +69,36 @@ pub(super) fn kms_key(
             if !shape {
                 return Err(rule(
                     "kms_key",
-                    "kms-key-format",
+                    byob_core::rules::KMS_KEY_FORMAT,
                     "a Cloud KMS key is `projects/P/locations/L/keyRings/R/cryptoKeys/K`",
                 ));
             }
             Ok(Some(text.to_string()))
         }
-        Provider::Azure | Provider::Local => {
-            Err(rule("kms_key", "kms-key-unsupported", format!("a KMS key is not supported for {}", provider.as_str())))
-        }
+        Provider::Azure | Provider::Local => Err(rule(
+            "kms_key",
+            byob_core::rules::KMS_KEY_UNSUPPORTED,
+            format!("a KMS key is not supported for {}", provider.as_str()),
+        )),
     }
 }
 
 /// Browser origins: `https://host[:port]`, or `http://` for localhost.
 pub(super) fn origins(list: &[String]) -> Result<Vec<String>, FieldError> {
     if list.len() > MAX_ORIGINS {
-        return Err(rule("allowed_origins", "origin-count", format!("at most {MAX_ORIGINS} origins")));
+        return Err(rule("allowed_origins", byob_core::rules::ORIGIN_COUNT, format!("at most {MAX_ORIGINS} origins")));
     }
     let mut out: Vec<String> = Vec::new();
     for (i, text) in list.iter().enumerate() {
         let field = format!("allowed_origins[{i}]");
-        let bad = || FieldError {
-            field: field.clone(),
-            rule: "origin-format",
-            message: format!(
-                "`{text}` is not an origin: write `https://app.example.com` (scheme, host, optional port; no path)"
-            ),
+        let bad = || {
+            FieldError::new(
+                &field,
+                byob_core::rules::ORIGIN_FORMAT,
+                format!(
+                    "`{text}` is not an origin: write `https://app.example.com` (scheme, host, optional port; no path)"
+                ),
+            )
         };
         let url = Url::parse(text).map_err(|_| bad())?;
         let host = url.host_str().ok_or_else(bad)?;
@@ -117,7 +123,11 @@ pub(super) fn origins(list: &[String]) -> Result<Vec<String>, FieldError> {
 pub(super) fn ttl(hours: Option<u32>) -> Result<u32, FieldError> {
     let hours = hours.unwrap_or(DEFAULT_TTL_HOURS);
     if !(1..=8760).contains(&hours) {
-        return Err(rule("staging_ttl_hours", "staging-ttl-range", "between 1 and 8760 hours (one year)"));
+        return Err(rule(
+            "staging_ttl_hours",
+            byob_core::rules::STAGING_TTL_RANGE,
+            "between 1 and 8760 hours (one year)",
+        ));
     }
     Ok(hours)
 }
@@ -140,7 +150,7 @@ pub(super) fn access_key_id(custom_endpoint: bool, text: &str) -> Result<(), Fie
     }
     Err(rule(
         field,
-        "access-key-id-format",
+        byob_core::rules::ACCESS_KEY_ID_FORMAT,
         if custom_endpoint {
             "3-128 printable characters".to_string()
         } else {
@@ -151,10 +161,10 @@ pub(super) fn access_key_id(custom_endpoint: bool, text: &str) -> Result<(), Fie
 
 pub(super) fn secret_text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.is_empty() {
-        return Err(rule(field, "secret-empty", "must not be empty"));
+        return Err(rule(field, byob_core::rules::SECRET_EMPTY, "must not be empty"));
     }
     if value.len() > max {
-        return Err(rule(field, "secret-length", format!("must be at most {max} bytes")));
+        return Err(rule(field, byob_core::rules::SECRET_LENGTH, format!("must be at most {max} bytes")));
     }
     Ok(())
 }
@@ -163,13 +173,21 @@ pub(super) fn azure_account(field: &str, name: &str) -> Result<(), FieldError> {
     if (3..=24).contains(&name.len()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
         return Ok(());
     }
-    Err(rule(field, "azure-account-name", "a storage account name has 3-24 lowercase letters and digits"))
+    Err(rule(
+        field,
+        byob_core::rules::AZURE_ACCOUNT_NAME,
+        "a storage account name has 3-24 lowercase letters and digits",
+    ))
 }
 
 pub(super) fn azure_account_key(field: &str, key: &str) -> Result<(), FieldError> {
     match STANDARD.decode(key.trim()) {
         Ok(bytes) if bytes.len() == 64 => Ok(()),
-        _ => Err(rule(field, "azure-account-key", "an account key is the 88-character base64 value from the portal")),
+        _ => Err(rule(
+            field,
+            byob_core::rules::AZURE_ACCOUNT_KEY,
+            "an account key is the 88-character base64 value from the portal",
+        )),
     }
 }
 
@@ -181,7 +199,7 @@ pub(super) fn guid(field: &str, text: &str) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(rule(field, "azure-guid", "must be a GUID such as `72f988bf-86f1-41af-91ab-2d7cd011db47`"))
+        Err(rule(field, byob_core::rules::AZURE_GUID, "must be a GUID such as `72f988bf-86f1-41af-91ab-2d7cd011db47`"))
     }
 }
 
@@ -194,7 +212,7 @@ pub(super) fn impersonated_account(text: &str) -> Result<(), FieldError> {
     }
     Err(rule(
         "credentials.service_account",
-        "service-account-email",
+        byob_core::rules::SERVICE_ACCOUNT_EMAIL,
         "a service account is `NAME@PROJECT.iam.gserviceaccount.com`",
     ))
 }

@@ -73,7 +73,7 @@ pub(super) fn sas_serves_features(field: &str, granted: &str, features: &[Featur
     }
     Err(check::rule(
         field,
-        "sas-permissions-for-features",
+        byob_core::rules::SAS_PERMISSIONS_FOR_FEATURES,
         format!(
             "the SAS lacks permission(s) `{missing}` that the enabled features need (it grants `{granted}`); give a \
              SAS that grants them, or leave those features off"
@@ -85,15 +85,15 @@ pub(super) fn sas_serves_features(field: &str, granted: &str, features: &[Featur
 pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked, ServiceError> {
     let expected = mode_provider(&input);
     if expected != cx.provider {
-        return Err(FieldError {
-            field: "credentials.mode".into(),
-            rule: "credentials-mode-provider",
-            message: format!(
+        return Err(FieldError::new(
+            "credentials.mode",
+            byob_core::rules::CREDENTIALS_MODE_PROVIDER,
+            format!(
                 "this mode is for {}, but the integration's provider is {}",
                 expected.as_str(),
                 cx.provider.as_str()
             ),
-        }
+        )
         .into());
     }
     let checked = match input {
@@ -106,7 +106,7 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
             {
                 return Err(check::rule(
                     "credentials.role_arn",
-                    "arn-partition-region",
+                    byob_core::rules::ARN_PARTITION_REGION,
                     format!(
                         "the role is in partition `{}` but region `{region}` is in `{}`",
                         arn.partition().as_str(),
@@ -185,7 +185,7 @@ pub(super) fn check(input: CredentialsInput, cx: &Context<'_>) -> Result<Checked
             if !cx.allow_local {
                 return Err(check::rule(
                     "provider",
-                    "provider-local-disabled",
+                    byob_core::rules::PROVIDER_LOCAL_DISABLED,
                     "local-directory integrations are for development; the operator has not enabled them",
                 )
                 .into());

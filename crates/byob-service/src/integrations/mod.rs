@@ -317,7 +317,7 @@ impl IntegrationService {
                         if value.is_some() {
                             return Err(check::rule(
                                 field,
-                                "location-immutable",
+                                byob_core::rules::LOCATION_IMMUTABLE,
                                 "provider and location cannot change after creation; create a new integration",
                             )
                             .into());

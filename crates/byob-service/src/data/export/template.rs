@@ -29,7 +29,7 @@ pub(crate) struct RunValues {
     pub started_at: DateTime<Utc>,
 }
 
-fn error(rule: &'static str, message: impl Into<String>) -> FieldError {
+fn error(rule: byob_core::rules::Rule, message: impl Into<String>) -> FieldError {
     FieldError::new(FIELD, rule, message.into())
 }
 
@@ -41,7 +41,7 @@ impl PathTemplate {
     pub(crate) fn parse(text: &str, split: bool) -> Result<Self, FieldError> {
         if text.trim().is_empty() {
             return Err(error(
-                "path-template-empty",
+                byob_core::rules::PATH_TEMPLATE_EMPTY,
                 "give a path such as `exports/{{export}}/{{run_id}}/part-{{part}}.csv`",
             ));
         }
@@ -56,14 +56,14 @@ impl PathTemplate {
                     let after = &rest[open + 2..];
                     let end = after.find("}}").ok_or_else(|| {
                         error(
-                            "path-template-braces",
+                            byob_core::rules::PATH_TEMPLATE_BRACES,
                             format!("`{{{{` at byte {} is never closed", text.len() - rest.len() + open),
                         )
                     })?;
                     let name = after[..end].trim();
                     let known = PLACEHOLDERS.iter().find(|p| **p == name).ok_or_else(|| {
                         error(
-                            "path-template-placeholder",
+                            byob_core::rules::PATH_TEMPLATE_PLACEHOLDER,
                             format!("`{{{{{name}}}}}` is not a placeholder; use one of {}", list()),
                         )
                     })?;
@@ -72,21 +72,21 @@ impl PathTemplate {
                 }
                 (_, Some(close)) => {
                     return Err(error(
-                        "path-template-braces",
+                        byob_core::rules::PATH_TEMPLATE_BRACES,
                         format!("`}}}}` at byte {} closes nothing", text.len() - rest.len() + close),
                     ));
                 }
                 (None, None) => {
                     if rest.contains('{') || rest.contains('}') {
                         return Err(error(
-                            "path-template-braces",
+                            byob_core::rules::PATH_TEMPLATE_BRACES,
                             "single braces are not allowed; placeholders are written `{{name}}`",
                         ));
                     }
                     pieces.push(Piece::Literal(rest.to_string()));
                     rest = "";
                 }
-                (Some(_), None) => return Err(error("path-template-braces", "unbalanced braces")),
+                (Some(_), None) => return Err(error(byob_core::rules::PATH_TEMPLATE_BRACES, "unbalanced braces")),
             }
         }
         let template = Self { pieces };
@@ -95,20 +95,20 @@ impl PathTemplate {
             let with_part = template.render(&sample_values(), 7);
             if with_part[..dir_end.min(with_part.len())] != rendered[..dir_end] {
                 return Err(error(
-                    "path-template-part-position",
+                    byob_core::rules::PATH_TEMPLATE_PART_POSITION,
                     "`{{part}}` may appear only in the file name (after the last `/`), so all files of a run share one folder",
                 ));
             }
         }
         if split && !template.pieces.contains(&Piece::Placeholder("part")) {
             return Err(error(
-                "path-template-part-missing",
+                byob_core::rules::PATH_TEMPLATE_PART_MISSING,
                 "a run split into several files needs `{{part}}` in the file name, or the files would overwrite each other",
             ));
         }
         let checked = Prefix::parse(FIELD, &rendered)?;
         if checked.is_root() {
-            return Err(error("path-template-empty", "the template renders to an empty key"));
+            return Err(error(byob_core::rules::PATH_TEMPLATE_EMPTY, "the template renders to an empty key"));
         }
         Ok(template)
     }
