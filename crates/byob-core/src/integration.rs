@@ -187,6 +187,20 @@ pub struct Integration {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Integration {
+    /// `prefix/` (or empty for the bucket root), the start of every key byob writes.
+    #[must_use]
+    pub fn key_prefix(&self) -> String {
+        if self.prefix.is_empty() { String::new() } else { format!("{}/", self.prefix) }
+    }
+
+    /// The staging TTL in whole days (lifecycle rules count days), at least one.
+    #[must_use]
+    pub fn staging_ttl_days(&self) -> u32 {
+        self.staging_ttl_hours.div_ceil(24).max(1)
+    }
+}
+
 /// What a member (not an admin) sees of an integration: where it is and what it serves, not how byob gets in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IntegrationSummary {

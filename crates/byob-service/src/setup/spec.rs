@@ -13,7 +13,7 @@ pub(super) struct Spec<'a> {
 impl Spec<'_> {
     /// `prefix/` (or empty for the bucket root), the start of every key byob writes.
     pub(super) fn key_prefix(&self) -> String {
-        if self.integration.prefix.is_empty() { String::new() } else { format!("{}/", self.integration.prefix) }
+        self.integration.key_prefix()
     }
 
     pub(super) fn under(&self, dir: &str) -> String {
@@ -31,7 +31,7 @@ impl Spec<'_> {
 
     /// The staging TTL in whole days (lifecycle rules count days), at least one.
     pub(super) fn ttl_days(&self) -> u32 {
-        self.integration.staging_ttl_hours.div_ceil(24).max(1)
+        self.integration.staging_ttl_days()
     }
 
     /// A name safe everywhere (IAM, Terraform, SQL identifiers): from the integration id.

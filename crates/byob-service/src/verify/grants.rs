@@ -180,8 +180,8 @@ impl<'a> Subject<'a> {
             ),
             ArtifactName::Lifecycle => format!(
                 "add a lifecycle rule in the store's own settings expiring `{}uploads/` after {} day(s)",
-                key_prefix(i),
-                i.staging_ttl_hours.div_ceil(24).max(1)
+                i.key_prefix(),
+                i.staging_ttl_days()
             ),
             ArtifactName::IamPolicy => {
                 "byob's setup has no IAM policy for this store; grant the credentials the access in the store's own \
@@ -304,7 +304,7 @@ impl<'a> Subject<'a> {
         let permission = op.gcs_permission();
         let scope = match op {
             Operation::ReadSetting(_) => format!("gs://{}", i.bucket),
-            _ => format!("gs://{}/{}", i.bucket, key_prefix(i)),
+            _ => format!("gs://{}/{}", i.bucket, i.key_prefix()),
         };
         // The object role's binding (with the prefix condition), or for impersonation the Token Creator one.
         let wanted = |b: &&Value| match op {
@@ -409,10 +409,6 @@ impl<'a> Subject<'a> {
         };
         Needed { permission: format!("`{action}` on container `{}`", self.i.bucket), fix }
     }
-}
-
-fn key_prefix(i: &Integration) -> String {
-    if i.prefix.is_empty() { String::new() } else { format!("{}/", i.prefix) }
 }
 
 fn features(i: &Integration) -> String {

@@ -242,8 +242,8 @@ pub(super) fn public_access(public_access: &Read<PublicAccess>, s: &Subject<'_>)
 /// TTL, no expiry) are named with their id, prefix and days.
 pub(super) fn lifecycle(lifecycle: &Read<Vec<ExpiryRule>>, s: &Subject<'_>, can_delete: bool) -> Outcome {
     let i = s.i;
-    let staging = if i.prefix.is_empty() { "uploads/".to_string() } else { format!("{}/uploads/", i.prefix) };
-    let days = i.staging_ttl_hours.div_ceil(24).max(1);
+    let staging = format!("{}uploads/", i.key_prefix());
+    let days = i.staging_ttl_days();
     let rules = match lifecycle {
         Ok(Setting::Set(rules)) => rules.as_slice(),
         Ok(Setting::Unset) => &[],
