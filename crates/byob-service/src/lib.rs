@@ -1,9 +1,9 @@
 //! Use cases. Every operation takes the caller's [`RequestContext`], checks what the caller may do, and writes
 //! the audit trail; the HTTP layer only translates.
 
+mod artifacts;
 mod audit;
 mod auth;
-mod aws;
 mod capability;
 mod context;
 pub mod data;
@@ -12,6 +12,9 @@ pub mod health;
 mod identities;
 mod integrations;
 pub mod jobs;
+mod permissions;
+mod policy;
+mod providers;
 pub mod quota;
 mod records;
 mod reports;
@@ -31,10 +34,10 @@ pub use audit::{AuditService, Auditor};
 pub use auth::{Access, Authenticator, OperatorToken, Principal};
 pub use context::RequestContext;
 pub use error::ServiceError;
-pub use integrations::{
-    CreateIntegration, CredentialsInput, IntegrationPolicy, IntegrationService, IntegrationView, UpdateIntegration,
-};
-pub use routing::{GcpIdentity, RoutedStorage, StorageRouter, StorageSettings};
+pub use integrations::{CreateIntegration, IntegrationService, IntegrationView, UpdateIntegration};
+pub use policy::IntegrationPolicy;
+pub use providers::{CredentialsInput, GcpIdentity, StorageSettings};
+pub use routing::{RoutedStorage, StorageRouter};
 pub use secrets::{CreateSecret, RewrapReport, SecretService, UpdateSecret};
 pub use tenancy::{CreateMember, CreateToken, CreatedToken, MemberService, OrgService, TokenService, UpdateMember};
 

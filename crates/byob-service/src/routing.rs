@@ -5,45 +5,18 @@
 use std::{collections::HashMap, sync::Arc};
 
 use byob_core::{
-    IntegrationId, OrgId, SecretId, Sensitive,
-    integration::{Credentials, Feature, Integration, IntegrationState},
+    IntegrationId, OrgId,
+    integration::{Feature, Integration, IntegrationState},
     location::Prefix,
 };
-use byob_ports::storage::{
-    PresignPolicy, StorageClient, StsSettings,
-    azure::{self, AzureAuth, AzureSettings},
-    gcs::{self, GcsSettings},
-    s3::{self, S3AccessKey, S3Location},
-};
+use byob_ports::storage::{StorageClient, StsSettings};
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
 use crate::{
     Auditor, Deps, RequestContext, ServiceError,
-    aws::{assume_role, aws_credentials_missing},
+    providers::{self, Connector, StorageSettings},
 };
-
-/// Operator settings for reaching buckets.
-#[derive(Debug, Clone)]
-pub struct StorageSettings {
-    pub presign: PresignPolicy,
-    /// byob's own AWS principal, for assume-role integrations.
-    pub sts: Option<StsSettings>,
-    /// The platform-owned storage for orgs without an integration.
-    pub default_storage: StorageClient,
-    pub default_ttl_hours: u32,
-    /// The Entra ID authority for Azure service principals, when not the public cloud's.
-    pub azure_authority_host: Option<String>,
-    /// byob's own Google identity, for impersonation integrations.
-    pub gcp_identity: Option<GcpIdentity>,
-}
-
-/// byob's own Google service account (operator configuration).
-#[derive(Debug, Clone)]
-pub struct GcpIdentity {
-    pub key: Sensitive<String>,
-    pub iam_credentials_endpoint: Option<String>,
-}
 
 /// Where a feature's files go.
 #[derive(Debug, Clone)]
@@ -138,58 +111,22 @@ impl StorageRouter {
         Self { deps, auditor, settings: Arc::new(settings), cache: Arc::default() }
     }
 
-    /// byob's own AWS principal, if the operator configured it.
-    /// An Azure client for the integration's container; Entra ID tokens (a service principal) come from the
-    /// operator's authority.
-    fn azure(
-        &self,
-        i: &Integration,
-        account: &str,
-        prefix: Prefix,
-        auth: AzureAuth,
-        presign: PresignPolicy,
-    ) -> Result<StorageClient, byob_ports::storage::StorageError> {
-        let authority_host = match auth {
-            AzureAuth::ServicePrincipal { .. } => self.settings.azure_authority_host.clone(),
-            _ => None,
-        };
-        let settings = AzureSettings {
-            account: account.to_string(),
-            container: i.bucket.clone(),
-            prefix,
-            endpoint: i.endpoint.clone(),
-            auth,
-            authority_host,
-            extra_roots_pem: None,
-        };
-        azure::connect(settings, presign, &self.deps.network)
-    }
-
     pub(crate) fn sts(&self) -> Option<&StsSettings> {
         self.settings.sts.as_ref()
     }
 
-    /// Whether byob's own Google identity may mint the integration's tokens directly (it must not); `None` when
-    /// the integration does not impersonate or byob has no Google identity.
+    /// Whether byob's own identity may mint the integration's tokens directly (it must not); `None` when the
+    /// integration does not impersonate or byob has no identity to impersonate with.
     pub(crate) async fn root_may_impersonate(
         &self,
+        ctx: &RequestContext,
         i: &Integration,
     ) -> Option<Result<bool, byob_ports::storage::StorageError>> {
-        let (Credentials::GcsImpersonation { service_account }, Some(identity)) =
-            (&i.credentials, self.settings.gcp_identity.as_ref())
-        else {
-            return None;
-        };
-        let settings = gcs::GcsImpersonation {
-            bucket: i.bucket.clone(),
-            prefix: Prefix::parse("prefix", &i.prefix).ok()?,
-            endpoint: i.endpoint.clone(),
-            service_account: service_account.clone(),
-            byob_key: identity.key.clone(),
-            iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
-            delegate: None,
-        };
-        Some(gcs::root_may_impersonate(&settings).await)
+        providers::of(i.provider).root_may_impersonate(&self.connector(ctx), i).await
+    }
+
+    fn connector<'a>(&'a self, ctx: &'a RequestContext) -> Connector<'a> {
+        Connector { deps: &self.deps, settings: &self.settings, auditor: &self.auditor, ctx }
     }
 
     /// The storage for `feature` in `org`.
@@ -266,10 +203,6 @@ impl StorageRouter {
         }
     }
 
-    async fn reveal(&self, ctx: &RequestContext, org: OrgId, id: SecretId) -> Result<Sensitive<String>, ServiceError> {
-        crate::secrets::reveal_owned(&self.deps, &self.auditor, ctx, org, id).await
-    }
-
     /// The storage client of an integration, built once per version of the integration.
     ///
     /// # Errors
@@ -281,107 +214,7 @@ impl StorageRouter {
             return Ok(client.clone());
         }
         let prefix = Prefix::parse("prefix", &i.prefix)?;
-        let presign = self.settings.presign;
-        let client = match &i.credentials {
-            Credentials::S3AccessKey { access_key_id, secret_access_key } => s3::connect(
-                S3AccessKey {
-                    bucket: i.bucket.clone(),
-                    prefix,
-                    region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    endpoint: i.endpoint.clone(),
-                    path_style: i.path_style,
-                    access_key_id: access_key_id.clone(),
-                    secret_access_key: self.reveal(ctx, i.org_id, *secret_access_key).await?,
-                },
-                presign,
-                &self.deps.network,
-            )?,
-            Credentials::S3AssumeRole { role_arn, external_id, .. } => {
-                let sts = self.settings.sts.as_ref().ok_or_else(aws_credentials_missing)?;
-                let role = assume_role(i, role_arn, external_id, std::time::Duration::from_secs(3600));
-                let location = S3Location {
-                    bucket: i.bucket.clone(),
-                    prefix,
-                    region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
-                    endpoint: i.endpoint.clone(),
-                };
-                s3::connect_assumed_role(location, sts, role, presign, &self.deps.network)?
-            }
-            Credentials::GcsServiceAccountKey { key, .. } => gcs::connect(
-                GcsSettings {
-                    bucket: i.bucket.clone(),
-                    prefix,
-                    endpoint: i.endpoint.clone(),
-                    service_account_key: self.reveal(ctx, i.org_id, *key).await?,
-                },
-                presign,
-                &self.deps.network,
-            )?,
-            Credentials::AzureSharedKey { account, account_key } => {
-                let key = self.reveal(ctx, i.org_id, *account_key).await?;
-                self.azure(i, account, prefix, AzureAuth::SharedKey(key), presign)?
-            }
-            Credentials::AzureSas { account, sas_token, .. } => {
-                let sas = self.reveal(ctx, i.org_id, *sas_token).await?;
-                self.azure(i, account, prefix, AzureAuth::Sas(sas), presign)?
-            }
-            Credentials::AzureServicePrincipal { account, tenant_id, client_id, client_secret } => {
-                let client_secret = self.reveal(ctx, i.org_id, *client_secret).await?;
-                let auth = AzureAuth::ServicePrincipal {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    client_secret,
-                };
-                self.azure(i, account, prefix, auth, presign)?
-            }
-            Credentials::AzureBroker { account, tenant_id } => {
-                // byob's own application for this org, consented to in the customer's tenant.
-                let app = crate::identities::azure_broker_app(&self.deps, i.org_id).await?;
-                let auth = AzureAuth::ServicePrincipal {
-                    tenant_id: tenant_id.clone(),
-                    client_id: app.client_id,
-                    client_secret: app.client_secret,
-                };
-                self.azure(i, account, prefix, auth, presign)?
-            }
-            Credentials::GcsImpersonation { service_account } => {
-                let identity = self.settings.gcp_identity.as_ref().ok_or_else(|| ServiceError::Refused {
-                    code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
-                    message:
-                        "the operator has not configured byob's Google identity (integrations.gcp_service_account_key)"
-                            .into(),
-                })?;
-                let policy = &self.deps.integrations;
-                policy.check_token_endpoint(i.endpoint.as_deref())?;
-                let delegate = crate::identities::org_identity(
-                    &self.deps,
-                    i.org_id,
-                    crate::identities::GCP_ORG_IDENTITY,
-                    &policy.gcp_org_accounts,
-                    "integrations.gcp_org_service_accounts",
-                )
-                .await?;
-                gcs::connect_impersonated(
-                    gcs::GcsImpersonation {
-                        bucket: i.bucket.clone(),
-                        prefix,
-                        endpoint: i.endpoint.clone(),
-                        service_account: service_account.clone(),
-                        byob_key: identity.key.clone(),
-                        iam_credentials_endpoint: identity.iam_credentials_endpoint.clone(),
-                        delegate: Some(delegate),
-                    },
-                    presign,
-                    &self.deps.network,
-                )?
-            }
-            Credentials::Local => {
-                return Err(ServiceError::Refused {
-                    code: byob_core::codes::CREDENTIAL_MODE_UNAVAILABLE,
-                    message: format!("byob cannot connect with credential mode `{}` yet", i.credentials.mode()),
-                });
-            }
-        };
+        let client = providers::of(i.provider).connect(&self.connector(ctx), i, prefix).await?;
         self.cache.lock().await.insert(i.id, (i.updated_at, client.clone()));
         Ok(client)
     }

@@ -7,7 +7,30 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{FieldError, Provider, looks_like_ipv4};
+use super::{FieldError, looks_like_ipv4};
+
+/// Whose naming rules a bucket name follows; each provider module says which apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketNaming {
+    S3,
+    Gcs,
+    /// An Azure container.
+    Azure,
+    /// A directory under a configured root, named like an S3 bucket.
+    Directory,
+}
+
+impl BucketNaming {
+    /// What the provider calls a bucket, for messages.
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Azure => "container",
+            Self::Directory => "directory",
+            Self::S3 | Self::Gcs => "bucket",
+        }
+    }
+}
 
 /// A bucket (S3, GCS), container (Azure) or directory (local) name that the provider would accept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -28,15 +51,15 @@ impl BucketName {
 
     /// # Errors
     /// A [`FieldError`] naming the first rule the name breaks.
-    pub fn parse(provider: Provider, field: &str, name: &str) -> Result<Self, FieldError> {
+    pub fn parse(naming: BucketNaming, field: &str, name: &str) -> Result<Self, FieldError> {
         let err = |rule, msg: String| Err(FieldError::new(field, rule, msg));
-        let noun = provider.bucket_noun();
+        let noun = naming.noun();
         if name.is_empty() {
             return err(crate::rules::BUCKET_NAME_EMPTY, format!("give the {noun} name"));
         }
         let alnum_edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        match provider {
-            Provider::S3 | Provider::Local => {
+        match naming {
+            BucketNaming::S3 | BucketNaming::Directory => {
                 if !(3..=63).contains(&name.len()) {
                     return err(
                         crate::rules::BUCKET_NAME_LENGTH,
@@ -80,7 +103,7 @@ impl BucketName {
                     }
                 }
             }
-            Provider::Gcs => {
+            BucketNaming::Gcs => {
                 let max = if name.contains('.') { 222 } else { 63 };
                 if name.len() < 3 || name.len() > max {
                     return err(
@@ -119,7 +142,7 @@ impl BucketName {
                     );
                 }
             }
-            Provider::Azure => {
+            BucketNaming::Azure => {
                 if !(3..=63).contains(&name.len()) {
                     return err(
                         crate::rules::BUCKET_NAME_LENGTH,
@@ -154,53 +177,53 @@ impl BucketName {
 mod tests {
     use super::*;
 
-    fn rule(provider: Provider, name: &str) -> Option<&'static str> {
-        BucketName::parse(provider, "bucket", name).err().map(|e| e.rule)
+    fn rule(naming: BucketNaming, name: &str) -> Option<&'static str> {
+        BucketName::parse(naming, "bucket", name).err().map(|e| e.rule)
     }
 
     #[test]
     fn s3_rules() {
         for ok in ["abc", "my-bucket.prod-1", &"a".repeat(63)] {
-            assert_eq!(rule(Provider::S3, ok), None, "{ok}");
+            assert_eq!(rule(BucketNaming::S3, ok), None, "{ok}");
         }
-        assert_eq!(rule(Provider::S3, ""), Some("bucket-name-empty"));
-        assert_eq!(rule(Provider::S3, "ab"), Some("bucket-name-length"));
-        assert_eq!(rule(Provider::S3, &"a".repeat(64)), Some("bucket-name-length"));
-        assert_eq!(rule(Provider::S3, "My-Bucket"), Some("bucket-name-characters"));
-        assert_eq!(rule(Provider::S3, "my_bucket"), Some("bucket-name-characters"));
-        assert_eq!(rule(Provider::S3, "-bucket"), Some("bucket-name-edges"));
-        assert_eq!(rule(Provider::S3, "bucket."), Some("bucket-name-edges"));
-        assert_eq!(rule(Provider::S3, "my..bucket"), Some("bucket-name-adjacent-dots"));
-        assert_eq!(rule(Provider::S3, "192.168.5.4"), Some("bucket-name-ip-address"));
-        assert_eq!(rule(Provider::S3, "xn--bucket"), Some("bucket-name-reserved"));
-        assert_eq!(rule(Provider::S3, "sthree-data"), Some("bucket-name-reserved"));
-        assert_eq!(rule(Provider::S3, "data-s3alias"), Some("bucket-name-reserved"));
-        assert_eq!(rule(Provider::S3, "data--ol-s3"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::S3, ""), Some("bucket-name-empty"));
+        assert_eq!(rule(BucketNaming::S3, "ab"), Some("bucket-name-length"));
+        assert_eq!(rule(BucketNaming::S3, &"a".repeat(64)), Some("bucket-name-length"));
+        assert_eq!(rule(BucketNaming::S3, "My-Bucket"), Some("bucket-name-characters"));
+        assert_eq!(rule(BucketNaming::S3, "my_bucket"), Some("bucket-name-characters"));
+        assert_eq!(rule(BucketNaming::S3, "-bucket"), Some("bucket-name-edges"));
+        assert_eq!(rule(BucketNaming::S3, "bucket."), Some("bucket-name-edges"));
+        assert_eq!(rule(BucketNaming::S3, "my..bucket"), Some("bucket-name-adjacent-dots"));
+        assert_eq!(rule(BucketNaming::S3, "192.168.5.4"), Some("bucket-name-ip-address"));
+        assert_eq!(rule(BucketNaming::S3, "xn--bucket"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::S3, "sthree-data"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::S3, "data-s3alias"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::S3, "data--ol-s3"), Some("bucket-name-reserved"));
     }
 
     #[test]
     fn gcs_rules() {
         for ok in ["abc", "my_bucket-1", "example.com.data", &format!("{}.{}", "a".repeat(63), "b".repeat(63))] {
-            assert_eq!(rule(Provider::Gcs, ok), None, "{ok}");
+            assert_eq!(rule(BucketNaming::Gcs, ok), None, "{ok}");
         }
-        assert_eq!(rule(Provider::Gcs, &"a".repeat(64)), Some("bucket-name-length"));
-        assert_eq!(rule(Provider::Gcs, &format!("{}.b", "a".repeat(64))), Some("bucket-name-dot-segments"));
-        assert_eq!(rule(Provider::Gcs, "Data"), Some("bucket-name-characters"));
-        assert_eq!(rule(Provider::Gcs, "_data"), Some("bucket-name-edges"));
-        assert_eq!(rule(Provider::Gcs, "10.0.0.1"), Some("bucket-name-ip-address"));
-        assert_eq!(rule(Provider::Gcs, "goog-data"), Some("bucket-name-reserved"));
-        assert_eq!(rule(Provider::Gcs, "my-google-data"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::Gcs, &"a".repeat(64)), Some("bucket-name-length"));
+        assert_eq!(rule(BucketNaming::Gcs, &format!("{}.b", "a".repeat(64))), Some("bucket-name-dot-segments"));
+        assert_eq!(rule(BucketNaming::Gcs, "Data"), Some("bucket-name-characters"));
+        assert_eq!(rule(BucketNaming::Gcs, "_data"), Some("bucket-name-edges"));
+        assert_eq!(rule(BucketNaming::Gcs, "10.0.0.1"), Some("bucket-name-ip-address"));
+        assert_eq!(rule(BucketNaming::Gcs, "goog-data"), Some("bucket-name-reserved"));
+        assert_eq!(rule(BucketNaming::Gcs, "my-google-data"), Some("bucket-name-reserved"));
     }
 
     #[test]
     fn azure_rules() {
         for ok in ["abc", "exports-2026", &"a".repeat(63)] {
-            assert_eq!(rule(Provider::Azure, ok), None, "{ok}");
+            assert_eq!(rule(BucketNaming::Azure, ok), None, "{ok}");
         }
-        assert_eq!(rule(Provider::Azure, "ab"), Some("bucket-name-length"));
-        assert_eq!(rule(Provider::Azure, "my.container"), Some("bucket-name-characters"));
-        assert_eq!(rule(Provider::Azure, "my_container"), Some("bucket-name-characters"));
-        assert_eq!(rule(Provider::Azure, "container-"), Some("bucket-name-edges"));
-        assert_eq!(rule(Provider::Azure, "my--container"), Some("bucket-name-adjacent-hyphens"));
+        assert_eq!(rule(BucketNaming::Azure, "ab"), Some("bucket-name-length"));
+        assert_eq!(rule(BucketNaming::Azure, "my.container"), Some("bucket-name-characters"));
+        assert_eq!(rule(BucketNaming::Azure, "my_container"), Some("bucket-name-characters"));
+        assert_eq!(rule(BucketNaming::Azure, "container-"), Some("bucket-name-edges"));
+        assert_eq!(rule(BucketNaming::Azure, "my--container"), Some("bucket-name-adjacent-hyphens"));
     }
 }

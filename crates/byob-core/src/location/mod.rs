@@ -13,11 +13,11 @@ mod service_account;
 use std::fmt;
 
 pub use arn::{KmsKeyArn, Partition, RoleArn};
-pub use bucket::BucketName;
+pub use bucket::{BucketName, BucketNaming};
 pub use endpoint::{Endpoint, HttpPolicy};
 pub use prefix::{Prefix, check_existing_key};
 pub use provider::Provider;
-pub use region::Region;
+pub use region::{Region, RegionShape};
 pub use sas::{SasKind, SasToken};
 pub use service_account::ServiceAccountKey;
 

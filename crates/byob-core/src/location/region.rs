@@ -6,7 +6,20 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{FieldError, Partition, Provider};
+use super::{FieldError, Partition};
+
+/// Which region names a provider accepts; each provider module says which apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionShape {
+    /// `us-east-1`, `us-gov-west-1`, `cn-north-1`.
+    Aws,
+    /// `US`, `EUR4`, `europe-west3`.
+    Gcs,
+    /// `westeurope`, `eastus2`.
+    Azure,
+    /// Any simple token: an S3-compatible store's own names (`auto`, `garage`), a local directory.
+    Token,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -74,27 +87,23 @@ impl Region {
         }
     }
 
-    /// `custom_endpoint`: an S3-compatible store, where region names are the store's own.
-    ///
-    /// # Errors
+    /// /// # Errors
     /// A [`FieldError`] with an example of the expected shape.
-    pub fn parse(provider: Provider, custom_endpoint: bool, field: &str, text: &str) -> Result<Self, FieldError> {
-        let ok = match provider {
-            Provider::S3 if custom_endpoint => is_simple_token(text),
-            Provider::S3 => is_aws_region(text),
-            Provider::Gcs => is_gcs_location(text),
-            Provider::Azure => is_azure_region(text),
-            Provider::Local => is_simple_token(text),
+    pub fn parse(shape: RegionShape, field: &str, text: &str) -> Result<Self, FieldError> {
+        let ok = match shape {
+            RegionShape::Aws => is_aws_region(text),
+            RegionShape::Gcs => is_gcs_location(text),
+            RegionShape::Azure => is_azure_region(text),
+            RegionShape::Token => is_simple_token(text),
         };
         if ok {
             return Ok(Self(text.to_string()));
         }
-        let example = match provider {
-            Provider::S3 if custom_endpoint => "lowercase letters, digits and `-`, e.g. `us-east-1` or `auto`",
-            Provider::S3 => "an AWS region such as `us-east-1`, `eu-central-1`, `us-gov-west-1` or `cn-north-1`",
-            Provider::Gcs => "a GCS location such as `US`, `EUR4` or `europe-west3`",
-            Provider::Azure => "an Azure region such as `westeurope` or `eastus2`",
-            Provider::Local => "lowercase letters, digits and `-`",
+        let example = match shape {
+            RegionShape::Token => "lowercase letters, digits and `-`, e.g. `us-east-1` or `auto`",
+            RegionShape::Aws => "an AWS region such as `us-east-1`, `eu-central-1`, `us-gov-west-1` or `cn-north-1`",
+            RegionShape::Gcs => "a GCS location such as `US`, `EUR4` or `europe-west3`",
+            RegionShape::Azure => "an Azure region such as `westeurope` or `eastus2`",
         };
         Err(FieldError::new(field, crate::rules::REGION_FORMAT, format!("`{text}` is not {example}")))
     }
@@ -107,30 +116,30 @@ mod tests {
     #[test]
     fn region_shapes_per_provider() {
         for ok in ["us-east-1", "eu-central-2", "ap-southeast-5", "us-gov-west-1", "cn-northwest-1", "il-central-1"] {
-            assert!(Region::parse(Provider::S3, false, "region", ok).is_ok(), "{ok}");
+            assert!(Region::parse(RegionShape::Aws, "region", ok).is_ok(), "{ok}");
         }
         for bad in ["", "US-EAST-1", "useast1", "us-east", "us-east-1a", "east-1", "us--east-1"] {
-            assert!(Region::parse(Provider::S3, false, "region", bad).is_err(), "{bad}");
+            assert!(Region::parse(RegionShape::Aws, "region", bad).is_err(), "{bad}");
         }
-        assert!(Region::parse(Provider::S3, true, "region", "auto").is_ok());
-        assert!(Region::parse(Provider::S3, true, "region", "Auto Region").is_err());
+        assert!(Region::parse(RegionShape::Token, "region", "auto").is_ok());
+        assert!(Region::parse(RegionShape::Token, "region", "Auto Region").is_err());
         for ok in ["US", "eu", "EUR4", "nam4", "europe-west3", "us-central1", "northamerica-northeast2"] {
-            assert!(Region::parse(Provider::Gcs, false, "region", ok).is_ok(), "{ok}");
+            assert!(Region::parse(RegionShape::Gcs, "region", ok).is_ok(), "{ok}");
         }
         for bad in ["us-east-1", "europe", "europe-west", "EU-1"] {
-            assert!(Region::parse(Provider::Gcs, false, "region", bad).is_err(), "{bad}");
+            assert!(Region::parse(RegionShape::Gcs, "region", bad).is_err(), "{bad}");
         }
         for ok in ["westeurope", "eastus2", "southcentralus"] {
-            assert!(Region::parse(Provider::Azure, false, "region", ok).is_ok(), "{ok}");
+            assert!(Region::parse(RegionShape::Azure, "region", ok).is_ok(), "{ok}");
         }
         for bad in ["West Europe", "east-us", "2east"] {
-            assert!(Region::parse(Provider::Azure, false, "region", bad).is_err(), "{bad}");
+            assert!(Region::parse(RegionShape::Azure, "region", bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn partitions() {
-        let p = |r: &str| Region::parse(Provider::S3, false, "region", r).map(|r| r.aws_partition()).ok();
+        let p = |r: &str| Region::parse(RegionShape::Aws, "region", r).map(|r| r.aws_partition()).ok();
         assert_eq!(p("cn-north-1"), Some(Partition::AwsCn));
         assert_eq!(p("us-gov-east-1"), Some(Partition::AwsUsGov));
         assert_eq!(p("eu-west-1"), Some(Partition::Aws));

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::{
     StorageError,
-    inspect::BucketInspector,
+    inspect::{BucketInspector, NoSettings},
     leftovers::{Leftovers, UnfinishedWrite},
     writer::{ObjectWriter, PartWriter},
 };
@@ -194,8 +194,9 @@ pub struct StorageClient {
     no_presign: Option<&'static str>,
     prefix: Prefix,
     policy: PresignPolicy,
-    /// Reads the bucket's own settings, where the provider exposes them.
-    inspector: Option<Arc<dyn BucketInspector>>,
+    /// Reads the bucket's own settings; [`NoSettings`] where the provider exposes none (`inspect` says which).
+    inspector: Arc<dyn BucketInspector>,
+    inspect: bool,
     /// byob's own multipart writes with ids that survive the process (none for a local directory).
     writer: Option<Arc<dyn PartWriter>>,
     /// One list request per call, with start-after (S3, GCS); others list through object_store's own paging.
@@ -233,15 +234,18 @@ impl StorageClient {
             no_presign: None,
             prefix,
             policy,
-            inspector: None,
+            inspector: Arc::new(NoSettings),
+            inspect: false,
             writer: None,
             pages: None,
             leftovers: None,
         }
     }
 
-    /// A client for a store that cannot presign (a local directory): byob reads and writes it itself.
-    pub(crate) fn unsigned(store: Arc<dyn ObjectStore>, prefix: Prefix, reason: &'static str) -> Self {
+    /// A client for a store that hands out no URLs (a local directory, an in-memory store): byob reads and writes
+    /// it itself, and relays browsers' uploads. `reason` says why, in the error a presign request gets.
+    #[must_use]
+    pub fn without_urls(store: Arc<dyn ObjectStore>, prefix: Prefix, reason: &'static str) -> Self {
         Self {
             store,
             signer: None,
@@ -250,7 +254,8 @@ impl StorageClient {
             no_presign: Some(reason),
             prefix,
             policy: PresignPolicy::default(),
-            inspector: None,
+            inspector: Arc::new(NoSettings),
+            inspect: false,
             writer: None,
             pages: None,
             leftovers: None,
@@ -276,7 +281,8 @@ impl StorageClient {
     }
 
     pub(crate) fn with_inspector(mut self, inspector: Arc<dyn BucketInspector>) -> Self {
-        self.inspector = Some(inspector);
+        self.inspector = inspector;
+        self.inspect = true;
         self
     }
 
@@ -328,7 +334,7 @@ impl StorageClient {
     }
 
     /// Objects directly in a folder whose relative key starts with `starts_with` (e.g. `in/data-`, or a folder
-    /// with its `/`), after `start_after` when given, a page at a time: one request per call where the provider
+    /// with its `/`), in key order, strictly after `start_after` when given, a page at a time: one request per call where the provider
     /// allows it (`requests_counted`), else the whole folder in one call.
     ///
     /// # Errors
@@ -359,12 +365,14 @@ impl StorageClient {
                     .into_iter()
                     .map(|o| ListedObject { key: relative(&o.location), meta: o })
                     .filter(|o| o.key.rsplit_once('/').map_or("", |(f, _)| f) == folder)
+                    // Where the server's offset is inclusive (GCS `startOffset`) or ignored (an emulator).
+                    .filter(|o| start_after.is_none_or(|after| o.key.as_str() > after))
                     .collect();
                 Ok(ListPage { objects, next: page.page_token, requests_counted: true })
             }
             None => {
                 let listed = self.store.list_with_delimiter(Some(&object_path(full(folder))?)).await?;
-                let objects = listed
+                let mut objects: Vec<ListedObject> = listed
                     .objects
                     .into_iter()
                     .map(|o| ListedObject { key: relative(&o.location), meta: o })
@@ -372,6 +380,8 @@ impl StorageClient {
                         o.key.starts_with(starts_with) && start_after.is_none_or(|after| o.key.as_str() > after)
                     })
                     .collect();
+                // In key order, as a paged listing is (a directory lists in its own order).
+                objects.sort_by(|a, b| a.key.cmp(&b.key));
                 Ok(ListPage { objects, next: None, requests_counted: false })
             }
         }
@@ -415,10 +425,11 @@ impl StorageClient {
         }
     }
 
-    /// The reader of the bucket's own settings (region, CORS, encryption…), when the provider has one.
+    /// The reader of the bucket's own settings (region, CORS, encryption…); where the provider has none
+    /// ([`Capability::inspect`] is false), every setting reads as unavailable.
     #[must_use]
-    pub fn inspector(&self) -> Option<&Arc<dyn BucketInspector>> {
-        self.inspector.as_ref()
+    pub fn inspector(&self) -> &Arc<dyn BucketInspector> {
+        &self.inspector
     }
 
     /// A client for byob's own use only.
@@ -452,7 +463,7 @@ impl StorageClient {
             presign: self.can_presign(),
             parts: self.part_rules(),
             paged_listing: self.pages.is_some(),
-            inspect: self.inspector.is_some(),
+            inspect: self.inspect,
             resumable_writes: self.writer.is_some(),
             list_unfinished: self.leftovers.is_some(),
         }

@@ -34,7 +34,7 @@ pub fn local_storage_client(dir: &Path) -> Result<StorageClient, LocalStorageErr
     let store = local_default_storage(dir)?;
     // object_store resolves the directory the same way, so staging files are found under the same root.
     let root = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    Ok(StorageClient::unsigned(
+    Ok(StorageClient::without_urls(
         store,
         Prefix::default(),
         "a local directory has no URLs to hand out; byob moves the bytes itself",

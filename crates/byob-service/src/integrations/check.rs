@@ -1,11 +1,12 @@
 //! Turning request fields into validated values; every rejection names the field and the rule.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use byob_core::{
     integration::Feature,
-    location::{Endpoint, FieldError, HttpPolicy, KmsKeyArn, Provider, Region},
+    location::{Endpoint, FieldError, HttpPolicy, Provider, Region},
 };
 use url::Url;
+
+use crate::providers;
 
 pub(super) const MAX_ORIGINS: usize = 20;
 pub(super) const DEFAULT_TTL_HOURS: u32 = 24;
@@ -14,19 +15,19 @@ pub(super) fn rule(field: &str, rule: byob_core::rules::Rule, message: impl Into
     FieldError::new(field, rule, message)
 }
 
+/// The region, in the shape the provider's names take; required where the provider cannot do without one.
 pub(super) fn region(
     provider: Provider,
     endpoint: Option<&Endpoint>,
     text: Option<&str>,
 ) -> Result<Option<Region>, FieldError> {
+    let module = providers::of(provider);
     match text {
-        Some(text) => Region::parse(provider, endpoint.is_some(), "region", text).map(Some),
-        None if provider == Provider::S3 && endpoint.is_none() => Err(rule(
-            "region",
-            byob_core::rules::REGION_REQUIRED,
-            "AWS S3 needs the bucket's region, e.g. `eu-central-1`",
-        )),
-        None => Ok(None),
+        Some(text) => Region::parse(module.region_shape(endpoint.is_some()), "region", text).map(Some),
+        None => match module.region_required(endpoint.is_some()) {
+            Some(why) => Err(rule("region", byob_core::rules::REGION_REQUIRED, why)),
+            None => Ok(None),
+        },
     }
 }
 
@@ -34,53 +35,14 @@ pub(super) fn endpoint(text: Option<&str>, http: HttpPolicy) -> Result<Option<En
     text.map(|t| Endpoint::parse("endpoint", t, http)).transpose()
 }
 
-/// An S3 KMS key ARN in the bucket's region, or a GCS Cloud KMS key name.
+/// A KMS key in the provider's format (an S3 key ARN in the bucket's region, a Cloud KMS key name), where the
+/// provider takes one.
 pub(super) fn kms_key(
     provider: Provider,
     region: Option<&Region>,
     text: Option<&str>,
 ) -> Result<Option<String>, FieldError> {
-    let Some(text) = text else { return Ok(None) };
-    match provider {
-        Provider::S3 => {
-            let arn = KmsKeyArn::parse("kms_key", text)?;
-            if let Some(region) = region
-                && arn.region() != region.as_str()
-            {
-                return Err(rule(
-                    "kms_key",
-                    byob_core::rules::KMS_KEY_REGION,
-                    format!(
-                        "the key is in `{}`, the bucket in `{region}`; S3 needs a key in the bucket's region",
-                        arn.region()
-                    ),
-                ));
-            }
-            Ok(Some(arn.as_str().to_string()))
-        }
-        Provider::Gcs => {
-            let parts: Vec<&str> = text.split('/').collect();
-            let shape = parts.len() == 8
-                && parts[0] == "projects"
-                && parts[2] == "locations"
-                && parts[4] == "keyRings"
-                && parts[6] == "cryptoKeys"
-                && parts.iter().all(|p| !p.is_empty());
-            if !shape {
-                return Err(rule(
-                    "kms_key",
-                    byob_core::rules::KMS_KEY_FORMAT,
-                    "a Cloud KMS key is `projects/P/locations/L/keyRings/R/cryptoKeys/K`",
-                ));
-            }
-            Ok(Some(text.to_string()))
-        }
-        Provider::Azure | Provider::Local => Err(rule(
-            "kms_key",
-            byob_core::rules::KMS_KEY_UNSUPPORTED,
-            format!("a KMS key is not supported for {}", provider.as_str()),
-        )),
-    }
+    text.map(|text| providers::of(provider).kms_key(provider, region, text)).transpose()
 }
 
 /// Browser origins: `https://host[:port]`, or `http://` for localhost.
@@ -139,84 +101,6 @@ pub(super) fn features(list: &[Feature]) -> Vec<Feature> {
     out
 }
 
-pub(super) fn access_key_id(custom_endpoint: bool, text: &str) -> Result<(), FieldError> {
-    let field = "credentials.access_key_id";
-    let aws = text.len() == 20
-        && (text.starts_with("AKIA") || text.starts_with("ASIA"))
-        && text.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    let other = (3..=128).contains(&text.len()) && text.chars().all(|c| c.is_ascii_graphic());
-    if custom_endpoint && other || aws {
-        return Ok(());
-    }
-    Err(rule(
-        field,
-        byob_core::rules::ACCESS_KEY_ID_FORMAT,
-        if custom_endpoint {
-            "3-128 printable characters".to_string()
-        } else {
-            "an AWS access key id is 20 characters starting with AKIA (or ASIA)".to_string()
-        },
-    ))
-}
-
-pub(super) fn secret_text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
-    if value.is_empty() {
-        return Err(rule(field, byob_core::rules::SECRET_EMPTY, "must not be empty"));
-    }
-    if value.len() > max {
-        return Err(rule(field, byob_core::rules::SECRET_LENGTH, format!("must be at most {max} bytes")));
-    }
-    Ok(())
-}
-
-pub(super) fn azure_account(field: &str, name: &str) -> Result<(), FieldError> {
-    if (3..=24).contains(&name.len()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
-        return Ok(());
-    }
-    Err(rule(
-        field,
-        byob_core::rules::AZURE_ACCOUNT_NAME,
-        "a storage account name has 3-24 lowercase letters and digits",
-    ))
-}
-
-pub(super) fn azure_account_key(field: &str, key: &str) -> Result<(), FieldError> {
-    match STANDARD.decode(key.trim()) {
-        Ok(bytes) if bytes.len() == 64 => Ok(()),
-        _ => Err(rule(
-            field,
-            byob_core::rules::AZURE_ACCOUNT_KEY,
-            "an account key is the 88-character base64 value from the portal",
-        )),
-    }
-}
-
-pub(super) fn guid(field: &str, text: &str) -> Result<(), FieldError> {
-    let groups: Vec<&str> = text.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(rule(field, byob_core::rules::AZURE_GUID, "must be a GUID such as `72f988bf-86f1-41af-91ab-2d7cd011db47`"))
-    }
-}
-
-pub(super) fn impersonated_account(text: &str) -> Result<(), FieldError> {
-    let ok = text.split_once('@').is_some_and(|(name, domain)| {
-        !name.is_empty() && domain.ends_with(".iam.gserviceaccount.com") && !text.chars().any(char::is_whitespace)
-    });
-    if ok {
-        return Ok(());
-    }
-    Err(rule(
-        "credentials.service_account",
-        byob_core::rules::SERVICE_ACCOUNT_EMAIL,
-        "a service account is `NAME@PROJECT.iam.gserviceaccount.com`",
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,24 +122,14 @@ mod tests {
     }
 
     #[test]
-    fn credential_field_rules() {
-        assert!(access_key_id(false, "AKIAIOSFODNN7EXAMPLE").is_ok());
-        assert_eq!(access_key_id(false, "minioadmin").err().map(|e| e.rule), Some("access-key-id-format"));
-        assert!(access_key_id(true, "minioadmin").is_ok());
-        assert_eq!(secret_text("s", "", 10).err().map(|e| e.rule), Some("secret-empty"));
-        assert_eq!(secret_text("s", "12345678901", 10).err().map(|e| e.rule), Some("secret-length"));
-        assert_eq!(azure_account("a", "My_Account").err().map(|e| e.rule), Some("azure-account-name"));
-        assert_eq!(azure_account_key("k", "c2hvcnQ=").err().map(|e| e.rule), Some("azure-account-key"));
-        assert_eq!(guid("g", "not-a-guid").err().map(|e| e.rule), Some("azure-guid"));
-        assert!(guid("g", "72f988bf-86f1-41af-91ab-2d7cd011db47").is_ok());
-        assert_eq!(impersonated_account("byob@gmail.com").err().map(|e| e.rule), Some("service-account-email"));
+    fn staging_ttl_rules() {
         assert_eq!(ttl(Some(0)).err().map(|e| e.rule), Some("staging-ttl-range"));
         assert_eq!(ttl(None).ok(), Some(24));
     }
 
     #[test]
     fn kms_keys_per_provider() {
-        let region = Region::parse(Provider::S3, false, "region", "eu-central-1").ok();
+        let region = Region::parse(byob_core::location::RegionShape::Aws, "region", "eu-central-1").ok();
         let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         assert_eq!(kms_key(Provider::S3, region.as_ref(), Some(arn)).err().map(|e| e.rule), Some("kms-key-region"));
         assert_eq!(kms_key(Provider::Gcs, None, Some("my-key")).err().map(|e| e.rule), Some("kms-key-format"));

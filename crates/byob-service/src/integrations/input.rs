@@ -1,54 +1,10 @@
 //! What callers send to create or change an integration. Secret fields are write-only [`Sensitive`] values.
 
-use byob_core::{Sensitive, integration::Feature, location::Provider};
+use byob_core::{integration::Feature, location::Provider};
+
+use crate::providers::CredentialsInput;
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-/// How byob should authenticate, with the secret values (stored encrypted, never returned).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
-pub enum CredentialsInput {
-    /// byob assumes this role; it generates the external id the trust policy must require.
-    S3AssumeRole { role_arn: String },
-    S3AccessKey {
-        access_key_id: String,
-        #[schema(value_type = String)]
-        secret_access_key: Sensitive<String>,
-    },
-    GcsServiceAccountKey {
-        /// The key file's JSON, as a string.
-        #[schema(value_type = String)]
-        key: Sensitive<String>,
-    },
-    GcsImpersonation {
-        /// The customer's service account, e.g. `byob@acme.iam.gserviceaccount.com`.
-        service_account: String,
-    },
-    AzureSas {
-        /// Storage account name.
-        account: String,
-        /// The SAS query string (the part after `?`).
-        #[schema(value_type = String)]
-        sas_token: Sensitive<String>,
-    },
-    AzureSharedKey {
-        account: String,
-        #[schema(value_type = String)]
-        account_key: Sensitive<String>,
-    },
-    AzureServicePrincipal {
-        account: String,
-        tenant_id: String,
-        client_id: String,
-        #[schema(value_type = String)]
-        client_secret: Sensitive<String>,
-    },
-    /// byob's own application for this org (named in the setup), to which an admin of the customer's tenant
-    /// consents and grants a role on the container: no customer secret.
-    AzureBroker { account: String, tenant_id: String },
-    /// A directory on byob's host; only where the operator allows it (development).
-    Local,
-}
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ mod input;
 
 use byob_core::{
     IntegrationId, OrgId,
-    integration::{Credentials, Integration, IntegrationState, IntegrationSummary},
+    integration::{Integration, IntegrationState, IntegrationSummary},
     location::{BucketName, HttpPolicy, Prefix},
 };
 use byob_ports::catalog::{CatalogError, OwnedSecret, Page};
@@ -15,50 +15,14 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-pub use input::{CreateIntegration, CredentialsInput, UpdateIntegration};
+pub use input::{CreateIntegration, UpdateIntegration};
+
+use crate::{
+    IntegrationPolicy,
+    providers::{self, CredentialContext, NewSecret, s3::aws},
+};
 
 use crate::{Access, Auditor, Deps, Principal, RequestContext, ServiceError, tenancy::visible_org, validate};
-
-/// What the operator allows integrations to do, and who byob is on each cloud.
-#[derive(Debug, Clone, Default)]
-pub struct IntegrationPolicy {
-    /// Whether custom endpoints may use plain http (emulators, local S3-compatible stores).
-    pub http_endpoints: HttpPolicy,
-    /// Whether the `local` provider (a directory on byob's host) may be used: development only.
-    pub allow_local: bool,
-    /// byob's own identities, shown in setup artifacts.
-    pub identity: crate::setup::ByobIdentity,
-    /// byob-side Google service accounts, one per org (byob's own key may impersonate each).
-    pub gcp_org_accounts: Vec<String>,
-    /// Endpoints besides Google's to which tokens minted for a customer's account may be sent.
-    pub gcp_token_endpoints: Vec<String>,
-    /// byob's own Entra ID applications, one per org (`azure_broker`).
-    pub azure_broker_apps: Vec<byob_core::config::AzureBrokerApp>,
-}
-
-/// Google's storage endpoint, where impersonated tokens may always go.
-pub(crate) const GOOGLE_STORAGE: &str = "https://storage.googleapis.com";
-
-impl IntegrationPolicy {
-    /// Refuses an endpoint that tokens minted for a customer's account may not be sent to: Google's own, or one
-    /// the operator allowed (a private endpoint, an emulator), never a tenant's choice.
-    pub(crate) fn check_token_endpoint(&self, endpoint: Option<&str>) -> Result<(), ServiceError> {
-        match endpoint {
-            None => Ok(()),
-            Some(e) if e.trim_end_matches('/') == GOOGLE_STORAGE => Ok(()),
-            Some(e) if self.gcp_token_endpoints.iter().any(|a| a.trim_end_matches('/') == e.trim_end_matches('/')) => {
-                Ok(())
-            }
-            Some(e) => Err(ServiceError::Refused {
-                code: byob_core::codes::ENDPOINT_NOT_ALLOWED,
-                message: format!(
-                    "impersonated tokens go to Google's endpoint or one the operator allows \
-                     (integrations.gcp_token_endpoints); `{e}` is neither"
-                ),
-            }),
-        }
-    }
-}
 
 /// An integration as the caller may see it: everything for admins, a summary for members.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -105,7 +69,7 @@ impl IntegrationService {
         &self,
         org: OrgId,
         integration: &Integration,
-        secrets: Vec<credentials::NewSecret>,
+        secrets: Vec<NewSecret>,
     ) -> Result<Vec<OwnedSecret>, ServiceError> {
         secrets
             .into_iter()
@@ -123,37 +87,12 @@ impl IntegrationService {
             .collect()
     }
 
-    /// Each feature is served by one integration per org.
-    /// For a mode that uses byob's own identity through a per-org one: the endpoint tokens may go to, the
-    /// customer account bound to this org (refused when another org named it), and the org's identity assigned
-    /// (so the setup can name it).
+    /// For a mode that uses byob's own identity through a per-org one: the identities bound when it is saved.
     async fn bind_identities(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
-        if let Credentials::GcsImpersonation { service_account } = &integration.credentials {
-            self.policy.check_token_endpoint(integration.endpoint.as_deref())?;
-            // The org's identity is assigned now when the operator provisioned a pool, so the setup can name it;
-            // without one the mode is unavailable when the integration is used, which says what to configure.
-            if !self.policy.gcp_org_accounts.is_empty() {
-                crate::identities::org_identity(
-                    &self.deps,
-                    org,
-                    crate::identities::GCP_ORG_IDENTITY,
-                    &self.policy.gcp_org_accounts,
-                    "integrations.gcp_org_service_accounts",
-                )
-                .await?;
-            }
-            let account = service_account.to_ascii_lowercase();
-            crate::identities::claim_customer_account(
-                &self.deps,
-                org,
-                crate::identities::GCP_CUSTOMER_ACCOUNT,
-                &account,
-            )
-            .await?;
-        }
-        Ok(())
+        providers::of(integration.provider).bind_identities(&self.deps, org, integration).await
     }
 
+    /// Each feature is served by one integration per org.
     async fn check_routing(&self, org: OrgId, integration: &Integration) -> Result<(), ServiceError> {
         for other in crate::records::all_integrations(&self.deps, org).await?.iter().filter(|o| o.id != integration.id)
         {
@@ -193,7 +132,7 @@ impl IntegrationService {
     ) -> Result<Integration, ServiceError> {
         visible_org(&self.deps, ctx, org).await?;
         let id = IntegrationId::generate();
-        let detail = json!({ "provider": req.provider, "bucket": req.bucket, "mode": mode_of(&req.credentials) });
+        let detail = json!({ "provider": req.provider, "bucket": req.bucket, "mode": req.credentials.mode() });
         self.auditor
             .audited(ctx, org, byob_core::actions::INTEGRATION_CREATE, Some(id.to_string()), detail, async {
                 ctx.principal.require(Access::Admin)?;
@@ -207,7 +146,7 @@ impl IntegrationService {
                 let features = check::features(&req.features);
                 let checked = credentials::check(
                     req.credentials,
-                    &credentials::Context {
+                    &CredentialContext {
                         provider,
                         custom_endpoint: endpoint.is_some(),
                         region: region.as_ref(),
@@ -221,7 +160,8 @@ impl IntegrationService {
                     org_id: org,
                     name: validate::display_name("name", &req.name)?,
                     provider,
-                    bucket: BucketName::parse(provider, "bucket", &req.bucket)?.to_string(),
+                    bucket: BucketName::parse(providers::of(provider).bucket_naming(), "bucket", &req.bucket)?
+                        .to_string(),
                     prefix: Prefix::parse("prefix", &req.prefix)?.to_string(),
                     kms_key: check::kms_key(provider, region.as_ref(), req.kms_key.as_deref())?,
                     region: region.map(|r| r.to_string()),
@@ -341,7 +281,10 @@ impl IntegrationService {
                     let region = i
                         .region
                         .as_deref()
-                        .map(|r| byob_core::location::Region::parse(i.provider, endpoint.is_some(), "region", r))
+                        .map(|r| {
+                            let shape = providers::of(i.provider).region_shape(endpoint.is_some());
+                            byob_core::location::Region::parse(shape, "region", r)
+                        })
                         .transpose()?;
                     if let Some(path_style) = req.path_style {
                         i.path_style = path_style;
@@ -349,10 +292,8 @@ impl IntegrationService {
                     if let Some(features) = &req.features {
                         i.features = check::features(features);
                         // Checked like a create: the kept credentials must serve the new features.
-                        if req.credentials.is_none()
-                            && let Credentials::AzureSas { permissions, .. } = &i.credentials
-                        {
-                            credentials::sas_serves_features("features", permissions, &i.features)?;
+                        if req.credentials.is_none() {
+                            providers::of(i.provider).check_features(&i.credentials, &i.features, "features")?;
                         }
                     }
                     if req.kms_key.is_some() {
@@ -372,7 +313,7 @@ impl IntegrationService {
                         Some(input) => {
                             let checked = credentials::check(
                                 input,
-                                &credentials::Context {
+                                &CredentialContext {
                                     provider: i.provider,
                                     custom_endpoint: endpoint.is_some(),
                                     region: region.as_ref(),
@@ -464,13 +405,11 @@ impl IntegrationService {
         org: OrgId,
         id: IntegrationId,
     ) -> Result<Integration, ServiceError> {
-        let next = credentials::new_external_id()?;
-        self.change(ctx, org, id, byob_core::actions::INTEGRATION_EXTERNAL_ID_ROTATE, |i| match &mut i.credentials {
-            Credentials::S3AssumeRole { pending_external_id, .. } => {
-                *pending_external_id = Some(next);
-                Ok(())
-            }
-            _ => Err(not_assume_role()),
+        let next = providers::new_external_id()?;
+        self.change(ctx, org, id, byob_core::actions::INTEGRATION_EXTERNAL_ID_ROTATE, |i| {
+            let ids = providers::s3::external_ids(&mut i.credentials).ok_or_else(not_assume_role)?;
+            *ids.pending = Some(next);
+            Ok(())
         })
         .await
     }
@@ -493,14 +432,12 @@ impl IntegrationService {
                 ctx.principal.require(Access::Admin)?;
                 let mut i = self.deps.catalog.get_integration(org, id).await?.ok_or_else(|| Self::not_found(id))?;
                 let snapshot = i.clone();
-                let Credentials::S3AssumeRole { role_arn, external_id, pending_external_id } = &mut i.credentials else {
-                    return Err(not_assume_role());
-                };
-                let Some(next) = pending_external_id.clone() else {
+                let ids = providers::s3::external_ids(&mut i.credentials).ok_or_else(not_assume_role)?;
+                let Some(next) = ids.pending.clone() else {
                     return Err(ServiceError::Refused { code: byob_core::codes::NO_PENDING_EXTERNAL_ID, message: "rotate the external id first".into() });
                 };
-                let sts = self.sts.as_ref().ok_or_else(crate::aws::aws_credentials_missing)?;
-                let role = crate::aws::assume_role(&snapshot, role_arn, &next, std::time::Duration::from_secs(900));
+                let sts = self.sts.as_ref().ok_or_else(aws::aws_credentials_missing)?;
+                let role = aws::assume_role(&snapshot, ids.role_arn, &next, std::time::Duration::from_secs(900));
                 match byob_ports::storage::s3::check_assume_role(sts, role).await {
                     Ok(_) => {}
                     Err(byob_ports::storage::StorageError::RoleRefused { detail, .. }) => {
@@ -511,8 +448,8 @@ impl IntegrationService {
                     }
                     Err(other) => return Err(other.into()),
                 }
-                *external_id = next;
-                *pending_external_id = None;
+                *ids.current = next;
+                *ids.pending = None;
                 self.save(&mut i).await?;
                 Ok(i)
             })
@@ -538,19 +475,5 @@ fn not_assume_role() -> ServiceError {
     ServiceError::Refused {
         code: byob_core::codes::NOT_ASSUME_ROLE,
         message: "only assume-role integrations have an external id".into(),
-    }
-}
-
-fn mode_of(input: &CredentialsInput) -> &'static str {
-    match input {
-        CredentialsInput::S3AssumeRole { .. } => "s3_assume_role",
-        CredentialsInput::S3AccessKey { .. } => "s3_access_key",
-        CredentialsInput::GcsServiceAccountKey { .. } => "gcs_service_account_key",
-        CredentialsInput::GcsImpersonation { .. } => "gcs_impersonation",
-        CredentialsInput::AzureSas { .. } => "azure_sas",
-        CredentialsInput::AzureSharedKey { .. } => "azure_shared_key",
-        CredentialsInput::AzureServicePrincipal { .. } => "azure_service_principal",
-        CredentialsInput::AzureBroker { .. } => "azure_broker",
-        CredentialsInput::Local => "local",
     }
 }

@@ -1,13 +1,13 @@
 //! What a browser does, done by byob: a CORS preflight from each configured origin, a presigned PUT, and a
 //! two-part presigned multipart upload whose ETags are read back from the part responses.
 
-use byob_core::{integration::Integration, location::Provider};
+use byob_core::integration::Integration;
 use byob_ports::storage::{PresignedUrl, StorageClient};
 use object_store::{ObjectStoreExt, path::Path};
 
-use super::grants::{Operation, Subject};
+use crate::permissions::{Operation, Subject};
 use crate::reports::Outcome;
-use crate::setup::ArtifactName;
+use crate::{artifacts::ArtifactName, providers};
 
 /// The smallest part S3 accepts before the last one, and a multiple of GCS's 256 KiB.
 const FIRST_PART: usize = 5 * 1024 * 1024;
@@ -80,7 +80,10 @@ pub(super) async fn preflight(http: &reqwest::Client, client: &StorageClient, s:
     if refused.is_empty() {
         return Outcome::passed(format!("preflights from {} succeed", i.allowed_origins.join(", ")));
     }
-    if unanswered == refused.len() && i.endpoint.is_some() && i.provider == Provider::Gcs {
+    if unanswered == refused.len()
+        && i.endpoint.is_some()
+        && providers::of(i.provider).browser_uploads().emulator_skips_preflight
+    {
         return Outcome::skipped(
             "the endpoint does not answer CORS preflights (an emulator): the CORS rules are checked instead",
         );
@@ -170,6 +173,7 @@ async fn upload_parts(
 ) -> Result<Vec<String>, Outcome> {
     let i = s.i;
     let total = FIRST_PART + LAST_PART;
+    let uploads = providers::of(i.provider).browser_uploads();
     let mut etags = Vec::new();
     let mut offset = 0;
     for (number, size) in [(1u32, FIRST_PART), (2, LAST_PART)] {
@@ -178,7 +182,7 @@ async fn upload_parts(
             .await
             .map_err(|e| Outcome::failed(format!("presigning part {number} failed: {e}"), "check the credentials"))?;
         let mut extra = origin_header(i);
-        if i.provider == Provider::Gcs {
+        if uploads.parts_carry_content_range {
             let last = offset + size - 1;
             let of = if number == 2 { total.to_string() } else { "*".into() };
             extra.push(("content-range", format!("bytes {offset}-{last}/{of}")));
@@ -198,8 +202,8 @@ async fn upload_parts(
             return Err(Outcome::failed(format!("part {number} failed: {status}"), "check the endpoint"));
         }
         let etag = response.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_string);
-        match (i.provider, etag) {
-            (Provider::S3, None) => {
+        match (uploads.parts_need_etag, etag) {
+            (true, None) => {
                 return Err(Outcome::failed(
                     format!("part {number} came back without an ETag, so the upload cannot be completed"),
                     s.fix(ArtifactName::Cors, "expose the ETag header (CORS) and remove proxies that strip it"),

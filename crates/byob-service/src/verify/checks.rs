@@ -1,14 +1,14 @@
 //! The checks, provider-independent: they talk to the bucket through the integration's storage client.
 
-use byob_core::integration::{Credentials, Integration};
+use byob_core::integration::Integration;
 use byob_ports::storage::{StorageClient, StorageError, StsSettings, s3};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
 
-use crate::setup::ArtifactName;
+use crate::{artifacts::ArtifactName, providers::s3::aws};
 
-use super::grants::{Operation, Subject};
+use crate::permissions::{Operation, Subject, code_of};
 use crate::reports::{Outcome, RootCause};
 
 fn denied(err: &StorageError) -> bool {
@@ -25,20 +25,7 @@ pub(super) fn credentials_refused(s: &Subject<'_>, err: &StorageError) -> Option
         StorageError::RoleRefused { .. } => Some(
             Outcome::failed(err.to_string(), s.needs(Operation::AssumeRole).fix).because(RootCause::CredentialsRefused),
         ),
-        // An account key grants everything: refused, it is the key itself (rotated, another account's) or the
-        // account's firewall, never a missing permission.
-        StorageError::PermissionDenied(_) if matches!(s.i.credentials, Credentials::AzureSharedKey { .. }) => Some(
-            Outcome::failed(
-                format!(
-                    "the storage account refused its own account key{}: the key was rotated or belongs to another \
-                     account, or the account's firewall refuses byob's address",
-                    code_of(err)
-                ),
-                "replace the integration's account key with a current one (Storage account → Access keys), or allow \
-                 byob's address in the account's networking rules",
-            )
-            .because(RootCause::CredentialsRefused),
-        ),
+        _ if let Some(refused) = crate::providers::of(s.i.provider).credentials_refused(s, err) => Some(refused),
         StorageError::CredentialsRejected(_) => Some(
             Outcome::failed(
                 err.to_string(),
@@ -65,45 +52,9 @@ fn refused(s: &Subject<'_>, op: Operation, what: String, err: &StorageError) -> 
     Outcome::failed(format!("{what}: the store refused {}{}", needed.permission, code_of(err)), needed.fix)
 }
 
-/// ` (CODE)` when the store's answer named one.
-pub(super) fn code_of(err: &StorageError) -> String {
-    err.store_code().map(|code| format!(" ({code})")).unwrap_or_default()
-}
-
 /// Where byob writes, as a message says it.
 pub(super) fn under(i: &Integration) -> String {
     if i.prefix.is_empty() { "the bucket root".into() } else { format!("`{}/`", i.prefix) }
-}
-
-/// An Azure SAS grants the permissions the enabled features need (the features may have changed since the SAS
-/// was checked on input).
-pub(super) fn sas_permissions(s: &Subject<'_>) -> super::CheckResult {
-    let i = s.i;
-    let outcome = match &i.credentials {
-        Credentials::AzureSas { permissions, .. } => {
-            let needed = byob_core::integration::sas_permissions_needed(&i.features);
-            let missing: String = needed.chars().filter(|p| !permissions.contains(*p)).collect();
-            if !missing.is_empty() {
-                let features: Vec<&str> = i.features.iter().map(|f| f.as_str()).collect();
-                Outcome::failed(
-                    format!(
-                        "the SAS grants `{permissions}`, but the enabled features ({}) need `{needed}`: `{missing}` is missing",
-                        features.join(", ")
-                    ),
-                    format!("generate a SAS with permissions `{needed}d` and replace the integration's credentials"),
-                )
-            } else if !permissions.contains('d') {
-                Outcome::warning(
-                    format!("the SAS grants `{permissions}` without `d`: byob cannot delete staged files or probes"),
-                    s.fix(ArtifactName::Lifecycle, "add `d` to the SAS, or apply the lifecycle management rules"),
-                )
-            } else {
-                Outcome::passed(format!("the SAS grants `{permissions}`, enough for the enabled features"))
-            }
-        }
-        _ => Outcome::skipped("not a SAS credential"),
-    };
-    super::result("credentials-sas-permissions", outcome, 0)
 }
 
 /// A SAS's or key's own expiry: failed once past, a warning within 14 days.
@@ -122,8 +73,8 @@ pub(super) fn credential_expiry(expires_at: Option<DateTime<Utc>>, now: DateTime
 }
 
 pub(super) async fn assume_with(sts: &StsSettings, i: &Integration, external_id: &str) -> Result<(), StorageError> {
-    let Credentials::S3AssumeRole { role_arn, .. } = &i.credentials else { return Ok(()) };
-    let role = crate::aws::assume_role(i, role_arn, external_id, std::time::Duration::from_secs(900));
+    let Some(assumed) = crate::providers::of(i.provider).assumed_role(i) else { return Ok(()) };
+    let role = aws::assume_role(i, assumed.role_arn, external_id, std::time::Duration::from_secs(900));
     s3::check_assume_role(sts, role).await.map(|_| ())
 }
 
@@ -244,7 +195,7 @@ pub(super) async fn outside_prefix(client: &StorageClient, s: &Subject<'_>, run:
         Ok(_) => {
             let _ = client.store().delete(&key).await;
             let reach = format!("byob's credentials can write outside `{}/` (wrote and removed {key})", i.prefix);
-            match super::scope::prefix_limit(i) {
+            match crate::providers::of(i.provider).prefix_limit(i) {
                 Some(limit) => Outcome::warning(format!("{reach}: {}", limit.reason), limit.instead),
                 None => {
                     let needed = s.needs(Operation::Write);

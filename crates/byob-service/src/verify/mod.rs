@@ -4,29 +4,37 @@
 mod browser;
 mod checks;
 mod dependents;
-mod grants;
 #[cfg(test)]
 mod remediation_walk;
-mod scope;
 mod settings;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use byob_core::{
     IntegrationId, OrgId, VerificationId,
-    integration::{Credentials, Feature, Integration, IntegrationState},
+    integration::{Feature, Integration, IntegrationState},
 };
 use byob_ports::storage::inspect::{BucketInspector, BucketSettings};
 use serde_json::json;
 
+use crate::permissions::{Needed, Operation, Subject};
 pub use crate::reports::{CheckResult, CheckStatus, Remediation, Trigger, VerificationReport};
 use crate::reports::{Outcome, stored_reports};
-use grants::Subject;
 
 use crate::{
-    Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, setup::ArtifactName,
+    Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter,
+    artifacts::ArtifactName,
+    health::Events,
+    providers::{self, s3::aws},
     tenancy::visible_org,
 };
+
+impl Subject<'_> {
+    /// What the operation needs on this integration, and where the fix is: in the provider's own words.
+    pub(crate) fn needs(&self, op: Operation) -> Needed {
+        providers::of(self.i.provider).needs(self, op)
+    }
+}
 
 /// Every check, in report order (docs/verification.md describes each).
 pub const ALL_CHECKS: [&str; 21] = [
@@ -56,7 +64,7 @@ pub const ALL_CHECKS: [&str; 21] = [
 /// Features whose files browsers upload straight to the bucket.
 const BROWSER_FEATURES: [Feature; 3] = [Feature::Uploads, Feature::Attachments, Feature::Assets];
 
-const NO_SETTINGS: &str = "this storage has no bucket settings to read";
+use byob_ports::storage::inspect::NO_SETTINGS;
 
 /// How long one check may take before it is reported as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
@@ -237,15 +245,15 @@ impl VerificationService {
         // Credentials first: nothing else can run without them.
         let sts = self.router.sts();
         let credentials = timed("credentials-obtain", async {
-            if let Credentials::S3AssumeRole { external_id, .. } = &i.credentials {
+            if let Some(role) = providers::of(i.provider).assumed_role(&i) {
                 let Some(sts) = sts else {
                     return Outcome::failed(
-                        crate::aws::AWS_CREDENTIALS_MISSING,
+                        aws::AWS_CREDENTIALS_MISSING,
                         "ask the operator to set integrations.aws_access_key_id",
                     );
                 };
-                if let Err(e) = checks::assume_with(sts, &i, external_id).await {
-                    return checks::assume_refused(s, external_id, &e);
+                if let Err(e) = checks::assume_with(sts, &i, role.external_id).await {
+                    return checks::assume_refused(s, role.external_id, &e);
                 }
             }
             checks::credential_expiry(i.credentials.expires_at(), started_at)
@@ -261,7 +269,10 @@ impl VerificationService {
             }
             Err(other) => return Err(other),
         };
-        let mut results = vec![credentials.clone(), checks::sas_permissions(s)];
+        let mut results = vec![
+            credentials.clone(),
+            result("credentials-sas-permissions", providers::of(i.provider).sas_permissions(s), 0),
+        ];
         let usable = credentials.status != CheckStatus::Failed;
         let Some(client) = client.filter(|_| usable) else {
             results.extend(ALL_CHECKS[2..].iter().map(|n| skipped(n, "the credentials are not usable")));
@@ -287,15 +298,13 @@ impl VerificationService {
         };
         let scoping = timed("scoping-outside-prefix", checks::outside_prefix(&client, s, &run));
         let trust = async {
-            match (&i.credentials, sts) {
-                (Credentials::S3AssumeRole { .. }, Some(sts)) => {
-                    timed("trust-wrong-external-id", checks::wrong_external_id(sts, s, &run)).await
-                }
+            match (providers::of(i.provider).assumed_role(&i), sts) {
+                (Some(_), Some(sts)) => timed("trust-wrong-external-id", checks::wrong_external_id(sts, s, &run)).await,
                 _ => skipped("trust-wrong-external-id", "not an assume-role integration"),
             }
         };
         let root_trust = timed("trust-byob-identity-refused", async {
-            match self.router.root_may_impersonate(&i).await {
+            match self.router.root_may_impersonate(ctx, &i).await {
                 None => Outcome::skipped("not an impersonation integration"),
                 Some(Ok(false)) => {
                     Outcome::passed("byob's own identity is refused: only the org's identity is trusted")
@@ -315,16 +324,13 @@ impl VerificationService {
                 ),
             }
         });
-        let settings_read = async {
-            match client.inspector() {
-                Some(inspector) => Some(read_settings(inspector).await),
-                None => None,
-            }
-        };
+        let settings_read =
+            async { if client.capability().inspect { Some(read_settings(client.inspector()).await) } else { None } };
         let probes = async {
-            let Some(inspector) = client.inspector() else {
+            if !client.capability().inspect {
                 return ["encryption-kms-write", "clock-skew"].map(|n| skipped(n, NO_SETTINGS)).to_vec();
-            };
+            }
+            let inspector = client.inspector();
             let (kms, clock) = tokio::join!(
                 timed("encryption-kms-write", settings::kms_write(&client, s, &run)),
                 timed("clock-skew", settings::clock_skew(inspector, started_at)),
@@ -481,7 +487,7 @@ mod tests {
     fn every_artifact_is_documented_and_every_documented_artifact_exists() {
         let mut documented = documented_names("integrations.md", "Setup artifacts");
         documented.sort();
-        let mut names: Vec<String> = crate::setup::ArtifactName::ALL.map(|a| a.as_str().to_string()).to_vec();
+        let mut names: Vec<String> = crate::artifacts::ArtifactName::ALL.map(|a| a.as_str().to_string()).to_vec();
         names.sort();
         assert_eq!(documented, names, "docs/integrations.md's table");
     }

@@ -14,10 +14,8 @@ use byob_ports::storage::{
 };
 use serde_json::Value;
 
-use super::{
-    grants::{Operation, Subject},
-    settings,
-};
+use super::settings;
+use crate::permissions::{Operation, Subject};
 use crate::reports::{Outcome, Remediation};
 use crate::setup::{ArtifactName, ByobIdentity, SetupDocument};
 
@@ -245,7 +243,7 @@ fn every_settings_check_on_every_answer_resolves() {
 #[test]
 fn only_credentials_that_cannot_express_a_prefix_turn_scoping_into_a_warning() {
     for i in every_integration() {
-        let limited = super::scope::prefix_limit(&i).is_some();
+        let limited = crate::providers::of(i.provider).prefix_limit(&i).is_some();
         let expected = matches!(
             (&i.credentials, &i.endpoint),
             (Credentials::S3AccessKey { .. }, Some(_))

@@ -11,9 +11,9 @@ use byob_ports::storage::{
 use chrono::{DateTime, Utc};
 use object_store::ObjectStoreExt;
 
-use super::grants::{BucketSetting, Operation, Subject};
+use crate::artifacts::ArtifactName;
+use crate::permissions::{BucketSetting, Operation, Subject};
 use crate::reports::{Outcome, RootCause};
-use crate::setup::ArtifactName;
 
 /// A setting as read.
 type Read<T> = Result<Setting<T>, StorageError>;
@@ -160,7 +160,10 @@ pub(super) fn encryption(encryption: &Read<Encryption>, s: &Subject<'_>) -> Outc
 pub(super) async fn kms_write(client: &StorageClient, s: &Subject<'_>, run: &str) -> Outcome {
     let i = s.i;
     let Some(kms_key) = &i.kms_key else { return Outcome::skipped("no kms_key is configured") };
-    let Some(inspector) = client.inspector() else { return Outcome::skipped("this store has no KMS") };
+    if !client.capability().inspect {
+        return Outcome::skipped("this store has no KMS");
+    }
+    let inspector = client.inspector();
     match inspector.kms_key(kms_key).await {
         Ok(Setting::Unset) => {
             return Outcome::failed(
@@ -221,12 +224,9 @@ pub(super) fn versioning(versioning: &Read<bool>, s: &Subject<'_>) -> Outcome {
 }
 
 pub(super) fn public_access(public_access: &Read<PublicAccess>, s: &Subject<'_>) -> Outcome {
-    // Azure's container access level has no setup artifact: it is set on the container itself.
-    let fix = || match s.i.provider {
-        byob_core::location::Provider::Azure => {
-            "set the container's public access level to private (no anonymous access)".into()
-        }
-        _ => s.fix(ArtifactName::PublicAccessBlock, "block public access on the bucket"),
+    let fix = || match crate::providers::of(s.i.provider).public_access_fix() {
+        Some(fix) => fix.into(),
+        None => s.fix(ArtifactName::PublicAccessBlock, "block public access on the bucket"),
     };
     match public_access {
         Ok(Setting::Set(p)) if p.blocked => Outcome::passed(p.detail.clone()),

@@ -105,6 +105,41 @@ pub trait BucketInspector: Send + Sync + std::fmt::Debug {
     async fn server_time(&self) -> Result<DateTime<Utc>, StorageError>;
 }
 
+/// The inspector of a store with no bucket settings (a local directory, an in-memory store): every setting is
+/// unavailable, with the reason. Its client declares `inspect: false`, so verification skips these checks.
+#[derive(Debug)]
+pub(crate) struct NoSettings;
+
+fn unavailable<T>() -> Setting<T> {
+    Setting::Unavailable(NO_SETTINGS.into())
+}
+
+/// Why a store without bucket settings has none to read.
+pub const NO_SETTINGS: &str = "this storage has no bucket settings to read";
+
+#[async_trait::async_trait]
+impl BucketInspector for NoSettings {
+    async fn settings(&self) -> BucketSettings {
+        BucketSettings {
+            location: Ok(unavailable()),
+            cors: Ok(unavailable()),
+            encryption: Ok(unavailable()),
+            versioning: Ok(unavailable()),
+            public_access: Ok(unavailable()),
+            lifecycle: Ok(unavailable()),
+        }
+    }
+    async fn kms_key(&self, _: &str) -> Result<Setting<()>, StorageError> {
+        Ok(Setting::Unavailable(NO_SETTINGS.into()))
+    }
+    async fn put_encrypted(&self, _: &Path, _: Vec<u8>, _: &str) -> Result<Setting<()>, StorageError> {
+        Ok(Setting::Unavailable(NO_SETTINGS.into()))
+    }
+    async fn server_time(&self) -> Result<DateTime<Utc>, StorageError> {
+        Err(StorageError::Config(NO_SETTINGS.into()))
+    }
+}
+
 /// The time in an HTTP `Date` header of any answer from `url` (an unauthenticated request is enough).
 pub(crate) async fn date_header(http: &reqwest::Client, url: &str) -> Result<DateTime<Utc>, StorageError> {
     let response = http.head(url).send().await.map_err(StorageError::request)?;

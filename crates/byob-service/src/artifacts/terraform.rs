@@ -4,18 +4,18 @@ use hcl::{Block, Body, Expression, expr::FuncCall};
 use serde_json::Value;
 
 /// `jsonencode(<value>)`.
-pub(super) fn jsonencode(value: &Value) -> Expression {
+pub(crate) fn jsonencode(value: &Value) -> Expression {
     let inner = hcl::to_expression(value).unwrap_or(Expression::Null);
     FuncCall::builder("jsonencode").arg(inner).build().into()
 }
 
 /// A value as an HCL expression.
-pub(super) fn expr(value: Value) -> Expression {
+pub(crate) fn expr(value: Value) -> Expression {
     hcl::to_expression(&value).unwrap_or(Expression::Null)
 }
 
 /// `terraform { required_providers { NAME = { source = SOURCE } } }`.
-pub(super) fn required_provider(name: &str, source: &str) -> Block {
+pub(crate) fn required_provider(name: &str, source: &str) -> Block {
     Block::builder("terraform")
         .add_block(
             Block::builder("required_providers")
@@ -26,7 +26,7 @@ pub(super) fn required_provider(name: &str, source: &str) -> Block {
 }
 
 /// A reference such as `aws_iam_role.byob.id`: fixed identifiers only.
-pub(super) fn reference(path: &[&str]) -> Expression {
+pub(crate) fn reference(path: &[&str]) -> Expression {
     use hcl::expr::{Traversal, Variable};
     let mut parts = path.iter();
     let Some(first) = parts.next() else { return Expression::Null };
@@ -38,6 +38,6 @@ pub(super) fn reference(path: &[&str]) -> Expression {
     traversal.build().into()
 }
 
-pub(super) fn render(body: &Body) -> String {
+pub(crate) fn render(body: &Body) -> String {
     hcl::to_string(body).unwrap_or_default()
 }

@@ -88,11 +88,11 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    pub(super) fn json(name: ArtifactName, title: &str, apply: &str, content: Value) -> Self {
+    pub(crate) fn json(name: ArtifactName, title: &str, apply: &str, content: Value) -> Self {
         Self { name: name.as_str(), title: title.into(), format: "json", apply: apply.into(), content }
     }
 
-    pub(super) fn sql(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
+    pub(crate) fn sql(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
         Self {
             name: name.as_str(),
             title: title.into(),
@@ -102,7 +102,7 @@ impl Artifact {
         }
     }
 
-    pub(super) fn text(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
+    pub(crate) fn text(name: ArtifactName, title: &str, apply: &str, content: String) -> Self {
         Self {
             name: name.as_str(),
             title: title.into(),
@@ -123,7 +123,7 @@ pub struct CommandLine {
 }
 
 impl CommandLine {
-    pub(super) fn new(program: &'static str, args: &[&str], reads: &[&'static str]) -> Self {
+    pub(crate) fn new(program: &'static str, args: &[&str], reads: &[&'static str]) -> Self {
         Self { program, args: args.iter().map(ToString::to_string).collect(), reads: reads.to_vec() }
     }
 }

@@ -4,14 +4,13 @@ use byob_core::integration::Credentials;
 use hcl::{Block, Body};
 use serde_json::{Value, json};
 
-use super::{
-    ProviderSetup,
-    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
-    spec::{PROBES_DIR, Spec, UPLOADS_DIR},
+use crate::artifacts::{
+    Artifact, ArtifactName, ByobIdentity, CommandLine, ProviderSetup, Spec, Stage,
+    spec::{PROBES_DIR, UPLOADS_DIR},
     terraform::{expr, reference, required_provider},
 };
 
-pub(super) struct AzureSetup;
+pub(crate) struct AzureSetup;
 
 fn account(spec: &Spec<'_>) -> String {
     match &spec.integration.credentials {
@@ -275,15 +274,22 @@ impl ProviderSetup for AzureSetup {
         commands
     }
 
-    fn stage_url(&self, spec: &Spec<'_>) -> Option<(String, &'static str)> {
-        Some((
-            format!(
+    fn stage(&self, spec: &Spec<'_>) -> Option<Stage> {
+        let tenant = match &spec.integration.credentials {
+            Credentials::AzureServicePrincipal { tenant_id, .. } | Credentials::AzureBroker { tenant_id, .. } => {
+                tenant_id.clone()
+            }
+            _ => "<tenant id>".into(),
+        };
+        Some(Stage {
+            url: format!(
                 "azure://{}.blob.core.windows.net/{}/{}",
                 account(spec),
                 spec.integration.bucket,
                 spec.key_prefix()
             ),
-            "AZURE",
-        ))
+            snowflake_provider: "AZURE",
+            identity: Some(("AZURE_TENANT_ID", tenant)),
+        })
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn assume_role(
     AssumeRole {
         role_arn: role_arn.to_string(),
         external_id: external_id.to_string(),
-        session_policy: crate::setup::session_policy(i),
+        session_policy: Some(super::setup::iam_policy(&crate::artifacts::Spec { integration: i }).to_string()),
         session_name: format!("byob-{}", i.id),
         duration,
     }

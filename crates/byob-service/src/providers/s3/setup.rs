@@ -4,14 +4,13 @@ use byob_core::integration::{Credentials, Feature};
 use hcl::{Block, Body};
 use serde_json::{Value, json};
 
-use super::{
-    ProviderSetup,
-    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
-    spec::{PROBES_DIR, Spec, UPLOADS_DIR},
+use crate::artifacts::{
+    Artifact, ArtifactName, ByobIdentity, CommandLine, ProviderSetup, Spec, Stage,
+    spec::{PROBES_DIR, UPLOADS_DIR},
     terraform::{expr, jsonencode, reference, required_provider},
 };
 
-pub(super) struct S3Setup;
+pub(crate) struct S3Setup;
 
 const PLACEHOLDER_PRINCIPAL: &str = "<byob's AWS principal ARN: ask the operator>";
 
@@ -44,7 +43,7 @@ fn object_actions(spec: &Spec<'_>) -> Vec<&'static str> {
 }
 
 /// The least-privilege policy for the enabled features, limited to the prefix.
-pub(super) fn iam_policy(spec: &Spec<'_>) -> Value {
+pub(crate) fn iam_policy(spec: &Spec<'_>) -> Value {
     let mut list = json!({
         "Sid": "ByobListPrefix",
         "Effect": "Allow",
@@ -426,8 +425,16 @@ impl ProviderSetup for S3Setup {
         commands
     }
 
-    fn stage_url(&self, spec: &Spec<'_>) -> Option<(String, &'static str)> {
-        Some((format!("s3://{}/{}", spec.integration.bucket, spec.key_prefix()), "S3"))
+    fn stage(&self, spec: &Spec<'_>) -> Option<Stage> {
+        let role = match &spec.integration.credentials {
+            Credentials::S3AssumeRole { role_arn, .. } => role_arn.clone(),
+            _ => "<ARN of a role Snowflake may assume>".into(),
+        };
+        Some(Stage {
+            url: format!("s3://{}/{}", spec.integration.bucket, spec.key_prefix()),
+            snowflake_provider: "S3",
+            identity: Some(("STORAGE_AWS_ROLE_ARN", role)),
+        })
     }
 }
 

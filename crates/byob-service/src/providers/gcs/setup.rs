@@ -4,14 +4,13 @@ use byob_core::integration::{Credentials, Feature};
 use hcl::{Block, Body};
 use serde_json::{Value, json};
 
-use super::{
-    ProviderSetup,
-    model::{Artifact, ArtifactName, ByobIdentity, CommandLine},
-    spec::{PROBES_DIR, Spec, UPLOADS_DIR},
+use crate::artifacts::{
+    Artifact, ArtifactName, ByobIdentity, CommandLine, ProviderSetup, Spec, Stage,
+    spec::{PROBES_DIR, UPLOADS_DIR},
     terraform::{expr, required_provider},
 };
 
-pub(super) struct GcsSetup;
+pub(crate) struct GcsSetup;
 
 const PLACEHOLDER_BYOB_ACCOUNT: &str = "<this org's byob service account: ask the operator>";
 
@@ -235,7 +234,11 @@ impl ProviderSetup for GcsSetup {
         commands
     }
 
-    fn stage_url(&self, spec: &Spec<'_>) -> Option<(String, &'static str)> {
-        Some((format!("gcs://{}/{}", spec.integration.bucket, spec.key_prefix()), "GCS"))
+    fn stage(&self, spec: &Spec<'_>) -> Option<Stage> {
+        Some(Stage {
+            url: format!("gcs://{}/{}", spec.integration.bucket, spec.key_prefix()),
+            snowflake_provider: "GCS",
+            identity: None,
+        })
     }
 }

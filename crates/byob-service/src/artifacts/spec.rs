@@ -3,49 +3,49 @@
 use byob_core::integration::{Feature, Integration};
 
 /// Key prefixes byob uses under the integration prefix.
-pub(super) const UPLOADS_DIR: &str = "uploads/";
-pub(super) const PROBES_DIR: &str = ".byob/";
+pub(crate) const UPLOADS_DIR: &str = "uploads/";
+pub(crate) const PROBES_DIR: &str = ".byob/";
 
-pub(super) struct Spec<'a> {
-    pub(super) integration: &'a Integration,
+pub(crate) struct Spec<'a> {
+    pub(crate) integration: &'a Integration,
 }
 
 impl Spec<'_> {
     /// `prefix/` (or empty for the bucket root), the start of every key byob writes.
-    pub(super) fn key_prefix(&self) -> String {
+    pub(crate) fn key_prefix(&self) -> String {
         self.integration.key_prefix()
     }
 
-    pub(super) fn under(&self, dir: &str) -> String {
+    pub(crate) fn under(&self, dir: &str) -> String {
         format!("{}{dir}", self.key_prefix())
     }
 
-    pub(super) fn has(&self, feature: Feature) -> bool {
+    pub(crate) fn has(&self, feature: Feature) -> bool {
         self.integration.features.contains(&feature)
     }
 
     /// Whether any enabled feature writes objects (everything but imports).
-    pub(super) fn writes(&self) -> bool {
+    pub(crate) fn writes(&self) -> bool {
         self.integration.features.iter().any(|f| *f != Feature::Imports)
     }
 
     /// The staging TTL in whole days (lifecycle rules count days), at least one.
-    pub(super) fn ttl_days(&self) -> u32 {
+    pub(crate) fn ttl_days(&self) -> u32 {
         self.integration.staging_ttl_days()
     }
 
     /// A name safe everywhere (IAM, Terraform, SQL identifiers): from the integration id.
-    pub(super) fn slug(&self) -> String {
+    pub(crate) fn slug(&self) -> String {
         format!("byob_{}", self.integration.id.to_string().replace('-', "_"))
     }
 
-    pub(super) fn origins(&self) -> &[String] {
+    pub(crate) fn origins(&self) -> &[String] {
         &self.integration.allowed_origins
     }
 }
 
 /// A SQL string literal: single quotes doubled.
-pub(super) fn sql_literal(text: &str) -> String {
+pub(crate) fn sql_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 

@@ -9,7 +9,7 @@ fn quote(arg: &str) -> String {
     shlex::try_quote(arg).map_or_else(|_| "''".to_string(), |q| q.into_owned())
 }
 
-pub(super) fn render(doc: &SetupDocument) -> String {
+pub(crate) fn render(doc: &SetupDocument) -> String {
     let mut out = format!(
         "#!/bin/sh\n# byob setup for integration {} ({}). Review before running; placeholders are in <angle brackets>.\nset -eu\n",
         doc.integration,

@@ -1,32 +1,22 @@
 //! Snowflake external stage and Databricks external location SQL. Every value is a quoted literal; identifiers
 //! come from the integration id, which is always a safe identifier.
 
-use byob_core::integration::Credentials;
-
 use super::{
+    Stage,
     model::{Artifact, ArtifactName},
     spec::{Spec, sql_literal},
 };
 
-pub(super) fn snowflake(spec: &Spec<'_>, url: &str, storage_provider: &str) -> Artifact {
+pub(crate) fn snowflake(spec: &Spec<'_>, stage: &Stage) -> Artifact {
     let name = spec.slug();
+    let url = &stage.url;
     let mut clauses = vec![
         "  TYPE = EXTERNAL_STAGE".to_string(),
-        format!("  STORAGE_PROVIDER = {}", sql_literal(storage_provider)),
+        format!("  STORAGE_PROVIDER = {}", sql_literal(stage.snowflake_provider)),
         "  ENABLED = TRUE".to_string(),
     ];
-    match &spec.integration.credentials {
-        Credentials::S3AssumeRole { role_arn, .. } => {
-            clauses.push(format!("  STORAGE_AWS_ROLE_ARN = {}", sql_literal(role_arn)))
-        }
-        Credentials::AzureServicePrincipal { tenant_id, .. } | Credentials::AzureBroker { tenant_id, .. } => {
-            clauses.push(format!("  AZURE_TENANT_ID = {}", sql_literal(tenant_id)))
-        }
-        _ if storage_provider == "S3" => {
-            clauses.push(format!("  STORAGE_AWS_ROLE_ARN = {}", sql_literal("<ARN of a role Snowflake may assume>")))
-        }
-        _ if storage_provider == "AZURE" => clauses.push(format!("  AZURE_TENANT_ID = {}", sql_literal("<tenant id>"))),
-        _ => {}
+    if let Some((parameter, value)) = &stage.identity {
+        clauses.push(format!("  {parameter} = {}", sql_literal(value)));
     }
     clauses.push(format!("  STORAGE_ALLOWED_LOCATIONS = ({})", sql_literal(url)));
     let sql = format!(
@@ -42,7 +32,7 @@ pub(super) fn snowflake(spec: &Spec<'_>, url: &str, storage_provider: &str) -> A
     )
 }
 
-pub(super) fn databricks(spec: &Spec<'_>, url: &str) -> Artifact {
+pub(crate) fn databricks(spec: &Spec<'_>, url: &str) -> Artifact {
     let url = if let Some(rest) = url.strip_prefix("gcs://") {
         format!("gs://{rest}")
     } else if let Some(rest) = url.strip_prefix("azure://") {
