@@ -12,6 +12,7 @@ use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
     buckets::{azurite_account_sas, create_azure_container, create_s3_bucket, s3_admin, unique_name},
+    integrations::{Access, integration_body},
     server_env,
     uploads::azurite_sas_integration,
 };
@@ -141,11 +142,7 @@ async fn drift_fires_once_per_transition_and_the_state_follows() {
             "POST",
             &format!("/v1/orgs/{org}/integrations"),
             Some(OPERATOR_TOKEN),
-            Some(json!({
-                "name": "exports", "provider": "s3", "bucket": bucket, "prefix": "", "region": "us-east-1",
-                "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["exports"],
-                "credentials": { "mode": "s3_access_key", "access_key_id": "monitor", "secret_access_key": "monitor" },
-            })),
+            Some(integration_body(Access::Moto, "exports", &bucket, "", &["exports"])),
         )
         .await;
     let id = created.id();

@@ -9,6 +9,7 @@ use byob_testkit::{
     TestApp,
     buckets::{create_s3_bucket, s3_admin, unique_name},
     exports::{Bucket, Store},
+    integrations::{Access, integration_body},
     server_env,
     uploads::create_integration,
 };
@@ -353,12 +354,7 @@ async fn a_folder_of_100k_keys() {
     std::fs::write(hourly_root.join("hourly/2099-01-01T00:00:00Z-other.csv"), "id\n1\n").unwrap();
     std::fs::write(named_root.join("named/events-2099-13-01.csv"), "id\n1\n").unwrap();
     for (name, bucket) in [("hourly", &hourly), ("named", &named)] {
-        let integration = json!({
-            "name": name, "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
-            "endpoint": server_env("BYOB_TEST_S3S_ENDPOINT"), "path_style": true, "features": [],
-            "credentials": { "mode": "s3_access_key", "access_key_id": server_env("BYOB_TEST_S3S_ACCESS_KEY"),
-                             "secret_access_key": server_env("BYOB_TEST_S3S_SECRET_KEY") },
-        });
+        let integration = integration_body(Access::S3sFs, name, bucket, "byob", &[]);
         create_integration(&s.app, &s.org, integration).await;
     }
     s.app.clock.advance(last + Duration::hours(3) - s.app.clock_now());

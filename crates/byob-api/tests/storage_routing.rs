@@ -8,6 +8,7 @@ use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
     buckets::{create_s3_bucket, unique_name},
+    integrations::{Access, integration_body},
     server_env,
 };
 use object_store::{ObjectStoreExt, PutPayload, path::Path};
@@ -58,11 +59,12 @@ async fn a_feature_routed_to_an_s3_integration_uses_its_stored_credentials() {
     let bucket = unique_name("routed");
     create_s3_bucket(&bucket).await;
     let created = app
-        .call("POST", &format!("/v1/orgs/{o}/integrations"), Some(OPERATOR_TOKEN), Some(json!({
-            "name": "prod", "provider": "s3", "bucket": bucket, "prefix": "byob", "region": "us-east-1",
-            "endpoint": server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["exports"],
-            "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-        })))
+        .call(
+            "POST",
+            &format!("/v1/orgs/{o}/integrations"),
+            Some(OPERATOR_TOKEN),
+            Some(integration_body(Access::Moto, "prod", &bucket, "byob", &["exports"])),
+        )
         .await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     let routed = app.services.storage.for_feature(&operator(), o, Feature::Exports).await.unwrap();

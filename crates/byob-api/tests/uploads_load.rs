@@ -6,11 +6,9 @@
 use byob_core::Role;
 use byob_testkit::{
     TestApp,
-    buckets::{
-        AZURITE_ACCOUNT, AZURITE_KEY, create_azure_container, create_gcs_bucket, create_s3_bucket, gcs_test_key,
-        unique_name,
-    },
-    fresh_postgres_database, server_env,
+    buckets::{create_azure_container, create_gcs_bucket, create_s3_bucket, unique_name},
+    fresh_postgres_database,
+    integrations::{Access, integration_body},
     uploads::{
         create_integration, create_pg_connection, load, moto_uploads_integration, postgres_sample_checksum, sample_csv,
         sqlite_sample_checksum, upload_bytes,
@@ -74,20 +72,12 @@ async fn fifty_megabytes_through_moto_into_postgres_and_sqlite() {
 async fn fifty_megabytes_through_azurite_into_postgres_and_sqlite() {
     let container = unique_name("uploads");
     create_azure_container(&container).await;
-    round_trip(json!({
-        "provider": "azure", "bucket": container, "prefix": "byob", "endpoint": server_env("BYOB_TEST_AZURE_ENDPOINT"),
-        "credentials": { "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": AZURITE_KEY },
-    }))
-    .await;
+    round_trip(integration_body(Access::Azurite, "customer", &container, "byob", &["uploads"])).await;
 }
 
 #[tokio::test]
 async fn fifty_megabytes_through_fake_gcs_into_postgres_and_sqlite() {
     let bucket = unique_name("uploads");
     create_gcs_bucket(&bucket).await;
-    round_trip(json!({
-        "provider": "gcs", "bucket": bucket, "prefix": "byob", "endpoint": server_env("BYOB_TEST_GCS_ENDPOINT"),
-        "credentials": { "mode": "gcs_service_account_key", "key": gcs_test_key() },
-    }))
-    .await;
+    round_trip(integration_body(Access::FakeGcs, "customer", &bucket, "byob", &["uploads"])).await;
 }

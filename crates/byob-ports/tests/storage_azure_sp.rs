@@ -1,148 +1,20 @@
 //! An Azure service principal: Entra ID tokens for data access and user-delegation SAS for presigned URLs,
-//! against an Azurite of its own over https with `--oauth basic` (the only way Azurite issues user-delegation
-//! keys). Azurite checks the token's issuer, audience and lifetime and validates the delegation SAS; Entra ID
-//! itself has no emulator, so a minimal token endpoint stands in for it.
+//! against an Azurite of its own over https with `--oauth basic` (byob_testkit::azurite_oauth). The storage
+//! behaviour suite runs on it too (storage_behaviour.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
     PresignPolicy,
     azure::{self, AzureAuth, AzureSettings},
 };
-use byob_testkit::{buckets::create_azure_container_at, server_env};
+use byob_testkit::azurite_oauth::{OAuthAzurite, TENANT, token_endpoint};
 use object_store::{ObjectStoreExt, PutPayload};
-
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A throwaway CA and a server certificate for 127.0.0.1 signed by it; returns (CA, server cert, server key).
-fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    let path = |name: &str| dir.join(name);
-    let openssl = |args: &[&str]| {
-        let status = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success(), "openssl {args:?}");
-    };
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=byob test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]);
-    std::fs::write(path("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "1",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "server.pem",
-    ]);
-    (path("ca.pem"), path("server.pem"), path("server.key"))
-}
-
-/// An access token shaped like Entra ID's (Azurite's basic OAuth mode checks claims, not signatures).
-fn token() -> String {
-    let now = chrono::Utc::now().timestamp();
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
-    let claims = serde_json::json!({
-        "aud": "https://storage.azure.com", "iss": format!("https://sts.windows.net/{TENANT}/"),
-        "iat": now - 60, "nbf": now - 60, "exp": now + 3600,
-        "oid": "0b6f1c2e-8c1a-4a54-9f0c-111111111111", "tid": TENANT, "appid": "byob",
-    });
-    format!("{header}.{}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()), URL_SAFE_NO_PAD.encode(b"unsigned"))
-}
-
-async fn token_endpoint() -> String {
-    let app = axum::Router::new().route(
-        "/{tenant}/oauth2/v2.0/token",
-        axum::routing::post(|| async {
-            axum::Json(serde_json::json!({ "token_type": "Bearer", "expires_in": 3600, "access_token": token() }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
-}
 
 #[tokio::test]
 async fn a_service_principal_reads_writes_and_presigns_with_user_delegation() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = certificates(dir.path());
-    let port = free_port();
-    let _azurite = tokio::process::Command::new(server_env("BYOB_TEST_AZURITE_SERVER"))
-        .args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port.to_string(),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-        ])
-        .args(["--loose", "--disableTelemetry", "--oauth", "basic"])
-        .arg("--cert")
-        .arg(&cert)
-        .arg("--key")
-        .arg(&key)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pem = std::fs::read(&ca).unwrap();
-    let http =
-        reqwest::Client::builder().add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap()).build().unwrap();
-    let endpoint = format!("https://127.0.0.1:{port}/devstoreaccount1");
-    for _ in 0..100 {
-        if http.get(format!("{endpoint}?comp=list")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    create_azure_container_at(&http, &endpoint, "byob").await;
-
+    let azurite = OAuthAzurite::start("byob").await;
+    let (endpoint, http, pem) = (azurite.endpoint.clone(), azurite.http.clone(), azurite.ca_pem.clone());
     let settings = AzureSettings {
         account: "devstoreaccount1".into(),
         container: "byob".into(),

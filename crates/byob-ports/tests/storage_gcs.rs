@@ -1,5 +1,6 @@
-//! GCS storage clients against fake-gcs-server with a service-account key: V4 signed GET URLs, resumable upload
-//! sessions driven by a plain HTTP client, listing. fake-gcs-server does not validate signatures or tokens; the
+//! GCS-specific behaviour against fake-gcs-server with a service-account key: V4 signed URLs, impersonation
+//! through the org's identity (what every backend does, resumable sessions included, is in
+//! storage_behaviour.rs). fake-gcs-server does not validate signatures or tokens; the
 //! key here is a throwaway RSA key made for the test, and `disable_oauth` (object_store's documented emulator
 //! member of the key file) keeps it from asking Google for tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -46,50 +47,6 @@ async fn a_signed_get_url_needs_no_credentials() {
     assert_eq!(reqwest::get(get.url).await.unwrap().text().await.unwrap(), "r,1\n");
     let listed: Vec<_> = c.store().list(Some(&Path::from("tenants/acme"))).try_collect().await.unwrap();
     assert_eq!(listed[0].location, key);
-}
-
-#[tokio::test]
-async fn a_resumable_session_in_two_parts() {
-    let (c, _) = client().await;
-    let key = c.key("uploads/big.bin").unwrap();
-    let session = c.start_multipart(&key).await.unwrap();
-    let first = vec![b'g'; 256 * 1024];
-    let http = reqwest::Client::new();
-    let part1 = c.presign_part(&key, &session, 1, None).await.unwrap();
-    let response = http
-        .put(part1.url)
-        .header("content-range", format!("bytes 0-{}/*", first.len() - 1))
-        .body(first.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 308, "more parts expected");
-    assert!(
-        matches!(c.complete_multipart(&key, &session, vec![]).await, Err(StorageError::Config(m)) if m.contains("incomplete"))
-    );
-    let part2 = c.presign_part(&key, &session, 2, None).await.unwrap();
-    let total = first.len() + 4;
-    let response = http
-        .put(part2.url)
-        .header("content-range", format!("bytes {}-{}/{total}", first.len(), total - 1))
-        .body(b"done".to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    c.complete_multipart(&key, &session, vec![]).await.unwrap();
-    let stored = c.store().get(&key).await.unwrap().bytes().await.unwrap();
-    assert_eq!(stored.len(), total);
-    assert!(stored.ends_with(b"done"));
-}
-
-#[tokio::test]
-async fn an_abandoned_session_can_be_cancelled() {
-    let (c, _) = client().await;
-    let key = c.key("uploads/abandoned.bin").unwrap();
-    let session = c.start_multipart(&key).await.unwrap();
-    c.abort_multipart(&key, &session).await.unwrap();
-    assert!(matches!(c.store().head(&key).await, Err(object_store::Error::NotFound { .. })));
 }
 
 const CUSTOMER: &str = "byob-access@acme.iam.gserviceaccount.com";

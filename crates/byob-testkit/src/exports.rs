@@ -9,7 +9,7 @@ use object_store::{
     ObjectStore, ObjectStoreExt, aws::AmazonS3Builder, azure::MicrosoftAzureBuilder, gcp::GoogleCloudStorageBuilder,
     local::LocalFileSystem, path::Path,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{
     TestApp,
@@ -17,6 +17,7 @@ use crate::{
         AZURITE_ACCOUNT, AZURITE_KEY, create_azure_container, create_gcs_bucket, create_s3_bucket, gcs_test_key,
         unique_name,
     },
+    integrations::{Access, integration_body},
     server_env,
 };
 
@@ -93,29 +94,13 @@ impl Bucket {
     /// The body of an integration serving exports into this bucket (`None` for the default storage).
     #[must_use]
     pub fn integration(&self) -> Option<Value> {
-        let credentials = match self.store {
-            Store::Moto => {
-                json!({ "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" })
-            }
-            Store::Azurite => {
-                json!({ "mode": "azure_shared_key", "account": AZURITE_ACCOUNT, "account_key": AZURITE_KEY })
-            }
-            Store::FakeGcs => json!({ "mode": "gcs_service_account_key", "key": gcs_test_key() }),
+        let access = match self.store {
+            Store::Moto => Access::Moto,
+            Store::Azurite => Access::Azurite,
+            Store::FakeGcs => Access::FakeGcs,
             Store::Default => return None,
         };
-        let (provider, endpoint) = match self.store {
-            Store::Moto => ("s3", server_env("BYOB_TEST_S3_ENDPOINT")),
-            Store::Azurite => ("azure", server_env("BYOB_TEST_AZURE_ENDPOINT")),
-            _ => ("gcs", server_env("BYOB_TEST_GCS_ENDPOINT")),
-        };
-        let mut body = json!({
-            "name": "customer", "provider": provider, "bucket": self.name, "prefix": self.prefix,
-            "endpoint": endpoint, "features": ["exports"], "credentials": credentials,
-        });
-        if self.store == Store::Moto {
-            body["region"] = json!("us-east-1");
-        }
-        Some(body)
+        Some(integration_body(access, "customer", &self.name, &self.prefix, &["exports"]))
     }
 
     fn path(&self, key: &str) -> Path {

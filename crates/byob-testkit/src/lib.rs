@@ -4,11 +4,14 @@
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod app;
+pub mod azurite_oauth;
 pub mod buckets;
 pub mod exports;
 pub mod iam;
+pub mod integrations;
 pub mod moto;
 pub mod servers;
+pub mod storage_behaviour;
 pub mod uploads;
 
 pub use app::TestApp;

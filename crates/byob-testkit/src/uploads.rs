@@ -182,11 +182,7 @@ pub async fn table_dump(sqlite_path: Option<&std::path::Path>, pg_url: &str, tab
 /// An S3 integration on moto serving uploads (static keys: moto outside auth mode accepts any).
 #[must_use]
 pub fn moto_uploads_integration(bucket: &str, prefix: &str) -> Value {
-    json!({
-        "name": "customer", "provider": "s3", "bucket": bucket, "prefix": prefix, "region": "us-east-1",
-        "endpoint": crate::server_env("BYOB_TEST_S3_ENDPOINT"), "features": ["uploads"],
-        "credentials": { "mode": "s3_access_key", "access_key_id": "testing-key", "secret_access_key": "testing-secret" },
-    })
+    crate::integrations::integration_body(crate::integrations::Access::Moto, "customer", bucket, prefix, &["uploads"])
 }
 
 /// An Azurite integration named `name` on `container` (prefix `prefix`) reached with the account SAS `sas`,
@@ -233,11 +229,43 @@ pub async fn upload_bytes(app: &crate::TestApp, org: &str, token: &str, name: &s
     let plan = app.call("POST", &format!("/v1/orgs/{org}/uploads"), Some(token), Some(body)).await;
     assert_eq!(plan.status, 201, "{:?}", plan.body);
     let id = plan.body["upload"]["id"].as_str().unwrap().to_string();
-    let completion = send_parts(&plan.body, bytes).await;
+    let completion = if plan.body["method"] == "relay" {
+        relay_parts(app, org, &id, &plan.body, bytes).await
+    } else {
+        send_parts(&plan.body, bytes).await
+    };
     let done = app.call("POST", &format!("/v1/orgs/{org}/uploads/{id}/complete"), Some(token), Some(completion)).await;
     assert_eq!(done.status, 200, "{:?}", done.body);
     assert_eq!(done.body["state"], "uploaded");
     id
+}
+
+/// Sends `bytes` through byob itself, part by part, for a plan whose method is `relay` (a store with no URLs):
+/// in-process, with each part's token, as the relay route does. Returns the body for `…/complete`.
+pub async fn relay_parts(app: &crate::TestApp, org: &str, upload: &str, plan: &Value, bytes: &[u8]) -> Value {
+    let mut done = Vec::new();
+    for part in plan["parts"].as_array().expect("parts") {
+        let url = url::Url::parse(part["url"].as_str().unwrap()).unwrap();
+        let token = url.query_pairs().find(|(k, _)| k == "token").unwrap().1.into_owned();
+        let offset = part["offset"].as_u64().unwrap() as usize;
+        let length = part["length"].as_u64().unwrap() as usize;
+        let chunk = bytes::Bytes::copy_from_slice(&bytes[offset..offset + length]);
+        let number = u32::try_from(part["part_number"].as_u64().unwrap()).unwrap();
+        let etag = app
+            .services
+            .uploads
+            .relay_part(
+                org.parse().unwrap(),
+                upload.parse().unwrap(),
+                number,
+                &token,
+                futures::stream::iter([Ok::<_, String>(chunk)]),
+            )
+            .await
+            .unwrap();
+        done.push(json!({ "part_number": number, "etag": etag }));
+    }
+    json!({ "parts": done })
 }
 
 /// Asks for a load (`POST …/uploads/{upload}/load`) without running the queue.

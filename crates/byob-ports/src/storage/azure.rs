@@ -18,7 +18,7 @@ use crate::net::{GuardedConnector, NetworkPolicy};
 
 use super::{
     PresignPolicy, StorageClient, StorageError,
-    azure_sas::BlobSas,
+    azure_sas::{BlobSas, Delegation, SigningKey},
     client::PartSigner,
     inspect::{AzureInspector, InspectorAuth},
     writer::StoreParts,
@@ -148,18 +148,38 @@ pub fn connect(
         AzureAuth::ServicePrincipal { .. } => InspectorAuth::Token(store.credentials().clone()),
     };
     let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth, network);
-    // A shared key signs byob's own blob SAS (keys of any characters); a service principal's user-delegation SAS
-    // is object_store's.
-    let signer: Arc<dyn Signer> = match &settings.auth {
-        AzureAuth::SharedKey(key) => Arc::new(BlobSas {
+    // byob signs its own blob SAS (keys of any characters): with the account key, or with user-delegation keys
+    // a service principal's token obtains. A customer's SAS signs nothing (the client hands out no URLs).
+    let signing_key = match &settings.auth {
+        AzureAuth::SharedKey(key) => Some(SigningKey::Account(
+            STANDARD.decode(key.expose()).map_err(|_| StorageError::Config("the account key is not base64".into()))?,
+        )),
+        AzureAuth::ServicePrincipal { .. } => {
+            let mut http = crate::net::guarded_http_client(network);
+            if let Some(pem) = &settings.extra_roots_pem {
+                for root in
+                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| StorageError::Config(e.to_string()))?
+                {
+                    http = http.add_root_certificate(root);
+                }
+            }
+            let http = http.build().map_err(|e| StorageError::Config(e.to_string()))?;
+            Some(SigningKey::Delegated(Box::new(Delegation {
+                http,
+                tokens: store.credentials().clone(),
+                current: tokio::sync::Mutex::new(None),
+            })))
+        }
+        AzureAuth::Sas(_) => None,
+    };
+    let signer: Arc<dyn Signer> = match signing_key {
+        Some(key) => Arc::new(BlobSas {
             account: settings.account.clone(),
             container: settings.container.clone(),
             endpoint: endpoint.clone(),
-            key: STANDARD
-                .decode(key.expose())
-                .map_err(|_| StorageError::Config("the account key is not base64".into()))?,
+            key,
         }),
-        _ => store.clone(),
+        None => store.clone(),
     };
     let parts = Arc::new(AzureBlocks { store: store.clone(), signer: signer.clone() });
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
