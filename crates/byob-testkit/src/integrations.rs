@@ -19,6 +19,8 @@ pub enum Access {
     Azurite,
     /// fake-gcs-server with the throwaway test key.
     FakeGcs,
+    /// The in-memory test provider (no credentials).
+    Memory,
 }
 
 /// An integration named `name` on `bucket` under `prefix`, serving `features`.
@@ -49,6 +51,7 @@ pub fn integration_body(access: Access, name: &str, bucket: &str, prefix: &str, 
             Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
             json!({ "mode": "gcs_service_account_key", "key": gcs_test_key() }),
         ),
+        Access::Memory => ("memory", None, json!({ "mode": "local" })),
     };
     let mut body = json!({
         "name": name, "provider": provider, "bucket": bucket, "prefix": prefix, "features": features,

@@ -13,6 +13,9 @@ pub enum Provider {
     Azure,
     /// A directory on byob's host: default storage and development only.
     Local,
+    /// An in-memory store, for tests only (feature `memory-provider`); not in [`Provider::ALL`] nor the API.
+    #[cfg(feature = "memory-provider")]
+    Memory,
 }
 
 impl Provider {
@@ -26,6 +29,8 @@ impl Provider {
             Self::Gcs => "gcs",
             Self::Azure => "azure",
             Self::Local => "local",
+            #[cfg(feature = "memory-provider")]
+            Self::Memory => "memory",
         }
     }
 }

@@ -10,6 +10,8 @@ mod connector;
 mod gcs;
 mod input;
 mod local;
+#[cfg(feature = "memory-provider")]
+mod memory;
 pub(crate) mod s3;
 
 use async_trait::async_trait;
@@ -41,6 +43,8 @@ pub(crate) fn of(provider: Provider) -> &'static dyn StorageProvider {
         Provider::Gcs => &gcs::Gcs,
         Provider::Azure => &azure::Azure,
         Provider::Local => &local::Local,
+        #[cfg(feature = "memory-provider")]
+        Provider::Memory => &memory::Memory,
     }
 }
 
