@@ -8,9 +8,27 @@ cd "$(dirname "$0")/.."
 
 # The same target directory as `cargo run` (./target unless CARGO_TARGET_DIR says otherwise), so the README's two
 # commands share one build.
-export BYOB_SERVERS_DIR="${BYOB_SERVERS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/byob-servers.XXXXXX")}"
+# The servers' data and logs go to a directory of this run's own unless BYOB_SERVERS_DIR names one; a run that
+# passes removes its own (a gigabyte of databases and buckets), a failed one keeps it for its logs.
+own_servers_dir=
+if [ -z "${BYOB_SERVERS_DIR:-}" ]; then
+  BYOB_SERVERS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/byob-servers.XXXXXX")
+  own_servers_dir=$BYOB_SERVERS_DIR
+fi
+export BYOB_SERVERS_DIR
 
-trap 'scripts/servers.sh stop' EXIT
+finish() {
+  local code=$?
+  scripts/servers.sh stop
+  if [ -n "$own_servers_dir" ]; then
+    if [ "$code" -eq 0 ]; then
+      rm -rf "$own_servers_dir"
+    else
+      echo "[test] the servers' logs are in $own_servers_dir"
+    fi
+  fi
+}
+trap finish EXIT
 eval "$(scripts/servers.sh start)"
 
 bench_failed=()
