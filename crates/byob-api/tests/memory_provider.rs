@@ -44,6 +44,8 @@ async fn the_storage_behaviour_suite_on_the_routed_client() {
         declared: MEMORY,
         presigned_put: false,
         http: reqwest::Client::new(),
+        response_headers: false,
+        checks_signatures: false,
         deletes: true,
     };
     run(&backend).await;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use byob_ports::storage::{Capability, StorageClient, StorageError};
+use byob_ports::storage::{Capability, ResponseHeaders, StorageClient, StorageError};
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, path::Path};
 
@@ -19,6 +19,12 @@ pub struct Backend {
     pub presigned_put: bool,
     /// The HTTP client a browser would be (one trusting a test CA where the emulator serves TLS).
     pub http: reqwest::Client,
+    /// Whether the emulator answers with the response headers a presigned download signs (fake-gcs-server does
+    /// not; there the signed URL's parameters are checked instead).
+    pub response_headers: bool,
+    /// Whether the emulator checks presigned URLs' signatures (s3s-fs and Azurite do; moto and
+    /// fake-gcs-server do not).
+    pub checks_signatures: bool,
     /// Whether the emulator serves deletes with this credential. Azurite answers the blob batch that
     /// object_store deletes through with 500 under an account SAS (Azure itself accepts an account SAS for a
     /// batch), so that backend's cases leave their objects and skip the checks that follow a delete.
@@ -53,6 +59,7 @@ pub async fn run(backend: &Backend) {
         if backend.presigned_put {
             presigned_put_and_get(backend).await;
         }
+        presigned_download_headers(backend).await;
         presigned_multipart(backend).await;
         abandoned_multipart(backend).await;
     } else {
@@ -191,6 +198,41 @@ async fn presigned_put_and_get(b: &Backend) {
     assert!(reply.status().is_success(), "{}: {}", b.name, reply.status());
     let get = c.presign_get(&key, Some(Duration::from_secs(60))).await.unwrap();
     assert_eq!(b.http.get(get.url.clone()).send().await.unwrap().text().await.unwrap(), "a,b\n1,2\n", "{}", b.name);
+    remove(b, &key).await;
+}
+
+/// A presigned download carries the `Content-Disposition` and content type byob signs into it (an attachment's
+/// file name in RFC 5987 form), whatever the object was stored with, and its holder cannot change them.
+async fn presigned_download_headers(b: &Backend) {
+    let c = &b.client;
+    let key = c.key("downloads/report").unwrap();
+    c.put_atomic(key.clone(), "%PDF-1.7\n".into()).await.unwrap();
+    let disposition = "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9%20Q1.pdf";
+    let headers =
+        ResponseHeaders { content_disposition: Some(disposition.into()), content_type: Some("application/pdf".into()) };
+    let url = c.presign_download(&key, None, &headers).await.unwrap().url;
+    let reply = b.http.get(url.clone()).send().await.unwrap();
+    assert_eq!(reply.status(), 200, "{}: {url}", b.name);
+    if b.response_headers {
+        let header = |name: &str| reply.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        assert_eq!(header("content-disposition").as_deref(), Some(disposition), "{}", b.name);
+        assert_eq!(header("content-type").as_deref(), Some("application/pdf"), "{}", b.name);
+    } else {
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(query.iter().any(|(_, v)| v == disposition), "{}: the disposition is signed in: {url}", b.name);
+        assert!(query.iter().any(|(_, v)| v == "application/pdf"), "{}: the type is signed in: {url}", b.name);
+    }
+    assert_eq!(reply.bytes().await.unwrap(), "%PDF-1.7\n".as_bytes(), "{}", b.name);
+    // Another disposition in the same URL breaks its signature.
+    let mut tampered = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), if v == disposition { "inline".to_string() } else { v.into_owned() }))
+        .collect();
+    tampered.query_pairs_mut().clear().extend_pairs(pairs);
+    if b.checks_signatures {
+        assert_eq!(b.http.get(tampered).send().await.unwrap().status(), 403, "{}: a changed disposition", b.name);
+    }
     remove(b, &key).await;
 }
 

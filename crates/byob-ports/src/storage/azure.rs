@@ -19,7 +19,7 @@ use crate::net::{GuardedConnector, NetworkPolicy};
 use super::{
     PresignPolicy, StorageClient, StorageError,
     azure_sas::{BlobSas, Delegation, SigningKey},
-    client::PartSigner,
+    client::{PartSigner, ResponseParams},
     inspect::{AzureInspector, InspectorAuth},
     writer::StoreParts,
 };
@@ -185,6 +185,7 @@ pub fn connect(
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
     let client = StorageClient::new(store.clone(), parts, put_headers, settings.prefix, policy)
         .with_signer(signer)
+        .with_response_params(ResponseParams::AZURE_SAS)
         .with_inspector(Arc::new(inspector))
         .with_writer(Arc::new(StoreParts { store }));
     Ok(match settings.auth {

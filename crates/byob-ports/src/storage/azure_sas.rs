@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use object_store::{
     azure::{AzureCredential, AzureCredentialProvider},
     path::Path,
-    signer::{Method, Signer},
+    signer::{Method, SignedUrlOptions, Signer},
 };
 use serde::Deserialize;
 use sha2::Sha256;
@@ -152,6 +152,7 @@ impl BlobSas {
         key: &Path,
         start: chrono::DateTime<Utc>,
         end: chrono::DateTime<Utc>,
+        response: &ResponseOverrides,
     ) -> object_store::Result<Url> {
         let mut url =
             Url::parse(&format!("{}/", self.endpoint.trim_end_matches('/'))).map_err(|e| generic(e.to_string()))?;
@@ -165,14 +166,22 @@ impl BlobSas {
         let sp = permission(method);
         let resource = format!("/blob/{}/{}/{}", self.account, self.container, key.as_ref());
         let (to_sign, signing_key, delegation) = match &self.key {
-            SigningKey::Account(account_key) => {
-                (format!("{sp}\n{st}\n{se}\n{resource}\n\n\n\n{VERSION}\nb\n\n\n\n\n\n\n"), account_key.clone(), None)
-            }
+            SigningKey::Account(account_key) => (
+                format!("{sp}\n{st}\n{se}\n{resource}\n\n\n\n{VERSION}\nb\n\n{}", response.fields()),
+                account_key.clone(),
+                None,
+            ),
             SigningKey::Delegated(delegation) => {
                 let k = delegation.key_until(end, &self.endpoint).await?;
                 let to_sign = format!(
-                    "{sp}\n{st}\n{se}\n{resource}\n{}\n{}\n{}\n{}\n{}\n{}\n\n\n\n\n\n{VERSION}\nb\n\n\n\n\n\n\n",
-                    k.signed_oid, k.signed_tid, k.signed_start, k.signed_expiry, k.signed_service, k.signed_version
+                    "{sp}\n{st}\n{se}\n{resource}\n{}\n{}\n{}\n{}\n{}\n{}\n\n\n\n\n\n{VERSION}\nb\n\n{}",
+                    k.signed_oid,
+                    k.signed_tid,
+                    k.signed_start,
+                    k.signed_expiry,
+                    k.signed_service,
+                    k.signed_version,
+                    response.fields()
                 );
                 let signing_key =
                     STANDARD.decode(&k.value).map_err(|_| generic("the user-delegation key is not base64".into()))?;
@@ -193,7 +202,14 @@ impl BlobSas {
                 .append_pair("sks", &k.signed_service)
                 .append_pair("skv", &k.signed_version);
         }
-        query.append_pair("sr", "b").append_pair("sig", &signature);
+        query.append_pair("sr", "b");
+        if let Some(disposition) = &response.disposition {
+            query.append_pair("rscd", disposition);
+        }
+        if let Some(content_type) = &response.content_type {
+            query.append_pair("rsct", content_type);
+        }
+        query.append_pair("sig", &signature);
         drop(query);
         Ok(url)
     }
@@ -204,7 +220,50 @@ impl Signer for BlobSas {
     async fn signed_url(&self, method: Method, path: &Path, expires_in: Duration) -> object_store::Result<Url> {
         let now = Utc::now();
         let end = now + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::MAX);
-        self.sign(&method, path, now - CLOCK_SKEW, end).await
+        self.sign(&method, path, now - CLOCK_SKEW, end, &ResponseOverrides::default()).await
+    }
+
+    /// Takes the response headers a download asks for (`rscd`, `rsct`) as signed fields; nothing else.
+    async fn signed_url_opts(
+        &self,
+        method: Method,
+        path: &Path,
+        expires_in: Duration,
+        options: &SignedUrlOptions,
+    ) -> object_store::Result<Url> {
+        let mut response = ResponseOverrides::default();
+        for (name, value) in &options.extra_query {
+            match name.as_str() {
+                "rscd" => response.disposition = Some(value.clone()),
+                "rsct" => response.content_type = Some(value.clone()),
+                other => return Err(generic(format!("a blob SAS cannot sign the query parameter `{other}`"))),
+            }
+        }
+        if !options.signed_headers.is_empty() {
+            return Err(generic("a blob SAS cannot sign request headers".into()));
+        }
+        let now = Utc::now();
+        let end = now + chrono::Duration::from_std(expires_in).unwrap_or(chrono::Duration::MAX);
+        self.sign(&method, path, now - CLOCK_SKEW, end, &response).await
+    }
+}
+
+/// The response headers a SAS makes the blob service answer with (signed, so the holder cannot change them).
+#[derive(Debug, Default)]
+struct ResponseOverrides {
+    disposition: Option<String>,
+    content_type: Option<String>,
+}
+
+impl ResponseOverrides {
+    /// The string to sign's fields after `snapshot` and `ses` (which follow `sr`): the line breaks before
+    /// `rscc`, then `rscc`, `rscd`, `rsce`, `rscl`, `rsct`.
+    fn fields(&self) -> String {
+        format!(
+            "\n\n{}\n\n\n{}",
+            self.disposition.as_deref().unwrap_or_default(),
+            self.content_type.as_deref().unwrap_or_default()
+        )
     }
 }
 
@@ -225,7 +284,10 @@ mod tests {
         };
         let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
         let key = Path::parse("t/données/a b#1?.csv").unwrap();
-        let url = sas.sign(&Method::GET, &key, start, start + chrono::Duration::minutes(15)).await.unwrap();
+        let url = sas
+            .sign(&Method::GET, &key, start, start + chrono::Duration::minutes(15), &ResponseOverrides::default())
+            .await
+            .unwrap();
         assert_eq!(url.path(), "/devstoreaccount1/c1/t/donn%C3%A9es/a%20b%231%3F.csv");
         let expected = "r\n2026-01-01T00:00:00Z\n2026-01-01T00:15:00Z\n/blob/devstoreaccount1/c1/t/données/a b#1?.csv\n\n\n\n2023-11-03\nb\n\n\n\n\n\n\n";
         let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
@@ -264,7 +326,10 @@ mod tests {
         };
         let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
         let key = Path::parse("t/données/a b.csv").unwrap();
-        let url = sas.sign(&Method::PUT, &key, start, start + chrono::Duration::minutes(15)).await.unwrap();
+        let url = sas
+            .sign(&Method::PUT, &key, start, start + chrono::Duration::minutes(15), &ResponseOverrides::default())
+            .await
+            .unwrap();
         assert_eq!(url.path(), "/devstoreaccount1/c1/t/donn%C3%A9es/a%20b.csv");
         let expected = "w\n2026-01-01T00:00:00Z\n2026-01-01T00:15:00Z\n/blob/devstoreaccount1/c1/t/données/a b.csv\noid\ntid\n2026-01-01T00:00:00Z\n2099-01-01T00:00:00Z\nb\n2023-11-03\n\n\n\n\n\n2023-11-03\nb\n\n\n\n\n\n\n";
         let mut mac = Hmac::<Sha256>::new_from_slice(b"delegated").unwrap();

@@ -43,6 +43,29 @@ pub struct PresignedUrl {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Headers a presigned download makes the store answer with, signed into the URL so its holder cannot change
+/// them (S3's and GCS's `response-content-*` parameters, an Azure SAS's `rscd`/`rsct`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    pub content_disposition: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// How a provider's presigned URLs name the response headers they override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResponseParams {
+    pub(crate) disposition: &'static str,
+    pub(crate) content_type: &'static str,
+}
+
+impl ResponseParams {
+    /// S3 and GCS (XML API).
+    pub(crate) const QUERY: Self =
+        Self { disposition: "response-content-disposition", content_type: "response-content-type" };
+    /// An Azure SAS.
+    pub(crate) const AZURE_SAS: Self = Self { disposition: "rscd", content_type: "rsct" };
+}
+
 /// What a client sending the parts of a multipart upload must respect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartRules {
@@ -190,6 +213,8 @@ pub struct StorageClient {
     parts: Arc<dyn PartSigner>,
     /// Headers a presigned PUT requires.
     put_headers: Vec<(String, String)>,
+    /// How presigned downloads name the response headers they set.
+    response_params: ResponseParams,
     /// Why this client cannot presign, if it cannot (its credentials cannot be narrowed to one object).
     no_presign: Option<&'static str>,
     prefix: Prefix,
@@ -231,6 +256,7 @@ impl StorageClient {
             signer: Some(store),
             parts,
             put_headers,
+            response_params: ResponseParams::QUERY,
             no_presign: None,
             prefix,
             policy,
@@ -251,6 +277,7 @@ impl StorageClient {
             signer: None,
             parts: Arc::new(NoParts),
             put_headers: Vec::new(),
+            response_params: ResponseParams::QUERY,
             no_presign: Some(reason),
             prefix,
             policy: PresignPolicy::default(),
@@ -277,6 +304,11 @@ impl StorageClient {
     /// Presigns with `signer` rather than with the store's own.
     pub(crate) fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    pub(crate) fn with_response_params(mut self, params: ResponseParams) -> Self {
+        self.response_params = params;
         self
     }
 
@@ -545,6 +577,26 @@ impl StorageClient {
     /// A lifetime over the maximum; the signer's errors.
     pub async fn presign_get(&self, key: &Path, ttl: Option<Duration>) -> Result<PresignedUrl, StorageError> {
         self.presign(Method::GET, key, ttl, &SignedUrlOptions::default()).await
+    }
+
+    /// A presigned GET whose answer carries `headers` (a download's `Content-Disposition` and checked type).
+    ///
+    /// # Errors
+    /// A lifetime over the maximum; the signer's errors.
+    pub async fn presign_download(
+        &self,
+        key: &Path,
+        ttl: Option<Duration>,
+        headers: &ResponseHeaders,
+    ) -> Result<PresignedUrl, StorageError> {
+        let params = self.response_params;
+        let query = [
+            (params.disposition, headers.content_disposition.as_ref()),
+            (params.content_type, headers.content_type.as_ref()),
+        ];
+        let options = SignedUrlOptions::default()
+            .with_query(query.into_iter().filter_map(|(name, value)| value.map(|v| (name, v.clone()))));
+        self.presign(Method::GET, key, ttl, &options).await
     }
 
     /// # Errors

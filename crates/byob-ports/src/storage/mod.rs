@@ -13,7 +13,9 @@ pub mod s3;
 mod sts;
 mod writer;
 
-pub use client::{Capability, ListPage, ListedObject, PartRules, PresignPolicy, PresignedUrl, StorageClient};
+pub use client::{
+    Capability, ListPage, ListedObject, PartRules, PresignPolicy, PresignedUrl, ResponseHeaders, StorageClient,
+};
 pub use error::StorageError;
 pub use leftovers::UnfinishedWrite;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
