@@ -25,9 +25,8 @@ pub struct Backend {
     /// Whether the emulator checks presigned URLs' signatures (s3s-fs and Azurite do; moto and
     /// fake-gcs-server do not).
     pub checks_signatures: bool,
-    /// Whether the emulator serves deletes with this credential. Azurite answers the blob batch that
-    /// object_store deletes through with 500 under an account SAS (Azure itself accepts an account SAS for a
-    /// batch), so that backend's cases leave their objects and skip the checks that follow a delete.
+    /// Whether the emulator serves deletes (every one here does; a backend that does not leaves its objects and
+    /// skips the checks that follow a delete).
     pub deletes: bool,
 }
 

@@ -18,6 +18,7 @@ use crate::net::{GuardedConnector, NetworkPolicy};
 
 use super::{
     PresignPolicy, StorageClient, StorageError,
+    azure_delete::{DeleteAuth, SingleDeletes},
     azure_sas::{BlobSas, Delegation, SigningKey},
     client::{PartSigner, ResponseParams},
     inspect::{AzureInspector, InspectorAuth},
@@ -148,28 +149,25 @@ pub fn connect(
         AzureAuth::ServicePrincipal { .. } => InspectorAuth::Token(store.credentials().clone()),
     };
     let inspector = AzureInspector::new(&settings.account, &endpoint, &settings.container, inspector_auth, network);
+    // byob's own requests (delegation keys, single deletes): through the network policy, trusting the same roots.
+    let mut builder = crate::net::guarded_http_client(network);
+    if let Some(pem) = &settings.extra_roots_pem {
+        for root in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| StorageError::Config(e.to_string()))? {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    let http = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
     // byob signs its own blob SAS (keys of any characters): with the account key, or with user-delegation keys
     // a service principal's token obtains. A customer's SAS signs nothing (the client hands out no URLs).
     let signing_key = match &settings.auth {
         AzureAuth::SharedKey(key) => Some(SigningKey::Account(
             STANDARD.decode(key.expose()).map_err(|_| StorageError::Config("the account key is not base64".into()))?,
         )),
-        AzureAuth::ServicePrincipal { .. } => {
-            let mut http = crate::net::guarded_http_client(network);
-            if let Some(pem) = &settings.extra_roots_pem {
-                for root in
-                    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| StorageError::Config(e.to_string()))?
-                {
-                    http = http.add_root_certificate(root);
-                }
-            }
-            let http = http.build().map_err(|e| StorageError::Config(e.to_string()))?;
-            Some(SigningKey::Delegated(Box::new(Delegation {
-                http,
-                tokens: store.credentials().clone(),
-                current: tokio::sync::Mutex::new(None),
-            })))
-        }
+        AzureAuth::ServicePrincipal { .. } => Some(SigningKey::Delegated(Box::new(Delegation {
+            http: http.clone(),
+            tokens: store.credentials().clone(),
+            current: tokio::sync::Mutex::new(None),
+        }))),
         AzureAuth::Sas(_) => None,
     };
     let signer: Arc<dyn Signer> = match signing_key {
@@ -181,9 +179,23 @@ pub fn connect(
         }),
         None => store.clone(),
     };
+    let delete_auth = match &settings.auth {
+        AzureAuth::Sas(sas) => DeleteAuth::Sas(
+            url::form_urlencoded::parse(sas.expose().trim_start_matches('?').as_bytes()).into_owned().collect(),
+        ),
+        AzureAuth::SharedKey(_) => DeleteAuth::Signed(signer.clone()),
+        AzureAuth::ServicePrincipal { .. } => DeleteAuth::Token(store.credentials().clone()),
+    };
+    let data = Arc::new(SingleDeletes {
+        inner: store.clone(),
+        http,
+        endpoint: endpoint.trim_end_matches('/').to_string(),
+        container: settings.container.clone(),
+        auth: delete_auth,
+    });
     let parts = Arc::new(AzureBlocks { store: store.clone(), signer: signer.clone() });
     let put_headers = vec![("x-ms-blob-type".to_string(), "BlockBlob".to_string())];
-    let client = StorageClient::new(store.clone(), parts, put_headers, settings.prefix, policy)
+    let client = StorageClient::new(data, parts, put_headers, settings.prefix, policy)
         .with_signer(signer)
         .with_response_params(ResponseParams::AZURE_SAS)
         .with_inspector(Arc::new(inspector))

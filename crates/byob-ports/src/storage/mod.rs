@@ -2,6 +2,7 @@
 //! uses (data access, presigned GET/PUT, presigned multipart), always confined to the integration's prefix.
 
 pub mod azure;
+mod azure_delete;
 mod azure_sas;
 mod client;
 mod error;
