@@ -90,22 +90,29 @@ pub async fn create_azure_container_at(http: &reqwest::Client, endpoint: &str, n
 /// "Create an account SAS" (versions 2020-12-06 and later include the encryption scope line).
 #[must_use]
 pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::Utc>) -> String {
-    let version = "2021-08-06";
-    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let expiry = expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (start, expiry) = sas_window(expiry);
     let string_to_sign =
-        format!("{AZURITE_ACCOUNT}\n{permissions}\nb\nsco\n{start}\n{expiry}\n\nhttps,http\n{version}\n\n");
-    let signature = azurite_signature(&string_to_sign);
-    url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("sv", version)
-        .append_pair("ss", "b")
-        .append_pair("srt", "sco")
-        .append_pair("sp", permissions)
-        .append_pair("st", &start)
-        .append_pair("se", &expiry)
-        .append_pair("spr", "https,http")
-        .append_pair("sig", &signature)
-        .finish()
+        format!("{AZURITE_ACCOUNT}\n{permissions}\nb\nsco\n{start}\n{expiry}\n\nhttps,http\n{SAS_VERSION}\n\n");
+    sas_query(&[("ss", "b"), ("srt", "sco"), ("sp", permissions), ("st", &start), ("se", &expiry)], &string_to_sign)
+}
+
+/// The version the test kit's SAS are signed for.
+const SAS_VERSION: &str = "2021-08-06";
+
+/// From an hour ago until `expiry`, as a SAS writes times.
+fn sas_window(expiry: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    let format = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    (format(chrono::Utc::now() - chrono::Duration::hours(1)), format(expiry))
+}
+
+/// A SAS query: the version, `fields`, http and https, and the signature of `string_to_sign`.
+fn sas_query(fields: &[(&str, &str)], string_to_sign: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("sv", SAS_VERSION);
+    for (name, value) in fields {
+        query.append_pair(name, value);
+    }
+    query.append_pair("spr", "https,http").append_pair("sig", &azurite_signature(string_to_sign)).finish()
 }
 
 /// A service SAS for one container of Azurite's development account (`sr=c`), as a customer would give byob
@@ -113,22 +120,11 @@ pub fn azurite_account_sas(permissions: &str, expiry: chrono::DateTime<chrono::U
 /// per "Create a service SAS", version 2020-12-06 and later.
 #[must_use]
 pub fn azurite_container_sas(container: &str, permissions: &str, expiry: chrono::DateTime<chrono::Utc>) -> String {
-    let version = "2021-08-06";
-    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let expiry = expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (start, expiry) = sas_window(expiry);
     let resource = format!("/blob/{AZURITE_ACCOUNT}/{container}");
     let string_to_sign =
-        format!("{permissions}\n{start}\n{expiry}\n{resource}\n\n\nhttps,http\n{version}\nc\n\n\n\n\n\n\n");
-    let signature = azurite_signature(&string_to_sign);
-    url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("sv", version)
-        .append_pair("sr", "c")
-        .append_pair("sp", permissions)
-        .append_pair("st", &start)
-        .append_pair("se", &expiry)
-        .append_pair("spr", "https,http")
-        .append_pair("sig", &signature)
-        .finish()
+        format!("{permissions}\n{start}\n{expiry}\n{resource}\n\n\nhttps,http\n{SAS_VERSION}\nc\n\n\n\n\n\n\n");
+    sas_query(&[("sr", "c"), ("sp", permissions), ("st", &start), ("se", &expiry)], &string_to_sign)
 }
 
 /// An aws-sdk-s3 client for moto, as a customer's administrator would use to set bucket settings (CORS,
