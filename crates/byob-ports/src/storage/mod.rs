@@ -10,6 +10,7 @@ pub mod gcs;
 pub mod inspect;
 mod leftovers;
 mod local;
+mod parts;
 pub mod s3;
 mod sts;
 mod writer;
