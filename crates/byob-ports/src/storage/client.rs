@@ -14,6 +14,8 @@ use url::Url;
 
 pub use super::parts::PartRules;
 pub(crate) use super::parts::{NoParts, PartSigner, S3Parts};
+pub(crate) use super::put::HeaderSigning;
+use super::put::PutConditions;
 use super::{
     StorageError,
     inspect::{BucketInspector, NoSettings},
@@ -119,6 +121,10 @@ pub struct StorageClient {
     put_headers: Vec<(String, String)>,
     /// How presigned downloads name the response headers they set.
     response_params: ResponseParams,
+    /// How presigned PUTs bind headers (content type, length, KMS key) into their signature.
+    signing: HeaderSigning,
+    /// The integration's KMS key: every object byob has written through a presigned PUT is encrypted with it.
+    kms_key: Option<String>,
     /// Why this client cannot presign, if it cannot (its credentials cannot be narrowed to one object).
     no_presign: Option<&'static str>,
     prefix: Prefix,
@@ -161,6 +167,8 @@ impl StorageClient {
             parts,
             put_headers,
             response_params: ResponseParams::QUERY,
+            signing: HeaderSigning::Unsigned,
+            kms_key: None,
             no_presign: None,
             prefix,
             policy,
@@ -182,6 +190,8 @@ impl StorageClient {
             parts: Arc::new(NoParts),
             put_headers: Vec::new(),
             response_params: ResponseParams::QUERY,
+            signing: HeaderSigning::Unsigned,
+            kms_key: None,
             no_presign: Some(reason),
             prefix,
             policy: PresignPolicy::default(),
@@ -208,6 +218,18 @@ impl StorageClient {
     /// Presigns with `signer` rather than with the store's own.
     pub(crate) fn with_signer(mut self, signer: Arc<dyn Signer>) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    pub(crate) fn with_header_signing(mut self, signing: HeaderSigning) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// Presigned PUTs write with this KMS key (S3's SSE-KMS, a GCS Cloud KMS key).
+    #[must_use]
+    pub fn with_kms_key(mut self, kms_key: Option<String>) -> Self {
+        self.kms_key = kms_key;
         self
     }
 
@@ -506,7 +528,23 @@ impl StorageClient {
     /// # Errors
     /// A lifetime over the maximum; the signer's errors.
     pub async fn presign_put(&self, key: &Path, ttl: Option<Duration>) -> Result<PresignedUrl, StorageError> {
-        self.presign(Method::PUT, key, ttl, &SignedUrlOptions::default()).await
+        self.presign_put_with(key, ttl, &PutConditions::default()).await
+    }
+
+    /// A presigned PUT bound, where the provider signs headers, to `conditions` and the integration's KMS key.
+    ///
+    /// # Errors
+    /// A lifetime over the maximum; the signer's errors.
+    pub async fn presign_put_with(
+        &self,
+        key: &Path,
+        ttl: Option<Duration>,
+        conditions: &PutConditions,
+    ) -> Result<PresignedUrl, StorageError> {
+        let (send, options) = self.signing.bind(conditions, self.kms_key.as_deref());
+        let mut url = self.presign(Method::PUT, key, ttl, &options).await?;
+        url.headers.extend(send);
+        Ok(url)
     }
 
     /// Starts a multipart upload whose parts are sent to presigned URLs.

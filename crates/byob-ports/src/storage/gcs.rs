@@ -269,6 +269,7 @@ fn build(
     let parts = Arc::new(GcsResumable { store: store.clone(), http, base_url, bucket, network: network.clone() });
     let pages = store.clone();
     Ok(StorageClient::new(store.clone(), parts.clone(), Vec::new(), prefix, policy)
+        .with_header_signing(super::client::HeaderSigning::Gcs)
         .with_signer(Arc::new(EscapedKeys(store)))
         .with_inspector(Arc::new(inspector))
         .with_writer(parts)

@@ -11,6 +11,7 @@ pub mod inspect;
 mod leftovers;
 mod local;
 mod parts;
+mod put;
 pub mod s3;
 mod sts;
 mod writer;
@@ -21,6 +22,7 @@ pub use client::{
 pub use error::StorageError;
 pub use leftovers::UnfinishedWrite;
 pub use local::{LocalStorageError, local_default_storage, local_storage_client};
+pub use put::PutConditions;
 pub use sts::{AssumeRole, StsSettings};
 pub use writer::ObjectWriter;
 

@@ -63,6 +63,7 @@ pub fn connect(
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
+        .with_header_signing(super::client::HeaderSigning::Aws)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))
@@ -117,6 +118,7 @@ pub fn connect_assumed_role(
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
+        .with_header_signing(super::client::HeaderSigning::Aws)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))

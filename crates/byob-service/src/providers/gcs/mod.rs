@@ -106,7 +106,8 @@ impl StorageProvider for Gcs {
             }
             other => return Err(super::unavailable(other)),
         };
-        Ok(client)
+        // Objects written through presigned PUTs carry the integration's key (signed into the URL).
+        Ok(client.with_kms_key(i.kms_key.clone()))
     }
     async fn root_may_impersonate(&self, c: &Connector<'_>, i: &Integration) -> Option<Result<bool, StorageError>> {
         let (Credentials::GcsImpersonation { service_account }, Some(identity)) =

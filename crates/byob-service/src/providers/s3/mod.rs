@@ -87,7 +87,8 @@ impl StorageProvider for S3 {
             }
             other => return Err(super::unavailable(other)),
         };
-        Ok(client)
+        // Objects written through presigned PUTs carry the integration's key (signed into the URL).
+        Ok(client.with_kms_key(i.kms_key.clone()))
     }
     fn assumed_role<'i>(&self, i: &'i Integration) -> Option<AssumedRole<'i>> {
         match &i.credentials {
