@@ -90,6 +90,14 @@ install() {
     apt-get update -qq >&2
     apt-get install -y -qq "${missing[@]}" >&2
   fi
+  # ClamAV's daemon and sigtool, for attachment scanning (no signature download: the database is made locally),
+  # and clamdscan, the attachments benchmark's peer.
+  if ! command -v clamd >/dev/null || ! command -v sigtool >/dev/null || ! command -v clamdscan >/dev/null; then
+    log "installing ClamAV from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq clamav-daemon clamdscan >&2
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked >&2
@@ -123,9 +131,9 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port s3s_port gse_port
+  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port
   moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
-  gse_port=$(free_port)
+  gse_port=$(free_port); clamd_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -142,6 +150,21 @@ start() {
   setsid "$TOOLS/s3s-fs/bin/s3s-fs" --host 127.0.0.1 --port "$s3s_port" --access-key byob-test-ak \
     --secret-key byob-test-sk "$RUN/s3s" >"$RUN/s3s-fs.log" 2>&1 & echo "$! s3s-fs" >> "$RUN/pids"
 
+  # clamd with one signature made here, the EICAR test file's MD5 (the official database cannot be downloaded).
+  mkdir -p "$RUN/clamav/db"
+  python3 -c 'import sys; sys.stdout.write("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")' \
+    > "$RUN/clamav/eicar.com"
+  sigtool --md5 "$RUN/clamav/eicar.com" > "$RUN/clamav/db/eicar.hdb"
+  rm -f "$RUN/clamav/eicar.com"
+  cat > "$RUN/clamav/clamd.conf" <<CONF
+DatabaseDirectory $RUN/clamav/db
+TCPSocket $clamd_port
+TCPAddr 127.0.0.1
+Foreground yes
+StreamMaxLength 1000M
+CONF
+  setsid clamd -c "$RUN/clamav/clamd.conf" >"$RUN/clamd.log" 2>&1 & echo "$! clamd" >> "$RUN/pids"
+
   local bin; bin=$(pg_bin)
   mkdir -p "$RUN/pg"
   [ "$(id -u)" = 0 ] && chown postgres "$RUN" "$RUN/pg"
@@ -155,6 +178,7 @@ start() {
   wait_for fake-gcs curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b?project=test"
   wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
   wait_for gcp-storage-emulator curl -sf "http://127.0.0.1:$gse_port/storage/v1/b?project=test"
+  wait_for clamd python3 -c "import socket; s = socket.create_connection(('127.0.0.1', $clamd_port)); s.sendall(b'zPING\\0'); assert s.recv(16).startswith(b'PONG')"
   wait_for s3s-fs bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$s3s_port/ | grep -q '^[1-5]'"
 
   cat > "$RUN/env" <<ENV
@@ -165,6 +189,7 @@ export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
 export BYOB_TEST_GCS_XML_ENDPOINT=http://127.0.0.1:$gse_port
 export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port
 export BYOB_TEST_S3S_DIR=$RUN/s3s
+export BYOB_TEST_CLAMD_ADDRESS=127.0.0.1:$clamd_port
 export BYOB_TEST_S3S_ACCESS_KEY=byob-test-ak
 export BYOB_TEST_S3S_SECRET_KEY=byob-test-sk
 export BYOB_TEST_MOTO_SERVER=$TOOLS/venv/bin/moto_server

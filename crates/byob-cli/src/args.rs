@@ -115,6 +115,9 @@ pub(crate) enum ApiCommand {
     /// Uploads: list, inspect, load, abort.
     #[command(subcommand)]
     Uploads(crate::data_args::UploadsCommand),
+    /// Attachments: files tied to a record's field, checked, scanned and kept in the org's bucket.
+    #[command(subcommand)]
+    Attachments(crate::attachment_args::AttachmentsCommand),
     /// Jobs (loads, export runs): progress, outcome, cancel.
     #[command(subcommand)]
     Jobs(crate::data_args::JobsCommand),

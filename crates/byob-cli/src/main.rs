@@ -3,6 +3,7 @@
 //! catalog directly.
 
 mod args;
+mod attachment_args;
 mod client;
 mod data_args;
 mod export_args;

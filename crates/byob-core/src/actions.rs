@@ -10,6 +10,15 @@ macro_rules! actions {
 
 actions! {
     ACCESS_DENIED = "access.denied";
+    ATTACHMENT_COMPLETE = "attachment.complete";
+    ATTACHMENT_CREATE = "attachment.create";
+    ATTACHMENT_DELETE = "attachment.delete";
+    ATTACHMENT_DOWNLOAD = "attachment.download";
+    ATTACHMENT_POLICY_RESET = "attachment.policy.reset";
+    ATTACHMENT_POLICY_SET = "attachment.policy.set";
+    ATTACHMENT_REFRESH = "attachment.refresh";
+    ATTACHMENT_SCAN = "attachment.scan";
+    ATTACHMENT_THUMBNAIL = "attachment.thumbnail";
     AUDIT_READ = "audit.read";
     CONNECTION_CREATE = "connection.create";
     CONNECTION_DELETE = "connection.delete";
@@ -73,6 +82,8 @@ actions! {
     EVENT_WEBHOOK_TEST = "event.webhook-test";
     EVENT_EXPORT_SUCCEEDED = "event.export-succeeded";
     EVENT_EXPORT_FAILED = "event.export-failed";
+    EVENT_ATTACHMENT_AVAILABLE = "event.attachment-available";
+    EVENT_ATTACHMENT_REJECTED = "event.attachment-rejected";
 }
 
 /// The action recorded when an event of `event_type` is emitted (`event.<type>`).

@@ -72,6 +72,9 @@ error_codes! {
     IMPORT_RUN_NOT_FOUND = "import-run-not-found", 404;
     EXPORT_NOT_FOUND = "export-not-found", 404;
     EXPORT_RUN_NOT_FOUND = "export-run-not-found", 404;
+    ATTACHMENT_NOT_FOUND = "attachment-not-found", 404;
+    /// The attachment has no thumbnail (not an image, too large to decode, or not yet available).
+    ATTACHMENT_THUMBNAIL_NOT_FOUND = "attachment-thumbnail-not-found", 404;
     OBJECT_NOT_FOUND = "object-not-found", 404;
     /// An integration never verified has no latest report.
     VERIFICATION_OF_INTEGRATION_NOT_FOUND = "verification-of-integration-not-found", 404;
@@ -118,6 +121,13 @@ error_codes! {
     CSV_UNREADABLE = "csv-unreadable", 422;
     CSV_TOO_MANY_COLUMNS = "csv-too-many-columns", 422;
     CSV_ENCODING_MIXED = "csv-encoding-mixed", 422;
+    // Attachments.
+    ATTACHMENT_TOO_LARGE = "attachment-too-large", 413;
+    ATTACHMENT_TYPE_NOT_ALLOWED = "attachment-type-not-allowed", 415;
+    ATTACHMENT_TYPE_MISMATCH = "attachment-type-mismatch", 422;
+    ATTACHMENT_SLOT_FULL = "attachment-slot-full", 409;
+    ATTACHMENT_NOT_PENDING = "attachment-not-pending", 409;
+    ATTACHMENT_NOT_AVAILABLE = "attachment-not-available", 409;
     // Imports and exports.
     IMPORT_RUN_ACTIVE = "import-run-active", 409;
     IMPORT_NOT_SCHEDULED = "import-not-scheduled", 409;

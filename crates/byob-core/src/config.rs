@@ -33,6 +33,7 @@ pub struct Config {
     pub quotas: QuotasConfig,
     pub monitor: MonitorConfig,
     pub uploads: UploadsConfig,
+    pub attachments: AttachmentsConfig,
     pub jobs: JobsConfig,
 }
 
@@ -71,6 +72,52 @@ impl Default for UploadsConfig {
             public_url: None,
             abort_incomplete_after_hours: 24,
             relay_min_bytes_per_sec: 16 * 1024,
+        }
+    }
+}
+
+/// Which scanner checks attachments before they are available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScannerKind {
+    /// Checked attachments are available at once.
+    None,
+    /// A ClamAV daemon, at `clamd_address`.
+    Clamd,
+    /// An HTTP scanner, at `scanner_url`.
+    Http,
+}
+
+/// Attachments: the scanning hook, downloads and thumbnails (docs/attachments.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttachmentsConfig {
+    /// `none`, `clamd` or `http`. Default `none`.
+    pub scanner: ScannerKind,
+    /// clamd's TCP address. Default `127.0.0.1:3310`.
+    pub clamd_address: String,
+    /// The HTTP scanner's URL (required with `scanner = "http"`).
+    pub scanner_url: Option<String>,
+    /// Seconds one scan may take before it is tried again. Default 300.
+    pub scan_timeout_secs: u64,
+    /// Seconds a download's presigned URL lives. Default 60.
+    pub download_ttl_secs: u64,
+    /// The most pixels an image may have to get a thumbnail. Default 25000000.
+    pub thumbnail_max_pixels: u64,
+    /// The largest image file read to make a thumbnail. Default 33554432 (32 MiB).
+    pub thumbnail_max_source_bytes: u64,
+}
+
+impl Default for AttachmentsConfig {
+    fn default() -> Self {
+        Self {
+            scanner: ScannerKind::None,
+            clamd_address: "127.0.0.1:3310".into(),
+            scanner_url: None,
+            scan_timeout_secs: 300,
+            download_ttl_secs: 60,
+            thumbnail_max_pixels: 25_000_000,
+            thumbnail_max_source_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -151,6 +198,7 @@ impl Default for Config {
             quotas: QuotasConfig::default(),
             monitor: MonitorConfig::default(),
             uploads: UploadsConfig::default(),
+            attachments: AttachmentsConfig::default(),
             jobs: JobsConfig::default(),
         }
     }
@@ -205,6 +253,17 @@ impl Config {
             1,
             positive,
         )?;
+        at_least("attachments.scan_timeout_secs", self.attachments.scan_timeout_secs, 1, positive)?;
+        at_least("attachments.download_ttl_secs", self.attachments.download_ttl_secs, 1, positive)?;
+        at_least("attachments.thumbnail_max_pixels", self.attachments.thumbnail_max_pixels, 1, positive)?;
+        at_least("attachments.thumbnail_max_source_bytes", self.attachments.thumbnail_max_source_bytes, 1, positive)?;
+        if self.attachments.scanner == ScannerKind::Http && self.attachments.scanner_url.is_none() {
+            return Err(ConfigRangeError {
+                key: "attachments.scanner_url",
+                value: "unset".into(),
+                rule: "is required with `attachments.scanner = \"http\"`",
+            });
+        }
         at_least("jobs.workers", u64::from(self.jobs.workers), 1, positive)?;
         at_least("jobs.deadline_secs", self.jobs.deadline_secs, 1, positive)?;
         if let Some(per_org) = self.jobs.max_running_per_org {

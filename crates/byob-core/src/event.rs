@@ -18,9 +18,11 @@ pub const CREDENTIAL_EXPIRED: &str = "credential-expired";
 pub const WEBHOOK_TEST: &str = "webhook-test";
 pub const EXPORT_SUCCEEDED: &str = "export-succeeded";
 pub const EXPORT_FAILED: &str = "export-failed";
+pub const ATTACHMENT_AVAILABLE: &str = "attachment-available";
+pub const ATTACHMENT_REJECTED: &str = "attachment-rejected";
 
 /// Every event type byob emits.
-pub const EVENT_TYPES: [&str; 9] = [
+pub const EVENT_TYPES: [&str; 11] = [
     VERIFICATION_COMPLETED,
     INTEGRATION_STATE_CHANGED,
     CHECK_DRIFTED,
@@ -30,6 +32,8 @@ pub const EVENT_TYPES: [&str; 9] = [
     WEBHOOK_TEST,
     EXPORT_SUCCEEDED,
     EXPORT_FAILED,
+    ATTACHMENT_AVAILABLE,
+    ATTACHMENT_REJECTED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -105,6 +105,7 @@ define_id!(JobId, "job", "job");
 define_id!(DeliveryId, "dlv", "webhook delivery");
 define_id!(ExportId, "exp", "export");
 define_id!(ImportId, "imp", "import");
+define_id!(AttachmentId, "att", "attachment");
 
 #[cfg(test)]
 mod tests {

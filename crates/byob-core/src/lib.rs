@@ -2,6 +2,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod actions;
+pub mod attachment;
 pub mod codes;
 pub mod config;
 pub mod connection;
@@ -21,8 +22,8 @@ pub mod table;
 pub mod upload;
 
 pub use id::{
-    AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, ImportId, IntegrationId, JobId, MemberId, OrgId,
-    SecretId, TokenId, UploadId, VerificationId, WebhookId,
+    AttachmentId, AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, ImportId, IntegrationId, JobId,
+    MemberId, OrgId, SecretId, TokenId, UploadId, VerificationId, WebhookId,
 };
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

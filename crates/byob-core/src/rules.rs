@@ -23,6 +23,11 @@ macro_rules! rules {
 rules! {
     ACCESS_KEY_ID_FORMAT = "access-key-id-format";
     ARN_ACCOUNT = "arn-account";
+    ATTACHMENT_FILENAME = "attachment-filename";
+    ATTACHMENT_MEDIA_TYPE = "attachment-media-type";
+    ATTACHMENT_POLICY_FILES = "attachment-policy-files";
+    ATTACHMENT_POLICY_SIZE = "attachment-policy-size";
+    ATTACHMENT_POLICY_TYPES = "attachment-policy-types";
     ARN_FORMAT = "arn-format";
     ARN_PARTITION = "arn-partition";
     ARN_PARTITION_REGION = "arn-partition-region";
@@ -109,6 +114,8 @@ rules! {
     SERVICE_ACCOUNT_PRIVATE_KEY = "service-account-private-key";
     SERVICE_ACCOUNT_TOKEN_URI = "service-account-token-uri";
     SERVICE_ACCOUNT_TYPE = "service-account-type";
+    SLOT_NAME = "slot-name";
+    SLOT_RECORD = "slot-record";
     STAGING_TTL_RANGE = "staging-ttl-range";
     TABLE_NAME_SYNTAX = "table-name-syntax";
 }
@@ -124,7 +131,8 @@ mod tests {
 
     /// The docs that describe rules: validation.md's tables, and the rules of import patterns, export path
     /// templates, object keys and schedules where those features are described.
-    const DOCS: [&str; 5] = ["validation.md", "imports.md", "exports.md", "uploads.md", "connections.md"];
+    const DOCS: [&str; 6] =
+        ["validation.md", "imports.md", "exports.md", "uploads.md", "connections.md", "attachments.md"];
 
     #[test]
     fn every_rule_is_documented() {

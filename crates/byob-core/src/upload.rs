@@ -76,6 +76,10 @@ impl UploadState {
     }
 }
 
+/// The purpose of the upload sessions that carry attachments' bytes: byob's own (users' purposes cannot start
+/// with `byob:`), hidden from the uploads API.
+pub const ATTACHMENT_PURPOSE: &str = "byob:attachment";
+
 /// What became of the staged object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -90,6 +94,8 @@ pub enum Staged {
     DeletedOnAbort,
     /// byob may not delete in this bucket; the bucket's lifecycle rule removes it.
     LeftToLifecycle,
+    /// Kept as an attachment's object, until the attachment is deleted.
+    Attachment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -7,7 +7,13 @@ use byob_core::{
     integration::{Credentials, Feature, Integration, IntegrationState},
     location::Provider,
 };
-use byob_ports::catalog::{self, AuditFilter, Catalog, CatalogError, OwnedSecret, Page, StoredCiphertext};
+use byob_core::{
+    AttachmentId, UploadId,
+    attachment::{Attachment, AttachmentState, Policy, Rejection},
+};
+use byob_ports::catalog::{
+    self, AttachmentFilter, AuditFilter, Catalog, CatalogError, OwnedSecret, Page, StoredCiphertext, StoredPolicy,
+};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -49,6 +55,8 @@ on_both_backends!(
     audit_is_newest_first_filtered_and_paged,
     an_integration_and_its_secrets_are_written_together,
     an_integrations_secrets_are_hidden_from_the_secrets_api_but_rotated,
+    attachments_fill_a_field_up_to_the_limit_and_list_by_slot,
+    attachment_policies_are_per_field_and_per_org,
 );
 
 async fn org(c: &impl Catalog, name: &str) -> Org {
@@ -304,4 +312,83 @@ async fn an_integrations_secrets_are_hidden_from_the_secrets_api_but_rotated(c: 
     assert!(c.get_secret(o.id, key.meta.id).await.unwrap().is_none());
     assert!(!c.delete_secret(o.id, key.meta.id).await.unwrap());
     assert!(c.secrets_not_under_key("mk_new", 100).await.unwrap().iter().any(|s| s.id == key.meta.id));
+}
+
+fn attachment(org: OrgId, record: &str) -> Attachment {
+    let id = AttachmentId::generate();
+    Attachment {
+        id,
+        org_id: org,
+        collection: "orders".into(),
+        record: record.into(),
+        field: "invoice".into(),
+        filename: "résumé.pdf".into(),
+        size: 10,
+        declared_type: "application/pdf".into(),
+        content_type: None,
+        state: AttachmentState::Pending,
+        rejection: None,
+        integration_id: IntegrationId::generate(),
+        key: byob_core::attachment::object_key(id),
+        thumbnail_key: None,
+        scanned_by: None,
+        scan_job: None,
+        upload_id: UploadId::generate(),
+        created_by: "mem_x".into(),
+        created_at: now(),
+        settled_at: None,
+    }
+}
+
+async fn attachments_fill_a_field_up_to_the_limit_and_list_by_slot(c: &impl Catalog) {
+    let o = org(c, "acme").await;
+    let first = attachment(o.id, "42");
+    assert!(c.insert_attachment(&first, 2).await.unwrap());
+    let mut second = attachment(o.id, "42");
+    assert!(c.insert_attachment(&second, 2).await.unwrap());
+    assert!(!c.insert_attachment(&attachment(o.id, "42"), 2).await.unwrap(), "the field is full");
+    assert!(c.insert_attachment(&attachment(o.id, "43"), 2).await.unwrap(), "another record has room");
+    // A rejected file frees its place; the update is compare-and-set on the state.
+    second.state = AttachmentState::Rejected;
+    second.rejection = Some(Rejection { code: "attachment-infected".into(), message: "found".into() });
+    assert!(c.update_attachment(&second, AttachmentState::Pending).await.unwrap());
+    assert!(!c.update_attachment(&second, AttachmentState::Pending).await.unwrap());
+    assert!(c.insert_attachment(&attachment(o.id, "42"), 2).await.unwrap());
+    let back = c.get_attachment(o.id, second.id).await.unwrap().unwrap();
+    assert_eq!(back, second);
+    assert_eq!(c.attachment_of_upload(o.id, first.upload_id).await.unwrap().unwrap().id, first.id);
+
+    let of_42 = AttachmentFilter { collection: Some("orders".into()), record: Some("42".into()), ..Default::default() };
+    let listed = c.list_attachments(o.id, &of_42, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    let page = c.list_attachments(o.id, &of_42, Some(listed[0].id), 10).await.unwrap();
+    assert_eq!(page.len(), 2, "strictly after the cursor");
+    let rejected = AttachmentFilter { state: Some(AttachmentState::Rejected), ..Default::default() };
+    assert_eq!(c.list_attachments(o.id, &rejected, None, 10).await.unwrap().len(), 1);
+    let other = org(c, "other").await;
+    assert!(c.list_attachments(other.id, &AttachmentFilter::default(), None, 10).await.unwrap().is_empty());
+    assert!(c.get_attachment(other.id, first.id).await.unwrap().is_none(), "never across orgs");
+    assert!(c.delete_attachment(o.id, first.id).await.unwrap());
+    assert!(!c.delete_attachment(o.id, first.id).await.unwrap());
+}
+
+async fn attachment_policies_are_per_field_and_per_org(c: &impl Catalog) {
+    let o = org(c, "acme").await;
+    let other = org(c, "other").await;
+    let stored = StoredPolicy {
+        collection: "orders".into(),
+        field: "invoice".into(),
+        policy: Policy { inline_preview: true, ..Policy::default() },
+        updated_by: "mem_a".into(),
+        updated_at: now(),
+    };
+    c.put_attachment_policy(o.id, &stored).await.unwrap();
+    assert_eq!(c.get_attachment_policy(o.id, "orders", "invoice").await.unwrap(), Some(stored.clone()));
+    assert_eq!(c.get_attachment_policy(o.id, "orders", "photo").await.unwrap(), None);
+    assert_eq!(c.get_attachment_policy(other.id, "orders", "invoice").await.unwrap(), None);
+    let changed = StoredPolicy { policy: Policy { max_files_per_record: 1, ..Policy::default() }, ..stored };
+    c.put_attachment_policy(o.id, &changed).await.unwrap();
+    assert_eq!(c.list_attachment_policies(o.id).await.unwrap(), vec![changed]);
+    assert!(c.delete_attachment_policy(o.id, "orders", "invoice").await.unwrap());
+    assert!(c.list_attachment_policies(o.id).await.unwrap().is_empty());
 }

@@ -61,6 +61,7 @@ pub struct DataSettings {
     /// The embedded warehouse, the connection every org sees as `local` (one file per org).
     pub local_warehouses: Arc<byob_ports::warehouse::LocalWarehouses>,
     pub uploads: data::UploadSettings,
+    pub attachments: data::AttachmentSettings,
     pub jobs: jobs::JobSettings,
     /// Hours after which an upload still waiting for its bytes is aborted by the janitor.
     pub abort_incomplete_after_hours: u32,
@@ -84,6 +85,7 @@ pub struct Services {
     pub monitor: health::HealthMonitor,
     pub connections: data::ConnectionService,
     pub uploads: data::UploadService,
+    pub attachments: data::AttachmentService,
     pub loads: data::Loads,
     pub exports: data::ExportService,
     pub imports: data::ImportService,
@@ -122,12 +124,34 @@ impl Services {
         );
         let imports =
             data::ImportService::new(deps.clone(), auditor.clone(), router.clone(), connections.clone(), loads.clone());
-        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, loads.clone(), exports.clone(), imports.clone());
-        let janitor =
-            data::Janitor::new(deps.clone(), uploads.clone(), exports.clone(), data.abort_incomplete_after_hours);
+        let attachments = data::AttachmentService::new(
+            deps.clone(),
+            auditor.clone(),
+            router.clone(),
+            uploads.clone(),
+            jobs.clone(),
+            events.clone(),
+            data.attachments,
+        );
+        let runner = jobs::JobRunner::new(
+            deps.clone(),
+            data.jobs,
+            loads.clone(),
+            exports.clone(),
+            imports.clone(),
+            attachments.clone(),
+        );
+        let janitor = data::Janitor::new(
+            deps.clone(),
+            uploads.clone(),
+            exports.clone(),
+            attachments.clone(),
+            data.abort_incomplete_after_hours,
+        );
         Self {
             connections,
             uploads,
+            attachments,
             loads,
             exports,
             imports,

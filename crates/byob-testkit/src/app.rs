@@ -28,6 +28,7 @@ async fn data_settings(
     dir: &tempfile::TempDir,
     jobs: byob_service::jobs::JobSettings,
     relay_min_rate: byob_service::data::RelayRate,
+    attachments: byob_service::data::AttachmentSettings,
 ) -> byob_service::DataSettings {
     byob_service::DataSettings {
         local_warehouses: Arc::new(byob_ports::warehouse::LocalWarehouses::new(&dir.path().join("warehouse"))),
@@ -38,6 +39,7 @@ async fn data_settings(
             relay_min_rate,
         },
         jobs,
+        attachments,
         abort_incomplete_after_hours: 24,
     }
 }
@@ -57,6 +59,8 @@ pub struct Reply {
     pub status: u16,
     pub content_type: String,
     pub body: Value,
+    /// Every response header (a redirect's `Location`, a download's `Content-Disposition`).
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Reply {
@@ -80,6 +84,8 @@ pub struct TestOptions {
     pub gcp_identity: Option<byob_service::GcpIdentity>,
     /// The Entra ID authority (a stand-in) for Azure service principals and byob's broker applications.
     pub azure_authority_host: Option<String>,
+    /// The attachments' scanner, download lifetime and thumbnail limits.
+    pub attachments: byob_service::data::AttachmentSettings,
 }
 
 impl Default for TestOptions {
@@ -92,6 +98,7 @@ impl Default for TestOptions {
             relay_min_rate: byob_service::data::RelayRate { bytes: 1, window: std::time::Duration::from_secs(10) },
             gcp_identity: None,
             azure_authority_host: None,
+            attachments: byob_service::data::AttachmentSettings::default(),
         }
     }
 }
@@ -137,7 +144,8 @@ impl TestApp {
     }
 
     async fn with_catalog_url(url: &str, dir: tempfile::TempDir, options: TestOptions) -> Self {
-        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity, azure_authority_host } = options;
+        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity, azure_authority_host, attachments } =
+            options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -182,7 +190,7 @@ impl TestApp {
             OperatorToken::new(&Sensitive::new(OPERATOR_TOKEN.into())),
             storage,
             byob_service::health::MonitorSettings::default(),
-            data_settings(&dir, jobs, relay_min_rate).await,
+            data_settings(&dir, jobs, relay_min_rate, attachments).await,
         );
         let state = AppState::new(
             services.clone(),
@@ -229,13 +237,14 @@ impl TestApp {
         let status = response.status().as_u16();
         let content_type =
             response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, content_type, body }
+        Reply { status, content_type, body, headers }
     }
 
     pub async fn create_org(&self, name: &str) -> String {

@@ -1,6 +1,7 @@
 //! Every route, one file per resource. Every route is registered here through `routes!`, so it appears in the
 //! OpenAPI document, which is how the tenant-isolation test finds it.
 
+mod attachments;
 mod audit;
 mod connections;
 mod exports;
@@ -75,6 +76,14 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::jobs))
         .routes(routes!(uploads::job))
         .routes(routes!(uploads::cancel_job))
+        .routes(routes!(attachments::create, attachments::list, attachments::delete_all))
+        .routes(routes!(attachments::get, attachments::delete))
+        .routes(routes!(attachments::complete))
+        .routes(routes!(attachments::refresh))
+        .routes(routes!(attachments::download))
+        .routes(routes!(attachments::thumbnail))
+        .routes(routes!(attachments::policies))
+        .routes(routes!(attachments::get_policy, attachments::set_policy, attachments::reset_policy))
         .routes(routes!(exports::create, exports::list))
         .routes(routes!(exports::preview))
         .routes(routes!(exports::get, exports::delete))

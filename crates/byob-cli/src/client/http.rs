@@ -1,6 +1,6 @@
 //! A thin HTTP client of the byob API that turns problem+json answers into readable errors.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
@@ -42,9 +42,30 @@ impl ApiClient {
         if status.is_success() {
             return Ok(text);
         }
-        let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Err(self.problem(&method, path, status, &text))
+    }
+
+    /// A GET whose answer is a file: byob's redirect is followed to the storage (reqwest drops the token on a
+    /// redirect to another host, so the bucket never sees it); the response is returned to be streamed.
+    pub(crate) async fn get_file(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.with_context(|| format!("cannot reach byob at {}", self.base))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(self.problem(&Method::GET, path, status, &text))
+    }
+
+    /// A readable error from a failed answer, naming the problem's code and request id.
+    fn problem(&self, method: &Method, path: &str, status: StatusCode, text: &str) -> anyhow::Error {
+        let problem: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         let field = |k: &str| problem.get(k).and_then(Value::as_str).map(str::to_string);
-        let detail = field("detail").unwrap_or_else(|| text.clone());
+        let detail = field("detail").unwrap_or_else(|| text.to_string());
         let code = field("code").unwrap_or_else(|| status.as_u16().to_string());
         let mut message = format!("{method} {path}: {} {code}: {detail}", status.as_u16());
         if status == StatusCode::UNAUTHORIZED && self.token.is_none() {
@@ -53,7 +74,7 @@ impl ApiClient {
         if let Some(id) = field("request_id") {
             message.push_str(&format!(" [request {id}]"));
         }
-        bail!(message)
+        anyhow::anyhow!(message)
     }
 
     async fn send(
@@ -94,5 +115,14 @@ impl ApiClient {
 
     pub(crate) async fn delete(&self, path: &str) -> anyhow::Result<Value> {
         self.send(Method::DELETE, path, &[], None::<&()>).await
+    }
+
+    /// A DELETE narrowed by query parameters (every attachment of a record).
+    pub(crate) async fn delete_with(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        self.send(Method::DELETE, path, query, None::<&()>).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
+        self.send(Method::PUT, path, &[], Some(body)).await
     }
 }

@@ -1,5 +1,6 @@
 //! Client commands: one function per resource, each a thin wrapper over the HTTP API.
 
+mod attachments;
 mod data;
 mod exports;
 mod http;
@@ -93,6 +94,7 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Upload(args) => data::upload(&api, args, json).await?,
         ApiCommand::Uploads(cmd) => data::uploads(&api, cmd, json).await?,
         ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
+        ApiCommand::Attachments(cmd) => attachments::attachments(&api, cmd, json).await?,
         ApiCommand::Export(args) => exports::export(&api, *args, json).await?,
         ApiCommand::Exports(cmd) => exports::exports(&api, cmd, json).await?,
         ApiCommand::Imports(cmd) => imports::imports(&api, cmd, json).await?,

@@ -69,6 +69,69 @@ async fn send_part(http: &reqwest::Client, path: &Path, part: &Value, bar: &Prog
     bail!("part {number} failed {ATTEMPTS} times: {last}")
 }
 
+/// Sends the file as `plan` says (parts in parallel unless the plan is sequential), with a progress bar; returns
+/// each part's number and ETag, for the completion.
+pub(crate) async fn send_plan(plan: &Value, path: &Path, size: u64, parallel: usize) -> anyhow::Result<Vec<Value>> {
+    let parts = plan["parts"].as_array().cloned().unwrap_or_default();
+    let in_flight = if plan["sequential"].as_bool().unwrap_or(false) { 1 } else { parallel.max(1) };
+    let bar = bytes_bar(size);
+    let http = reqwest::Client::new();
+    let path: Arc<Path> = Arc::from(path);
+    let sent = futures::stream::iter(parts)
+        .map(|part| {
+            let (http, path, bar) = (http.clone(), path.clone(), bar.clone());
+            async move { send_part(&http, &path, &part, &bar).await }
+        })
+        .buffered(in_flight)
+        .try_collect()
+        .await;
+    bar.finish_and_clear();
+    sent
+}
+
+/// Streams a download to `dest` (standard output for `-`) with a progress bar; returns the bytes written. A
+/// failed download leaves no partial file: it is written beside `dest` and renamed when complete.
+pub(crate) async fn receive(response: reqwest::Response, dest: &Path) -> anyhow::Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    let bar = bytes_bar(response.content_length().unwrap_or(0));
+    let mut stream = response.bytes_stream();
+    let mut written = 0u64;
+    if dest == Path::new("-") {
+        use std::io::Write;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.context("the download was cut off")?;
+            std::io::stdout().write_all(&chunk)?;
+            written += chunk.len() as u64;
+        }
+        std::io::stdout().flush()?;
+        return Ok(written);
+    }
+    let partial = dest.with_extension(format!(
+        "{}byob-partial",
+        dest.extension().and_then(|e| e.to_str()).map(|e| format!("{e}.")).unwrap_or_default()
+    ));
+    let mut file =
+        tokio::fs::File::create(&partial).await.with_context(|| format!("cannot create {}", partial.display()))?;
+    let result: anyhow::Result<()> = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.context("the download was cut off")?;
+            file.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+            bar.inc(chunk.len() as u64);
+        }
+        file.flush().await?;
+        Ok(())
+    }
+    .await;
+    bar.finish_and_clear();
+    if let Err(e) = result {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&partial, dest).await.with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(written)
+}
+
 /// Creates the upload, sends the file's parts, completes it; returns the upload.
 pub(crate) async fn upload_file(
     api: &ApiClient,
@@ -86,21 +149,7 @@ pub(crate) async fn upload_file(
         )
         .await?;
     let id = plan["upload"]["id"].as_str().context("the server returned no upload id")?.to_string();
-    let parts = plan["parts"].as_array().cloned().unwrap_or_default();
-    let in_flight = if plan["sequential"].as_bool().unwrap_or(false) { 1 } else { parallel };
-    let bar = bytes_bar(size);
-    let http = reqwest::Client::new();
-    let path: Arc<Path> = Arc::from(path);
-    let sent: Result<Vec<Value>, anyhow::Error> = futures::stream::iter(parts)
-        .map(|part| {
-            let (http, path, bar) = (http.clone(), path.clone(), bar.clone());
-            async move { send_part(&http, &path, &part, &bar).await }
-        })
-        .buffered(in_flight)
-        .try_collect()
-        .await;
-    bar.finish_and_clear();
-    let completed = match sent {
+    let completed = match send_plan(&plan, path, size, parallel).await {
         Ok(parts) => parts,
         Err(e) => {
             // Leave nothing behind: the bucket's partial upload is cancelled.

@@ -80,6 +80,8 @@ mod tests {
             ("[jobs]\nworkers = 0\n", "jobs.workers"),
             ("[jobs]\nlease_secs = 1\n", "jobs.lease_secs"),
             ("[uploads]\nabort_incomplete_after_hours = 0\n", "uploads.abort_incomplete_after_hours"),
+            ("[attachments]\nscanner = \"http\"\n", "attachments.scanner_url"),
+            ("[attachments]\ndownload_ttl_secs = 0\n", "attachments.download_ttl_secs"),
         ] {
             std::fs::write(&path, toml)?;
             let err = load(&ConfigOpts { config: Some(path.clone()), data_dir: None }).err().map(|e| format!("{e:#}"));

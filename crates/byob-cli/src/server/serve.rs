@@ -151,7 +151,40 @@ fn data_settings(
             max_running_per_org: config.jobs.max_running_per_org.unwrap_or((config.jobs.workers / 2).max(1)),
             ..byob_service::jobs::JobSettings::default()
         },
+        attachments: attachment_settings(config)?,
         abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours,
+    })
+}
+
+/// The scanner, download and thumbnail settings of attachments.
+fn attachment_settings(config: &Config) -> anyhow::Result<byob_service::data::AttachmentSettings> {
+    use byob_core::config::ScannerKind;
+    use byob_service::data::{AttachmentSettings, ScannerSettings, ThumbnailLimits};
+    let a = &config.attachments;
+    let scanner = match a.scanner {
+        ScannerKind::None => ScannerSettings::None,
+        ScannerKind::Clamd => ScannerSettings::Clamd { address: a.clamd_address.clone() },
+        ScannerKind::Http => {
+            let url = a.scanner_url.as_deref().unwrap_or_default();
+            let url = url::Url::parse(url).with_context(|| format!("attachments.scanner_url `{url}` is not a URL"))?;
+            ScannerSettings::Http { url }
+        }
+    };
+    let presign_max = config.integrations.presign_max_secs.unwrap_or(12 * 3600);
+    if a.download_ttl_secs > presign_max {
+        anyhow::bail!(
+            "attachments.download_ttl_secs ({}) is longer than integrations.presign_max_secs ({presign_max})",
+            a.download_ttl_secs
+        );
+    }
+    Ok(AttachmentSettings {
+        scanner,
+        scan_timeout: Duration::from_secs(a.scan_timeout_secs),
+        download_ttl: Duration::from_secs(a.download_ttl_secs),
+        thumbnails: ThumbnailLimits {
+            max_pixels: a.thumbnail_max_pixels,
+            max_source_bytes: a.thumbnail_max_source_bytes,
+        },
     })
 }
 

@@ -8,8 +8,9 @@ mod sqlite;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, AuditOutcome, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member, MemberId, Org,
-    OrgId, SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AttachmentId, AuditEntry, AuditId, AuditOutcome, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member,
+    MemberId, Org, OrgId, SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    attachment::{Attachment, AttachmentState, Policy},
     connection::Connection,
     event::{Delivery, Event, Webhook},
     export::{Export, ExportRun},
@@ -40,6 +41,25 @@ pub enum Usage {
     QueuedJobs,
     /// Bytes of uploads staged on the platform's default storage (no integration), still there.
     StagedBytes,
+}
+
+/// Which attachments a listing returns: every field set narrows.
+#[derive(Debug, Clone, Default)]
+pub struct AttachmentFilter {
+    pub collection: Option<String>,
+    pub record: Option<String>,
+    pub field: Option<String>,
+    pub state: Option<AttachmentState>,
+}
+
+/// An admin's policy for one collection's field, as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub collection: String,
+    pub field: String,
+    pub policy: Policy,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A secret's ciphertext as stored: which master key sealed it, and the sealed bytes (base64).
@@ -235,6 +255,40 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
     /// Uploads of any org still waiting for their bytes, created before `before`.
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError>;
+
+    /// Inserts the attachment unless its record's field already holds `max` files not rejected (`false`).
+    async fn insert_attachment(&self, attachment: &Attachment, max: u32) -> Result<bool, CatalogError>;
+    async fn get_attachment(&self, org: OrgId, id: AttachmentId) -> Result<Option<Attachment>, CatalogError>;
+    /// The attachment whose bytes an upload carries.
+    async fn attachment_of_upload(&self, org: OrgId, upload: UploadId) -> Result<Option<Attachment>, CatalogError>;
+    /// Oldest first; strictly after `after`.
+    async fn list_attachments(
+        &self,
+        org: OrgId,
+        filter: &AttachmentFilter,
+        after: Option<AttachmentId>,
+        limit: u32,
+    ) -> Result<Vec<Attachment>, CatalogError>;
+    /// Writes the mutable fields if the attachment is still in `expected`.
+    async fn update_attachment(&self, attachment: &Attachment, expected: AttachmentState)
+    -> Result<bool, CatalogError>;
+    async fn delete_attachment(&self, org: OrgId, id: AttachmentId) -> Result<bool, CatalogError>;
+    /// Attachments in `state` created before `before`, any org, oldest first.
+    async fn attachments_in_state(
+        &self,
+        state: AttachmentState,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Attachment>, CatalogError>;
+    async fn put_attachment_policy(&self, org: OrgId, policy: &StoredPolicy) -> Result<(), CatalogError>;
+    async fn get_attachment_policy(
+        &self,
+        org: OrgId,
+        collection: &str,
+        field: &str,
+    ) -> Result<Option<StoredPolicy>, CatalogError>;
+    async fn list_attachment_policies(&self, org: OrgId) -> Result<Vec<StoredPolicy>, CatalogError>;
+    async fn delete_attachment_policy(&self, org: OrgId, collection: &str, field: &str) -> Result<bool, CatalogError>;
 
     async fn insert_job(&self, job: &Job) -> Result<(), CatalogError>;
     /// How much of `what` the org holds (a count, or bytes).

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{ExportService, UploadService};
+use super::{AttachmentService, ExportService, UploadService};
 use crate::{Deps, RequestContext, ServiceError};
 
 /// Records looked at per pass.
@@ -32,6 +32,8 @@ pub struct JanitorReport {
     pub incomplete_aborted: u64,
     /// Export runs whose files were deleted: staging runs past their time to live, and what failed runs left.
     pub export_runs_cleaned: u64,
+    /// Attachments whose scan was queued again (the scanner stayed unreachable through a job's attempts).
+    pub scans_restarted: u64,
     /// Files the storage failed to delete (tried again next pass).
     pub errors: u64,
 }
@@ -51,6 +53,7 @@ pub struct Janitor {
     deps: Deps,
     uploads: UploadService,
     exports: ExportService,
+    attachments: AttachmentService,
     abort_incomplete_after: chrono::Duration,
     totals: Arc<JanitorTotals>,
 }
@@ -61,12 +64,14 @@ impl Janitor {
         deps: Deps,
         uploads: UploadService,
         exports: ExportService,
+        attachments: AttachmentService,
         abort_incomplete_after_hours: u32,
     ) -> Self {
         Self {
             deps,
             uploads,
             exports,
+            attachments,
             abort_incomplete_after: chrono::Duration::hours(i64::from(abort_incomplete_after_hours)),
             totals: Arc::default(),
         }
@@ -108,6 +113,7 @@ impl Janitor {
                 }
             }
         }
+        report.scans_restarted = self.attachments.restart_stalled_scans().await?;
         let (cleaned, errors) = self.exports.sweep().await?;
         report.export_runs_cleaned = cleaned;
         report.errors += errors;
@@ -148,6 +154,9 @@ impl Janitor {
             upload.state = UploadState::Aborted;
         }
         self.deps.catalog.update_upload(&upload, before).await?;
+        if upload.purpose == byob_core::upload::ATTACHMENT_PURPOSE && before == UploadState::Pending {
+            self.attachments.abandoned(ctx, &upload).await?;
+        }
         self.uploads
             .audit(ctx, &upload, action, AuditOutcome::Success, json!({ "staged": staged, "key": upload.key }))
             .await?;

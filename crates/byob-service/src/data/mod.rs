@@ -1,6 +1,7 @@
 //! Data flows: connections to data platforms, uploads staged in buckets, loads of uploaded CSVs, and the
 //! janitor that cleans staged files up.
 
+mod attachments;
 mod connections;
 mod export;
 mod failure;
@@ -12,6 +13,11 @@ mod schedule;
 mod stream;
 mod uploads;
 
+pub(crate) use attachments::SCAN_JOB;
+pub use attachments::{
+    AttachmentPlan, AttachmentService, AttachmentSettings, CreateAttachment, Delivery, PolicyView, ScannerSettings,
+    SlotFilter, ThumbnailLimits,
+};
 pub use connections::{
     ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection,
 };

@@ -3,8 +3,8 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use byob_core::upload::{Transfer, Upload};
-use byob_ports::storage::{PartRules, PresignedUrl, StorageClient};
+use byob_core::upload::{ATTACHMENT_PURPOSE, Transfer, Upload};
+use byob_ports::storage::{PartRules, PresignedUrl, PutConditions, StorageClient};
 use chrono::{DateTime, Utc};
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
@@ -109,7 +109,13 @@ pub(crate) async fn provider_urls(
 ) -> Result<Vec<PartUrl>, ServiceError> {
     match &upload.transfer {
         Transfer::Single => {
-            let url = client.presign_put(key, Some(ttl)).await?;
+            // An attachment's PUT is bound to the type and length checked when it was planned.
+            let conditions = if upload.purpose == ATTACHMENT_PURPOSE {
+                PutConditions { content_type: Some(upload.content_type.clone()), content_length: Some(upload.size) }
+            } else {
+                PutConditions::default()
+            };
+            let url = client.presign_put_with(key, Some(ttl), &conditions).await?;
             Ok(vec![part_url(upload, 1, url, PartRules::default())])
         }
         Transfer::Multipart { session, part_count, .. } => {

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::{JobFailure, JobHandle};
 use crate::{
     Deps, ServiceError,
-    data::{ExportService, ImportService, Loads},
+    data::{AttachmentService, ExportService, ImportService, Loads},
 };
 
 /// Operator settings for running jobs.
@@ -84,6 +84,7 @@ pub struct JobRunner {
     loads: Loads,
     exports: ExportService,
     imports: ImportService,
+    attachments: AttachmentService,
 }
 
 fn span(d: Duration) -> chrono::Duration {
@@ -98,8 +99,9 @@ impl JobRunner {
         loads: Loads,
         exports: ExportService,
         imports: ImportService,
+        attachments: AttachmentService,
     ) -> Self {
-        Self { deps, settings, loads, exports, imports }
+        Self { deps, settings, loads, exports, imports, attachments }
     }
 
     /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
@@ -241,6 +243,7 @@ impl JobRunner {
             "load" => self.loads.execute(job, handle).await,
             "export" => self.exports.execute(job, handle).await,
             "import" => self.imports.execute(job, handle).await,
+            crate::data::SCAN_JOB => self.attachments.execute_scan(job, handle).await,
             other => {
                 Err(JobFailure::new("job-kind-unknown", format!("this byob does not know jobs of kind `{other}`")))
             }

@@ -1,6 +1,7 @@
 //! The catalog in SQL, written once for SQLite and PostgreSQL through sqlx's `Any` driver: portable SQL only
 //! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
 
+mod attachments;
 mod audit;
 mod connections;
 mod definitions;
@@ -18,8 +19,9 @@ mod uploads;
 
 use async_trait::async_trait;
 use byob_core::{
-    AuditEntry, AuditId, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member, MemberId, Org, OrgId,
-    SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    AttachmentId, AuditEntry, AuditId, ConnectionId, ExportId, ImportId, IntegrationId, JobId, Member, MemberId, Org,
+    OrgId, SecretId, SecretMeta, TokenId, TokenMeta, UploadId, VerificationId, WebhookId,
+    attachment::{Attachment, AttachmentState},
     connection::Connection,
     event::{Delivery, Event, Webhook},
     export::{Export, ExportRun},
@@ -31,7 +33,10 @@ use byob_core::{
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 
-use super::{AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewrap, StoredCiphertext};
+use super::{
+    AttachmentFilter, AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewrap, StoredCiphertext,
+    StoredPolicy,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -300,6 +305,60 @@ impl Catalog for SqlCatalog {
     }
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
         uploads::stale_pending(&self.pool, before, limit).await
+    }
+
+    async fn insert_attachment(&self, attachment: &Attachment, max: u32) -> Result<bool, CatalogError> {
+        attachments::insert_within(&self.pool, attachment, max).await
+    }
+    async fn get_attachment(&self, org: OrgId, id: AttachmentId) -> Result<Option<Attachment>, CatalogError> {
+        attachments::get(&self.pool, org, id).await
+    }
+    async fn attachment_of_upload(&self, org: OrgId, upload: UploadId) -> Result<Option<Attachment>, CatalogError> {
+        attachments::of_upload(&self.pool, org, upload).await
+    }
+    async fn list_attachments(
+        &self,
+        org: OrgId,
+        filter: &AttachmentFilter,
+        after: Option<AttachmentId>,
+        limit: u32,
+    ) -> Result<Vec<Attachment>, CatalogError> {
+        attachments::list(&self.pool, org, filter, after, limit).await
+    }
+    async fn update_attachment(
+        &self,
+        attachment: &Attachment,
+        expected: AttachmentState,
+    ) -> Result<bool, CatalogError> {
+        attachments::update(&self.pool, attachment, expected).await
+    }
+    async fn delete_attachment(&self, org: OrgId, id: AttachmentId) -> Result<bool, CatalogError> {
+        attachments::delete(&self.pool, org, id).await
+    }
+    async fn attachments_in_state(
+        &self,
+        state: AttachmentState,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Attachment>, CatalogError> {
+        attachments::in_state(&self.pool, state, before, limit).await
+    }
+    async fn put_attachment_policy(&self, org: OrgId, policy: &StoredPolicy) -> Result<(), CatalogError> {
+        attachments::put_policy(&self.pool, org, policy).await
+    }
+    async fn get_attachment_policy(
+        &self,
+        org: OrgId,
+        collection: &str,
+        field: &str,
+    ) -> Result<Option<StoredPolicy>, CatalogError> {
+        attachments::get_policy(&self.pool, org, collection, field).await
+    }
+    async fn list_attachment_policies(&self, org: OrgId) -> Result<Vec<StoredPolicy>, CatalogError> {
+        attachments::list_policies(&self.pool, org).await
+    }
+    async fn delete_attachment_policy(&self, org: OrgId, collection: &str, field: &str) -> Result<bool, CatalogError> {
+        attachments::delete_policy(&self.pool, org, collection, field).await
     }
 
     async fn org_usage(&self, org: OrgId, what: crate::catalog::Usage) -> Result<u64, CatalogError> {

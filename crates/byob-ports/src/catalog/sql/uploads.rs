@@ -3,7 +3,7 @@
 
 use byob_core::{
     OrgId, UploadId,
-    upload::{Staged, Transfer, Upload, UploadState},
+    upload::{ATTACHMENT_PURPOSE, Staged, Transfer, Upload, UploadState},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row, any::AnyRow};
@@ -104,13 +104,15 @@ pub(super) async fn list(
     after: Option<UploadId>,
     max: u32,
 ) -> Result<Vec<Upload>, CatalogError> {
-    let rows =
-        sqlx::query(sql!("SELECT {COLUMNS} FROM uploads WHERE org_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
-            .bind(org.to_string())
-            .bind(after.map_or_else(|| "~".to_string(), |a| a.to_string()))
-            .bind(limit(max))
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM uploads WHERE org_id = $1 AND id < $2 AND purpose <> $3 ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(org.to_string())
+    .bind(after.map_or_else(|| "~".to_string(), |a| a.to_string()))
+    .bind(ATTACHMENT_PURPOSE)
+    .bind(limit(max))
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 

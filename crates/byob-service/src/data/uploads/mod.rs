@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use byob_core::{
     AuditOutcome, OrgId, UploadId,
     integration::Feature,
-    upload::{Staged, Transfer, Upload, UploadState, sanitise_filename},
+    upload::{ATTACHMENT_PURPOSE, Staged, Transfer, Upload, UploadState, sanitise_filename},
 };
 use byob_ports::storage::{StorageClient, StorageError};
 use object_store::{ObjectStoreExt, path::Path};
@@ -123,7 +123,17 @@ impl UploadService {
         &self.deps
     }
 
+    /// An upload of the org, as the uploads API sees them: the sessions carrying attachments' bytes are the
+    /// attachments' own, reached only through them.
     pub(crate) async fn find(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
+        let upload = self.find_any(org, id).await?;
+        if upload.purpose == ATTACHMENT_PURPOSE {
+            return Err(ServiceError::not_found(byob_core::codes::UPLOAD_NOT_FOUND, id));
+        }
+        Ok(upload)
+    }
+
+    pub(crate) async fn find_any(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
         self.deps
             .catalog
             .get_upload(org, id)
@@ -173,9 +183,15 @@ impl UploadService {
             });
         }
         if let Some(purpose) = &req.purpose
-            && (purpose.is_empty() || purpose.len() > 64 || purpose.chars().any(char::is_control))
+            && (purpose.is_empty()
+                || purpose.len() > 64
+                || purpose.chars().any(char::is_control)
+                || purpose.starts_with("byob:"))
         {
-            return Err(ServiceError::invalid("purpose", "1-64 characters, no control characters"));
+            return Err(ServiceError::invalid(
+                "purpose",
+                "1-64 characters, no control characters, not starting with `byob:` (byob's own)",
+            ));
         }
         Ok(())
     }
@@ -198,10 +214,25 @@ impl UploadService {
             // Staged on the platform's storage (byob's own disk, for relay uploads): bounded per org.
             crate::quota::check(&self.deps, org, byob_ports::catalog::Usage::StagedBytes, req.size).await?;
         }
-        let client = routed.client;
         let now = self.deps.clock.now();
         let id = UploadId::generate();
         let relative = format!("uploads/{}/{id}/{}", now.format("%Y/%m/%d"), sanitise_filename(&req.filename));
+        Ok(self.begin(ctx, org, id, relative, routed, req).await?.0)
+    }
+
+    /// Starts an upload session for `relative` (a key byob built) in the routed storage: records it, starts the
+    /// provider's multipart upload when one is needed, signs the URLs and audits. Returns the plan and the client.
+    pub(crate) async fn begin(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        id: UploadId,
+        relative: String,
+        routed: crate::routing::RoutedStorage,
+        req: CreateUpload,
+    ) -> Result<(UploadPlan, StorageClient), ServiceError> {
+        let client = routed.client;
+        let now = self.deps.clock.now();
         let key = client.key(&relative)?;
         let ttl = plan::lifetime(req.size, client.max_ttl());
         let mut token = None;
@@ -280,7 +311,8 @@ impl UploadService {
                 }),
             )
             .await?;
-        Ok(self.plan(upload, parts, &client))
+        let plan = self.plan(upload, parts, &client);
+        Ok((plan, client))
     }
 
     fn plan(&self, upload: Upload, parts: Vec<PartUrl>, client: &StorageClient) -> UploadPlan {
@@ -326,7 +358,18 @@ impl UploadService {
         req: RefreshParts,
     ) -> Result<PartUrls, ServiceError> {
         self.member(ctx, org).await?;
-        let mut upload = self.find(org, id).await?;
+        let upload = self.find(org, id).await?;
+        self.refresh_parts(ctx, upload, req).await
+    }
+
+    /// New URLs for a pending upload's parts.
+    pub(crate) async fn refresh_parts(
+        &self,
+        ctx: &RequestContext,
+        mut upload: Upload,
+        req: RefreshParts,
+    ) -> Result<PartUrls, ServiceError> {
+        let (org, id) = (upload.org_id, upload.id);
         if upload.state != UploadState::Pending {
             return Err(not_pending(&upload));
         }
@@ -377,7 +420,18 @@ impl UploadService {
         req: CompleteUpload,
     ) -> Result<Upload, ServiceError> {
         self.member(ctx, org).await?;
-        let mut upload = self.find(org, id).await?;
+        let upload = self.find(org, id).await?;
+        self.finish(ctx, upload, req).await
+    }
+
+    /// Completes a pending upload: assembles its parts and checks its size (a mismatch deletes the object and
+    /// aborts the upload).
+    pub(crate) async fn finish(
+        &self,
+        ctx: &RequestContext,
+        mut upload: Upload,
+        req: CompleteUpload,
+    ) -> Result<Upload, ServiceError> {
         if upload.state != UploadState::Pending {
             return Err(not_pending(&upload));
         }
