@@ -36,6 +36,7 @@ pub use thumbnail::ThumbnailLimits;
 use super::{
     CompleteUpload, CreateUpload, PartUrls, RefreshParts, UploadService,
     plan::{PartUrl, UploadPlan},
+    uploads::media_type,
 };
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, jobs::JobService};
 
@@ -138,10 +139,6 @@ pub struct AttachmentService {
     scanner_http: reqwest::Client,
     /// Thumbnails decoding at once, server-wide: each may hold a decoded image.
     decoding: Arc<tokio::sync::Semaphore>,
-}
-
-fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
 impl AttachmentService {

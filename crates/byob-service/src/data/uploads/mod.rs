@@ -98,7 +98,8 @@ fn new_token() -> Result<String, ServiceError> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
-fn media_type(content_type: &str) -> String {
+/// A content type's media type: lowercase, without parameters (`Text/CSV; charset=utf-8` is `text/csv`).
+pub(crate) fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
