@@ -548,6 +548,9 @@ async fn an_unreachable_scanner_keeps_the_file_scanning_and_the_janitor_retries(
         (job.body["state"].as_str(), job.body["error"]["code"].as_str()),
         (Some("failed"), Some("scanner-unavailable"))
     );
+    // Not at once after the last attempt gave up; a quarter of an hour later.
+    assert_eq!(app.services.janitor.sweep().await.unwrap().scans_restarted, 0);
+    app.clock.advance(chrono::Duration::minutes(16));
     let report = app.services.janitor.sweep().await.unwrap();
     assert_eq!(report.scans_restarted, 1);
     let again = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}", org.id), Some(&org.member), None).await;

@@ -20,6 +20,9 @@ use crate::{
 
 /// How long a scan may sit without a live job before the janitor starts another.
 const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(1);
+/// How long after a scan job gave up the next one starts: an outage of the scanner costs a few jobs an hour per
+/// attachment, not one per janitor pass.
+const RESCAN_AFTER: chrono::Duration = chrono::Duration::minutes(15);
 
 impl AttachmentService {
     /// Queues the scan. Should the queue refuse (the org's queued-jobs quota), the attachment is still
@@ -219,13 +222,18 @@ impl AttachmentService {
     /// every attempt, or the queue refused); returns how many. The janitor calls this each pass.
     pub(crate) async fn restart_stalled_scans(&self) -> Result<u64, ServiceError> {
         let ctx = RequestContext::system();
-        let before = self.deps.clock.now() - STALLED_AFTER;
+        let now = self.deps.clock.now();
+        let before = now - STALLED_AFTER;
         let mut restarted = 0;
         for mut a in self.deps.catalog.attachments_in_state(AttachmentState::Scanning, before, 200).await? {
-            let live = match a.scan_job {
-                Some(job) => self.deps.catalog.get_job(a.org_id, job).await?.is_some_and(|j| !j.state.is_final()),
-                None => false,
-            };
+            let live =
+                match a.scan_job {
+                    // A job still queued or running, or one that gave up only recently.
+                    Some(job) => self.deps.catalog.get_job(a.org_id, job).await?.is_some_and(|j| {
+                        !j.state.is_final() || j.finished_at.is_some_and(|at| at > now - RESCAN_AFTER)
+                    }),
+                    None => false,
+                };
             if !live && self.start_scan(&ctx, &mut a, AttachmentState::Scanning).await.is_ok() {
                 restarted += 1;
             }
