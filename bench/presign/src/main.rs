@@ -25,6 +25,7 @@ async fn main() {
             path_style: true,
             access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
             secret_access_key: Sensitive::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+            kms_key: None,
         },
         PresignPolicy::default(),
         // Nothing is contacted; the loopback endpoint only has to pass the policy.

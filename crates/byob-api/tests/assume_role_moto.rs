@@ -108,6 +108,7 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
         prefix: Prefix::parse("prefix", "tenants/acme").unwrap(),
         region: "us-east-1".into(),
         endpoint: Some(moto.url.clone()),
+        kms_key: None,
     };
     let client = s3::connect_assumed_role(
         location,

@@ -276,7 +276,7 @@ async fn a_put_that_breaks_its_signed_type_is_refused_by_the_store() {
 }
 
 #[tokio::test]
-async fn a_single_put_writes_with_the_integrations_kms_key() {
+async fn every_object_of_an_attachment_is_written_with_the_integrations_kms_key() {
     let app = TestApp::sqlite().await;
     let org_id = app.create_org("acme").await;
     let (_, member) = app.member_with_token(&org_id, Role::Member).await;
@@ -291,18 +291,32 @@ async fn a_single_put_writes_with_the_integrations_kms_key() {
     let org = Org { id: org_id, member, admin, bucket };
     let plan = create(&app, &org, "a.pdf", "application/pdf", 9).await;
     assert_eq!(plan.body["parts"][0]["headers"]["x-amz-server-side-encryption-aws-kms-key-id"], key.as_str());
-    let done = attach(&app, &org, "a.pdf", "application/pdf", b"%PDF-1.7\n").await;
-    assert_eq!(done.body["state"], "available", "{:?}", done.body);
-    let id = done.body["id"].as_str().unwrap();
-    let head = s3_admin(&endpoint, "us-east-1")
-        .head_object()
-        .bucket(&org.bucket)
-        .key(format!("byob/attachments/{id}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.server_side_encryption().map(|s| s.as_str()), Some("aws:kms"));
-    assert_eq!(head.ssekms_key_id(), Some(key.as_str()));
+    let admin_s3 = s3_admin(&endpoint, "us-east-1");
+    let encrypted_with = |object: String| {
+        let request = admin_s3.head_object().bucket(&org.bucket).key(object);
+        async move {
+            let head = request.send().await.unwrap();
+            (head.server_side_encryption().map(|s| s.as_str().to_string()), head.ssekms_key_id().map(String::from))
+        }
+    };
+    let expected = (Some("aws:kms".to_string()), Some(key.clone()));
+    // One PUT (the key signed into its URL), a file in parts (the key on the upload byob starts), and the
+    // thumbnail byob writes itself.
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize(17 * 1024 * 1024, b'x');
+    for (name, content_type, bytes) in [
+        ("a.pdf", "application/pdf", b"%PDF-1.7\n".to_vec()),
+        ("big.pdf", "application/pdf", big),
+        ("chart.png", "image/png", png(64, 64)),
+    ] {
+        let done = attach(&app, &org, name, content_type, &bytes).await;
+        assert_eq!(done.body["state"], "available", "{name}: {:?}", done.body);
+        let id = done.body["id"].as_str().unwrap();
+        assert_eq!(encrypted_with(format!("byob/attachments/{id}")).await, expected, "{name}");
+        if let Some(thumbnail) = done.body["thumbnail_key"].as_str() {
+            assert_eq!(encrypted_with(format!("byob/{thumbnail}")).await, expected, "{name}'s thumbnail");
+        }
+    }
 }
 
 async fn object_exists(bucket: &str, key: &str) -> bool {

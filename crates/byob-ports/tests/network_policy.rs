@@ -29,6 +29,7 @@ fn s3_settings(endpoint: String, bucket: &str) -> S3AccessKey {
         path_style: true,
         access_key_id: "testing-key".into(),
         secret_access_key: Sensitive::new("testing-secret".into()),
+        kms_key: None,
     }
 }
 

@@ -145,6 +145,7 @@ pub fn s3_storage_client(
         path_style: true,
         access_key_id: key.into(),
         secret_access_key: byob_core::Sensitive::new(secret.into()),
+        kms_key: None,
     };
     byob_ports::storage::s3::connect(
         settings,

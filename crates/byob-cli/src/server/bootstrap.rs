@@ -163,6 +163,7 @@ fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(S
             path_style: s.endpoint.is_some(),
             access_key_id: s.access_key_id.clone(),
             secret_access_key: s.secret_access_key.clone(),
+            kms_key: None,
         };
         return Ok((
             s3::connect(settings, presign, &NetworkPolicy::any()).context("storage.s3 is unusable")?,

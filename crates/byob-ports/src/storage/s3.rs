@@ -28,6 +28,8 @@ pub struct S3AccessKey {
     pub path_style: bool,
     pub access_key_id: String,
     pub secret_access_key: Sensitive<String>,
+    /// A KMS key every object byob writes is encrypted with (SSE-KMS), presigned single PUTs included.
+    pub kms_key: Option<String>,
 }
 
 /// Builds a client. No checksum headers are added, so stores that reject them work too.
@@ -52,6 +54,10 @@ pub fn connect(
         // The endpoint passed validation, which allows http only where the operator permits it.
         builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
     }
+    if let Some(key) = &settings.kms_key {
+        // byob's own writes and the multipart uploads it starts for browsers carry the key too.
+        builder = builder.with_sse_kms_encryption(key);
+    }
     let store = Arc::new(builder.build().map_err(|e| StorageError::Config(e.to_string()))?);
     let inspector = Arc::new(S3Inspector::new(
         &settings.bucket,
@@ -64,6 +70,7 @@ pub fn connect(
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
         .with_header_signing(super::client::HeaderSigning::Aws)
+        .with_kms_key(settings.kms_key)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))
@@ -78,6 +85,8 @@ pub struct S3Location {
     pub region: String,
     /// A private (VPC) endpoint, or an emulator; AWS's regional endpoint when absent. Path-style when set.
     pub endpoint: Option<String>,
+    /// A KMS key every object byob writes is encrypted with (SSE-KMS), presigned single PUTs included.
+    pub kms_key: Option<String>,
 }
 
 /// Builds a client whose requests are signed with the role's temporary credentials, obtained on first use and
@@ -106,6 +115,9 @@ pub fn connect_assumed_role(
             .with_allow_http(endpoint.starts_with("http://"))
             .with_virtual_hosted_style_request(false);
     }
+    if let Some(key) = &location.kms_key {
+        builder = builder.with_sse_kms_encryption(key);
+    }
     let store = builder.build().map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
     let inspector = Arc::new(S3Inspector::new(
@@ -119,6 +131,7 @@ pub fn connect_assumed_role(
     let parts = Arc::new(S3Parts { store: store.clone() });
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
         .with_header_signing(super::client::HeaderSigning::Aws)
+        .with_kms_key(location.kms_key)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))

@@ -65,6 +65,7 @@ impl StorageProvider for S3 {
             prefix,
             region: i.region.clone().unwrap_or_else(|| "us-east-1".into()),
             endpoint: i.endpoint.clone(),
+            kms_key: i.kms_key.clone(),
         };
         let client = match &i.credentials {
             Credentials::S3AccessKey { access_key_id, secret_access_key } => client::connect(
@@ -76,6 +77,7 @@ impl StorageProvider for S3 {
                     path_style: i.path_style,
                     access_key_id: access_key_id.clone(),
                     secret_access_key: c.reveal(i.org_id, *secret_access_key).await?,
+                    kms_key: location.kms_key,
                 },
                 c.presign(),
                 &c.deps.network,
@@ -87,8 +89,7 @@ impl StorageProvider for S3 {
             }
             other => return Err(super::unavailable(other)),
         };
-        // Objects written through presigned PUTs carry the integration's key (signed into the URL).
-        Ok(client.with_kms_key(i.kms_key.clone()))
+        Ok(client)
     }
     fn assumed_role<'i>(&self, i: &'i Integration) -> Option<AssumedRole<'i>> {
         match &i.credentials {
