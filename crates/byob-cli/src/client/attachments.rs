@@ -117,33 +117,50 @@ pub(crate) async fn attachments(api: &ApiClient, cmd: AttachmentsCommand, json: 
             }
             return Ok(());
         }
-        AttachmentsCommand::Policy(cmd) => policy(api, cmd).await?,
+        AttachmentsCommand::Policy(cmd) => policy(api, cmd, json).await?,
     };
     print(&value, columns, json);
     Ok(())
 }
 
-async fn policy(api: &ApiClient, cmd: PolicyCommand) -> anyhow::Result<(Value, &'static [&'static str])> {
+async fn policy(api: &ApiClient, cmd: PolicyCommand, json: bool) -> anyhow::Result<(Value, &'static [&'static str])> {
     let path =
         |org: &str, collection: &str, field: &str| format!("/v1/orgs/{org}/attachment-policies/{collection}/{field}");
+    // A table shows the policy's settings as columns; `--json` keeps the API's shape.
+    let flat = |view: Value| if json { view } else { flatten_policy(view) };
     Ok(match cmd {
         PolicyCommand::Set { org, target, max_bytes, max_files, types, inline_preview } => {
             let body = json!({
                 "max_bytes": max_bytes, "max_files_per_record": max_files, "allowed_types": types,
                 "inline_preview": inline_preview,
             });
-            (api.put(&path(&org.org, &target.collection, &target.field), &body).await?, POLICY_COLUMNS)
+            (flat(api.put(&path(&org.org, &target.collection, &target.field), &body).await?), POLICY_COLUMNS)
         }
         PolicyCommand::Get { org, target } => {
-            (api.get(&path(&org.org, &target.collection, &target.field), &[]).await?, POLICY_COLUMNS)
+            (flat(api.get(&path(&org.org, &target.collection, &target.field), &[]).await?), POLICY_COLUMNS)
         }
         PolicyCommand::List { org } => {
-            (api.get(&format!("/v1/orgs/{}/attachment-policies", org.org), &[]).await?, POLICY_COLUMNS)
+            (flat(api.get(&format!("/v1/orgs/{}/attachment-policies", org.org), &[]).await?), POLICY_COLUMNS)
         }
         PolicyCommand::Reset { org, target } => {
-            (api.delete(&path(&org.org, &target.collection, &target.field)).await?, POLICY_COLUMNS)
+            (flat(api.delete(&path(&org.org, &target.collection, &target.field)).await?), POLICY_COLUMNS)
         }
     })
+}
+
+/// A policy view (or a list of them) with its `policy` fields beside `collection` and `field`, as a table shows
+/// them.
+fn flatten_policy(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(flatten_policy).collect()),
+        Value::Object(mut view) => {
+            if let Some(Value::Object(policy)) = view.remove("policy") {
+                view.extend(policy);
+            }
+            Value::Object(view)
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]
@@ -156,5 +173,7 @@ mod tests {
         assert_eq!(guess_type(Path::new("noext")), "application/octet-stream");
         assert_eq!(local_name("../../etc/passwd"), PathBuf::from("passwd"));
         assert_eq!(local_name(".."), PathBuf::from("attachment"));
+        let view = json!({ "collection": "orders", "field": "invoice", "policy": { "max_bytes": 5 }, "default": true });
+        assert_eq!(flatten_policy(json!([view]))[0]["max_bytes"], 5);
     }
 }

@@ -19,7 +19,6 @@ use crate::{Access, RequestContext, ServiceError};
 pub struct PolicyView {
     pub collection: String,
     pub field: String,
-    #[serde(flatten)]
     pub policy: Policy,
     /// Whether these are the defaults (no admin set a policy for this field).
     pub default: bool,
