@@ -1,55 +1,20 @@
 //! Attachments end to end on the real emulators: a plain HTTP client follows the plan, byob checks the bytes,
-//! the download redirect serves them back with the signed disposition and type; policies, refusals, the ClamAV
-//! and HTTP scanners, thumbnails and their limits, deletion.
+//! the download redirect serves them back with the signed disposition and type; policies, refusals, thumbnails
+//! and their limits, deletion. The scanners are `attachments_scanning.rs`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 
 use byob_core::Role;
-use byob_service::data::{AttachmentSettings, ScannerSettings};
 use byob_testkit::{
     TestApp,
-    app::{Reply, TestOptions},
-    buckets::{create_azure_container, create_gcs_bucket, create_s3_bucket, s3_admin, unique_name},
+    attachments::{Org, attach, create, download, object_exists, org_on, png, query_of, send},
+    buckets::{create_s3_bucket, s3_admin, unique_name},
     integrations::{Access, integration_body},
     server_env,
     uploads::create_integration,
 };
-use serde_json::{Value, json};
-
-const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-
-struct Org {
-    id: String,
-    member: String,
-    admin: String,
-    bucket: String,
-}
-
-async fn org_on(app: &TestApp, access: Access) -> Org {
-    let id = app.create_org("acme").await;
-    let (_, member) = app.member_with_token(&id, Role::Member).await;
-    let (_, admin) = app.member_with_token(&id, Role::Admin).await;
-    let bucket = unique_name("att");
-    match access {
-        Access::Moto => create_s3_bucket(&bucket).await,
-        Access::Azurite => create_azure_container(&bucket).await,
-        Access::FakeGcs => create_gcs_bucket(&bucket).await,
-        Access::S3sFs => {
-            std::fs::create_dir_all(std::path::Path::new(&server_env("BYOB_TEST_S3S_DIR")).join(&bucket)).unwrap();
-        }
-        Access::Memory => {}
-    }
-    create_integration(app, &id, integration_body(access, "customer", &bucket, "byob", &["attachments"])).await;
-    Org { id, member, admin, bucket }
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
-    let mut out = Vec::new();
-    image.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
-    out
-}
+use serde_json::json;
 
 /// A valid PNG of `side` × `side` one-bit pixels, all black: a few kilobytes that decode to `side²` bytes.
 fn png_bomb(side: u32) -> Vec<u8> {
@@ -76,44 +41,6 @@ fn png_bomb(side: u32) -> Vec<u8> {
     chunk(&mut out, b"IDAT", &z.finish().unwrap());
     chunk(&mut out, b"IEND", &[]);
     out
-}
-
-async fn create(app: &TestApp, org: &Org, name: &str, content_type: &str, size: usize) -> Reply {
-    let body = json!({
-        "collection": "orders", "record": "42", "field": "invoice",
-        "filename": name, "size": size, "content_type": content_type,
-    });
-    app.call("POST", &format!("/v1/orgs/{}/attachments", org.id), Some(&org.member), Some(body)).await
-}
-
-/// Sends the bytes as the plan says, with nothing but a plain HTTP client.
-async fn send(plan: &Value, bytes: &[u8]) -> Value {
-    byob_testkit::uploads::send_parts(plan, bytes).await
-}
-
-/// Creates, sends and completes; returns the completion's reply.
-async fn attach(app: &TestApp, org: &Org, name: &str, content_type: &str, bytes: &[u8]) -> Reply {
-    let plan = create(app, org, name, content_type, bytes.len()).await;
-    assert_eq!(plan.status, 201, "{:?}", plan.body);
-    let parts = send(&plan.body, bytes).await;
-    let id = plan.body["attachment"]["id"].as_str().unwrap();
-    app.call("POST", &format!("/v1/orgs/{}/attachments/{id}/complete", org.id), Some(&org.member), Some(parts)).await
-}
-
-async fn get(app: &TestApp, org: &Org, id: &Value) -> Reply {
-    app.call("GET", &format!("/v1/orgs/{}/attachments/{}", org.id, id.as_str().unwrap()), Some(&org.member), None).await
-}
-
-async fn download(app: &TestApp, org: &Org, id: &str, what: &str) -> reqwest::Response {
-    let reply = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}/{what}", org.id), Some(&org.member), None).await;
-    assert_eq!(reply.status, 302, "{:?}", reply.body);
-    assert_eq!(reply.headers["cache-control"], "no-store");
-    let location = reply.headers["location"].to_str().unwrap();
-    reqwest::get(location).await.unwrap()
-}
-
-fn query_of(response: &reqwest::Response) -> std::collections::HashMap<String, String> {
-    response.url().query_pairs().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// Upload, check, download: the bytes come back, with the attachment disposition and the checked type in the
@@ -319,16 +246,6 @@ async fn every_object_of_an_attachment_is_written_with_the_integrations_kms_key(
     }
 }
 
-async fn object_exists(bucket: &str, key: &str) -> bool {
-    s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1")
-        .head_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .is_ok()
-}
-
 #[tokio::test]
 async fn a_png_that_is_an_elf_or_a_script_is_rejected_and_deleted() {
     let app = TestApp::sqlite().await;
@@ -498,112 +415,6 @@ async fn an_attachment_never_completed_is_rejected_by_the_janitor_and_frees_its_
     assert_eq!(after.body["rejection"]["code"], "attachment-abandoned");
     let uploads = app.call("GET", &format!("/v1/orgs/{}/uploads", org.id), Some(&org.member), None).await;
     assert_eq!(uploads.body["items"], json!([]), "an attachment's upload session is not an upload of the API");
-}
-
-fn scanning_app(scanner: ScannerSettings) -> TestOptions {
-    TestOptions {
-        attachments: AttachmentSettings { scanner, ..AttachmentSettings::default() },
-        ..TestOptions::default()
-    }
-}
-
-async fn run_jobs(app: &TestApp) {
-    while app.services.runner.run_one().await.unwrap().is_some() {}
-}
-
-#[tokio::test]
-async fn clamd_rejects_eicar_and_passes_a_clean_file() {
-    let address = server_env("BYOB_TEST_CLAMD_ADDRESS");
-    let app = TestApp::sqlite_with(scanning_app(ScannerSettings::Clamd { address })).await;
-    let org = org_on(&app, Access::Moto).await;
-    let infected = attach(&app, &org, "notes.txt", "text/plain", EICAR).await;
-    assert_eq!(infected.body["state"], "scanning", "{:?}", infected.body);
-    let clean = attach(&app, &org, "clean.txt", "text/plain", b"quarterly numbers\n").await;
-    assert_eq!(clean.body["state"], "scanning");
-    let no = app
-        .call(
-            "GET",
-            &format!("/v1/orgs/{}/attachments/{}/download", org.id, clean.body["id"].as_str().unwrap()),
-            Some(&org.member),
-            None,
-        )
-        .await;
-    assert_eq!(no.body["code"], "attachment-not-available", "never available unscanned");
-    run_jobs(&app).await;
-    let id = infected.body["id"].as_str().unwrap();
-    let after = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}", org.id), Some(&org.member), None).await;
-    assert_eq!(after.body["state"], "rejected", "{:?}", after.body);
-    assert_eq!(after.body["rejection"]["code"], "attachment-infected");
-    assert!(!object_exists(&org.bucket, &format!("byob/attachments/{id}")).await, "the infected object is gone");
-    let id = clean.body["id"].as_str().unwrap();
-    let after = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}", org.id), Some(&org.member), None).await;
-    assert_eq!((after.body["state"].as_str(), after.body["scanned_by"].as_str()), (Some("available"), Some("clamd")));
-    let events = app.call("GET", &format!("/v1/orgs/{}/events", org.id), Some(&org.admin), None).await;
-    let types: Vec<&str> = events.body.as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
-    assert!(types.contains(&"attachment-available") && types.contains(&"attachment-rejected"), "{types:?}");
-}
-
-#[tokio::test]
-async fn an_unreachable_scanner_keeps_the_file_scanning_and_the_janitor_retries() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
-    let app = TestApp::sqlite_with(scanning_app(ScannerSettings::Clamd { address: closed })).await;
-    let org = org_on(&app, Access::Moto).await;
-    let done = attach(&app, &org, "clean.txt", "text/plain", b"fine\n").await;
-    let id = done.body["id"].as_str().unwrap();
-    for _ in 0..3 {
-        app.clock.advance(chrono::Duration::hours(1));
-        run_jobs(&app).await;
-    }
-    let after = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}", org.id), Some(&org.member), None).await;
-    assert_eq!(after.body["state"], "scanning", "{:?}", after.body);
-    let job = after.body["scan_job"].as_str().unwrap();
-    let job = app.call("GET", &format!("/v1/orgs/{}/jobs/{job}", org.id), Some(&org.member), None).await;
-    assert_eq!(
-        (job.body["state"].as_str(), job.body["error"]["code"].as_str()),
-        (Some("failed"), Some("scanner-unavailable"))
-    );
-    // Not at once after the last attempt gave up; a quarter of an hour later.
-    assert_eq!(app.services.janitor.sweep().await.unwrap().scans_restarted, 0);
-    app.clock.advance(chrono::Duration::minutes(16));
-    let report = app.services.janitor.sweep().await.unwrap();
-    assert_eq!(report.scans_restarted, 1);
-    let again = app.call("GET", &format!("/v1/orgs/{}/attachments/{id}", org.id), Some(&org.member), None).await;
-    assert_ne!(again.body["scan_job"], after.body["scan_job"], "a new scan job");
-}
-
-/// An HTTP scanner stand-in: fetches the presigned URL it is given and calls a file with EICAR in it infected.
-async fn http_scanner() -> url::Url {
-    use axum::{Json, routing::post};
-    let app = axum::Router::new().route(
-        "/scan",
-        post(|Json(request): Json<Value>| async move {
-            let bytes = reqwest::get(request["url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
-            let infected = bytes.windows(5).any(|w| w == b"EICAR");
-            Json(if infected {
-                json!({ "verdict": "infected", "signature": "Test.EICAR" })
-            } else {
-                json!({ "verdict": "clean" })
-            })
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url::Url::parse(&format!("http://{address}/scan")).unwrap()
-}
-
-#[tokio::test]
-async fn an_http_scanner_gets_a_presigned_url_and_its_verdict_is_kept() {
-    let url = http_scanner().await;
-    let app = TestApp::sqlite_with(scanning_app(ScannerSettings::Http { url })).await;
-    let org = org_on(&app, Access::Moto).await;
-    let infected = attach(&app, &org, "notes.txt", "text/plain", EICAR).await;
-    let clean = attach(&app, &org, "clean.txt", "text/plain", b"fine\n").await;
-    run_jobs(&app).await;
-    let infected = get(&app, &org, &infected.body["id"]).await;
-    assert_eq!(infected.body["rejection"]["message"], "the scanner found `Test.EICAR`; the file was deleted");
-    let clean = get(&app, &org, &clean.body["id"]).await;
-    assert_eq!((clean.body["state"].as_str(), clean.body["scanned_by"].as_str()), (Some("available"), Some("http")));
 }
 
 #[tokio::test]

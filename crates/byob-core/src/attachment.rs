@@ -30,6 +30,15 @@ impl Slot {
     /// A [`FieldError`] naming the field and the rule.
     pub fn parse(collection: &str, record: &str, field: &str) -> Result<Self, FieldError> {
         Self::names(collection, field)?;
+        Self::record(record)?;
+        Ok(Self { collection: collection.into(), record: record.into(), field: field.into() })
+    }
+
+    /// Checks a record key alone (a listing narrowed to one record).
+    ///
+    /// # Errors
+    /// `slot-record`.
+    pub fn record(record: &str) -> Result<(), FieldError> {
         if record.is_empty() || record.len() > MAX_RECORD_BYTES {
             return Err(FieldError::new(
                 "record",
@@ -44,7 +53,7 @@ impl Slot {
                 "a record key has no control characters and no leading or trailing spaces",
             ));
         }
-        Ok(Self { collection: collection.into(), record: record.into(), field: field.into() })
+        Ok(())
     }
 }
 
@@ -54,8 +63,16 @@ impl Slot {
     /// # Errors
     /// `slot-name` naming the field.
     pub fn names(collection: &str, field: &str) -> Result<(), FieldError> {
-        name("collection", collection)?;
-        name("field", field)
+        Self::name("collection", collection)?;
+        Self::name("field", field)
+    }
+
+    /// Checks one collection or field name; `which` names it in the error.
+    ///
+    /// # Errors
+    /// `slot-name`.
+    pub fn name(which: &str, text: &str) -> Result<(), FieldError> {
+        name(which, text)
     }
 }
 

@@ -106,10 +106,9 @@ pub(crate) async fn receive(response: reqwest::Response, dest: &Path) -> anyhow:
         std::io::stdout().flush()?;
         return Ok(written);
     }
-    let partial = dest.with_extension(format!(
-        "{}byob-partial",
-        dest.extension().and_then(|e| e.to_str()).map(|e| format!("{e}.")).unwrap_or_default()
-    ));
+    let mut partial = dest.as_os_str().to_owned();
+    partial.push(".byob-partial");
+    let partial = std::path::PathBuf::from(partial);
     let mut file =
         tokio::fs::File::create(&partial).await.with_context(|| format!("cannot create {}", partial.display()))?;
     let result: anyhow::Result<()> = async {

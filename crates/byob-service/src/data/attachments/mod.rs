@@ -223,7 +223,7 @@ impl AttachmentService {
         let id = AttachmentId::generate();
         let upload_id = UploadId::generate();
         let now = self.deps.clock.now();
-        let mut attachment = Attachment {
+        let attachment = Attachment {
             id,
             org_id: org,
             collection: slot.collection.clone(),
@@ -268,7 +268,6 @@ impl AttachmentService {
                 return Err(e);
             }
         };
-        attachment = self.find(org, id).await?;
         self.audit(
             ctx,
             &attachment,
@@ -516,15 +515,17 @@ fn type_not_allowed(found: &str, allowed: &[String], slot: &Slot) -> ServiceErro
 
 /// Checks a listing's or deletion's names: a record needs its collection.
 fn checked_filter(filter: SlotFilter) -> Result<AttachmentFilter, ServiceError> {
-    if let Some(collection) = &filter.collection {
-        Slot::names(collection, filter.field.as_deref().unwrap_or("any"))?;
-    } else if filter.record.is_some() {
+    if filter.record.is_some() && filter.collection.is_none() {
         return Err(ServiceError::invalid("record", "give the record's collection too"));
-    } else if let Some(field) = &filter.field {
-        Slot::names("any", field)?;
+    }
+    if let Some(collection) = &filter.collection {
+        Slot::name("collection", collection)?;
+    }
+    if let Some(field) = &filter.field {
+        Slot::name("field", field)?;
     }
     if let Some(record) = &filter.record {
-        Slot::parse(filter.collection.as_deref().unwrap_or("any"), record, "any")?;
+        Slot::record(record)?;
     }
     Ok(AttachmentFilter {
         collection: filter.collection,
