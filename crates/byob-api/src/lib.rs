@@ -29,6 +29,7 @@ pub use state::{AppState, HttpLimits};
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = routes::all().split_for_parts();
     doc.merge(routes::relay().split_for_parts().1);
+    doc.merge(routes::streams().split_for_parts().1);
     openapi::finish(doc)
 }
 
@@ -39,9 +40,12 @@ pub fn app(mut state: AppState) -> Router {
     let (router, mut doc) = routes::all().split_for_parts();
     let (relay, relay_doc) = routes::relay().split_for_parts();
     doc.merge(relay_doc);
+    let (streams, streams_doc) = routes::streams().split_for_parts();
+    doc.merge(streams_doc);
     let doc = openapi::finish(doc);
     state.policy = authz::RoutePolicy::from_openapi(&doc);
     let doc = serde_json::to_value(&doc).unwrap_or_default();
+    let streams = streams.route_layer(middleware::from_fn_with_state(state.clone(), authz::authorize));
     router
         .route_layer(middleware::from_fn_with_state(state.clone(), authz::authorize))
         .route("/v1/openapi.json", axum::routing::get(move || async move { axum::Json(doc) }))
@@ -51,6 +55,7 @@ pub fn app(mut state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .merge(relay)
+        .merge(streams)
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(

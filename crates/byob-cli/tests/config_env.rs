@@ -78,6 +78,8 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("attachments.download_ttl_secs", ("42", Some(Integer(42)))),
         ("attachments.thumbnail_max_pixels", ("43", Some(Integer(43)))),
         ("attachments.thumbnail_max_source_bytes", ("44", Some(Integer(44)))),
+        ("assets.check_every_hours", ("45", Some(Integer(45)))),
+        ("assets.check_parallelism", ("46", Some(Integer(46)))),
         ("jobs.enabled", ("false", Some(Boolean(false)))),
         ("jobs.workers", ("3", Some(Integer(3)))),
         ("jobs.lease_secs", ("3", Some(Integer(3)))),

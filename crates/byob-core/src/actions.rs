@@ -10,6 +10,14 @@ macro_rules! actions {
 
 actions! {
     ACCESS_DENIED = "access.denied";
+    ASSET_DELETE = "asset.delete";
+    ASSET_PURGE = "asset.purge";
+    ASSET_READ = "asset.read";
+    ASSET_REBUILD = "asset.rebuild";
+    ASSET_RESTORE = "asset.restore";
+    ASSET_SETTINGS_SET = "asset.settings.set";
+    ASSET_VERIFY = "asset.verify";
+    ASSET_WRITE = "asset.write";
     ATTACHMENT_COMPLETE = "attachment.complete";
     ATTACHMENT_CREATE = "attachment.create";
     ATTACHMENT_DELETE = "attachment.delete";
@@ -84,6 +92,7 @@ actions! {
     EVENT_EXPORT_FAILED = "event.export-failed";
     EVENT_ATTACHMENT_AVAILABLE = "event.attachment-available";
     EVENT_ATTACHMENT_REJECTED = "event.attachment-rejected";
+    EVENT_ASSET_TAMPERED = "event.asset-tampered";
 }
 
 /// The action recorded when an event of `event_type` is emitted (`event.<type>`).

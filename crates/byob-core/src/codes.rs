@@ -46,6 +46,8 @@ error_codes! {
     UNREADABLE_BODY = "unreadable-body", 400;
     INVALID_ID = "invalid-id", 400;
     INVALID_QUERY = "invalid-query", 400;
+    /// A request header byob reads is malformed (`If-None-Match` other than `*` on a write, non-ASCII text).
+    INVALID_HEADER = "invalid-header", 400;
     BAD_REQUEST = "bad-request", 400;
     INVALID_KEY = "invalid-key", 400;
     UNAUTHENTICATED = "unauthenticated", 401;
@@ -76,6 +78,10 @@ error_codes! {
     /// The attachment has no thumbnail (not an image, too large to decode, or not yet available).
     ATTACHMENT_THUMBNAIL_NOT_FOUND = "attachment-thumbnail-not-found", 404;
     OBJECT_NOT_FOUND = "object-not-found", 404;
+    ASSET_NOT_FOUND = "asset-not-found", 404;
+    ASSET_VERSION_NOT_FOUND = "asset-version-not-found", 404;
+    /// No store check has run for the org yet.
+    ASSET_REPORT_NOT_FOUND = "asset-report-not-found", 404;
     /// An integration never verified has no latest report.
     VERIFICATION_OF_INTEGRATION_NOT_FOUND = "verification-of-integration-not-found", 404;
     // The state of things.
@@ -128,6 +134,21 @@ error_codes! {
     ATTACHMENT_SLOT_FULL = "attachment-slot-full", 409;
     ATTACHMENT_NOT_PENDING = "attachment-not-pending", 409;
     ATTACHMENT_NOT_AVAILABLE = "attachment-not-available", 409;
+    // Assets.
+    /// The asset's current version is its deletion; restore a version to bring it back.
+    ASSET_DELETED = "asset-deleted", 410;
+    /// The version's content was removed when the deleted asset's retention passed.
+    ASSET_CONTENT_PURGED = "asset-content-purged", 410;
+    /// `If-Match` / `If-None-Match` did not hold: another write came first.
+    ASSET_PRECONDITION_FAILED = "asset-precondition-failed", 412;
+    /// Other writes of the same asset kept winning; send it again.
+    ASSET_WRITE_CONFLICT = "asset-write-conflict", 409;
+    /// The bytes do not hash to the SHA-256 the client declared.
+    ASSET_HASH_MISMATCH = "asset-hash-mismatch", 422;
+    /// The object in the bucket no longer matches the version's recorded hash.
+    ASSET_TAMPERED = "asset-tampered", 409;
+    /// `byob assets rebuild` needs an org whose catalog holds no asset versions.
+    ASSET_CATALOG_NOT_EMPTY = "asset-catalog-not-empty", 409;
     // Imports and exports.
     IMPORT_RUN_ACTIVE = "import-run-active", 409;
     IMPORT_NOT_SCHEDULED = "import-not-scheduled", 409;

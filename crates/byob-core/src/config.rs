@@ -34,6 +34,7 @@ pub struct Config {
     pub monitor: MonitorConfig,
     pub uploads: UploadsConfig,
     pub attachments: AttachmentsConfig,
+    pub assets: AssetsConfig,
     pub jobs: JobsConfig,
 }
 
@@ -122,6 +123,22 @@ impl Default for AttachmentsConfig {
     }
 }
 
+/// Assets: the store check's schedule (docs/assets.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AssetsConfig {
+    /// Hours between two scheduled checks of an org's asset store; 0 checks only on request. Default 24.
+    pub check_every_hours: u64,
+    /// Objects one store check reads at once. Default 4.
+    pub check_parallelism: u64,
+}
+
+impl Default for AssetsConfig {
+    fn default() -> Self {
+        Self { check_every_hours: 24, check_parallelism: 4 }
+    }
+}
+
 /// The job queue and the janitor, run by `byob serve` in the background.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -199,6 +216,7 @@ impl Default for Config {
             monitor: MonitorConfig::default(),
             uploads: UploadsConfig::default(),
             attachments: AttachmentsConfig::default(),
+            assets: AssetsConfig::default(),
             jobs: JobsConfig::default(),
         }
     }
@@ -253,6 +271,7 @@ impl Config {
             1,
             positive,
         )?;
+        at_least("assets.check_parallelism", self.assets.check_parallelism, 1, positive)?;
         at_least("attachments.scan_timeout_secs", self.attachments.scan_timeout_secs, 1, positive)?;
         at_least("attachments.download_ttl_secs", self.attachments.download_ttl_secs, 1, positive)?;
         at_least("attachments.thumbnail_max_pixels", self.attachments.thumbnail_max_pixels, 1, positive)?;

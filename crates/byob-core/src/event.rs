@@ -20,9 +20,10 @@ pub const EXPORT_SUCCEEDED: &str = "export-succeeded";
 pub const EXPORT_FAILED: &str = "export-failed";
 pub const ATTACHMENT_AVAILABLE: &str = "attachment-available";
 pub const ATTACHMENT_REJECTED: &str = "attachment-rejected";
+pub const ASSET_TAMPERED: &str = "asset-tampered";
 
 /// Every event type byob emits.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 12] = [
     VERIFICATION_COMPLETED,
     INTEGRATION_STATE_CHANGED,
     CHECK_DRIFTED,
@@ -34,6 +35,7 @@ pub const EVENT_TYPES: [&str; 11] = [
     EXPORT_FAILED,
     ATTACHMENT_AVAILABLE,
     ATTACHMENT_REJECTED,
+    ASSET_TAMPERED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 #![deny(missing_debug_implementations)]
 
 pub mod actions;
+pub mod asset;
 pub mod attachment;
 pub mod codes;
 pub mod config;

@@ -23,6 +23,9 @@ macro_rules! rules {
 rules! {
     ACCESS_KEY_ID_FORMAT = "access-key-id-format";
     ARN_ACCOUNT = "arn-account";
+    ASSET_NAME = "asset-name";
+    ASSET_RETENTION = "asset-retention";
+    ASSET_SHA256 = "asset-sha256";
     ATTACHMENT_FILENAME = "attachment-filename";
     ATTACHMENT_MEDIA_TYPE = "attachment-media-type";
     ATTACHMENT_POLICY_FILES = "attachment-policy-files";
@@ -131,8 +134,8 @@ mod tests {
 
     /// The docs that describe rules: validation.md's tables, and the rules of import patterns, export path
     /// templates, object keys and schedules where those features are described.
-    const DOCS: [&str; 6] =
-        ["validation.md", "imports.md", "exports.md", "uploads.md", "connections.md", "attachments.md"];
+    const DOCS: [&str; 7] =
+        ["validation.md", "imports.md", "exports.md", "uploads.md", "connections.md", "attachments.md", "assets.md"];
 
     #[test]
     fn every_rule_is_documented() {

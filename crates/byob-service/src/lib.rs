@@ -62,6 +62,7 @@ pub struct DataSettings {
     pub local_warehouses: Arc<byob_ports::warehouse::LocalWarehouses>,
     pub uploads: data::UploadSettings,
     pub attachments: data::AttachmentSettings,
+    pub assets: data::AssetOperatorSettings,
     pub jobs: jobs::JobSettings,
     /// Hours after which an upload still waiting for its bytes is aborted by the janitor.
     pub abort_incomplete_after_hours: u32,
@@ -86,6 +87,7 @@ pub struct Services {
     pub connections: data::ConnectionService,
     pub uploads: data::UploadService,
     pub attachments: data::AttachmentService,
+    pub assets: data::AssetService,
     pub loads: data::Loads,
     pub exports: data::ExportService,
     pub imports: data::ImportService,
@@ -133,6 +135,14 @@ impl Services {
             events.clone(),
             data.attachments,
         );
+        let assets = data::AssetService::new(
+            deps.clone(),
+            auditor.clone(),
+            router.clone(),
+            jobs.clone(),
+            events.clone(),
+            data.assets,
+        );
         let runner = jobs::JobRunner::new(
             deps.clone(),
             data.jobs,
@@ -140,18 +150,21 @@ impl Services {
             exports.clone(),
             imports.clone(),
             attachments.clone(),
+            assets.clone(),
         );
         let janitor = data::Janitor::new(
             deps.clone(),
             uploads.clone(),
             exports.clone(),
             attachments.clone(),
+            assets.clone(),
             data.abort_incomplete_after_hours,
         );
         Self {
             connections,
             uploads,
             attachments,
+            assets,
             loads,
             exports,
             imports,

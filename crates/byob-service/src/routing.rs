@@ -89,9 +89,10 @@ async fn refuse_if_check_failed(deps: &Deps, i: &Integration, feature: Feature) 
     }
 }
 
-/// Features that keep long-lived customer files and so never run on the platform's storage.
+/// Features that keep long-lived customer files and so never run on the platform's storage. Assets may: a
+/// platform keeps an org's project files in its own storage until the org brings a bucket (and migrates them).
 fn needs_own_bucket(feature: Feature) -> bool {
-    matches!(feature, Feature::Attachments | Feature::Assets)
+    matches!(feature, Feature::Attachments)
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +133,7 @@ impl StorageRouter {
     /// The storage for `feature` in `org`.
     ///
     /// # Errors
-    /// `feature-needs-integration` for attachments and assets without an integration; `integration-disabled`
+    /// `feature-needs-integration` for attachments without an integration; `integration-disabled`
     /// when the feature's integration is disabled; the errors of [`Self::client_for`].
     pub async fn for_feature(
         &self,

@@ -40,6 +40,7 @@ async fn data_settings(
         },
         jobs,
         attachments,
+        assets: byob_service::data::AssetOperatorSettings::default(),
         abort_incomplete_after_hours: 24,
     }
 }

@@ -4,6 +4,7 @@
 #![allow(clippy::missing_panics_doc, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod app;
+pub mod assets;
 pub mod attachments;
 pub mod azurite_oauth;
 pub mod buckets;

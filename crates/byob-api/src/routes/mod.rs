@@ -1,6 +1,7 @@
 //! Every route, one file per resource. Every route is registered here through `routes!`, so it appears in the
 //! OpenAPI document, which is how the tenant-isolation test finds it.
 
+mod assets;
 mod attachments;
 mod audit;
 mod connections;
@@ -30,6 +31,12 @@ use crate::{
 /// (its URL carries the capability).
 pub(crate) fn relay() -> OpenApiRouter<AppState> {
     crate::base_router().routes(routes!(uploads::relay_part))
+}
+
+/// Asset writes and reads: authorized like every route, but outside the request body limit and timeout (their
+/// bodies stream, whatever their size).
+pub(crate) fn streams() -> OpenApiRouter<AppState> {
+    crate::base_router().routes(routes!(assets::write, assets::read))
 }
 
 pub(crate) fn all() -> OpenApiRouter<AppState> {
@@ -76,6 +83,14 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::jobs))
         .routes(routes!(uploads::job))
         .routes(routes!(uploads::cancel_job))
+        .routes(routes!(assets::list))
+        .routes(routes!(assets::public_key))
+        .routes(routes!(assets::settings, assets::set_settings))
+        .routes(routes!(assets::verify, assets::latest_report))
+        .routes(routes!(assets::rebuild))
+        .routes(routes!(assets::delete))
+        .routes(routes!(assets::versions))
+        .routes(routes!(assets::restore))
         .routes(routes!(attachments::create, attachments::list, attachments::delete_all))
         .routes(routes!(attachments::get, attachments::delete))
         .routes(routes!(attachments::complete))

@@ -152,6 +152,11 @@ fn data_settings(
             ..byob_service::jobs::JobSettings::default()
         },
         attachments: attachment_settings(config)?,
+        assets: byob_service::data::AssetOperatorSettings {
+            check_every: (config.assets.check_every_hours > 0)
+                .then(|| Duration::from_secs(config.assets.check_every_hours.saturating_mul(3600))),
+            check_parallelism: usize::try_from(config.assets.check_parallelism).unwrap_or(4),
+        },
         abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours,
     })
 }

@@ -1,6 +1,7 @@
 //! The catalog: byob's own records. One trait, one SQL implementation shared by both backends (the same
 //! migrations run on each), and one module per backend for what differs: connecting and tuning.
 
+mod assets;
 mod error;
 mod postgres;
 mod sql;
@@ -21,6 +22,7 @@ use byob_core::{
 };
 use chrono::{DateTime, Utc};
 
+pub use assets::{AssetCatalog, AssetKey, AssetStore, AssetWrite, PurgedContent};
 pub use error::CatalogError;
 pub use sql::SqlCatalog;
 
@@ -103,7 +105,7 @@ pub struct AuditFilter {
 }
 
 #[async_trait]
-pub trait Catalog: Send + Sync + std::fmt::Debug {
+pub trait Catalog: AssetCatalog + Send + Sync + std::fmt::Debug {
     /// Which backend this is (`sqlite`, `postgres`), for logs and readiness.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<(), CatalogError>;

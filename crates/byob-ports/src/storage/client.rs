@@ -369,6 +369,19 @@ impl StorageClient {
         Ok(())
     }
 
+    /// Copies an object within the bucket, server-side (keys from [`Self::key`]).
+    ///
+    /// # Errors
+    /// The bucket's errors ([`StorageError::NotFound`] when `from` is not there).
+    pub async fn copy(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
+        if let Some(writer) = &self.writer
+            && let Some(done) = writer.copy(from, to).await
+        {
+            return done;
+        }
+        Ok(object_store::ObjectStoreExt::copy(self.store.as_ref(), from, to).await?)
+    }
+
     /// Aborts a multipart upload an [`ObjectWriter`] started (e.g. in a process that died since).
     ///
     /// # Errors

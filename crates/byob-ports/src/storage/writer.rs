@@ -49,6 +49,10 @@ pub(crate) trait PartWriter: Send + Sync {
     ) -> Result<String, StorageError>;
     async fn complete(&self, key: &Path, upload_id: &str, parts: Vec<String>) -> Result<(), StorageError>;
     async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError>;
+    /// Copies an object within the bucket where the store's own copy does not serve (none: use it).
+    async fn copy(&self, _from: &Path, _to: &Path) -> Option<Result<(), StorageError>> {
+        None
+    }
 }
 
 /// S3 and Azure, through object_store's multipart calls.

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{AttachmentService, ExportService, UploadService};
+use super::{AssetService, AttachmentService, ExportService, UploadService};
 use crate::{Deps, RequestContext, ServiceError};
 
 /// Records looked at per pass.
@@ -34,6 +34,14 @@ pub struct JanitorReport {
     pub export_runs_cleaned: u64,
     /// Attachments whose scan was queued again (the scanner stayed unreachable through a job's attempts).
     pub scans_restarted: u64,
+    /// Asset manifests a failed write left out, written.
+    pub asset_manifests_written: u64,
+    /// Content of deleted assets past their retention, removed.
+    pub asset_contents_purged: u64,
+    /// Asset writes a crash left in the staging folder, cleared.
+    pub asset_writes_cleared: u64,
+    /// Scheduled asset store checks queued.
+    pub asset_checks_queued: u64,
     /// Files the storage failed to delete (tried again next pass).
     pub errors: u64,
 }
@@ -54,6 +62,7 @@ pub struct Janitor {
     uploads: UploadService,
     exports: ExportService,
     attachments: AttachmentService,
+    assets: AssetService,
     abort_incomplete_after: chrono::Duration,
     totals: Arc<JanitorTotals>,
 }
@@ -65,6 +74,7 @@ impl Janitor {
         uploads: UploadService,
         exports: ExportService,
         attachments: AttachmentService,
+        assets: AssetService,
         abort_incomplete_after_hours: u32,
     ) -> Self {
         Self {
@@ -72,6 +82,7 @@ impl Janitor {
             uploads,
             exports,
             attachments,
+            assets,
             abort_incomplete_after: chrono::Duration::hours(i64::from(abort_incomplete_after_hours)),
             totals: Arc::default(),
         }
@@ -114,6 +125,12 @@ impl Janitor {
             }
         }
         report.scans_restarted = self.attachments.restart_stalled_scans().await?;
+        let assets = self.assets.upkeep().await?;
+        report.asset_manifests_written = assets.manifests_written;
+        report.asset_contents_purged = assets.contents_purged;
+        report.asset_writes_cleared = assets.writes_cleared;
+        report.asset_checks_queued = assets.checks_queued;
+        report.errors += assets.errors;
         let (cleaned, errors) = self.exports.sweep().await?;
         report.export_runs_cleaned = cleaned;
         report.errors += errors;

@@ -1,6 +1,7 @@
 //! Data flows: connections to data platforms, uploads staged in buckets, loads of uploaded CSVs, and the
 //! janitor that cleans staged files up.
 
+mod assets;
 mod attachments;
 mod connections;
 mod export;
@@ -13,6 +14,11 @@ mod schedule;
 mod stream;
 mod uploads;
 
+pub(crate) use assets::CHECK_JOB as ASSET_CHECK_JOB;
+pub use assets::{
+    AssetOperatorSettings, AssetService, Preconditions, PublicKeyView, PublicKeys, RebuildReport, RebuildRequest,
+    UpdateAssetSettings, VerifiedRead,
+};
 pub(crate) use attachments::SCAN_JOB;
 pub use attachments::{
     AttachmentPlan, AttachmentService, AttachmentSettings, CreateAttachment, Delivery, PolicyView, ScannerSettings,

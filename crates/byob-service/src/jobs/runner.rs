@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::{JobFailure, JobHandle};
 use crate::{
     Deps, ServiceError,
-    data::{AttachmentService, ExportService, ImportService, Loads},
+    data::{AssetService, AttachmentService, ExportService, ImportService, Loads},
 };
 
 /// Operator settings for running jobs.
@@ -85,6 +85,7 @@ pub struct JobRunner {
     exports: ExportService,
     imports: ImportService,
     attachments: AttachmentService,
+    assets: AssetService,
 }
 
 fn span(d: Duration) -> chrono::Duration {
@@ -100,8 +101,9 @@ impl JobRunner {
         exports: ExportService,
         imports: ImportService,
         attachments: AttachmentService,
+        assets: AssetService,
     ) -> Self {
-        Self { deps, settings, loads, exports, imports, attachments }
+        Self { deps, settings, loads, exports, imports, attachments, assets }
     }
 
     /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
@@ -244,6 +246,7 @@ impl JobRunner {
             "export" => self.exports.execute(job, handle).await,
             "import" => self.imports.execute(job, handle).await,
             crate::data::SCAN_JOB => self.attachments.execute_scan(job, handle).await,
+            crate::data::ASSET_CHECK_JOB => self.assets.execute_check(job, handle).await,
             other => {
                 Err(JobFailure::new("job-kind-unknown", format!("this byob does not know jobs of kind `{other}`")))
             }

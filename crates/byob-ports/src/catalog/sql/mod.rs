@@ -1,6 +1,7 @@
 //! The catalog in SQL, written once for SQLite and PostgreSQL through sqlx's `Any` driver: portable SQL only
 //! (`$n` parameters, BIGINT times, TEXT ids), one file per record type.
 
+mod assets;
 mod attachments;
 mod audit;
 mod connections;
