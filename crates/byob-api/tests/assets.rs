@@ -32,7 +32,7 @@ async fn history(access: Access) {
     let app = TestApp::sqlite().await;
     let org = asset_org(&app, access, None).await;
     let name = "diagrams/model.json";
-    let (one, two) = (b"{\"tables\": 1}".to_vec(), vec![7u8; 9 << 20]);
+    let (one, two) = (b"{\"tables\": 1}".to_vec(), vec![7u8; 17 << 20]);
 
     let first = put_asset(&app, &org, name, &one, &[("if-none-match", "*")]).await;
     assert_eq!(first.status, 201, "{:?}", first.body);
@@ -55,7 +55,7 @@ async fn history(access: Access) {
 
     let (status, headers, body) = read_asset(&app, &org, name, None).await;
     assert_eq!((status, headers["etag"].to_str().unwrap()), (200, "\"v2\""));
-    assert_eq!(body.unwrap(), two, "the 9 MiB version streamed back whole");
+    assert_eq!(body.unwrap(), two, "the 17 MiB version read back whole, in ranges");
     assert_eq!(read_asset(&app, &org, name, Some(1)).await.2.unwrap(), one);
 
     let restored =
@@ -79,6 +79,11 @@ async fn history(access: Access) {
     assert_eq!(report["status"], "passed", "{report:?}");
     assert_eq!(report["counts"]["versions"], 5);
     assert_eq!(report["counts"]["objects_checked"], 3, "content shared by versions is read once");
+    if access == Access::Moto {
+        // byob asked S3 to keep each object's SHA-256 when it placed it, and the check reads those, not the bytes.
+        assert_eq!(report["counts"]["objects_checked_by_store_checksum"], 3, "{report:?}");
+        assert_eq!(report["counts"]["bytes_checked"], 0, "{report:?}");
+    }
 
     // Another byob with an empty catalog, the same bucket: the history comes back from the signed manifests.
     let key = app.call("GET", &format!("/v1/orgs/{}/assets/public-key", org.id), Some(&org.member), None).await;
@@ -232,4 +237,99 @@ async fn retention_removes_what_nothing_uses() {
     assert_eq!(status, 410);
     assert_eq!(read_asset(&app, &org, "kept.bin", None).await.2.unwrap(), b"shared", "still used elsewhere");
     assert_eq!(verify(&app, &org).await["status"], "passed");
+}
+
+/// A large asset through an upload plan: parts straight to the bucket, the declared hash checked at completion.
+async fn planned_upload(access: Access) {
+    let app = TestApp::sqlite().await;
+    let org = asset_org(&app, access, None).await;
+    let bytes: Vec<u8> = (0..11u32 << 20).map(|i| (i % 253) as u8).collect();
+    let uploads = format!("{}/uploads", asset_path(&org, "big/scene.bin"));
+    let plan = |sha256: String| {
+        let body = json!({ "size": bytes.len(), "sha256": sha256, "part_size": 5 << 20 });
+        app.call("POST", &uploads, Some(&org.member), Some(body))
+    };
+
+    let wrong = plan("ab".repeat(32)).await;
+    assert_eq!(wrong.status, 201, "{:?}", wrong.body);
+    let parts = byob_testkit::uploads::send_parts(&wrong.body, &bytes).await;
+    let id = wrong.body["upload"]["id"].as_str().unwrap();
+    let done = app
+        .call(
+            "POST",
+            &format!("{}/uploads/{id}/complete", asset_path(&org, "big/scene.bin")),
+            Some(&org.member),
+            Some(parts),
+        )
+        .await;
+    assert_eq!((done.status, done.body["code"].as_str()), (422, Some("asset-hash-mismatch")), "{:?}", done.body);
+    let missing = app.call("GET", &asset_path(&org, "big/scene.bin"), Some(&org.member), None).await;
+    assert_eq!(missing.status, 404, "nothing was written");
+
+    let right = plan(sha(&bytes)).await;
+    assert_eq!(right.status, 201, "{:?}", right.body);
+    assert!(right.body["parts"].as_array().unwrap().len() >= 2 || right.body["method"] != "multipart");
+    let parts = byob_testkit::uploads::send_parts(&right.body, &bytes).await;
+    let id = right.body["upload"]["id"].as_str().unwrap();
+    let hidden = app.call("GET", &format!("/v1/orgs/{}/uploads/{id}", org.id), Some(&org.member), None).await;
+    assert_eq!(hidden.status, 404, "an asset's upload is the asset's, not the uploads API's");
+    let done = app
+        .call(
+            "POST",
+            &format!("{}/uploads/{id}/complete", asset_path(&org, "big/scene.bin")),
+            Some(&org.member),
+            Some(parts),
+        )
+        .await;
+    assert_eq!((done.status, &done.body["sha256"]), (201, &json!(sha(&bytes))), "{:?}", done.body);
+    assert_eq!(read_asset(&app, &org, "big/scene.bin", None).await.2.unwrap(), bytes);
+    assert_eq!(verify(&app, &org).await["status"], "passed", "the staging objects are gone");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_upload_on_moto() {
+    planned_upload(Access::Moto).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_upload_on_azurite() {
+    planned_upload(Access::Azurite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_upload_on_fake_gcs() {
+    planned_upload(Access::FakeGcs).await;
+}
+
+/// On S3 byob asks the store to keep each object's SHA-256, and reads it: an object replaced with its own
+/// checksum is refused before any byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_checksums_refuse_a_replaced_object_before_any_byte() {
+    let app = TestApp::sqlite().await;
+    let org = asset_org(&app, Access::Moto, None).await;
+    let bytes = b"the real content".to_vec();
+    assert_eq!(put_asset(&app, &org, "doc.json", &bytes, &[]).await.status, 201);
+    let s3 = byob_testkit::buckets::s3_admin(&byob_testkit::server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let key = format!("{}/{}", org.prefix, content_key(&bytes));
+    let kept = s3
+        .head_object()
+        .bucket(&org.bucket)
+        .key(&key)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    let expected = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, Sha256::digest(&bytes));
+    assert_eq!(kept.checksum_sha256(), Some(expected.as_str()), "S3 keeps the content's SHA-256");
+    s3.put_object()
+        .bucket(&org.bucket)
+        .key(&key)
+        .body(b"THE REAL CONTENT".to_vec().into())
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = read_asset(&app, &org, "doc.json", None).await;
+    assert_eq!(status, 409, "refused before any byte: {body:?}");
+    assert!(String::from_utf8(body.unwrap()).unwrap().contains("asset-tampered"));
 }

@@ -118,6 +118,9 @@ pub(crate) enum ApiCommand {
     /// Attachments: files tied to a record's field, checked, scanned and kept in the org's bucket.
     #[command(subcommand)]
     Attachments(crate::attachment_args::AttachmentsCommand),
+    /// Assets: versioned project files kept under their hash in the org's bucket, with signed manifests.
+    #[command(subcommand)]
+    Assets(crate::asset_args::AssetsCommand),
     /// Jobs (loads, export runs): progress, outcome, cancel.
     #[command(subcommand)]
     Jobs(crate::data_args::JobsCommand),

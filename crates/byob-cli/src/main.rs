@@ -3,6 +3,7 @@
 //! catalog directly.
 
 mod args;
+mod asset_args;
 mod attachment_args;
 mod client;
 mod data_args;

@@ -16,6 +16,7 @@ actions! {
     ASSET_REBUILD = "asset.rebuild";
     ASSET_RESTORE = "asset.restore";
     ASSET_SETTINGS_SET = "asset.settings.set";
+    ASSET_UPLOAD = "asset.upload";
     ASSET_VERIFY = "asset.verify";
     ASSET_WRITE = "asset.write";
     ATTACHMENT_COMPLETE = "attachment.complete";

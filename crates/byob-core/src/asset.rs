@@ -267,6 +267,8 @@ pub struct StoreCounts {
     pub versions: u64,
     pub objects_checked: u64,
     pub bytes_checked: u64,
+    /// Objects checked by the SHA-256 the store itself keeps of them (S3), without reading them.
+    pub objects_checked_by_store_checksum: u64,
     pub manifests_checked: u64,
     pub objects_missing: u64,
     pub objects_tampered: u64,

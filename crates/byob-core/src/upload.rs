@@ -79,6 +79,10 @@ impl UploadState {
 /// The purpose of the upload sessions that carry attachments' bytes: byob's own (users' purposes cannot start
 /// with `byob:`), hidden from the uploads API.
 pub const ATTACHMENT_PURPOSE: &str = "byob:attachment";
+/// The purpose of the upload sessions that carry an asset's bytes through an upload plan.
+pub const ASSET_PURPOSE: &str = "byob:asset";
+/// The prefix of byob's own purposes: their uploads are reached only through what they carry.
+pub const RESERVED_PURPOSE_PREFIX: &str = "byob:";
 
 /// What became of the staged object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -96,6 +100,8 @@ pub enum Staged {
     LeftToLifecycle,
     /// Kept as an attachment's object, until the attachment is deleted.
     Attachment,
+    /// Copied into the asset store under its hash, then deleted.
+    Asset,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -46,6 +46,10 @@ CREATE TABLE asset_writes (
     staging_key     TEXT NOT NULL,
     integration_id  TEXT,
     upload_id       TEXT,
+    -- Set for a write through an upload plan: the upload, the asset and the SHA-256 declared.
+    upload          TEXT,
+    name            TEXT,
+    sha256          TEXT,
     started_at      BIGINT NOT NULL,
     PRIMARY KEY (org_id, staging_key)
 );

@@ -139,6 +139,7 @@ impl Services {
             deps.clone(),
             auditor.clone(),
             router.clone(),
+            uploads.clone(),
             jobs.clone(),
             events.clone(),
             data.assets,

@@ -9,11 +9,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use byob_core::{
-    OrgId,
+    OrgId, UploadId,
     asset::{AssetSettings, AssetVersion, StoreReport},
     job::Job,
 };
-use byob_service::data::{Preconditions, PublicKeys, RebuildReport, RebuildRequest, UpdateAssetSettings};
+use byob_service::data::{
+    CompleteUpload, CreateAssetUpload, PartUrls, Preconditions, PublicKeys, RebuildReport, RebuildRequest,
+    RefreshParts, UpdateAssetSettings, UploadPlan,
+};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -321,4 +324,71 @@ pub(crate) async fn rebuild(
     ApiJson(body): ApiJson<RebuildRequest>,
 ) -> ApiResult<Json<RebuildReport>> {
     Ok(Json(state.services.assets.rebuild(&ctx, org, body).await?))
+}
+
+/// Plan a large asset's upload straight to the bucket, declaring its SHA-256: send the parts as the plan says,
+/// then complete. `If-Match` / `If-None-Match: *` are checked now and again at completion.
+#[utoipa::path(post, operation_id = "create_asset_upload", path = "/v1/orgs/{org}/assets/{name}/uploads",
+    tag = "assets", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("name" = String, Path), ("if-match" = Option<String>, Header),
+        ("if-none-match" = Option<String>, Header)),
+    request_body = CreateAssetUpload,
+    responses((status = 201, description = "Send the parts as the plan says, then complete", body = UploadPlan)))]
+pub(crate) async fn create_upload(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateAssetUpload>,
+) -> ApiResult<(StatusCode, Json<UploadPlan>)> {
+    let preconditions = preconditions(&headers)?;
+    Ok((StatusCode::CREATED, Json(state.services.assets.begin_upload(&ctx, org, &name, &preconditions, body).await?)))
+}
+
+/// New URLs for a planned upload's parts.
+#[utoipa::path(post, operation_id = "refresh_asset_upload_parts",
+    path = "/v1/orgs/{org}/assets/{name}/uploads/{upload}/parts", tag = "assets", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("name" = String, Path), ("upload" = UploadId, Path)), request_body = RefreshParts,
+    responses((status = 200, description = "Fresh URLs", body = PartUrls)))]
+pub(crate) async fn refresh_upload(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name, upload)): ApiPath<(OrgId, String, UploadId)>,
+    ApiJson(body): ApiJson<RefreshParts>,
+) -> ApiResult<Json<PartUrls>> {
+    Ok(Json(state.services.assets.refresh_upload(&ctx, org, &name, upload, body).await?))
+}
+
+/// Complete a planned upload: byob reads the staged bytes back through SHA-256 and makes the version when they
+/// match the hash the plan declared.
+#[utoipa::path(post, operation_id = "complete_asset_upload",
+    path = "/v1/orgs/{org}/assets/{name}/uploads/{upload}/complete", tag = "assets",
+    security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("name" = String, Path), ("upload" = UploadId, Path),
+        ("if-match" = Option<String>, Header), ("if-none-match" = Option<String>, Header)),
+    request_body = CompleteUpload, responses((status = 201, description = "The new version", body = AssetVersion)))]
+pub(crate) async fn complete_upload(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name, upload)): ApiPath<(OrgId, String, UploadId)>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CompleteUpload>,
+) -> ApiResult<Response> {
+    let preconditions = preconditions(&headers)?;
+    let v = state.services.assets.complete_upload(&ctx, org, &name, upload, &preconditions, body).await?;
+    Ok((StatusCode::CREATED, version_headers(&v), Json(v)).into_response())
+}
+
+/// Drop a planned upload: its parts are discarded, nothing is written.
+#[utoipa::path(delete, operation_id = "abort_asset_upload", path = "/v1/orgs/{org}/assets/{name}/uploads/{upload}",
+    tag = "assets", security(("bearer" = ["member"])),
+    params(("org" = OrgId, Path), ("name" = String, Path), ("upload" = UploadId, Path)),
+    responses((status = 204, description = "Dropped")))]
+pub(crate) async fn abort_upload(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name, upload)): ApiPath<(OrgId, String, UploadId)>,
+) -> ApiResult<StatusCode> {
+    state.services.assets.abort_upload(&ctx, org, &name, upload).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

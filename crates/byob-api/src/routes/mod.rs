@@ -33,10 +33,11 @@ pub(crate) fn relay() -> OpenApiRouter<AppState> {
     crate::base_router().routes(routes!(uploads::relay_part))
 }
 
-/// Asset writes and reads: authorized like every route, but outside the request body limit and timeout (their
-/// bodies stream, whatever their size).
+/// Asset writes and reads, and the completion of a planned upload (which reads the bytes back through SHA-256):
+/// authorized like every route, but outside the request body limit and timeout (their bytes stream, whatever
+/// their size).
 pub(crate) fn streams() -> OpenApiRouter<AppState> {
-    crate::base_router().routes(routes!(assets::write, assets::read))
+    crate::base_router().routes(routes!(assets::write, assets::read)).routes(routes!(assets::complete_upload))
 }
 
 pub(crate) fn all() -> OpenApiRouter<AppState> {
@@ -91,6 +92,9 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::delete))
         .routes(routes!(assets::versions))
         .routes(routes!(assets::restore))
+        .routes(routes!(assets::create_upload))
+        .routes(routes!(assets::refresh_upload))
+        .routes(routes!(assets::abort_upload))
         .routes(routes!(attachments::create, attachments::list, attachments::delete_all))
         .routes(routes!(attachments::get, attachments::delete))
         .routes(routes!(attachments::complete))

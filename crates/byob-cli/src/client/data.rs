@@ -155,6 +155,32 @@ async fn start_load(
     follow(api, org, &id, json).await
 }
 
+/// Polls a job until it ends, with a spinner; returns it, or an error when it did not succeed.
+pub(super) async fn follow_quietly(api: &ApiClient, org: &str, job: &str) -> anyhow::Result<Value> {
+    let bar = transfer::spinner(&format!("job {job}"));
+    let finished = loop {
+        let value = api.get(&format!("/v1/orgs/{org}/jobs/{job}"), &[]).await?;
+        let state = value.get("state").and_then(Value::as_str).unwrap_or_default().to_string();
+        bar.set_message(format!(
+            "{state}: {} MB read",
+            value["progress"]["bytes_done"].as_u64().unwrap_or(0) / 1_000_000
+        ));
+        if matches!(state.as_str(), "succeeded" | "failed" | "cancelled") {
+            break value;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    bar.finish_and_clear();
+    if finished["state"] != "succeeded" {
+        anyhow::bail!(
+            "job {job} {}: {}",
+            finished["state"].as_str().unwrap_or_default(),
+            finished["error"]["message"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(finished)
+}
+
 /// Polls a job until it ends, showing rows and bytes; an error when it did not succeed.
 pub(super) async fn follow(api: &ApiClient, org: &str, job: &str, json: bool) -> anyhow::Result<()> {
     let bar = transfer::spinner(&format!("job {job}"));

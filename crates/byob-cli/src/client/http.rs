@@ -122,6 +122,30 @@ impl ApiClient {
         self.send(Method::DELETE, path, query, None::<&()>).await
     }
 
+    /// A PUT of raw bytes (an asset's content) with extra headers; the answer is JSON.
+    pub(crate) async fn put_bytes(
+        &self,
+        path: &str,
+        body: reqwest::Body,
+        headers: &[(&str, String)],
+    ) -> anyhow::Result<Value> {
+        let mut request =
+            self.http.put(format!("{}{path}", self.base)).header("content-type", "application/octet-stream").body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.with_context(|| format!("cannot reach byob at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.context("reading the response")?;
+        if !status.is_success() {
+            return Err(self.problem(&Method::PUT, path, status, &text));
+        }
+        serde_json::from_str(&text).context("the server answered with invalid JSON")
+    }
+
     pub(crate) async fn put(&self, path: &str, body: &impl Serialize) -> anyhow::Result<Value> {
         self.send(Method::PUT, path, &[], Some(body)).await
     }

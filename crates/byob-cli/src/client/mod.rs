@@ -1,5 +1,6 @@
 //! Client commands: one function per resource, each a thin wrapper over the HTTP API.
 
+mod assets;
 mod attachments;
 mod data;
 mod exports;
@@ -95,6 +96,7 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Uploads(cmd) => data::uploads(&api, cmd, json).await?,
         ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
         ApiCommand::Attachments(cmd) => attachments::attachments(&api, cmd, json).await?,
+        ApiCommand::Assets(cmd) => assets::assets(&api, cmd, json).await?,
         ApiCommand::Export(args) => exports::export(&api, *args, json).await?,
         ApiCommand::Exports(cmd) => exports::exports(&api, cmd, json).await?,
         ApiCommand::Imports(cmd) => imports::imports(&api, cmd, json).await?,

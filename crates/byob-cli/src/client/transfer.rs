@@ -20,7 +20,7 @@ pub(crate) fn spinner(message: &str) -> ProgressBar {
     bar
 }
 
-fn bytes_bar(total: u64) -> ProgressBar {
+pub(crate) fn bytes_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} [{wide_bar}] {bytes_per_sec} eta {eta}")

@@ -1,7 +1,7 @@
 //! The asset store's records: versions, the org's signing keys and settings, and writes still streaming.
 
 use async_trait::async_trait;
-use byob_core::{IntegrationId, OrgId, asset::AssetVersion};
+use byob_core::{IntegrationId, OrgId, UploadId, asset::AssetVersion};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
@@ -40,7 +40,17 @@ pub struct AssetWrite {
     pub integration_id: Option<IntegrationId>,
     /// The sealed multipart upload id, once the write became one.
     pub upload_id: Option<String>,
+    /// A write through an upload plan: the upload carrying the bytes, the asset and the SHA-256 declared.
+    pub planned: Option<PlannedWrite>,
     pub started_at: DateTime<Utc>,
+}
+
+/// What an upload plan for an asset was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedWrite {
+    pub upload: UploadId,
+    pub name: String,
+    pub sha256: String,
 }
 
 /// Content whose last version was purged: where it is and its hash.
@@ -128,6 +138,8 @@ pub trait AssetCatalog: Send + Sync {
 
     async fn put_asset_write(&self, write: &AssetWrite) -> Result<(), CatalogError>;
     async fn delete_asset_write(&self, org: OrgId, staging_key: &str) -> Result<(), CatalogError>;
+    /// The write an upload carries the bytes of.
+    async fn asset_write_of_upload(&self, org: OrgId, upload: UploadId) -> Result<Option<AssetWrite>, CatalogError>;
     /// Writes of any org started before `before`, oldest first.
     async fn stale_asset_writes(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<AssetWrite>, CatalogError>;
 }

@@ -22,7 +22,7 @@ use byob_core::{
 };
 use chrono::{DateTime, Utc};
 
-pub use assets::{AssetCatalog, AssetKey, AssetStore, AssetWrite, PurgedContent};
+pub use assets::{AssetCatalog, AssetKey, AssetStore, AssetWrite, PlannedWrite, PurgedContent};
 pub use error::CatalogError;
 pub use sql::SqlCatalog;
 

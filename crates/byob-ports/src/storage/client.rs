@@ -15,13 +15,13 @@ use url::Url;
 pub use super::parts::PartRules;
 pub(crate) use super::parts::{NoParts, PartSigner, S3Parts};
 pub(crate) use super::put::HeaderSigning;
-use super::put::PutConditions;
 use super::{
     StorageError,
     inspect::{BucketInspector, NoSettings},
     leftovers::{Leftovers, UnfinishedWrite},
     writer::{ObjectWriter, PartWriter},
 };
+use super::{checksum::Checksums, put::PutConditions};
 
 /// Lifetimes of presigned URLs: a default and an operator-set maximum.
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +138,8 @@ pub struct StorageClient {
     pages: Option<Arc<dyn PaginatedListStore>>,
     /// Finds unfinished writes by listing (S3, a local directory); none where the provider cannot list them.
     leftovers: Option<Arc<dyn Leftovers>>,
+    /// The store's own SHA-256 of whole objects (S3); none where it keeps none.
+    checksums: Option<Arc<dyn Checksums>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -177,6 +179,7 @@ impl StorageClient {
             writer: None,
             pages: None,
             leftovers: None,
+            checksums: None,
         }
     }
 
@@ -200,6 +203,7 @@ impl StorageClient {
             writer: None,
             pages: None,
             leftovers: None,
+            checksums: None,
         }
     }
 
@@ -342,6 +346,36 @@ impl StorageClient {
                 objects.sort_by(|a, b| a.key.cmp(&b.key));
                 Ok(ListPage { objects, next: None, requests_counted: false })
             }
+        }
+    }
+
+    pub(crate) fn with_checksums(mut self, checksums: Arc<dyn Checksums>) -> Self {
+        self.checksums = Some(checksums);
+        self
+    }
+
+    /// Copies an object within the bucket, asking the store to keep the copy's SHA-256 where it can (S3); a
+    /// plain copy elsewhere, or where the store refuses checksum headers.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn copy_keeping_sha256(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
+        if let Some(checksums) = &self.checksums
+            && checksums.copy_with_sha256(from, to).await?
+        {
+            return Ok(());
+        }
+        self.copy(from, to).await
+    }
+
+    /// The SHA-256 (lowercase hex) the store keeps of the whole object, where it keeps one.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn stored_sha256(&self, key: &Path) -> Result<Option<String>, StorageError> {
+        match &self.checksums {
+            Some(checksums) => checksums.sha256(key).await,
+            None => Ok(None),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod azure;
 mod azure_delete;
 mod azure_sas;
+mod checksum;
 mod client;
 mod error;
 pub mod gcs;

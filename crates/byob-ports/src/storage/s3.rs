@@ -10,6 +10,7 @@ use crate::net::{GuardedConnector, NetworkPolicy};
 
 use super::{
     PresignPolicy, StorageClient, StorageError,
+    checksum::S3Checksums,
     client::S3Parts,
     inspect::S3Inspector,
     sts::{AssumeRole, AssumedRoleProvider, StsSettings},
@@ -68,13 +69,34 @@ pub fn connect(
         network,
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
+    let checksums = checksums(&store, &settings.bucket, settings.kms_key.as_deref(), network)?;
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), settings.prefix, policy)
         .with_header_signing(super::client::HeaderSigning::Aws)
+        .with_checksums(checksums)
         .with_kms_key(settings.kms_key)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)
         .with_writer(Arc::new(StoreParts { store: store.clone() }))
         .with_pages(store))
+}
+
+/// The store's own SHA-256 of objects byob places, through presigned requests of the same credentials.
+fn checksums(
+    store: &Arc<object_store::aws::AmazonS3>,
+    bucket: &str,
+    kms_key: Option<&str>,
+    network: &NetworkPolicy,
+) -> Result<Arc<S3Checksums>, StorageError> {
+    let http = crate::net::guarded_http_client(network).build().map_err(|e| StorageError::Config(e.to_string()))?;
+    let encryption = kms_key
+        .map(|key| {
+            vec![
+                ("x-amz-server-side-encryption", "aws:kms".to_string()),
+                ("x-amz-server-side-encryption-aws-kms-key-id", key.to_string()),
+            ]
+        })
+        .unwrap_or_default();
+    Ok(Arc::new(S3Checksums { store: store.clone(), http, bucket: bucket.to_string(), encryption }))
 }
 
 /// Where the bucket is, for an assumed role.
@@ -129,8 +151,10 @@ pub fn connect_assumed_role(
         network,
     ));
     let parts = Arc::new(S3Parts { store: store.clone() });
+    let checksums = checksums(&store, &location.bucket, location.kms_key.as_deref(), network)?;
     Ok(StorageClient::new(store.clone(), parts, Vec::new(), location.prefix, policy)
         .with_header_signing(super::client::HeaderSigning::Aws)
+        .with_checksums(checksums)
         .with_kms_key(location.kms_key)
         .with_inspector(inspector.clone())
         .with_leftovers(inspector)

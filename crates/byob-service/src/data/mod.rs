@@ -16,8 +16,8 @@ mod uploads;
 
 pub(crate) use assets::CHECK_JOB as ASSET_CHECK_JOB;
 pub use assets::{
-    AssetOperatorSettings, AssetService, Preconditions, PublicKeyView, PublicKeys, RebuildReport, RebuildRequest,
-    UpdateAssetSettings, VerifiedRead,
+    AssetOperatorSettings, AssetService, CreateAssetUpload, Preconditions, PublicKeyView, PublicKeys, RebuildReport,
+    RebuildRequest, UpdateAssetSettings, VerifiedRead,
 };
 pub(crate) use attachments::SCAN_JOB;
 pub use attachments::{

@@ -10,7 +10,7 @@ use super::{
     SqlCatalog,
     row::{limit, ms, opt_ms, opt_parsed, opt_text, opt_time, parsed, sql, text, time},
 };
-use crate::catalog::{AssetCatalog, AssetKey, AssetStore, AssetWrite, CatalogError, PurgedContent};
+use crate::catalog::{AssetCatalog, AssetKey, AssetStore, AssetWrite, CatalogError, PlannedWrite, PurgedContent};
 
 const COLUMNS: &str = "org_id, name, version, sha256, size, deleted, author, created_at, previous, restored_from, \
                        integration_id, manifest_sha256, manifest_written, purged_at";
@@ -59,6 +59,23 @@ fn store_from_row(row: &AnyRow) -> Result<AssetStore, CatalogError> {
         last_report: opt_text(row, "last_report")?,
         updated_by: text(row, "updated_by")?,
         updated_at: time(row, "updated_at")?,
+    })
+}
+
+const WRITE_COLUMNS: &str = "org_id, staging_key, integration_id, upload_id, upload, name, sha256, started_at";
+
+fn write_from_row(row: &AnyRow) -> Result<AssetWrite, CatalogError> {
+    let planned = match (opt_parsed(row, "upload")?, opt_text(row, "name")?, opt_text(row, "sha256")?) {
+        (Some(upload), Some(name), Some(sha256)) => Some(PlannedWrite { upload, name, sha256 }),
+        _ => None,
+    };
+    Ok(AssetWrite {
+        org_id: parsed(row, "org_id")?,
+        staging_key: text(row, "staging_key")?,
+        integration_id: opt_parsed(row, "integration_id")?,
+        upload_id: opt_text(row, "upload_id")?,
+        planned,
+        started_at: time(row, "started_at")?,
     })
 }
 
@@ -388,14 +405,19 @@ impl AssetCatalog for SqlCatalog {
     }
 
     async fn put_asset_write(&self, w: &AssetWrite) -> Result<(), CatalogError> {
+        let planned = w.planned.as_ref();
         sqlx::query(
-            "INSERT INTO asset_writes (org_id, staging_key, integration_id, upload_id, started_at) VALUES ($1, $2, \
-             $3, $4, $5) ON CONFLICT (org_id, staging_key) DO UPDATE SET upload_id = $4",
+            "INSERT INTO asset_writes (org_id, staging_key, integration_id, upload_id, upload, name, sha256, \
+             started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (org_id, staging_key) DO UPDATE SET \
+             upload_id = $4",
         )
         .bind(w.org_id.to_string())
         .bind(&w.staging_key)
         .bind(w.integration_id.map(|i| i.to_string()))
         .bind(w.upload_id.clone())
+        .bind(planned.map(|p| p.upload.to_string()))
+        .bind(planned.map(|p| p.name.clone()))
+        .bind(planned.map(|p| p.sha256.clone()))
         .bind(ms(w.started_at))
         .execute(&self.pool)
         .await?;
@@ -412,24 +434,26 @@ impl AssetCatalog for SqlCatalog {
     }
 
     async fn stale_asset_writes(&self, before: DateTime<Utc>, max: u32) -> Result<Vec<AssetWrite>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT org_id, staging_key, integration_id, upload_id, started_at FROM asset_writes WHERE started_at < $1 \
-             ORDER BY started_at LIMIT $2",
-        )
+        let rows = sqlx::query(sql!(
+            "SELECT {WRITE_COLUMNS} FROM asset_writes WHERE started_at < $1 ORDER BY started_at LIMIT $2"
+        ))
         .bind(ms(before))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AssetWrite {
-                    org_id: parsed(row, "org_id")?,
-                    staging_key: text(row, "staging_key")?,
-                    integration_id: opt_parsed(row, "integration_id")?,
-                    upload_id: opt_text(row, "upload_id")?,
-                    started_at: time(row, "started_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(write_from_row).collect()
+    }
+
+    async fn asset_write_of_upload(
+        &self,
+        org: OrgId,
+        upload: byob_core::UploadId,
+    ) -> Result<Option<AssetWrite>, CatalogError> {
+        let row = sqlx::query(sql!("SELECT {WRITE_COLUMNS} FROM asset_writes WHERE org_id = $1 AND upload = $2"))
+            .bind(org.to_string())
+            .bind(upload.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(write_from_row).transpose()
     }
 }

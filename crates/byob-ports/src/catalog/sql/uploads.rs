@@ -3,7 +3,7 @@
 
 use byob_core::{
     OrgId, UploadId,
-    upload::{ATTACHMENT_PURPOSE, Staged, Transfer, Upload, UploadState},
+    upload::{RESERVED_PURPOSE_PREFIX, Staged, Transfer, Upload, UploadState},
 };
 use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row, any::AnyRow};
@@ -105,11 +105,11 @@ pub(super) async fn list(
     max: u32,
 ) -> Result<Vec<Upload>, CatalogError> {
     let rows = sqlx::query(sql!(
-        "SELECT {COLUMNS} FROM uploads WHERE org_id = $1 AND id < $2 AND purpose <> $3 ORDER BY id DESC LIMIT $4"
+        "SELECT {COLUMNS} FROM uploads WHERE org_id = $1 AND id < $2 AND purpose NOT LIKE $3 ORDER BY id DESC LIMIT $4"
     ))
     .bind(org.to_string())
     .bind(after.map_or_else(|| "~".to_string(), |a| a.to_string()))
-    .bind(ATTACHMENT_PURPOSE)
+    .bind(format!("{RESERVED_PURPOSE_PREFIX}%"))
     .bind(limit(max))
     .fetch_all(pool)
     .await?;

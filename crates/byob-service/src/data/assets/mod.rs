@@ -6,6 +6,8 @@
 mod check;
 mod commit;
 mod manifest;
+mod plan;
+mod ranges;
 mod read;
 mod rebuild;
 mod upkeep;
@@ -29,13 +31,14 @@ use utoipa::ToSchema;
 
 pub(crate) use check::CHECK_JOB;
 pub use manifest::{PublicKeyView, PublicKeys};
+pub use plan::CreateAssetUpload;
 pub use read::VerifiedRead;
 pub use rebuild::{RebuildReport, RebuildRequest};
 pub use write::Preconditions;
 
 use crate::{
-    Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, health::Events, jobs::JobService,
-    routing::RoutedStorage,
+    Access, Auditor, Deps, RequestContext, ServiceError, StorageRouter, data::UploadService, health::Events,
+    jobs::JobService, routing::RoutedStorage,
 };
 
 /// Operator settings for assets (`[assets]`).
@@ -66,6 +69,7 @@ pub struct AssetService {
     deps: Deps,
     auditor: Auditor,
     storage: StorageRouter,
+    uploads: UploadService,
     jobs: JobService,
     events: Events,
     settings: Arc<AssetOperatorSettings>,
@@ -77,11 +81,12 @@ impl AssetService {
         deps: Deps,
         auditor: Auditor,
         storage: StorageRouter,
+        uploads: UploadService,
         jobs: JobService,
         events: Events,
         settings: AssetOperatorSettings,
     ) -> Self {
-        Self { deps, auditor, storage, jobs, events, settings: Arc::new(settings) }
+        Self { deps, auditor, storage, uploads, jobs, events, settings: Arc::new(settings) }
     }
 
     async fn authorize(&self, ctx: &RequestContext, org: OrgId, access: Access) -> Result<(), ServiceError> {

@@ -28,9 +28,12 @@ pub struct VerifiedRead {
     pub body: VerifiedBody,
 }
 
-/// The content's bytes, checked as they pass: the last item is an error when they are not the version's.
+/// The content's bytes, checked as they pass: the last item is an error when they are not the version's. The
+/// last chunk is held back until the hash is known, so a client counting `Content-Length` never receives the
+/// whole length of a wrong body.
 pub struct VerifiedBody {
     inner: BoxStream<'static, Result<Bytes, object_store::Error>>,
+    held: Option<Bytes>,
     hasher: Sha256,
     seen: u64,
     expected: (String, u64),
@@ -65,7 +68,14 @@ impl Stream for VerifiedBody {
                     return Poll::Ready(Some(Err(self.mismatch(why))));
                 }
                 self.hasher.update(&chunk);
-                Poll::Ready(Some(Ok(chunk)))
+                match self.held.replace(chunk) {
+                    Some(previous) => Poll::Ready(Some(Ok(previous))),
+                    // Nothing to pass on yet: ask for the next chunk at once.
+                    None => {
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                }
             }
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
@@ -75,7 +85,7 @@ impl Stream for VerifiedBody {
                 let found = hex::encode(std::mem::take(&mut self.hasher).finalize());
                 if found == self.expected.0 && self.seen == self.expected.1 {
                     self.done = true;
-                    return Poll::Ready(None);
+                    return Poll::Ready(self.held.take().map(Ok));
                 }
                 let why = format!("the object's SHA-256 is {found} ({} bytes), not the version's", self.seen);
                 Poll::Ready(Some(Err(self.mismatch(why))))
@@ -105,17 +115,25 @@ impl AssetService {
         }
         let client = self.holding(ctx, &v).await?;
         let key = client.key(&asset::content_key(&sha))?;
-        let got = match client.store().get(&key).await {
-            Ok(got) => got,
+        let meta = match client.store().head(&key).await {
+            Ok(meta) => meta,
             Err(object_store::Error::NotFound { .. }) => {
                 return Err(self.tampered(ctx, &v, "its content object is missing from the bucket").await);
             }
             Err(e) => return Err(byob_ports::storage::StorageError::from(e).into()),
         };
-        if got.meta.size != v.size {
-            let why = format!("the object holds {} bytes, not the version's {}", got.meta.size, v.size);
+        if meta.size != v.size {
+            let why = format!("the object holds {} bytes, not the version's {}", meta.size, v.size);
             return Err(self.tampered(ctx, &v, &why).await);
         }
+        if let Some(kept) = client.stored_sha256(&key).await?
+            && kept != sha
+        {
+            let why = format!("the bucket's own checksum of the object is {kept}");
+            return Err(self.tampered(ctx, &v, &why).await);
+        }
+        let inner =
+            super::ranges::read(&client, &key, v.size).await.map_err(byob_ports::storage::StorageError::from)?;
         let reporter = self.clone();
         let (ctx_owned, tampered_version) = (ctx.clone(), v.clone());
         let on_mismatch: Box<dyn FnOnce(String) + Send> = Box::new(move |why| {
@@ -124,7 +142,8 @@ impl AssetService {
             });
         });
         let body = VerifiedBody {
-            inner: got.into_stream(),
+            inner,
+            held: None,
             hasher: Sha256::new(),
             seen: 0,
             expected: (sha, v.size),

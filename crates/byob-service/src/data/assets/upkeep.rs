@@ -73,6 +73,13 @@ impl AssetService {
             }
         }
         for write in self.deps.catalog.stale_asset_writes(now - WRITE_GRACE, BATCH).await? {
+            if let Some(planned) = &write.planned {
+                // An upload plan's bytes are the upload's: the janitor aborts it when it stays incomplete.
+                let upload = self.deps.catalog.get_upload(write.org_id, planned.upload).await?;
+                if upload.is_some_and(|u| u.state == byob_core::upload::UploadState::Pending) {
+                    continue;
+                }
+            }
             let cleared = async {
                 let client = self.storage.stored_in(&ctx, write.org_id, write.integration_id).await?;
                 if let Some(sealed) = &write.upload_id {

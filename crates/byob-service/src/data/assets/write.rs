@@ -95,6 +95,7 @@ impl AssetService {
             staging_key: staging.clone(),
             integration_id: routed.integration,
             upload_id: None,
+            planned: None,
             started_at: self.deps.clock.now(),
         };
         self.deps.catalog.put_asset_write(&record).await?;
@@ -190,13 +191,13 @@ impl AssetService {
     }
 
     /// Puts the staged bytes under their hash unless they are there already (content is written once).
-    async fn place(&self, client: &StorageClient, staging: &str, sha256: &str) -> Result<(), ServiceError> {
+    pub(super) async fn place(&self, client: &StorageClient, staging: &str, sha256: &str) -> Result<(), ServiceError> {
         let content = client.key(&asset::content_key(sha256))?;
         match client.store().head(&content).await {
             Ok(_) => Ok(()),
             Err(object_store::Error::NotFound { .. }) => {
                 let from = client.key(staging)?;
-                client.copy(&from, &content).await?;
+                client.copy_keeping_sha256(&from, &content).await?;
                 Ok(())
             }
             Err(e) => Err(byob_ports::storage::StorageError::from(e).into()),

@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use byob_core::{
     AuditOutcome, OrgId, UploadId,
     integration::Feature,
-    upload::{ATTACHMENT_PURPOSE, Staged, Transfer, Upload, UploadState, sanitise_filename},
+    upload::{RESERVED_PURPOSE_PREFIX, Staged, Transfer, Upload, UploadState, sanitise_filename},
 };
 use byob_ports::storage::{StorageClient, StorageError};
 use object_store::{ObjectStoreExt, path::Path};
@@ -124,11 +124,11 @@ impl UploadService {
         &self.deps
     }
 
-    /// An upload of the org, as the uploads API sees them: the sessions carrying attachments' bytes are the
-    /// attachments' own, reached only through them.
+    /// An upload of the org, as the uploads API sees them: the sessions carrying attachments' or assets' bytes
+    /// are theirs, reached only through them.
     pub(crate) async fn find(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {
         let upload = self.find_any(org, id).await?;
-        if upload.purpose == ATTACHMENT_PURPOSE {
+        if upload.purpose.starts_with(RESERVED_PURPOSE_PREFIX) {
             return Err(ServiceError::not_found(byob_core::codes::UPLOAD_NOT_FOUND, id));
         }
         Ok(upload)
@@ -187,7 +187,7 @@ impl UploadService {
             && (purpose.is_empty()
                 || purpose.len() > 64
                 || purpose.chars().any(char::is_control)
-                || purpose.starts_with("byob:"))
+                || purpose.starts_with(RESERVED_PURPOSE_PREFIX))
         {
             return Err(ServiceError::invalid(
                 "purpose",

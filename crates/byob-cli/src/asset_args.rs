@@ -1,0 +1,102 @@
+//! Command-line syntax of assets: versioned project files written and read through byob.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::args::OrgArg;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AssetsCommand {
+    /// Write a file as the asset's next version (streamed; its SHA-256 is sent so byob refuses a damaged copy).
+    Put {
+        #[command(flatten)]
+        org: OrgArg,
+        file: PathBuf,
+        /// The asset's name (segments joined by `/`); the file's name when absent.
+        #[arg(long)]
+        name: Option<String>,
+        /// Write only if this is still the newest version (e.g. `3`).
+        #[arg(long)]
+        if_version: Option<u64>,
+        /// Write only if the asset does not exist yet.
+        #[arg(long, conflicts_with = "if_version")]
+        create_only: bool,
+    },
+    /// Read an asset (its newest version, or `--version`), checked against its hash as it arrives.
+    Get {
+        #[command(flatten)]
+        org: OrgArg,
+        name: String,
+        #[arg(long)]
+        version: Option<u64>,
+        /// Where to write it (`-` for standard output); the name's last segment in this directory when absent.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Assets by name with their newest version.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Also deleted assets.
+        #[arg(long)]
+        deleted: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// `next_cursor` of the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// An asset's versions, newest first.
+    Versions {
+        #[command(flatten)]
+        org: OrgArg,
+        name: String,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Make an old version's content the newest version.
+    Restore {
+        #[command(flatten)]
+        org: OrgArg,
+        name: String,
+        version: u64,
+    },
+    /// Delete an asset (a version marking it deleted; its content stays for the retention).
+    Rm {
+        #[command(flatten)]
+        org: OrgArg,
+        name: String,
+    },
+    /// Check the store: objects, hashes, the manifest chain, unexpected objects; prints the report.
+    Verify {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Queue the check and print the job without waiting.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Rebuild an empty history from the signed manifests in the bucket (admins).
+    Rebuild {
+        #[command(flatten)]
+        org: OrgArg,
+        /// The public key the manifests were signed with (a file holding the base64 or PEM key), when byob lost it.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// The key that signs the org's manifests.
+    PublicKey {
+        #[command(flatten)]
+        org: OrgArg,
+        /// Print only the PEM (for `openssl pkeyutl -verify -pubin`).
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Show, or (admins) set, how long a deleted asset's content is kept.
+    Settings {
+        #[command(flatten)]
+        org: OrgArg,
+        #[arg(long)]
+        retention_days: Option<u32>,
+    },
+}
