@@ -32,6 +32,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
         (name = "connections", description = "Data platforms files are loaded into"),
         (name = "uploads", description = "Files sent straight to the bucket, previewed and loaded"),
         (name = "assets", description = "Versioned, content-addressed project files in the org's bucket, with signed manifests"),
+        (name = "migrations", description = "Moving an org's files between stores, verified, then switched"),
         (name = "attachments", description = "Files tied to a record's field, checked, scanned, and kept in the org's bucket"),
         (name = "exports", description = "Tables and queries written into the bucket, once or on a schedule"),
         (name = "imports", description = "A fixed file or the most recent dated file of a bucket, loaded into a table"),

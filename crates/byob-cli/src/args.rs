@@ -121,6 +121,12 @@ pub(crate) enum ApiCommand {
     /// Assets: versioned project files kept under their hash in the org's bucket, with signed manifests.
     #[command(subcommand)]
     Assets(crate::asset_args::AssetsCommand),
+    /// Move an org's files between byob's default storage and its integrations: copied, verified by SHA-256,
+    /// then switched; follows it with a progress bar.
+    Migrate(crate::asset_args::MigrateArgs),
+    /// Migrations: list, show, cancel.
+    #[command(subcommand)]
+    Migrations(crate::asset_args::MigrationsCommand),
     /// Jobs (loads, export runs): progress, outcome, cancel.
     #[command(subcommand)]
     Jobs(crate::data_args::JobsCommand),

@@ -100,3 +100,49 @@ pub(crate) enum AssetsCommand {
         retention_days: Option<u32>,
     },
 }
+
+/// `byob migrate`: move an org's files between stores.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MigrateArgs {
+    #[command(flatten)]
+    pub org: OrgArg,
+    /// `default` (byob's own storage) or an integration id.
+    #[arg(long)]
+    pub from: String,
+    /// `default` or an integration id.
+    #[arg(long)]
+    pub to: String,
+    /// Comma-separated: uploads, attachments, assets (all three when absent).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Report what would be copied, skipped and in conflict; copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete the copied objects from the source after the switch.
+    #[arg(long)]
+    pub delete_source: bool,
+    /// Start it and print it without following it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MigrationsCommand {
+    /// The org's migrations, newest first.
+    List {
+        #[command(flatten)]
+        org: OrgArg,
+    },
+    /// One migration: its state and counts.
+    Show {
+        #[command(flatten)]
+        org: OrgArg,
+        migration: String,
+    },
+    /// Stop a migration before its switch; the features stay on the source.
+    Cancel {
+        #[command(flatten)]
+        org: OrgArg,
+        migration: String,
+    },
+}

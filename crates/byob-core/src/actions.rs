@@ -20,6 +20,10 @@ actions! {
     ASSET_VERIFY = "asset.verify";
     ASSET_WRITE = "asset.write";
     ATTACHMENT_COMPLETE = "attachment.complete";
+    MIGRATION_CANCEL = "migration.cancel";
+    MIGRATION_COMPLETE = "migration.complete";
+    MIGRATION_START = "migration.start";
+    MIGRATION_SWITCH = "migration.switch";
     ATTACHMENT_CREATE = "attachment.create";
     ATTACHMENT_DELETE = "attachment.delete";
     ATTACHMENT_DOWNLOAD = "attachment.download";
@@ -94,6 +98,8 @@ actions! {
     EVENT_ATTACHMENT_AVAILABLE = "event.attachment-available";
     EVENT_ATTACHMENT_REJECTED = "event.attachment-rejected";
     EVENT_ASSET_TAMPERED = "event.asset-tampered";
+    EVENT_MIGRATION_COMPLETED = "event.migration-completed";
+    EVENT_MIGRATION_FAILED = "event.migration-failed";
 }
 
 /// The action recorded when an event of `event_type` is emitted (`event.<type>`).

@@ -79,6 +79,7 @@ error_codes! {
     ATTACHMENT_THUMBNAIL_NOT_FOUND = "attachment-thumbnail-not-found", 404;
     OBJECT_NOT_FOUND = "object-not-found", 404;
     ASSET_NOT_FOUND = "asset-not-found", 404;
+    MIGRATION_NOT_FOUND = "migration-not-found", 404;
     ASSET_VERSION_NOT_FOUND = "asset-version-not-found", 404;
     /// No store check has run for the org yet.
     ASSET_REPORT_NOT_FOUND = "asset-report-not-found", 404;
@@ -149,6 +150,13 @@ error_codes! {
     ASSET_TAMPERED = "asset-tampered", 409;
     /// `byob assets rebuild` needs an org whose catalog holds no asset versions.
     ASSET_CATALOG_NOT_EMPTY = "asset-catalog-not-empty", 409;
+    // Migrations.
+    /// The org already has a migration running; one at a time.
+    MIGRATION_ACTIVE = "migration-active", 409;
+    /// A migration is switching the feature's store: retry in a few seconds.
+    MIGRATION_SWITCHING = "migration-switching", 409;
+    /// The migration has ended; it cannot be cancelled.
+    MIGRATION_FINISHED = "migration-finished", 409;
     // Imports and exports.
     IMPORT_RUN_ACTIVE = "import-run-active", 409;
     IMPORT_NOT_SCHEDULED = "import-not-scheduled", 409;

@@ -21,9 +21,11 @@ pub const EXPORT_FAILED: &str = "export-failed";
 pub const ATTACHMENT_AVAILABLE: &str = "attachment-available";
 pub const ATTACHMENT_REJECTED: &str = "attachment-rejected";
 pub const ASSET_TAMPERED: &str = "asset-tampered";
+pub const MIGRATION_COMPLETED: &str = "migration-completed";
+pub const MIGRATION_FAILED: &str = "migration-failed";
 
 /// Every event type byob emits.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 14] = [
     VERIFICATION_COMPLETED,
     INTEGRATION_STATE_CHANGED,
     CHECK_DRIFTED,
@@ -36,6 +38,8 @@ pub const EVENT_TYPES: [&str; 12] = [
     ATTACHMENT_AVAILABLE,
     ATTACHMENT_REJECTED,
     ASSET_TAMPERED,
+    MIGRATION_COMPLETED,
+    MIGRATION_FAILED,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

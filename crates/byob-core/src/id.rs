@@ -106,6 +106,7 @@ define_id!(DeliveryId, "dlv", "webhook delivery");
 define_id!(ExportId, "exp", "export");
 define_id!(ImportId, "imp", "import");
 define_id!(AttachmentId, "att", "attachment");
+define_id!(MigrationId, "mig", "migration");
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,7 @@ pub mod import;
 pub mod integration;
 pub mod job;
 pub mod location;
+pub mod migration;
 pub mod model;
 pub mod random;
 pub mod redact;
@@ -24,7 +25,7 @@ pub mod upload;
 
 pub use id::{
     AttachmentId, AuditId, ConnectionId, DeliveryId, EventId, ExportId, IdError, ImportId, IntegrationId, JobId,
-    MemberId, OrgId, SecretId, TokenId, UploadId, VerificationId, WebhookId,
+    MemberId, MigrationId, OrgId, SecretId, TokenId, UploadId, VerificationId, WebhookId,
 };
 pub use model::{Actor, AuditEntry, AuditOutcome, Member, Org, Role, SecretMeta, TokenMeta};
 pub use sensitive::Sensitive;

@@ -27,6 +27,7 @@ rules! {
     ASSET_RETENTION = "asset-retention";
     ASSET_SHA256 = "asset-sha256";
     ATTACHMENT_FILENAME = "attachment-filename";
+    MIGRATION_STORE = "migration-store";
     ATTACHMENT_MEDIA_TYPE = "attachment-media-type";
     ATTACHMENT_POLICY_FILES = "attachment-policy-files";
     ATTACHMENT_POLICY_SIZE = "attachment-policy-size";
@@ -134,8 +135,16 @@ mod tests {
 
     /// The docs that describe rules: validation.md's tables, and the rules of import patterns, export path
     /// templates, object keys and schedules where those features are described.
-    const DOCS: [&str; 7] =
-        ["validation.md", "imports.md", "exports.md", "uploads.md", "connections.md", "attachments.md", "assets.md"];
+    const DOCS: [&str; 8] = [
+        "validation.md",
+        "imports.md",
+        "exports.md",
+        "uploads.md",
+        "connections.md",
+        "attachments.md",
+        "assets.md",
+        "migration.md",
+    ];
 
     #[test]
     fn every_rule_is_documented() {

@@ -63,6 +63,7 @@ pub struct DataSettings {
     pub uploads: data::UploadSettings,
     pub attachments: data::AttachmentSettings,
     pub assets: data::AssetOperatorSettings,
+    pub migrations: data::MigrationSettings,
     pub jobs: jobs::JobSettings,
     /// Hours after which an upload still waiting for its bytes is aborted by the janitor.
     pub abort_incomplete_after_hours: u32,
@@ -88,6 +89,7 @@ pub struct Services {
     pub uploads: data::UploadService,
     pub attachments: data::AttachmentService,
     pub assets: data::AssetService,
+    pub migrations: data::MigrationService,
     pub loads: data::Loads,
     pub exports: data::ExportService,
     pub imports: data::ImportService,
@@ -144,15 +146,23 @@ impl Services {
             events.clone(),
             data.assets,
         );
-        let runner = jobs::JobRunner::new(
+        let migrations = data::MigrationService::new(
             deps.clone(),
-            data.jobs,
-            loads.clone(),
-            exports.clone(),
-            imports.clone(),
-            attachments.clone(),
-            assets.clone(),
+            auditor.clone(),
+            router.clone(),
+            jobs.clone(),
+            events.clone(),
+            data.migrations,
         );
+        let kinds = jobs::JobKinds {
+            loads: loads.clone(),
+            exports: exports.clone(),
+            imports: imports.clone(),
+            attachments: attachments.clone(),
+            assets: assets.clone(),
+            migrations: migrations.clone(),
+        };
+        let runner = jobs::JobRunner::new(deps.clone(), data.jobs, kinds);
         let janitor = data::Janitor::new(
             deps.clone(),
             uploads.clone(),
@@ -166,6 +176,7 @@ impl Services {
             uploads,
             attachments,
             assets,
+            migrations,
             loads,
             exports,
             imports,

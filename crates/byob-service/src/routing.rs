@@ -142,6 +142,19 @@ impl StorageRouter {
         feature: Feature,
     ) -> Result<RoutedStorage, ServiceError> {
         crate::tenancy::visible_org(&self.deps, ctx, org).await?;
+        if let Some(m) = self.deps.catalog.active_migration(org).await?
+            && m.state == byob_core::migration::MigrationState::Switching
+            && m.features.contains(&feature)
+        {
+            return Err(ServiceError::Refused {
+                code: byob_core::codes::MIGRATION_SWITCHING,
+                message: format!(
+                    "{} are moving to their new store (migration `{}`); send this again in a few seconds",
+                    feature.as_str(),
+                    m.id
+                ),
+            });
+        }
         let all = crate::records::all_integrations(&self.deps, org).await?;
         if let Some(integration) = all.iter().find(|i| i.features.contains(&feature)) {
             if integration.state == IntegrationState::Disabled {

@@ -41,6 +41,7 @@ async fn data_settings(
         jobs,
         attachments,
         assets: byob_service::data::AssetOperatorSettings::default(),
+        migrations: byob_service::data::MigrationSettings::default(),
         abort_incomplete_after_hours: 24,
     }
 }

@@ -9,6 +9,7 @@ mod exports;
 mod imports;
 mod integrations;
 mod members;
+mod migrations;
 mod orgs;
 mod secrets;
 mod system;
@@ -95,6 +96,9 @@ pub(crate) fn all() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::create_upload))
         .routes(routes!(assets::refresh_upload))
         .routes(routes!(assets::abort_upload))
+        .routes(routes!(migrations::create, migrations::list))
+        .routes(routes!(migrations::get))
+        .routes(routes!(migrations::cancel))
         .routes(routes!(attachments::create, attachments::list, attachments::delete_all))
         .routes(routes!(attachments::get, attachments::delete))
         .routes(routes!(attachments::complete))

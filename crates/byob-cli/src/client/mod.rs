@@ -6,6 +6,7 @@ mod data;
 mod exports;
 mod http;
 mod imports;
+mod migrations;
 mod output;
 mod transfer;
 
@@ -97,6 +98,8 @@ pub(crate) async fn run(opts: &ClientOpts, command: ApiCommand) -> anyhow::Resul
         ApiCommand::Jobs(cmd) => data::jobs(&api, cmd, json).await?,
         ApiCommand::Attachments(cmd) => attachments::attachments(&api, cmd, json).await?,
         ApiCommand::Assets(cmd) => assets::assets(&api, cmd, json).await?,
+        ApiCommand::Migrate(args) => migrations::migrate(&api, args, json).await?,
+        ApiCommand::Migrations(cmd) => migrations::migrations(&api, cmd, json).await?,
         ApiCommand::Export(args) => exports::export(&api, *args, json).await?,
         ApiCommand::Exports(cmd) => exports::exports(&api, cmd, json).await?,
         ApiCommand::Imports(cmd) => imports::imports(&api, cmd, json).await?,

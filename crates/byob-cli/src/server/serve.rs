@@ -157,6 +157,7 @@ fn data_settings(
                 .then(|| Duration::from_secs(config.assets.check_every_hours.saturating_mul(3600))),
             check_parallelism: usize::try_from(config.assets.check_parallelism).unwrap_or(4),
         },
+        migrations: byob_service::data::MigrationSettings::default(),
         abort_incomplete_after_hours: config.uploads.abort_incomplete_after_hours,
     })
 }

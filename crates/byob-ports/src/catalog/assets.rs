@@ -140,6 +140,9 @@ pub trait AssetCatalog: Send + Sync {
     async fn delete_asset_write(&self, org: OrgId, staging_key: &str) -> Result<(), CatalogError>;
     /// The write an upload carries the bytes of.
     async fn asset_write_of_upload(&self, org: OrgId, upload: UploadId) -> Result<Option<AssetWrite>, CatalogError>;
+    /// The org's writes streaming into a store now (`None`: the default storage).
+    async fn asset_writes_in_flight(&self, org: OrgId, integration: Option<IntegrationId>)
+    -> Result<u64, CatalogError>;
     /// Writes of any org started before `before`, oldest first.
     async fn stale_asset_writes(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<AssetWrite>, CatalogError>;
 }

@@ -3,6 +3,7 @@
 
 mod assets;
 mod error;
+mod migrations;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -24,6 +25,7 @@ use chrono::{DateTime, Utc};
 
 pub use assets::{AssetCatalog, AssetKey, AssetStore, AssetWrite, PlannedWrite, PurgedContent};
 pub use error::CatalogError;
+pub use migrations::{MigrationCatalog, MigrationObject, Switch};
 pub use sql::SqlCatalog;
 
 /// Keyset paging: rows strictly after `after` (by id), at most `limit`.
@@ -105,7 +107,7 @@ pub struct AuditFilter {
 }
 
 #[async_trait]
-pub trait Catalog: AssetCatalog + Send + Sync + std::fmt::Debug {
+pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Debug {
     /// Which backend this is (`sqlite`, `postgres`), for logs and readiness.
     fn backend(&self) -> &'static str;
     async fn ping(&self) -> Result<(), CatalogError>;

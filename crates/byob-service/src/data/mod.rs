@@ -9,7 +9,10 @@ mod failure;
 mod import;
 mod janitor;
 mod load;
+mod migrations;
+mod parts;
 mod plan;
+mod ranges;
 mod schedule;
 mod stream;
 mod uploads;
@@ -31,6 +34,8 @@ pub use export::{CreateExport, ExportCreated, ExportPreview, ExportService, Expo
 pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};
 pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
+pub(crate) use migrations::MIGRATION_JOB;
+pub use migrations::{CreateMigration, MigrationService, MigrationSettings};
 pub use plan::{PartUrl, UploadPlan};
 pub use schedule::ScheduleRequest;
 pub use uploads::{

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 pub(crate) use handle::JobFailure;
 pub use handle::JobHandle;
+pub(crate) use runner::JobKinds;
 pub use runner::{JobRunner, JobSettings};
 
 use crate::{Access, Auditor, Deps, RequestContext, ServiceError};

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::{JobFailure, JobHandle};
 use crate::{
     Deps, ServiceError,
-    data::{AssetService, AttachmentService, ExportService, ImportService, Loads},
+    data::{AssetService, AttachmentService, ExportService, ImportService, Loads, MigrationService},
 };
 
 /// Operator settings for running jobs.
@@ -77,15 +77,22 @@ impl Default for JobSettings {
     }
 }
 
+/// The use cases whose work runs as jobs, one per kind.
+#[derive(Debug, Clone)]
+pub(crate) struct JobKinds {
+    pub(crate) loads: Loads,
+    pub(crate) exports: ExportService,
+    pub(crate) imports: ImportService,
+    pub(crate) attachments: AttachmentService,
+    pub(crate) assets: AssetService,
+    pub(crate) migrations: MigrationService,
+}
+
 #[derive(Debug, Clone)]
 pub struct JobRunner {
     deps: Deps,
     settings: JobSettings,
-    loads: Loads,
-    exports: ExportService,
-    imports: ImportService,
-    attachments: AttachmentService,
-    assets: AssetService,
+    kinds: JobKinds,
 }
 
 fn span(d: Duration) -> chrono::Duration {
@@ -94,16 +101,8 @@ fn span(d: Duration) -> chrono::Duration {
 
 impl JobRunner {
     #[must_use]
-    pub(crate) fn new(
-        deps: Deps,
-        settings: JobSettings,
-        loads: Loads,
-        exports: ExportService,
-        imports: ImportService,
-        attachments: AttachmentService,
-        assets: AssetService,
-    ) -> Self {
-        Self { deps, settings, loads, exports, imports, attachments, assets }
+    pub(crate) fn new(deps: Deps, settings: JobSettings, kinds: JobKinds) -> Self {
+        Self { deps, settings, kinds }
     }
 
     /// Claims one runnable job and runs it to its end; returns its id (its outcome is in the catalog), or
@@ -242,11 +241,12 @@ impl JobRunner {
 
     async fn execute(&self, job: &Job, handle: &JobHandle) -> Result<Value, JobFailure> {
         match job.kind.as_str() {
-            "load" => self.loads.execute(job, handle).await,
-            "export" => self.exports.execute(job, handle).await,
-            "import" => self.imports.execute(job, handle).await,
-            crate::data::SCAN_JOB => self.attachments.execute_scan(job, handle).await,
-            crate::data::ASSET_CHECK_JOB => self.assets.execute_check(job, handle).await,
+            "load" => self.kinds.loads.execute(job, handle).await,
+            "export" => self.kinds.exports.execute(job, handle).await,
+            "import" => self.kinds.imports.execute(job, handle).await,
+            crate::data::SCAN_JOB => self.kinds.attachments.execute_scan(job, handle).await,
+            crate::data::ASSET_CHECK_JOB => self.kinds.assets.execute_check(job, handle).await,
+            crate::data::MIGRATION_JOB => self.kinds.migrations.execute(job, handle).await,
             other => {
                 Err(JobFailure::new("job-kind-unknown", format!("this byob does not know jobs of kind `{other}`")))
             }

@@ -444,6 +444,23 @@ impl AssetCatalog for SqlCatalog {
         rows.iter().map(write_from_row).collect()
     }
 
+    async fn asset_writes_in_flight(
+        &self,
+        org: OrgId,
+        integration: Option<byob_core::IntegrationId>,
+    ) -> Result<u64, CatalogError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM asset_writes WHERE org_id = $1 AND COALESCE(integration_id, '') = $2 AND upload \
+             IS NULL",
+        )
+        .bind(org.to_string())
+        .bind(integration.map(|i| i.to_string()).unwrap_or_default())
+        .fetch_one(&self.pool)
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
     async fn asset_write_of_upload(
         &self,
         org: OrgId,

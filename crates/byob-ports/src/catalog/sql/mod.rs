@@ -12,6 +12,7 @@ mod imports;
 mod integrations;
 mod jobs;
 mod members;
+mod migrations;
 mod orgs;
 mod row;
 mod secrets;

@@ -313,7 +313,7 @@ async fn read_hash(client: &StorageClient, sha256: &str) -> Result<Hashed, Servi
         return Ok(Some((kept, meta.size, true)));
     }
     let mut stream =
-        super::ranges::read(client, &key, meta.size).await.map_err(byob_ports::storage::StorageError::from)?;
+        crate::data::ranges::read(client, &key, meta.size).await.map_err(byob_ports::storage::StorageError::from)?;
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     while let Some(chunk) = stream.try_next().await.map_err(byob_ports::storage::StorageError::from)? {

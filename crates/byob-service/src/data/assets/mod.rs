@@ -7,7 +7,6 @@ mod check;
 mod commit;
 mod manifest;
 mod plan;
-mod ranges;
 mod read;
 mod rebuild;
 mod upkeep;

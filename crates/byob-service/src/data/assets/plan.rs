@@ -157,7 +157,7 @@ impl AssetService {
         let client = self.storage.stored_in(ctx, org, write.integration_id).await?;
         let outcome = async {
             let staged = client.key(&write.staging_key)?;
-            let mut stream = super::ranges::read(&client, &staged, upload.size)
+            let mut stream = crate::data::ranges::read(&client, &staged, upload.size)
                 .await
                 .map_err(byob_ports::storage::StorageError::from)?;
             let mut hasher = Sha256::new();

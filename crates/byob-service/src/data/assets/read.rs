@@ -133,7 +133,7 @@ impl AssetService {
             return Err(self.tampered(ctx, &v, &why).await);
         }
         let inner =
-            super::ranges::read(&client, &key, v.size).await.map_err(byob_ports::storage::StorageError::from)?;
+            crate::data::ranges::read(&client, &key, v.size).await.map_err(byob_ports::storage::StorageError::from)?;
         let reporter = self.clone();
         let (ctx_owned, tampered_version) = (ctx.clone(), v.clone());
         let on_mismatch: Box<dyn FnOnce(String) + Send> = Box::new(move |why| {

@@ -6,20 +6,15 @@ use byob_core::{
     asset::{self, AssetVersion},
 };
 use byob_ports::{catalog::AssetWrite, storage::StorageClient};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{AssetService, commit::NewVersion, delete_object};
+use crate::data::parts::Gatherer;
 use crate::{Access, RequestContext, ServiceError};
-
-/// Bytes gathered before a part is sent (S3's parts are at least 5 MiB; GCS wants multiples of 256 KiB).
-const PART: usize = 8 << 20;
-/// Room past a part for the chunk that crosses it (the HTTP layer hands over far less at once), so the buffer
-/// never grows by doubling.
-const SLACK: usize = 1 << 20;
 
 /// `If-Match` / `If-None-Match` as the client sent them.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +155,7 @@ impl AssetService {
     {
         let mut writer = client.object_writer(client.key(&record.staging_key)?);
         let mut hasher = Sha256::new();
-        let mut gathered = BytesMut::with_capacity(PART + SLACK);
+        let mut gathered = Gatherer::new();
         let mut size = 0u64;
         let result = async {
             while let Some(chunk) = body.next().await {
@@ -169,12 +164,7 @@ impl AssetService {
                 })?;
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                gathered.extend_from_slice(&chunk);
-                while gathered.len() >= PART {
-                    // Exactly one part (GCS takes multiples of 256 KiB before the last), in a buffer of its own
-                    // size: what follows starts a new one rather than growing this one.
-                    let part = gathered.split_to(PART).freeze();
-                    gathered.reserve(PART + SLACK);
+                for part in gathered.push(&chunk) {
                     let Some(upload_id) = writer.write(part).await? else { continue };
                     let context = format!("asset-write/{}/{}", record.org_id, record.staging_key);
                     let sealed = crate::capability::seal(&self.deps, &context, &upload_id)?;
@@ -189,8 +179,8 @@ impl AssetService {
             writer.abort().await.ok();
             return Err(e);
         }
-        if !gathered.is_empty() {
-            writer.write(gathered.freeze()).await?;
+        if let Some(last) = gathered.finish() {
+            writer.write(last).await?;
         }
         writer.finish().await?;
         Ok((hex::encode(hasher.finalize()), size))

@@ -14,7 +14,7 @@ const IN_FLIGHT: usize = 4;
 
 /// The object's bytes from its start, `size` of them: one plain stream for a small object, ranges read side by
 /// side for a large one.
-pub(super) async fn read(
+pub(crate) async fn read(
     client: &StorageClient,
     key: &Path,
     size: u64,

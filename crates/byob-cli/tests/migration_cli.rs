@@ -1,0 +1,93 @@
+//! A migration from byob's default storage into a moto bucket, run by a real `byob serve` that is killed with
+//! SIGKILL midway: a new process on the same data takes the job over when its lease lapses and goes on from each
+//! object's recorded progress, copying none of the verified objects again. Then `byob migrate` through the CLI
+//! the other way, with its summary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use byob_testkit::{buckets::create_s3_bucket, buckets::unique_name, integrations::Access};
+use serde_json::{Value, json};
+use support::{Server, byob_cli, org_and_member};
+
+const ENV: [(&str, &str); 5] = [
+    ("BYOB_MONITOR__ENABLED", "false"),
+    ("BYOB_INTEGRATIONS__HTTP_ENDPOINTS", "loopback"),
+    ("BYOB_NETWORK__ALLOWED_PRIVATE_RANGES", "[\"127.0.0.0/8\"]"),
+    ("BYOB_JOBS__POLL_MS", "50"),
+    ("BYOB_JOBS__LEASE_SECS", "2"),
+];
+
+async fn wait_for(server: &Server, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let (status, text) = server.call("GET", path, token, None).await;
+        if status == 200 {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if done(&value) {
+                return value;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never reached: {text}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_migration_killed_midway_resumes_in_a_new_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &ENV).await;
+    let operator = server.operator_token();
+    let (org, _) = org_and_member(&server, &operator).await;
+    let http = reqwest::Client::new();
+    for i in 0..400 {
+        let url = format!("{}/v1/orgs/{org}/assets/files%2F{i}.txt", server.url);
+        let put = http.put(url).bearer_auth(&operator).body(format!("content of file {i}")).send().await.unwrap();
+        assert_eq!(put.status(), 201);
+    }
+    let bucket = unique_name("migcli");
+    create_s3_bucket(&bucket).await;
+    let body = byob_testkit::integrations::integration_body(Access::Moto, "customer", &bucket, "byob", &[]);
+    let int = server.json("POST", &format!("/v1/orgs/{org}/integrations"), &operator, Some(body)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let m = server
+        .json(
+            "POST",
+            &format!("/v1/orgs/{org}/migrations"),
+            &operator,
+            Some(json!({ "from": "default", "to": int, "features": ["assets"] })),
+        )
+        .await;
+    let path = format!("/v1/orgs/{org}/migrations/{}", m["id"].as_str().unwrap());
+    let midway = wait_for(&server, &operator, &path, |m| m["counts"]["copied"].as_u64().unwrap_or(0) > 0).await;
+    let mut server = server;
+    server.child.kill().await.unwrap();
+    let objects = midway["counts"]["objects"].as_u64().unwrap();
+    assert!(midway["counts"]["copied"].as_u64().unwrap() < objects, "killed midway: {midway}");
+
+    let server = Server::start(dir.path(), &[], &ENV).await;
+    let done = wait_for(&server, &operator, &path, |m| {
+        matches!(m["state"].as_str(), Some("completed" | "failed" | "cancelled"))
+    })
+    .await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["counts"]["copied"], objects, "each object copied and verified once: {done}");
+    let url = format!("{}/v1/orgs/{org}/assets/files%2F399.txt", server.url);
+    let read = http.get(url).bearer_auth(&operator).send().await.unwrap();
+    assert_eq!(read.text().await.unwrap(), "content of file 399");
+
+    // Back to the default storage through the CLI: everything is there already, so nothing is copied.
+    let (ok, out, err) = byob_cli(
+        &server,
+        &operator,
+        &["migrate", "--org", &org, "--from", &int, "--to", "default", "--features", "assets"],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("completed") && out.contains(&format!("{objects} already there")), "{out}");
+}
