@@ -17,16 +17,16 @@ SIZE_MB="${1:-2000}"
 bench_build byob-cli
 WORK=$(mktemp -d)
 SERVER_PID=""
-a="migration-a-$$"; b="migration-b-$$"; c="migration-c-$$"
+a="migration-a-$$"; b="migration-b-$$"; c="migration-c-$$"; d="migration-d-$$"
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
-  rm -rf "$WORK" "$BYOB_TEST_S3S_DIR/$a" "$BYOB_TEST_S3S_DIR/$b" "$BYOB_TEST_S3S_DIR/$c"
+  rm -rf "$WORK" "$BYOB_TEST_S3S_DIR/$a" "$BYOB_TEST_S3S_DIR/$b" "$BYOB_TEST_S3S_DIR/$c" "$BYOB_TEST_S3S_DIR/$d"
 }
 trap cleanup EXIT
 
 # The files are written straight into s3s-fs's directory: the source bucket, as byob's uploads folder has them.
 src="$BYOB_TEST_S3S_DIR/$a/byob/uploads/bench"
-mkdir -p "$src" "$BYOB_TEST_S3S_DIR/$c"
+mkdir -p "$src" "$BYOB_TEST_S3S_DIR/$c" "$BYOB_TEST_S3S_DIR/$d"
 big=$(( SIZE_MB * 1024 * 1024 * 4 / 10 ))
 small=$(( SIZE_MB * 1024 * 1024 * 2 / 10 / 500 ))
 head -c "$big" /dev/urandom > "$src/big-1.bin"
@@ -67,12 +67,18 @@ t2=$(now)
 env -u AWS_CA_BUNDLE rclone copy --s3-chunk-size 8M "s3s:$a" "s3s:$c" 2>/dev/null
 env -u AWS_CA_BUNDLE rclone check "s3s:$a" "s3s:$c" 2>/dev/null
 t3=$(now)
+# The same with the bytes through rclone (`--disable copy`), as between two providers or two accounts, where no
+# server-side copy exists and byob's migration always streams.
+env -u AWS_CA_BUNDLE rclone copy --disable copy --s3-chunk-size 8M "s3s:$a" "s3s:$d" 2>/dev/null
+env -u AWS_CA_BUNDLE rclone check "s3s:$a" "s3s:$d" 2>/dev/null
+t4=$(now)
 
 echo "rclone: $(rclone version 2>/dev/null | head -1)"
-awk -v b="$bytes" -v f="$files" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v rss="$rss_kb" 'BEGIN {
-  bm = t1 - t0; p = t3 - t2
-  printf "%-52s %8s %9s\n", "migration of " f " files, " b / 1e6 " MB", "seconds", "MB/s"
-  printf "%-52s %8.2f %9.1f\n", "byob  migrate (copy, verify on the destination, switch)", bm, b / 1e6 / bm
-  printf "%-52s %8.2f %9.1f\n", "peer  rclone copy + rclone check", p, b / 1e6 / p
-  printf "ratio (peer time / byob time): %.2fx (target >= 1.0)   byob peak RSS: %.1f MB\n", p / bm, rss / 1024
+awk -v b="$bytes" -v f="$files" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v t4="$t4" -v rss="$rss_kb" 'BEGIN {
+  bm = t1 - t0; p = t3 - t2; q = t4 - t3
+  printf "%-60s %8s %9s\n", "migration of " f " files, " b / 1e6 " MB", "seconds", "MB/s"
+  printf "%-60s %8.2f %9.1f\n", "byob  migrate (streamed, verified on the destination, switch)", bm, b / 1e6 / bm
+  printf "%-60s %8.2f %9.1f\n", "peer  rclone copy + rclone check (server-side copy)", p, b / 1e6 / p
+  printf "%-60s %8.2f %9.1f\n", "peer  rclone copy --disable copy + rclone check (streamed)", q, b / 1e6 / q
+  printf "ratios (peer time / byob time): %.2fx against the server-side copy, %.2fx against the streamed copy (target >= 1.0)   byob peak RSS: %.1f MB\n", p / bm, q / bm, rss / 1024
 }'

@@ -17,21 +17,6 @@ use byob_testkit::{
 use serde_json::{Value, json};
 use support::{Server, byob_cli, org_and_member};
 
-async fn wait_for(server: &Server, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    loop {
-        let (status, text) = server.call("GET", path, token, None).await;
-        if status == 200 {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if done(&value) {
-                return value;
-            }
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{path} did not get there: {text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn a_fresh_server_exports_with_one_command() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,7 +131,7 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
 
     let server = Server::start(dir.path(), &[], &env).await;
     let path = format!("/v1/orgs/{org}/exports/{export}/runs/{run}");
-    let ended = wait_for(&server, &token, &path, |r| matches!(r["state"].as_str(), Some("succeeded" | "failed"))).await;
+    let ended = server.wait_for(&token, &path, |r| matches!(r["state"].as_str(), Some("succeeded" | "failed"))).await;
     assert_eq!(ended["state"], "succeeded", "{ended}");
     let job = server.json("GET", &format!("/v1/orgs/{org}/jobs/{run}"), &token, None).await;
     assert_eq!(job["attempts"], 2, "the crashed attempt, then the one that finished");

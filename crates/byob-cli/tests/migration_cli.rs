@@ -6,10 +6,8 @@
 
 mod support;
 
-use std::time::Duration;
-
 use byob_testkit::{buckets::create_s3_bucket, buckets::unique_name, integrations::Access};
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Server, byob_cli, org_and_member};
 
 const ENV: [(&str, &str); 5] = [
@@ -19,21 +17,6 @@ const ENV: [(&str, &str); 5] = [
     ("BYOB_JOBS__POLL_MS", "50"),
     ("BYOB_JOBS__LEASE_SECS", "2"),
 ];
-
-async fn wait_for(server: &Server, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    loop {
-        let (status, text) = server.call("GET", path, token, None).await;
-        if status == 200 {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if done(&value) {
-                return value;
-            }
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never reached: {text}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 #[tokio::test]
 async fn a_migration_killed_midway_resumes_in_a_new_process() {
@@ -64,17 +47,16 @@ async fn a_migration_killed_midway_resumes_in_a_new_process() {
         )
         .await;
     let path = format!("/v1/orgs/{org}/migrations/{}", m["id"].as_str().unwrap());
-    let midway = wait_for(&server, &operator, &path, |m| m["counts"]["copied"].as_u64().unwrap_or(0) > 0).await;
+    let midway = server.wait_for(&operator, &path, |m| m["counts"]["copied"].as_u64().unwrap_or(0) > 0).await;
     let mut server = server;
     server.child.kill().await.unwrap();
     let objects = midway["counts"]["objects"].as_u64().unwrap();
     assert!(midway["counts"]["copied"].as_u64().unwrap() < objects, "killed midway: {midway}");
 
     let server = Server::start(dir.path(), &[], &ENV).await;
-    let done = wait_for(&server, &operator, &path, |m| {
-        matches!(m["state"].as_str(), Some("completed" | "failed" | "cancelled"))
-    })
-    .await;
+    let done = server
+        .wait_for(&operator, &path, |m| matches!(m["state"].as_str(), Some("completed" | "failed" | "cancelled")))
+        .await;
     assert_eq!(done["state"], "completed", "{done}");
     assert_eq!(done["counts"]["copied"], objects, "each object copied and verified once: {done}");
     let url = format!("{}/v1/orgs/{org}/assets/files%2F399.txt", server.url);

@@ -102,6 +102,22 @@ impl Server {
         if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap() }
     }
 
+    /// Polls `path` until its JSON satisfies `done` (three minutes at most); returns it.
+    pub async fn wait_for(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+        loop {
+            let (status, text) = self.call("GET", path, token, None).await;
+            if status == 200 {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if done(&value) {
+                    return value;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path} did not get there: {text}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub async fn stop(mut self) -> (String, String) {
         let pid = self.child.id().expect("running").to_string();

@@ -59,6 +59,9 @@ pub struct MigrationService {
     jobs: JobService,
     events: Events,
     settings: MigrationSettings,
+    /// Large objects copied at once, server-wide: each holds its ranges and parts in flight (about 60 MiB), so
+    /// memory stays bounded however many large files migrations meet; small objects go in parallel.
+    large: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl MigrationService {
@@ -71,7 +74,8 @@ impl MigrationService {
         events: Events,
         settings: MigrationSettings,
     ) -> Self {
-        Self { deps, auditor, storage, jobs, events, settings }
+        let large = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        Self { deps, auditor, storage, jobs, events, settings, large }
     }
 
     async fn authorize(&self, ctx: &RequestContext, org: OrgId, access: Access) -> Result<(), ServiceError> {

@@ -24,6 +24,8 @@ use crate::{
 /// The job kind that runs a migration.
 pub(crate) const MIGRATION_JOB: &str = "migration";
 
+/// An object over this size waits for its turn among large ones (see `MigrationService::large`).
+const LARGE: u64 = 16 << 20;
 /// Objects read from the catalog at once.
 const PAGE: u32 = 500;
 /// Catch-up passes before the switch (each copies what was written during the previous one).
@@ -243,6 +245,7 @@ impl MigrationService {
                 if handle.should_stop() {
                     return (o, Err(interrupted()));
                 }
+                let _turn = if o.size > LARGE { self.large.acquire().await.ok() } else { None };
                 let copied = copy::copy(src, dst, &o.key).await;
                 (o, copied)
             }))
