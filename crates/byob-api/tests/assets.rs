@@ -216,10 +216,9 @@ async fn tampering_on_fake_gcs() {
 }
 
 /// A deleted asset's content goes once its retention passed, unless another version still uses it.
-#[tokio::test(flavor = "multi_thread")]
-async fn retention_removes_what_nothing_uses() {
+async fn retention(access: Access) {
     let app = TestApp::sqlite().await;
-    let org = asset_org(&app, Access::Moto, None).await;
+    let org = asset_org(&app, access, None).await;
     put_asset(&app, &org, "gone.bin", b"only here", &[]).await;
     put_asset(&app, &org, "gone.bin", b"shared", &[]).await;
     put_asset(&app, &org, "kept.bin", b"shared", &[]).await;
@@ -237,6 +236,21 @@ async fn retention_removes_what_nothing_uses() {
     assert_eq!(status, 410);
     assert_eq!(read_asset(&app, &org, "kept.bin", None).await.2.unwrap(), b"shared", "still used elsewhere");
     assert_eq!(verify(&app, &org).await["status"], "passed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_on_moto() {
+    retention(Access::Moto).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_on_azurite() {
+    retention(Access::Azurite).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retention_on_fake_gcs() {
+    retention(Access::FakeGcs).await;
 }
 
 /// A large asset through an upload plan: parts straight to the bucket, the declared hash checked at completion.
