@@ -70,6 +70,9 @@ async fn default_storage_to_moto() {
     let dry = migration(&app, &org, &dry["id"]).await;
     assert_eq!(dry["state"], "completed", "{dry:?}");
     assert_eq!((dry["counts"]["objects"].as_u64(), dry["counts"]["copied"].as_u64()), (Some(83), Some(0)), "{dry:?}");
+    let reported =
+        app.call("GET", &format!("/v1/orgs/{}/events?type=migration-completed", org.id), Some(&org.admin), None).await;
+    assert_eq!(reported.body[0]["payload"]["dry_run"], true, "a dry run reports its end too: {:?}", reported.body);
 
     let m = migrate(&app, &org, json!({ "from": "default", "to": int, "features": ["uploads", "assets"] })).await;
     let again = app

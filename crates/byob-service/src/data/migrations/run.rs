@@ -218,6 +218,7 @@ impl MigrationService {
         m.state = MigrationState::Completed;
         m.finished_at = Some(self.deps.clock.now());
         self.save(m).await?;
+        self.completed(ctx, m).await;
         Ok(())
     }
 
