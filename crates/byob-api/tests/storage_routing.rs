@@ -39,17 +39,19 @@ async fn without_an_integration_files_go_to_the_default_storage_per_org() {
     assert!(!routed_a.client.can_presign(), "a local directory hands out no URLs");
 }
 
+/// Attachments live only in the org's own bucket; assets may start on the default storage (the platform's own,
+/// until the org brings a bucket and migrates them).
 #[tokio::test]
-async fn attachments_and_assets_need_the_orgs_own_bucket() {
+async fn attachments_need_the_orgs_own_bucket_and_assets_may_start_on_the_default_storage() {
     let app = TestApp::sqlite().await;
     let o = org(&app).await;
-    for feature in [Feature::Attachments, Feature::Assets] {
-        let refused = app.services.storage.for_feature(&operator(), o, feature).await;
-        assert!(
-            matches!(refused, Err(ServiceError::Refused { code: byob_core::codes::FEATURE_NEEDS_INTEGRATION, .. })),
-            "{refused:?}"
-        );
-    }
+    let refused = app.services.storage.for_feature(&operator(), o, Feature::Attachments).await;
+    assert!(
+        matches!(refused, Err(ServiceError::Refused { code: byob_core::codes::FEATURE_NEEDS_INTEGRATION, .. })),
+        "{refused:?}"
+    );
+    let routed = app.services.storage.for_feature(&operator(), o, Feature::Assets).await.unwrap();
+    assert!(routed.integration.is_none());
 }
 
 #[tokio::test]
