@@ -12,6 +12,28 @@ const RANGE: u64 = 8 << 20;
 /// Ranges read at once.
 const IN_FLIGHT: usize = 4;
 
+/// The object's SHA-256 (lowercase hex) and size, read through in ranges; none when it is not there.
+pub(crate) async fn sha256_of(
+    client: &StorageClient,
+    key: &Path,
+) -> Result<Option<(String, u64)>, byob_ports::storage::StorageError> {
+    use futures::TryStreamExt;
+    use sha2::{Digest, Sha256};
+    let meta = match client.store().head(key).await {
+        Ok(meta) => meta,
+        Err(object_store::Error::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut stream = read(client, key, meta.size).await?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    while let Some(chunk) = stream.try_next().await? {
+        size += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    Ok(Some((hex::encode(hasher.finalize()), size)))
+}
+
 /// The object's bytes from its start, `size` of them: one plain stream for a small object, ranges read side by
 /// side for a large one.
 pub(crate) async fn read(

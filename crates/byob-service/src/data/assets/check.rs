@@ -300,27 +300,16 @@ impl AssetService {
 /// An object's SHA-256, its size, and whether the store's own checksum gave the hash; none when it is not there.
 type Hashed = Option<(String, u64, bool)>;
 
-/// Streams an object through SHA-256.
+/// An object's hash: the store's own checksum of the whole object where it keeps one (no need to read it), else
+/// the bytes read through SHA-256.
 async fn read_hash(client: &StorageClient, sha256: &str) -> Result<Hashed, ServiceError> {
     let key = client.key(&asset::content_key(sha256))?;
-    let meta = match client.store().head(&key).await {
-        Ok(meta) => meta,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(byob_ports::storage::StorageError::from(e).into()),
-    };
-    // The store's own checksum of the whole object, where it keeps one, is the content's hash: no need to read.
     if let Some(kept) = client.stored_sha256(&key).await? {
+        let meta = client.store().head(&key).await.map_err(byob_ports::storage::StorageError::from)?;
         return Ok(Some((kept, meta.size, true)));
     }
-    let mut stream =
-        crate::data::ranges::read(client, &key, meta.size).await.map_err(byob_ports::storage::StorageError::from)?;
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.try_next().await.map_err(byob_ports::storage::StorageError::from)? {
-        size += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    Ok(Some((hex::encode(hasher.finalize()), size, false)))
+    let read = crate::data::ranges::sha256_of(client, &key).await?;
+    Ok(read.map(|(hash, size)| (hash, size, false)))
 }
 
 /// Every object under `folder` (relative to the store's prefix), as relative keys.

@@ -33,20 +33,7 @@ pub(super) async fn list(client: &StorageClient, folders: &[&str]) -> Result<Vec
 
 /// The object's SHA-256 and size, read through; none when it is not there.
 pub(super) async fn hash(client: &StorageClient, key: &str) -> Result<Option<(String, u64)>, ServiceError> {
-    let path = client.key(key)?;
-    let meta = match client.store().head(&path).await {
-        Ok(meta) => meta,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(StorageError::from(e).into()),
-    };
-    let mut stream = crate::data::ranges::read(client, &path, meta.size).await.map_err(StorageError::from)?;
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    while let Some(chunk) = stream.try_next().await.map_err(StorageError::from)? {
-        size += chunk.len() as u64;
-        hasher.update(&chunk);
-    }
-    Ok(Some((hex::encode(hasher.finalize()), size)))
+    Ok(crate::data::ranges::sha256_of(client, &client.key(key)?).await?)
 }
 
 /// Copies one object and verifies it on the destination; returns its SHA-256.

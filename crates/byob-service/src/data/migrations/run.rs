@@ -158,7 +158,7 @@ impl MigrationService {
     async fn plan(&self, m: &mut Migration, src: &StorageClient, dst: &StorageClient) -> Result<(), Stop> {
         let folders = Self::folders(m);
         let source = copy::list(src, &folders).await?;
-        self.record(m, source, dst).await?;
+        self.record(m, source, src, dst).await?;
         Ok(())
     }
 
@@ -168,6 +168,7 @@ impl MigrationService {
         &self,
         m: &mut Migration,
         source: Vec<MigrationObject>,
+        src: &StorageClient,
         dst: &StorageClient,
     ) -> Result<u64, ServiceError> {
         let added = self.deps.catalog.add_migration_objects(m.id, &source).await?;
@@ -176,7 +177,6 @@ impl MigrationService {
         }
         let there: HashMap<String, u64> =
             copy::list(dst, &Self::folders(m)).await?.into_iter().map(|o| (o.key, o.size)).collect();
-        let src = self.client(&RequestContext::system(), m, m.source()).await?;
         let sizes: HashMap<&str, u64> = source.iter().map(|o| (o.key.as_str(), o.size)).collect();
         for key in &added {
             let size = sizes.get(key.as_str()).copied().unwrap_or_default();
@@ -184,7 +184,7 @@ impl MigrationService {
             m.counts.bytes += size;
             let Some(there_size) = there.get(key) else { continue };
             let same = *there_size == size
-                && copy::hash(&src, key).await?.map(|h| h.0) == copy::hash(dst, key).await?.map(|h| h.0);
+                && copy::hash(src, key).await?.map(|h| h.0) == copy::hash(dst, key).await?.map(|h| h.0);
             if same {
                 self.deps.catalog.mark_migration_object(m.id, key, "verified", None, false).await?;
                 m.counts.skipped += 1;
@@ -285,7 +285,7 @@ impl MigrationService {
         handle: &JobHandle,
     ) -> Result<u64, Stop> {
         let source = copy::list(src, &Self::folders(m)).await?;
-        let added = self.record(m, source, dst).await?;
+        let added = self.record(m, source, src, dst).await?;
         if m.counts.conflicts > 0 {
             return Err(Stop::Failed(ServiceError::invalid(
                 "destination",
