@@ -29,6 +29,15 @@ impl Gatherer {
         parts
     }
 
+    /// Adds a chunk it may keep as it is: one of exactly a part's size that arrives on a part's boundary (a range
+    /// read of `PART` bytes) becomes that part without a copy.
+    pub(crate) fn push_bytes(&mut self, chunk: Bytes) -> Vec<Bytes> {
+        if self.buf.is_empty() && chunk.len() == PART {
+            return vec![chunk];
+        }
+        self.push(&chunk)
+    }
+
     /// What is left: the last part, if any.
     pub(crate) fn finish(self) -> Option<Bytes> {
         (!self.buf.is_empty()).then(|| self.buf.freeze())
@@ -49,5 +58,19 @@ mod tests {
         }
         assert_eq!(sizes, [PART, PART]);
         assert_eq!(g.finish().map(|b| b.len()), Some((18 << 20) - 2 * PART));
+    }
+
+    #[test]
+    fn a_whole_part_on_a_boundary_is_kept_as_it_is() {
+        let mut g = Gatherer::new();
+        let whole = Bytes::from(vec![7u8; PART]);
+        let parts = g.push_bytes(whole.clone());
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].as_ptr(), whole.as_ptr(), "the range's own buffer, not a copy");
+        // Off a boundary it is gathered like any chunk.
+        assert!(g.push_bytes(Bytes::from(vec![1u8; 10])).is_empty());
+        let parts = g.push_bytes(whole);
+        assert_eq!(parts.iter().map(Bytes::len).collect::<Vec<_>>(), [PART]);
+        assert_eq!(g.finish().map(|b| b.len()), Some(10));
     }
 }

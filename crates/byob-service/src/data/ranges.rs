@@ -9,8 +9,11 @@ use object_store::{ObjectStoreExt, path::Path};
 
 /// The size of one range.
 const RANGE: u64 = 8 << 20;
-/// Ranges read at once.
+/// Ranges read at once where the reader takes them as fast as they come (hashing).
 const IN_FLIGHT: usize = 4;
+/// Ranges read ahead of a writer: a copy goes at the destination's pace, and a deeper read-ahead would only hold
+/// more memory while it waits.
+pub(crate) const AHEAD_OF_A_WRITER: usize = 2;
 
 /// The object's SHA-256 (lowercase hex) and size, read through in ranges; none when it is not there.
 pub(crate) async fn sha256_of(
@@ -41,6 +44,16 @@ pub(crate) async fn read(
     key: &Path,
     size: u64,
 ) -> Result<BoxStream<'static, Result<Bytes, object_store::Error>>, object_store::Error> {
+    read_ahead(client, key, size, IN_FLIGHT).await
+}
+
+/// [`read`] with `in_flight` ranges at once.
+pub(crate) async fn read_ahead(
+    client: &StorageClient,
+    key: &Path,
+    size: u64,
+    in_flight: usize,
+) -> Result<BoxStream<'static, Result<Bytes, object_store::Error>>, object_store::Error> {
     if size <= 2 * RANGE {
         return Ok(client.store().get(key).await?.into_stream());
     }
@@ -51,5 +64,5 @@ pub(crate) async fn read(
         let range = i * RANGE..((i + 1) * RANGE).min(size);
         async move { store.get_range(&key, range).await }
     });
-    Ok(futures::stream::iter(ranges).buffered(IN_FLIGHT).boxed())
+    Ok(futures::stream::iter(ranges).buffered(in_flight.max(1)).boxed())
 }

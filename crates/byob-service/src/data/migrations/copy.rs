@@ -43,7 +43,9 @@ pub(super) async fn hash(client: &StorageClient, key: &str) -> Result<Option<(St
 pub(super) async fn copy(src: &StorageClient, dst: &StorageClient, key: &str) -> Result<String, ServiceError> {
     let from = src.key(key)?;
     let meta = src.store().head(&from).await.map_err(StorageError::from)?;
-    let mut body = crate::data::ranges::read(src, &from, meta.size).await.map_err(StorageError::from)?;
+    let mut body = crate::data::ranges::read_ahead(src, &from, meta.size, crate::data::ranges::AHEAD_OF_A_WRITER)
+        .await
+        .map_err(StorageError::from)?;
     let mut writer = dst.object_writer(dst.key(key)?);
     let mut hasher = Sha256::new();
     let mut gathered = Gatherer::new();
@@ -51,7 +53,7 @@ pub(super) async fn copy(src: &StorageClient, dst: &StorageClient, key: &str) ->
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(StorageError::from)?;
             hasher.update(&chunk);
-            for part in gathered.push(&chunk) {
+            for part in gathered.push_bytes(chunk) {
                 writer.write(part).await?;
             }
         }

@@ -59,7 +59,7 @@ pub struct MigrationService {
     jobs: JobService,
     events: Events,
     settings: MigrationSettings,
-    /// Large objects copied at once, server-wide: each holds its ranges and parts in flight (about 60 MiB), so
+    /// Large objects copied at once, server-wide: each holds its ranges and parts in flight (about 40 MiB), so
     /// memory stays bounded however many large files migrations meet; small objects go in parallel.
     large: std::sync::Arc<tokio::sync::Semaphore>,
 }
@@ -74,7 +74,7 @@ impl MigrationService {
         events: Events,
         settings: MigrationSettings,
     ) -> Self {
-        let large = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let large = std::sync::Arc::new(tokio::sync::Semaphore::new(2));
         Self { deps, auditor, storage, jobs, events, settings, large }
     }
 

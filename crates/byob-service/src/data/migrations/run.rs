@@ -28,6 +28,8 @@ pub(crate) const MIGRATION_JOB: &str = "migration";
 const LARGE: u64 = 16 << 20;
 /// Objects read from the catalog at once.
 const PAGE: u32 = 500;
+/// How often a migration's counts are saved while it copies.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Catch-up passes before the switch (each copies what was written during the previous one).
 const CATCH_UP_PASSES: u64 = 5;
 /// How long the switch waits for asset writes already streaming into the source.
@@ -222,7 +224,9 @@ impl MigrationService {
         Ok(())
     }
 
-    /// Copies every pending object, several at once.
+    /// Copies every pending object, several at once, as one pipeline: a new copy starts as soon as one ends (a
+    /// large object does not hold the small ones back), and each verified object is recorded as it ends, so a
+    /// restart copies none of them again.
     async fn copy_pending(
         &self,
         m: &mut Migration,
@@ -230,48 +234,60 @@ impl MigrationService {
         dst: &StorageClient,
         handle: &JobHandle,
     ) -> Result<(), Stop> {
+        let failed = std::sync::atomic::AtomicBool::new(false);
         loop {
             if handle.should_stop() {
                 return Err(if handle.cancelled() { Stop::Cancelled } else { Stop::Failed(interrupted()) });
             }
-            // A few rounds of copies at a time, each recorded before the next, so progress shows and a restart
-            // loses little.
-            let round = u32::try_from(self.settings.parallel.max(1) * 4).unwrap_or(PAGE);
-            let page = self.deps.catalog.migration_objects(m.id, "pending", None, round).await?;
+            let page = self.deps.catalog.migration_objects(m.id, "pending", None, PAGE).await?;
             if page.is_empty() {
                 return Ok(());
             }
-            let copies = futures::stream::iter(page.into_iter().map(|o| async move {
-                // A shutdown stops the copies not yet started; those under way end first.
-                if handle.should_stop() {
-                    return (o, Err(interrupted()));
+            let failed = &failed;
+            let mut copies = futures::stream::iter(page.into_iter().map(|o| async move {
+                // A shutdown, or a copy that failed, stops the copies not yet started; those under way end first.
+                if handle.should_stop() || failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    return (o, None);
                 }
                 let _turn = if o.size > LARGE { self.large.acquire().await.ok() } else { None };
                 let copied = copy::copy(src, dst, &o.key).await;
-                (o, copied)
+                if copied.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                (o, Some(copied))
             }))
             .buffer_unordered(self.settings.parallel.max(1));
-            let done: Vec<(MigrationObject, Result<String, ServiceError>)> = copies.collect().await;
             let mut first_error = None;
-            for (o, copied) in done {
+            let mut saved = tokio::time::Instant::now();
+            while let Some((o, copied)) = copies.next().await {
                 match copied {
-                    Ok(sha) => {
+                    Some(Ok(sha)) => {
                         self.deps.catalog.mark_migration_object(m.id, &o.key, "verified", Some(&sha), true).await?;
                         m.counts.copied += 1;
                         m.counts.bytes_copied += o.size;
                         handle.add_bytes(o.size);
                     }
-                    Err(e) => {
+                    Some(Err(e)) => {
                         first_error.get_or_insert(e);
                     }
+                    None => {}
+                }
+                // The counts shown while it runs.
+                if saved.elapsed() >= PROGRESS_EVERY {
+                    self.save(m).await?;
+                    saved = tokio::time::Instant::now();
                 }
             }
+            drop(copies);
             self.save(m).await?;
             if handle.cancelled() {
                 return Err(Stop::Cancelled);
             }
             if let Some(e) = first_error {
                 return Err(Stop::Failed(e));
+            }
+            if handle.should_stop() {
+                return Err(Stop::Failed(interrupted()));
             }
         }
     }
