@@ -57,6 +57,7 @@ on_both_backends!(
     an_integrations_secrets_are_hidden_from_the_secrets_api_but_rotated,
     attachments_fill_a_field_up_to_the_limit_and_list_by_slot,
     attachment_policies_are_per_field_and_per_org,
+    a_migrations_progress_is_what_its_objects_record,
 );
 
 async fn org(c: &impl Catalog, name: &str) -> Org {
@@ -391,4 +392,43 @@ async fn attachment_policies_are_per_field_and_per_org(c: &impl Catalog) {
     assert_eq!(c.list_attachment_policies(o.id).await.unwrap(), vec![changed]);
     assert!(c.delete_attachment_policy(o.id, "orders", "invoice").await.unwrap());
     assert!(c.list_attachment_policies(o.id).await.unwrap().is_empty());
+}
+
+async fn a_migrations_progress_is_what_its_objects_record(c: &impl Catalog) {
+    use byob_core::migration::{Migration, MigrationCounts, MigrationState};
+    use catalog::{MigrationObject, MigrationProgress};
+    let o = org(c, "acme").await;
+    let m = Migration {
+        id: byob_core::MigrationId::generate(),
+        org_id: o.id,
+        from: "default".into(),
+        to: "default".into(),
+        features: vec![Feature::Assets],
+        dry_run: false,
+        delete_source: true,
+        state: MigrationState::Copying,
+        job_id: None,
+        counts: MigrationCounts::default(),
+        conflicts: Vec::new(),
+        error: None,
+        created_by: "mem_a".into(),
+        created_at: now(),
+        switched_at: None,
+        finished_at: None,
+    };
+    assert!(c.insert_migration(&m).await.unwrap());
+    let objects: Vec<MigrationObject> =
+        [("a", 10), ("b", 20), ("c", 40)].map(|(key, size)| MigrationObject { key: key.into(), size }).into();
+    c.add_migration_objects(m.id, &objects).await.unwrap();
+    assert_eq!(c.migration_progress(m.id).await.unwrap(), MigrationProgress::default());
+    c.mark_migration_object(m.id, "a", "verified", Some("aa"), true).await.unwrap();
+    // Already on the destination: verified, not copied.
+    c.mark_migration_object(m.id, "b", "verified", None, false).await.unwrap();
+    c.mark_migration_object(m.id, "c", "verified", Some("cc"), true).await.unwrap();
+    let copied = MigrationProgress { copied: 2, bytes_copied: 50, deleted: 0 };
+    assert_eq!(c.migration_progress(m.id).await.unwrap(), copied);
+    // Deleting from the source keeps whether each was copied.
+    c.mark_migration_object(m.id, "a", "deleted", None, false).await.unwrap();
+    c.mark_migration_object(m.id, "b", "deleted", None, false).await.unwrap();
+    assert_eq!(c.migration_progress(m.id).await.unwrap(), MigrationProgress { deleted: 2, ..copied });
 }

@@ -13,6 +13,17 @@ pub struct MigrationObject {
     pub size: u64,
 }
 
+/// What a migration's objects record of its progress: the counts it shows are set from these when it goes on
+/// after a crash, since an object is recorded as it ends and the counts only every so often.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrationProgress {
+    /// Objects copied (not found on the destination already), and their bytes.
+    pub copied: u64,
+    pub bytes_copied: u64,
+    /// Objects deleted from the source.
+    pub deleted: u64,
+}
+
 /// The routing a migration switches at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Switch {
@@ -47,7 +58,8 @@ pub trait MigrationCatalog: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<MigrationObject>, CatalogError>;
-    /// Marks an object verified (`copied`: it was copied, not found there already) or deleted.
+    /// Marks an object verified (`copied`: it was copied, not found there already) or deleted (which keeps
+    /// whether it was copied).
     async fn mark_migration_object(
         &self,
         id: MigrationId,
@@ -56,6 +68,8 @@ pub trait MigrationCatalog: Send + Sync {
         sha256: Option<&str>,
         copied: bool,
     ) -> Result<(), CatalogError>;
+    /// What its objects record of the migration's progress.
+    async fn migration_progress(&self, id: MigrationId) -> Result<MigrationProgress, CatalogError>;
     /// Moves the features from one store to the other in one transaction: the integrations' features, and the
     /// records whose files were copied (settled uploads, attachments, asset versions) now name the destination.
     async fn switch_features(&self, switch: &Switch) -> Result<(), CatalogError>;

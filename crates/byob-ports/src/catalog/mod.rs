@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 
 pub use assets::{AssetCatalog, AssetKey, AssetStore, AssetWrite, PlannedWrite, PurgedContent};
 pub use error::CatalogError;
-pub use migrations::{MigrationCatalog, MigrationObject, Switch};
+pub use migrations::{MigrationCatalog, MigrationObject, MigrationProgress, Switch};
 pub use sql::SqlCatalog;
 
 /// Keyset paging: rows strictly after `after` (by id), at most `limit`.

@@ -8,7 +8,7 @@ use super::{
     SqlCatalog,
     row::{json, limit, ms, text, to_json},
 };
-use crate::catalog::{CatalogError, MigrationCatalog, MigrationObject, Switch};
+use crate::catalog::{CatalogError, MigrationCatalog, MigrationObject, MigrationProgress, Switch};
 
 const ACTIVE: &str = "('planning', 'copying', 'switching', 'deleting_source')";
 
@@ -135,8 +135,8 @@ impl MigrationCatalog for SqlCatalog {
         copied: bool,
     ) -> Result<(), CatalogError> {
         sqlx::query(
-            "UPDATE migration_objects SET state = $3, sha256 = COALESCE($4, sha256), copied = $5 WHERE migration_id = \
-             $1 AND object_key = $2",
+            "UPDATE migration_objects SET state = $3, sha256 = COALESCE($4, sha256), copied = CASE WHEN $5 = 1 THEN 1 \
+             ELSE copied END WHERE migration_id = $1 AND object_key = $2",
         )
         .bind(id.to_string())
         .bind(key)
@@ -146,6 +146,27 @@ impl MigrationCatalog for SqlCatalog {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn migration_progress(&self, id: MigrationId) -> Result<MigrationProgress, CatalogError> {
+        // CAST: PostgreSQL sums BIGINTs as NUMERIC.
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(copied), 0) AS BIGINT) AS copied, CAST(COALESCE(SUM(CASE WHEN copied = 1 THEN \
+             size ELSE 0 END), 0) AS BIGINT) AS bytes_copied, CAST(COALESCE(SUM(CASE WHEN state = 'deleted' THEN 1 \
+             ELSE 0 END), 0) AS BIGINT) AS deleted FROM migration_objects WHERE migration_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |name: &str| -> Result<u64, CatalogError> {
+            let n: i64 = row.try_get(name)?;
+            Ok(u64::try_from(n).unwrap_or_default())
+        };
+        Ok(MigrationProgress {
+            copied: count("copied")?,
+            bytes_copied: count("bytes_copied")?,
+            deleted: count("deleted")?,
+        })
     }
 
     async fn switch_features(&self, s: &Switch) -> Result<(), CatalogError> {

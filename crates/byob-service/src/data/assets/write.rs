@@ -97,6 +97,12 @@ impl AssetService {
             started_at: self.deps.clock.now(),
         };
         self.deps.catalog.put_asset_write(&record).await?;
+        // Routed again now that the write is counted: a migration that began its switch in between waits only
+        // for the writes it can count, so this one must see the switch (and be refused, to retry) or be waited for.
+        if let Err(e) = self.still_routed(ctx, org, routed.integration).await {
+            self.deps.catalog.delete_asset_write(org, &staging).await?;
+            return Err(e);
+        }
         let outcome = async {
             let (hash, size) = self.stream_to(&client, &record, body).await?;
             if let Some(declared) = &sha256
@@ -141,6 +147,23 @@ impl AssetService {
             }
         }
         outcome
+    }
+
+    /// The assets still go to `integration` and are not switching stores.
+    async fn still_routed(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        integration: Option<byob_core::IntegrationId>,
+    ) -> Result<(), ServiceError> {
+        let now = self.routed(ctx, org).await?;
+        if now.integration != integration {
+            return Err(ServiceError::Refused {
+                code: byob_core::codes::MIGRATION_SWITCHING,
+                message: "assets moved to their new store while this write began; send it again".into(),
+            });
+        }
+        Ok(())
     }
 
     /// Streams the body into the staging object, hashing it; returns its SHA-256 and size.

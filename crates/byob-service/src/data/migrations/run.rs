@@ -234,6 +234,7 @@ impl MigrationService {
         dst: &StorageClient,
         handle: &JobHandle,
     ) -> Result<(), Stop> {
+        self.recount(m).await?;
         let failed = std::sync::atomic::AtomicBool::new(false);
         loop {
             if handle.should_stop() {
@@ -357,8 +358,19 @@ impl MigrationService {
         Ok(())
     }
 
+    /// Sets the counts from what the objects record: a run that went on after a crash finds objects recorded
+    /// after the counts were last saved.
+    async fn recount(&self, m: &mut Migration) -> Result<(), Stop> {
+        let progress = self.deps.catalog.migration_progress(m.id).await?;
+        m.counts.copied = progress.copied;
+        m.counts.bytes_copied = progress.bytes_copied;
+        m.counts.deleted_from_source = progress.deleted;
+        Ok(())
+    }
+
     /// Deletes the copied objects from the source, now that nothing reads them there.
     async fn delete_source(&self, m: &mut Migration, src: &StorageClient) -> Result<(), Stop> {
+        self.recount(m).await?;
         loop {
             let page = self.deps.catalog.migration_objects(m.id, "verified", None, PAGE).await?;
             if page.is_empty() {
@@ -370,7 +382,7 @@ impl MigrationService {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(e) => return Err(Stop::Failed(byob_ports::storage::StorageError::from(e).into())),
                 }
-                self.deps.catalog.mark_migration_object(m.id, &o.key, "deleted", None, true).await?;
+                self.deps.catalog.mark_migration_object(m.id, &o.key, "deleted", None, false).await?;
                 m.counts.deleted_from_source += 1;
             }
             self.save(m).await?;
