@@ -1,7 +1,7 @@
 //! A migration from byob's default storage into a moto bucket, run by a real `byob serve` that is killed with
 //! SIGKILL midway: a new process on the same data takes the job over when its lease lapses and goes on from each
-//! object's recorded progress, copying none of the verified objects again. Then `byob migrate` through the CLI
-//! the other way, with its summary.
+//! object's recorded progress, copying none of the verified objects again (the bucket's own last-modified times
+//! show it). Then `byob migrate` through the CLI the other way, with its summary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -52,6 +52,16 @@ async fn a_migration_killed_midway_resumes_in_a_new_process() {
     server.child.kill().await.unwrap();
     let objects = midway["counts"]["objects"].as_u64().unwrap();
     assert!(midway["counts"]["copied"].as_u64().unwrap() < objects, "killed midway: {midway}");
+    // What the dead process had verified, read from its catalog: none of it may be written again.
+    let killed_at = chrono::Utc::now().timestamp();
+    let catalog = format!("sqlite://{}?mode=ro", dir.path().join("byob-data/catalog.db").display());
+    let catalog = sqlx::SqlitePool::connect(&catalog).await.unwrap();
+    let verified: Vec<String> = sqlx::query_scalar("SELECT object_key FROM migration_objects WHERE state = 'verified'")
+        .fetch_all(&catalog)
+        .await
+        .unwrap();
+    catalog.close().await;
+    assert!(!verified.is_empty() && (verified.len() as u64) < objects, "{} verified at the kill", verified.len());
 
     let server = Server::start(dir.path(), &[], &ENV).await;
     let done = server
@@ -59,6 +69,14 @@ async fn a_migration_killed_midway_resumes_in_a_new_process() {
         .await;
     assert_eq!(done["state"], "completed", "{done}");
     assert_eq!(done["counts"]["copied"], objects, "each object copied and verified once: {done}");
+    // The PUTs, as the bucket saw them: an object verified before the kill was last written before it (the new
+    // process takes the job only once its lease of 2 s has lapsed, so a copy of its own lands seconds later).
+    let s3 = byob_testkit::buckets::s3_admin(&std::env::var("BYOB_TEST_S3_ENDPOINT").unwrap(), "us-east-1");
+    for key in &verified {
+        let head = s3.head_object().bucket(&bucket).key(format!("byob/{key}")).send().await.unwrap();
+        let written = head.last_modified().unwrap().secs();
+        assert!(written <= killed_at, "{key}, verified before the kill, was written again after it");
+    }
     let url = format!("{}/v1/orgs/{org}/assets/files%2F399.txt", server.url);
     let read = http.get(url).bearer_auth(&operator).send().await.unwrap();
     assert_eq!(read.text().await.unwrap(), "content of file 399");
