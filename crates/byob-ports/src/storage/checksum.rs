@@ -107,6 +107,39 @@ impl Checksums for S3Checksums {
     }
 }
 
+/// The store's own SHA-256 of whole objects, through a [`super::StorageClient`].
+impl super::StorageClient {
+    pub(crate) fn with_checksums(mut self, checksums: Arc<dyn Checksums>) -> Self {
+        self.checksums = Some(checksums);
+        self
+    }
+
+    /// Copies an object within the bucket, asking the store to keep the copy's SHA-256 where it can (S3); a
+    /// plain copy elsewhere, or where the store refuses checksum headers.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn copy_keeping_sha256(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
+        if let Some(checksums) = &self.checksums
+            && checksums.copy_with_sha256(from, to).await?
+        {
+            return Ok(());
+        }
+        self.copy(from, to).await
+    }
+
+    /// The SHA-256 (lowercase hex) the store keeps of the whole object, where it keeps one.
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn stored_sha256(&self, key: &Path) -> Result<Option<String>, StorageError> {
+        match &self.checksums {
+            Some(checksums) => checksums.sha256(key).await,
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -19,7 +19,7 @@ use super::{
     StorageError,
     inspect::{BucketInspector, NoSettings},
     leftovers::{Leftovers, UnfinishedWrite},
-    writer::{ObjectWriter, PartWriter},
+    writer::PartWriter,
 };
 use super::{checksum::Checksums, put::PutConditions};
 
@@ -114,7 +114,7 @@ pub struct Capability {
 /// Data access and presigned access to one integration's prefix.
 #[derive(Clone)]
 pub struct StorageClient {
-    store: Arc<dyn ObjectStore>,
+    pub(super) store: Arc<dyn ObjectStore>,
     signer: Option<Arc<dyn Signer>>,
     parts: Arc<dyn PartSigner>,
     /// Headers a presigned PUT requires.
@@ -133,13 +133,13 @@ pub struct StorageClient {
     inspector: Arc<dyn BucketInspector>,
     inspect: bool,
     /// byob's own multipart writes with ids that survive the process (none for a local directory).
-    writer: Option<Arc<dyn PartWriter>>,
+    pub(super) writer: Option<Arc<dyn PartWriter>>,
     /// One list request per call, with start-after (S3, GCS); others list through object_store's own paging.
     pages: Option<Arc<dyn PaginatedListStore>>,
     /// Finds unfinished writes by listing (S3, a local directory); none where the provider cannot list them.
     leftovers: Option<Arc<dyn Leftovers>>,
     /// The store's own SHA-256 of whole objects (S3); none where it keeps none.
-    checksums: Option<Arc<dyn Checksums>>,
+    pub(super) checksums: Option<Arc<dyn Checksums>>,
 }
 
 impl std::fmt::Debug for StorageClient {
@@ -346,87 +346,6 @@ impl StorageClient {
                 objects.sort_by(|a, b| a.key.cmp(&b.key));
                 Ok(ListPage { objects, next: None, requests_counted: false })
             }
-        }
-    }
-
-    pub(crate) fn with_checksums(mut self, checksums: Arc<dyn Checksums>) -> Self {
-        self.checksums = Some(checksums);
-        self
-    }
-
-    /// Copies an object within the bucket, asking the store to keep the copy's SHA-256 where it can (S3); a
-    /// plain copy elsewhere, or where the store refuses checksum headers.
-    ///
-    /// # Errors
-    /// The bucket's errors.
-    pub async fn copy_keeping_sha256(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
-        if let Some(checksums) = &self.checksums
-            && checksums.copy_with_sha256(from, to).await?
-        {
-            return Ok(());
-        }
-        self.copy(from, to).await
-    }
-
-    /// The SHA-256 (lowercase hex) the store keeps of the whole object, where it keeps one.
-    ///
-    /// # Errors
-    /// The bucket's errors.
-    pub async fn stored_sha256(&self, key: &Path) -> Result<Option<String>, StorageError> {
-        match &self.checksums {
-            Some(checksums) => checksums.sha256(key).await,
-            None => Ok(None),
-        }
-    }
-
-    pub(crate) fn with_writer(mut self, writer: Arc<dyn PartWriter>) -> Self {
-        self.writer = Some(writer);
-        self
-    }
-
-    /// Starts an atomic streaming write of `key` (from [`Self::key`]): the object appears only when the writer
-    /// finishes.
-    #[must_use]
-    pub fn object_writer(&self, key: Path) -> ObjectWriter {
-        ObjectWriter::new(self.store.clone(), self.writer.clone(), key)
-    }
-
-    /// Writes a small object whole, atomically (through the same path as [`Self::object_writer`], which every
-    /// provider and emulator takes).
-    ///
-    /// # Errors
-    /// The bucket's errors.
-    pub async fn put_atomic(&self, key: Path, body: bytes::Bytes) -> Result<(), StorageError> {
-        let mut writer = self.object_writer(key);
-        writer.write(body).await?;
-        writer.finish().await?;
-        Ok(())
-    }
-
-    /// Copies an object within the bucket, server-side (keys from [`Self::key`]).
-    ///
-    /// # Errors
-    /// The bucket's errors ([`StorageError::NotFound`] when `from` is not there).
-    pub async fn copy(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
-        if let Some(writer) = &self.writer
-            && let Some(done) = writer.copy(from, to).await
-        {
-            return done;
-        }
-        Ok(object_store::ObjectStoreExt::copy(self.store.as_ref(), from, to).await?)
-    }
-
-    /// Aborts a multipart upload an [`ObjectWriter`] started (e.g. in a process that died since).
-    ///
-    /// # Errors
-    /// The bucket's errors; an upload that no longer exists is not one.
-    pub async fn abort_write(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
-        match &self.writer {
-            Some(writer) => match writer.abort(key, upload_id).await {
-                Ok(()) | Err(StorageError::NotFound(_)) => Ok(()),
-                Err(e) => Err(e),
-            },
-            None => Ok(()),
         }
     }
 

@@ -266,3 +266,57 @@ impl ObjectWriter {
 async fn joined(task: JoinHandle<Result<String, StorageError>>) -> Result<String, StorageError> {
     task.await.map_err(|e| StorageError::Backend(format!("a part upload stopped: {e}")))?
 }
+
+/// byob's own atomic writes and server-side copies, through a [`super::StorageClient`].
+impl super::StorageClient {
+    pub(crate) fn with_writer(mut self, writer: Arc<dyn PartWriter>) -> Self {
+        self.writer = Some(writer);
+        self
+    }
+
+    /// Starts an atomic streaming write of `key` (from [`Self::key`]): the object appears only when the writer
+    /// finishes.
+    #[must_use]
+    pub fn object_writer(&self, key: Path) -> ObjectWriter {
+        ObjectWriter::new(self.store.clone(), self.writer.clone(), key)
+    }
+
+    /// Writes a small object whole, atomically (through the same path as [`Self::object_writer`], which every
+    /// provider and emulator takes).
+    ///
+    /// # Errors
+    /// The bucket's errors.
+    pub async fn put_atomic(&self, key: Path, body: bytes::Bytes) -> Result<(), StorageError> {
+        let mut writer = self.object_writer(key);
+        writer.write(body).await?;
+        writer.finish().await?;
+        Ok(())
+    }
+
+    /// Copies an object within the bucket, server-side (keys from [`Self::key`]).
+    ///
+    /// # Errors
+    /// The bucket's errors ([`StorageError::NotFound`] when `from` is not there).
+    pub async fn copy(&self, from: &Path, to: &Path) -> Result<(), StorageError> {
+        if let Some(writer) = &self.writer
+            && let Some(done) = writer.copy(from, to).await
+        {
+            return done;
+        }
+        Ok(object_store::ObjectStoreExt::copy(self.store.as_ref(), from, to).await?)
+    }
+
+    /// Aborts a multipart upload an [`ObjectWriter`] started (e.g. in a process that died since).
+    ///
+    /// # Errors
+    /// The bucket's errors; an upload that no longer exists is not one.
+    pub async fn abort_write(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
+        match &self.writer {
+            Some(writer) => match writer.abort(key, upload_id).await {
+                Ok(()) | Err(StorageError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        }
+    }
+}

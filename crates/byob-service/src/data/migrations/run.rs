@@ -279,7 +279,6 @@ impl MigrationService {
                     saved = tokio::time::Instant::now();
                 }
             }
-            drop(copies);
             self.save(m).await?;
             if handle.cancelled() {
                 return Err(Stop::Cancelled);
