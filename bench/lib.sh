@@ -56,6 +56,26 @@ bench_pg_connection() {
     -d "{\"name\":\"pg\",\"platform\":\"postgres\",\"host\":\"$host\",\"port\":$port,\"database\":\"$db\",\"user\":\"$user\",\"tls\":\"disable\"}"
 }
 
+# bench_mysql_connection URL: the connection `maria` to the MySQL/MariaDB database at URL
+# (mysql://user:password@host:port/database).
+bench_mysql_connection() {
+  local body
+  body=$(python3 -c 'import json, sys, urllib.parse as u
+p = u.urlparse(sys.argv[1])
+print(json.dumps({"name": "maria", "platform": "mysql", "host": p.hostname, "port": p.port,
+  "database": p.path.lstrip("/"), "user": p.username, "password": p.password, "tls": "disable"}))' "$1")
+  curl -sf -X POST "$BYOB_URL/v1/orgs/$BYOB_ORG/connections" -H "authorization: Bearer $BYOB_TOKEN" \
+    -H 'content-type: application/json' >/dev/null -d "$body"
+}
+
+# bench_mariadb URL ARGS...: the mariadb client on the server at URL (its database unless ARGS name another).
+bench_mariadb() {
+  local url=$1; shift
+  local rest=${url#mysql://} creds host_port
+  creds=${rest%%@*}; host_port=${rest#*@}; host_port=${host_port%%/*}
+  mariadb --no-defaults -h "${host_port%:*}" -P "${host_port##*:}" -u "${creds%%:*}" -p"${creds#*:}" "$@"
+}
+
 # job_seconds JOB: the job's own start to end, then its result's FIELD (when given).
 bench_job_seconds() {
   "$BIN/byob" --json jobs get "$1" | python3 -c 'import json,sys,datetime as d

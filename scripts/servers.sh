@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (once) and runs the real servers byob's tests talk to, on loopback only:
-# moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS), s3s-fs (a signature-checking S3) and
-# PostgreSQL.
+# moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS), s3s-fs (a signature-checking S3),
+# PostgreSQL and MariaDB.
 #
 #   scripts/servers.sh install        install what is missing (idempotent)
 #   eval "$(scripts/servers.sh start)" start them and export BYOB_TEST_* for `cargo nextest run`
@@ -81,6 +81,12 @@ install() {
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
   fi
+  if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
+    log "installing MariaDB from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq mariadb-server >&2
+  fi
   # What the benchmarks run beside byob (bench/*/run.sh): rclone (the export peer), sqlite3 and bc.
   local missing=() tool
   for tool in rclone sqlite3 bc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
@@ -131,9 +137,9 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port
+  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port maria_port
   moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
-  gse_port=$(free_port); clamd_port=$(free_port)
+  gse_port=$(free_port); clamd_port=$(free_port); maria_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -173,12 +179,25 @@ CONF
     -o "-h 127.0.0.1 -p $pg_port -k $RUN/pg -c fsync=off -c max_connections=300" start >"$RUN/pg.log" 2>&1
   echo "pg $bin $RUN/pg/data" > "$RUN/postgres"
 
+  # MariaDB on loopback only, no binary log, lazy flushes (test data), LOAD DATA LOCAL allowed; byob's user
+  # signs in with a password over TCP like a customer's would.
+  mkdir -p "$RUN/mariadb"
+  mariadb-install-db --no-defaults --datadir="$RUN/mariadb/data" --user="$(id -un)" \
+    --auth-root-authentication-method=socket >"$RUN/mariadb-init.log" 2>&1
+  setsid mariadbd --no-defaults --user="$(id -un)" --datadir="$RUN/mariadb/data" --bind-address=127.0.0.1 \
+    --port="$maria_port" --socket="$RUN/mariadb/socket" --pid-file="$RUN/mariadb/pid" --local-infile=1 \
+    --skip-log-bin --innodb-flush-log-at-trx-commit=0 --innodb-buffer-pool-size=256M --max-connections=300 \
+    >"$RUN/mariadb.log" 2>&1 & echo "$! mariadb" >> "$RUN/pids"
+
   wait_for moto curl -sf "http://127.0.0.1:$moto_port/moto-api/"
   wait_for azurite bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$azurite_port/devstoreaccount1?comp=list | grep -q '^[1-5]'"
   wait_for fake-gcs curl -sf "http://127.0.0.1:$gcs_port/storage/v1/b?project=test"
   wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
   wait_for gcp-storage-emulator curl -sf "http://127.0.0.1:$gse_port/storage/v1/b?project=test"
   wait_for clamd python3 -c "import socket; s = socket.create_connection(('127.0.0.1', $clamd_port)); s.sendall(b'zPING\\0'); assert s.recv(16).startswith(b'PONG')"
+  wait_for mariadb mariadb-admin --no-defaults --socket="$RUN/mariadb/socket" -uroot ping
+  mariadb --no-defaults --socket="$RUN/mariadb/socket" -uroot -e \
+    "CREATE USER 'byob'@'127.0.0.1' IDENTIFIED BY 'byob-test'; GRANT ALL ON *.* TO 'byob'@'127.0.0.1' WITH GRANT OPTION;"
   wait_for s3s-fs bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$s3s_port/ | grep -q '^[1-5]'"
 
   cat > "$RUN/env" <<ENV
@@ -186,6 +205,7 @@ export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+export BYOB_TEST_MYSQL_URL=mysql://byob:byob-test@127.0.0.1:$maria_port/mysql
 export BYOB_TEST_GCS_XML_ENDPOINT=http://127.0.0.1:$gse_port
 export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port
 export BYOB_TEST_S3S_DIR=$RUN/s3s

@@ -2,7 +2,9 @@
 # Loading a ~1 GB CSV (10 mixed columns, quoted commas, NULLs) in the same run:
 #   byob: the file in an s3s-fs bucket, streamed by byob into PostgreSQL (COPY FROM STDIN)
 #         vs `psql \copy` of the same file from local disk into the same table;
-#   byob: the same object into the embedded SQLite warehouse vs `sqlite3 .import` of the local file.
+#   byob: the same object into the embedded SQLite warehouse vs `sqlite3 .import` of the local file;
+#   byob: the same object into MariaDB (LOAD DATA LOCAL INFILE fed by byob's stream)
+#         vs `mariadb --local-infile` running LOAD DATA LOCAL INFILE of the local file.
 # Prints MB/s, rows/s, the ratios, and byob's peak RSS (VmHWM of the `byob serve` process).
 # Usage: bench/load/run.sh [BYTES]   (needs the servers: eval "$(scripts/servers.sh start)")
 set -euo pipefail
@@ -10,6 +12,7 @@ cd "$(dirname "$0")/../.."
 BYTES="${1:-1000000000}"
 : "${BYOB_TEST_S3S_ENDPOINT:?start the servers first: eval \"\$(scripts/servers.sh start)\"}"
 : "${BYOB_TEST_POSTGRES_URL:?start the servers first}"
+: "${BYOB_TEST_MYSQL_URL:?start the servers first}"
 . bench/lib.sh
 bench_build byob-cli byob-bench-load
 WORK=$(mktemp -d)
@@ -26,6 +29,8 @@ db="byob_bench_$$"
 psql -q "$BYOB_TEST_POSTGRES_URL" -c "CREATE DATABASE $db" >/dev/null
 pg_url="${BYOB_TEST_POSTGRES_URL%/*}/$db"
 columns='id BIGINT, customer TEXT, email TEXT, amount NUMERIC, qty BIGINT, price NUMERIC, created_at TIMESTAMPTZ, day DATE, active BOOLEAN, note TEXT'
+# What byob's MariaDB table ends as: its types, decimals narrowed to the data's scale (docs/connections.md).
+maria_columns='id BIGINT, customer LONGTEXT, email LONGTEXT, amount DECIMAL(37,2), qty BIGINT, price DECIMAL(39,4), created_at DATETIME(6), day DATE, active BOOLEAN, note LONGTEXT'
 sqlite_columns='id INTEGER, customer TEXT, email TEXT, amount DECIMAL TEXT, qty INTEGER, price DECIMAL TEXT, created_at TIMESTAMPTZ, day DATE, active BOOLEAN, note TEXT'
 
 # byob, on embedded defaults plus the bucket.
@@ -33,6 +38,9 @@ bench_start_byob
 org=$BYOB_ORG
 bench_s3s_integration "bench-$$" "" uploads
 bench_pg_connection "$pg_url"
+bench_mariadb "$BYOB_TEST_MYSQL_URL" -e "CREATE DATABASE $db CHARACTER SET utf8mb4"
+maria_url="${BYOB_TEST_MYSQL_URL%/*}/$db"
+bench_mysql_connection "$maria_url"
 byob() { "$BIN/byob" "$@"; }
 
 upload() { byob --json upload "$WORK/data.csv" | sed -n 's/.*"id": "\(upl_[^"]*\)".*/\1/p' | head -1; }
@@ -53,23 +61,39 @@ up2=$(upload); byob_sqlite=$(load "$up2" local.bench_byob)
 sqlite3 "$WORK/peer.db" "CREATE TABLE bench_sqlite ($sqlite_columns)"
 t0=$(now); sqlite3 "$WORK/peer.db" ".import --csv --skip 1 '$WORK/data.csv' bench_sqlite"; t1=$(now)
 sqlite_s=$(echo "$t1 - $t0" | bc -l)
+up3=$(upload); byob_maria=$(load "$up3" maria.bench_byob)
+bench_mariadb "$maria_url" "$db" -e "CREATE TABLE bench_peer ($maria_columns) DEFAULT CHARSET = utf8mb4"
+t0=$(now)
+bench_mariadb "$maria_url" "$db" --local-infile=1 -e "LOAD DATA LOCAL INFILE '$WORK/data.csv' INTO TABLE bench_peer \
+  CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\\n' \
+  IGNORE 1 LINES (id, customer, email, @amount, qty, price, @created, day, @active, @note) \
+  SET amount = NULLIF(@amount, ''), created_at = STR_TO_DATE(@created, '%Y-%m-%dT%H:%i:%sZ'), \
+  active = (@active = 'true'), note = NULLIF(@note, '')"
+t1=$(now)
+maria_s=$(echo "$t1 - $t0" | bc -l)
 rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 grep -h "load committed" "$WORK/serve.out" "$WORK/serve.err" >&2 || true
 
 check_pg=$(psql -tAq "$pg_url" -c "SELECT (SELECT count(*) FROM bench_byob) || ' ' || (SELECT count(*) FROM bench_psql)")
 check_sqlite="$(sqlite3 "$BYOB_DATA_DIR/warehouse/$org.db" 'SELECT count(*) FROM bench_byob') $(sqlite3 "$WORK/peer.db" 'SELECT count(*) FROM bench_sqlite')"
+check_maria=$(bench_mariadb "$maria_url" "$db" -N -e "SELECT (SELECT COUNT(*) FROM bench_byob), (SELECT COUNT(*) FROM bench_peer)" | tr '\t' ' ')
 psql -q "$BYOB_TEST_POSTGRES_URL" -c "DROP DATABASE $db" >/dev/null || true
+bench_mariadb "$maria_url" -e "DROP DATABASE $db" || true
 
 awk -v size="$size" -v rows="$rows" -v bp="$byob_pg" -v pp="$psql_s" -v bs="$byob_sqlite" -v ps="$sqlite_s" \
-    -v rss="$rss_kb" -v cpg="$check_pg" -v csq="$check_sqlite" 'BEGIN {
+    -v rss="$rss_kb" -v cpg="$check_pg" -v csq="$check_sqlite" -v bm="$byob_maria" -v pm="$maria_s" \
+    -v cma="$check_maria" -v mver="$(mariadb --version)" 'BEGIN {
   mb = size / 1e6
   printf "%-34s %8s %9s %12s\n", "load", "seconds", "MB/s", "rows/s"
   printf "%-34s %8.1f %9.1f %12.0f\n", "byob  s3s-fs -> PostgreSQL", bp, mb / bp, rows / bp
   printf "%-34s %8.1f %9.1f %12.0f\n", "psql  \\copy local file", pp, mb / pp, rows / pp
   printf "%-34s %8.1f %9.1f %12.0f\n", "byob  s3s-fs -> SQLite warehouse", bs, mb / bs, rows / bs
   printf "%-34s %8.1f %9.1f %12.0f\n", "sqlite3 .import local file", ps, mb / ps, rows / ps
+  printf "%-34s %8.1f %9.1f %12.0f\n", "byob  s3s-fs -> MariaDB", bm, mb / bm, rows / bm
+  printf "%-34s %8.1f %9.1f %12.0f\n", "mariadb LOAD DATA LOCAL INFILE", pm, mb / pm, rows / pm
   printf "ratio byob/psql \\copy:      %.2fx\n", pp / bp
   printf "ratio byob/sqlite3 .import: %.2fx\n", ps / bs
+  printf "ratio byob/mariadb LOAD DATA: %.2fx   (peer: %s)\n", pm / bm, mver
   printf "byob peak RSS: %.1f MB\n", rss / 1024
-  printf "rows loaded (byob, peer): PostgreSQL %s, SQLite %s\n", cpg, csq
+  printf "rows loaded (byob, peer): PostgreSQL %s, SQLite %s, MariaDB %s\n", cpg, csq, cma
 }'

@@ -1,15 +1,18 @@
 //! The bad-input corpus: CSV files a real user sends (ragged rows, broken encodings, BOMs, odd line endings,
 //! quotes, empty files, bad headers, huge fields, values that do not fit). Each one either loads as
 //! docs/uploads.md documents, or gets a precise error; and a failed load into an existing table leaves it
-//! exactly as it was, on SQLite and on PostgreSQL.
+//! exactly as it was, on SQLite, PostgreSQL and MariaDB.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use byob_core::Role;
 use byob_testkit::{
     TestApp,
     buckets::{create_s3_bucket, unique_name},
-    fresh_postgres_database,
-    uploads::{create_integration, create_pg_connection, moto_uploads_integration, table_dump, try_load, upload_bytes},
+    fresh_mysql_database, fresh_postgres_database,
+    uploads::{
+        create_integration, create_mysql_connection, create_pg_connection, moto_uploads_integration, mysql_table_dump,
+        table_dump, try_load, upload_bytes,
+    },
 };
 use serde_json::{Value, json};
 
@@ -284,6 +287,7 @@ struct Env {
     org: String,
     token: String,
     pg_url: String,
+    maria_url: String,
 }
 
 async fn env() -> Env {
@@ -295,7 +299,9 @@ async fn env() -> Env {
     create_integration(&app, &org, moto_uploads_integration(&bucket, "")).await;
     let pg_url = fresh_postgres_database().await;
     create_pg_connection(&app, &org, &pg_url).await;
-    Env { app, org, token, pg_url }
+    let maria_url = fresh_mysql_database().await;
+    create_mysql_connection(&app, &org, &maria_url).await;
+    Env { app, org, token, pg_url, maria_url }
 }
 
 async fn upload(e: &Env, bytes: &[u8]) -> String {
@@ -307,6 +313,9 @@ async fn load(e: &Env, upload: &str, body: Value) -> Result<Value, (u16, Value)>
 }
 
 async fn dump(e: &Env, connection: &str) -> String {
+    if connection == "maria" {
+        return mysql_table_dump(&e.maria_url, "t").await;
+    }
     let path = e.app.warehouse_path(&e.org);
     table_dump((connection == "local").then_some(path.as_path()), &e.pg_url, "t").await
 }
@@ -359,4 +368,9 @@ async fn the_corpus_on_the_embedded_warehouse() {
 #[tokio::test]
 async fn the_corpus_on_postgres() {
     run_corpus("pg").await;
+}
+
+#[tokio::test]
+async fn the_corpus_on_mariadb() {
+    run_corpus("maria").await;
 }

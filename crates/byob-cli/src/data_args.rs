@@ -18,15 +18,19 @@ pub(crate) enum ConnectionsCommand {
         org: OrgArg,
         connection: String,
     },
-    /// Create a PostgreSQL connection (admins). The password is read from --password-file or standard input.
+    /// Create a connection to PostgreSQL or MySQL/MariaDB (admins). The password is read from --password-file.
     Create {
         #[command(flatten)]
         org: OrgArg,
         name: String,
+        /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it).
+        #[arg(long, default_value = "postgres")]
+        platform: String,
         #[arg(long)]
         host: String,
-        #[arg(long, default_value_t = 5432)]
-        port: u16,
+        /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL).
+        #[arg(long)]
+        port: Option<u16>,
         #[arg(long)]
         database: String,
         #[arg(long)]
@@ -37,8 +41,9 @@ pub(crate) enum ConnectionsCommand {
         /// disable, prefer, require, verify-ca, verify-full.
         #[arg(long, default_value = "prefer")]
         tls: String,
-        #[arg(long, default_value = "public")]
-        schema: String,
+        /// PostgreSQL: where unqualified table names go (default `public`). MySQL has none.
+        #[arg(long)]
+        schema: Option<String>,
     },
     /// Show or change what members may do through a connection (admins change it); unchanged flags keep their
     /// value.

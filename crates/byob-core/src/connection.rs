@@ -1,5 +1,5 @@
 //! Connections: the data platforms an org loads files into. The embedded SQLite warehouse, named `local`, is
-//! always there and not stored; PostgreSQL connections are created by admins.
+//! always there and not stored; PostgreSQL and MySQL/MariaDB connections are created by admins.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,10 +101,40 @@ pub struct PostgresTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where a MySQL or MariaDB connection goes. The password is a secret the connection owns; unqualified table
+/// names go to `database` (MySQL's schemas are its databases).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MysqlTarget {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    pub tls: TlsMode,
+    /// What members may do through the connection (admins may do everything).
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Platform {
     Postgres(PostgresTarget),
+    /// MySQL 8 and MariaDB 10.6 and later (one wire protocol).
+    Mysql(MysqlTarget),
+}
+
+/// The fields every network platform has, borrowed from its target.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub database: &'a str,
+    pub user: &'a str,
+    pub tls: TlsMode,
+    /// Where unqualified table names go.
+    pub default_schema: &'a str,
 }
 
 impl Platform {
@@ -112,13 +142,58 @@ impl Platform {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Postgres(_) => "postgres",
+            Self::Mysql(_) => "mysql",
         }
     }
 
     #[must_use]
     pub fn secret_ids(&self) -> Vec<SecretId> {
+        self.password().into_iter().collect()
+    }
+
+    /// The password secret, when the connection has one.
+    #[must_use]
+    pub fn password(&self) -> Option<SecretId> {
         match self {
-            Self::Postgres(p) => p.password.into_iter().collect(),
+            Self::Postgres(p) => p.password,
+            Self::Mysql(m) => m.password,
+        }
+    }
+
+    #[must_use]
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        match self {
+            Self::Postgres(p) => Endpoint {
+                host: &p.host,
+                port: p.port,
+                database: &p.database,
+                user: &p.user,
+                tls: p.tls,
+                default_schema: &p.schema,
+            },
+            Self::Mysql(m) => Endpoint {
+                host: &m.host,
+                port: m.port,
+                database: &m.database,
+                user: &m.user,
+                tls: m.tls,
+                default_schema: &m.database,
+            },
+        }
+    }
+
+    #[must_use]
+    pub fn member_access(&self) -> &MemberAccess {
+        match self {
+            Self::Postgres(p) => &p.member_access,
+            Self::Mysql(m) => &m.member_access,
+        }
+    }
+
+    pub fn member_access_mut(&mut self) -> &mut MemberAccess {
+        match self {
+            Self::Postgres(p) => &mut p.member_access,
+            Self::Mysql(m) => &mut m.member_access,
         }
     }
 }

@@ -51,6 +51,7 @@ rules! {
     BUCKET_NAME_IP_ADDRESS = "bucket-name-ip-address";
     BUCKET_NAME_LENGTH = "bucket-name-length";
     BUCKET_NAME_RESERVED = "bucket-name-reserved";
+    CONNECTION_FIELD_NOT_FOR_PLATFORM = "connection-field-not-for-platform";
     CONNECTION_HOST = "connection-host";
     CONNECTION_NAME = "connection-name";
     CONNECTION_NAME_TAKEN = "connection-name-taken";

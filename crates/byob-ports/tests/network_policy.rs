@@ -16,7 +16,7 @@ use byob_ports::{
         PresignPolicy, StorageError,
         s3::{self, S3AccessKey},
     },
-    warehouse::{PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError},
+    warehouse::{MysqlWarehouse, PostgresWarehouse, ServerSettings, Warehouse, WarehouseError},
 };
 use byob_testkit::{buckets::create_s3_bucket, buckets::unique_name, loopback_network, server_env};
 
@@ -62,26 +62,37 @@ async fn storage_clients_refuse_internal_addresses_when_connecting() {
     allowed.list_page("", None, None).await.unwrap();
 }
 
-#[tokio::test]
-async fn postgres_hosts_are_resolved_and_refused_by_byob() {
-    let url = url::Url::parse(&server_env("BYOB_TEST_POSTGRES_URL")).unwrap();
-    let settings = |host: &str, network: NetworkPolicy| PostgresSettings {
+/// The settings for the server at `url` (from `BYOB_TEST_*_URL`), reached as `host`.
+fn server_settings(url: &url::Url, host: &str, network: NetworkPolicy) -> ServerSettings {
+    ServerSettings {
         host: host.into(),
         port: url.port().unwrap(),
         database: url.path().trim_start_matches('/').into(),
         user: url.username().into(),
-        password: None,
+        password: url.password().map(|p| Sensitive::new(p.to_string())),
         tls: TlsMode::Disable,
         schema: "public".into(),
         network,
         statement_timeout: std::time::Duration::from_secs(60),
-    };
-    for host in ["localhost", "127.0.0.1"] {
-        let err =
-            PostgresWarehouse::new(settings(host, NetworkPolicy::public_only())).ping().await.expect_err("refused");
-        assert!(matches!(err, WarehouseError::AddressRefused(_)), "{host}: {err:?}");
     }
-    PostgresWarehouse::new(settings("localhost", loopback_network())).ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn postgres_and_mysql_hosts_are_resolved_and_refused_by_byob() {
+    type Open = fn(ServerSettings) -> Box<dyn Warehouse>;
+    let platforms: [(&str, Open); 2] = [
+        ("BYOB_TEST_POSTGRES_URL", |s| Box::new(PostgresWarehouse::new(s))),
+        ("BYOB_TEST_MYSQL_URL", |s| Box::new(MysqlWarehouse::new(s))),
+    ];
+    for (variable, open) in platforms {
+        let url = url::Url::parse(&server_env(variable)).unwrap();
+        for host in ["localhost", "127.0.0.1"] {
+            let err =
+                open(server_settings(&url, host, NetworkPolicy::public_only())).ping().await.expect_err("refused");
+            assert!(matches!(err, WarehouseError::AddressRefused(_)), "{variable} {host}: {err:?}");
+        }
+        open(server_settings(&url, "localhost", loopback_network())).ping().await.unwrap();
+    }
 }
 
 /// A stand-in that redirects every request to `to` and counts what it serves.

@@ -28,3 +28,37 @@ pub async fn fresh_postgres_database() -> String {
         None => panic!("BYOB_TEST_POSTGRES_URL must end with a database name"),
     }
 }
+
+/// A new, empty MariaDB database for one test; returns its URL (`mysql://user:password@host:port/database`).
+pub async fn fresh_mysql_database() -> String {
+    use mysql_async::prelude::Queryable as _;
+    let admin_url = server_env("BYOB_TEST_MYSQL_URL");
+    let name = format!("byob_t_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let mut conn = mysql_async::Conn::from_url(&admin_url).await.expect("connect to the test MariaDB");
+    conn.query_drop(format!("CREATE DATABASE {name} CHARACTER SET utf8mb4")).await.expect("create a test database");
+    conn.disconnect().await.ok();
+    match admin_url.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("BYOB_TEST_MYSQL_URL must end with a database name"),
+    }
+}
+
+/// Runs one statement on the MariaDB database at `url` and returns its rows as text (NULL as `None`).
+pub async fn mysql_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    use mysql_async::prelude::Queryable as _;
+    let mut conn = mysql_async::Conn::from_url(url).await.expect("connect to the test MariaDB");
+    let rows: Vec<mysql_async::Row> = conn.query(sql).await.expect("query the test MariaDB");
+    conn.disconnect().await.ok();
+    rows.into_iter()
+        .map(|row| {
+            row.unwrap()
+                .into_iter()
+                .map(|v| match v {
+                    mysql_async::Value::NULL => None,
+                    mysql_async::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                    other => Some(other.as_sql(true)),
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -179,6 +179,31 @@ pub async fn table_dump(sqlite_path: Option<&std::path::Path>, pg_url: &str, tab
     }
 }
 
+/// The sample table's rows in MariaDB (as [`sample_csv`] wrote them), counted and hashed like
+/// [`postgres_sample_checksum`].
+pub async fn mysql_sample_checksum(url: &str, table: &str) -> (u64, String) {
+    let rows = crate::mysql_rows(
+        url,
+        &format!(
+            "SELECT id, name, CAST(amount AS CHAR), CAST(day AS CHAR), DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%sZ'), \
+             IF(flag, 'true', 'false'), note FROM `{table}` ORDER BY id"
+        ),
+    )
+    .await;
+    let mut hasher = Sha256::new();
+    for row in &rows {
+        hasher.update(canonical_row(row));
+    }
+    (rows.len() as u64, hex(&hasher.finalize()))
+}
+
+/// The test table's rows in MariaDB as one string (id, name, amount, day), to see that a failed load changed
+/// nothing.
+pub async fn mysql_table_dump(url: &str, table: &str) -> String {
+    let rows = crate::mysql_rows(url, &format!("SELECT id, name, amount, day FROM `{table}` ORDER BY id")).await;
+    format!("{rows:?}")
+}
+
 /// An S3 integration on moto serving uploads (static keys: moto outside auth mode accepts any).
 #[must_use]
 pub fn moto_uploads_integration(bucket: &str, prefix: &str) -> Value {
@@ -221,6 +246,22 @@ pub async fn create_pg_connection_with(app: &crate::TestApp, org: &str, pg_url: 
     let created =
         app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
+}
+
+/// A MySQL/MariaDB connection named `maria` to the database at `url` (`mysql://user:password@host:port/db`),
+/// created by the operator with the password as a write-only secret, open to members like `pg`.
+pub async fn create_mysql_connection(app: &crate::TestApp, org: &str, url: &str) {
+    let url = url::Url::parse(url).unwrap();
+    let body = json!({
+        "name": "maria", "platform": "mariadb", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+        "database": url.path().trim_start_matches('/'), "user": url.username(), "password": url.password(),
+        "tls": "prefer", "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "mysql");
+    assert!(created.body.get("password").is_none(), "{:?}", created.body);
 }
 
 /// Starts an upload of `bytes`, sends it as the plan says and completes it; returns the upload id.

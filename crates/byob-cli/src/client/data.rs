@@ -22,13 +22,13 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
         ConnectionsCommand::Get { org, connection } => {
             (api.get(&format!("{}/{connection}", base(&org.org)), &[]).await?, CONNECTION_COLUMNS)
         }
-        ConnectionsCommand::Create { org, name, host, port, database, user, password_file, tls, schema } => {
+        ConnectionsCommand::Create { org, name, platform, host, port, database, user, password_file, tls, schema } => {
             let password = match password_file {
                 None => None,
                 Some(path) => Some(super::read_value(Some(&path))?),
             };
             let body = json!({
-                "name": name, "platform": "postgres", "host": host, "port": port, "database": database,
+                "name": name, "platform": platform, "host": host, "port": port, "database": database,
                 "user": user, "password": password, "tls": tls, "schema": schema,
             });
             (api.post(&base(&org.org), &body).await?, CONNECTION_COLUMNS)

@@ -1,14 +1,19 @@
-//! Data platforms where uploads are loaded (and, later, exports are queried): one implementation per platform.
+//! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
 mod error;
+mod mysql;
+mod mysql_load;
+mod mysql_query;
 mod pg_binary;
 mod pg_copy_out;
 mod postgres;
 mod postgres_query;
+mod server;
 mod sql;
 mod sqlite;
 mod sqlite_bulk;
@@ -21,7 +26,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
 pub use error::WarehouseError;
-pub use postgres::{PostgresSettings, PostgresWarehouse, operator_settings_in_environment};
+pub use mysql::MysqlWarehouse;
+pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
+pub use server::ServerSettings;
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 pub use text::{push_date, push_datetime};
 
@@ -160,7 +167,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `mysql`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use async_trait::async_trait;
 use byob_core::{
-    Sensitive,
     connection::TlsMode,
     table::{Column, ColumnType, TableName},
 };
@@ -15,10 +14,9 @@ use sqlx::{
 };
 use tokio::sync::mpsc;
 
-use crate::net::NetworkPolicy;
-
 use super::{
-    Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, Warehouse, WarehouseError, pg_binary,
+    Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, ServerSettings, Warehouse, WarehouseError,
+    pg_binary,
     sql::{column_list, create_table, qualified, quote, staging_name},
     text::{push_date, push_datetime},
 };
@@ -41,24 +39,8 @@ pub fn operator_settings_in_environment() -> Vec<&'static str> {
 const COPY_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct PostgresSettings {
-    pub host: String,
-    pub port: u16,
-    pub database: String,
-    pub user: String,
-    pub password: Option<Sensitive<String>>,
-    pub tls: TlsMode,
-    /// Where unqualified table names go.
-    pub schema: String,
-    /// Which addresses the host may resolve to.
-    pub network: NetworkPolicy,
-    /// The longest any statement runs (the server stops it), and the reason byob's abandoned statements end.
-    pub statement_timeout: std::time::Duration,
-}
-
-#[derive(Debug, Clone)]
 pub struct PostgresWarehouse {
-    settings: PostgresSettings,
+    settings: ServerSettings,
 }
 
 fn type_name(t: ColumnType) -> &'static str {
@@ -142,7 +124,7 @@ fn push_cell(out: &mut String, cell: &Cell, batch: &Batch) {
 
 impl PostgresWarehouse {
     #[must_use]
-    pub fn new(settings: PostgresSettings) -> Self {
+    pub fn new(settings: ServerSettings) -> Self {
         Self { settings }
     }
 

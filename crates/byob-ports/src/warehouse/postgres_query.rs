@@ -147,7 +147,11 @@ impl PostgresWarehouse {
 }
 
 /// Sends the batch if it has rows; returns how many.
-async fn send(rows: &mpsc::Sender<QueryItem>, batch: &mut Batch, width: usize) -> Result<u64, WarehouseError> {
+pub(super) async fn send(
+    rows: &mpsc::Sender<QueryItem>,
+    batch: &mut Batch,
+    width: usize,
+) -> Result<u64, WarehouseError> {
     let count = batch.cells.len() / width.max(1);
     if count == 0 {
         return Ok(0);

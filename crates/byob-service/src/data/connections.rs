@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use byob_core::{
     AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive, codes,
-    connection::{Connection, LOCAL_CONNECTION, MemberAccess, Platform, PostgresTarget, TableScope, TlsMode},
+    connection::{Connection, LOCAL_CONNECTION, MemberAccess, TableScope, TlsMode},
     location::FieldError,
     table::{Column, TableName, check_identifier},
 };
-use byob_ports::warehouse::{LocalWarehouses, PostgresSettings, PostgresWarehouse, Warehouse, WarehouseError};
+use byob_ports::warehouse::{LocalWarehouses, ServerSettings, Warehouse, WarehouseError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::platforms;
 use crate::{
     Access, Auditor, Deps, RequestContext, ServiceError,
     secrets::{reveal_owned, seal_owned},
@@ -24,10 +25,11 @@ use crate::{
 pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
-    /// `postgres` (the embedded SQLite warehouse is always there as `local`).
+    /// `postgres`, or `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name). The embedded
+    /// SQLite warehouse is always there as `local`.
     pub platform: String,
     pub host: String,
-    /// Default 5432.
+    /// Default 5432 (PostgreSQL) or 3306 (MySQL).
     pub port: Option<u16>,
     pub database: String,
     pub user: String,
@@ -36,7 +38,8 @@ pub struct CreateConnection {
     pub password: Option<Sensitive<String>>,
     /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
     pub tls: Option<TlsMode>,
-    /// Where unqualified table names go. Default `public`.
+    /// PostgreSQL: where unqualified table names go, default `public`. MySQL has none (its schemas are its
+    /// databases: unqualified names go to `database`).
     pub schema: Option<String>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
@@ -49,7 +52,7 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse) or `postgres`.
+    /// `sqlite` (the embedded warehouse), `postgres` or `mysql`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -80,20 +83,19 @@ impl ConnectionView {
     }
 
     fn of(c: &Connection) -> Self {
-        match &c.platform {
-            Platform::Postgres(p) => Self {
-                id: Some(c.id),
-                name: c.name.clone(),
-                platform: "postgres".into(),
-                host: Some(p.host.clone()),
-                port: Some(p.port),
-                database: Some(p.database.clone()),
-                user: Some(p.user.clone()),
-                tls: Some(p.tls),
-                schema: Some(p.schema.clone()),
-                has_password: p.password.is_some(),
-                member_access: Some(p.member_access.clone()),
-            },
+        let e = c.platform.endpoint();
+        Self {
+            id: Some(c.id),
+            name: c.name.clone(),
+            platform: c.platform.name().into(),
+            host: Some(e.host.into()),
+            port: Some(e.port),
+            database: Some(e.database.into()),
+            user: Some(e.user.into()),
+            tls: Some(e.tls),
+            schema: Some(e.default_schema.into()),
+            has_password: c.platform.password().is_some(),
+            member_access: Some(c.platform.member_access().clone()),
         }
     }
 }
@@ -239,20 +241,15 @@ impl ConnectionService {
     ) -> Result<ConnectionView, ServiceError> {
         self.admin(ctx, org).await?;
         check_name(&req.name)?;
-        if req.platform != "postgres" {
-            return Err(FieldError::new(
-                "platform",
-                byob_core::rules::PLATFORM_UNSUPPORTED,
-                format!("`{}` is not a platform byob connects to yet; use `postgres`", req.platform),
-            )
-            .into());
-        }
+        let platform = platforms::check_platform(&req.platform)?;
         check_host(&req.host)?;
-        ServiceError::check_host(&self.deps.network, &req.host, req.port.unwrap_or(5432)).await?;
+        let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
+        ServiceError::check_host(&self.deps.network, &req.host, port).await?;
         check_identifier("database", &req.database)?;
         check_identifier("user", &req.user)?;
-        let schema = req.schema.unwrap_or_else(|| "public".into());
-        check_identifier("schema", &schema)?;
+        if let Some(schema) = &req.schema {
+            check_identifier("schema", schema)?;
+        }
         let member_access = req.member_access.unwrap_or_default();
         check_member_access(&member_access)?;
         if self.deps.catalog.find_connection(org, &req.name).await?.is_some() {
@@ -281,16 +278,19 @@ impl ConnectionService {
             id,
             org_id: org,
             name: req.name,
-            platform: Platform::Postgres(PostgresTarget {
-                host: req.host,
-                port: req.port.unwrap_or(5432),
-                database: req.database,
-                user: req.user,
-                password,
-                tls: req.tls.unwrap_or_default(),
-                schema,
-                member_access,
-            }),
+            platform: platforms::target(
+                platform,
+                platforms::Fields {
+                    host: req.host,
+                    port: req.port,
+                    database: req.database,
+                    user: req.user,
+                    password,
+                    tls: req.tls,
+                    schema: req.schema,
+                    member_access,
+                },
+            )?,
             created_at: now,
             updated_at: now,
         };
@@ -334,8 +334,7 @@ impl ConnectionService {
             .find(org, name)
             .await?
             .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
-        let Platform::Postgres(p) = &mut c.platform;
-        p.member_access = req.member_access;
+        *c.platform.member_access_mut() = req.member_access;
         c.updated_at = self.deps.clock.now();
         if !self.deps.catalog.update_connection(&c).await? {
             return Err(ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name));
@@ -373,8 +372,8 @@ impl ConnectionService {
             .find(org, name)
             .await?
             .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
-        let Platform::Postgres(p) = &c.platform;
-        let access = &p.member_access;
+        let access = c.platform.member_access();
+        let default_schema = c.platform.endpoint().default_schema;
         let refuse = |what: String| {
             Err(ServiceError::Refused {
                 code: byob_core::codes::CONNECTION_ACCESS_DENIED,
@@ -392,7 +391,7 @@ impl ConnectionService {
             Use::Append(table) => (table, Some(access.append), "append to"),
             Use::Replace(table) => (table, Some(access.replace), "replace"),
         };
-        let schema = table.schema.clone().unwrap_or_else(|| p.schema.clone());
+        let schema = table.schema.clone().unwrap_or_else(|| default_schema.to_string());
         if let Some(only) = &access.schema
             && *only != schema
         {
@@ -420,8 +419,8 @@ impl ConnectionService {
             return Ok(());
         }
         let Some(c) = self.find(org, name).await? else { return Ok(()) };
-        let Platform::Postgres(p) = &c.platform;
-        let qualified = format!("{}.{}", table.schema.clone().unwrap_or_else(|| p.schema.clone()), table.name);
+        let default_schema = c.platform.endpoint().default_schema;
+        let qualified = format!("{}.{}", table.schema.as_deref().unwrap_or(default_schema), table.name);
         let now = self.deps.clock.now();
         Ok(self.deps.catalog.record_connection_table(c.id, &qualified, "byob", now).await?)
     }
@@ -511,23 +510,24 @@ impl ConnectionService {
             .find(org, name)
             .await?
             .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
-        let Platform::Postgres(p) = &c.platform;
-        let password = match p.password {
+        let password = match c.platform.password() {
             Some(id) => Some(reveal_owned(&self.deps, &self.auditor, ctx, org, id).await?),
             None => None,
         };
-        let warehouse = PostgresWarehouse::new(PostgresSettings {
-            host: p.host.clone(),
-            port: p.port,
-            database: p.database.clone(),
-            user: p.user.clone(),
+        let e = c.platform.endpoint();
+        let settings = ServerSettings {
+            host: e.host.into(),
+            port: e.port,
+            database: e.database.into(),
+            user: e.user.into(),
             password,
-            tls: p.tls,
-            schema: p.schema.clone(),
+            tls: e.tls,
+            schema: e.default_schema.into(),
             network: self.deps.network.clone(),
             statement_timeout: self.statement_timeout,
-        });
-        Ok(OpenConnection { name: c.name, warehouse: Arc::new(warehouse) })
+        };
+        let warehouse = platforms::warehouse(&c.platform, settings);
+        Ok(OpenConnection { name: c.name, warehouse })
     }
 
     /// Connects and runs a trivial query (members).

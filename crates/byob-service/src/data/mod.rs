@@ -12,6 +12,7 @@ mod load;
 mod migrations;
 mod parts;
 mod plan;
+mod platforms;
 mod ranges;
 mod schedule;
 mod stream;
@@ -37,6 +38,7 @@ pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions
 pub(crate) use migrations::MIGRATION_JOB;
 pub use migrations::{CreateMigration, MigrationService, MigrationSettings};
 pub use plan::{PartUrl, UploadPlan};
+pub use platforms::PLATFORMS;
 pub use schedule::ScheduleRequest;
 pub use uploads::{
     CompleteUpload, CompletedPart, CreateUpload, PartUrls, RefreshParts, RelayRate, UploadService, UploadSettings,
