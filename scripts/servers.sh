@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (once) and runs the real servers byob's tests talk to, on loopback only:
 # moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS), s3s-fs (a signature-checking S3),
-# PostgreSQL and MariaDB.
+# PostgreSQL, MariaDB and fakesnow (Snowflake's REST protocol).
 #
 #   scripts/servers.sh install        install what is missing (idempotent)
 #   eval "$(scripts/servers.sh start)" start them and export BYOB_TEST_* for `cargo nextest run`
@@ -20,6 +20,9 @@ SCHEMATHESIS_VERSION=4.32.5
 S3S_FS_VERSION=0.14.1
 GCP_STORAGE_EMULATOR_VERSION=2026.7.19
 PYARROW_VERSION=26.0.1
+FAKESNOW_VERSION=0.12.1
+# fakesnow 0.12.1 imports a module snowflake-connector-python 5 no longer has.
+SNOWFLAKE_CONNECTOR_VERSION=4.8.1
 
 log() { echo "[servers] $*" >&2; }
 
@@ -56,6 +59,13 @@ install() {
     log "installing pyarrow $PYARROW_VERSION into $TOOLS/readers"
     python3 -m venv "$TOOLS/readers"
     "$TOOLS/readers/bin/pip" install --quiet --disable-pip-version-check "pyarrow==$PYARROW_VERSION"
+  fi
+  # Snowflake's REST protocol on DuckDB (fakesnow's server mode).
+  if ! "$TOOLS/fakesnow/bin/python" -c "import fakesnow.server, importlib.metadata as m; assert m.version('fakesnow') == '$FAKESNOW_VERSION'" 2>/dev/null; then
+    log "installing fakesnow $FAKESNOW_VERSION into $TOOLS/fakesnow"
+    python3 -m venv "$TOOLS/fakesnow"
+    "$TOOLS/fakesnow/bin/pip" install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" \
+      "snowflake-connector-python==$SNOWFLAKE_CONNECTOR_VERSION"
   fi
   # GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
   if [ ! -x "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" ]; then
@@ -137,9 +147,9 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port maria_port
+  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port maria_port snow_port
   moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
-  gse_port=$(free_port); clamd_port=$(free_port); maria_port=$(free_port)
+  gse_port=$(free_port); clamd_port=$(free_port); maria_port=$(free_port); snow_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -179,6 +189,9 @@ CONF
     -o "-h 127.0.0.1 -p $pg_port -k $RUN/pg -c fsync=off -c max_connections=300" start >"$RUN/pg.log" 2>&1
   echo "pg $bin $RUN/pg/data" > "$RUN/postgres"
 
+  setsid "$TOOLS/fakesnow/bin/fakesnow" -s --host 127.0.0.1 -p "$snow_port" >"$RUN/fakesnow.log" 2>&1 &
+  echo "$! fakesnow" >> "$RUN/pids"
+
   # MariaDB on loopback only, no binary log, lazy flushes (test data), LOAD DATA LOCAL allowed; byob's user
   # signs in with a password over TCP like a customer's would.
   mkdir -p "$RUN/mariadb"
@@ -195,6 +208,7 @@ CONF
   wait_for postgres "$bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
   wait_for gcp-storage-emulator curl -sf "http://127.0.0.1:$gse_port/storage/v1/b?project=test"
   wait_for clamd python3 -c "import socket; s = socket.create_connection(('127.0.0.1', $clamd_port)); s.sendall(b'zPING\\0'); assert s.recv(16).startswith(b'PONG')"
+  wait_for fakesnow bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$snow_port/ | grep -q '^[1-5]'"
   wait_for mariadb mariadb-admin --no-defaults --socket="$RUN/mariadb/socket" -uroot ping
   mariadb --no-defaults --socket="$RUN/mariadb/socket" -uroot -e \
     "CREATE USER 'byob'@'127.0.0.1' IDENTIFIED BY 'byob-test'; GRANT ALL ON *.* TO 'byob'@'127.0.0.1' WITH GRANT OPTION;"
@@ -205,6 +219,7 @@ export BYOB_TEST_S3_ENDPOINT=http://127.0.0.1:$moto_port
 export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
+export BYOB_TEST_SNOWFLAKE_ENDPOINT=http://127.0.0.1:$snow_port
 export BYOB_TEST_MYSQL_URL=mysql://byob:byob-test@127.0.0.1:$maria_port/mysql
 export BYOB_TEST_GCS_XML_ENDPOINT=http://127.0.0.1:$gse_port
 export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port

@@ -8,11 +8,10 @@ use byob_core::Role;
 use byob_testkit::{
     TestApp,
     buckets::{create_s3_bucket, unique_name},
-    exports::{Bucket, Store, export, read_with_python},
-    fresh_mysql_database, fresh_postgres_database, mysql_rows,
+    fresh_mysql_database, mysql_rows,
     uploads::{
-        create_integration, create_mysql_connection, create_pg_connection, load, moto_uploads_integration,
-        mysql_sample_checksum, sample_csv, upload_bytes,
+        create_integration, create_mysql_connection, load, moto_uploads_integration, mysql_sample_checksum, sample_csv,
+        upload_bytes,
     },
 };
 use serde_json::{Value, json};
@@ -156,84 +155,4 @@ async fn a_load_that_fails_at_its_last_row_leaves_no_table_and_no_half_of_one() 
     assert!(job["error"]["message"].as_str().unwrap().contains("nothing was loaded"), "{job}");
     assert_eq!(mysql_rows(&e.url, "SELECT id, amount FROM t ORDER BY id").await, before);
     assert_eq!(tables(&e).await, ["t"]);
-}
-
-/// NULLs, unicode, quotes, a comma, a newline, tabs and backslashes, wide decimals (one scale per column, as
-/// MySQL's DECIMAL keeps), timestamps in several zones.
-const SOURCE: &str = "id,name,amount,day,at,flag\n\
-1,plain,12.50,2024-01-02,2024-01-02T03:04:05Z,true\n\
-2,\"quote \"\"q\"\" and, comma\",-99999999999999999999.12,1999-12-31,2024-06-30T23:59:59.123456+05:30,false\n\
-3,\"multi\nline\",0.01,,2024-03-10T02:30:00-08:00,\n\
-4,unicode é 中文 🎉,,2000-02-29,,true\n\
-5,\"tab\there \\ back\",0.00,2024-01-01,2024-01-01T00:00:00Z,false\n";
-
-#[tokio::test]
-async fn exports_from_mariadb_are_the_same_bytes_as_from_postgres_and_sqlite() {
-    let e = env().await;
-    let pg_url = fresh_postgres_database().await;
-    create_pg_connection(&e.app, &e.org, &pg_url).await;
-    let bucket = Bucket::create(Store::Moto, &e.app, &e.org).await;
-    let mut exports = bucket.integration().unwrap();
-    exports["name"] = json!("exports");
-    create_integration(&e.app, &e.org, exports).await;
-    for connection in ["local", "pg", "maria"] {
-        let upload = upload_bytes(&e.app, &e.org, &e.member, "src.csv", SOURCE.as_bytes()).await;
-        let job = load(&e.app, &e.org, &e.member, &upload, json!({ "connection": connection, "table": "src" })).await;
-        assert_eq!(job["state"], "succeeded", "{job}");
-    }
-    let dir = tempfile::tempdir().unwrap();
-    for format in ["csv", "jsonl"] {
-        let mut outputs = Vec::new();
-        for connection in ["local", "pg", "maria"] {
-            let body = json!({
-                "connection": connection, "format": format,
-                "query": "SELECT id, name, amount, day, at, flag FROM src ORDER BY id",
-            });
-            let (_, run) = export(&e.app, &e.org, &e.member, body).await;
-            assert_eq!(run["state"], "succeeded", "{connection} {format}: {run}");
-            assert_eq!(run["rows"], 5);
-            let mut bytes = Vec::new();
-            for file in run["files"].as_array().unwrap() {
-                bytes.extend(bucket.read(file["key"].as_str().unwrap()).await);
-            }
-            outputs.push((connection, bytes));
-        }
-        for (connection, bytes) in &outputs[1..] {
-            assert_eq!(
-                String::from_utf8_lossy(bytes),
-                String::from_utf8_lossy(&outputs[0].1),
-                "{format} from {connection} is the same bytes as from local"
-            );
-        }
-        let path = dir.path().join(format!("maria.{format}"));
-        std::fs::write(&path, &outputs[2].1).unwrap();
-        let rows = read_with_python(format, &[path]);
-        if format == "jsonl" {
-            assert_eq!(
-                rows[1],
-                json!({ "id": 2, "name": "quote \"q\" and, comma", "amount": "-99999999999999999999.12",
-                        "day": "1999-12-31", "at": "2024-06-30T18:29:59.123456Z", "flag": false })
-            );
-            assert_eq!(rows[4]["name"], "tab\there \\ back");
-        }
-    }
-
-    // Parquet from MariaDB: typed, and pyarrow reads the values.
-    let (_, run) =
-        export(&e.app, &e.org, &e.member, json!({ "connection": "maria", "table": "src", "format": "parquet" })).await;
-    assert_eq!(run["state"], "succeeded", "{run}");
-    let key = run["files"][0]["key"].as_str().unwrap();
-    let path = dir.path().join("maria.parquet");
-    std::fs::write(&path, bucket.read(key).await).unwrap();
-    let read = read_with_python("parquet", &[path]);
-    let mut rows = read["rows"].as_array().unwrap().clone();
-    rows.sort_by_key(|r| r[0].as_str().unwrap().parse::<i64>().unwrap());
-    assert_eq!(rows[1][4], "2024-06-30T18:29:59.123456+00:00", "{read}");
-    assert_eq!(rows[1][2], "-99999999999999999999.12");
-
-    // An export only reads: a statement that writes is refused and changes nothing.
-    let body = json!({ "connection": "maria", "format": "csv", "query": "DELETE FROM src" });
-    let refused = e.app.call("POST", &format!("/v1/orgs/{}/exports", e.org), Some(&e.member), Some(body)).await;
-    assert_eq!(refused.status, 422, "{:?}", refused.body);
-    assert_eq!(mysql_rows(&e.url, "SELECT COUNT(*) FROM src").await, [[Some("5".to_string())]]);
 }

@@ -117,12 +117,39 @@ pub struct MysqlTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where a Snowflake connection goes. The password is a secret the connection owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SnowflakeTarget {
+    /// The account identifier: `xy12345.us-east-1` (account locator and region) or `myorg-myaccount`.
+    pub account: String,
+    /// `{account}.snowflakecomputing.com` unless given (a private-link host).
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    /// Where unqualified table names go. Default `PUBLIC`.
+    pub schema: String,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    /// The virtual warehouse statements run on; the user's default when unset.
+    pub warehouse: Option<String>,
+    /// The role byob's session uses; the user's default when unset.
+    pub role: Option<String>,
+    pub tls: TlsMode,
+    /// The customer's storage integration (`CREATE STORAGE INTEGRATION`) through which Snowflake reads the
+    /// customer's bucket for loads it pulls; when unset, byob vends credentials for exactly the staged object.
+    pub storage_integration: Option<String>,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Platform {
     Postgres(PostgresTarget),
     /// MySQL 8 and MariaDB 10.6 and later (one wire protocol).
     Mysql(MysqlTarget),
+    Snowflake(SnowflakeTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -143,6 +170,7 @@ impl Platform {
         match self {
             Self::Postgres(_) => "postgres",
             Self::Mysql(_) => "mysql",
+            Self::Snowflake(_) => "snowflake",
         }
     }
 
@@ -157,6 +185,7 @@ impl Platform {
         match self {
             Self::Postgres(p) => p.password,
             Self::Mysql(m) => m.password,
+            Self::Snowflake(s) => s.password,
         }
     }
 
@@ -179,6 +208,14 @@ impl Platform {
                 tls: m.tls,
                 default_schema: &m.database,
             },
+            Self::Snowflake(s) => Endpoint {
+                host: &s.host,
+                port: s.port,
+                database: &s.database,
+                user: &s.user,
+                tls: s.tls,
+                default_schema: &s.schema,
+            },
         }
     }
 
@@ -187,6 +224,7 @@ impl Platform {
         match self {
             Self::Postgres(p) => &p.member_access,
             Self::Mysql(m) => &m.member_access,
+            Self::Snowflake(s) => &s.member_access,
         }
     }
 
@@ -194,6 +232,7 @@ impl Platform {
         match self {
             Self::Postgres(p) => &mut p.member_access,
             Self::Mysql(m) => &mut m.member_access,
+            Self::Snowflake(s) => &mut s.member_access,
         }
     }
 }

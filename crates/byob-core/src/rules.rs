@@ -108,6 +108,7 @@ rules! {
     SAS_SIGNATURE = "sas-signature";
     SAS_START = "sas-start";
     SAS_WINDOW = "sas-window";
+    SNOWFLAKE_ACCOUNT = "snowflake-account";
     SCHEDULE_CRON = "schedule-cron";
     SCHEDULE_TIMEZONE = "schedule-timezone";
     SCHEDULE_TOO_FREQUENT = "schedule-too-frequent";

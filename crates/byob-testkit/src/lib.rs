@@ -17,7 +17,7 @@ pub mod storage_behaviour;
 pub mod uploads;
 
 pub use app::TestApp;
-pub use servers::{fresh_mysql_database, fresh_postgres_database, mysql_rows, server_env};
+pub use servers::{fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows, server_env};
 
 /// The network policy of tests: the emulators and stand-ins all listen on loopback, which the operator setting
 /// `network.allowed_private_ranges` must allow (as it must in production for a private store).

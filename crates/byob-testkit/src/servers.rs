@@ -62,3 +62,35 @@ pub async fn mysql_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
         })
         .collect()
 }
+
+/// A new, empty database (with its `PUBLIC` schema) on the Snowflake stand-in (fakesnow) for one test; returns
+/// its name.
+pub async fn fresh_snowflake_database() -> String {
+    let endpoint = server_env("BYOB_TEST_SNOWFLAKE_ENDPOINT");
+    let name = format!("BYOB_T_{}", ulid::Ulid::new().to_string());
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{endpoint}/session/v1/login-request"))
+        .json(&serde_json::json!({ "data": { "LOGIN_NAME": "byob", "PASSWORD": "test", "SESSION_PARAMETERS": {} } }))
+        .send()
+        .await
+        .expect("log in to fakesnow")
+        .json()
+        .await
+        .expect("fakesnow's login answer");
+    let token = login["data"]["token"].as_str().expect("a session token").to_string();
+    for sql in [format!("CREATE DATABASE {name}"), format!("CREATE SCHEMA {name}.PUBLIC")] {
+        let done: serde_json::Value = http
+            .post(format!("{endpoint}/queries/v1/query-request"))
+            .header("authorization", format!("Snowflake Token=\"{token}\""))
+            .json(&serde_json::json!({ "sqlText": sql }))
+            .send()
+            .await
+            .expect("run a statement on fakesnow")
+            .json()
+            .await
+            .expect("fakesnow's answer");
+        assert_eq!(done["success"], true, "{sql}: {done}");
+    }
+    name
+}

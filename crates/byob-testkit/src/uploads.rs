@@ -264,6 +264,21 @@ pub async fn create_mysql_connection(app: &crate::TestApp, org: &str, url: &str)
     assert!(created.body.get("password").is_none(), "{:?}", created.body);
 }
 
+/// A Snowflake connection named `snow` to `database` on the stand-in (fakesnow), open to members like `pg`.
+pub async fn create_snowflake_connection(app: &crate::TestApp, org: &str, database: &str) {
+    let endpoint = url::Url::parse(&crate::server_env("BYOB_TEST_SNOWFLAKE_ENDPOINT")).unwrap();
+    let body = json!({
+        "name": "snow", "platform": "snowflake", "account": "byob-test", "host": endpoint.host_str().unwrap(),
+        "port": endpoint.port().unwrap(), "tls": "disable", "database": database, "user": "byob",
+        "password": "stand-in", "warehouse": "COMPUTE_WH", "role": "BYOB_LOADER",
+        "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "snowflake");
+}
+
 /// Starts an upload of `bytes`, sends it as the plan says and completes it; returns the upload id.
 pub async fn upload_bytes(app: &crate::TestApp, org: &str, token: &str, name: &str, bytes: &[u8]) -> String {
     let body = json!({ "filename": name, "size": bytes.len(), "content_type": "text/csv" });

@@ -5,6 +5,7 @@
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
+mod decimal;
 mod error;
 mod mysql;
 mod mysql_load;
@@ -14,6 +15,7 @@ mod pg_copy_out;
 mod postgres;
 mod postgres_query;
 mod server;
+mod snowflake;
 mod sql;
 mod sqlite;
 mod sqlite_bulk;
@@ -29,6 +31,7 @@ pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
 pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
 pub use server::ServerSettings;
+pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 pub use text::{push_date, push_datetime};
 

@@ -13,42 +13,13 @@ use tokio::sync::mpsc;
 
 use super::{
     Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError,
+    decimal::DecimalShape,
     mysql::{MysqlWarehouse, column_definition, quote, table_exists, type_name},
     text::{push_date, push_datetime},
 };
 
 /// Bytes gathered before each chunk goes to the server.
 const CHUNK: usize = 256 * 1024;
-
-/// MySQL's widest decimal: 65 digits, at most 30 of them after the point.
-const MAX_PRECISION: u32 = 65;
-const MAX_SCALE: u32 = 30;
-
-/// The widest decimal seen in a column: digits before and after the point.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct DecimalShape {
-    pub integer: u32,
-    pub scale: u32,
-}
-
-impl DecimalShape {
-    /// Widens the shape to hold `text`, a decimal in canonical form (`-12.50`).
-    fn fit(&mut self, text: &str) {
-        let digits = text.trim_start_matches(['-', '+']);
-        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-        let whole = whole.trim_start_matches('0');
-        self.integer = self.integer.max(u32::try_from(whole.len()).unwrap_or(u32::MAX));
-        self.scale = self.scale.max(u32::try_from(fraction.len()).unwrap_or(u32::MAX));
-    }
-
-    /// The column type that holds every value seen at its scale (`12.50` stays `12.50`), and keeps room for
-    /// as many whole digits as before: later appends may bring larger numbers, not finer ones (those are
-    /// refused, never rounded).
-    pub(super) fn sql_type(self) -> String {
-        let scale = self.scale.min(MAX_SCALE);
-        format!("DECIMAL({},{scale})", (MAX_PRECISION - MAX_SCALE + scale).max(self.integer + scale).min(MAX_PRECISION))
-    }
-}
 
 /// What the encoder saw: the rows it wrote, whether the producer reached its end, the decimals' shapes.
 #[derive(Debug, Default)]
@@ -339,7 +310,12 @@ async fn narrow_decimals(
     let changes: Vec<String> = shapes
         .iter()
         .filter(|(_, shape)| *shape != DecimalShape::default())
-        .filter_map(|(i, shape)| columns.get(*i).map(|c| format!("MODIFY {}", column_definition(c, &shape.sql_type()))))
+        .filter_map(|(i, shape)| {
+            let (precision, scale) = shape.precision_scale(65, 30);
+            columns
+                .get(*i)
+                .map(|c| format!("MODIFY {}", column_definition(c, &format!("DECIMAL({precision},{scale})"))))
+        })
         .collect();
     if changes.is_empty() {
         return Ok(());
@@ -351,22 +327,6 @@ async fn narrow_decimals(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_shapes_hold_every_value_as_written() {
-        let mut shape = DecimalShape::default();
-        for v in ["12.50", "-99999999999999999999.123456789012345678", "0.000000000000000001", "0"] {
-            shape.fit(v);
-        }
-        assert_eq!(shape, DecimalShape { integer: 20, scale: 18 });
-        assert_eq!(shape.sql_type(), "DECIMAL(53,18)");
-        let mut small = DecimalShape::default();
-        small.fit("0.5");
-        assert_eq!(small.sql_type(), "DECIMAL(36,1)");
-        let mut whole = DecimalShape::default();
-        whole.fit("-42");
-        assert_eq!(whole.sql_type(), "DECIMAL(35,0)");
-    }
 
     #[test]
     fn build_tables_are_found_by_a_pattern_that_matches_only_their_own_table() {

@@ -25,11 +25,12 @@ use crate::{
 pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
-    /// `postgres`, or `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name). The embedded
-    /// SQLite warehouse is always there as `local`.
+    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name) or `snowflake`. The
+    /// embedded SQLite warehouse is always there as `local`.
     pub platform: String,
-    pub host: String,
-    /// Default 5432 (PostgreSQL) or 3306 (MySQL).
+    /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
+    pub host: Option<String>,
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake).
     pub port: Option<u16>,
     pub database: String,
     pub user: String,
@@ -38,9 +39,17 @@ pub struct CreateConnection {
     pub password: Option<Sensitive<String>>,
     /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
     pub tls: Option<TlsMode>,
-    /// PostgreSQL: where unqualified table names go, default `public`. MySQL has none (its schemas are its
-    /// databases: unqualified names go to `database`).
+    /// PostgreSQL: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
+    /// none (its schemas are its databases: unqualified names go to `database`).
     pub schema: Option<String>,
+    /// Snowflake: the account identifier (`myorg-myaccount`, or `xy12345.us-east-1`).
+    pub account: Option<String>,
+    /// Snowflake: the virtual warehouse statements run on (the user's default when unset).
+    pub warehouse: Option<String>,
+    /// Snowflake: the role byob's session uses (the user's default when unset).
+    pub role: Option<String>,
+    /// Snowflake: the customer's storage integration Snowflake reads their bucket through, for loads it pulls.
+    pub storage_integration: Option<String>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
@@ -52,7 +61,7 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres` or `mysql`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql` or `snowflake`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -61,6 +70,15 @@ pub struct ConnectionView {
     pub tls: Option<TlsMode>,
     pub schema: Option<String>,
     pub has_password: bool,
+    /// Snowflake: the account, warehouse, role and storage integration (`null` elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_integration: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
 }
@@ -78,12 +96,20 @@ impl ConnectionView {
             tls: None,
             schema: None,
             has_password: false,
+            account: None,
+            warehouse: None,
+            role: None,
+            storage_integration: None,
             member_access: None,
         }
     }
 
     fn of(c: &Connection) -> Self {
         let e = c.platform.endpoint();
+        let snowflake = match &c.platform {
+            byob_core::connection::Platform::Snowflake(s) => Some(s),
+            _ => None,
+        };
         Self {
             id: Some(c.id),
             name: c.name.clone(),
@@ -95,6 +121,10 @@ impl ConnectionView {
             tls: Some(e.tls),
             schema: Some(e.default_schema.into()),
             has_password: c.platform.password().is_some(),
+            account: snowflake.map(|s| s.account.clone()),
+            warehouse: snowflake.and_then(|s| s.warehouse.clone()),
+            role: snowflake.and_then(|s| s.role.clone()),
+            storage_integration: snowflake.and_then(|s| s.storage_integration.clone()),
             member_access: Some(c.platform.member_access().clone()),
         }
     }
@@ -242,9 +272,11 @@ impl ConnectionService {
         self.admin(ctx, org).await?;
         check_name(&req.name)?;
         let platform = platforms::check_platform(&req.platform)?;
-        check_host(&req.host)?;
-        let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
-        ServiceError::check_host(&self.deps.network, &req.host, port).await?;
+        if let Some(host) = &req.host {
+            check_host(host)?;
+            let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
+            ServiceError::check_host(&self.deps.network, host, port).await?;
+        }
         check_identifier("database", &req.database)?;
         check_identifier("user", &req.user)?;
         if let Some(schema) = &req.schema {
@@ -288,6 +320,10 @@ impl ConnectionService {
                     password,
                     tls: req.tls,
                     schema: req.schema,
+                    account: req.account,
+                    warehouse: req.warehouse,
+                    role: req.role,
+                    storage_integration: req.storage_integration,
                     member_access,
                 },
             )?,

@@ -6,24 +6,82 @@ use std::sync::Arc;
 
 use byob_core::{
     SecretId,
-    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, TlsMode},
+    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, SnowflakeTarget, TlsMode},
     location::FieldError,
+    table::check_identifier,
 };
-use byob_ports::warehouse::{MysqlWarehouse, PostgresWarehouse, ServerSettings, Warehouse};
+use byob_ports::warehouse::{
+    MysqlWarehouse, PostgresWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, Warehouse,
+};
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`).
-pub const PLATFORMS: [&str; 3] = ["postgres", "mysql", "mariadb"];
+pub const PLATFORMS: [&str; 4] = ["postgres", "mysql", "mariadb", "snowflake"];
 
 /// A new connection's fields, checked by the caller, before its platform is chosen.
 pub(crate) struct Fields {
-    pub host: String,
+    pub host: Option<String>,
     pub port: Option<u16>,
     pub database: String,
     pub user: String,
     pub password: Option<SecretId>,
     pub tls: Option<TlsMode>,
     pub schema: Option<String>,
+    pub account: Option<String>,
+    pub warehouse: Option<String>,
+    pub role: Option<String>,
+    pub storage_integration: Option<String>,
     pub member_access: MemberAccess,
+}
+
+impl Fields {
+    /// Refuses the fields named here, which `platform` has no use for.
+    fn refuse(&self, platform: &str, fields: &[&'static str]) -> Result<(), FieldError> {
+        for field in fields {
+            let given = match *field {
+                "schema" => self.schema.is_some(),
+                "account" => self.account.is_some(),
+                "warehouse" => self.warehouse.is_some(),
+                "role" => self.role.is_some(),
+                "storage_integration" => self.storage_integration.is_some(),
+                _ => false,
+            };
+            if given {
+                return Err(FieldError::new(
+                    field,
+                    byob_core::rules::CONNECTION_FIELD_NOT_FOR_PLATFORM,
+                    format!("{platform} connections have no `{field}`; leave it out (docs/connections.md)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn host(&mut self) -> Result<String, FieldError> {
+        self.host.take().ok_or_else(|| {
+            FieldError::new("host", byob_core::rules::CONNECTION_HOST, "give the server's host name or IP address")
+        })
+    }
+}
+
+/// A Snowflake account identifier: `xy12345`, `xy12345.us-east-1`, `xy12345.us-east-2.aws`, or
+/// `myorg-myaccount` — letters, digits, `_` and `-`, in one to three dot-separated parts.
+fn check_account(account: &str) -> Result<(), FieldError> {
+    let parts: Vec<&str> = account.split('.').collect();
+    let ok = (1..=3).contains(&parts.len())
+        && account.len() <= 255
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
+    if ok {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "account",
+        byob_core::rules::SNOWFLAKE_ACCOUNT,
+        format!(
+            "`{account}` is not a Snowflake account identifier: give `orgname-accountname` or the account locator              with its region (`xy12345.us-east-1`), without `https://` or `.snowflakecomputing.com`"
+        ),
+    ))
 }
 
 /// The platform `name` stands for, or why it is not one byob connects to.
@@ -31,6 +89,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
     match name {
         "postgres" => Ok("postgres"),
         "mysql" | "mariadb" => Ok("mysql"),
+        "snowflake" => Ok("snowflake"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -45,13 +104,45 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
 
 /// The port a platform listens on unless told otherwise.
 pub(crate) fn default_port(platform: &str) -> u16 {
-    if platform == "mysql" { 3306 } else { 5432 }
+    match platform {
+        "mysql" => 3306,
+        "snowflake" => 443,
+        _ => 5432,
+    }
 }
 
 /// The record a connection keeps for `platform` (one of [`check_platform`]'s answers).
-pub(crate) fn target(platform: &str, f: Fields) -> Result<Platform, FieldError> {
+pub(crate) fn target(platform: &str, mut f: Fields) -> Result<Platform, FieldError> {
     let port = f.port.unwrap_or_else(|| default_port(platform));
     let tls = f.tls.unwrap_or_default();
+    if platform == "snowflake" {
+        let account = f.account.take().ok_or_else(|| {
+            FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
+        })?;
+        check_account(&account)?;
+        for (field, value) in
+            [("warehouse", &f.warehouse), ("role", &f.role), ("storage_integration", &f.storage_integration)]
+        {
+            if let Some(value) = value {
+                check_identifier(field, value)?;
+            }
+        }
+        return Ok(Platform::Snowflake(SnowflakeTarget {
+            host: f.host.take().unwrap_or_else(|| format!("{account}.snowflakecomputing.com")),
+            account,
+            port,
+            database: f.database,
+            schema: f.schema.unwrap_or_else(|| "PUBLIC".into()),
+            user: f.user,
+            password: f.password,
+            warehouse: f.warehouse,
+            role: f.role,
+            tls,
+            storage_integration: f.storage_integration,
+            member_access: f.member_access,
+        }));
+    }
+    let server_only = ["account", "warehouse", "role", "storage_integration"];
     if platform == "mysql" {
         if f.schema.is_some() {
             return Err(FieldError::new(
@@ -61,8 +152,9 @@ pub(crate) fn target(platform: &str, f: Fields) -> Result<Platform, FieldError> 
                  may still be written as DATABASE.TABLE)",
             ));
         }
+        f.refuse("MySQL", &server_only)?;
         return Ok(Platform::Mysql(MysqlTarget {
-            host: f.host,
+            host: f.host()?,
             port,
             database: f.database,
             user: f.user,
@@ -71,8 +163,9 @@ pub(crate) fn target(platform: &str, f: Fields) -> Result<Platform, FieldError> 
             member_access: f.member_access,
         }));
     }
+    f.refuse("PostgreSQL", &server_only)?;
     Ok(Platform::Postgres(PostgresTarget {
-        host: f.host,
+        host: f.host()?,
         port,
         database: f.database,
         user: f.user,
@@ -88,5 +181,11 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
     match platform {
         Platform::Postgres(_) => Arc::new(PostgresWarehouse::new(settings)),
         Platform::Mysql(_) => Arc::new(MysqlWarehouse::new(settings)),
+        Platform::Snowflake(s) => Arc::new(SnowflakeWarehouse::new(SnowflakeSettings {
+            server: settings,
+            account: s.account.clone(),
+            warehouse: s.warehouse.clone(),
+            role: s.role.clone(),
+        })),
     }
 }
