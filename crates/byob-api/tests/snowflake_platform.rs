@@ -173,3 +173,31 @@ async fn snowflake_connections_say_what_is_wrong() {
     assert_eq!(ok.body["host"], "myorg-myaccount.snowflakecomputing.com");
     assert_eq!(ok.body["port"], 443);
 }
+
+#[tokio::test]
+async fn a_load_snowflake_cannot_pull_is_streamed_and_says_why() {
+    let e = env().await;
+    let csv = "id,name\n1,one\n2,two\n";
+    // fakesnow cannot read s3:// (its DuckDB extension cannot be downloaded here): the COPY byob generated with
+    // credentials it vended for the one object is refused, and byob streams the rows instead.
+    let job = e.load(csv, json!({ "connection": "snow", "table": "pulled", "via": "platform" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["rows_loaded"], 2);
+    assert_eq!(job["result"]["path"], "stream", "{job}");
+    let reason = job["result"]["path_reason"].as_str().unwrap();
+    assert!(reason.starts_with("snowflake did not load it: "), "{reason}");
+    assert!(
+        !reason.contains("AWS_SECRET_KEY") && !reason.contains("AWS_TOKEN"),
+        "no credential in the reason: {reason}"
+    );
+    assert_eq!(e.rows("pulled").await, [json!({ "ID": 1, "NAME": "one" }), json!({ "ID": 2, "NAME": "two" })]);
+
+    // Options only byob's reader has are streamed without asking the platform.
+    let job =
+        e.load(csv, json!({ "connection": "snow", "table": "skipped", "via": "platform", "on_error": "skip" })).await;
+    assert_eq!(job["result"]["path"], "stream", "{job}");
+    assert!(job["result"]["path_reason"].as_str().unwrap().contains("on_error: skip"), "{job}");
+    // Streamed loads say nothing more.
+    let job = e.load(csv, json!({ "connection": "snow", "table": "streamed" })).await;
+    assert_eq!((job["result"]["path"].as_str(), job["result"]["path_reason"].as_str()), (Some("stream"), None));
+}

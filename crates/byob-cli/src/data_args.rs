@@ -149,6 +149,10 @@ pub(crate) struct LoadOpts {
     /// A field that means NULL (repeat); default: the empty field.
     #[arg(long = "null")]
     pub nulls: Vec<String>,
+    /// `stream` (byob writes the rows) or `platform` (the platform reads the file from the bucket itself where
+    /// it can; byob streams otherwise and the job says why).
+    #[arg(long, value_parser = ["stream", "platform"], default_value = "stream")]
+    pub via: String,
     /// Return once the job is queued instead of following it.
     #[arg(long)]
     pub no_wait: bool,

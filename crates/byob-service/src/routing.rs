@@ -217,6 +217,39 @@ impl StorageRouter {
         }
     }
 
+    /// Credentials for a data platform to read exactly the object at `key` (its full key) of an integration
+    /// itself, with the object's URL as platforms name it; or why they cannot be vended.
+    pub(crate) async fn vend_object_read(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        integration: Option<IntegrationId>,
+        key: &str,
+    ) -> Result<byob_ports::warehouse::PullCredentials, String> {
+        let Some(id) = integration else {
+            return Err("the file is in byob's own storage, which no platform reads".into());
+        };
+        let i = match self.deps.catalog.get_integration(org, id).await {
+            Ok(Some(i)) => i,
+            Ok(None) => return Err("the file's integration was deleted".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        providers::of(i.provider).vend_object_read(&self.connector(ctx), &i, key).await
+    }
+
+    /// The object at `key` (its full key) of an integration as data platforms name it (`s3://bucket/key`), when
+    /// its store is one they read.
+    pub(crate) async fn object_url(
+        &self,
+        _ctx: &RequestContext,
+        org: OrgId,
+        integration: Option<IntegrationId>,
+        key: &str,
+    ) -> Option<String> {
+        let i = self.deps.catalog.get_integration(org, integration?).await.ok()??;
+        providers::of(i.provider).object_url(&i, key)
+    }
+
     /// The storage client of an integration, built once per version of the integration.
     ///
     /// # Errors

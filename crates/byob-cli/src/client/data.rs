@@ -120,8 +120,10 @@ fn load_body(connection: &str, table: &str, opts: &LoadOpts) -> anyhow::Result<V
         OnErrorArg::Abort => "abort",
         OnErrorArg::Skip => "skip",
     };
-    let mut body =
-        json!({ "connection": connection, "table": table, "mode": mode, "on_error": on_error, "columns": columns });
+    let mut body = json!({
+        "connection": connection, "table": table, "mode": mode, "on_error": on_error, "columns": columns,
+        "via": opts.via,
+    });
     if let Some(n) = opts.max_bad_rows {
         body["max_bad_rows"] = json!(n);
     }

@@ -15,6 +15,7 @@ mod parts;
 mod put;
 pub mod s3;
 mod sts;
+pub mod vend;
 mod writer;
 
 pub use client::{

@@ -14,6 +14,7 @@ mod pg_binary;
 mod pg_copy_out;
 mod postgres;
 mod postgres_query;
+mod pull;
 mod server;
 mod snowflake;
 mod sql;
@@ -30,6 +31,7 @@ use tokio::sync::mpsc;
 pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
 pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
+pub use pull::{PullCredentials, PullFormat, PullSource};
 pub use server::ServerSettings;
 pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
@@ -183,4 +185,15 @@ pub trait Warehouse: Send + Sync + std::fmt::Debug {
     /// Runs a read-only query and sends its schema, then its rows; returns the number of rows sent. A statement
     /// that could write is refused.
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError>;
+    /// The storage integration through which the platform reads the customer's bucket itself, when it has one
+    /// (then byob vends no credentials for a pulled load).
+    fn pull_integration(&self) -> Option<String> {
+        None
+    }
+    /// Has the platform read the object itself into the target, all or nothing; returns the rows written.
+    /// Platforms that cannot are `Unsupported`, and the load is streamed instead.
+    async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
+        let _ = (target, source);
+        Err(WarehouseError::Unsupported(format!("{} does not read buckets itself", self.platform())))
+    }
 }

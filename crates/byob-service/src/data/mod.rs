@@ -34,7 +34,7 @@ pub use connections::{
 pub use export::{CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport};
 pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};
 pub use janitor::{Janitor, JanitorReport, JanitorTotals};
-pub use load::{ColumnOverride, LoadRequest, Loads, Mode, OnError, PreviewOptions};
+pub use load::{ColumnOverride, LoadRequest, LoadVia, Loads, Mode, OnError, PreviewOptions};
 pub(crate) use migrations::MIGRATION_JOB;
 pub use migrations::{CreateMigration, MigrationService, MigrationSettings};
 pub use plan::{PartUrl, UploadPlan};

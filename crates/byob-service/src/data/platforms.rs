@@ -186,6 +186,7 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
             account: s.account.clone(),
             warehouse: s.warehouse.clone(),
             role: s.role.clone(),
+            storage_integration: s.storage_integration.clone(),
         })),
     }
 }

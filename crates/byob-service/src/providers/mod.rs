@@ -138,6 +138,20 @@ pub(crate) trait StorageProvider: Send + Sync {
     fn assumed_role<'i>(&self, _i: &'i Integration) -> Option<AssumedRole<'i>> {
         None
     }
+    /// The object at `key` (the bucket's full key) as data platforms name it, where they read this store.
+    fn object_url(&self, _i: &Integration, _key: &str) -> Option<String> {
+        None
+    }
+    /// Credentials with which a data platform may read exactly the object at `key` (the bucket's full key) for
+    /// 15 minutes; or why the mode cannot vend them (the load is then streamed by byob).
+    async fn vend_object_read(
+        &self,
+        _c: &Connector<'_>,
+        i: &Integration,
+        _key: &str,
+    ) -> Result<byob_ports::warehouse::PullCredentials, String> {
+        Err(format!("byob does not vend read credentials for `{}` integrations yet", i.credentials.mode()))
+    }
     /// Whether byob's own identity may mint the integration's tokens directly (it must not); `None` where the
     /// mode does not impersonate or byob has no identity to impersonate with.
     async fn root_may_impersonate(&self, _c: &Connector<'_>, _i: &Integration) -> Option<Result<bool, StorageError>> {

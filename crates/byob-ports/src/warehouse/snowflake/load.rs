@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{SnowflakeWarehouse, session::Session};
 use crate::warehouse::{
-    Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError,
+    Batch, Cell, LoadItem, LoadMode, LoadTarget, PullSource, WarehouseError,
     decimal::DecimalShape,
     sql::{column_list, quote},
     text::{push_date, push_datetime},
@@ -102,7 +102,7 @@ impl Pending {
 }
 
 /// What the rows were: how many, and the shape of each decimal column's values.
-struct Inserted {
+pub(super) struct Inserted {
     rows: u64,
     shapes: Vec<(usize, DecimalShape)>,
 }
@@ -190,24 +190,40 @@ async fn insert(session: &mut Session, statement: &str, bindings: Value) -> Resu
     Ok(data.rowset.first().and_then(|r| r.first()).cloned().flatten().and_then(|n| n.parse().ok()).unwrap_or(0))
 }
 
+/// Where a load's rows come from: byob's stream, or the bucket, read by Snowflake itself.
+pub(super) enum Fill<'a> {
+    Rows(mpsc::Receiver<LoadItem>),
+    Pull(&'a PullSource),
+}
+
+impl Fill<'_> {
+    async fn into(
+        self,
+        session: &mut Session,
+        table: &str,
+        columns: &[Column],
+        limits: &HashMap<String, (u32, u32)>,
+    ) -> Result<Inserted, WarehouseError> {
+        match self {
+            Fill::Rows(rows) => insert_all(session, table, columns, rows, limits).await,
+            Fill::Pull(source) => {
+                let rows = super::pull::copy_into(session, table, columns, source).await?;
+                let shapes = super::pull::shapes(session, table, columns).await?;
+                Ok(Inserted { rows, shapes })
+            }
+        }
+    }
+}
+
 impl SnowflakeWarehouse {
-    pub(super) async fn load_rows(
-        &self,
-        target: &LoadTarget,
-        rows: mpsc::Receiver<LoadItem>,
-    ) -> Result<u64, WarehouseError> {
+    pub(super) async fn load_rows(&self, target: &LoadTarget, fill: Fill<'_>) -> Result<u64, WarehouseError> {
         let mut session = self.session().await?;
-        let outcome = self.load_in(&mut session, target, rows).await;
+        let outcome = self.load_in(&mut session, target, fill).await;
         session.close().await;
         outcome
     }
 
-    async fn load_in(
-        &self,
-        session: &mut Session,
-        target: &LoadTarget,
-        rows: mpsc::Receiver<LoadItem>,
-    ) -> Result<u64, WarehouseError> {
+    async fn load_in(&self, session: &mut Session, target: &LoadTarget, fill: Fill<'_>) -> Result<u64, WarehouseError> {
         let schema = self.schema_of(&target.table).to_string();
         let exists = self.table_exists(session, &schema, &target.table.name).await?;
         match target.mode {
@@ -219,7 +235,7 @@ impl SnowflakeWarehouse {
         if target.mode == LoadMode::Append {
             let limits = self.scales(session, &target.table).await?;
             session.query("BEGIN", None, false).await?;
-            return match insert_all(session, &final_name, &target.columns, rows, &limits).await {
+            return match fill.into(session, &final_name, &target.columns, &limits).await {
                 Ok(done) => {
                     session.query("COMMIT", None, false).await?;
                     Ok(done.rows)
@@ -235,7 +251,7 @@ impl SnowflakeWarehouse {
         session.query(&create_table(&build, &target.columns), None, false).await?;
         let mut built = vec![build.clone()];
         let placed = async {
-            let done = insert_all(session, &build, &target.columns, rows, &HashMap::new()).await?;
+            let done = fill.into(session, &build, &target.columns, &HashMap::new()).await?;
             let shaped = if done.shapes.is_empty() {
                 build.clone()
             } else {

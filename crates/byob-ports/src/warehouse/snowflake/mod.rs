@@ -8,6 +8,7 @@
 mod arrow;
 mod ipc;
 mod load;
+mod pull;
 mod session;
 
 use async_trait::async_trait;
@@ -17,8 +18,8 @@ use tokio::sync::mpsc;
 
 use self::session::{QueryData, Session};
 use super::{
-    Batch, Cell, ExportQuery, LoadItem, LoadTarget, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem, ServerSettings,
-    Warehouse, WarehouseError,
+    Batch, Cell, ExportQuery, LoadItem, LoadTarget, PullSource, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem,
+    ServerSettings, Warehouse, WarehouseError,
     postgres_query::{send, statement},
     sql::qualified,
 };
@@ -36,6 +37,8 @@ pub struct SnowflakeSettings {
     pub account: String,
     pub warehouse: Option<String>,
     pub role: Option<String>,
+    /// The customer's storage integration, through which Snowflake reads their bucket for pulled loads.
+    pub storage_integration: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -292,7 +295,26 @@ impl Warehouse for SnowflakeWarehouse {
             mode: target.mode,
             columns: target.columns.iter().map(|c| Column { name: canonical(&c.name), ..c.clone() }).collect(),
         };
-        self.load_rows(&target, rows).await
+        self.load_rows(&target, load::Fill::Rows(rows)).await
+    }
+
+    fn pull_integration(&self) -> Option<String> {
+        self.settings.storage_integration.clone()
+    }
+
+    async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
+        if target.mode == super::LoadMode::Append && target.columns.iter().any(|c| c.column_type == ColumnType::Decimal)
+        {
+            return Err(WarehouseError::Unsupported(
+                "appending decimals is streamed, so byob can refuse a value Snowflake would round".into(),
+            ));
+        }
+        let target = LoadTarget {
+            table: canonical_table(&target.table),
+            mode: target.mode,
+            columns: target.columns.iter().map(|c| Column { name: canonical(&c.name), ..c.clone() }).collect(),
+        };
+        self.load_rows(&target, load::Fill::Pull(source)).await
     }
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {

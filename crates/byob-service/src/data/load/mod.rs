@@ -3,6 +3,7 @@
 //! platform's bulk path, all or nothing.
 
 mod produce;
+mod pull;
 
 use byob_core::{
     AuditOutcome, OrgId, UploadId,
@@ -22,6 +23,8 @@ use utoipa::ToSchema;
 
 pub(crate) use produce::Produced;
 use produce::produce;
+pub use pull::LoadVia;
+use pull::Pulled;
 
 use super::{ConnectionService, UploadService, stream::blocking_reader};
 use crate::{
@@ -101,6 +104,12 @@ pub struct LoadRequest {
     pub null_tokens: Option<Vec<String>>,
     /// Overrides the detected encoding.
     pub encoding: Option<TextEncoding>,
+    /// `stream` (default): byob reads the file and writes the rows. `platform`: the platform reads the file from
+    /// the bucket itself where it can (Snowflake, from AWS S3), with credentials byob vends for exactly that
+    /// object for 15 minutes or the connection's storage integration; otherwise byob streams it, and the job's
+    /// result says why (`path`, `path_reason`).
+    #[serde(default)]
+    pub via: LoadVia,
 }
 
 /// A load's spec: everything decided before it runs. `upload` names the staged file of an upload's load (an
@@ -119,6 +128,8 @@ pub(crate) struct LoadSpec {
     on_error: OnError,
     max_bad_rows: u64,
     null_tokens: Vec<String>,
+    #[serde(default)]
+    via: LoadVia,
 }
 
 #[derive(Debug, Clone)]
@@ -364,6 +375,7 @@ impl Loads {
             on_error: req.on_error,
             max_bad_rows,
             null_tokens,
+            via: req.via,
         })
     }
 
@@ -427,7 +439,13 @@ impl Loads {
             spec.upload.ok_or_else(|| JobFailure::new("job-spec-invalid", "this load's spec names no upload"))?;
         let upload = self.ready(org, upload_id).await.map_err(service_failure)?;
         let (client, key) = self.uploads.located(&ctx, &upload).await.map_err(service_failure)?;
-        let (loaded, produced) = self.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
+        let (loaded, produced, path) = match self.pull(&ctx, &upload, key.as_ref(), &spec).await {
+            Pulled::Rows(rows) => (Ok(rows), Produced::default(), Pulled::platform()),
+            Pulled::Stream(path) => {
+                let (loaded, produced) = self.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
+                (loaded, produced, path)
+            }
+        };
         let rejected_key = self.write_rejected(&client, &upload, &produced.bad, &spec).await;
         let bad_rows: Vec<&RowError> = produced.bad.iter().take(BAD_ROWS_SHOWN).map(|b| &b.error).collect();
         let summary = json!({
@@ -439,6 +457,8 @@ impl Loads {
             "rejected_key": rejected_key,
             "encoding": spec.encoding,
             "warnings": load_warnings(&spec),
+            "path": path.path,
+            "path_reason": path.reason,
         });
         if let Some(failure) = produced.failure {
             self.record_rejected(&upload, rejected_key.as_deref()).await;

@@ -23,6 +23,7 @@ const BATCH_TEXT_BYTES: usize = 4 * 1024 * 1024;
 /// Longest record accepted (a 10 MB field fits).
 const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
+#[derive(Debug, Default)]
 pub(crate) struct Produced {
     pub(crate) rejected: u64,
     /// The rejected rows kept for the rejected-rows file: at most `max_bad_rows + 1`, and at most

@@ -124,6 +124,10 @@ impl UploadService {
         &self.deps
     }
 
+    pub(crate) fn storage(&self) -> &StorageRouter {
+        &self.storage
+    }
+
     /// An upload of the org, as the uploads API sees them: the sessions carrying attachments' or assets' bytes
     /// are theirs, reached only through them.
     pub(crate) async fn find(&self, org: OrgId, id: UploadId) -> Result<Upload, ServiceError> {

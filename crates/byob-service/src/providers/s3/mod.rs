@@ -11,9 +11,13 @@ use byob_core::{
     integration::{Credentials, Integration},
     location::{BucketNaming, FieldError, KmsKeyArn, Prefix, Provider, Region, RegionShape},
 };
-use byob_ports::storage::{
-    StorageClient,
-    s3::{self as client, S3AccessKey, S3Location},
+use byob_ports::{
+    storage::{
+        StorageClient,
+        s3::{self as client, S3AccessKey, S3Location},
+        vend,
+    },
+    warehouse::PullCredentials,
 };
 
 use super::{AssumedRole, BrowserUploads, Checked, Connector, CredentialContext, CredentialsInput, StorageProvider};
@@ -90,6 +94,35 @@ impl StorageProvider for S3 {
             other => return Err(super::unavailable(other)),
         };
         Ok(client)
+    }
+    fn object_url(&self, i: &Integration, key: &str) -> Option<String> {
+        // Also with a custom endpoint (a VPC endpoint is still AWS S3): a platform that cannot reach an
+        // S3-compatible store refuses, and the load is streamed.
+        Some(format!("s3://{}/{key}", i.bucket))
+    }
+    async fn vend_object_read(&self, c: &Connector<'_>, i: &Integration, key: &str) -> Result<PullCredentials, String> {
+        let policy = vend::object_read_policy(&i.bucket, key, i.kms_key.as_deref());
+        let region = i.region.clone().unwrap_or_else(|| "us-east-1".into());
+        let session = match &i.credentials {
+            Credentials::S3AssumeRole { role_arn, external_id, .. } => {
+                let sts = c.settings.sts.as_ref().ok_or(aws::AWS_CREDENTIALS_MISSING)?;
+                let role = aws::assume_role(i, role_arn, external_id, vend::VENDED_LIFETIME);
+                vend::assume_role_for(sts, &role, policy).await.map_err(|e| e.to_string())?
+            }
+            Credentials::S3AccessKey { access_key_id, secret_access_key } => {
+                let secret = c.reveal(i.org_id, *secret_access_key).await.map_err(|e| e.to_string())?;
+                let name = format!("byob-{}", i.id.to_string().chars().rev().take(20).collect::<String>());
+                vend::federation_token_for(i.endpoint.as_deref(), &region, access_key_id, &secret, &name, policy)
+                    .await
+                    .map_err(|e| format!("the integration's key cannot get a federation token: {e}"))?
+            }
+            other => return Err(format!("byob does not vend read credentials for `{}` integrations", other.mode())),
+        };
+        Ok(PullCredentials::AwsSession {
+            access_key_id: session.access_key_id,
+            secret_access_key: session.secret_access_key,
+            session_token: session.session_token,
+        })
     }
     fn assumed_role<'i>(&self, i: &'i Integration) -> Option<AssumedRole<'i>> {
         match &i.credentials {
