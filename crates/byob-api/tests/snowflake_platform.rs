@@ -191,6 +191,15 @@ async fn a_load_snowflake_cannot_pull_is_streamed_and_says_why() {
         "no credential in the reason: {reason}"
     );
     assert_eq!(e.rows("pulled").await, [json!({ "ID": 1, "NAME": "one" }), json!({ "ID": 2, "NAME": "two" })]);
+    // The grant is audited, without the credentials.
+    let audit = e
+        .app
+        .call("GET", &format!("/v1/orgs/{}/audit?action=upload.pull.grant", e.org), Some(OPERATOR_TOKEN), None)
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    let shown = audit.body.to_string();
+    assert!(shown.contains("vended-15-minutes") && shown.contains("s3://"), "{shown}");
+    assert!(!shown.contains("ASIA") && !shown.contains("AWS_TOKEN"), "{shown}");
 
     // Options only byob's reader has are streamed without asking the platform.
     let job =

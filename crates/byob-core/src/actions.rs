@@ -82,6 +82,7 @@ actions! {
     UPLOAD_COMPLETE = "upload.complete";
     UPLOAD_CREATE = "upload.create";
     UPLOAD_LOAD = "upload.load";
+    UPLOAD_PULL_GRANT = "upload.pull.grant";
     UPLOAD_LOADED = "upload.loaded";
     UPLOAD_REFRESH = "upload.refresh";
     WEBHOOK_CREATE = "webhook.create";

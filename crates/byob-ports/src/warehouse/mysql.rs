@@ -195,7 +195,7 @@ impl Warehouse for MysqlWarehouse {
                  ORDER BY 1, 2",
             )
             .await?;
-        let rows = rows.into_iter().filter(|(_, name)| !name.contains(super::mysql_load::BUILD_MARK));
+        let rows = rows.into_iter().filter(|(_, name)| !name.contains(super::sql::BUILD_MARK));
         conn.disconnect().await.ok();
         Ok(rows.map(|(schema, name)| TableName { schema: Some(schema), name }).collect())
     }

@@ -15,6 +15,7 @@ use super::{
     Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError,
     decimal::DecimalShape,
     mysql::{MysqlWarehouse, column_definition, quote, table_exists, type_name},
+    sql::{build_name, build_prefix},
     text::{push_date, push_datetime},
 };
 
@@ -128,22 +129,6 @@ async fn encode(
     out.send(last).await.ok();
     encoded
 }
-
-/// A name for a table a load builds before it takes its place: the table's, shortened, and a random tail so
-/// two loads of one table never share one.
-fn build_name(table: &str) -> String {
-    let mut tail = [0u8; 4];
-    getrandom::fill(&mut tail).ok();
-    format!("{}{}", build_prefix(table), hex::encode(tail))
-}
-
-fn build_prefix(table: &str) -> String {
-    let short: String = table.chars().take(40).collect();
-    format!("{short}{BUILD_MARK}")
-}
-
-/// What every build table's name holds; `…/tables` does not list them.
-pub(super) const BUILD_MARK: &str = "__byob_";
 
 /// `text` as a LIKE pattern that matches itself only.
 fn like_escaped(text: &str) -> String {

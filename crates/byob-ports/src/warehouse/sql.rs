@@ -14,6 +14,23 @@ pub(super) fn qualified(table: &TableName, default_schema: Option<&str>) -> Stri
     }
 }
 
+/// What the name of every table a load builds (before it takes the table's place) holds; `…/tables` lists none.
+pub(super) const BUILD_MARK: &str = "__byob_";
+
+/// The start of the names of `table`'s build tables: the table's name, shortened.
+pub(super) fn build_prefix(table: &str) -> String {
+    let short: String = table.chars().take(40).collect();
+    format!("{short}{BUILD_MARK}")
+}
+
+/// A name for a table a load builds: [`build_prefix`] and a random tail, so two loads of one table never share
+/// one (platforms whose DDL commits by itself: MySQL, Snowflake).
+pub(super) fn build_name(table: &str) -> String {
+    let mut tail = [0u8; 4];
+    getrandom::fill(&mut tail).ok();
+    format!("{}{}", build_prefix(table), hex::encode(tail))
+}
+
 /// The name a replacement table is built under before it takes the table's place.
 pub(super) fn staging_name(table: &TableName) -> String {
     let short: String = table.name.chars().take(40).collect();

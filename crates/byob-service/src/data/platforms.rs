@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use super::connections::CreateConnection;
 use byob_core::{
     SecretId,
-    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, SnowflakeTarget, TlsMode},
+    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, SnowflakeTarget},
     location::FieldError,
     table::check_identifier,
 };
@@ -17,23 +18,7 @@ use byob_ports::warehouse::{
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`).
 pub const PLATFORMS: [&str; 4] = ["postgres", "mysql", "mariadb", "snowflake"];
 
-/// A new connection's fields, checked by the caller, before its platform is chosen.
-pub(crate) struct Fields {
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub database: String,
-    pub user: String,
-    pub password: Option<SecretId>,
-    pub tls: Option<TlsMode>,
-    pub schema: Option<String>,
-    pub account: Option<String>,
-    pub warehouse: Option<String>,
-    pub role: Option<String>,
-    pub storage_integration: Option<String>,
-    pub member_access: MemberAccess,
-}
-
-impl Fields {
+impl CreateConnection {
     /// Refuses the fields named here, which `platform` has no use for.
     fn refuse(&self, platform: &str, fields: &[&'static str]) -> Result<(), FieldError> {
         for field in fields {
@@ -111,8 +96,14 @@ pub(crate) fn default_port(platform: &str) -> u16 {
     }
 }
 
-/// The record a connection keeps for `platform` (one of [`check_platform`]'s answers).
-pub(crate) fn target(platform: &str, mut f: Fields) -> Result<Platform, FieldError> {
+/// The record a connection keeps for `platform` (one of [`check_platform`]'s answers), from the request whose
+/// name, host, database and user the caller checked, with its password sealed as `password`.
+pub(crate) fn target(
+    platform: &str,
+    mut f: CreateConnection,
+    password: Option<SecretId>,
+    member_access: MemberAccess,
+) -> Result<Platform, FieldError> {
     let port = f.port.unwrap_or_else(|| default_port(platform));
     let tls = f.tls.unwrap_or_default();
     if platform == "snowflake" {
@@ -134,12 +125,12 @@ pub(crate) fn target(platform: &str, mut f: Fields) -> Result<Platform, FieldErr
             database: f.database,
             schema: f.schema.unwrap_or_else(|| "PUBLIC".into()),
             user: f.user,
-            password: f.password,
+            password,
             warehouse: f.warehouse,
             role: f.role,
             tls,
             storage_integration: f.storage_integration,
-            member_access: f.member_access,
+            member_access,
         }));
     }
     let server_only = ["account", "warehouse", "role", "storage_integration"];
@@ -158,9 +149,9 @@ pub(crate) fn target(platform: &str, mut f: Fields) -> Result<Platform, FieldErr
             port,
             database: f.database,
             user: f.user,
-            password: f.password,
+            password,
             tls,
-            member_access: f.member_access,
+            member_access,
         }));
     }
     f.refuse("PostgreSQL", &server_only)?;
@@ -169,10 +160,10 @@ pub(crate) fn target(platform: &str, mut f: Fields) -> Result<Platform, FieldErr
         port,
         database: f.database,
         user: f.user,
-        password: f.password,
+        password,
         tls,
         schema: f.schema.unwrap_or_else(|| "public".into()),
-        member_access: f.member_access,
+        member_access,
     }))
 }
 

@@ -14,12 +14,9 @@ use super::{SnowflakeWarehouse, session::Session};
 use crate::warehouse::{
     Batch, Cell, LoadItem, LoadMode, LoadTarget, PullSource, WarehouseError,
     decimal::DecimalShape,
-    sql::{column_list, quote},
+    sql::{build_name, column_list, create_table, quote},
     text::{push_date, push_datetime},
 };
-
-/// What every build table's name holds; `…/tables` does not list them.
-pub(super) const BUILD_MARK: &str = "__byob_";
 
 /// Snowflake's default threshold of bound values above which its drivers stage rows instead.
 const MAX_VALUES: usize = 65_280;
@@ -38,23 +35,6 @@ fn type_name(t: ColumnType) -> &'static str {
         ColumnType::Timestamp => "TIMESTAMP_NTZ(9)",
         ColumnType::TimestampTz => "TIMESTAMP_TZ(9)",
     }
-}
-
-fn create_table(name: &str, columns: &[Column]) -> String {
-    let defs: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            format!("{} {}{}", quote(&c.name), type_name(c.column_type), if c.nullable { "" } else { " NOT NULL" })
-        })
-        .collect();
-    format!("CREATE TABLE {name} ({})", defs.join(", "))
-}
-
-fn build_name(table: &str) -> String {
-    let short: String = table.chars().take(40).collect();
-    let mut tail = [0u8; 4];
-    getrandom::fill(&mut tail).ok();
-    format!("{short}{BUILD_MARK}{}", hex::encode(tail))
 }
 
 /// A value as the text Snowflake converts to the column's type; `None` for NULL.
@@ -248,7 +228,7 @@ impl SnowflakeWarehouse {
         }
         let in_schema = |name: &str| format!("{}.{}", quote(&schema), quote(name));
         let build = in_schema(&build_name(&target.table.name));
-        session.query(&create_table(&build, &target.columns), None, false).await?;
+        session.query(&create_table(&build, &target.columns, type_name), None, false).await?;
         let mut built = vec![build.clone()];
         let placed = async {
             let done = fill.into(session, &build, &target.columns, &HashMap::new()).await?;
@@ -351,7 +331,7 @@ mod tests {
             Column { name: "at".into(), column_type: ColumnType::TimestampTz, nullable: true },
         ];
         assert_eq!(
-            create_table("\"S\".\"t\"", &columns),
+            create_table("\"S\".\"t\"", &columns, type_name),
             "CREATE TABLE \"S\".\"t\" (\"id\" NUMBER(38,0) NOT NULL, \"amount\" VARCHAR, \"at\" TIMESTAMP_TZ(9))"
         );
     }

@@ -256,7 +256,7 @@ impl Warehouse for SnowflakeWarehouse {
         Ok(rows?
             .into_iter()
             .filter_map(|r| Some(TableName { schema: r.first()?.clone(), name: r.get(1)?.clone()? }))
-            .filter(|t| !t.name.contains(load::BUILD_MARK))
+            .filter(|t| !t.name.contains(super::sql::BUILD_MARK))
             .collect())
     }
 

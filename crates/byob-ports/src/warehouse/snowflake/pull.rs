@@ -39,6 +39,23 @@ pub(super) fn copy_statement(table: &str, columns: &[Column], source: &PullSourc
     )
 }
 
+/// The error without the vended credentials, should the platform's message quote the statement.
+fn scrubbed(e: WarehouseError, source: &PullSource) -> WarehouseError {
+    let PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } = &source.credentials else {
+        return e;
+    };
+    let mut message = e.to_string();
+    for secret in [access_key_id.as_str(), secret_access_key.expose().as_str(), session_token.expose().as_str()] {
+        if !secret.is_empty() {
+            message = message.replace(secret, "[vended credential]");
+        }
+    }
+    match e {
+        WarehouseError::Connect(_) => WarehouseError::Connect(message),
+        _ => WarehouseError::Rejected(message),
+    }
+}
+
 /// Runs the `COPY` and returns the rows Snowflake loaded (its answer has a row per file read).
 pub(super) async fn copy_into(
     session: &mut Session,
@@ -46,7 +63,8 @@ pub(super) async fn copy_into(
     columns: &[Column],
     source: &PullSource,
 ) -> Result<u64, WarehouseError> {
-    let data = session.query(&copy_statement(table, columns, source), None, false).await?;
+    let data =
+        session.query(&copy_statement(table, columns, source), None, false).await.map_err(|e| scrubbed(e, source))?;
     let at = |name: &str| data.rowtype.iter().position(|t| t.name.eq_ignore_ascii_case(name));
     let (Some(status), Some(loaded)) = (at("status"), at("rows_loaded")) else {
         return Err(WarehouseError::Database("Snowflake's COPY answer names no status and rows_loaded".into()));
@@ -133,6 +151,18 @@ mod tests {
              NULL_IF = ('NA') EMPTY_FIELD_AS_NULL = TRUE ENCODING = 'UTF8' ERROR_ON_COLUMN_COUNT_MISMATCH = TRUE) \
              ON_ERROR = ABORT_STATEMENT"
         );
+    }
+
+    #[test]
+    fn a_refusal_quoting_the_statement_loses_the_credentials() {
+        let session = PullCredentials::AwsSession {
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: Sensitive::new("s3cr3t".into()),
+            session_token: Sensitive::new("t0ken".into()),
+        };
+        let err = WarehouseError::Rejected("near 'AWS_SECRET_KEY = 's3cr3t' AWS_TOKEN = 't0ken''".into());
+        let shown = scrubbed(err, &source(session)).to_string();
+        assert!(!shown.contains("s3cr3t") && !shown.contains("t0ken"), "{shown}");
     }
 
     #[test]

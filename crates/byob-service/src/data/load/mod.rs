@@ -48,6 +48,17 @@ pub enum Mode {
     Replace,
 }
 
+impl Mode {
+    /// The platform's name for the mode.
+    pub(crate) fn load_mode(self) -> LoadMode {
+        match self {
+            Self::Create => LoadMode::Create,
+            Self::Append => LoadMode::Append,
+            Self::Replace => LoadMode::Replace,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
@@ -404,15 +415,7 @@ impl Loads {
                 match_columns(&spec.columns, &existing)?
             }
         };
-        let target = LoadTarget {
-            table: spec.table.clone(),
-            mode: match spec.mode {
-                Mode::Create => LoadMode::Create,
-                Mode::Append => LoadMode::Append,
-                Mode::Replace => LoadMode::Replace,
-            },
-            columns: columns.clone(),
-        };
+        let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns: columns.clone() };
         let object = client.store().get(key).await.map_err(|e| super::failure::storage_failure(e.into()))?;
         let input = blocking_reader(object.into_stream(), handle.clone());
         let (tx, rx) = mpsc::channel(4);

@@ -4,9 +4,10 @@
 //! way — a platform that cannot, credentials byob cannot vend, options only byob's reader has, the platform's
 //! refusal — sends the load down byob's own stream instead, and the job's result says which path ran and why.
 
-use byob_core::upload::Upload;
-use byob_ports::warehouse::{LoadMode, LoadTarget, PullCredentials, PullFormat, PullSource};
+use byob_core::{AuditOutcome, actions, upload::Upload};
+use byob_ports::warehouse::{LoadTarget, PullCredentials, PullFormat, PullSource};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{LoadSpec, Loads, Mode, OnError, match_columns};
@@ -85,15 +86,18 @@ impl Loads {
                 Err(why) => return refuse(format!("byob cannot vend read credentials: {why}")),
             },
         };
-        let target = LoadTarget {
-            table: spec.table.clone(),
-            mode: match spec.mode {
-                Mode::Create => LoadMode::Create,
-                Mode::Append => LoadMode::Append,
-                Mode::Replace => LoadMode::Replace,
-            },
-            columns,
+        let grant = match &credentials {
+            PullCredentials::Integration(_) => "storage-integration",
+            PullCredentials::AwsSession { .. } => "vended-15-minutes",
         };
+        let detail = json!({
+            "connection": spec.connection, "platform": warehouse.platform(), "grant": grant, "object": url,
+        });
+        if let Err(e) = self.uploads.audit(ctx, upload, actions::UPLOAD_PULL_GRANT, AuditOutcome::Success, detail).await
+        {
+            return refuse(format!("the grant could not be audited: {e}"));
+        }
+        let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns };
         let format =
             PullFormat { delimiter: spec.delimiter, header: spec.has_header, null_tokens: spec.null_tokens.clone() };
         let source = PullSource { url, credentials, format };

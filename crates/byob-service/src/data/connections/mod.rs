@@ -4,147 +4,23 @@
 use std::sync::Arc;
 
 use byob_core::{
-    AuditOutcome, ConnectionId, OrgId, SecretId, Sensitive, codes,
-    connection::{Connection, LOCAL_CONNECTION, MemberAccess, TableScope, TlsMode},
+    AuditOutcome, ConnectionId, OrgId, SecretId, codes,
+    connection::{Connection, LOCAL_CONNECTION, MemberAccess, TableScope},
     location::FieldError,
     table::{Column, TableName, check_identifier},
 };
 use byob_ports::warehouse::{LocalWarehouses, ServerSettings, Warehouse, WarehouseError};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
+
+mod api;
+
+pub use api::{ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection};
 
 use super::platforms;
 use crate::{
     Access, Auditor, Deps, RequestContext, ServiceError,
     secrets::{reveal_owned, seal_owned},
 };
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateConnection {
-    /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
-    pub name: String,
-    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name) or `snowflake`. The
-    /// embedded SQLite warehouse is always there as `local`.
-    pub platform: String,
-    /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
-    pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake).
-    pub port: Option<u16>,
-    pub database: String,
-    pub user: String,
-    /// Write-only: encrypted at rest, never returned.
-    #[schema(value_type = Option<String>)]
-    pub password: Option<Sensitive<String>>,
-    /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
-    pub tls: Option<TlsMode>,
-    /// PostgreSQL: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
-    /// none (its schemas are its databases: unqualified names go to `database`).
-    pub schema: Option<String>,
-    /// Snowflake: the account identifier (`myorg-myaccount`, or `xy12345.us-east-1`).
-    pub account: Option<String>,
-    /// Snowflake: the virtual warehouse statements run on (the user's default when unset).
-    pub warehouse: Option<String>,
-    /// Snowflake: the role byob's session uses (the user's default when unset).
-    pub role: Option<String>,
-    /// Snowflake: the customer's storage integration Snowflake reads their bucket through, for loads it pulls.
-    pub storage_integration: Option<String>,
-    /// What members may do through it (admins may do everything). Default: create tables, append to and replace
-    /// the tables byob created, export tables; not run their own SQL.
-    pub member_access: Option<MemberAccess>,
-}
-
-/// A connection as the API shows it (never its password).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ConnectionView {
-    /// `null` for the embedded warehouse.
-    pub id: Option<ConnectionId>,
-    pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql` or `snowflake`.
-    pub platform: String,
-    pub host: Option<String>,
-    pub port: Option<u16>,
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub tls: Option<TlsMode>,
-    pub schema: Option<String>,
-    pub has_password: bool,
-    /// Snowflake: the account, warehouse, role and storage integration (`null` elsewhere).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warehouse: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub storage_integration: Option<String>,
-    /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
-    pub member_access: Option<MemberAccess>,
-}
-
-impl ConnectionView {
-    fn local() -> Self {
-        Self {
-            id: None,
-            name: LOCAL_CONNECTION.into(),
-            platform: "sqlite".into(),
-            host: None,
-            port: None,
-            database: None,
-            user: None,
-            tls: None,
-            schema: None,
-            has_password: false,
-            account: None,
-            warehouse: None,
-            role: None,
-            storage_integration: None,
-            member_access: None,
-        }
-    }
-
-    fn of(c: &Connection) -> Self {
-        let e = c.platform.endpoint();
-        let snowflake = match &c.platform {
-            byob_core::connection::Platform::Snowflake(s) => Some(s),
-            _ => None,
-        };
-        Self {
-            id: Some(c.id),
-            name: c.name.clone(),
-            platform: c.platform.name().into(),
-            host: Some(e.host.into()),
-            port: Some(e.port),
-            database: Some(e.database.into()),
-            user: Some(e.user.into()),
-            tls: Some(e.tls),
-            schema: Some(e.default_schema.into()),
-            has_password: c.platform.password().is_some(),
-            account: snowflake.map(|s| s.account.clone()),
-            warehouse: snowflake.and_then(|s| s.warehouse.clone()),
-            role: snowflake.and_then(|s| s.role.clone()),
-            storage_integration: snowflake.and_then(|s| s.storage_integration.clone()),
-            member_access: Some(c.platform.member_access().clone()),
-        }
-    }
-}
-
-/// The outcome of a connection test.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ConnectionTest {
-    pub ok: bool,
-    pub platform: String,
-    pub duration_ms: u64,
-    /// Why it failed, in the platform's words.
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TableView {
-    pub schema: Option<String>,
-    pub name: String,
-}
 
 /// What a member asks to do through a connection.
 #[derive(Debug, Clone, Copy)]
@@ -165,13 +41,6 @@ impl<'a> Use<'a> {
             super::load::Mode::Replace => Self::Replace(table),
         }
     }
-}
-
-/// An admin's change to a connection: what members may do through it.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateConnection {
-    pub member_access: MemberAccess,
 }
 
 /// Whether the caller acts with an admin's rights (an admin, the operator, byob itself).
@@ -282,7 +151,7 @@ impl ConnectionService {
         if let Some(schema) = &req.schema {
             check_identifier("schema", schema)?;
         }
-        let member_access = req.member_access.unwrap_or_default();
+        let member_access = req.member_access.clone().unwrap_or_default();
         check_member_access(&member_access)?;
         if self.deps.catalog.find_connection(org, &req.name).await?.is_some() {
             return Err(ServiceError::Conflict(format!("a connection named `{}` exists already", req.name)));
@@ -306,30 +175,9 @@ impl ConnectionService {
             }
             None => None,
         };
-        let connection = Connection {
-            id,
-            org_id: org,
-            name: req.name,
-            platform: platforms::target(
-                platform,
-                platforms::Fields {
-                    host: req.host,
-                    port: req.port,
-                    database: req.database,
-                    user: req.user,
-                    password,
-                    tls: req.tls,
-                    schema: req.schema,
-                    account: req.account,
-                    warehouse: req.warehouse,
-                    role: req.role,
-                    storage_integration: req.storage_integration,
-                    member_access,
-                },
-            )?,
-            created_at: now,
-            updated_at: now,
-        };
+        let name = req.name.clone();
+        let target = platforms::target(platform, req, password, member_access)?;
+        let connection = Connection { id, org_id: org, name, platform: target, created_at: now, updated_at: now };
         self.deps.catalog.insert_connection(&connection, &owned).await?;
         let view = ConnectionView::of(&connection);
         self.auditor

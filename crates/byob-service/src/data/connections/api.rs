@@ -1,0 +1,142 @@
+//! What the API takes and shows of connections: the request creating one, its view (never its password), a
+//! test's outcome, tables, and an admin's change.
+
+use byob_core::{
+    ConnectionId, Sensitive,
+    connection::{Connection, LOCAL_CONNECTION, MemberAccess, Platform, TlsMode},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConnection {
+    /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
+    pub name: String,
+    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name) or `snowflake`. The
+    /// embedded SQLite warehouse is always there as `local`.
+    pub platform: String,
+    /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
+    pub host: Option<String>,
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake).
+    pub port: Option<u16>,
+    pub database: String,
+    pub user: String,
+    /// Write-only: encrypted at rest, never returned.
+    #[schema(value_type = Option<String>)]
+    pub password: Option<Sensitive<String>>,
+    /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
+    pub tls: Option<TlsMode>,
+    /// PostgreSQL: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
+    /// none (its schemas are its databases: unqualified names go to `database`).
+    pub schema: Option<String>,
+    /// Snowflake: the account identifier (`myorg-myaccount`, or `xy12345.us-east-1`).
+    pub account: Option<String>,
+    /// Snowflake: the virtual warehouse statements run on (the user's default when unset).
+    pub warehouse: Option<String>,
+    /// Snowflake: the role byob's session uses (the user's default when unset).
+    pub role: Option<String>,
+    /// Snowflake: the customer's storage integration Snowflake reads their bucket through, for loads it pulls.
+    pub storage_integration: Option<String>,
+    /// What members may do through it (admins may do everything). Default: create tables, append to and replace
+    /// the tables byob created, export tables; not run their own SQL.
+    pub member_access: Option<MemberAccess>,
+}
+
+/// A connection as the API shows it (never its password).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// `null` for the embedded warehouse.
+    pub id: Option<ConnectionId>,
+    pub name: String,
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql` or `snowflake`.
+    pub platform: String,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub tls: Option<TlsMode>,
+    pub schema: Option<String>,
+    pub has_password: bool,
+    /// Snowflake: the account, warehouse, role and storage integration (`null` elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_integration: Option<String>,
+    /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
+    pub member_access: Option<MemberAccess>,
+}
+
+impl ConnectionView {
+    pub(super) fn local() -> Self {
+        Self {
+            id: None,
+            name: LOCAL_CONNECTION.into(),
+            platform: "sqlite".into(),
+            host: None,
+            port: None,
+            database: None,
+            user: None,
+            tls: None,
+            schema: None,
+            has_password: false,
+            account: None,
+            warehouse: None,
+            role: None,
+            storage_integration: None,
+            member_access: None,
+        }
+    }
+
+    pub(super) fn of(c: &Connection) -> Self {
+        let e = c.platform.endpoint();
+        let snowflake = match &c.platform {
+            Platform::Snowflake(s) => Some(s),
+            _ => None,
+        };
+        Self {
+            id: Some(c.id),
+            name: c.name.clone(),
+            platform: c.platform.name().into(),
+            host: Some(e.host.into()),
+            port: Some(e.port),
+            database: Some(e.database.into()),
+            user: Some(e.user.into()),
+            tls: Some(e.tls),
+            schema: Some(e.default_schema.into()),
+            has_password: c.platform.password().is_some(),
+            account: snowflake.map(|s| s.account.clone()),
+            warehouse: snowflake.and_then(|s| s.warehouse.clone()),
+            role: snowflake.and_then(|s| s.role.clone()),
+            storage_integration: snowflake.and_then(|s| s.storage_integration.clone()),
+            member_access: Some(c.platform.member_access().clone()),
+        }
+    }
+}
+
+/// The outcome of a connection test.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionTest {
+    pub ok: bool,
+    pub platform: String,
+    pub duration_ms: u64,
+    /// Why it failed, in the platform's words.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TableView {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// An admin's change to a connection: what members may do through it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnection {
+    pub member_access: MemberAccess,
+}
