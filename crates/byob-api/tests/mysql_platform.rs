@@ -156,3 +156,31 @@ async fn a_load_that_fails_at_its_last_row_leaves_no_table_and_no_half_of_one() 
     assert_eq!(mysql_rows(&e.url, "SELECT id, amount FROM t ORDER BY id").await, before);
     assert_eq!(tables(&e).await, ["t"]);
 }
+
+#[tokio::test]
+async fn decimals_that_grow_finer_mid_load_widen_the_column_and_keep_every_value() {
+    let e = env().await;
+    // 5,000 whole numbers (more than one batch), then finer ones: the column starts at scale 0 and is widened
+    // between two LOAD DATA statements, keeping every value as written.
+    let mut csv = String::from("id,amount\n");
+    for i in 0..5000 {
+        csv.push_str(&format!("{i},{i}\n"));
+    }
+    csv.push_str("5000,0.5\n5001,-12.125\n5002,99999999999999999999999999999999999\n");
+    let upload = upload_bytes(&e.app, &e.org, &e.member, "growing.csv", csv.as_bytes()).await;
+    let body =
+        json!({ "connection": "maria", "table": "growing", "columns": [{ "source": "amount", "type": "decimal" }] });
+    let job = load(&e.app, &e.org, &e.member, &upload, body).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["rows_loaded"], 5003);
+    let column = mysql_rows(
+        &e.url,
+        "SELECT column_type FROM information_schema.columns WHERE table_name = 'growing' AND column_name = 'amount'",
+    )
+    .await;
+    assert_eq!(column, [[Some("decimal(38,3)".to_string())]]);
+    let rows = mysql_rows(&e.url, "SELECT id, amount FROM growing WHERE id IN (7, 5000, 5001, 5002) ORDER BY id").await;
+    let amounts: Vec<&str> = rows.iter().map(|r| r[1].as_deref().unwrap()).collect();
+    assert_eq!(amounts, ["7.000", "0.500", "-12.125", "99999999999999999999999999999999999.000"]);
+    assert_eq!(tables(&e).await, ["growing"]);
+}

@@ -18,15 +18,6 @@ impl DecimalShape {
         self.scale = self.scale.max(u32::try_from(fraction.len()).unwrap_or(u32::MAX));
     }
 
-    /// The precision and scale that hold every value seen at its scale (`12.50` stays `12.50`) on a platform
-    /// whose decimals have at most `max_precision` digits, `max_scale` after the point, keeping room for as many
-    /// whole digits as the platform's widest default: later appends may bring larger numbers, not finer ones
-    /// (those are refused, never rounded).
-    pub(super) fn precision_scale(self, max_precision: u32, max_scale: u32) -> (u32, u32) {
-        let scale = self.scale.min(max_scale);
-        ((max_precision - max_scale + scale).max(self.integer + scale).min(max_precision), scale)
-    }
-
     /// Whether a value of this shape fits `precision` and `scale` without rounding.
     pub(super) fn fits(self, precision: u32, scale: u32) -> bool {
         self.scale <= scale && self.integer + scale <= precision
@@ -44,14 +35,9 @@ mod tests {
             shape.fit(v);
         }
         assert_eq!(shape, DecimalShape { integer: 20, scale: 18 });
-        assert_eq!(shape.precision_scale(65, 30), (53, 18));
-        assert_eq!(shape.precision_scale(38, 37), (38, 18));
         assert!(shape.fits(38, 18) && !shape.fits(38, 17) && !shape.fits(37, 18));
-        let mut small = DecimalShape::default();
-        small.fit("0.5");
-        assert_eq!(small.precision_scale(65, 30), (36, 1));
         let mut whole = DecimalShape::default();
         whole.fit("-42");
-        assert_eq!(whole.precision_scale(65, 30), (35, 0));
+        assert_eq!(whole, DecimalShape { integer: 2, scale: 0 });
     }
 }

@@ -8,6 +8,7 @@
 mod decimal;
 mod error;
 mod mysql;
+mod mysql_encode;
 mod mysql_load;
 mod mysql_query;
 mod pg_binary;
