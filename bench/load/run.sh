@@ -5,7 +5,8 @@
 #   byob: the same object into the embedded SQLite warehouse vs `sqlite3 .import` of the local file;
 #   byob: the same object into MariaDB (LOAD DATA LOCAL INFILE fed by byob's stream)
 #         vs `mariadb --local-infile` running LOAD DATA LOCAL INFILE of the local file.
-# Prints MB/s, rows/s, the ratios, and byob's peak RSS (VmHWM of the `byob serve` process).
+# Prints MB/s, rows/s, the ratios, and byob's peak RSS during each load (VmHWM of the `byob serve` process, reset
+# before each load through /proc/PID/clear_refs).
 # Usage: bench/load/run.sh [BYTES]   (needs the servers: eval "$(scripts/servers.sh start)")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,6 +46,11 @@ byob() { "$BIN/byob" "$@"; }
 
 upload() { byob --json upload "$WORK/data.csv" | sed -n 's/.*"id": "\(upl_[^"]*\)".*/\1/p' | head -1; }
 now() { date +%s.%N; }
+# byob's peak RSS since the last call, in kB (the kernel's high-water mark, then reset).
+peak_kb() {
+  awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status"
+  echo 5 > "/proc/$SERVER_PID/clear_refs" 2>/dev/null || true
+}
 # byob's load time: the job's own start and end (the upload to the bucket is not part of it).
 load() { # upload target
   local job
@@ -53,15 +59,15 @@ load() { # upload target
   bench_job_seconds "$job"
 }
 
-up1=$(upload); byob_pg=$(load "$up1" pg.bench_byob)
+up1=$(upload); peak_kb >/dev/null; byob_pg=$(load "$up1" pg.bench_byob); rss_pg=$(peak_kb)
 psql -q "$pg_url" -c "CREATE TABLE bench_psql ($columns)"
 t0=$(now); psql -q "$pg_url" -c "\\copy bench_psql FROM '$WORK/data.csv' WITH (FORMAT csv, HEADER true)"; t1=$(now)
 psql_s=$(echo "$t1 - $t0" | bc -l)
-up2=$(upload); byob_sqlite=$(load "$up2" local.bench_byob)
+up2=$(upload); peak_kb >/dev/null; byob_sqlite=$(load "$up2" local.bench_byob); rss_sqlite=$(peak_kb)
 sqlite3 "$WORK/peer.db" "CREATE TABLE bench_sqlite ($sqlite_columns)"
 t0=$(now); sqlite3 "$WORK/peer.db" ".import --csv --skip 1 '$WORK/data.csv' bench_sqlite"; t1=$(now)
 sqlite_s=$(echo "$t1 - $t0" | bc -l)
-up3=$(upload); byob_maria=$(load "$up3" maria.bench_byob)
+up3=$(upload); peak_kb >/dev/null; byob_maria=$(load "$up3" maria.bench_byob); rss_maria=$(peak_kb)
 bench_mariadb "$maria_url" "$db" -e "CREATE TABLE bench_peer ($maria_columns) DEFAULT CHARSET = utf8mb4"
 t0=$(now)
 bench_mariadb "$maria_url" "$db" --local-infile=1 -e "LOAD DATA LOCAL INFILE '$WORK/data.csv' INTO TABLE bench_peer \
@@ -71,7 +77,6 @@ bench_mariadb "$maria_url" "$db" --local-infile=1 -e "LOAD DATA LOCAL INFILE '$W
   active = (@active = 'true'), note = NULLIF(@note, '')"
 t1=$(now)
 maria_s=$(echo "$t1 - $t0" | bc -l)
-rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 grep -h "load committed" "$WORK/serve.out" "$WORK/serve.err" >&2 || true
 
 check_pg=$(psql -tAq "$pg_url" -c "SELECT (SELECT count(*) FROM bench_byob) || ' ' || (SELECT count(*) FROM bench_psql)")
@@ -81,7 +86,7 @@ psql -q "$BYOB_TEST_POSTGRES_URL" -c "DROP DATABASE $db" >/dev/null || true
 bench_mariadb "$maria_url" -e "DROP DATABASE $db" || true
 
 awk -v size="$size" -v rows="$rows" -v bp="$byob_pg" -v pp="$psql_s" -v bs="$byob_sqlite" -v ps="$sqlite_s" \
-    -v rss="$rss_kb" -v cpg="$check_pg" -v csq="$check_sqlite" -v bm="$byob_maria" -v pm="$maria_s" \
+    -v rpg="$rss_pg" -v rsq="$rss_sqlite" -v rma="$rss_maria" -v cpg="$check_pg" -v csq="$check_sqlite" -v bm="$byob_maria" -v pm="$maria_s" \
     -v cma="$check_maria" -v mver="$(mariadb --version)" 'BEGIN {
   mb = size / 1e6
   printf "%-34s %8s %9s %12s\n", "load", "seconds", "MB/s", "rows/s"
@@ -94,6 +99,6 @@ awk -v size="$size" -v rows="$rows" -v bp="$byob_pg" -v pp="$psql_s" -v bs="$byo
   printf "ratio byob/psql \\copy:      %.2fx\n", pp / bp
   printf "ratio byob/sqlite3 .import: %.2fx\n", ps / bs
   printf "ratio byob/mariadb LOAD DATA: %.2fx   (peer: %s)\n", pm / bm, mver
-  printf "byob peak RSS: %.1f MB\n", rss / 1024
+  printf "byob peak RSS during each load: PostgreSQL %.1f MB, SQLite %.1f MB, MariaDB %.1f MB\n", rpg / 1024, rsq / 1024, rma / 1024
   printf "rows loaded (byob, peer): PostgreSQL %s, SQLite %s, MariaDB %s\n", cpg, csq, cma
 }'
