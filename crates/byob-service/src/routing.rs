@@ -217,37 +217,33 @@ impl StorageRouter {
         }
     }
 
-    /// Credentials for a data platform to read exactly the object at `key` (its full key) of an integration
-    /// itself, with the object's URL as platforms name it; or why they cannot be vended.
-    pub(crate) async fn vend_object_read(
+    /// How a data platform may read the object at `key` (its full key) of an integration itself: the object's
+    /// URL as platforms name it (`s3://bucket/key`), and the platform's own storage integration when it has one
+    /// (`storage_integration`), else credentials byob vends for exactly that object; or why it may not.
+    pub(crate) async fn platform_read(
         &self,
         ctx: &RequestContext,
         org: OrgId,
         integration: Option<IntegrationId>,
         key: &str,
-    ) -> Result<byob_ports::warehouse::PullCredentials, String> {
-        let Some(id) = integration else {
-            return Err("the file is in byob's own storage, which no platform reads".into());
+        storage_integration: Option<String>,
+    ) -> Result<(String, byob_ports::warehouse::PullCredentials), String> {
+        const NOT_READ: &str = "the file's storage is not one the platform reads";
+        let found = match integration {
+            Some(id) => self.deps.catalog.get_integration(org, id).await.ok().flatten(),
+            None => None,
         };
-        let i = match self.deps.catalog.get_integration(org, id).await {
-            Ok(Some(i)) => i,
-            Ok(None) => return Err("the file's integration was deleted".into()),
-            Err(e) => return Err(e.to_string()),
+        let i = found.ok_or(NOT_READ)?;
+        let provider = providers::of(i.provider);
+        let url = provider.object_url(&i, key).ok_or(NOT_READ)?;
+        let credentials = match storage_integration {
+            Some(name) => byob_ports::warehouse::PullCredentials::Integration(name),
+            None => provider
+                .vend_object_read(&self.connector(ctx), &i, key)
+                .await
+                .map_err(|why| format!("byob cannot vend read credentials: {why}"))?,
         };
-        providers::of(i.provider).vend_object_read(&self.connector(ctx), &i, key).await
-    }
-
-    /// The object at `key` (its full key) of an integration as data platforms name it (`s3://bucket/key`), when
-    /// its store is one they read.
-    pub(crate) async fn object_url(
-        &self,
-        _ctx: &RequestContext,
-        org: OrgId,
-        integration: Option<IntegrationId>,
-        key: &str,
-    ) -> Option<String> {
-        let i = self.deps.catalog.get_integration(org, integration?).await.ok()??;
-        providers::of(i.provider).object_url(&i, key)
+        Ok((url, credentials))
     }
 
     /// The storage client of an integration, built once per version of the integration.

@@ -114,6 +114,18 @@ pub enum LoadMode {
     Replace,
 }
 
+impl LoadMode {
+    /// Refuses the mode when the table's existence contradicts it (`create` of an existing table, `append` to a
+    /// missing one).
+    pub(crate) fn check(self, table: &TableName, exists: bool) -> Result<(), WarehouseError> {
+        match self {
+            Self::Create if exists => Err(WarehouseError::TableExists(table.to_string())),
+            Self::Append if !exists => Err(WarehouseError::TableMissing(table.to_string())),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Where rows go: the table, how, and the columns the rows carry (in order; for append, a subset of the
 /// table's columns, by name).
 #[derive(Debug, Clone)]

@@ -31,11 +31,7 @@ impl MysqlWarehouse {
         let mut conn = self.connect().await?;
         let schema = self.schema_of(&target.table).to_string();
         let exists = table_exists(&mut conn, &schema, &target.table.name).await?;
-        match target.mode {
-            LoadMode::Create if exists => return Err(WarehouseError::TableExists(target.table.to_string())),
-            LoadMode::Append if !exists => return Err(WarehouseError::TableMissing(target.table.to_string())),
-            _ => {}
-        }
+        target.mode.check(&target.table, exists)?;
         let final_name = self.qualified(&target.table);
         if target.mode == LoadMode::Append {
             conn.query_drop("START TRANSACTION").await?;

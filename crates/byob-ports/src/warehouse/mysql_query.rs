@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::{
     Batch, Cell, ExportQuery, Field, FieldKind, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem, WarehouseError,
     mysql::{MysqlWarehouse, UTC_COMMENT},
-    postgres_query::{send, statement},
+    postgres_query::{export_statement, send},
     push_span,
 };
 
@@ -121,8 +121,7 @@ impl MysqlWarehouse {
         query: &ExportQuery,
         rows: mpsc::Sender<QueryItem>,
     ) -> Result<u64, WarehouseError> {
-        let sql = statement(query, |t| self.qualified(t));
-        byob_core::export::check_read_only_query("query", &sql).map_err(|e| WarehouseError::Unsupported(e.message))?;
+        let sql = export_statement(query, |t| self.qualified(t))?;
         let mut conn = self.connect().await?;
         let prepared = conn.prep(sql.as_str()).await?;
         let columns = prepared.columns();

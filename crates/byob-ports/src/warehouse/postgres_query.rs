@@ -63,6 +63,16 @@ pub(super) fn statement(query: &ExportQuery, qualified: impl Fn(&byob_core::tabl
     }
 }
 
+/// The statement an export reads, checked to be one that only reads (a whole table always is).
+pub(super) fn export_statement(
+    query: &ExportQuery,
+    qualified: impl Fn(&byob_core::table::TableName) -> String,
+) -> Result<String, WarehouseError> {
+    let sql = statement(query, qualified);
+    byob_core::export::check_read_only_query("query", &sql).map_err(|e| WarehouseError::Unsupported(e.message))?;
+    Ok(sql)
+}
+
 /// A statement that would change data, refused by PostgreSQL inside the read-only export, said as such.
 fn writes_refused(e: sqlx::Error) -> WarehouseError {
     let message = match &e {
@@ -82,8 +92,7 @@ impl PostgresWarehouse {
         query: &ExportQuery,
         rows: mpsc::Sender<QueryItem>,
     ) -> Result<u64, WarehouseError> {
-        let sql = statement(query, |t| self.qualified(t));
-        byob_core::export::check_read_only_query("query", &sql).map_err(|e| WarehouseError::Unsupported(e.message))?;
+        let sql = export_statement(query, |t| self.qualified(t))?;
         let mut conn = self.connect().await?;
         let prepared = conn.prepare(AssertSqlSafe(sql.as_str()).into_sql_str()).await?;
         let mut fields = Vec::new();

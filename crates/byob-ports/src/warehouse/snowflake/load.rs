@@ -206,11 +206,7 @@ impl SnowflakeWarehouse {
     async fn load_in(&self, session: &mut Session, target: &LoadTarget, fill: Fill<'_>) -> Result<u64, WarehouseError> {
         let schema = self.schema_of(&target.table).to_string();
         let exists = self.table_exists(session, &schema, &target.table.name).await?;
-        match target.mode {
-            LoadMode::Create if exists => return Err(WarehouseError::TableExists(target.table.to_string())),
-            LoadMode::Append if !exists => return Err(WarehouseError::TableMissing(target.table.to_string())),
-            _ => {}
-        }
+        target.mode.check(&target.table, exists)?;
         let final_name = self.qualified(&target.table);
         if target.mode == LoadMode::Append {
             let limits = self.scales(session, &target.table).await?;

@@ -20,7 +20,7 @@ use self::session::{QueryData, Session};
 use super::{
     Batch, Cell, ExportQuery, LoadItem, LoadTarget, PullSource, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem,
     ServerSettings, Warehouse, WarehouseError,
-    postgres_query::{send, statement},
+    postgres_query::{export_statement, send},
     sql::qualified,
 };
 
@@ -211,13 +211,8 @@ async fn decode(
                 None => return Ok(()),
             },
         };
-        let mut records = Vec::new();
-        ipc::for_each_batch(&bytes, |record| {
-            records.push(record);
-            Ok(())
-        })?;
-        drop(bytes);
-        for record in records {
+        for record in ipc::Batches::new(bytes) {
+            let record = record?;
             let mut start = 0;
             while start < record.num_rows() {
                 let take =
@@ -318,8 +313,7 @@ impl Warehouse for SnowflakeWarehouse {
     }
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {
-        let sql = statement(query, |t| self.qualified(&canonical_table(t)));
-        byob_core::export::check_read_only_query("query", &sql).map_err(|e| WarehouseError::Unsupported(e.message))?;
+        let sql = export_statement(query, |t| self.qualified(&canonical_table(t)))?;
         let mut session = self.session().await?;
         let outcome = async {
             let described = session.query(&sql, None, true).await?;

@@ -443,7 +443,7 @@ impl Loads {
         let upload = self.ready(org, upload_id).await.map_err(service_failure)?;
         let (client, key) = self.uploads.located(&ctx, &upload).await.map_err(service_failure)?;
         let (loaded, produced, path) = match self.pull(&ctx, &upload, key.as_ref(), &spec).await {
-            Pulled::Rows(rows) => (Ok(rows), Produced::default(), Pulled::platform()),
+            Pulled::Rows(rows) => (Ok(rows), Produced::default(), pull::LoadPath::platform()),
             Pulled::Stream(path) => {
                 let (loaded, produced) = self.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
                 (loaded, produced, path)

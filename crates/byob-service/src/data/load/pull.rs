@@ -35,6 +35,10 @@ impl LoadPath {
     fn streamed(reason: Option<String>) -> Self {
         Self { path: LoadVia::Stream, reason }
     }
+
+    pub(crate) fn platform() -> Self {
+        Self { path: LoadVia::Platform, reason: None }
+    }
 }
 
 /// The outcome of asking the platform to pull.
@@ -75,16 +79,11 @@ impl Loads {
                 Err(e) => return refuse(e.to_string()),
             },
         };
-        let storage = self.uploads.storage();
-        let Some(url) = storage.object_url(ctx, org, upload.integration_id, key).await else {
-            return refuse("the file's storage is not one the platform reads".into());
-        };
-        let credentials = match warehouse.pull_integration() {
-            Some(name) => PullCredentials::Integration(name),
-            None => match storage.vend_object_read(ctx, org, upload.integration_id, key).await {
-                Ok(credentials) => credentials,
-                Err(why) => return refuse(format!("byob cannot vend read credentials: {why}")),
-            },
+        let read =
+            self.uploads.storage().platform_read(ctx, org, upload.integration_id, key, warehouse.pull_integration());
+        let (url, credentials) = match read.await {
+            Ok(read) => read,
+            Err(why) => return refuse(why),
         };
         let grant = match &credentials {
             PullCredentials::Integration(_) => "storage-integration",
@@ -112,11 +111,5 @@ impl Loads {
             }
             Err(e) => refuse(format!("{} did not load it: {e}", warehouse.platform())),
         }
-    }
-}
-
-impl Pulled {
-    pub(crate) fn platform() -> LoadPath {
-        LoadPath { path: LoadVia::Platform, reason: None }
     }
 }
