@@ -18,32 +18,13 @@ pub(crate) enum ConnectionsCommand {
         org: OrgArg,
         connection: String,
     },
-    /// Create a connection to PostgreSQL or MySQL/MariaDB (admins). The password is read from --password-file.
+    /// Create a connection to a data platform (admins). The password (or token) is read from --password-file.
     Create {
         #[command(flatten)]
         org: OrgArg,
         name: String,
-        /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it).
-        #[arg(long, default_value = "postgres")]
-        platform: String,
-        #[arg(long)]
-        host: String,
-        /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL).
-        #[arg(long)]
-        port: Option<u16>,
-        #[arg(long)]
-        database: String,
-        #[arg(long)]
-        user: String,
-        /// File holding the password (`-` for standard input); no password when absent.
-        #[arg(long)]
-        password_file: Option<PathBuf>,
-        /// disable, prefer, require, verify-ca, verify-full.
-        #[arg(long, default_value = "prefer")]
-        tls: String,
-        /// PostgreSQL: where unqualified table names go (default `public`). MySQL has none.
-        #[arg(long)]
-        schema: Option<String>,
+        #[command(flatten)]
+        fields: Box<ConnectionFields>,
     },
     /// Show or change what members may do through a connection (admins change it); unchanged flags keep their
     /// value.
@@ -245,4 +226,47 @@ pub(crate) enum JobsCommand {
         org: OrgArg,
         job: String,
     },
+}
+
+/// Where a connection goes, as `POST …/connections` takes it (docs/connections.md has each platform's fields).
+#[derive(Debug, Args)]
+pub(crate) struct ConnectionFields {
+    /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift.
+    #[arg(long, default_value = "postgres")]
+    pub(crate) platform: String,
+    /// The server's host (Snowflake: default `{account}.snowflakecomputing.com`).
+    #[arg(long)]
+    pub(crate) host: Option<String>,
+    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 443 Snowflake, 5439 Redshift).
+    #[arg(long)]
+    pub(crate) port: Option<u16>,
+    #[arg(long)]
+    pub(crate) database: String,
+    #[arg(long)]
+    pub(crate) user: String,
+    /// File holding the password (`-` for standard input); no password when absent.
+    #[arg(long)]
+    pub(crate) password_file: Option<PathBuf>,
+    /// disable, prefer, require, verify-ca, verify-full.
+    #[arg(long, default_value = "prefer")]
+    pub(crate) tls: String,
+    /// Where unqualified table names go (PostgreSQL and Redshift: default `public`; Snowflake: `PUBLIC`). MySQL
+    /// has none.
+    #[arg(long)]
+    pub(crate) schema: Option<String>,
+    /// Snowflake: the account identifier (`myorg-myaccount` or `xy12345.us-east-1`).
+    #[arg(long)]
+    pub(crate) account: Option<String>,
+    /// Snowflake: the virtual warehouse statements run on.
+    #[arg(long)]
+    pub(crate) warehouse: Option<String>,
+    /// Snowflake: the role byob's session uses.
+    #[arg(long)]
+    pub(crate) role: Option<String>,
+    /// Snowflake: the customer's storage integration for loads Snowflake pulls from the bucket.
+    #[arg(long)]
+    pub(crate) storage_integration: Option<String>,
+    /// Redshift: the customer's IAM role attached to the cluster, for loads Redshift pulls from the bucket.
+    #[arg(long)]
+    pub(crate) iam_role: Option<String>,
 }

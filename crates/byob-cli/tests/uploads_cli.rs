@@ -235,3 +235,43 @@ async fn count_rows(url: &str, tables: usize) -> Vec<i64> {
     }
     counts
 }
+
+#[tokio::test]
+async fn connections_are_created_from_the_command_line_with_their_platform_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[], &[]).await;
+    let operator = server.operator_token();
+    let (org, _) = org_and_member(&server, &operator).await;
+    let role = "arn:aws:iam::123456789012:role/redshift-reads-acme";
+    let create = |name: &'static str, role: &'static str| {
+        [
+            "--json",
+            "connections",
+            "create",
+            "--org",
+            &org,
+            name,
+            "--platform",
+            "redshift",
+            "--host",
+            "acme.abc123.eu-west-1.redshift.amazonaws.com",
+            "--database",
+            "dev",
+            "--user",
+            "byob",
+            "--iam-role",
+            role,
+        ]
+        .map(String::from)
+    };
+    let args = create("rs", role);
+    let (ok, stdout, stderr) = byob_cli(&server, &operator, &args.each_ref().map(String::as_str)).await;
+    assert!(ok, "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!((created["platform"].as_str(), created["iam_role"].as_str()), (Some("redshift"), Some(role)));
+    assert_eq!(created["port"], 5439);
+
+    let args = create("rs2", "redshift-role");
+    let (ok, _, stderr) = byob_cli(&server, &operator, &args.each_ref().map(String::as_str)).await;
+    assert!(!ok && stderr.contains("`iam_role` `redshift-role` is not an ARN"), "{stderr}");
+}

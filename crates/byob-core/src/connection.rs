@@ -143,6 +143,27 @@ pub struct SnowflakeTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where an Amazon Redshift connection goes (a provisioned cluster or a serverless workgroup endpoint). The
+/// password is a secret the connection owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RedshiftTarget {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    pub tls: TlsMode,
+    /// The schema unqualified table names go to. Default `public`.
+    pub schema: String,
+    /// The customer's IAM role attached to the cluster (`arn:aws:iam::123456789012:role/…`), through which
+    /// Redshift reads their bucket for loads it pulls; when unset, byob vends credentials for exactly the staged
+    /// object.
+    pub iam_role: Option<String>,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Platform {
@@ -150,6 +171,7 @@ pub enum Platform {
     /// MySQL 8 and MariaDB 10.6 and later (one wire protocol).
     Mysql(MysqlTarget),
     Snowflake(SnowflakeTarget),
+    Redshift(RedshiftTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -171,6 +193,7 @@ impl Platform {
             Self::Postgres(_) => "postgres",
             Self::Mysql(_) => "mysql",
             Self::Snowflake(_) => "snowflake",
+            Self::Redshift(_) => "redshift",
         }
     }
 
@@ -186,6 +209,7 @@ impl Platform {
             Self::Postgres(p) => p.password,
             Self::Mysql(m) => m.password,
             Self::Snowflake(s) => s.password,
+            Self::Redshift(r) => r.password,
         }
     }
 
@@ -216,6 +240,14 @@ impl Platform {
                 tls: s.tls,
                 default_schema: &s.schema,
             },
+            Self::Redshift(r) => Endpoint {
+                host: &r.host,
+                port: r.port,
+                database: &r.database,
+                user: &r.user,
+                tls: r.tls,
+                default_schema: &r.schema,
+            },
         }
     }
 
@@ -225,6 +257,7 @@ impl Platform {
             Self::Postgres(p) => &p.member_access,
             Self::Mysql(m) => &m.member_access,
             Self::Snowflake(s) => &s.member_access,
+            Self::Redshift(r) => &r.member_access,
         }
     }
 
@@ -233,6 +266,7 @@ impl Platform {
             Self::Postgres(p) => &mut p.member_access,
             Self::Mysql(m) => &mut m.member_access,
             Self::Snowflake(s) => &mut s.member_access,
+            Self::Redshift(r) => &mut r.member_access,
         }
     }
 }

@@ -227,7 +227,7 @@ impl StorageRouter {
         integration: Option<IntegrationId>,
         key: &str,
         storage_integration: Option<String>,
-    ) -> Result<(String, byob_ports::warehouse::PullCredentials), String> {
+    ) -> Result<(String, Option<String>, byob_ports::warehouse::PullCredentials), String> {
         const NOT_READ: &str = "the file's storage is not one the platform reads";
         let found = match integration {
             Some(id) => self.deps.catalog.get_integration(org, id).await.ok().flatten(),
@@ -243,7 +243,7 @@ impl StorageRouter {
                 .await
                 .map_err(|why| format!("byob cannot vend read credentials: {why}"))?,
         };
-        Ok((url, credentials))
+        Ok((url, i.region.clone(), credentials))
     }
 
     /// The storage client of an integration, built once per version of the integration.

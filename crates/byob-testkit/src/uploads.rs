@@ -248,6 +248,25 @@ pub async fn create_pg_connection_with(app: &crate::TestApp, org: &str, pg_url: 
     assert_eq!(created.status, 201, "{:?}", created.body);
 }
 
+/// A Redshift connection named `rs` to the database at `pg_url`: PostgreSQL stands in for Redshift (no
+/// emulator exists), so byob's Redshift module — its `INSERT` loads, row-reading exports and transactions — runs
+/// against a real server speaking the same wire. Open to members like `pg`.
+pub async fn create_redshift_connection(app: &crate::TestApp, org: &str, pg_url: &str, iam_role: Option<&str>) {
+    let url = url::Url::parse(pg_url).unwrap();
+    let mut body = json!({
+        "name": "rs", "platform": "redshift", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+        "database": url.path().trim_start_matches('/'), "user": url.username(), "tls": "disable",
+        "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    if let Some(role) = iam_role {
+        body["iam_role"] = json!(role);
+    }
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "redshift");
+}
+
 /// A MySQL/MariaDB connection named `maria` to the database at `url` (`mysql://user:password@host:port/db`),
 /// created by the operator with the password as a write-only secret, open to members like `pg`.
 pub async fn create_mysql_connection(app: &crate::TestApp, org: &str, url: &str) {

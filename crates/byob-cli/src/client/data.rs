@@ -22,15 +22,21 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
         ConnectionsCommand::Get { org, connection } => {
             (api.get(&format!("{}/{connection}", base(&org.org)), &[]).await?, CONNECTION_COLUMNS)
         }
-        ConnectionsCommand::Create { org, name, platform, host, port, database, user, password_file, tls, schema } => {
-            let password = match password_file {
+        ConnectionsCommand::Create { org, name, fields } => {
+            let password = match &fields.password_file {
                 None => None,
-                Some(path) => Some(super::read_value(Some(&path))?),
+                Some(path) => Some(super::read_value(Some(path))?),
             };
-            let body = json!({
-                "name": name, "platform": platform, "host": host, "port": port, "database": database,
-                "user": user, "password": password, "tls": tls, "schema": schema,
+            let mut body = json!({
+                "name": name, "platform": fields.platform, "host": fields.host, "port": fields.port,
+                "database": fields.database, "user": fields.user, "password": password, "tls": fields.tls,
+                "schema": fields.schema, "account": fields.account, "warehouse": fields.warehouse,
+                "role": fields.role, "storage_integration": fields.storage_integration, "iam_role": fields.iam_role,
             });
+            // The request names only the fields given.
+            if let Some(map) = body.as_object_mut() {
+                map.retain(|_, v| !v.is_null());
+            }
             (api.post(&base(&org.org), &body).await?, CONNECTION_COLUMNS)
         }
         ConnectionsCommand::Access {

@@ -1,5 +1,5 @@
 //! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
-//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`).
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
@@ -16,6 +16,9 @@ mod pg_copy_out;
 mod postgres;
 mod postgres_query;
 mod pull;
+mod redshift;
+mod redshift_load;
+mod redshift_query;
 mod server;
 mod snowflake;
 mod sql;
@@ -33,6 +36,7 @@ pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
 pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
 pub use pull::{PullCredentials, PullFormat, PullSource};
+pub use redshift::RedshiftWarehouse;
 pub use server::ServerSettings;
 pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
@@ -185,7 +189,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite`, `postgres` or `mysql`.
+    /// `sqlite`, `postgres`, `mysql`, `snowflake` or `redshift`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

@@ -119,7 +119,7 @@ fn fixed<const N: usize>(value: &[u8]) -> Result<[u8; N], WarehouseError> {
     value.try_into().map_err(|_| bad(&format!("a {}-byte value where {N} were expected", value.len())))
 }
 
-fn decode_value(kind: FieldKind, value: &[u8], text: &mut String) -> Result<Cell, WarehouseError> {
+pub(super) fn decode_value(kind: FieldKind, value: &[u8], text: &mut String) -> Result<Cell, WarehouseError> {
     Ok(match kind {
         FieldKind::Int16 => Cell::Integer(i64::from(i16::from_be_bytes(fixed(value)?))),
         FieldKind::Int32 => Cell::Integer(i64::from(i32::from_be_bytes(fixed(value)?))),

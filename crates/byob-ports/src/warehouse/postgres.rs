@@ -40,7 +40,9 @@ const COPY_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct PostgresWarehouse {
-    settings: ServerSettings,
+    pub(super) settings: ServerSettings,
+    /// Whether the session asks for `extra_float_digits` at start-up (Amazon Redshift refuses the setting).
+    float_digits: bool,
 }
 
 fn type_name(t: ColumnType) -> &'static str {
@@ -55,7 +57,7 @@ fn type_name(t: ColumnType) -> &'static str {
     }
 }
 
-fn column_type(data_type: &str) -> ColumnType {
+pub(super) fn column_type(data_type: &str) -> ColumnType {
     match data_type {
         "smallint" | "integer" | "bigint" => ColumnType::Integer,
         "numeric" | "real" | "double precision" | "money" => ColumnType::Decimal,
@@ -125,7 +127,12 @@ fn push_cell(out: &mut String, cell: &Cell, batch: &Batch) {
 impl PostgresWarehouse {
     #[must_use]
     pub fn new(settings: ServerSettings) -> Self {
-        Self { settings }
+        Self { settings, float_digits: true }
+    }
+
+    /// A PostgreSQL-wire session for Amazon Redshift, which refuses `extra_float_digits` at start-up.
+    pub(super) fn redshift_wire(settings: ServerSettings) -> Self {
+        Self { settings, float_digits: false }
     }
 
     pub(super) async fn connect(&self) -> Result<PgConnection, WarehouseError> {
@@ -153,6 +160,9 @@ impl PostgresWarehouse {
         if let Some(password) = &s.password {
             options = options.password(password.expose());
         }
+        if !self.float_digits {
+            options = options.extra_float_digits(None);
+        }
         let connect = PgConnection::connect_with(&options);
         match tokio::time::timeout(std::time::Duration::from_secs(15), connect).await {
             Ok(Ok(mut conn)) => {
@@ -177,7 +187,7 @@ impl PostgresWarehouse {
         Ok(())
     }
 
-    fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {
+    pub(super) fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {
         table.schema.as_deref().unwrap_or(&self.settings.schema)
     }
 
@@ -219,7 +229,7 @@ async fn exact_types(
     Ok(columns.iter().all(exact))
 }
 
-async fn table_exists(conn: &mut PgConnection, schema: &str, name: &str) -> Result<bool, WarehouseError> {
+pub(super) async fn table_exists(conn: &mut PgConnection, schema: &str, name: &str) -> Result<bool, WarehouseError> {
     let row =
         sqlx::query("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2")
             .bind(schema)

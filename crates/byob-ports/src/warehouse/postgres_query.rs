@@ -74,7 +74,7 @@ pub(super) fn export_statement(
 }
 
 /// A statement that would change data, refused by PostgreSQL inside the read-only export, said as such.
-fn writes_refused(e: sqlx::Error) -> WarehouseError {
+pub(super) fn writes_refused(e: sqlx::Error) -> WarehouseError {
     let message = match &e {
         sqlx::Error::Database(db) => db.message().to_string(),
         _ => return e.into(),
@@ -86,6 +86,46 @@ fn writes_refused(e: sqlx::Error) -> WarehouseError {
     }
 }
 
+/// A statement's columns, and the `SELECT` that reads it with every column in a form byob decodes: types byob
+/// has no exact form for are cast to text by the server.
+pub(super) struct Described {
+    pub fields: Vec<Field>,
+    pub select: String,
+}
+
+/// Prepares `sql` (one statement only) to learn its columns.
+pub(super) async fn describe(conn: &mut PgConnection, sql: &str) -> Result<Described, WarehouseError> {
+    let prepared = conn.prepare(AssertSqlSafe(sql).into_sql_str()).await?;
+    let mut fields = Vec::new();
+    let mut selected = Vec::new();
+    for (i, column) in prepared.columns().iter().enumerate() {
+        let alias = quote(&format!("c{i}"));
+        let kind = match kind_of(column.type_info().name()) {
+            Some(FieldKind::Decimal { .. }) => {
+                let (precision, scale) =
+                    numeric_typmod(conn, column.relation_id(), column.relation_attribute_no()).await?;
+                selected.push(alias);
+                FieldKind::Decimal { precision, scale }
+            }
+            Some(kind) => {
+                selected.push(alias);
+                kind
+            }
+            None => {
+                selected.push(format!("{alias}::text"));
+                FieldKind::Text
+            }
+        };
+        fields.push(Field { name: column.name().to_string(), kind });
+    }
+    if fields.is_empty() {
+        return Err(WarehouseError::Unsupported("the query returns no columns".into()));
+    }
+    let aliases: Vec<String> = (0..fields.len()).map(|i| quote(&format!("c{i}"))).collect();
+    let select = format!("SELECT {} FROM ({sql}) AS byob_export ({})", selected.join(", "), aliases.join(", "));
+    Ok(Described { fields, select })
+}
+
 impl PostgresWarehouse {
     pub(super) async fn export_rows(
         &self,
@@ -94,38 +134,8 @@ impl PostgresWarehouse {
     ) -> Result<u64, WarehouseError> {
         let sql = export_statement(query, |t| self.qualified(t))?;
         let mut conn = self.connect().await?;
-        let prepared = conn.prepare(AssertSqlSafe(sql.as_str()).into_sql_str()).await?;
-        let mut fields = Vec::new();
-        let mut selected = Vec::new();
-        for (i, column) in prepared.columns().iter().enumerate() {
-            let alias = quote(&format!("c{i}"));
-            let kind = match kind_of(column.type_info().name()) {
-                Some(FieldKind::Decimal { .. }) => {
-                    let (precision, scale) =
-                        numeric_typmod(&mut conn, column.relation_id(), column.relation_attribute_no()).await?;
-                    selected.push(alias);
-                    FieldKind::Decimal { precision, scale }
-                }
-                Some(kind) => {
-                    selected.push(alias);
-                    kind
-                }
-                None => {
-                    selected.push(format!("{alias}::text"));
-                    FieldKind::Text
-                }
-            };
-            fields.push(Field { name: column.name().to_string(), kind });
-        }
-        if fields.is_empty() {
-            return Err(WarehouseError::Unsupported("the query returns no columns".into()));
-        }
-        let aliases: Vec<String> = (0..fields.len()).map(|i| quote(&format!("c{i}"))).collect();
-        let copy = format!(
-            "COPY (SELECT {} FROM ({sql}) AS byob_export ({})) TO STDOUT (FORMAT binary)",
-            selected.join(", "),
-            aliases.join(", ")
-        );
+        let Described { fields, select } = describe(&mut conn, &sql).await?;
+        let copy = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
         let kinds: Vec<FieldKind> = fields.iter().map(|f| f.kind).collect();
         let width = fields.len();
         if rows.send(QueryItem::Schema(fields)).await.is_err() {

@@ -5,12 +5,14 @@
 
 use byob_core::Sensitive;
 
+use super::WarehouseError;
+
 /// How the platform may read the object.
 #[derive(Debug, Clone)]
 pub enum PullCredentials {
     /// Temporary AWS credentials (an STS session) that may read exactly the staged object.
     AwsSession { access_key_id: String, secret_access_key: Sensitive<String>, session_token: Sensitive<String> },
-    /// The customer's storage integration on the platform (Snowflake's `STORAGE_INTEGRATION`).
+    /// The customer's own grant on the platform: Snowflake's `STORAGE_INTEGRATION`, Redshift's `IAM_ROLE`.
     Integration(String),
 }
 
@@ -28,8 +30,29 @@ pub struct PullFormat {
 pub struct PullSource {
     /// The object, as the platform names it: `s3://bucket/key`.
     pub url: String,
+    /// The bucket's region, when the integration names one (Redshift must be told when it is not its own).
+    pub region: Option<String>,
     pub credentials: PullCredentials,
     pub format: PullFormat,
+}
+
+impl PullSource {
+    /// `e` without the vended credentials, should the platform's message quote the statement.
+    pub(super) fn scrub(&self, e: WarehouseError) -> WarehouseError {
+        let PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } = &self.credentials else {
+            return e;
+        };
+        let mut message = e.to_string();
+        for secret in [access_key_id.as_str(), secret_access_key.expose().as_str(), session_token.expose().as_str()] {
+            if !secret.is_empty() {
+                message = message.replace(secret, "[vended credential]");
+            }
+        }
+        match e {
+            WarehouseError::Connect(_) => WarehouseError::Connect(message),
+            _ => WarehouseError::Rejected(message),
+        }
+    }
 }
 
 /// `text` as a single-quoted SQL string literal (quotes doubled, backslashes escaped: Snowflake and Databricks

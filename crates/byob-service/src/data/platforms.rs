@@ -7,16 +7,17 @@ use std::sync::Arc;
 use super::connections::CreateConnection;
 use byob_core::{
     SecretId,
-    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, SnowflakeTarget},
-    location::FieldError,
+    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget, SnowflakeTarget},
+    location::{FieldError, RoleArn},
     table::check_identifier,
 };
 use byob_ports::warehouse::{
-    MysqlWarehouse, PostgresWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, Warehouse,
+    MysqlWarehouse, PostgresWarehouse, RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse,
+    Warehouse,
 };
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`).
-pub const PLATFORMS: [&str; 4] = ["postgres", "mysql", "mariadb", "snowflake"];
+pub const PLATFORMS: [&str; 5] = ["postgres", "mysql", "mariadb", "snowflake", "redshift"];
 
 impl CreateConnection {
     /// Refuses the fields named here, which `platform` has no use for.
@@ -28,6 +29,7 @@ impl CreateConnection {
                 "warehouse" => self.warehouse.is_some(),
                 "role" => self.role.is_some(),
                 "storage_integration" => self.storage_integration.is_some(),
+                "iam_role" => self.iam_role.is_some(),
                 _ => false,
             };
             if given {
@@ -75,6 +77,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
         "postgres" => Ok("postgres"),
         "mysql" | "mariadb" => Ok("mysql"),
         "snowflake" => Ok("snowflake"),
+        "redshift" => Ok("redshift"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -92,6 +95,7 @@ pub(crate) fn default_port(platform: &str) -> u16 {
     match platform {
         "mysql" => 3306,
         "snowflake" => 443,
+        "redshift" => 5439,
         _ => 5432,
     }
 }
@@ -107,6 +111,7 @@ pub(crate) fn target(
     let port = f.port.unwrap_or_else(|| default_port(platform));
     let tls = f.tls.unwrap_or_default();
     if platform == "snowflake" {
+        f.refuse("Snowflake", &["iam_role"])?;
         let account = f.account.take().ok_or_else(|| {
             FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
         })?;
@@ -133,7 +138,25 @@ pub(crate) fn target(
             member_access,
         }));
     }
-    let server_only = ["account", "warehouse", "role", "storage_integration"];
+    if platform == "redshift" {
+        f.refuse("Redshift", &["account", "warehouse", "role", "storage_integration"])?;
+        let iam_role = match f.iam_role.take() {
+            Some(arn) => Some(RoleArn::parse("iam_role", &arn)?.as_str().to_string()),
+            None => None,
+        };
+        return Ok(Platform::Redshift(RedshiftTarget {
+            host: f.host()?,
+            port,
+            database: f.database,
+            user: f.user,
+            password,
+            tls,
+            schema: f.schema.unwrap_or_else(|| "public".into()),
+            iam_role,
+            member_access,
+        }));
+    }
+    let server_only = ["account", "warehouse", "role", "storage_integration", "iam_role"];
     if platform == "mysql" {
         if f.schema.is_some() {
             return Err(FieldError::new(
@@ -179,5 +202,6 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
             role: s.role.clone(),
             storage_integration: s.storage_integration.clone(),
         })),
+        Platform::Redshift(r) => Arc::new(RedshiftWarehouse::new(settings, r.iam_role.clone())),
     }
 }

@@ -39,23 +39,6 @@ pub(super) fn copy_statement(table: &str, columns: &[Column], source: &PullSourc
     )
 }
 
-/// The error without the vended credentials, should the platform's message quote the statement.
-fn scrubbed(e: WarehouseError, source: &PullSource) -> WarehouseError {
-    let PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } = &source.credentials else {
-        return e;
-    };
-    let mut message = e.to_string();
-    for secret in [access_key_id.as_str(), secret_access_key.expose().as_str(), session_token.expose().as_str()] {
-        if !secret.is_empty() {
-            message = message.replace(secret, "[vended credential]");
-        }
-    }
-    match e {
-        WarehouseError::Connect(_) => WarehouseError::Connect(message),
-        _ => WarehouseError::Rejected(message),
-    }
-}
-
 /// Runs the `COPY` and returns the rows Snowflake loaded (its answer has a row per file read).
 pub(super) async fn copy_into(
     session: &mut Session,
@@ -64,7 +47,7 @@ pub(super) async fn copy_into(
     source: &PullSource,
 ) -> Result<u64, WarehouseError> {
     let data =
-        session.query(&copy_statement(table, columns, source), None, false).await.map_err(|e| scrubbed(e, source))?;
+        session.query(&copy_statement(table, columns, source), None, false).await.map_err(|e| source.scrub(e))?;
     let at = |name: &str| data.rowtype.iter().position(|t| t.name.eq_ignore_ascii_case(name));
     let (Some(status), Some(loaded)) = (at("status"), at("rows_loaded")) else {
         return Err(WarehouseError::Database("Snowflake's COPY answer names no status and rows_loaded".into()));
@@ -131,6 +114,7 @@ mod tests {
     fn source(credentials: PullCredentials) -> PullSource {
         PullSource {
             url: "s3://acme-data/tenants/acme/uploads/upl_1/it's.csv".into(),
+            region: Some("eu-west-1".into()),
             credentials,
             format: PullFormat { delimiter: b';', header: true, null_tokens: vec![String::new(), "NA".into()] },
         }
@@ -161,7 +145,7 @@ mod tests {
             session_token: Sensitive::new("t0ken".into()),
         };
         let err = WarehouseError::Rejected("near 'AWS_SECRET_KEY = 's3cr3t' AWS_TOKEN = 't0ken''".into());
-        let shown = scrubbed(err, &source(session)).to_string();
+        let shown = source(session).scrub(err).to_string();
         assert!(!shown.contains("s3cr3t") && !shown.contains("t0ken"), "{shown}");
     }
 

@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
-    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name) or `snowflake`. The
-    /// embedded SQLite warehouse is always there as `local`.
+    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake` or
+    /// `redshift`. The embedded SQLite warehouse is always there as `local`.
     pub platform: String,
     /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
     pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake).
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake), 5439 (Redshift).
     pub port: Option<u16>,
     pub database: String,
     pub user: String,
@@ -27,7 +27,7 @@ pub struct CreateConnection {
     pub password: Option<Sensitive<String>>,
     /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
     pub tls: Option<TlsMode>,
-    /// PostgreSQL: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
+    /// PostgreSQL and Redshift: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
     /// none (its schemas are its databases: unqualified names go to `database`).
     pub schema: Option<String>,
     /// Snowflake: the account identifier (`myorg-myaccount`, or `xy12345.us-east-1`).
@@ -38,6 +38,9 @@ pub struct CreateConnection {
     pub role: Option<String>,
     /// Snowflake: the customer's storage integration Snowflake reads their bucket through, for loads it pulls.
     pub storage_integration: Option<String>,
+    /// Redshift: the customer's IAM role attached to the cluster (`arn:aws:iam::123456789012:role/…`) that
+    /// Redshift reads their bucket through, for loads it pulls; unset: byob vends credentials per object.
+    pub iam_role: Option<String>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
@@ -49,7 +52,7 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql` or `snowflake`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake` or `redshift`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -67,6 +70,9 @@ pub struct ConnectionView {
     pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_integration: Option<String>,
+    /// Redshift: the IAM role Redshift reads the bucket through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iam_role: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
 }
@@ -88,6 +94,7 @@ impl ConnectionView {
             warehouse: None,
             role: None,
             storage_integration: None,
+            iam_role: None,
             member_access: None,
         }
     }
@@ -113,6 +120,10 @@ impl ConnectionView {
             warehouse: snowflake.and_then(|s| s.warehouse.clone()),
             role: snowflake.and_then(|s| s.role.clone()),
             storage_integration: snowflake.and_then(|s| s.storage_integration.clone()),
+            iam_role: match &c.platform {
+                Platform::Redshift(r) => r.iam_role.clone(),
+                _ => None,
+            },
             member_access: Some(c.platform.member_access().clone()),
         }
     }

@@ -81,7 +81,7 @@ impl Loads {
         };
         let read =
             self.uploads.storage().platform_read(ctx, org, upload.integration_id, key, warehouse.pull_integration());
-        let (url, credentials) = match read.await {
+        let (url, region, credentials) = match read.await {
             Ok(read) => read,
             Err(why) => return refuse(why),
         };
@@ -99,7 +99,7 @@ impl Loads {
         let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns };
         let format =
             PullFormat { delimiter: spec.delimiter, header: spec.has_header, null_tokens: spec.null_tokens.clone() };
-        let source = PullSource { url, credentials, format };
+        let source = PullSource { url, region, credentials, format };
         match warehouse.pull(&target, &source).await {
             Ok(rows) => {
                 if spec.mode == Mode::Create
