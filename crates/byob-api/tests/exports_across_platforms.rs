@@ -1,6 +1,6 @@
 //! Exports from every platform byob connects to, through byob's own encoders: the same rows loaded into the
-//! embedded warehouse, PostgreSQL, MariaDB, Snowflake (fakesnow) and Redshift (its module, on PostgreSQL's wire)
-//! export as the same CSV and JSON Lines bytes,
+//! embedded warehouse, PostgreSQL, MariaDB, Snowflake (fakesnow), Redshift (its module, on PostgreSQL's wire) and
+//! Databricks (the test kit's fake of its API) export as the same CSV and JSON Lines bytes,
 //! read back by independent readers; Parquet carries each platform's types; an export never writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,13 +11,13 @@ use byob_testkit::{
     exports::{Bucket, Store, export, read_with_python},
     fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows,
     uploads::{
-        create_integration, create_mysql_connection, create_pg_connection, create_redshift_connection,
-        create_snowflake_connection, load, moto_uploads_integration, upload_bytes,
+        create_databricks_connection, create_integration, create_mysql_connection, create_pg_connection,
+        create_redshift_connection, create_snowflake_connection, load, moto_uploads_integration, upload_bytes,
     },
 };
 use serde_json::json;
 
-const PLATFORMS: [&str; 5] = ["local", "pg", "maria", "snow", "rs"];
+const PLATFORMS: [&str; 6] = ["local", "pg", "maria", "snow", "rs", "dbx"];
 
 /// NULLs, unicode, quotes, a comma, a newline, tabs and backslashes, wide decimals (one scale per column, as
 /// MySQL's DECIMAL keeps), timestamps in several zones.
@@ -41,6 +41,8 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
     create_mysql_connection(&app, &org, &maria_url).await;
     create_snowflake_connection(&app, &org, &fresh_snowflake_database().await).await;
     create_redshift_connection(&app, &org, &fresh_postgres_database().await, None).await;
+    let databricks = byob_testkit::fake_databricks::FakeDatabricks::start(2).await;
+    create_databricks_connection(&app, &org, &databricks).await;
     let e = Env { app, org, member };
     let bucket = Bucket::create(Store::Moto, &e.app, &e.org).await;
     let mut exports = bucket.integration().unwrap();
@@ -107,7 +109,7 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
     }
 
     // An export only reads: a statement that writes is refused and changes nothing.
-    for connection in ["maria", "snow", "rs"] {
+    for connection in ["maria", "snow", "rs", "dbx"] {
         let body = json!({ "connection": connection, "format": "csv", "query": "DELETE FROM src" });
         let refused = e.app.call("POST", &format!("/v1/orgs/{}/exports", e.org), Some(&e.member), Some(body)).await;
         assert_eq!(refused.status, 422, "{connection}: {:?}", refused.body);

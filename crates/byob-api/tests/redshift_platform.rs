@@ -9,14 +9,13 @@ use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
     buckets::{create_s3_bucket, unique_name},
-    fresh_postgres_database,
+    fresh_postgres_database, postgres_records, postgres_tables,
     uploads::{
         create_integration, create_redshift_connection, load, moto_uploads_integration, postgres_sample_checksum,
         sample_csv, upload_bytes,
     },
 };
 use serde_json::{Value, json};
-use sqlx::{Connection as _, Row as _};
 
 struct Env {
     app: TestApp,
@@ -44,20 +43,12 @@ impl Env {
     }
 
     async fn rows(&self, sql: &str) -> Vec<String> {
-        let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT t::text AS r FROM ({sql}) t")))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.get("r")).collect()
+        postgres_records(&self.url, sql).await
     }
 
-    /// The tables in `public`, byob's build tables included (none may be left behind).
+    /// The tables of the schema, byob's build tables included (none may be left behind).
     async fn tables(&self) -> Vec<String> {
-        let rows = self
-            .rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")
-            .await;
-        rows.into_iter().map(|r| r.trim_matches(['(', ')']).to_string()).collect()
+        postgres_tables(&self.url, "public").await
     }
 }
 

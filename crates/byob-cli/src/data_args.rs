@@ -231,20 +231,22 @@ pub(crate) enum JobsCommand {
 /// Where a connection goes, as `POST …/connections` takes it (docs/connections.md has each platform's fields).
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionFields {
-    /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift.
+    /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift, databricks.
     #[arg(long, default_value = "postgres")]
     pub(crate) platform: String,
     /// The server's host (Snowflake: default `{account}.snowflakecomputing.com`).
     #[arg(long)]
     pub(crate) host: Option<String>,
-    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 443 Snowflake, 5439 Redshift).
+    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 443 Snowflake and Databricks, 5439 Redshift).
     #[arg(long)]
     pub(crate) port: Option<u16>,
+    /// The database (Databricks: none; see --catalog).
     #[arg(long)]
-    pub(crate) database: String,
+    pub(crate) database: Option<String>,
+    /// The user byob signs in as (Databricks: none; the token says who).
     #[arg(long)]
-    pub(crate) user: String,
-    /// File holding the password (`-` for standard input); no password when absent.
+    pub(crate) user: Option<String>,
+    /// File holding the password, or Databricks' access token (`-` for standard input); none when absent.
     #[arg(long)]
     pub(crate) password_file: Option<PathBuf>,
     /// disable, prefer, require, verify-ca, verify-full.
@@ -269,4 +271,10 @@ pub(crate) struct ConnectionFields {
     /// Redshift: the customer's IAM role attached to the cluster, for loads Redshift pulls from the bucket.
     #[arg(long)]
     pub(crate) iam_role: Option<String>,
+    /// Databricks: the Unity Catalog catalog.
+    #[arg(long)]
+    pub(crate) catalog: Option<String>,
+    /// Databricks: the SQL warehouse's HTTP path (`/sql/1.0/warehouses/ID`).
+    #[arg(long)]
+    pub(crate) http_path: Option<String>,
 }

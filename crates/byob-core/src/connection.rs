@@ -164,6 +164,37 @@ pub struct RedshiftTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where a Databricks SQL connection goes: a workspace, one of its SQL warehouses, a Unity Catalog catalog. The
+/// password is the access token (a personal access token or a service principal's), a secret the connection
+/// owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DatabricksTarget {
+    /// The workspace host: `dbc-a1b2c3d4-e5f6.cloud.databricks.com`, `adb-1234567890123456.7.azuredatabricks.net`.
+    pub host: String,
+    pub port: u16,
+    /// The SQL warehouse's HTTP path, `/sql/1.0/warehouses/{id}`.
+    pub http_path: String,
+    pub catalog: String,
+    /// Where unqualified table names go. Default `default`.
+    pub schema: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
+impl DatabricksTarget {
+    /// The SQL warehouse id, the last part of `http_path`.
+    #[must_use]
+    pub fn warehouse_id(&self) -> &str {
+        self.http_path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+/// Databricks has no user name: the token says who byob is.
+const TOKEN_USER: &str = "token";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Platform {
@@ -172,6 +203,7 @@ pub enum Platform {
     Mysql(MysqlTarget),
     Snowflake(SnowflakeTarget),
     Redshift(RedshiftTarget),
+    Databricks(DatabricksTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -194,6 +226,7 @@ impl Platform {
             Self::Mysql(_) => "mysql",
             Self::Snowflake(_) => "snowflake",
             Self::Redshift(_) => "redshift",
+            Self::Databricks(_) => "databricks",
         }
     }
 
@@ -210,6 +243,7 @@ impl Platform {
             Self::Mysql(m) => m.password,
             Self::Snowflake(s) => s.password,
             Self::Redshift(r) => r.password,
+            Self::Databricks(d) => d.password,
         }
     }
 
@@ -248,6 +282,14 @@ impl Platform {
                 tls: r.tls,
                 default_schema: &r.schema,
             },
+            Self::Databricks(d) => Endpoint {
+                host: &d.host,
+                port: d.port,
+                database: &d.catalog,
+                user: TOKEN_USER,
+                tls: d.tls,
+                default_schema: &d.schema,
+            },
         }
     }
 
@@ -258,6 +300,7 @@ impl Platform {
             Self::Mysql(m) => &m.member_access,
             Self::Snowflake(s) => &s.member_access,
             Self::Redshift(r) => &r.member_access,
+            Self::Databricks(d) => &d.member_access,
         }
     }
 
@@ -267,6 +310,7 @@ impl Platform {
             Self::Mysql(m) => &mut m.member_access,
             Self::Snowflake(s) => &mut s.member_access,
             Self::Redshift(r) => &mut r.member_access,
+            Self::Databricks(d) => &mut d.member_access,
         }
     }
 }

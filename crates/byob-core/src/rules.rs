@@ -52,10 +52,12 @@ rules! {
     BUCKET_NAME_LENGTH = "bucket-name-length";
     BUCKET_NAME_RESERVED = "bucket-name-reserved";
     CONNECTION_FIELD_NOT_FOR_PLATFORM = "connection-field-not-for-platform";
+    CONNECTION_FIELD_REQUIRED = "connection-field-required";
     CONNECTION_HOST = "connection-host";
     CONNECTION_NAME = "connection-name";
     CONNECTION_NAME_TAKEN = "connection-name-taken";
     CREDENTIALS_MODE_PROVIDER = "credentials-mode-provider";
+    DATABRICKS_HTTP_PATH = "databricks-http-path";
     ENDPOINT_CREDENTIALS = "endpoint-credentials";
     ENDPOINT_HTTPS = "endpoint-https";
     ENDPOINT_QUERY = "endpoint-query";

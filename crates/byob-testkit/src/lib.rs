@@ -9,15 +9,20 @@ pub mod attachments;
 pub mod azurite_oauth;
 pub mod buckets;
 pub mod exports;
+pub mod fake_databricks;
 pub mod iam;
 pub mod integrations;
 pub mod moto;
 pub mod servers;
+pub mod sql_fake;
 pub mod storage_behaviour;
 pub mod uploads;
 
 pub use app::TestApp;
-pub use servers::{fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows, server_env};
+pub use servers::{
+    fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows, postgres_records,
+    postgres_tables, server_env,
+};
 
 /// The network policy of tests: the emulators and stand-ins all listen on loopback, which the operator setting
 /// `network.allowed_private_ranges` must allow (as it must in production for a private store).

@@ -63,6 +63,25 @@ pub async fn mysql_rows(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
+/// Runs one query on the PostgreSQL database at `url` and returns each row as PostgreSQL writes a record
+/// (`(1,one)`).
+pub async fn postgres_records(url: &str, sql: &str) -> Vec<String> {
+    use sqlx::Row as _;
+    let mut conn = PgConnection::connect(url).await.expect("connect to the test PostgreSQL");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT t::text AS r FROM ({sql}) t")))
+        .fetch_all(&mut conn)
+        .await
+        .expect("query the test PostgreSQL");
+    rows.iter().map(|r| r.get("r")).collect()
+}
+
+/// The tables of one schema of the PostgreSQL database at `url`, by name.
+pub async fn postgres_tables(url: &str, schema: &str) -> Vec<String> {
+    let sql = format!("SELECT table_name FROM information_schema.tables WHERE table_schema = '{schema}' ORDER BY 1");
+    let records = postgres_records(url, &sql).await;
+    records.into_iter().map(|r| r.trim_matches(['(', ')']).trim_matches('"').to_string()).collect()
+}
+
 /// A new, empty database (with its `PUBLIC` schema) on the Snowflake stand-in (fakesnow) for one test; returns
 /// its name.
 pub async fn fresh_snowflake_database() -> String {

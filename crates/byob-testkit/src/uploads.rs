@@ -267,6 +267,24 @@ pub async fn create_redshift_connection(app: &crate::TestApp, org: &str, pg_url:
     assert_eq!(created.body["platform"], "redshift");
 }
 
+/// A Databricks connection named `dbx` to the test kit's fake of the Statement Execution API, open to members
+/// like `pg`.
+pub async fn create_databricks_connection(
+    app: &crate::TestApp,
+    org: &str,
+    fake: &crate::fake_databricks::FakeDatabricks,
+) {
+    let body = json!({
+        "name": "dbx", "platform": "databricks", "host": "127.0.0.1", "port": fake.port, "tls": "disable",
+        "http_path": fake.http_path(), "catalog": fake.catalog, "password": fake.token,
+        "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "databricks");
+}
+
 /// A MySQL/MariaDB connection named `maria` to the database at `url` (`mysql://user:password@host:port/db`),
 /// created by the operator with the password as a write-only secret, open to members like `pg`.
 pub async fn create_mysql_connection(app: &crate::TestApp, org: &str, url: &str) {

@@ -8,7 +8,40 @@ pub(super) struct DecimalShape {
     pub scale: u32,
 }
 
+/// The widest decimal of the platforms whose decimals have one precision per column (Redshift, Databricks).
+pub(super) const MAX_PRECISION: u32 = 38;
+
 impl DecimalShape {
+    /// Each column's shape from a query that gave two numbers per decimal column, in order (digits before and
+    /// after the point); other columns get the empty shape.
+    pub(super) fn per_column(columns: &[byob_core::table::Column], number: impl Fn(usize) -> u32) -> Vec<DecimalShape> {
+        let mut k = 0;
+        columns
+            .iter()
+            .map(|c| {
+                if c.column_type != byob_core::table::ColumnType::Decimal {
+                    return DecimalShape::default();
+                }
+                let shape = DecimalShape { integer: number(2 * k), scale: number(2 * k + 1) };
+                k += 1;
+                shape
+            })
+            .collect()
+    }
+
+    /// The `DECIMAL(p,s)` that holds every value of this shape as written, or why `platform` cannot.
+    pub(super) fn sql_type(self, platform: &str, column: &str) -> Result<String, super::WarehouseError> {
+        let precision = (self.integer + self.scale).max(1);
+        if precision > MAX_PRECISION {
+            return Err(super::WarehouseError::Rejected(format!(
+                "column `{column}` has values with {} digits before and {} after the point; {platform}'s decimals \
+                 hold {MAX_PRECISION} digits in all: load it as text",
+                self.integer, self.scale
+            )));
+        }
+        Ok(format!("DECIMAL({precision},{})", self.scale))
+    }
+
     /// Widens the shape to hold `text`, a decimal in canonical form (`-12.50`).
     pub(super) fn fit(&mut self, text: &str) {
         let digits = text.trim_start_matches(['-', '+']);

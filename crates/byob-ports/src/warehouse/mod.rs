@@ -1,10 +1,11 @@
 //! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
-//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`).
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
+mod databricks;
 mod decimal;
 mod error;
 mod mysql;
@@ -26,12 +27,14 @@ mod sqlite;
 mod sqlite_bulk;
 mod sqlite_query;
 mod text;
+mod text_cells;
 
 use async_trait::async_trait;
 use byob_core::table::{Column, TableName};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
+pub use databricks::{DatabricksSettings, DatabricksWarehouse};
 pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
 pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
@@ -106,6 +109,15 @@ pub fn push_span(buffer: &mut String, text: &str) -> Span {
 pub enum LoadItem {
     Batch(Batch),
     End,
+}
+
+/// The next batch of a load, `None` once every row came, or `Aborted` when the rows stopped before their end.
+pub(crate) async fn next_batch(rows: &mut mpsc::Receiver<LoadItem>) -> Result<Option<Batch>, WarehouseError> {
+    match rows.recv().await {
+        Some(LoadItem::Batch(batch)) => Ok(Some(batch)),
+        Some(LoadItem::End) => Ok(None),
+        None => Err(WarehouseError::Aborted),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +201,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite`, `postgres`, `mysql`, `snowflake` or `redshift`.
+    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift` or `databricks`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

@@ -15,14 +15,10 @@ use tokio::sync::mpsc;
 use super::{
     ExportQuery, LoadItem, LoadTarget, PullCredentials, PullSource, QueryItem, ServerSettings, Warehouse,
     WarehouseError,
-    decimal::DecimalShape,
     postgres::{PostgresWarehouse, table_exists},
     pull::{delimiter_literal, literal},
     sql::column_list,
 };
-
-/// Redshift's widest decimal.
-const MAX_PRECISION: u32 = 38;
 
 #[derive(Debug, Clone)]
 pub struct RedshiftWarehouse {
@@ -31,7 +27,7 @@ pub struct RedshiftWarehouse {
     iam_role: Option<String>,
 }
 
-/// The type byob writes for a column; decimals get theirs from the rows ([`decimal_type`]).
+/// The type byob writes for a column; decimals get theirs from the rows (`DecimalShape::sql_type`).
 pub(super) fn type_name(t: ColumnType) -> &'static str {
     match t {
         ColumnType::Integer => "BIGINT",
@@ -44,18 +40,6 @@ pub(super) fn type_name(t: ColumnType) -> &'static str {
         // Redshift's `TEXT` is `VARCHAR(256)`; its widest is 65,535 bytes.
         ColumnType::Text => "VARCHAR(65535)",
     }
-}
-
-/// The `DECIMAL` that holds every value of `shape` as written, or why Redshift cannot.
-pub(super) fn decimal_type(column: &str, shape: DecimalShape) -> Result<String, WarehouseError> {
-    let precision = (shape.integer + shape.scale).max(1);
-    if precision > MAX_PRECISION {
-        return Err(WarehouseError::Rejected(format!(
-            "column `{column}` has values with {} digits before and {} after the point; Redshift's decimals hold {MAX_PRECISION} digits in all: load it as text",
-            shape.integer, shape.scale
-        )));
-    }
-    Ok(format!("DECIMAL({precision},{})", shape.scale))
 }
 
 /// The `COPY` of a pulled load. It holds the vended session credentials: it is sent and never logged.
@@ -169,7 +153,7 @@ mod tests {
     use byob_core::Sensitive;
 
     use super::*;
-    use crate::warehouse::PullFormat;
+    use crate::warehouse::{PullFormat, decimal::DecimalShape};
 
     fn columns() -> Vec<Column> {
         vec![
@@ -235,8 +219,9 @@ mod tests {
 
     #[test]
     fn decimals_get_the_precision_their_rows_need() {
-        assert_eq!(decimal_type("a", DecimalShape { integer: 20, scale: 18 }).ok().as_deref(), Some("DECIMAL(38,18)"));
-        assert_eq!(decimal_type("a", DecimalShape::default()).ok().as_deref(), Some("DECIMAL(1,0)"));
-        assert!(decimal_type("a", DecimalShape { integer: 30, scale: 9 }).is_err());
+        let sql_type = |shape: DecimalShape| shape.sql_type("Redshift", "a").ok();
+        assert_eq!(sql_type(DecimalShape { integer: 20, scale: 18 }).as_deref(), Some("DECIMAL(38,18)"));
+        assert_eq!(sql_type(DecimalShape::default()).as_deref(), Some("DECIMAL(1,0)"));
+        assert!(sql_type(DecimalShape { integer: 30, scale: 9 }).is_none());
     }
 }

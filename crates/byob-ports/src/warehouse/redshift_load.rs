@@ -13,8 +13,9 @@ use tokio::sync::mpsc;
 use super::{
     Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError,
     decimal::DecimalShape,
+    next_batch,
     postgres::table_exists,
-    redshift::{RedshiftWarehouse, decimal_type, type_name},
+    redshift::{RedshiftWarehouse, type_name},
     sql::{build_name, column_list, create_table, quote},
     text::{push_date, push_datetime},
 };
@@ -211,18 +212,7 @@ impl RedshiftWarehouse {
             .fetch_one(&mut *conn)
             .await?;
         let number = |i: usize| row.try_get::<i32, _>(i).ok().and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-        let mut k = 0;
-        Ok(columns
-            .iter()
-            .map(|c| {
-                if c.column_type != ColumnType::Decimal {
-                    return DecimalShape::default();
-                }
-                let shape = DecimalShape { integer: number(2 * k), scale: number(2 * k + 1) };
-                k += 1;
-                shape
-            })
-            .collect())
+        Ok(DecimalShape::per_column(columns, number))
     }
 
     /// Puts a built table in the table's place: renamed when it has no decimals, copied into a table with the
@@ -249,7 +239,7 @@ impl RedshiftWarehouse {
             let name = quote(&c.name);
             let sql_type = match c.column_type {
                 ColumnType::Decimal => {
-                    let decimal = decimal_type(&c.name, *shape)?;
+                    let decimal = shape.sql_type("Redshift", &c.name)?;
                     select.push(format!("CAST(TRIM({name}) AS {decimal})"));
                     decimal
                 }
@@ -294,16 +284,8 @@ impl RedshiftWarehouse {
         let mut shapes = vec![DecimalShape::default(); width];
         let mut pending =
             Pending { into: &into, columns: &target.columns, casts: &casts, values: Vec::new(), text: 0, full: None };
-        let mut finished = false;
         let mut written = 0u64;
-        while let Some(item) = rows.recv().await {
-            let batch = match item {
-                LoadItem::Batch(batch) => batch,
-                LoadItem::End => {
-                    finished = true;
-                    break;
-                }
-            };
+        while let Some(batch) = next_batch(&mut rows).await? {
             for row in batch.cells.chunks(width) {
                 for (i, cell) in row.iter().enumerate() {
                     if let Cell::Decimal(span) = cell {
@@ -330,10 +312,6 @@ impl RedshiftWarehouse {
                 }
             }
             batch.done();
-        }
-        if !finished {
-            // The transaction rolls back when dropped: nothing was written.
-            return Err(WarehouseError::Aborted);
         }
         pending.flush(&mut tx).await?;
         if let Some(build) = &build {

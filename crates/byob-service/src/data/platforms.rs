@@ -7,40 +7,56 @@ use std::sync::Arc;
 use super::connections::CreateConnection;
 use byob_core::{
     SecretId,
-    connection::{MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget, SnowflakeTarget},
+    connection::{
+        DatabricksTarget, MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget, SnowflakeTarget,
+    },
     location::{FieldError, RoleArn},
     table::check_identifier,
 };
 use byob_ports::warehouse::{
-    MysqlWarehouse, PostgresWarehouse, RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse,
-    Warehouse,
+    DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse, RedshiftWarehouse, ServerSettings,
+    SnowflakeSettings, SnowflakeWarehouse, Warehouse,
 };
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`).
-pub const PLATFORMS: [&str; 5] = ["postgres", "mysql", "mariadb", "snowflake", "redshift"];
+pub const PLATFORMS: [&str; 6] = ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks"];
 
 impl CreateConnection {
-    /// Refuses the fields named here, which `platform` has no use for.
-    fn refuse(&self, platform: &str, fields: &[&'static str]) -> Result<(), FieldError> {
-        for field in fields {
-            let given = match *field {
-                "schema" => self.schema.is_some(),
-                "account" => self.account.is_some(),
-                "warehouse" => self.warehouse.is_some(),
-                "role" => self.role.is_some(),
-                "storage_integration" => self.storage_integration.is_some(),
-                "iam_role" => self.iam_role.is_some(),
-                _ => false,
-            };
-            if given {
-                return Err(FieldError::new(
-                    field,
-                    byob_core::rules::CONNECTION_FIELD_NOT_FOR_PLATFORM,
-                    format!("{platform} connections have no `{field}`; leave it out (docs/connections.md)"),
-                ));
+    /// The optional fields given in the request.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("database", self.database.is_some()),
+            ("user", self.user.is_some()),
+            ("schema", self.schema.is_some()),
+            ("account", self.account.is_some()),
+            ("warehouse", self.warehouse.is_some()),
+            ("role", self.role.is_some()),
+            ("storage_integration", self.storage_integration.is_some()),
+            ("iam_role", self.iam_role.is_some()),
+            ("catalog", self.catalog.is_some()),
+            ("http_path", self.http_path.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, given)| given.then_some(field))
+        .collect()
+    }
+
+    /// Refuses every optional field `platform` has no use for (those not in `takes`).
+    fn only(&self, platform: &str, takes: &[&str]) -> Result<(), FieldError> {
+        let Some(field) = self.given().into_iter().find(|f| !takes.contains(f)) else { return Ok(()) };
+        let hint = match (platform, field) {
+            ("MySQL", "schema") => {
+                "MySQL's schemas are its databases: leave `schema` out and name the database in `database` (tables \
+                 may still be written as DATABASE.TABLE)"
+                    .to_string()
             }
-        }
-        Ok(())
+            ("Databricks", "database") => "Databricks names its catalog in `catalog`: leave `database` out".into(),
+            ("Databricks", "user") => {
+                "the access token (`password`) says who byob is on Databricks: leave `user` out".into()
+            }
+            _ => format!("{platform} connections have no `{field}`; leave it out (docs/connections.md)"),
+        };
+        Err(FieldError::new(field, byob_core::rules::CONNECTION_FIELD_NOT_FOR_PLATFORM, hint))
     }
 
     fn host(&mut self) -> Result<String, FieldError> {
@@ -48,6 +64,28 @@ impl CreateConnection {
             FieldError::new("host", byob_core::rules::CONNECTION_HOST, "give the server's host name or IP address")
         })
     }
+}
+
+/// A field the platform needs, or what to give.
+fn required(field: &'static str, value: Option<String>, what: &str) -> Result<String, FieldError> {
+    value.ok_or_else(|| FieldError::new(field, byob_core::rules::CONNECTION_FIELD_REQUIRED, format!("give {what}")))
+}
+
+/// A Databricks SQL warehouse's HTTP path: `/sql/1.0/warehouses/{id}` (or the older `/sql/1.0/endpoints/{id}`),
+/// the id being letters and digits.
+fn check_http_path(path: &str) -> Result<(), FieldError> {
+    let id = path.strip_prefix("/sql/1.0/warehouses/").or_else(|| path.strip_prefix("/sql/1.0/endpoints/"));
+    if id.is_some_and(|id| (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "http_path",
+        byob_core::rules::DATABRICKS_HTTP_PATH,
+        format!(
+            "`{path}` is not a SQL warehouse's HTTP path: copy it from the warehouse's Connection details, e.g. \
+             `/sql/1.0/warehouses/1234567890abcdef` (clusters' paths are not SQL warehouses)"
+        ),
+    ))
 }
 
 /// A Snowflake account identifier: `xy12345`, `xy12345.us-east-1`, `xy12345.us-east-2.aws`, or
@@ -78,6 +116,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
         "mysql" | "mariadb" => Ok("mysql"),
         "snowflake" => Ok("snowflake"),
         "redshift" => Ok("redshift"),
+        "databricks" => Ok("databricks"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -94,14 +133,14 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
 pub(crate) fn default_port(platform: &str) -> u16 {
     match platform {
         "mysql" => 3306,
-        "snowflake" => 443,
+        "snowflake" | "databricks" => 443,
         "redshift" => 5439,
         _ => 5432,
     }
 }
 
 /// The record a connection keeps for `platform` (one of [`check_platform`]'s answers), from the request whose
-/// name, host, database and user the caller checked, with its password sealed as `password`.
+/// name, host and identifiers the caller checked, with its password sealed as `password`.
 pub(crate) fn target(
     platform: &str,
     mut f: CreateConnection,
@@ -110,84 +149,104 @@ pub(crate) fn target(
 ) -> Result<Platform, FieldError> {
     let port = f.port.unwrap_or_else(|| default_port(platform));
     let tls = f.tls.unwrap_or_default();
-    if platform == "snowflake" {
-        f.refuse("Snowflake", &["iam_role"])?;
-        let account = f.account.take().ok_or_else(|| {
-            FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
-        })?;
-        check_account(&account)?;
-        for (field, value) in
-            [("warehouse", &f.warehouse), ("role", &f.role), ("storage_integration", &f.storage_integration)]
-        {
-            if let Some(value) = value {
-                check_identifier(field, value)?;
+    match platform {
+        "snowflake" => {
+            f.only(
+                "Snowflake",
+                &["database", "user", "schema", "account", "warehouse", "role", "storage_integration"],
+            )?;
+            let account = f.account.take().ok_or_else(|| {
+                FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
+            })?;
+            check_account(&account)?;
+            for (field, value) in
+                [("warehouse", &f.warehouse), ("role", &f.role), ("storage_integration", &f.storage_integration)]
+            {
+                if let Some(value) = value {
+                    check_identifier(field, value)?;
+                }
             }
+            Ok(Platform::Snowflake(SnowflakeTarget {
+                host: f.host.take().unwrap_or_else(|| format!("{account}.snowflakecomputing.com")),
+                account,
+                port,
+                database: required("database", f.database, "the database")?,
+                schema: f.schema.unwrap_or_else(|| "PUBLIC".into()),
+                user: required("user", f.user, "the user byob signs in as")?,
+                password,
+                warehouse: f.warehouse,
+                role: f.role,
+                tls,
+                storage_integration: f.storage_integration,
+                member_access,
+            }))
         }
-        return Ok(Platform::Snowflake(SnowflakeTarget {
-            host: f.host.take().unwrap_or_else(|| format!("{account}.snowflakecomputing.com")),
-            account,
-            port,
-            database: f.database,
-            schema: f.schema.unwrap_or_else(|| "PUBLIC".into()),
-            user: f.user,
-            password,
-            warehouse: f.warehouse,
-            role: f.role,
-            tls,
-            storage_integration: f.storage_integration,
-            member_access,
-        }));
-    }
-    if platform == "redshift" {
-        f.refuse("Redshift", &["account", "warehouse", "role", "storage_integration"])?;
-        let iam_role = match f.iam_role.take() {
-            Some(arn) => Some(RoleArn::parse("iam_role", &arn)?.as_str().to_string()),
-            None => None,
-        };
-        return Ok(Platform::Redshift(RedshiftTarget {
-            host: f.host()?,
-            port,
-            database: f.database,
-            user: f.user,
-            password,
-            tls,
-            schema: f.schema.unwrap_or_else(|| "public".into()),
-            iam_role,
-            member_access,
-        }));
-    }
-    let server_only = ["account", "warehouse", "role", "storage_integration", "iam_role"];
-    if platform == "mysql" {
-        if f.schema.is_some() {
-            return Err(FieldError::new(
-                "schema",
-                byob_core::rules::CONNECTION_FIELD_NOT_FOR_PLATFORM,
-                "MySQL's schemas are its databases: leave `schema` out and name the database in `database` (tables \
-                 may still be written as DATABASE.TABLE)",
-            ));
+        "mysql" => {
+            f.only("MySQL", &["database", "user"])?;
+            Ok(Platform::Mysql(MysqlTarget {
+                host: f.host()?,
+                port,
+                database: required("database", f.database, "the database")?,
+                user: required("user", f.user, "the user byob signs in as")?,
+                password,
+                tls,
+                member_access,
+            }))
         }
-        f.refuse("MySQL", &server_only)?;
-        return Ok(Platform::Mysql(MysqlTarget {
-            host: f.host()?,
-            port,
-            database: f.database,
-            user: f.user,
-            password,
-            tls,
-            member_access,
-        }));
+        "redshift" => {
+            f.only("Redshift", &["database", "user", "schema", "iam_role"])?;
+            let iam_role = match f.iam_role.take() {
+                Some(arn) => Some(RoleArn::parse("iam_role", &arn)?.as_str().to_string()),
+                None => None,
+            };
+            Ok(Platform::Redshift(RedshiftTarget {
+                host: f.host()?,
+                port,
+                database: required("database", f.database, "the database")?,
+                user: required("user", f.user, "the user byob signs in as")?,
+                password,
+                tls,
+                schema: f.schema.unwrap_or_else(|| "public".into()),
+                iam_role,
+                member_access,
+            }))
+        }
+        "databricks" => {
+            f.only("Databricks", &["schema", "catalog", "http_path"])?;
+            let http_path = required("http_path", f.http_path.take(), "the SQL warehouse's HTTP path")?;
+            check_http_path(&http_path)?;
+            if password.is_none() {
+                return Err(FieldError::new(
+                    "password",
+                    byob_core::rules::CONNECTION_FIELD_REQUIRED,
+                    "give the access token (a personal access token or a service principal's) as `password`",
+                ));
+            }
+            Ok(Platform::Databricks(DatabricksTarget {
+                host: f.host()?,
+                port,
+                http_path,
+                catalog: required("catalog", f.catalog, "the Unity Catalog catalog (e.g. `main`)")?,
+                schema: f.schema.unwrap_or_else(|| "default".into()),
+                password,
+                tls,
+                member_access,
+            }))
+        }
+        _ => {
+            f.only("PostgreSQL", &["database", "user", "schema"])?;
+            Ok(Platform::Postgres(PostgresTarget {
+                host: f.host()?,
+                port,
+                database: required("database", f.database, "the database")?,
+                user: required("user", f.user, "the user byob signs in as")?,
+                password,
+                tls,
+                schema: f.schema.unwrap_or_else(|| "public".into()),
+                member_access,
+            }))
+        }
     }
-    f.refuse("PostgreSQL", &server_only)?;
-    Ok(Platform::Postgres(PostgresTarget {
-        host: f.host()?,
-        port,
-        database: f.database,
-        user: f.user,
-        password,
-        tls,
-        schema: f.schema.unwrap_or_else(|| "public".into()),
-        member_access,
-    }))
 }
 
 /// The warehouse that serves a stored connection.
@@ -203,5 +262,9 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
             storage_integration: s.storage_integration.clone(),
         })),
         Platform::Redshift(r) => Arc::new(RedshiftWarehouse::new(settings, r.iam_role.clone())),
+        Platform::Databricks(d) => Arc::new(DatabricksWarehouse::new(DatabricksSettings {
+            server: settings,
+            warehouse_id: d.warehouse_id().to_string(),
+        })),
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::SnowflakeSettings;
-use crate::{net::guarded_http_client, warehouse::WarehouseError};
+use crate::warehouse::WarehouseError;
 
 /// Snowflake's codes for "the statement is still running": poll its result URL.
 const STILL_RUNNING: [&str; 2] = ["333333", "333334"];
@@ -79,15 +79,7 @@ fn request_id() -> String {
 impl Session {
     pub(super) async fn login(s: &SnowflakeSettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
-        let scheme = if server.tls == byob_core::connection::TlsMode::Disable { "http" } else { "https" };
-        let base = url::Url::parse(&format!("{scheme}://{}:{}/", server.host, server.port))
-            .map_err(|e| WarehouseError::Connect(format!("`{}` is not a host: {e}", server.host)))?;
-        server.network.check_literal(&base)?;
-        let http = guarded_http_client(&server.network)
-            .connect_timeout(super::super::server::CONNECT_TIMEOUT)
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| WarehouseError::Connect(e.to_string()))?;
+        let (http, base) = server.http_client()?;
         let mut login = base.join("session/v1/login-request").map_err(|e| WarehouseError::Connect(e.to_string()))?;
         {
             let mut q = login.query_pairs_mut();

@@ -13,16 +13,18 @@ use utoipa::ToSchema;
 pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
-    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake` or
-    /// `redshift`. The embedded SQLite warehouse is always there as `local`.
+    /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake`,
+    /// `redshift` or `databricks`. The embedded SQLite warehouse is always there as `local`.
     pub platform: String,
     /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
     pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake), 5439 (Redshift).
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks), 5439 (Redshift).
     pub port: Option<u16>,
-    pub database: String,
-    pub user: String,
-    /// Write-only: encrypted at rest, never returned.
+    /// The database (Databricks: leave out, and name the catalog in `catalog`).
+    pub database: Option<String>,
+    /// The user byob signs in as (Databricks: leave out; the access token says who byob is).
+    pub user: Option<String>,
+    /// Write-only: encrypted at rest, never returned. Databricks: the access token.
     #[schema(value_type = Option<String>)]
     pub password: Option<Sensitive<String>>,
     /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
@@ -41,6 +43,10 @@ pub struct CreateConnection {
     /// Redshift: the customer's IAM role attached to the cluster (`arn:aws:iam::123456789012:role/…`) that
     /// Redshift reads their bucket through, for loads it pulls; unset: byob vends credentials per object.
     pub iam_role: Option<String>,
+    /// Databricks: the Unity Catalog catalog tables are in (`main`).
+    pub catalog: Option<String>,
+    /// Databricks: the SQL warehouse's HTTP path, `/sql/1.0/warehouses/{id}` (its Connection details).
+    pub http_path: Option<String>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
@@ -52,7 +58,7 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake` or `redshift`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift` or `databricks`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -73,6 +79,11 @@ pub struct ConnectionView {
     /// Redshift: the IAM role Redshift reads the bucket through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_role: Option<String>,
+    /// Databricks: the catalog and the SQL warehouse's HTTP path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_path: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
 }
@@ -95,6 +106,8 @@ impl ConnectionView {
             role: None,
             storage_integration: None,
             iam_role: None,
+            catalog: None,
+            http_path: None,
             member_access: None,
         }
     }
@@ -103,6 +116,10 @@ impl ConnectionView {
         let e = c.platform.endpoint();
         let snowflake = match &c.platform {
             Platform::Snowflake(s) => Some(s),
+            _ => None,
+        };
+        let databricks = match &c.platform {
+            Platform::Databricks(d) => Some(d),
             _ => None,
         };
         Self {
@@ -124,6 +141,8 @@ impl ConnectionView {
                 Platform::Redshift(r) => r.iam_role.clone(),
                 _ => None,
             },
+            catalog: databricks.map(|d| d.catalog.clone()),
+            http_path: databricks.map(|d| d.http_path.clone()),
             member_access: Some(c.platform.member_access().clone()),
         }
     }

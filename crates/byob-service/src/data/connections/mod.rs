@@ -146,8 +146,11 @@ impl ConnectionService {
             let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
             ServiceError::check_host(&self.deps.network, host, port).await?;
         }
-        check_identifier("database", &req.database)?;
-        check_identifier("user", &req.user)?;
+        for (field, value) in [("database", &req.database), ("user", &req.user), ("catalog", &req.catalog)] {
+            if let Some(value) = value {
+                check_identifier(field, value)?;
+            }
+        }
         if let Some(schema) = &req.schema {
             check_identifier("schema", schema)?;
         }

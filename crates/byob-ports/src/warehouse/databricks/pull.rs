@@ -1,0 +1,146 @@
+//! Loads Databricks pulls from the customer's bucket: `COPY INTO` the load's build table from the one staged
+//! object, by position (`header` off, the header line skipped), with the temporary credentials byob vended for
+//! exactly that object (`WITH (CREDENTIAL (…))`), failing on the first malformed row; then the rows are put in
+//! place as a streamed load's are. Decimal shapes are read by Databricks from the build table.
+
+use byob_core::table::{Column, ColumnType};
+
+use super::{
+    DatabricksWarehouse,
+    api::{Client, Disposition},
+    load::column_list,
+    quote,
+};
+use crate::warehouse::{
+    LoadTarget, PullCredentials, PullSource, WarehouseError,
+    decimal::DecimalShape,
+    pull::{delimiter_literal, literal},
+};
+
+/// The `COPY INTO` statement. It holds the vended session credentials: it is sent and never logged.
+pub(super) fn copy_statement(build: &str, columns: &[Column], source: &PullSource) -> Result<String, WarehouseError> {
+    let PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } = &source.credentials else {
+        return Err(WarehouseError::Unsupported(
+            "Databricks reads buckets through credentials byob vends; the connection names no other grant".into(),
+        ));
+    };
+    let format = &source.format;
+    let nulls: Vec<&String> = format.null_tokens.iter().filter(|t| !t.is_empty()).collect();
+    if !format.null_tokens.iter().any(String::is_empty) || nulls.len() > 1 {
+        return Err(WarehouseError::Unsupported(
+            "Databricks' CSV reader takes empty fields and at most one other string as NULL".into(),
+        ));
+    }
+    let null_value = nulls.first().map(|t| format!(", 'nullValue' = {}", literal(t))).unwrap_or_default();
+    Ok(format!(
+        "COPY INTO {build} ({}) FROM {} WITH (CREDENTIAL (AWS_ACCESS_KEY = {}, AWS_SECRET_KEY = {}, \
+         AWS_SESSION_TOKEN = {})) FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'false', 'skipRows' = '{}', \
+         'sep' = {}, 'quote' = '\"', 'escape' = '\"', 'multiLine' = 'true', 'encoding' = 'UTF-8', \
+         'mode' = 'FAILFAST'{null_value})",
+        column_list(columns),
+        literal(&source.url),
+        literal(access_key_id),
+        literal(secret_access_key.expose()),
+        literal(session_token.expose()),
+        u8::from(format.header),
+        delimiter_literal(format.delimiter),
+    ))
+}
+
+/// The widest decimal of each decimal column of a built table, as Databricks reads the text.
+async fn shapes_in(client: &Client, build: &str, columns: &[Column]) -> Result<Vec<DecimalShape>, WarehouseError> {
+    let mut select = Vec::new();
+    for c in columns.iter().filter(|c| c.column_type == ColumnType::Decimal) {
+        let v = format!("TRIM({})", quote(&c.name));
+        select.push(format!("COALESCE(MAX(LENGTH(SPLIT_PART(REPLACE(REPLACE({v}, '-', ''), '+', ''), '.', 1))), 0)"));
+        select.push(format!(
+            "COALESCE(MAX(CASE WHEN POSITION('.' IN {v}) > 0 THEN LENGTH(SPLIT_PART({v}, '.', 2)) ELSE 0 END), 0)"
+        ));
+    }
+    let mut numbers = Vec::new();
+    if !select.is_empty() {
+        let mut answer = client.run(&format!("SELECT {} FROM {build}", select.join(", ")), Disposition::Inline).await?;
+        if let Some(rows) = client.next_rows(&mut answer).await? {
+            numbers = rows.into_iter().next().unwrap_or_default();
+        }
+    }
+    let number = |i: usize| numbers.get(i).cloned().flatten().and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
+    Ok(DecimalShape::per_column(columns, number))
+}
+
+impl DatabricksWarehouse {
+    pub(super) async fn pull_object(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
+        // Refused before any statement runs when the grant or the format is one COPY cannot take.
+        copy_statement("t", &target.columns, source)?;
+        let client = self.client()?;
+        let (build, declared) = self.begin_load(&client, target).await?;
+        let loaded = async {
+            let copy = copy_statement(&build, &target.columns, source)?;
+            client.run(&copy, Disposition::Inline).await.map_err(|e| source.scrub(e))?;
+            let shapes = shapes_in(&client, &build, &target.columns).await?;
+            self.place(&client, target, &build, &shapes, &declared).await?;
+            let mut answer = client.run(&format!("SELECT COUNT(*) FROM {build}"), Disposition::Inline).await?;
+            let count = client.next_rows(&mut answer).await?.and_then(|rows| rows.into_iter().next());
+            Ok(count.and_then(|r| r.into_iter().next().flatten()).and_then(|n| n.parse().ok()).unwrap_or(0))
+        }
+        .await;
+        client.run(&format!("DROP TABLE IF EXISTS {build}"), Disposition::Inline).await.ok();
+        loaded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use byob_core::Sensitive;
+
+    use super::*;
+    use crate::warehouse::PullFormat;
+
+    fn source(null_tokens: &[&str]) -> PullSource {
+        PullSource {
+            url: "s3://acme-data/tenants/acme/uploads/upl_1/it's.csv".into(),
+            region: Some("eu-west-1".into()),
+            credentials: PullCredentials::AwsSession {
+                access_key_id: "ASIAEXAMPLE".into(),
+                secret_access_key: Sensitive::new("secret/key".into()),
+                session_token: Sensitive::new("token=".into()),
+            },
+            format: PullFormat {
+                delimiter: b';',
+                header: true,
+                null_tokens: null_tokens.iter().map(|t| (*t).to_string()).collect(),
+            },
+        }
+    }
+
+    fn columns() -> Vec<Column> {
+        vec![
+            Column { name: "id".into(), column_type: ColumnType::Integer, nullable: false },
+            Column { name: "amount".into(), column_type: ColumnType::Decimal, nullable: true },
+        ]
+    }
+
+    #[test]
+    fn copy_with_vended_session_credentials_is_exactly_this() {
+        assert_eq!(
+            copy_statement("`main`.`s`.`b`", &columns(), &source(&["", "NA"])).ok().as_deref(),
+            Some(
+                "COPY INTO `main`.`s`.`b` (`id`, `amount`) FROM 's3://acme-data/tenants/acme/uploads/upl_1/it''s.csv' \
+                 WITH (CREDENTIAL (AWS_ACCESS_KEY = 'ASIAEXAMPLE', AWS_SECRET_KEY = 'secret/key', AWS_SESSION_TOKEN = \
+                 'token=')) FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'false', 'skipRows' = '1', 'sep' = ';', \
+                 'quote' = '\"', 'escape' = '\"', 'multiLine' = 'true', 'encoding' = 'UTF-8', 'mode' = 'FAILFAST', \
+                 'nullValue' = 'NA')"
+            )
+        );
+    }
+
+    #[test]
+    fn what_the_csv_reader_cannot_say_is_left_to_the_stream() {
+        for tokens in [&["NA"][..], &["", "NA", "n/a"][..]] {
+            assert!(matches!(copy_statement("t", &columns(), &source(tokens)), Err(WarehouseError::Unsupported(_))));
+        }
+        let mut integration = source(&[""]);
+        integration.credentials = PullCredentials::Integration("anything".into());
+        assert!(matches!(copy_statement("t", &columns(), &integration), Err(WarehouseError::Unsupported(_))));
+    }
+}
