@@ -11,7 +11,7 @@ use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
     buckets::{create_s3_bucket, unique_name},
-    exports::{Bucket, Store, export},
+    exports::export_to_moto,
     fake_databricks::FakeDatabricks,
     postgres_records, postgres_tables,
     uploads::{
@@ -201,19 +201,11 @@ async fn exports_from_databricks_read_every_chunk_behind_its_external_link() {
     }
     let job = e.load(csv.as_bytes(), json!({ "connection": "dbx", "table": "big" })).await;
     assert_eq!(job["state"], "succeeded", "{job}");
-    let bucket = Bucket::create(Store::Moto, &e.app, &e.org).await;
-    let mut exports = bucket.integration().unwrap();
-    exports["name"] = json!("exports");
-    create_integration(&e.app, &e.org, exports).await;
     let body =
         json!({ "connection": "dbx", "format": "csv", "query": "SELECT id, name, amount, at FROM big ORDER BY id" });
-    let (_, run) = export(&e.app, &e.org, &e.member, body).await;
+    let (run, bytes) = export_to_moto(&e.app, &e.org, &e.member, body).await;
     assert_eq!(run["state"], "succeeded", "{run}");
     assert_eq!(run["rows"], 5000);
-    let mut bytes = Vec::new();
-    for file in run["files"].as_array().unwrap() {
-        bytes.extend(bucket.read(file["key"].as_str().unwrap()).await);
-    }
     let text = String::from_utf8(bytes).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5001, "a header and every row of the 8 chunks");

@@ -1,6 +1,6 @@
 //! Exports from every platform byob connects to, through byob's own encoders: the same rows loaded into the
-//! embedded warehouse, PostgreSQL, MariaDB, Snowflake (fakesnow), Redshift (its module, on PostgreSQL's wire) and
-//! Databricks (the test kit's fake of its API) export as the same CSV and JSON Lines bytes,
+//! embedded warehouse, PostgreSQL, MariaDB, Snowflake (fakesnow), Redshift (its module, on PostgreSQL's wire),
+//! Databricks and Trino (the test kit's fakes of their protocols) export as the same CSV and JSON Lines bytes,
 //! read back by independent readers; Parquet carries each platform's types; an export never writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,12 +12,13 @@ use byob_testkit::{
     fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows,
     uploads::{
         create_databricks_connection, create_integration, create_mysql_connection, create_pg_connection,
-        create_redshift_connection, create_snowflake_connection, load, moto_uploads_integration, upload_bytes,
+        create_redshift_connection, create_snowflake_connection, create_trino_connection, load,
+        moto_uploads_integration, upload_bytes,
     },
 };
 use serde_json::json;
 
-const PLATFORMS: [&str; 6] = ["local", "pg", "maria", "snow", "rs", "dbx"];
+const PLATFORMS: [&str; 7] = ["local", "pg", "maria", "snow", "rs", "dbx", "trino"];
 
 /// NULLs, unicode, quotes, a comma, a newline, tabs and backslashes, wide decimals (one scale per column, as
 /// MySQL's DECIMAL keeps), timestamps in several zones.
@@ -43,6 +44,8 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
     create_redshift_connection(&app, &org, &fresh_postgres_database().await, None).await;
     let databricks = byob_testkit::fake_databricks::FakeDatabricks::start(2).await;
     create_databricks_connection(&app, &org, &databricks).await;
+    let trino = byob_testkit::fake_trino::FakeTrino::start(2).await;
+    create_trino_connection(&app, &org, &trino, None).await;
     let e = Env { app, org, member };
     let bucket = Bucket::create(Store::Moto, &e.app, &e.org).await;
     let mut exports = bucket.integration().unwrap();
@@ -109,7 +112,7 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
     }
 
     // An export only reads: a statement that writes is refused and changes nothing.
-    for connection in ["maria", "snow", "rs", "dbx"] {
+    for connection in ["maria", "snow", "rs", "dbx", "trino"] {
         let body = json!({ "connection": connection, "format": "csv", "query": "DELETE FROM src" });
         let refused = e.app.call("POST", &format!("/v1/orgs/{}/exports", e.org), Some(&e.member), Some(body)).await;
         assert_eq!(refused.status, 422, "{connection}: {:?}", refused.body);

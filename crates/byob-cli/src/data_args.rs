@@ -231,7 +231,8 @@ pub(crate) enum JobsCommand {
 /// Where a connection goes, as `POST …/connections` takes it (docs/connections.md has each platform's fields).
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionFields {
-    /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift, databricks.
+    /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift, databricks,
+    /// trino (Starburst too).
     #[arg(long, default_value = "postgres")]
     pub(crate) platform: String,
     /// The server's host (Snowflake: default `{account}.snowflakecomputing.com`).
@@ -271,9 +272,12 @@ pub(crate) struct ConnectionFields {
     /// Redshift: the customer's IAM role attached to the cluster, for loads Redshift pulls from the bucket.
     #[arg(long)]
     pub(crate) iam_role: Option<String>,
-    /// Databricks: the Unity Catalog catalog.
+    /// Databricks: the Unity Catalog catalog; Trino: the catalog tables are loaded into.
     #[arg(long)]
     pub(crate) catalog: Option<String>,
+    /// Trino: the Hive catalog whose external tables read the bucket, for loads Trino pulls.
+    #[arg(long)]
+    pub(crate) external_catalog: Option<String>,
     /// Databricks: the SQL warehouse's HTTP path (`/sql/1.0/warehouses/ID`).
     #[arg(long)]
     pub(crate) http_path: Option<String>,

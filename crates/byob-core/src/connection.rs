@@ -192,6 +192,27 @@ impl DatabricksTarget {
     }
 }
 
+/// Where a Starburst / Trino connection goes: the coordinator, the catalog and schema tables are loaded into,
+/// the user byob runs as. The password (HTTP basic authentication, over TLS only) is a secret the connection
+/// owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrinoTarget {
+    pub host: String,
+    pub port: u16,
+    pub catalog: String,
+    /// Where unqualified table names go. Default `default`.
+    pub schema: String,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    pub tls: TlsMode,
+    /// The customer's Hive catalog whose external tables read their bucket, for loads Trino pulls (with that
+    /// catalog's own credentials); unset: loads are streamed.
+    pub external_catalog: Option<String>,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 /// Databricks has no user name: the token says who byob is.
 const TOKEN_USER: &str = "token";
 
@@ -204,6 +225,8 @@ pub enum Platform {
     Snowflake(SnowflakeTarget),
     Redshift(RedshiftTarget),
     Databricks(DatabricksTarget),
+    /// Starburst and Trino.
+    Trino(TrinoTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -227,6 +250,7 @@ impl Platform {
             Self::Snowflake(_) => "snowflake",
             Self::Redshift(_) => "redshift",
             Self::Databricks(_) => "databricks",
+            Self::Trino(_) => "trino",
         }
     }
 
@@ -244,6 +268,7 @@ impl Platform {
             Self::Snowflake(s) => s.password,
             Self::Redshift(r) => r.password,
             Self::Databricks(d) => d.password,
+            Self::Trino(t) => t.password,
         }
     }
 
@@ -290,6 +315,14 @@ impl Platform {
                 tls: d.tls,
                 default_schema: &d.schema,
             },
+            Self::Trino(t) => Endpoint {
+                host: &t.host,
+                port: t.port,
+                database: &t.catalog,
+                user: &t.user,
+                tls: t.tls,
+                default_schema: &t.schema,
+            },
         }
     }
 
@@ -301,6 +334,7 @@ impl Platform {
             Self::Snowflake(s) => &s.member_access,
             Self::Redshift(r) => &r.member_access,
             Self::Databricks(d) => &d.member_access,
+            Self::Trino(t) => &t.member_access,
         }
     }
 
@@ -311,6 +345,7 @@ impl Platform {
             Self::Snowflake(s) => &mut s.member_access,
             Self::Redshift(r) => &mut r.member_access,
             Self::Databricks(d) => &mut d.member_access,
+            Self::Trino(t) => &mut t.member_access,
         }
     }
 }

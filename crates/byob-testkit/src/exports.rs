@@ -159,6 +159,21 @@ pub async fn export(app: &TestApp, org: &str, token: &str, body: Value) -> (Valu
     (created.body, got.body)
 }
 
+/// Runs an export into a fresh moto bucket (integration `exports`) and returns its run and its files' bytes,
+/// in order.
+pub async fn export_to_moto(app: &TestApp, org: &str, token: &str, body: Value) -> (Value, Vec<u8>) {
+    let bucket = Bucket::create(Store::Moto, app, org).await;
+    let mut exports = bucket.integration().unwrap();
+    exports["name"] = serde_json::json!("exports");
+    crate::uploads::create_integration(app, org, exports).await;
+    let (_, run) = export(app, org, token, body).await;
+    let mut bytes = Vec::new();
+    for file in run["files"].as_array().into_iter().flatten() {
+        bytes.extend(bucket.read(file["key"].as_str().unwrap_or_default()).await);
+    }
+    (run, bytes)
+}
+
 /// What the independent readers make of files: `format` is `csv`, `jsonl` or `parquet`. CSV gives rows of
 /// strings; JSON Lines the objects; Parquet `{"schema": [type names], "rows": [[str(value) or null]]}`.
 pub fn read_with_python(format: &str, files: &[std::path::PathBuf]) -> Value {

@@ -285,6 +285,28 @@ pub async fn create_databricks_connection(
     assert_eq!(created.body["platform"], "databricks");
 }
 
+/// A Trino connection named `trino` to the test kit's fake of its protocol (user `byob`, no password over plain
+/// HTTP), open to members like `pg`; `external_catalog` for loads Trino pulls.
+pub async fn create_trino_connection(
+    app: &crate::TestApp,
+    org: &str,
+    fake: &crate::fake_trino::FakeTrino,
+    external_catalog: Option<&str>,
+) {
+    let mut body = json!({
+        "name": "trino", "platform": "trino", "host": "127.0.0.1", "port": fake.port, "tls": "disable",
+        "catalog": fake.catalog, "user": "byob",
+        "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    if let Some(catalog) = external_catalog {
+        body["external_catalog"] = json!(catalog);
+    }
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "trino");
+}
+
 /// A MySQL/MariaDB connection named `maria` to the database at `url` (`mysql://user:password@host:port/db`),
 /// created by the operator with the password as a write-only secret, open to members like `pg`.
 pub async fn create_mysql_connection(app: &crate::TestApp, org: &str, url: &str) {

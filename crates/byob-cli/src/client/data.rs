@@ -32,7 +32,7 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
                 "database": fields.database, "user": fields.user, "password": password, "tls": fields.tls,
                 "schema": fields.schema, "account": fields.account, "warehouse": fields.warehouse,
                 "role": fields.role, "storage_integration": fields.storage_integration, "iam_role": fields.iam_role,
-                "catalog": fields.catalog, "http_path": fields.http_path,
+                "catalog": fields.catalog, "http_path": fields.http_path, "external_catalog": fields.external_catalog,
             });
             // The request names only the fields given.
             if let Some(map) = body.as_object_mut() {

@@ -1,5 +1,5 @@
 //! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
-//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`).
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`, `trino/`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
@@ -26,8 +26,10 @@ mod sql;
 mod sqlite;
 mod sqlite_bulk;
 mod sqlite_query;
+mod staged;
 mod text;
 mod text_cells;
+mod trino;
 
 use async_trait::async_trait;
 use byob_core::table::{Column, TableName};
@@ -44,6 +46,7 @@ pub use server::ServerSettings;
 pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 pub use text::{push_date, push_datetime};
+pub use trino::{TrinoSettings, TrinoWarehouse};
 
 /// Where a text value lives in its batch's text buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +175,32 @@ pub enum FieldKind {
     Text,
 }
 
+impl FieldKind {
+    /// byob's column type for a column of this kind (floats are decimals: loads never write binary floats).
+    #[must_use]
+    pub fn column_type(self) -> byob_core::table::ColumnType {
+        use byob_core::table::ColumnType;
+        match self {
+            Self::Int16 | Self::Int32 | Self::Int64 => ColumnType::Integer,
+            Self::Float32 | Self::Float64 | Self::Decimal { .. } => ColumnType::Decimal,
+            Self::Boolean => ColumnType::Boolean,
+            Self::Date => ColumnType::Date,
+            Self::Timestamp => ColumnType::Timestamp,
+            Self::TimestampTz => ColumnType::TimestampTz,
+            Self::Text => ColumnType::Text,
+        }
+    }
+
+    /// A decimal's declared precision and scale.
+    #[must_use]
+    pub fn declared_decimal(self) -> Option<(u32, u32)> {
+        match self {
+            Self::Decimal { precision: Some(p), scale: Some(s) } => Some((u32::from(p), u32::from(s))),
+            _ => None,
+        }
+    }
+}
+
 /// A column of a query's result.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Field {
@@ -201,7 +230,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift` or `databricks`.
+    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift`, `databricks` or `trino`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

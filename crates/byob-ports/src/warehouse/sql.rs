@@ -50,3 +50,8 @@ pub(super) fn create_table(name: &str, columns: &[Column], type_name: fn(ColumnT
 pub(super) fn column_list(columns: &[Column]) -> String {
     columns.iter().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ")
 }
+
+/// `text` as a standard SQL string literal: quotes doubled, backslashes as written (Trino, PostgreSQL).
+pub(super) fn string_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

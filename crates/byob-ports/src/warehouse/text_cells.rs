@@ -3,8 +3,66 @@
 //! or Trino's ` UTC`, decimals kept as written.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use tokio::sync::mpsc;
 
-use super::{Cell, FieldKind, push_span};
+use super::{
+    Batch, Cell, Field, FieldKind, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem, WarehouseError, postgres_query::send,
+    push_span,
+};
+
+/// A query's rows, decoded value by value into batches that are sent on as they fill (platforms whose results
+/// come as JSON: Databricks, Trino).
+pub(super) struct RowSink<'a> {
+    rows: &'a mpsc::Sender<QueryItem>,
+    kinds: Vec<FieldKind>,
+    names: Vec<String>,
+    platform: &'static str,
+    batch: Batch,
+    sent: u64,
+}
+
+impl<'a> RowSink<'a> {
+    /// Sends the query's columns, which it must have.
+    pub(super) async fn start(
+        rows: &'a mpsc::Sender<QueryItem>,
+        fields: Vec<Field>,
+        platform: &'static str,
+    ) -> Result<Self, WarehouseError> {
+        if fields.is_empty() {
+            return Err(WarehouseError::Unsupported("the query returns no columns".into()));
+        }
+        let kinds = fields.iter().map(|f| f.kind).collect();
+        let names = fields.iter().map(|f| f.name.clone()).collect();
+        let width = fields.len();
+        rows.send(QueryItem::Schema(fields)).await.map_err(|_| WarehouseError::Aborted)?;
+        Ok(Self { rows, kinds, names, platform, batch: Batch { width, ..Batch::default() }, sent: 0 })
+    }
+
+    /// Adds one row, each value read by its column's kind.
+    pub(super) async fn push<T>(
+        &mut self,
+        row: &[T],
+        decode: impl Fn(FieldKind, Option<&T>, &mut String) -> Result<Cell, String>,
+    ) -> Result<(), WarehouseError> {
+        for (i, kind) in self.kinds.iter().enumerate() {
+            let cell = decode(*kind, row.get(i), &mut self.batch.text).map_err(|why| {
+                WarehouseError::Database(format!("column `{}` from {}: {why}", self.names[i], self.platform))
+            })?;
+            self.batch.cells.push(cell);
+        }
+        let width = self.kinds.len();
+        if self.batch.cells.len() / width >= QUERY_BATCH_ROWS || self.batch.text.len() >= QUERY_BATCH_TEXT {
+            self.sent += send(self.rows, &mut self.batch, width).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is left; returns the rows sent.
+    pub(super) async fn finish(mut self) -> Result<u64, WarehouseError> {
+        let width = self.kinds.len();
+        Ok(self.sent + send(self.rows, &mut self.batch, width).await?)
+    }
+}
 
 /// A timestamp without a zone: `2024-01-02T03:04:05.123456` or with a space for the `T`.
 pub(super) fn parse_timestamp(value: &str) -> Option<NaiveDateTime> {

@@ -9,17 +9,20 @@ use byob_core::{
     SecretId,
     connection::{
         DatabricksTarget, MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget, SnowflakeTarget,
+        TlsMode, TrinoTarget,
     },
     location::{FieldError, RoleArn},
     table::check_identifier,
 };
 use byob_ports::warehouse::{
     DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse, RedshiftWarehouse, ServerSettings,
-    SnowflakeSettings, SnowflakeWarehouse, Warehouse,
+    SnowflakeSettings, SnowflakeWarehouse, TrinoSettings, TrinoWarehouse, Warehouse,
 };
 
-/// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`).
-pub const PLATFORMS: [&str; 6] = ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks"];
+/// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`,
+/// `starburst` for `trino`).
+pub const PLATFORMS: [&str; 8] =
+    ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks", "trino", "starburst"];
 
 impl CreateConnection {
     /// The optional fields given in the request.
@@ -35,6 +38,7 @@ impl CreateConnection {
             ("iam_role", self.iam_role.is_some()),
             ("catalog", self.catalog.is_some()),
             ("http_path", self.http_path.is_some()),
+            ("external_catalog", self.external_catalog.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, given)| given.then_some(field))
@@ -117,6 +121,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
         "snowflake" => Ok("snowflake"),
         "redshift" => Ok("redshift"),
         "databricks" => Ok("databricks"),
+        "trino" | "starburst" => Ok("trino"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -133,7 +138,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
 pub(crate) fn default_port(platform: &str) -> u16 {
     match platform {
         "mysql" => 3306,
-        "snowflake" | "databricks" => 443,
+        "snowflake" | "databricks" | "trino" => 443,
         "redshift" => 5439,
         _ => 5432,
     }
@@ -233,6 +238,31 @@ pub(crate) fn target(
                 member_access,
             }))
         }
+        "trino" => {
+            f.only("Trino", &["user", "schema", "catalog", "external_catalog"])?;
+            if password.is_some() && tls == TlsMode::Disable {
+                return Err(FieldError::new(
+                    "password",
+                    byob_core::rules::CONNECTION_PASSWORD_NEEDS_TLS,
+                    "Trino takes a password over TLS only: set `tls` to `require` or `verify-full`, or leave the \
+                     password out",
+                ));
+            }
+            if let Some(catalog) = &f.external_catalog {
+                check_identifier("external_catalog", catalog)?;
+            }
+            Ok(Platform::Trino(TrinoTarget {
+                host: f.host()?,
+                port,
+                catalog: required("catalog", f.catalog, "the catalog tables are loaded into")?,
+                schema: f.schema.unwrap_or_else(|| "default".into()),
+                user: required("user", f.user, "the user byob runs queries as")?,
+                password,
+                tls,
+                external_catalog: f.external_catalog,
+                member_access,
+            }))
+        }
         _ => {
             f.only("PostgreSQL", &["database", "user", "schema"])?;
             Ok(Platform::Postgres(PostgresTarget {
@@ -265,6 +295,10 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
         Platform::Databricks(d) => Arc::new(DatabricksWarehouse::new(DatabricksSettings {
             server: settings,
             warehouse_id: d.warehouse_id().to_string(),
+        })),
+        Platform::Trino(t) => Arc::new(TrinoWarehouse::new(TrinoSettings {
+            server: settings,
+            external_catalog: t.external_catalog.clone(),
         })),
     }
 }

@@ -9,17 +9,17 @@ mod load;
 mod pull;
 
 use async_trait::async_trait;
-use byob_core::table::{Column, ColumnType, TableName};
+use byob_core::table::{Column, TableName};
 use tokio::sync::mpsc;
 
 use self::api::{Client, ColumnInfo, Disposition};
 use super::{
-    Batch, ExportQuery, Field, FieldKind, LoadItem, LoadTarget, PullSource, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT,
-    QueryItem, ServerSettings, Warehouse, WarehouseError,
-    postgres_query::{export_statement, send},
+    ExportQuery, Field, FieldKind, LoadItem, LoadTarget, PullSource, QueryItem, ServerSettings, Warehouse,
+    WarehouseError,
+    postgres_query::export_statement,
     pull::literal,
     sql::BUILD_MARK,
-    text_cells,
+    text_cells::{self, RowSink},
 };
 
 /// Where a Databricks connection goes: the server settings (host, token as password, catalog as database,
@@ -55,18 +55,6 @@ fn kind_of(c: &ColumnInfo) -> FieldKind {
         // Databricks' TIMESTAMP is an instant (shown in the session's zone, UTC unless set).
         "TIMESTAMP" => FieldKind::TimestampTz,
         _ => FieldKind::Text,
-    }
-}
-
-fn column_type(kind: FieldKind) -> ColumnType {
-    match kind {
-        FieldKind::Int16 | FieldKind::Int32 | FieldKind::Int64 => ColumnType::Integer,
-        FieldKind::Float32 | FieldKind::Float64 | FieldKind::Decimal { .. } => ColumnType::Decimal,
-        FieldKind::Boolean => ColumnType::Boolean,
-        FieldKind::Date => ColumnType::Date,
-        FieldKind::Timestamp => ColumnType::Timestamp,
-        FieldKind::TimestampTz => ColumnType::TimestampTz,
-        FieldKind::Text => ColumnType::Text,
     }
 }
 
@@ -180,7 +168,7 @@ impl Warehouse for DatabricksWarehouse {
         Ok(self.described(&client, table).await?.map(|columns| {
             columns
                 .iter()
-                .map(|c| Column { name: c.name.clone(), column_type: column_type(kind_of(c)), nullable: true })
+                .map(|c| Column { name: c.name.clone(), column_type: kind_of(c).column_type(), nullable: true })
                 .collect()
         }))
     }
@@ -199,35 +187,17 @@ impl Warehouse for DatabricksWarehouse {
         let mut answer = client.run(&sql, Disposition::ExternalLinks).await?;
         let fields: Vec<Field> =
             answer.columns.iter().map(|c| Field { name: c.name.clone(), kind: kind_of(c) }).collect();
-        if fields.is_empty() {
-            return Err(WarehouseError::Unsupported("the query returns no columns".into()));
-        }
-        let kinds: Vec<FieldKind> = fields.iter().map(|f| f.kind).collect();
-        let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
-        let width = fields.len();
-        if rows.send(QueryItem::Schema(fields)).await.is_err() {
-            return Err(WarehouseError::Aborted);
-        }
-        let mut batch = Batch { width, ..Batch::default() };
-        let mut sent = 0u64;
+        let mut sink = RowSink::start(&rows, fields, "Databricks").await?;
         while let Some(chunk) = client.next_rows(&mut answer).await? {
             for row in chunk {
-                for (i, kind) in kinds.iter().enumerate() {
-                    let cell = match row.get(i).cloned().flatten() {
-                        None => super::Cell::Null,
-                        Some(value) => text_cells::cell(*kind, &value, &mut batch.text).map_err(|why| {
-                            WarehouseError::Database(format!("column `{}` from Databricks: {why}", names[i]))
-                        })?,
-                    };
-                    batch.cells.push(cell);
-                }
-                if batch.cells.len() / width >= QUERY_BATCH_ROWS || batch.text.len() >= QUERY_BATCH_TEXT {
-                    sent += send(&rows, &mut batch, width).await?;
-                }
+                sink.push(&row, |kind, value, text| match value.and_then(Option::as_deref) {
+                    None => Ok(super::Cell::Null),
+                    Some(value) => text_cells::cell(kind, value, text),
+                })
+                .await?;
             }
         }
-        sent += send(&rows, &mut batch, width).await?;
-        Ok(sent)
+        sink.finish().await
     }
 }
 

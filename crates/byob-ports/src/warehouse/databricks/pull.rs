@@ -3,18 +3,13 @@
 //! exactly that object (`WITH (CREDENTIAL (…))`), failing on the first malformed row; then the rows are put in
 //! place as a streamed load's are. Decimal shapes are read by Databricks from the build table.
 
-use byob_core::table::{Column, ColumnType};
+use byob_core::table::Column;
 
-use super::{
-    DatabricksWarehouse,
-    api::{Client, Disposition},
-    load::column_list,
-    quote,
-};
+use super::{DatabricksWarehouse, load::DIALECT};
 use crate::warehouse::{
     LoadTarget, PullCredentials, PullSource, WarehouseError,
-    decimal::DecimalShape,
     pull::{delimiter_literal, literal},
+    staged::Statements as _,
 };
 
 /// The `COPY INTO` statement. It holds the vended session credentials: it is sent and never logged.
@@ -37,7 +32,7 @@ pub(super) fn copy_statement(build: &str, columns: &[Column], source: &PullSourc
          AWS_SESSION_TOKEN = {})) FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'false', 'skipRows' = '{}', \
          'sep' = {}, 'quote' = '\"', 'escape' = '\"', 'multiLine' = 'true', 'encoding' = 'UTF-8', \
          'mode' = 'FAILFAST'{null_value})",
-        column_list(columns),
+        DIALECT.column_list(columns),
         literal(&source.url),
         literal(access_key_id),
         literal(secret_access_key.expose()),
@@ -45,27 +40,6 @@ pub(super) fn copy_statement(build: &str, columns: &[Column], source: &PullSourc
         u8::from(format.header),
         delimiter_literal(format.delimiter),
     ))
-}
-
-/// The widest decimal of each decimal column of a built table, as Databricks reads the text.
-async fn shapes_in(client: &Client, build: &str, columns: &[Column]) -> Result<Vec<DecimalShape>, WarehouseError> {
-    let mut select = Vec::new();
-    for c in columns.iter().filter(|c| c.column_type == ColumnType::Decimal) {
-        let v = format!("TRIM({})", quote(&c.name));
-        select.push(format!("COALESCE(MAX(LENGTH(SPLIT_PART(REPLACE(REPLACE({v}, '-', ''), '+', ''), '.', 1))), 0)"));
-        select.push(format!(
-            "COALESCE(MAX(CASE WHEN POSITION('.' IN {v}) > 0 THEN LENGTH(SPLIT_PART({v}, '.', 2)) ELSE 0 END), 0)"
-        ));
-    }
-    let mut numbers = Vec::new();
-    if !select.is_empty() {
-        let mut answer = client.run(&format!("SELECT {} FROM {build}", select.join(", ")), Disposition::Inline).await?;
-        if let Some(rows) = client.next_rows(&mut answer).await? {
-            numbers = rows.into_iter().next().unwrap_or_default();
-        }
-    }
-    let number = |i: usize| numbers.get(i).cloned().flatten().and_then(|n| n.parse::<u32>().ok()).unwrap_or(0);
-    Ok(DecimalShape::per_column(columns, number))
 }
 
 impl DatabricksWarehouse {
@@ -76,15 +50,14 @@ impl DatabricksWarehouse {
         let (build, declared) = self.begin_load(&client, target).await?;
         let loaded = async {
             let copy = copy_statement(&build, &target.columns, source)?;
-            client.run(&copy, Disposition::Inline).await.map_err(|e| source.scrub(e))?;
-            let shapes = shapes_in(&client, &build, &target.columns).await?;
+            client.execute(&copy).await.map_err(|e| source.scrub(e))?;
+            let shapes = DIALECT.shapes_in(&client, &build, &target.columns).await?;
             self.place(&client, target, &build, &shapes, &declared).await?;
-            let mut answer = client.run(&format!("SELECT COUNT(*) FROM {build}"), Disposition::Inline).await?;
-            let count = client.next_rows(&mut answer).await?.and_then(|rows| rows.into_iter().next());
-            Ok(count.and_then(|r| r.into_iter().next().flatten()).and_then(|n| n.parse().ok()).unwrap_or(0))
+            let count = client.first_row(&format!("SELECT COUNT(*) FROM {build}")).await?;
+            Ok(count.into_iter().next().flatten().and_then(|n| n.parse().ok()).unwrap_or(0))
         }
         .await;
-        client.run(&format!("DROP TABLE IF EXISTS {build}"), Disposition::Inline).await.ok();
+        client.execute(&format!("DROP TABLE IF EXISTS {build}")).await.ok();
         loaded
     }
 }
@@ -92,6 +65,8 @@ impl DatabricksWarehouse {
 #[cfg(test)]
 mod tests {
     use byob_core::Sensitive;
+
+    use byob_core::table::ColumnType;
 
     use super::*;
     use crate::warehouse::PullFormat;

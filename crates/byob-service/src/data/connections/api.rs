@@ -14,11 +14,11 @@ pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
     /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake`,
-    /// `redshift` or `databricks`. The embedded SQLite warehouse is always there as `local`.
+    /// `redshift`, `databricks` or `trino` (Starburst too). The embedded SQLite warehouse is always there as `local`.
     pub platform: String,
     /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
     pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks), 5439 (Redshift).
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks, Trino), 5439 (Redshift).
     pub port: Option<u16>,
     /// The database (Databricks: leave out, and name the catalog in `catalog`).
     pub database: Option<String>,
@@ -43,10 +43,12 @@ pub struct CreateConnection {
     /// Redshift: the customer's IAM role attached to the cluster (`arn:aws:iam::123456789012:role/…`) that
     /// Redshift reads their bucket through, for loads it pulls; unset: byob vends credentials per object.
     pub iam_role: Option<String>,
-    /// Databricks: the Unity Catalog catalog tables are in (`main`).
+    /// Databricks: the Unity Catalog catalog tables are in (`main`); Trino: the catalog tables are loaded into.
     pub catalog: Option<String>,
     /// Databricks: the SQL warehouse's HTTP path, `/sql/1.0/warehouses/{id}` (its Connection details).
     pub http_path: Option<String>,
+    /// Trino: the customer's Hive catalog whose external tables read their bucket, for loads Trino pulls.
+    pub external_catalog: Option<String>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
@@ -58,7 +60,7 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift` or `databricks`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift`, `databricks` or `trino`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -79,11 +81,14 @@ pub struct ConnectionView {
     /// Redshift: the IAM role Redshift reads the bucket through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_role: Option<String>,
-    /// Databricks: the catalog and the SQL warehouse's HTTP path.
+    /// Databricks and Trino: the catalog; Databricks: the SQL warehouse's HTTP path; Trino: the Hive catalog
+    /// of pulled loads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_catalog: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
 }
@@ -108,6 +113,7 @@ impl ConnectionView {
             iam_role: None,
             catalog: None,
             http_path: None,
+            external_catalog: None,
             member_access: None,
         }
     }
@@ -141,8 +147,16 @@ impl ConnectionView {
                 Platform::Redshift(r) => r.iam_role.clone(),
                 _ => None,
             },
-            catalog: databricks.map(|d| d.catalog.clone()),
+            catalog: match &c.platform {
+                Platform::Databricks(d) => Some(d.catalog.clone()),
+                Platform::Trino(t) => Some(t.catalog.clone()),
+                _ => None,
+            },
             http_path: databricks.map(|d| d.http_path.clone()),
+            external_catalog: match &c.platform {
+                Platform::Trino(t) => t.external_catalog.clone(),
+                _ => None,
+            },
             member_access: Some(c.platform.member_access().clone()),
         }
     }
