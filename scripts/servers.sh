@@ -228,6 +228,7 @@ export BYOB_TEST_CLAMD_ADDRESS=127.0.0.1:$clamd_port
 export BYOB_TEST_S3S_ACCESS_KEY=byob-test-ak
 export BYOB_TEST_S3S_SECRET_KEY=byob-test-sk
 export BYOB_TEST_MOTO_SERVER=$TOOLS/venv/bin/moto_server
+export BYOB_TEST_MOTO_PYTHON=$TOOLS/venv/bin/python
 export BYOB_TEST_AZURITE_SERVER=$TOOLS/azurite/node_modules/.bin/azurite-blob
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis

@@ -1,6 +1,7 @@
 //! Credentials byob vends to a data platform for a pulled load, against moto in auth mode: a temporary session
-//! of the customer's role whose session policy allows `s3:GetObject` of the one staged object (what STS
-//! received, as moto records it; moto does not evaluate session policies, AWS does), or a federation token
+//! of the customer's role whose session policy allows `s3:GetObject` of the one staged object — it reads that
+//! object and cannot read its neighbour or write (moto evaluating the session policy with its own policy
+//! engine, as AWS intersects it with the role's: `scripts/moto_session_policies.py`) — or a federation token
 //! asked with the customer's IAM user key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +12,7 @@ use byob_ports::storage::{
     AssumeRole, StsSettings,
     vend::{self, AwsSession},
 };
-use byob_testkit::moto::{Moto, iam, set_auth, start_moto, xml_value};
+use byob_testkit::moto::{Moto, iam, set_auth, start_moto_with_session_policies, xml_value};
 use object_store::{ObjectStoreExt, PutPayload, aws::AmazonS3Builder, path::Path};
 use serde_json::json;
 
@@ -50,7 +51,7 @@ async fn reach(moto: &Moto, session: &AwsSession) -> (bool, bool, bool) {
 
 #[tokio::test]
 async fn vended_sessions_carry_a_policy_for_exactly_the_staged_object() {
-    let moto = start_moto().await;
+    let moto = start_moto_with_session_policies().await;
     let http = reqwest::Client::new();
     assert!(http.put(format!("{}/acme-data", moto.url)).send().await.unwrap().status().is_success());
     for key in [STAGED, NEIGHBOUR] {
@@ -100,14 +101,21 @@ async fn vended_sessions_carry_a_policy_for_exactly_the_staged_object() {
     };
     let assumed = vend::assume_role_for(&sts, &role, policy.clone()).await.unwrap();
     assert!(assumed.access_key_id.starts_with("ASIA"), "a temporary key: {}", assumed.access_key_id);
-    let (reads_staged, _, _) = reach(&moto, &assumed).await;
-    assert!(reads_staged, "the vended session reads the staged object");
-    // moto 5.2 records a session's policy but evaluates only the role's own policies (its access control
-    // ignores session policies), so the narrowing itself is checked as what STS received: exactly one object.
+    assert_eq!(
+        reach(&moto, &assumed).await,
+        (true, false, false),
+        "the vended session reads the staged object, not its neighbour, and writes nothing"
+    );
+    // A session of the same role without byob's policy reads both: the narrowing is the session policy's.
+    let everything = json!({ "Version": "2012-10-17", "Statement": [
+        { "Effect": "Allow", "Action": "s3:*", "Resource": "*" }] });
+    let unscoped = vend::assume_role_for(&sts, &role, everything.to_string()).await.unwrap();
+    assert_eq!(reach(&moto, &unscoped).await, (true, true, true));
+    // And STS received exactly one object's ARN.
     let state: serde_json::Value =
         reqwest::get(format!("{}/moto-api/data.json", moto.url)).await.unwrap().json().await.unwrap();
     let sessions = state["sts"]["AssumedRole"].as_array().unwrap();
-    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions.len(), 2);
     let received: serde_json::Value = serde_json::from_str(sessions[0]["policy"].as_str().unwrap()).unwrap();
     assert_eq!(
         received,

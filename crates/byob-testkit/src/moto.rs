@@ -12,8 +12,21 @@ pub struct Moto {
 
 /// Starts a moto server on a free port.
 pub async fn start_moto() -> Moto {
+    spawn_moto(tokio::process::Command::new(server_env("BYOB_TEST_MOTO_SERVER"))).await
+}
+
+/// Starts a moto server that also evaluates AssumeRole session policies, as AWS does
+/// (`scripts/moto_session_policies.py`: moto's own policy evaluator, applied to the session policy too).
+pub async fn start_moto_with_session_policies() -> Moto {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/moto_session_policies.py");
+    let mut command = tokio::process::Command::new(server_env("BYOB_TEST_MOTO_PYTHON"));
+    command.arg(script);
+    spawn_moto(command).await
+}
+
+async fn spawn_moto(mut command: tokio::process::Command) -> Moto {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let process = tokio::process::Command::new(server_env("BYOB_TEST_MOTO_SERVER"))
+    let process = command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("MOTO_DISABLE_GLOBAL_CORS", "true")
         .stdout(std::process::Stdio::null())
