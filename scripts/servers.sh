@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs (once) and runs the real servers byob's tests talk to, on loopback only:
 # moto (S3/STS/IAM/KMS), Azurite (Azure Blob), fake-gcs-server (GCS), s3s-fs (a signature-checking S3),
-# PostgreSQL, MariaDB and fakesnow (Snowflake's REST protocol).
+# PostgreSQL, MariaDB, fakesnow (Snowflake's REST protocol) and bqemulator (BigQuery's REST API).
 #
 #   scripts/servers.sh install        install what is missing (idempotent)
 #   eval "$(scripts/servers.sh start)" start them and export BYOB_TEST_* for `cargo nextest run`
@@ -23,6 +23,11 @@ PYARROW_VERSION=26.0.1
 FAKESNOW_VERSION=0.12.1
 # fakesnow 0.12.1 imports a module snowflake-connector-python 5 no longer has.
 SNOWFLAKE_CONNECTOR_VERSION=4.8.1
+# bqemulator (BigQuery's REST API over DuckDB) loads DuckDB's spatial extension at start, which cannot be
+# downloaded here: DuckDB is held at the version whose extension PyPI packages, and numpy is one of its needs.
+BQEMULATOR_VERSION=1.4.0
+BQ_DUCKDB_VERSION=1.5.5
+BQ_NUMPY_VERSION=2.4.6
 
 log() { echo "[servers] $*" >&2; }
 
@@ -66,6 +71,17 @@ install() {
     python3 -m venv "$TOOLS/fakesnow"
     "$TOOLS/fakesnow/bin/pip" install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" \
       "snowflake-connector-python==$SNOWFLAKE_CONNECTOR_VERSION"
+  fi
+  if ! "$TOOLS/bqemulator/bin/python" -c "import bqemulator, importlib.metadata as m; assert m.version('bqemulator') == '$BQEMULATOR_VERSION'" 2>/dev/null \
+      || [ ! -f "$TOOLS/bqemulator/home/.duckdb/extensions/v$BQ_DUCKDB_VERSION/linux_amd64/spatial.duckdb_extension" ]; then
+    log "installing bqemulator $BQEMULATOR_VERSION into $TOOLS/bqemulator"
+    python3 -m venv "$TOOLS/bqemulator"
+    "$TOOLS/bqemulator/bin/pip" install --quiet --disable-pip-version-check "bqemulator==$BQEMULATOR_VERSION" \
+      "duckdb==$BQ_DUCKDB_VERSION" "duckdb-extension-spatial==$BQ_DUCKDB_VERSION" "numpy==$BQ_NUMPY_VERSION"
+    # DuckDB finds extensions under $HOME/.duckdb: the emulator runs with a home of its own holding the one it needs.
+    local extensions="$TOOLS/bqemulator/home/.duckdb/extensions/v$BQ_DUCKDB_VERSION/linux_amd64"
+    mkdir -p "$extensions"
+    cp "$("$TOOLS/bqemulator/bin/python" -c 'import duckdb_extension_spatial, os; print(os.path.dirname(duckdb_extension_spatial.__file__))')/extensions/v$BQ_DUCKDB_VERSION/spatial.duckdb_extension" "$extensions/"
   fi
   # GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
   if [ ! -x "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" ]; then
@@ -147,9 +163,10 @@ start() {
   fi
   rm -rf "$RUN"; mkdir -p "$RUN"
   : > "$RUN/pids"
-  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port maria_port snow_port
+  local moto_port azurite_port gcs_port pg_port s3s_port gse_port clamd_port maria_port snow_port bq_port
   moto_port=$(free_port); azurite_port=$(free_port); gcs_port=$(free_port); pg_port=$(free_port); s3s_port=$(free_port)
   gse_port=$(free_port); clamd_port=$(free_port); maria_port=$(free_port); snow_port=$(free_port)
+  bq_port=$(free_port)
 
   MOTO_DISABLE_GLOBAL_CORS=true setsid "$TOOLS/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
     >"$RUN/moto.log" 2>&1 & echo "$! moto" >> "$RUN/pids"
@@ -192,6 +209,10 @@ CONF
   setsid "$TOOLS/fakesnow/bin/fakesnow" -s --host 127.0.0.1 -p "$snow_port" >"$RUN/fakesnow.log" 2>&1 &
   echo "$! fakesnow" >> "$RUN/pids"
 
+  HOME="$TOOLS/bqemulator/home" setsid "$TOOLS/bqemulator/bin/bqemulator" start --rest-host 127.0.0.1 \
+    --rest-port "$bq_port" --grpc-port 0 --project byob-test --log-level warning >"$RUN/bqemulator.log" 2>&1 &
+  echo "$! bqemulator" >> "$RUN/pids"
+
   # MariaDB on loopback only, no binary log, lazy flushes (test data), LOAD DATA LOCAL allowed; byob's user
   # signs in with a password over TCP like a customer's would.
   mkdir -p "$RUN/mariadb"
@@ -209,6 +230,7 @@ CONF
   wait_for gcp-storage-emulator curl -sf "http://127.0.0.1:$gse_port/storage/v1/b?project=test"
   wait_for clamd python3 -c "import socket; s = socket.create_connection(('127.0.0.1', $clamd_port)); s.sendall(b'zPING\\0'); assert s.recv(16).startswith(b'PONG')"
   wait_for fakesnow bash -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$snow_port/ | grep -q '^[1-5]'"
+  wait_for bqemulator curl -sf "http://127.0.0.1:$bq_port/bigquery/v2/projects/byob-test/datasets"
   wait_for mariadb mariadb-admin --no-defaults --socket="$RUN/mariadb/socket" -uroot ping
   mariadb --no-defaults --socket="$RUN/mariadb/socket" -uroot -e \
     "CREATE USER 'byob'@'127.0.0.1' IDENTIFIED BY 'byob-test'; GRANT ALL ON *.* TO 'byob'@'127.0.0.1' WITH GRANT OPTION;"
@@ -220,6 +242,7 @@ export BYOB_TEST_AZURE_ENDPOINT=http://127.0.0.1:$azurite_port/devstoreaccount1
 export BYOB_TEST_GCS_ENDPOINT=http://127.0.0.1:$gcs_port
 export BYOB_TEST_POSTGRES_URL=postgres://byob@127.0.0.1:$pg_port/postgres
 export BYOB_TEST_SNOWFLAKE_ENDPOINT=http://127.0.0.1:$snow_port
+export BYOB_TEST_BIGQUERY_ENDPOINT=http://127.0.0.1:$bq_port
 export BYOB_TEST_MYSQL_URL=mysql://byob:byob-test@127.0.0.1:$maria_port/mysql
 export BYOB_TEST_GCS_XML_ENDPOINT=http://127.0.0.1:$gse_port
 export BYOB_TEST_S3S_ENDPOINT=http://127.0.0.1:$s3s_port

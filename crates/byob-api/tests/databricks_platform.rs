@@ -15,8 +15,8 @@ use byob_testkit::{
     fake_databricks::FakeDatabricks,
     postgres_records, postgres_tables,
     uploads::{
-        create_databricks_connection, create_integration, load, moto_uploads_integration, postgres_sample_checksum,
-        sample_csv, upload_bytes,
+        assert_connection_refusals, create_databricks_connection, create_integration, load, moto_uploads_integration,
+        postgres_sample_checksum, sample_csv, upload_bytes, with_changes,
     },
 };
 use serde_json::{Value, json};
@@ -68,37 +68,20 @@ async fn databricks_connections_take_their_fields_and_say_what_is_wrong() {
     let test = e.app.call("POST", &format!("{base}/dbx/test"), Some(&e.member), None).await;
     assert_eq!((test.body["ok"].as_bool(), test.body["platform"].as_str()), (Some(true), Some("databricks")));
 
-    let body = |extra: Value| {
-        let mut b = json!({ "name": "d2", "platform": "databricks", "host": "127.0.0.1", "port": e.fake.port,
-                            "tls": "disable", "catalog": "main", "http_path": e.fake.http_path(),
-                            "password": "dapi-wrong" });
-        for (k, v) in extra.as_object().unwrap() {
-            if v.is_null() {
-                b.as_object_mut().unwrap().remove(k);
-            } else {
-                b[k] = v.clone();
-            }
-        }
-        b
-    };
+    let template = json!({ "name": "d2", "platform": "databricks", "host": "127.0.0.1", "port": e.fake.port,
+                           "tls": "disable", "catalog": "main", "http_path": e.fake.http_path(),
+                           "password": "dapi-wrong" });
+    let body = |changes: Value| with_changes(&template, &changes);
     let op = Some(OPERATOR_TOKEN);
-    for (extra, field, rule) in [
+    let cases = [
         (json!({ "http_path": null }), "http_path", "connection-field-required"),
         (json!({ "http_path": "/sql/protocolv1/o/123/0123-456789-abc" }), "http_path", "databricks-http-path"),
         (json!({ "catalog": null }), "catalog", "connection-field-required"),
         (json!({ "password": null }), "password", "connection-field-required"),
         (json!({ "database": "main" }), "database", "connection-field-not-for-platform"),
         (json!({ "iam_role": "arn:aws:iam::123456789012:role/x" }), "iam_role", "connection-field-not-for-platform"),
-    ] {
-        let refused = e.app.call("POST", &base, op, Some(body(extra.clone()))).await;
-        assert_eq!(refused.status, 422, "{extra}: {:?}", refused.body);
-        assert_eq!(
-            (refused.body["field"].as_str(), refused.body["rule"].as_str()),
-            (Some(field), Some(rule)),
-            "{:?}",
-            refused.body
-        );
-    }
+    ];
+    assert_connection_refusals(&e.app, &e.org, &template, &cases).await;
     let database = e.app.call("POST", &base, op, Some(body(json!({ "database": "main" })))).await;
     assert!(database.body["detail"].as_str().unwrap().contains("`catalog`"), "{:?}", database.body);
 

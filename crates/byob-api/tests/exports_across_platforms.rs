@@ -1,6 +1,7 @@
 //! Exports from every platform byob connects to, through byob's own encoders: the same rows loaded into the
 //! embedded warehouse, PostgreSQL, MariaDB, Snowflake (fakesnow), Redshift (its module, on PostgreSQL's wire),
-//! Databricks and Trino (the test kit's fakes of their protocols) export as the same CSV and JSON Lines bytes,
+//! Databricks and Trino (the test kit's fakes of their protocols) and BigQuery (bqemulator) export as the same
+//! CSV and JSON Lines bytes,
 //! read back by independent readers; Parquet carries each platform's types; an export never writes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,14 +12,14 @@ use byob_testkit::{
     exports::{Bucket, Store, export, read_with_python},
     fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database, mysql_rows,
     uploads::{
-        create_databricks_connection, create_integration, create_mysql_connection, create_pg_connection,
-        create_redshift_connection, create_snowflake_connection, create_trino_connection, load,
+        create_bigquery_connection, create_databricks_connection, create_integration, create_mysql_connection,
+        create_pg_connection, create_redshift_connection, create_snowflake_connection, create_trino_connection, load,
         moto_uploads_integration, upload_bytes,
     },
 };
 use serde_json::json;
 
-const PLATFORMS: [&str; 7] = ["local", "pg", "maria", "snow", "rs", "dbx", "trino"];
+const PLATFORMS: [&str; 8] = ["local", "pg", "maria", "snow", "rs", "dbx", "trino", "bq"];
 
 /// NULLs, unicode, quotes, a comma, a newline, tabs and backslashes, wide decimals (one scale per column, as
 /// MySQL's DECIMAL keeps), timestamps in several zones.
@@ -46,6 +47,8 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
     create_databricks_connection(&app, &org, &databricks).await;
     let trino = byob_testkit::fake_trino::FakeTrino::start(2).await;
     create_trino_connection(&app, &org, &trino, None).await;
+    let dataset = byob_testkit::fresh_bigquery_dataset().await;
+    create_bigquery_connection(&app, &org, &dataset).await;
     let e = Env { app, org, member };
     let bucket = Bucket::create(Store::Moto, &e.app, &e.org).await;
     let mut exports = bucket.integration().unwrap();
@@ -61,10 +64,15 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
         let mut outputs = Vec::new();
         for connection in PLATFORMS {
             // Snowflake resolves unquoted names in upper case, as byob made them; the aliases keep the header.
-            let query = if connection == "snow" {
-                r#"SELECT id AS "id", name AS "name", amount AS "amount", day AS "day", "AT" AS "at", flag AS "flag" FROM src ORDER BY id"#
-            } else {
-                "SELECT id, name, amount, day, at, flag FROM src ORDER BY id"
+            // bqemulator's translation to DuckDB needs `at` quoted and the table qualified.
+            let bigquery =
+                format!("SELECT id, name, amount, day, `at`, flag FROM `byob-test.{dataset}.src` ORDER BY id");
+            let query = match connection {
+                "snow" => {
+                    r#"SELECT id AS "id", name AS "name", amount AS "amount", day AS "day", "AT" AS "at", flag AS "flag" FROM src ORDER BY id"#
+                }
+                "bq" => bigquery.as_str(),
+                _ => "SELECT id, name, amount, day, at, flag FROM src ORDER BY id",
             };
             let body = json!({ "connection": connection, "format": format, "query": query });
             let (_, run) = export(&e.app, &e.org, &e.member, body).await;
@@ -108,11 +116,14 @@ async fn every_platform_exports_the_same_bytes_for_the_same_rows() {
         let mut rows = read["rows"].as_array().unwrap().clone();
         rows.sort_by_key(|r| r[0].as_str().unwrap().parse::<i64>().unwrap());
         assert_eq!(rows[1][4], "2024-06-30T18:29:59.123456+00:00", "{connection}: {read}");
-        assert_eq!(rows[1][2], "-99999999999999999999.12", "{connection}: {read}");
+        // BigQuery types the column as its result schema says; bqemulator reports a parameterized NUMERIC(22,2)
+        // as plain NUMERIC, which is DECIMAL(38,9): the same value at scale 9.
+        let amount = if connection == "bq" { "-99999999999999999999.120000000" } else { "-99999999999999999999.12" };
+        assert_eq!(rows[1][2], amount, "{connection}: {read}");
     }
 
     // An export only reads: a statement that writes is refused and changes nothing.
-    for connection in ["maria", "snow", "rs", "dbx", "trino"] {
+    for connection in ["maria", "snow", "rs", "dbx", "trino", "bq"] {
         let body = json!({ "connection": connection, "format": "csv", "query": "DELETE FROM src" });
         let refused = e.app.call("POST", &format!("/v1/orgs/{}/exports", e.org), Some(&e.member), Some(body)).await;
         assert_eq!(refused.status, 422, "{connection}: {:?}", refused.body);

@@ -15,8 +15,8 @@ use byob_testkit::{
     fake_trino::FakeTrino,
     postgres_records, postgres_tables,
     uploads::{
-        create_integration, create_trino_connection, load, moto_uploads_integration, postgres_sample_checksum,
-        sample_csv, upload_bytes,
+        assert_connection_refusals, create_integration, create_trino_connection, load, moto_uploads_integration,
+        postgres_sample_checksum, sample_csv, upload_bytes,
     },
 };
 use serde_json::{Value, json};
@@ -76,36 +76,17 @@ async fn trino_connections_take_their_fields_and_say_what_is_wrong() {
     assert_eq!(first.get("x-trino-time-zone").map(String::as_str), Some("UTC"));
     assert_eq!(first.get("x-trino-client-capabilities").map(String::as_str), Some("PARAMETRIC_DATETIME"));
 
-    let body = |extra: Value| {
-        let mut b = json!({ "name": "t2", "platform": "starburst", "host": "127.0.0.1", "port": e.fake.port,
-                            "tls": "disable", "catalog": "iceberg", "user": "byob" });
-        for (k, v) in extra.as_object().unwrap() {
-            if v.is_null() {
-                b.as_object_mut().unwrap().remove(k);
-            } else {
-                b[k] = v.clone();
-            }
-        }
-        b
-    };
-    let op = Some(OPERATOR_TOKEN);
-    for (extra, field, rule) in [
+    let template = json!({ "name": "t2", "platform": "starburst", "host": "127.0.0.1", "port": e.fake.port,
+                           "tls": "disable", "catalog": "iceberg", "user": "byob" });
+    let cases = [
         (json!({ "catalog": null }), "catalog", "connection-field-required"),
         (json!({ "user": null }), "user", "connection-field-required"),
         (json!({ "password": "p" }), "password", "connection-password-needs-tls"),
         (json!({ "http_path": "/sql/1.0/warehouses/abc" }), "http_path", "connection-field-not-for-platform"),
         (json!({ "external_catalog": "" }), "external_catalog", "identifier-empty"),
-    ] {
-        let refused = e.app.call("POST", &base, op, Some(body(extra.clone()))).await;
-        assert_eq!(refused.status, 422, "{extra}: {:?}", refused.body);
-        assert_eq!(
-            (refused.body["field"].as_str(), refused.body["rule"].as_str()),
-            (Some(field), Some(rule)),
-            "{:?}",
-            refused.body
-        );
-    }
-    let created = e.app.call("POST", &base, op, Some(body(json!({})))).await;
+    ];
+    assert_connection_refusals(&e.app, &e.org, &template, &cases).await;
+    let created = e.app.call("POST", &base, Some(OPERATOR_TOKEN), Some(template)).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["platform"], "trino", "starburst is another name for trino");
 }

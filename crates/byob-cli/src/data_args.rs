@@ -232,13 +232,13 @@ pub(crate) enum JobsCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionFields {
     /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift, databricks,
-    /// trino (Starburst too).
+    /// trino (Starburst too), bigquery.
     #[arg(long, default_value = "postgres")]
     pub(crate) platform: String,
     /// The server's host (Snowflake: default `{account}.snowflakecomputing.com`).
     #[arg(long)]
     pub(crate) host: Option<String>,
-    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 443 Snowflake and Databricks, 5439 Redshift).
+    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 5439 Redshift, 443 the others).
     #[arg(long)]
     pub(crate) port: Option<u16>,
     /// The database (Databricks: none; see --catalog).
@@ -278,6 +278,18 @@ pub(crate) struct ConnectionFields {
     /// Trino: the Hive catalog whose external tables read the bucket, for loads Trino pulls.
     #[arg(long)]
     pub(crate) external_catalog: Option<String>,
+    /// BigQuery: the Google Cloud project.
+    #[arg(long)]
+    pub(crate) project: Option<String>,
+    /// BigQuery: the dataset tables are loaded into.
+    #[arg(long)]
+    pub(crate) dataset: Option<String>,
+    /// BigQuery: where jobs run (`US`, `EU`, a region).
+    #[arg(long)]
+    pub(crate) location: Option<String>,
+    /// BigQuery: the service account's key file (JSON; `-` for standard input).
+    #[arg(long)]
+    pub(crate) service_account_key_file: Option<PathBuf>,
     /// Databricks: the SQL warehouse's HTTP path (`/sql/1.0/warehouses/ID`).
     #[arg(long)]
     pub(crate) http_path: Option<String>,

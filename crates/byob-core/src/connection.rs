@@ -213,6 +213,26 @@ pub struct TrinoTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where a Google BigQuery connection goes: a project, the dataset tables are loaded into, the service account
+/// key byob signs its requests with (a secret the connection owns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BigQueryTarget {
+    /// `bigquery.googleapis.com` unless given (a private endpoint, or a stand-in).
+    pub host: String,
+    pub port: u16,
+    pub project: String,
+    pub dataset: String,
+    /// Where jobs run (`US`, `EU`, `europe-west1`); BigQuery's default when unset.
+    pub location: Option<String>,
+    /// The service account the key belongs to (shown; the key is not).
+    pub client_email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_key: Option<SecretId>,
+    pub tls: TlsMode,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 /// Databricks has no user name: the token says who byob is.
 const TOKEN_USER: &str = "token";
 
@@ -227,6 +247,7 @@ pub enum Platform {
     Databricks(DatabricksTarget),
     /// Starburst and Trino.
     Trino(TrinoTarget),
+    Bigquery(BigQueryTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -251,6 +272,7 @@ impl Platform {
             Self::Redshift(_) => "redshift",
             Self::Databricks(_) => "databricks",
             Self::Trino(_) => "trino",
+            Self::Bigquery(_) => "bigquery",
         }
     }
 
@@ -269,6 +291,7 @@ impl Platform {
             Self::Redshift(r) => r.password,
             Self::Databricks(d) => d.password,
             Self::Trino(t) => t.password,
+            Self::Bigquery(b) => b.service_account_key,
         }
     }
 
@@ -323,6 +346,14 @@ impl Platform {
                 tls: t.tls,
                 default_schema: &t.schema,
             },
+            Self::Bigquery(b) => Endpoint {
+                host: &b.host,
+                port: b.port,
+                database: &b.project,
+                user: &b.client_email,
+                tls: b.tls,
+                default_schema: &b.dataset,
+            },
         }
     }
 
@@ -335,6 +366,7 @@ impl Platform {
             Self::Redshift(r) => &r.member_access,
             Self::Databricks(d) => &d.member_access,
             Self::Trino(t) => &t.member_access,
+            Self::Bigquery(b) => &b.member_access,
         }
     }
 
@@ -346,6 +378,7 @@ impl Platform {
             Self::Redshift(r) => &mut r.member_access,
             Self::Databricks(d) => &mut d.member_access,
             Self::Trino(t) => &mut t.member_access,
+            Self::Bigquery(b) => &mut b.member_access,
         }
     }
 }

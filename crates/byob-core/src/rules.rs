@@ -45,6 +45,8 @@ rules! {
     BUCKET_NAME_ADJACENT_DOTS = "bucket-name-adjacent-dots";
     BUCKET_NAME_ADJACENT_HYPHENS = "bucket-name-adjacent-hyphens";
     BUCKET_NAME_CHARACTERS = "bucket-name-characters";
+    BIGQUERY_DATASET = "bigquery-dataset";
+    BIGQUERY_PROJECT = "bigquery-project";
     BUCKET_NAME_DOT_SEGMENTS = "bucket-name-dot-segments";
     BUCKET_NAME_EDGES = "bucket-name-edges";
     BUCKET_NAME_EMPTY = "bucket-name-empty";

@@ -82,6 +82,46 @@ pub async fn postgres_tables(url: &str, schema: &str) -> Vec<String> {
     records.into_iter().map(|r| r.trim_matches(['(', ')']).trim_matches('"').to_string()).collect()
 }
 
+/// A new, empty dataset in the BigQuery stand-in's project `byob-test` (bqemulator) for one test; returns its
+/// name.
+pub async fn fresh_bigquery_dataset() -> String {
+    let endpoint = server_env("BYOB_TEST_BIGQUERY_ENDPOINT");
+    let name = format!("byob_t_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let body = serde_json::json!({ "datasetReference": { "projectId": "byob-test", "datasetId": name } });
+    let created = reqwest::Client::new()
+        .post(format!("{endpoint}/bigquery/v2/projects/byob-test/datasets"))
+        .json(&body)
+        .send()
+        .await
+        .expect("the BigQuery stand-in answers");
+    assert!(created.status().is_success(), "create a test dataset: {}", created.status());
+    name
+}
+
+/// Runs one query on the BigQuery stand-in and returns its rows, each value as BigQuery's REST API gives it.
+pub async fn bigquery_rows(sql: &str) -> Vec<Vec<serde_json::Value>> {
+    let endpoint = server_env("BYOB_TEST_BIGQUERY_ENDPOINT");
+    let body = serde_json::json!({ "query": sql, "useLegacySql": false });
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{endpoint}/bigquery/v2/projects/byob-test/queries"))
+        .json(&body)
+        .send()
+        .await
+        .expect("the BigQuery stand-in answers")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert!(reply.get("errors").is_none(), "{sql}: {reply}");
+    reply["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| r["f"].as_array().map(|f| f.iter().map(|c| c["v"].clone()).collect()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A new, empty database (with its `PUBLIC` schema) on the Snowflake stand-in (fakesnow) for one test; returns
 /// its name.
 pub async fn fresh_snowflake_database() -> String {

@@ -267,6 +267,38 @@ pub async fn create_redshift_connection(app: &crate::TestApp, org: &str, pg_url:
     assert_eq!(created.body["platform"], "redshift");
 }
 
+/// `base` with `changes` applied: each member set, or removed when `null`.
+#[must_use]
+pub fn with_changes(base: &Value, changes: &Value) -> Value {
+    let mut body = base.clone();
+    if let (Some(body), Some(changes)) = (body.as_object_mut(), changes.as_object()) {
+        for (k, v) in changes {
+            if v.is_null() {
+                body.remove(k);
+            } else {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    body
+}
+
+/// Asks the operator to create a connection from `base` changed by each case, and checks each is refused with
+/// 422 naming the case's field and rule.
+pub async fn assert_connection_refusals(app: &crate::TestApp, org: &str, base: &Value, cases: &[(Value, &str, &str)]) {
+    let url = format!("/v1/orgs/{org}/connections");
+    for (changes, field, rule) in cases {
+        let refused = app.call("POST", &url, Some(crate::app::OPERATOR_TOKEN), Some(with_changes(base, changes))).await;
+        assert_eq!(refused.status, 422, "{changes}: {:?}", refused.body);
+        assert_eq!(
+            (refused.body["field"].as_str(), refused.body["rule"].as_str()),
+            (Some(*field), Some(*rule)),
+            "{changes}: {:?}",
+            refused.body
+        );
+    }
+}
+
 /// A Databricks connection named `dbx` to the test kit's fake of the Statement Execution API, open to members
 /// like `pg`.
 pub async fn create_databricks_connection(
@@ -305,6 +337,22 @@ pub async fn create_trino_connection(
         app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(created.body["platform"], "trino");
+}
+
+/// A BigQuery connection named `bq` to `dataset` on the stand-in (bqemulator), with a throwaway service account
+/// key, open to members like `pg`.
+pub async fn create_bigquery_connection(app: &crate::TestApp, org: &str, dataset: &str) {
+    let endpoint = url::Url::parse(&crate::server_env("BYOB_TEST_BIGQUERY_ENDPOINT")).unwrap();
+    let body = json!({
+        "name": "bq", "platform": "bigquery", "host": endpoint.host_str().unwrap(), "port": endpoint.port().unwrap(),
+        "tls": "disable", "project": "byob-test", "dataset": dataset,
+        "service_account_key": crate::buckets::gcs_test_key(),
+        "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    let created =
+        app.call("POST", &format!("/v1/orgs/{org}/connections"), Some(crate::app::OPERATOR_TOKEN), Some(body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["platform"], "bigquery");
 }
 
 /// A MySQL/MariaDB connection named `maria` to the database at `url` (`mysql://user:password@host:port/db`),

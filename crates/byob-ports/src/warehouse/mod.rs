@@ -1,10 +1,11 @@
 //! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
-//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`, `trino/`).
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`, `trino/`, `bigquery/`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
+mod bigquery;
 mod databricks;
 mod decimal;
 mod error;
@@ -36,6 +37,7 @@ use byob_core::table::{Column, TableName};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
+pub use bigquery::{BigQuerySettings, BigQueryWarehouse};
 pub use databricks::{DatabricksSettings, DatabricksWarehouse};
 pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
@@ -230,7 +232,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift`, `databricks` or `trino`.
+    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino` or `bigquery`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

@@ -12,7 +12,7 @@ use byob_core::table::{Column, ColumnType};
 use tokio::sync::mpsc;
 
 use super::{
-    Batch, Cell, LoadItem, LoadMode, WarehouseError,
+    Batch, Cell, LoadItem, LoadMode, LoadTarget, WarehouseError,
     decimal::DecimalShape,
     next_batch,
     text::{push_date, push_datetime},
@@ -36,6 +36,13 @@ pub(super) struct Dialect {
     pub instant: (&'static str, &'static str),
     /// The text of one `INSERT` before it is sent.
     pub max_statement: usize,
+    /// The decimal type that holds a column's values as written, or why the platform has none.
+    pub decimal_type: fn(&str, &str, DecimalShape) -> Result<String, WarehouseError>,
+}
+
+/// `DECIMAL(p,s)` up to 38 digits (Databricks, Trino).
+pub(super) fn decimal_38(platform: &str, column: &str, shape: DecimalShape) -> Result<String, WarehouseError> {
+    shape.sql_type(platform, column)
 }
 
 /// The declared `DECIMAL(p,s)` of each column an append writes, from the table's columns and kinds (`None` for
@@ -111,7 +118,10 @@ impl Dialect {
         let mut decimals = Vec::with_capacity(columns.len());
         for ((c, shape), declared) in columns.iter().zip(shapes).zip(declared) {
             decimals.push(match (c.column_type, declared) {
-                (ColumnType::Decimal, Some((p, s))) if shape.fits(*p, *s) => Some(format!("DECIMAL({p},{s})")),
+                (ColumnType::Decimal, Some((p, s))) if shape.fits(*p, *s) => {
+                    let declared = DecimalShape { integer: p.saturating_sub(*s), scale: *s };
+                    Some((self.decimal_type)(self.platform, &c.name, declared)?)
+                }
                 (ColumnType::Decimal, Some((p, s))) => {
                     return Err(WarehouseError::Rejected(format!(
                         "column `{}` is DECIMAL({p},{s}) and the rows hold values with {} digits before and {} after \
@@ -119,7 +129,7 @@ impl Dialect {
                         c.name, shape.integer, shape.scale, self.platform
                     )));
                 }
-                (ColumnType::Decimal, None) => Some(shape.sql_type(self.platform, &c.name)?),
+                (ColumnType::Decimal, None) => Some((self.decimal_type)(self.platform, &c.name, *shape)?),
                 _ => None,
             });
         }
@@ -219,5 +229,31 @@ impl Dialect {
             db.execute(&sql).await?;
         }
         Ok((written, shapes))
+    }
+
+    /// A whole streamed load: fills `build` (already created), puts its rows in place as `final_name`, and drops
+    /// it however that ended; returns the rows written.
+    pub(super) async fn load_through(
+        &self,
+        db: &dyn Statements,
+        build: &str,
+        final_name: &str,
+        target: &LoadTarget,
+        declared: &[Option<(u32, u32)>],
+        rows: mpsc::Receiver<LoadItem>,
+    ) -> Result<u64, WarehouseError> {
+        let loaded = async {
+            let (written, shapes) = self.fill(db, build, &target.columns, rows).await?;
+            let decimals = self.decimal_types(&target.columns, &shapes, declared)?;
+            let select = self.build_select(&target.columns, &decimals);
+            db.execute(&self.place_statement(final_name, build, target.mode, &target.columns, &select)).await?;
+            Ok(written)
+        }
+        .await;
+        // The build table goes however the load ended (its rows were copied into place on success).
+        if let Err(e) = db.execute(&format!("DROP TABLE IF EXISTS {build}")).await {
+            tracing::warn!(platform = self.platform, error = %e, "a build table could not be dropped");
+        }
+        loaded
     }
 }

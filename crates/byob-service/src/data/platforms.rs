@@ -8,21 +8,21 @@ use super::connections::CreateConnection;
 use byob_core::{
     SecretId,
     connection::{
-        DatabricksTarget, MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget, SnowflakeTarget,
-        TlsMode, TrinoTarget,
+        BigQueryTarget, DatabricksTarget, MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget,
+        SnowflakeTarget, TlsMode, TrinoTarget,
     },
-    location::{FieldError, RoleArn},
+    location::{FieldError, RoleArn, ServiceAccountKey},
     table::check_identifier,
 };
 use byob_ports::warehouse::{
-    DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse, RedshiftWarehouse, ServerSettings,
-    SnowflakeSettings, SnowflakeWarehouse, TrinoSettings, TrinoWarehouse, Warehouse,
+    BigQuerySettings, BigQueryWarehouse, DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse,
+    RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, TrinoSettings, TrinoWarehouse, Warehouse,
 };
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`,
 /// `starburst` for `trino`).
-pub const PLATFORMS: [&str; 8] =
-    ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks", "trino", "starburst"];
+pub const PLATFORMS: [&str; 9] =
+    ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks", "trino", "starburst", "bigquery"];
 
 impl CreateConnection {
     /// The optional fields given in the request.
@@ -39,6 +39,11 @@ impl CreateConnection {
             ("catalog", self.catalog.is_some()),
             ("http_path", self.http_path.is_some()),
             ("external_catalog", self.external_catalog.is_some()),
+            ("project", self.project.is_some()),
+            ("dataset", self.dataset.is_some()),
+            ("location", self.location.is_some()),
+            ("service_account_key", self.service_account_key.is_some()),
+            ("password", self.password.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, given)| given.then_some(field))
@@ -113,6 +118,39 @@ fn check_account(account: &str) -> Result<(), FieldError> {
     ))
 }
 
+/// A Google Cloud project id: 6-30 lower-case letters, digits and hyphens, starting with a letter (an older
+/// domain-scoped id, `example.com:project`, too).
+fn check_project(project: &str) -> Result<(), FieldError> {
+    let id = project.rsplit(':').next().unwrap_or_default();
+    let ok = (6..=30).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && !id.ends_with('-')
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "project",
+        byob_core::rules::BIGQUERY_PROJECT,
+        format!(
+            "`{project}` is not a Google Cloud project id: 6-30 lower-case letters, digits and hyphens, starting \
+             with a letter (the id, not the project's name or number)"
+        ),
+    ))
+}
+
+/// A BigQuery dataset name: letters, digits and underscores, at most 1,024.
+fn check_dataset(dataset: &str) -> Result<(), FieldError> {
+    if (1..=1024).contains(&dataset.len()) && dataset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "dataset",
+        byob_core::rules::BIGQUERY_DATASET,
+        format!("`{dataset}` is not a BigQuery dataset name: letters, digits and underscores only"),
+    ))
+}
+
 /// The platform `name` stands for, or why it is not one byob connects to.
 pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
     match name {
@@ -122,6 +160,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
         "redshift" => Ok("redshift"),
         "databricks" => Ok("databricks"),
         "trino" | "starburst" => Ok("trino"),
+        "bigquery" => Ok("bigquery"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -138,7 +177,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
 pub(crate) fn default_port(platform: &str) -> u16 {
     match platform {
         "mysql" => 3306,
-        "snowflake" | "databricks" | "trino" => 443,
+        "snowflake" | "databricks" | "trino" | "bigquery" => 443,
         "redshift" => 5439,
         _ => 5432,
     }
@@ -158,7 +197,7 @@ pub(crate) fn target(
         "snowflake" => {
             f.only(
                 "Snowflake",
-                &["database", "user", "schema", "account", "warehouse", "role", "storage_integration"],
+                &["database", "user", "schema", "account", "warehouse", "role", "storage_integration", "password"],
             )?;
             let account = f.account.take().ok_or_else(|| {
                 FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
@@ -187,7 +226,7 @@ pub(crate) fn target(
             }))
         }
         "mysql" => {
-            f.only("MySQL", &["database", "user"])?;
+            f.only("MySQL", &["database", "user", "password"])?;
             Ok(Platform::Mysql(MysqlTarget {
                 host: f.host()?,
                 port,
@@ -199,7 +238,7 @@ pub(crate) fn target(
             }))
         }
         "redshift" => {
-            f.only("Redshift", &["database", "user", "schema", "iam_role"])?;
+            f.only("Redshift", &["database", "user", "schema", "iam_role", "password"])?;
             let iam_role = match f.iam_role.take() {
                 Some(arn) => Some(RoleArn::parse("iam_role", &arn)?.as_str().to_string()),
                 None => None,
@@ -217,7 +256,7 @@ pub(crate) fn target(
             }))
         }
         "databricks" => {
-            f.only("Databricks", &["schema", "catalog", "http_path"])?;
+            f.only("Databricks", &["schema", "catalog", "http_path", "password"])?;
             let http_path = required("http_path", f.http_path.take(), "the SQL warehouse's HTTP path")?;
             check_http_path(&http_path)?;
             if password.is_none() {
@@ -239,7 +278,7 @@ pub(crate) fn target(
             }))
         }
         "trino" => {
-            f.only("Trino", &["user", "schema", "catalog", "external_catalog"])?;
+            f.only("Trino", &["user", "schema", "catalog", "external_catalog", "password"])?;
             if password.is_some() && tls == TlsMode::Disable {
                 return Err(FieldError::new(
                     "password",
@@ -263,8 +302,37 @@ pub(crate) fn target(
                 member_access,
             }))
         }
+        "bigquery" => {
+            f.only("BigQuery", &["project", "dataset", "location", "service_account_key"])?;
+            let key = f.service_account_key.take().ok_or_else(|| {
+                FieldError::new(
+                    "service_account_key",
+                    byob_core::rules::CONNECTION_FIELD_REQUIRED,
+                    "give the service account's key file (JSON) as `service_account_key`",
+                )
+            })?;
+            let key = ServiceAccountKey::parse("service_account_key", key.expose())?;
+            let project = required("project", f.project, "the Google Cloud project")?;
+            check_project(&project)?;
+            let dataset = required("dataset", f.dataset, "the dataset tables are loaded into")?;
+            check_dataset(&dataset)?;
+            if let Some(location) = &f.location {
+                check_identifier("location", location)?;
+            }
+            Ok(Platform::Bigquery(BigQueryTarget {
+                host: f.host.take().unwrap_or_else(|| "bigquery.googleapis.com".into()),
+                port,
+                project,
+                dataset,
+                location: f.location,
+                client_email: key.client_email,
+                service_account_key: password,
+                tls,
+                member_access,
+            }))
+        }
         _ => {
-            f.only("PostgreSQL", &["database", "user", "schema"])?;
+            f.only("PostgreSQL", &["database", "user", "schema", "password"])?;
             Ok(Platform::Postgres(PostgresTarget {
                 host: f.host()?,
                 port,
@@ -300,5 +368,8 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
             server: settings,
             external_catalog: t.external_catalog.clone(),
         })),
+        Platform::Bigquery(b) => {
+            Arc::new(BigQueryWarehouse::new(BigQuerySettings { server: settings, location: b.location.clone() }))
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::warehouse::{
     decimal::DecimalShape,
     pull::literal,
     sql::build_name,
-    staged::{Dialect, Statements, declared_decimals},
+    staged::{Dialect, Statements, decimal_38, declared_decimals},
 };
 
 /// The type a build table's column has.
@@ -39,6 +39,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     timestamp: ("TIMESTAMP_NTZ '", "'"),
     instant: ("TIMESTAMP '", "+00:00'"),
     // Databricks takes statements up to 16 MiB.
+    decimal_type: decimal_38,
     max_statement: 4 << 20,
 };
 
@@ -111,18 +112,7 @@ impl DatabricksWarehouse {
     ) -> Result<u64, WarehouseError> {
         let client = self.client()?;
         let (build, declared) = self.begin_load(&client, target).await?;
-        let loaded = async {
-            let (written, shapes) = DIALECT.fill(&client, &build, &target.columns, rows).await?;
-            self.place(&client, target, &build, &shapes, &declared).await?;
-            Ok(written)
-        }
-        .await;
-        // The build table goes however the load ended (its rows were copied into place on success).
-        let dropped = client.execute(&format!("DROP TABLE IF EXISTS {build}")).await;
-        if let (Ok(_), Err(e)) = (&loaded, dropped) {
-            tracing::warn!(error = %e, "a Databricks build table could not be dropped");
-        }
-        loaded
+        DIALECT.load_through(&client, &build, &self.qualified(&target.table), target, &declared, rows).await
     }
 }
 

@@ -12,7 +12,7 @@ use super::{TrinoWarehouse, api::Client};
 use crate::warehouse::{
     LoadItem, LoadMode, LoadTarget, PullCredentials, PullSource, WarehouseError,
     sql::{build_name, quote, string_literal},
-    staged::{Dialect, Statements, declared_decimals},
+    staged::{Dialect, Statements, decimal_38, declared_decimals},
 };
 
 fn build_type(t: ColumnType) -> &'static str {
@@ -36,6 +36,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     instant: ("CAST('", " UTC' AS TIMESTAMP(6) WITH TIME ZONE)"),
     // Trino refuses statements longer than `query.max-length`, 1,000,000 characters unless raised; a row may
     // end a little past this.
+    decimal_type: decimal_38,
     max_statement: 900_000,
 };
 
@@ -138,21 +139,7 @@ impl TrinoWarehouse {
         let schema = self.schema_of(&target.table);
         let build = self.qualified_in(&self.settings.server.database, schema, &build_name(&target.table.name));
         Statements::execute(&client, &DIALECT.create_build(&build, &target.columns)).await?;
-        let loaded = async {
-            let (written, shapes) = DIALECT.fill(&client, &build, &target.columns, rows).await?;
-            let decimals = DIALECT.decimal_types(&target.columns, &shapes, &declared)?;
-            let select = DIALECT.build_select(&target.columns, &decimals);
-            let place =
-                DIALECT.place_statement(&self.qualified(&target.table), &build, target.mode, &target.columns, &select);
-            Statements::execute(&client, &place).await?;
-            Ok(written)
-        }
-        .await;
-        // The build table goes however the load ended (its rows were copied into place on success).
-        if let Err(e) = Statements::execute(&client, &format!("DROP TABLE IF EXISTS {build}")).await {
-            tracing::warn!(error = %e, "a Trino build table could not be dropped");
-        }
-        loaded
+        DIALECT.load_through(&client, &build, &self.qualified(&target.table), target, &declared, rows).await
     }
 
     pub(super) async fn pull_object(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {

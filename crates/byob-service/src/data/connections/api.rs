@@ -14,11 +14,11 @@ pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
     /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake`,
-    /// `redshift`, `databricks` or `trino` (Starburst too). The embedded SQLite warehouse is always there as `local`.
+    /// `redshift`, `databricks`, `trino` (Starburst too) or `bigquery`. The embedded SQLite warehouse is always there as `local`.
     pub platform: String,
     /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
     pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks, Trino), 5439 (Redshift).
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks, Trino, BigQuery), 5439 (Redshift).
     pub port: Option<u16>,
     /// The database (Databricks: leave out, and name the catalog in `catalog`).
     pub database: Option<String>,
@@ -49,6 +49,13 @@ pub struct CreateConnection {
     pub http_path: Option<String>,
     /// Trino: the customer's Hive catalog whose external tables read their bucket, for loads Trino pulls.
     pub external_catalog: Option<String>,
+    /// BigQuery: the project, the dataset tables are loaded into, and where jobs run (`US`, `EU`, a region).
+    pub project: Option<String>,
+    pub dataset: Option<String>,
+    pub location: Option<String>,
+    /// BigQuery: the service account key file (JSON). Write-only: encrypted at rest, never returned.
+    #[schema(value_type = Option<String>)]
+    pub service_account_key: Option<Sensitive<String>>,
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
@@ -60,7 +67,8 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift`, `databricks` or `trino`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino` or
+    /// `bigquery`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,
@@ -89,6 +97,14 @@ pub struct ConnectionView {
     pub http_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_catalog: Option<String>,
+    /// BigQuery: the project (also as `database`), dataset (also as `schema`), location and the key's service
+    /// account (also as `user`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
 }
@@ -114,6 +130,9 @@ impl ConnectionView {
             catalog: None,
             http_path: None,
             external_catalog: None,
+            project: None,
+            dataset: None,
+            location: None,
             member_access: None,
         }
     }
@@ -126,6 +145,10 @@ impl ConnectionView {
         };
         let databricks = match &c.platform {
             Platform::Databricks(d) => Some(d),
+            _ => None,
+        };
+        let bigquery = match &c.platform {
+            Platform::Bigquery(b) => Some(b),
             _ => None,
         };
         Self {
@@ -157,6 +180,9 @@ impl ConnectionView {
                 Platform::Trino(t) => t.external_catalog.clone(),
                 _ => None,
             },
+            project: bigquery.map(|b| b.project.clone()),
+            dataset: bigquery.map(|b| b.dataset.clone()),
+            location: bigquery.and_then(|b| b.location.clone()),
             member_access: Some(c.platform.member_access().clone()),
         }
     }

@@ -162,7 +162,8 @@ impl ConnectionService {
         let now = self.deps.clock.now();
         let id = ConnectionId::generate();
         let mut owned = Vec::new();
-        let password = match &req.password {
+        // The connection's one secret: a password or token, or BigQuery's service account key.
+        let password = match req.password.as_ref().or(req.service_account_key.as_ref()) {
             Some(password) => {
                 let secret_id = SecretId::generate();
                 owned.push(seal_owned(
