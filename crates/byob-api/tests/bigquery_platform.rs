@@ -177,3 +177,17 @@ async fn exports_from_bigquery_read_every_page() {
     assert_eq!(lines[1], "0,name 0,0.00,2024-01-02T03:04:05.123456Z");
     assert_eq!(lines[12_000], "11999,name 11999,11999.99,2024-01-02T03:04:05.123456Z");
 }
+
+#[tokio::test]
+async fn a_load_bigquery_cannot_pull_is_streamed_and_says_why() {
+    let e = env().await;
+    // The upload is on S3 (moto): BigQuery's load jobs read gs:// only, so byob streams the rows.
+    let job =
+        e.load(b"id,name\n1,one\n2,two\n", json!({ "connection": "bq", "table": "pulled", "via": "platform" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["path"], "stream", "{job}");
+    let reason = job["result"]["path_reason"].as_str().unwrap();
+    assert!(reason.starts_with("bigquery did not load it: ") && reason.contains("gs://"), "{reason}");
+    assert_eq!(e.rows("id, name", "pulled").await, [[json!("1"), json!("one")], [json!("2"), json!("two")]]);
+    assert_eq!(e.tables().await, ["pulled"]);
+}

@@ -38,6 +38,16 @@ pub(super) struct Dialect {
     pub max_statement: usize,
     /// The decimal type that holds a column's values as written, or why the platform has none.
     pub decimal_type: fn(&str, &str, DecimalShape) -> Result<String, WarehouseError>,
+    /// The digits before and after the point of a decimal's text `v`, as two expressions.
+    pub shape_of: fn(&str) -> [String; 2],
+}
+
+/// [`Dialect::shape_of`] with `SPLIT_PART` and `POSITION` (Databricks, Trino).
+pub(super) fn split_part_shape(v: &str) -> [String; 2] {
+    [
+        format!("LENGTH(SPLIT_PART(REPLACE(REPLACE({v}, '-', ''), '+', ''), '.', 1))"),
+        format!("CASE WHEN POSITION('.' IN {v}) > 0 THEN LENGTH(SPLIT_PART({v}, '.', 2)) ELSE 0 END"),
+    ]
 }
 
 /// `DECIMAL(p,s)` up to 38 digits (Databricks, Trino).
@@ -173,11 +183,9 @@ impl Dialect {
         let mut select = Vec::new();
         for c in columns.iter().filter(|c| c.column_type == ColumnType::Decimal) {
             let v = format!("TRIM({})", (self.quote)(&c.name));
-            select
-                .push(format!("COALESCE(MAX(LENGTH(SPLIT_PART(REPLACE(REPLACE({v}, '-', ''), '+', ''), '.', 1))), 0)"));
-            select.push(format!(
-                "COALESCE(MAX(CASE WHEN POSITION('.' IN {v}) > 0 THEN LENGTH(SPLIT_PART({v}, '.', 2)) ELSE 0 END), 0)"
-            ));
+            let [integer, scale] = (self.shape_of)(&v);
+            select.push(format!("COALESCE(MAX({integer}), 0)"));
+            select.push(format!("COALESCE(MAX({scale}), 0)"));
         }
         let numbers = if select.is_empty() {
             Vec::new()

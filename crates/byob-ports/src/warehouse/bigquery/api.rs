@@ -237,4 +237,49 @@ impl Client {
     pub(super) fn project(&self) -> &str {
         &self.project
     }
+
+    /// Runs a load job (`jobs.insert`) to its end, polling `jobs.get`; returns the rows it wrote.
+    pub(super) async fn load_job(&self, job: &Value) -> Result<u64, WarehouseError> {
+        let url = self.base.join("jobs").map_err(|e| WarehouseError::Database(e.to_string()))?;
+        let mut state = self.job_call(self.http.post(url).json(job)).await?;
+        let id = job["jobReference"]["jobId"].as_str().unwrap_or_default().to_string();
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(200);
+        while state["status"]["state"].as_str() != Some("DONE") {
+            if started.elapsed() > self.deadline {
+                return Err(WarehouseError::Rejected(format!(
+                    "the load job ran longer than {} s",
+                    self.deadline.as_secs()
+                )));
+            }
+            // jobs.get answers at once: byob waits between asks.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+            let mut url = self.base.join(&format!("jobs/{id}")).map_err(|e| WarehouseError::Database(e.to_string()))?;
+            if let Some(location) = &self.location {
+                url.query_pairs_mut().append_pair("location", location);
+            }
+            state = self.job_call(self.http.get(url)).await?;
+        }
+        if let Some(message) = state["status"]["errorResult"]["message"].as_str() {
+            return Err(WarehouseError::Rejected(format!("BigQuery's load job failed: {message}")));
+        }
+        let rows = state["statistics"]["load"]["outputRows"].as_str().and_then(|n| n.parse().ok());
+        Ok(rows.unwrap_or(0))
+    }
+
+    async fn job_call(&self, request: reqwest::RequestBuilder) -> Result<Value, WarehouseError> {
+        let response = request
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| WarehouseError::Connect(format!("BigQuery did not answer: {}", e.without_url())))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|e| WarehouseError::Connect(e.without_url().to_string()))?;
+        if !status.is_success() {
+            return Err(refused(status, &body));
+        }
+        serde_json::from_str(&body)
+            .map_err(|e| WarehouseError::Database(format!("BigQuery's answer is unreadable: {e}")))
+    }
 }

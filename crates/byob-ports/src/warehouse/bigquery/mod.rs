@@ -4,6 +4,7 @@
 //! digits, `BIGNUMERIC(p,s)`.
 
 mod api;
+mod pull;
 
 use async_trait::async_trait;
 use byob_core::table::{Column, ColumnType, TableName};
@@ -13,8 +14,8 @@ use tokio::sync::mpsc;
 
 use self::api::{Client, FieldSchema};
 use super::{
-    Cell, ExportQuery, Field, FieldKind, LoadItem, LoadMode, LoadTarget, QueryItem, ServerSettings, Warehouse,
-    WarehouseError,
+    Cell, ExportQuery, Field, FieldKind, LoadItem, LoadMode, LoadTarget, PullSource, QueryItem, ServerSettings,
+    Warehouse, WarehouseError,
     decimal::DecimalShape,
     postgres_query::export_statement,
     push_span,
@@ -99,7 +100,16 @@ const DIALECT: Dialect = Dialect {
     // BigQuery's queries are at most 1,024K characters.
     max_statement: 900_000,
     decimal_type,
+    shape_of,
 };
+
+/// [`Dialect::shape_of`] in GoogleSQL, which has `SPLIT` and `STRPOS`.
+fn shape_of(v: &str) -> [String; 2] {
+    [
+        format!("LENGTH(SPLIT(REPLACE(REPLACE({v}, '-', ''), '+', ''), '.')[SAFE_OFFSET(0)])"),
+        format!("IF(STRPOS({v}, '.') > 0, LENGTH(SPLIT({v}, '.')[SAFE_OFFSET(1)]), 0)"),
+    ]
+}
 
 /// byob's kind for a column BigQuery describes.
 fn kind_of(f: &FieldSchema) -> FieldKind {
@@ -197,6 +207,12 @@ impl BigQueryWarehouse {
         Ok(rows.iter().filter_map(|r| r.first().and_then(Value::as_str).map(str::to_string)).collect())
     }
 
+    /// The declared decimals of an existing table's columns a load writes.
+    fn declared(&self, fields: &[FieldSchema], columns: &[Column]) -> Vec<Option<(u32, u32)>> {
+        let kinds: Vec<_> = fields.iter().map(|f| (f.name.clone(), kind_of(f))).collect();
+        declared_decimals(columns, &kinds)
+    }
+
     async fn described(&self, client: &Client, table: &TableName) -> Result<Option<Vec<FieldSchema>>, WarehouseError> {
         if !self.table_names(client, self.dataset_of(table)).await?.contains(&table.name) {
             return Ok(None);
@@ -252,16 +268,22 @@ impl Warehouse for BigQueryWarehouse {
         let existing = self.described(&client, &target.table).await?;
         target.mode.check(&target.table, existing.is_some())?;
         let declared = match (&existing, target.mode) {
-            (Some(fields), LoadMode::Append) => {
-                let kinds: Vec<_> = fields.iter().map(|f| (f.name.clone(), kind_of(f))).collect();
-                declared_decimals(&target.columns, &kinds)
-            }
+            (Some(fields), LoadMode::Append) => self.declared(fields, &target.columns),
             _ => vec![None; target.columns.len()],
         };
         let build = self.qualified_in(&client, self.dataset_of(&target.table), &build_name(&target.table.name));
         client.execute(&DIALECT.create_build(&build, &target.columns)).await?;
         let final_name = self.qualified(&client, &target.table);
         DIALECT.load_through(&client, &build, &final_name, target, &declared, rows).await
+    }
+
+    /// BigQuery reads the bucket with the connection's own service account (load jobs take no credential).
+    fn pull_integration(&self) -> Option<String> {
+        Some(self.settings.server.user.clone())
+    }
+
+    async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
+        self.pull_object(target, source).await
     }
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {

@@ -15,7 +15,7 @@ use crate::warehouse::{
     decimal::DecimalShape,
     pull::literal,
     sql::build_name,
-    staged::{Dialect, Statements, decimal_38, declared_decimals},
+    staged::{Dialect, Statements, decimal_38, declared_decimals, split_part_shape},
 };
 
 /// The type a build table's column has.
@@ -40,6 +40,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     instant: ("TIMESTAMP '", "+00:00'"),
     // Databricks takes statements up to 16 MiB.
     decimal_type: decimal_38,
+    shape_of: split_part_shape,
     max_statement: 4 << 20,
 };
 

@@ -12,7 +12,7 @@ use super::{TrinoWarehouse, api::Client};
 use crate::warehouse::{
     LoadItem, LoadMode, LoadTarget, PullCredentials, PullSource, WarehouseError,
     sql::{build_name, quote, string_literal},
-    staged::{Dialect, Statements, decimal_38, declared_decimals},
+    staged::{Dialect, Statements, decimal_38, declared_decimals, split_part_shape},
 };
 
 fn build_type(t: ColumnType) -> &'static str {
@@ -37,6 +37,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     // Trino refuses statements longer than `query.max-length`, 1,000,000 characters unless raised; a row may
     // end a little past this.
     decimal_type: decimal_38,
+    shape_of: split_part_shape,
     max_statement: 900_000,
 };
 

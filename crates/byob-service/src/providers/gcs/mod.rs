@@ -56,6 +56,10 @@ impl StorageProvider for Gcs {
     fn check_credentials(&self, input: CredentialsInput, _: &CredentialContext<'_>) -> Result<Checked, ServiceError> {
         credentials::check(input)
     }
+    /// `gs://bucket/key`: what BigQuery's load jobs (and Snowflake's GCS integrations) read.
+    fn object_url(&self, i: &Integration, key: &str) -> Option<String> {
+        Some(format!("gs://{}/{key}", i.bucket))
+    }
     /// The endpoint tokens may go to, the customer account bound to this org (refused when another org named
     /// it), and the org's identity assigned when the operator provisioned a pool, so the setup can name it;
     /// without one the mode is unavailable when the integration is used, which says what to configure.
