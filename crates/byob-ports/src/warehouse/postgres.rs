@@ -40,7 +40,7 @@ const COPY_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct PostgresWarehouse {
-    pub(super) settings: ServerSettings,
+    settings: ServerSettings,
     /// Whether the session asks for `extra_float_digits` at start-up (Amazon Redshift refuses the setting).
     float_digits: bool,
 }

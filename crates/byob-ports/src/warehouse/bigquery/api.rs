@@ -133,7 +133,11 @@ impl Client {
         })
     }
 
-    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Reply, WarehouseError> {
+    /// Sends one request with the token and reads its JSON answer; an HTTP error is BigQuery's message.
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, WarehouseError> {
         let response = request
             .bearer_auth(self.token.expose())
             .send()
@@ -144,8 +148,13 @@ impl Client {
         if !status.is_success() {
             return Err(refused(status, &body));
         }
-        let reply: Reply = serde_json::from_str(&body)
-            .map_err(|e| WarehouseError::Database(format!("BigQuery's answer is unreadable: {e}")))?;
+        serde_json::from_str(&body)
+            .map_err(|e| WarehouseError::Database(format!("BigQuery's answer is unreadable: {e}")))
+    }
+
+    /// A query's answer; the errors BigQuery (or a stand-in) puts in a successful answer are errors too.
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Reply, WarehouseError> {
+        let reply: Reply = self.send(request).await?;
         if let Some(error) = reply.errors.as_ref().and_then(|e| e.first()) {
             return Err(WarehouseError::Rejected(format!("BigQuery: {}", error.message.clone().unwrap_or_default())));
         }
@@ -241,7 +250,7 @@ impl Client {
     /// Runs a load job (`jobs.insert`) to its end, polling `jobs.get`; returns the rows it wrote.
     pub(super) async fn load_job(&self, job: &Value) -> Result<u64, WarehouseError> {
         let url = self.base.join("jobs").map_err(|e| WarehouseError::Database(e.to_string()))?;
-        let mut state = self.job_call(self.http.post(url).json(job)).await?;
+        let mut state = self.send::<Value>(self.http.post(url).json(job)).await?;
         let id = job["jobReference"]["jobId"].as_str().unwrap_or_default().to_string();
         let started = tokio::time::Instant::now();
         let mut pause = Duration::from_millis(200);
@@ -259,27 +268,12 @@ impl Client {
             if let Some(location) = &self.location {
                 url.query_pairs_mut().append_pair("location", location);
             }
-            state = self.job_call(self.http.get(url)).await?;
+            state = self.send::<Value>(self.http.get(url)).await?;
         }
         if let Some(message) = state["status"]["errorResult"]["message"].as_str() {
             return Err(WarehouseError::Rejected(format!("BigQuery's load job failed: {message}")));
         }
         let rows = state["statistics"]["load"]["outputRows"].as_str().and_then(|n| n.parse().ok());
         Ok(rows.unwrap_or(0))
-    }
-
-    async fn job_call(&self, request: reqwest::RequestBuilder) -> Result<Value, WarehouseError> {
-        let response = request
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(|e| WarehouseError::Connect(format!("BigQuery did not answer: {}", e.without_url())))?;
-        let status = response.status();
-        let body = response.text().await.map_err(|e| WarehouseError::Connect(e.without_url().to_string()))?;
-        if !status.is_success() {
-            return Err(refused(status, &body));
-        }
-        serde_json::from_str(&body)
-            .map_err(|e| WarehouseError::Database(format!("BigQuery's answer is unreadable: {e}")))
     }
 }
