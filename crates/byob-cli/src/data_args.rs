@@ -232,13 +232,13 @@ pub(crate) enum JobsCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ConnectionFields {
     /// postgres, mysql (MySQL 8 and MariaDB; `mariadb` is another name for it), snowflake, redshift, databricks,
-    /// trino (Starburst too), bigquery.
+    /// trino (Starburst too), bigquery, sqlserver (SQL Server and Azure SQL; `mssql`, `azure-sql`).
     #[arg(long, default_value = "postgres")]
     pub(crate) platform: String,
     /// The server's host (Snowflake: default `{account}.snowflakecomputing.com`).
     #[arg(long)]
     pub(crate) host: Option<String>,
-    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 5439 Redshift, 443 the others).
+    /// Default: the platform's own (5432 PostgreSQL, 3306 MySQL, 5439 Redshift, 1433 SQL Server, 443 the others).
     #[arg(long)]
     pub(crate) port: Option<u16>,
     /// The database (Databricks: none; see --catalog).
@@ -253,8 +253,8 @@ pub(crate) struct ConnectionFields {
     /// disable, prefer, require, verify-ca, verify-full.
     #[arg(long, default_value = "prefer")]
     pub(crate) tls: String,
-    /// Where unqualified table names go (PostgreSQL and Redshift: default `public`; Snowflake: `PUBLIC`). MySQL
-    /// has none.
+    /// Where unqualified table names go (PostgreSQL and Redshift: default `public`; Snowflake: `PUBLIC`; SQL
+    /// Server: `dbo`). MySQL has none.
     #[arg(long)]
     pub(crate) schema: Option<String>,
     /// Snowflake: the account identifier (`myorg-myaccount` or `xy12345.us-east-1`).

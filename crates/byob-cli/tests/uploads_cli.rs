@@ -274,4 +274,25 @@ async fn connections_are_created_from_the_command_line_with_their_platform_field
     let args = create("rs2", "redshift-role");
     let (ok, _, stderr) = byob_cli(&server, &operator, &args.each_ref().map(String::as_str)).await;
     assert!(!ok && stderr.contains("`iam_role` `redshift-role` is not an ARN"), "{stderr}");
+
+    let password = dir.path().join("mssql-password");
+    std::fs::write(&password, "S3cret-pa55word\n").unwrap();
+    let sqlserver = |name: &str, tls: &str| {
+        let mut args = vec!["--json", "connections", "create", "--org", &org, name, "--platform", "sqlserver"];
+        args.extend(["--host", "acme.database.windows.net", "--database", "sales", "--user", "byob_loader"]);
+        args.extend(["--tls", tls, "--password-file", password.to_str().unwrap()]);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = sqlserver("mssql", "verify-full");
+    let (ok, stdout, stderr) = byob_cli(&server, &operator, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(ok, "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (created["platform"].as_str(), created["port"].as_u64(), created["schema"].as_str()),
+        (Some("sqlserver"), Some(1433), Some("dbo"))
+    );
+    assert!(!stdout.contains("S3cret"));
+    let args = sqlserver("mssql2", "verify-ca");
+    let (ok, _, stderr) = byob_cli(&server, &operator, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(!ok && stderr.contains("`verify-full`"), "{stderr}");
 }

@@ -233,6 +233,24 @@ pub struct BigQueryTarget {
     pub member_access: MemberAccess,
 }
 
+/// Where a Microsoft SQL Server connection goes (SQL Server 2016 and later, Azure SQL Database, Azure SQL
+/// Managed Instance), signed in with SQL authentication. The password is a secret the connection owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SqlServerTarget {
+    pub host: String,
+    /// The instance's TCP port (named instances: their fixed port; byob does not ask SQL Browser).
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretId>,
+    pub tls: TlsMode,
+    /// The schema unqualified table names go to. Default `dbo`.
+    pub schema: String,
+    #[serde(default)]
+    pub member_access: MemberAccess,
+}
+
 /// Databricks has no user name: the token says who byob is.
 const TOKEN_USER: &str = "token";
 
@@ -248,6 +266,8 @@ pub enum Platform {
     /// Starburst and Trino.
     Trino(TrinoTarget),
     Bigquery(BigQueryTarget),
+    /// Microsoft SQL Server and Azure SQL.
+    Sqlserver(SqlServerTarget),
 }
 
 /// The fields every network platform has, borrowed from its target.
@@ -273,6 +293,7 @@ impl Platform {
             Self::Databricks(_) => "databricks",
             Self::Trino(_) => "trino",
             Self::Bigquery(_) => "bigquery",
+            Self::Sqlserver(_) => "sqlserver",
         }
     }
 
@@ -292,6 +313,7 @@ impl Platform {
             Self::Databricks(d) => d.password,
             Self::Trino(t) => t.password,
             Self::Bigquery(b) => b.service_account_key,
+            Self::Sqlserver(m) => m.password,
         }
     }
 
@@ -354,6 +376,14 @@ impl Platform {
                 tls: b.tls,
                 default_schema: &b.dataset,
             },
+            Self::Sqlserver(m) => Endpoint {
+                host: &m.host,
+                port: m.port,
+                database: &m.database,
+                user: &m.user,
+                tls: m.tls,
+                default_schema: &m.schema,
+            },
         }
     }
 
@@ -367,6 +397,7 @@ impl Platform {
             Self::Databricks(d) => &d.member_access,
             Self::Trino(t) => &t.member_access,
             Self::Bigquery(b) => &b.member_access,
+            Self::Sqlserver(m) => &m.member_access,
         }
     }
 
@@ -379,6 +410,7 @@ impl Platform {
             Self::Databricks(d) => &mut d.member_access,
             Self::Trino(t) => &mut t.member_access,
             Self::Bigquery(b) => &mut b.member_access,
+            Self::Sqlserver(m) => &mut m.member_access,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod redact;
 pub mod rules;
 pub mod sensitive;
 pub mod table;
+pub mod tsql;
 pub mod upload;
 
 pub use id::{

@@ -59,6 +59,7 @@ rules! {
     CONNECTION_NAME = "connection-name";
     CONNECTION_NAME_TAKEN = "connection-name-taken";
     CONNECTION_PASSWORD_NEEDS_TLS = "connection-password-needs-tls";
+    CONNECTION_TLS_MODE = "connection-tls-mode";
     CREDENTIALS_MODE_PROVIDER = "credentials-mode-provider";
     DATABRICKS_HTTP_PATH = "databricks-http-path";
     ENDPOINT_CREDENTIALS = "endpoint-credentials";

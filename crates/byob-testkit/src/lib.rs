@@ -10,6 +10,7 @@ pub mod azurite_oauth;
 pub mod buckets;
 pub mod exports;
 pub mod fake_databricks;
+pub mod fake_tds;
 pub mod fake_trino;
 pub mod iam;
 pub mod integrations;

@@ -1,5 +1,6 @@
 //! Data platforms where uploads are loaded and exports are queried: one implementation per platform behind
-//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`, `trino/`, `bigquery/`).
+//! [`Warehouse`] (`sqlite*`, `postgres*`, `mysql*`, `snowflake/`, `redshift*`, `databricks/`, `trino/`, `bigquery/`,
+//! `sqlserver/`).
 //! The embedded SQLite warehouse, the connection named `local`, is always there.
 //!
 //! A load receives converted rows in batches over a bounded channel and writes them in one transaction: the
@@ -27,6 +28,7 @@ mod sql;
 mod sqlite;
 mod sqlite_bulk;
 mod sqlite_query;
+mod sqlserver;
 mod staged;
 mod text;
 mod text_cells;
@@ -47,6 +49,7 @@ pub use redshift::RedshiftWarehouse;
 pub use server::ServerSettings;
 pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
+pub use sqlserver::SqlServerWarehouse;
 pub use text::{push_date, push_datetime};
 pub use trino::{TrinoSettings, TrinoWarehouse};
 
@@ -232,7 +235,7 @@ pub const QUERY_BATCH_TEXT: usize = 4 << 20;
 
 #[async_trait]
 pub trait Warehouse: Send + Sync + std::fmt::Debug {
-    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino` or `bigquery`.
+    /// `sqlite`, `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino`, `bigquery` or `sqlserver`.
     fn platform(&self) -> &'static str;
     /// Connects and runs a trivial query.
     async fn ping(&self) -> Result<(), WarehouseError>;

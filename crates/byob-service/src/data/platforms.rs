@@ -9,20 +9,33 @@ use byob_core::{
     SecretId,
     connection::{
         BigQueryTarget, DatabricksTarget, MemberAccess, MysqlTarget, Platform, PostgresTarget, RedshiftTarget,
-        SnowflakeTarget, TlsMode, TrinoTarget,
+        SnowflakeTarget, SqlServerTarget, TlsMode, TrinoTarget,
     },
     location::{FieldError, RoleArn, ServiceAccountKey},
     table::check_identifier,
 };
 use byob_ports::warehouse::{
     BigQuerySettings, BigQueryWarehouse, DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse,
-    RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, TrinoSettings, TrinoWarehouse, Warehouse,
+    RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, SqlServerWarehouse, TrinoSettings,
+    TrinoWarehouse, Warehouse,
 };
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`,
-/// `starburst` for `trino`).
-pub const PLATFORMS: [&str; 9] =
-    ["postgres", "mysql", "mariadb", "snowflake", "redshift", "databricks", "trino", "starburst", "bigquery"];
+/// `starburst` for `trino`, `mssql` and `azure-sql` for `sqlserver`).
+pub const PLATFORMS: [&str; 12] = [
+    "postgres",
+    "mysql",
+    "mariadb",
+    "snowflake",
+    "redshift",
+    "databricks",
+    "trino",
+    "starburst",
+    "bigquery",
+    "sqlserver",
+    "mssql",
+    "azure-sql",
+];
 
 impl CreateConnection {
     /// The optional fields given in the request.
@@ -161,6 +174,7 @@ pub(crate) fn check_platform(name: &str) -> Result<&'static str, FieldError> {
         "databricks" => Ok("databricks"),
         "trino" | "starburst" => Ok("trino"),
         "bigquery" => Ok("bigquery"),
+        "sqlserver" | "mssql" | "azure-sql" => Ok("sqlserver"),
         other => Err(FieldError::new(
             "platform",
             byob_core::rules::PLATFORM_UNSUPPORTED,
@@ -179,6 +193,7 @@ pub(crate) fn default_port(platform: &str) -> u16 {
         "mysql" => 3306,
         "snowflake" | "databricks" | "trino" | "bigquery" => 443,
         "redshift" => 5439,
+        "sqlserver" => 1433,
         _ => 5432,
     }
 }
@@ -331,6 +346,27 @@ pub(crate) fn target(
                 member_access,
             }))
         }
+        "sqlserver" => {
+            f.only("SQL Server", &["database", "user", "schema", "password"])?;
+            if tls == TlsMode::VerifyCa {
+                return Err(FieldError::new(
+                    "tls",
+                    byob_core::rules::CONNECTION_TLS_MODE,
+                    "SQL Server's drivers check the certificate's chain and its name together: use `verify-full` \
+                     (with `host` as the certificate names it), or `require` to encrypt without checking",
+                ));
+            }
+            Ok(Platform::Sqlserver(SqlServerTarget {
+                host: f.host()?,
+                port,
+                database: required("database", f.database, "the database")?,
+                user: required("user", f.user, "the SQL login byob signs in as")?,
+                password,
+                tls,
+                schema: f.schema.unwrap_or_else(|| "dbo".into()),
+                member_access,
+            }))
+        }
         _ => {
             f.only("PostgreSQL", &["database", "user", "schema", "password"])?;
             Ok(Platform::Postgres(PostgresTarget {
@@ -371,5 +407,6 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
         Platform::Bigquery(b) => {
             Arc::new(BigQueryWarehouse::new(BigQuerySettings { server: settings, location: b.location.clone() }))
         }
+        Platform::Sqlserver(_) => Arc::new(SqlServerWarehouse::new(settings)),
     }
 }

@@ -14,11 +14,13 @@ pub struct CreateConnection {
     /// Unique in the org; letters, digits, `-` and `_`, 1-63 characters; `local` is taken.
     pub name: String,
     /// `postgres`, `mysql` (MySQL 8 and MariaDB; `mariadb` is accepted as another name), `snowflake`,
-    /// `redshift`, `databricks`, `trino` (Starburst too) or `bigquery`. The embedded SQLite warehouse is always there as `local`.
+    /// `redshift`, `databricks`, `trino` (Starburst too), `bigquery` or `sqlserver` (SQL Server and Azure SQL; `mssql`
+    /// and `azure-sql` are other names). The embedded SQLite warehouse is always there as `local`.
     pub platform: String,
     /// The server's host; Snowflake: `{account}.snowflakecomputing.com` unless given (a private-link host).
     pub host: Option<String>,
-    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks, Trino, BigQuery), 5439 (Redshift).
+    /// Default 5432 (PostgreSQL), 3306 (MySQL), 443 (Snowflake, Databricks, Trino, BigQuery), 5439 (Redshift),
+    /// 1433 (SQL Server).
     pub port: Option<u16>,
     /// The database (Databricks: leave out, and name the catalog in `catalog`).
     pub database: Option<String>,
@@ -27,9 +29,10 @@ pub struct CreateConnection {
     /// Write-only: encrypted at rest, never returned. Databricks: the access token.
     #[schema(value_type = Option<String>)]
     pub password: Option<Sensitive<String>>,
-    /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`.
+    /// `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full` (SQL Server: not `verify-ca`).
     pub tls: Option<TlsMode>,
-    /// PostgreSQL and Redshift: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`. MySQL has
+    /// PostgreSQL and Redshift: where unqualified table names go, default `public`; Snowflake: default `PUBLIC`; SQL
+    /// Server: default `dbo`. MySQL has
     /// none (its schemas are its databases: unqualified names go to `database`).
     pub schema: Option<String>,
     /// Snowflake: the account identifier (`myorg-myaccount`, or `xy12345.us-east-1`).
@@ -67,8 +70,8 @@ pub struct ConnectionView {
     /// `null` for the embedded warehouse.
     pub id: Option<ConnectionId>,
     pub name: String,
-    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino` or
-    /// `bigquery`.
+    /// `sqlite` (the embedded warehouse), `postgres`, `mysql`, `snowflake`, `redshift`, `databricks`, `trino`,
+    /// `bigquery` or `sqlserver`.
     pub platform: String,
     pub host: Option<String>,
     pub port: Option<u16>,

@@ -383,6 +383,17 @@ impl ConnectionService {
             .name)
     }
 
+    /// Refuses an export query the connection's platform cannot hold to reading: SQL Server has no read-only
+    /// transaction, so its queries are checked word by word ([`byob_core::tsql`]) when the export is made.
+    pub(crate) async fn check_query(&self, org: OrgId, name: &str, sql: &str) -> Result<(), ServiceError> {
+        if let Some(connection) = self.find(org, name).await?
+            && matches!(connection.platform, byob_core::connection::Platform::Sqlserver(_))
+        {
+            byob_core::tsql::check_read_only("query", sql)?;
+        }
+        Ok(())
+    }
+
     /// Resolves a connection by name or id, revealing its password (audited as `secret.use`).
     pub(crate) async fn open(
         &self,

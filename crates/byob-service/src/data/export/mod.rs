@@ -245,6 +245,9 @@ impl ExportService {
         let path_template = req.path_template.unwrap_or_else(|| default_template(req.format, compression));
         PathTemplate::parse(&path_template, split(&req.options))?;
         let connection = self.connections.resolve_name(org, &req.connection).await?;
+        if let ExportSource::Query { sql } = &source {
+            self.connections.check_query(org, &connection, sql).await?;
+        }
         let used = match &source {
             ExportSource::Table { .. } => super::connections::Use::ExportTable,
             ExportSource::Query { .. } => super::connections::Use::Query,
