@@ -10,13 +10,14 @@ use byob_core::Role;
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    buckets::{create_s3_bucket, unique_name},
+    buckets::{azurite_account_sas, create_azure_container, create_s3_bucket, unique_name},
     exports::export_to_moto,
     fake_databricks::FakeDatabricks,
-    postgres_records, postgres_tables,
+    integrations::{Access, integration_body},
+    postgres_records, postgres_tables, server_env,
     uploads::{
-        assert_connection_refusals, create_databricks_connection, create_integration, load, moto_uploads_integration,
-        postgres_sample_checksum, sample_csv, upload_bytes, with_changes,
+        assert_connection_refusals, azurite_sas_integration, create_databricks_connection, create_integration, load,
+        moto_uploads_integration, postgres_sample_checksum, sample_csv, upload_bytes, with_changes,
     },
 };
 use serde_json::{Value, json};
@@ -29,12 +30,17 @@ struct Env {
 }
 
 async fn env(chunk_rows: usize) -> Env {
+    let bucket = unique_name("dbx");
+    create_s3_bucket(&bucket).await;
+    env_on(chunk_rows, moto_uploads_integration(&bucket, "byob")).await
+}
+
+/// The fake workspace, and uploads kept by the integration `integration`.
+async fn env_on(chunk_rows: usize, integration: Value) -> Env {
     let app = TestApp::sqlite().await;
     let org = app.create_org("acme").await;
     let (_, member) = app.member_with_token(&org, Role::Member).await;
-    let bucket = unique_name("dbx");
-    create_s3_bucket(&bucket).await;
-    create_integration(&app, &org, moto_uploads_integration(&bucket, "byob")).await;
+    create_integration(&app, &org, integration).await;
     let fake = FakeDatabricks::start(chunk_rows).await;
     create_databricks_connection(&app, &org, &fake).await;
     Env { app, org, member, fake }
@@ -173,6 +179,67 @@ async fn a_load_databricks_cannot_pull_is_streamed_and_says_why() {
     assert!(!reason.contains(secret) && !job.to_string().contains(secret), "no credential in the job: {job}");
     assert_eq!(e.rows("SELECT id, name FROM pulled ORDER BY id").await, ["(1,one)", "(2,two)"]);
     assert_eq!(e.tables().await, ["pulled"]);
+}
+
+/// The `COPY INTO` statements byob sent the fake, in order.
+async fn copies(e: &Env) -> Vec<String> {
+    e.fake.engine.received.lock().await.iter().filter(|s| s.starts_with("COPY INTO ")).cloned().collect()
+}
+
+#[tokio::test]
+async fn a_load_pulled_from_azure_gets_a_sas_that_reads_only_that_blob() {
+    let container = unique_name("dbx-azure");
+    create_azure_container(&container).await;
+    let e = env_on(1000, integration_body(Access::Azurite, "customer", &container, "byob", &["uploads"])).await;
+    // Loads whose streamed path then fails on a bad row, so their staged blobs stay (a loaded one is deleted).
+    let csv = b"id,name\n1,one\nx,two\n";
+    for table in ["first", "second"] {
+        let body = json!({ "connection": "dbx", "table": table, "via": "platform",
+                           "columns": [{ "source": "id", "type": "integer" }] });
+        let job = e.load(csv, body).await;
+        assert_eq!(job["state"], "failed", "{job}");
+        assert!(!job.to_string().contains("sig="), "no SAS in the job: {job}");
+    }
+    let copies = copies(&e).await;
+    assert_eq!(copies.len(), 2, "{copies:?}");
+    // `FROM 'abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/KEY' WITH (CREDENTIAL (AZURE_SAS_TOKEN = 'SAS'))`
+    let blob = |copy: &str| {
+        let url = copy.split("FROM '").nth(1).unwrap().split('\'').next().unwrap().to_string();
+        let token = copy.split("AZURE_SAS_TOKEN = '").nth(1).unwrap().split('\'').next().unwrap().to_string();
+        let key = url.split(".dfs.core.windows.net/").nth(1).unwrap().to_string();
+        assert_eq!(url, format!("abfss://{container}@devstoreaccount1.dfs.core.windows.net/{key}"));
+        (key, token)
+    };
+    let (key, token) = blob(&copies[0]);
+    let (neighbour, _) = blob(&copies[1]);
+    let pairs: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(token.as_bytes()).into_owned().collect();
+    assert_eq!((pairs["sr"].as_str(), pairs["sp"].as_str()), ("b", "r"), "one blob, read only: {token}");
+    let expiry = chrono::DateTime::parse_from_rfc3339(&pairs["se"]).unwrap();
+    assert!(expiry <= chrono::Utc::now() + chrono::Duration::minutes(15), "at most 15 minutes: {expiry}");
+
+    let endpoint = server_env("BYOB_TEST_AZURE_ENDPOINT");
+    let http = reqwest::Client::new();
+    let at = |key: &str| format!("{endpoint}/{container}/{key}?{token}");
+    let read = http.get(at(&key)).send().await.unwrap();
+    assert_eq!(read.status(), 200, "the SAS reads its blob");
+    assert_eq!(read.bytes().await.unwrap().as_ref(), csv);
+    assert_eq!(http.get(at(&neighbour)).send().await.unwrap().status(), 403, "and not its neighbour");
+    let write = http.put(at(&key)).header("x-ms-blob-type", "BlockBlob").body("x").send().await.unwrap();
+    assert_eq!(write.status(), 403, "nor may it write");
+}
+
+#[tokio::test]
+async fn a_customers_container_sas_is_never_handed_to_the_platform() {
+    let container = unique_name("dbx-sas");
+    create_azure_container(&container).await;
+    let sas = azurite_account_sas("racwdl", chrono::Utc::now() + chrono::Duration::days(30));
+    let e = env_on(1000, azurite_sas_integration("customer", &container, "byob", &sas, json!(["uploads"]))).await;
+    let job = e.load(b"id\n1\n", json!({ "connection": "dbx", "table": "t", "via": "platform" })).await;
+    assert_eq!((job["state"].as_str(), job["result"]["path"].as_str()), (Some("succeeded"), Some("stream")), "{job}");
+    let reason = job["result"]["path_reason"].as_str().unwrap();
+    assert!(reason.contains("cannot narrow it to one blob"), "{reason}");
+    assert!(copies(&e).await.is_empty(), "no COPY was sent");
 }
 
 #[tokio::test]

@@ -44,6 +44,11 @@ pub(super) fn type_name(t: ColumnType) -> &'static str {
 
 /// The `COPY` of a pulled load. It holds the vended session credentials: it is sent and never logged.
 pub(super) fn copy_statement(table: &str, columns: &[Column], source: &PullSource) -> Result<String, WarehouseError> {
+    if !source.url.starts_with("s3://") {
+        return Err(WarehouseError::Unsupported(
+            "Redshift's COPY reads Amazon S3 only; the file is in another store".into(),
+        ));
+    }
     let credentials = match &source.credentials {
         PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } => format!(
             "ACCESS_KEY_ID {} SECRET_ACCESS_KEY {} SESSION_TOKEN {}",
@@ -52,6 +57,9 @@ pub(super) fn copy_statement(table: &str, columns: &[Column], source: &PullSourc
             literal(session_token.expose())
         ),
         PullCredentials::Integration(role) => format!("IAM_ROLE {}", literal(role)),
+        PullCredentials::AzureSas { .. } => {
+            return Err(WarehouseError::Unsupported("Redshift's COPY reads Amazon S3 only".into()));
+        }
     };
     let format = &source.format;
     let nulls: Vec<&String> = format.null_tokens.iter().filter(|t| !t.is_empty()).collect();
@@ -209,6 +217,16 @@ mod tests {
             !copy.contains("ACCESS_KEY_ID") && !copy.contains("NULL AS") && !copy.contains("EMPTYASNULL"),
             "{copy}"
         );
+    }
+
+    #[test]
+    fn a_blob_outside_s3_is_left_to_the_stream() {
+        let mut azure = source(PullCredentials::AzureSas { token: Sensitive::new("sig=x".into()) }, &[]);
+        azure.url = "azure://acme.blob.core.windows.net/data/t.csv".into();
+        assert!(matches!(copy_statement("t", &columns(), &azure), Err(WarehouseError::Unsupported(_))));
+        let mut gcs = source(PullCredentials::Integration("arn:aws:iam::123456789012:role/r".into()), &[]);
+        gcs.url = "gs://acme/t.csv".into();
+        assert!(matches!(copy_statement("t", &columns(), &gcs), Err(WarehouseError::Unsupported(_))));
     }
 
     #[test]

@@ -8,16 +8,33 @@ use byob_core::table::Column;
 use super::{DatabricksWarehouse, load::DIALECT};
 use crate::warehouse::{
     LoadTarget, PullCredentials, PullSource, WarehouseError,
-    pull::{delimiter_literal, literal},
+    pull::{abfss_url, delimiter_literal, literal},
     staged::Statements as _,
 };
 
 /// The `COPY INTO` statement. It holds the vended session credentials: it is sent and never logged.
 pub(super) fn copy_statement(build: &str, columns: &[Column], source: &PullSource) -> Result<String, WarehouseError> {
-    let PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } = &source.credentials else {
-        return Err(WarehouseError::Unsupported(
-            "Databricks reads buckets through credentials byob vends; the connection names no other grant".into(),
-        ));
+    let (url, credential) = match &source.credentials {
+        PullCredentials::AwsSession { access_key_id, secret_access_key, session_token } => (
+            source.url.clone(),
+            format!(
+                "AWS_ACCESS_KEY = {}, AWS_SECRET_KEY = {}, AWS_SESSION_TOKEN = {}",
+                literal(access_key_id),
+                literal(secret_access_key.expose()),
+                literal(session_token.expose())
+            ),
+        ),
+        PullCredentials::AzureSas { token } => {
+            let url = abfss_url(&source.url).ok_or_else(|| {
+                WarehouseError::Unsupported(format!("`{}` is not a blob Databricks can name", source.url))
+            })?;
+            (url, format!("AZURE_SAS_TOKEN = {}", literal(token.expose())))
+        }
+        PullCredentials::Integration(_) => {
+            return Err(WarehouseError::Unsupported(
+                "Databricks reads buckets through credentials byob vends; the connection names no other grant".into(),
+            ));
+        }
     };
     let format = &source.format;
     let nulls: Vec<&String> = format.null_tokens.iter().filter(|t| !t.is_empty()).collect();
@@ -28,15 +45,11 @@ pub(super) fn copy_statement(build: &str, columns: &[Column], source: &PullSourc
     }
     let null_value = nulls.first().map(|t| format!(", 'nullValue' = {}", literal(t))).unwrap_or_default();
     Ok(format!(
-        "COPY INTO {build} ({}) FROM {} WITH (CREDENTIAL (AWS_ACCESS_KEY = {}, AWS_SECRET_KEY = {}, \
-         AWS_SESSION_TOKEN = {})) FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'false', 'skipRows' = '{}', \
+        "COPY INTO {build} ({}) FROM {} WITH (CREDENTIAL ({credential})) FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'false', 'skipRows' = '{}', \
          'sep' = {}, 'quote' = '\"', 'escape' = '\"', 'multiLine' = 'true', 'encoding' = 'UTF-8', \
          'mode' = 'FAILFAST'{null_value})",
         DIALECT.column_list(columns),
-        literal(&source.url),
-        literal(access_key_id),
-        literal(secret_access_key.expose()),
-        literal(session_token.expose()),
+        literal(&url),
         u8::from(format.header),
         delimiter_literal(format.delimiter),
     ))
@@ -106,6 +119,21 @@ mod tests {
                  'quote' = '\"', 'escape' = '\"', 'multiLine' = 'true', 'encoding' = 'UTF-8', 'mode' = 'FAILFAST', \
                  'nullValue' = 'NA')"
             )
+        );
+    }
+
+    #[test]
+    fn copy_from_azure_names_the_blob_as_abfss_and_takes_the_sas() {
+        let mut azure = source(&[""]);
+        azure.url = "azure://acme.blob.core.windows.net/data/tenants/acme/upl_1/t.csv".into();
+        azure.credentials = PullCredentials::AzureSas { token: Sensitive::new("sv=2023-11-03&sp=r&sr=b&sig=x".into()) };
+        let statement = copy_statement("`main`.`s`.`b`", &columns(), &azure).unwrap_or_default();
+        assert!(
+            statement.contains(
+                " FROM 'abfss://data@acme.dfs.core.windows.net/tenants/acme/upl_1/t.csv' WITH (CREDENTIAL \
+                 (AZURE_SAS_TOKEN = 'sv=2023-11-03&sp=r&sr=b&sig=x')) FILEFORMAT = CSV"
+            ),
+            "{statement}"
         );
     }
 

@@ -21,6 +21,10 @@ pub(super) fn copy_statement(table: &str, columns: &[Column], source: &PullSourc
             literal(secret_access_key.expose()),
             literal(session_token.expose())
         ),
+        // Snowflake takes the SAS as Azure's portal shows it, with its `?`.
+        PullCredentials::AzureSas { token } => {
+            format!("CREDENTIALS = (AZURE_SAS_TOKEN = {})", literal(&format!("?{}", token.expose())))
+        }
         PullCredentials::Integration(name) => format!("STORAGE_INTEGRATION = {}", quote(&canonical(name))),
     };
     let format = &source.format;
@@ -147,6 +151,24 @@ mod tests {
         let err = WarehouseError::Rejected("near 'AWS_SECRET_KEY = 's3cr3t' AWS_TOKEN = 't0ken''".into());
         let shown = source(session).scrub(err).to_string();
         assert!(!shown.contains("s3cr3t") && !shown.contains("t0ken"), "{shown}");
+    }
+
+    #[test]
+    fn copy_from_azure_takes_the_sas_for_the_one_blob() {
+        let mut azure =
+            source(PullCredentials::AzureSas { token: Sensitive::new("sv=2023-11-03&sp=r&sr=b&sig=a%2Fb".into()) });
+        azure.url = "azure://acme.blob.core.windows.net/data/tenants/acme/uploads/upl_1/t.csv".into();
+        let statement = copy_statement("\"PUBLIC\".\"SALES\"", &columns(), &azure);
+        assert!(
+            statement.contains(
+                " FROM 'azure://acme.blob.core.windows.net/data/tenants/acme/uploads/upl_1/t.csv' CREDENTIALS = \
+                 (AZURE_SAS_TOKEN = '?sv=2023-11-03&sp=r&sr=b&sig=a%2Fb') FILE_FORMAT"
+            ),
+            "{statement}"
+        );
+        let err = WarehouseError::Rejected("bad token 'sv=2023-11-03&sp=r&sr=b&sig=a%2Fb' (signature a/b)".into());
+        let shown = azure.scrub(err).to_string();
+        assert!(!shown.contains("sig=") && !shown.contains("a%2Fb") && !shown.contains("a/b"), "{shown}");
     }
 
     #[test]

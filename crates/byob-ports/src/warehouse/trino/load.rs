@@ -66,7 +66,9 @@ impl Statements for Client {
 
 /// The external table over the staged object's folder: every column text, the CSV as byob inspected it.
 pub(super) fn external_table(name: &str, columns: &[Column], source: &PullSource) -> Result<String, WarehouseError> {
-    let Some((folder, _)) = source.url.rsplit_once('/') else {
+    // Trino's Hive connector names Azure blobs as Hadoop does (`abfss://container@account.dfs…/key`).
+    let url = crate::warehouse::pull::abfss_url(&source.url).unwrap_or_else(|| source.url.clone());
+    let Some((folder, _)) = url.rsplit_once('/') else {
         return Err(WarehouseError::Unsupported(format!("`{}` is not an object URL", source.url)));
     };
     let defs: Vec<String> = columns.iter().map(|c| format!("{} VARCHAR", quote(&c.name))).collect();
@@ -216,6 +218,21 @@ mod tests {
              BIGINT) END AS \"id\", CASE WHEN \"amount\" IN ('', 'NA') THEN NULL ELSE CAST(TRIM(\"amount\") AS DECIMAL(12,2)) \
              END AS \"amount\", CASE WHEN \"at\" IN ('', 'NA') THEN NULL ELSE CAST(from_iso8601_timestamp_nanos(TRIM(\"at\")) AS \
              TIMESTAMP(6) WITH TIME ZONE) END AS \"at\" FROM \"hive\".\"s\".\"t__byob_1\""
+        );
+    }
+
+    #[test]
+    fn a_blob_on_azure_is_read_through_its_abfss_folder() {
+        let source = PullSource {
+            url: "azure://acme.blob.core.windows.net/data/tenants/acme/upl_1/t.csv".into(),
+            region: None,
+            credentials: PullCredentials::Integration("hive".into()),
+            format: PullFormat { delimiter: b',', header: false, null_tokens: vec![String::new()] },
+        };
+        let table = external_table("\"hive\".\"s\".\"b\"", &columns(), &source).unwrap_or_default();
+        assert!(
+            table.contains("external_location = 'abfss://data@acme.dfs.core.windows.net/tenants/acme/upl_1/'"),
+            "{table}"
         );
     }
 

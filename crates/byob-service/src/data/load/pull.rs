@@ -87,7 +87,7 @@ impl Loads {
         };
         let grant = match &credentials {
             PullCredentials::Integration(_) => "storage-integration",
-            PullCredentials::AwsSession { .. } => "vended-15-minutes",
+            PullCredentials::AwsSession { .. } | PullCredentials::AzureSas { .. } => "vended-15-minutes",
         };
         let detail = json!({
             "connection": spec.connection, "platform": warehouse.platform(), "grant": grant, "object": url,

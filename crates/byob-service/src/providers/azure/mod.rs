@@ -6,13 +6,18 @@ mod grants;
 mod setup;
 
 use async_trait::async_trait;
+use byob_core::Sensitive;
 use byob_core::{
     integration::{Credentials, Feature, Integration},
     location::{BucketNaming, Prefix, RegionShape},
 };
-use byob_ports::storage::{
-    StorageClient, StorageError,
-    azure::{self as client, AzureAuth, AzureSettings},
+use byob_ports::{
+    storage::{
+        StorageClient, StorageError,
+        azure::{self as client, AzureAuth, AzureSettings},
+        vend::VENDED_LIFETIME,
+    },
+    warehouse::PullCredentials,
 };
 
 use super::{Checked, Connector, CredentialContext, CredentialsInput, StorageProvider};
@@ -50,6 +55,38 @@ impl StorageProvider for Azure {
             Credentials::AzureSas { permissions, .. } => credentials::sas_serves_features(field, permissions, features),
             _ => Ok(()),
         }
+    }
+
+    /// `azure://ACCOUNT.blob.core.windows.net/CONTAINER/KEY`: what Snowflake reads (Databricks and Trino write
+    /// it as `abfss://…`).
+    fn object_url(&self, i: &Integration, key: &str) -> Option<String> {
+        let account = match &i.credentials {
+            Credentials::AzureSharedKey { account, .. }
+            | Credentials::AzureSas { account, .. }
+            | Credentials::AzureServicePrincipal { account, .. }
+            | Credentials::AzureBroker { account, .. } => account,
+            _ => return None,
+        };
+        Some(format!("azure://{account}.blob.core.windows.net/{}/{key}", i.bucket))
+    }
+    /// A SAS for exactly the staged blob, read only, for 15 minutes (or the operator's shorter limit on presigned
+    /// access): a service SAS signed with the account key, or a user-delegation SAS signed with a key the service
+    /// principal obtains. A customer's own SAS reaches the whole container and cannot be narrowed: refused.
+    async fn vend_object_read(&self, c: &Connector<'_>, i: &Integration, key: &str) -> Result<PullCredentials, String> {
+        if matches!(i.credentials, Credentials::AzureSas { .. }) {
+            return Err("the integration's SAS reaches its whole container, and byob cannot narrow it to one blob; \
+                        an account key or a service principal lets byob sign a SAS for the one blob"
+                .into());
+        }
+        let prefix = Prefix::parse("prefix", &i.prefix).map_err(|e| e.message)?;
+        let relative =
+            if prefix.is_root() { key } else { key.strip_prefix(&format!("{}/", prefix.as_str())).unwrap_or(key) };
+        let client = self.connect(c, i, prefix).await.map_err(|e| e.to_string())?;
+        let blob = client.key(relative).map_err(|e| e.to_string())?;
+        let lifetime = VENDED_LIFETIME.min(client.max_ttl());
+        let signed = client.presign_get(&blob, Some(lifetime)).await.map_err(|e| e.to_string())?;
+        let token = signed.url.query().filter(|q| q.contains("sig=")).ok_or("the blob's URL carries no SAS")?;
+        Ok(PullCredentials::AzureSas { token: Sensitive::new(token.to_string()) })
     }
 
     async fn connect(&self, c: &Connector<'_>, i: &Integration, prefix: Prefix) -> Result<StorageClient, ServiceError> {
