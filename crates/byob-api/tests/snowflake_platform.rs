@@ -9,8 +9,10 @@ use byob_testkit::{
     app::OPERATOR_TOKEN,
     buckets::{create_s3_bucket, unique_name},
     exports::{Bucket, Store, export, read_with_python},
-    fresh_snowflake_database,
-    uploads::{create_integration, create_snowflake_connection, load, moto_uploads_integration, upload_bytes},
+    fresh_snowflake_database, server_env,
+    uploads::{
+        create_integration, create_snowflake_connection, load, moto_uploads_integration, upload_bytes, with_changes,
+    },
 };
 use serde_json::{Value, json};
 
@@ -172,6 +174,47 @@ async fn snowflake_connections_say_what_is_wrong() {
     assert_eq!(ok.status, 201, "{:?}", ok.body);
     assert_eq!(ok.body["host"], "myorg-myaccount.snowflakecomputing.com");
     assert_eq!(ok.body["port"], 443);
+}
+
+#[tokio::test]
+async fn key_pair_connections_show_the_fingerprint_and_load() {
+    let e = env().await;
+    let base = format!("/v1/orgs/{}/connections", e.org);
+    let key = include_str!("../../byob-ports/tests/data/snowflake_test_key.p8");
+    let endpoint = url::Url::parse(&server_env("BYOB_TEST_SNOWFLAKE_ENDPOINT")).unwrap();
+    let body = json!({
+        "name": "snowkey", "platform": "snowflake", "account": "byob-test", "host": endpoint.host_str().unwrap(),
+        "port": endpoint.port().unwrap(), "tls": "disable", "database": fresh_snowflake_database().await, "user": "byob",
+        "private_key": key, "member_access": { "append": "any", "replace": "any", "run_queries": true },
+    });
+    let created = e.app.call("POST", &base, Some(OPERATOR_TOKEN), Some(body.clone())).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(created.body["public_key_fingerprint"], "SHA256:JxOa5jTveXDLzSO+9juviz5QWQRTXLhufLScJKGU8Cs=");
+    assert_eq!(created.body["has_password"], true);
+    assert!(!created.body.to_string().contains("PRIVATE KEY"));
+    let test = e.app.call("POST", &format!("{base}/snowkey/test"), Some(&e.member), None).await;
+    assert_eq!(test.body["ok"], true, "{:?}", test.body);
+    let job = e.load("id,name\n1,one\n", json!({ "connection": "snowkey", "table": "keyed" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+
+    let refusals = [
+        (
+            json!({ "name": "k2", "private_key": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----" }),
+            "-nocrypt",
+        ),
+        (json!({ "name": "k3", "private_key": "hunter2" }), "BEGIN PRIVATE KEY"),
+        (json!({ "name": "k4", "password": "p" }), "not both"),
+    ];
+    for (changes, says) in refusals {
+        let refused = e.app.call("POST", &base, Some(OPERATOR_TOKEN), Some(with_changes(&body, &changes))).await;
+        assert_eq!(refused.status, 422, "{changes}: {:?}", refused.body);
+        assert_eq!(
+            (refused.body["field"].as_str(), refused.body["rule"].as_str()),
+            (Some("private_key"), Some("snowflake-private-key"))
+        );
+        assert!(refused.body["detail"].as_str().unwrap().contains(says), "{:?}", refused.body);
+        assert!(!refused.body.to_string().contains("MIIB"), "the key is never echoed: {:?}", refused.body);
+    }
 }
 
 #[tokio::test]

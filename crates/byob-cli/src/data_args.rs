@@ -290,6 +290,10 @@ pub(crate) struct ConnectionFields {
     /// BigQuery: the service account's key file (JSON; `-` for standard input).
     #[arg(long)]
     pub(crate) service_account_key_file: Option<PathBuf>,
+    /// Snowflake: key-pair authentication — the unencrypted RSA private key file (PEM) whose public key is set
+    /// on the user (`-` for standard input); instead of --password-file.
+    #[arg(long)]
+    pub(crate) private_key_file: Option<PathBuf>,
     /// Databricks: the SQL warehouse's HTTP path (`/sql/1.0/warehouses/ID`).
     #[arg(long)]
     pub(crate) http_path: Option<String>,

@@ -292,6 +292,15 @@ async fn connections_are_created_from_the_command_line_with_their_platform_field
         (Some("sqlserver"), Some(1433), Some("dbo"))
     );
     assert!(!stdout.contains("S3cret"));
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/../byob-ports/tests/data/snowflake_test_key.p8");
+    let args = ["--json", "connections", "create", "--org", &org, "snowkey", "--platform", "snowflake", "--account"];
+    let mut args: Vec<&str> = args.to_vec();
+    args.extend(["myorg-myaccount", "--database", "SALES", "--user", "BYOB", "--private-key-file", key]);
+    let (ok, stdout, stderr) = byob_cli(&server, &operator, &args).await;
+    assert!(ok, "{stderr}");
+    let created: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(created["public_key_fingerprint"], "SHA256:JxOa5jTveXDLzSO+9juviz5QWQRTXLhufLScJKGU8Cs=");
+
     let args = sqlserver("mssql2", "verify-ca");
     let (ok, _, stderr) = byob_cli(&server, &operator, &args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert!(!ok && stderr.contains("`verify-full`"), "{stderr}");

@@ -139,6 +139,10 @@ pub struct SnowflakeTarget {
     /// The customer's storage integration (`CREATE STORAGE INTEGRATION`) through which Snowflake reads the
     /// customer's bucket for loads it pulls; when unset, byob vends credentials for exactly the staged object.
     pub storage_integration: Option<String>,
+    /// Key-pair authentication: the fingerprint (`SHA256:…`) of the public key set on the user, as `DESC USER`
+    /// shows it in `RSA_PUBLIC_KEY_FP`; the connection's secret is then the private key. `None`: a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_fingerprint: Option<String>,
     #[serde(default)]
     pub member_access: MemberAccess,
 }

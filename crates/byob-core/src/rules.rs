@@ -60,6 +60,7 @@ rules! {
     CONNECTION_NAME_TAKEN = "connection-name-taken";
     CONNECTION_PASSWORD_NEEDS_TLS = "connection-password-needs-tls";
     CONNECTION_TLS_MODE = "connection-tls-mode";
+    SNOWFLAKE_PRIVATE_KEY = "snowflake-private-key";
     CREDENTIALS_MODE_PROVIDER = "credentials-mode-provider";
     DATABRICKS_HTTP_PATH = "databricks-http-path";
     ENDPOINT_CREDENTIALS = "endpoint-credentials";

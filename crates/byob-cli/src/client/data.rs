@@ -31,6 +31,10 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
                 None => None,
                 Some(path) => Some(super::read_value(Some(path))?),
             };
+            let private_key = match &fields.private_key_file {
+                None => None,
+                Some(path) => Some(super::read_value(Some(path))?),
+            };
             let mut body = json!({
                 "name": name, "platform": fields.platform, "host": fields.host, "port": fields.port,
                 "database": fields.database, "user": fields.user, "password": password, "tls": fields.tls,
@@ -38,7 +42,7 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
                 "role": fields.role, "storage_integration": fields.storage_integration, "iam_role": fields.iam_role,
                 "catalog": fields.catalog, "http_path": fields.http_path, "external_catalog": fields.external_catalog,
                 "project": fields.project, "dataset": fields.dataset, "location": fields.location,
-                "service_account_key": service_account_key,
+                "service_account_key": service_account_key, "private_key": private_key,
             });
             // The request names only the fields given.
             if let Some(map) = body.as_object_mut() {

@@ -47,7 +47,7 @@ pub use postgres::{PostgresWarehouse, operator_settings_in_environment};
 pub use pull::{PullCredentials, PullFormat, PullSource};
 pub use redshift::RedshiftWarehouse;
 pub use server::ServerSettings;
-pub use snowflake::{SnowflakeSettings, SnowflakeWarehouse};
+pub use snowflake::{KeyPair as SnowflakeKeyPair, SnowflakeSettings, SnowflakeWarehouse};
 pub use sqlite::{LOCAL_CONNECTION, LocalWarehouses, SqliteWarehouse};
 pub use sqlserver::SqlServerWarehouse;
 pub use text::{push_date, push_datetime};

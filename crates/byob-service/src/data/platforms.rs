@@ -16,8 +16,8 @@ use byob_core::{
 };
 use byob_ports::warehouse::{
     BigQuerySettings, BigQueryWarehouse, DatabricksSettings, DatabricksWarehouse, MysqlWarehouse, PostgresWarehouse,
-    RedshiftWarehouse, ServerSettings, SnowflakeSettings, SnowflakeWarehouse, SqlServerWarehouse, TrinoSettings,
-    TrinoWarehouse, Warehouse,
+    RedshiftWarehouse, ServerSettings, SnowflakeKeyPair, SnowflakeSettings, SnowflakeWarehouse, SqlServerWarehouse,
+    TrinoSettings, TrinoWarehouse, Warehouse,
 };
 
 /// The platforms a connection may name, as the API spells them (`mariadb` is another name for `mysql`,
@@ -56,6 +56,7 @@ impl CreateConnection {
             ("dataset", self.dataset.is_some()),
             ("location", self.location.is_some()),
             ("service_account_key", self.service_account_key.is_some()),
+            ("private_key", self.private_key.is_some()),
             ("password", self.password.is_some()),
         ]
         .into_iter()
@@ -212,8 +213,34 @@ pub(crate) fn target(
         "snowflake" => {
             f.only(
                 "Snowflake",
-                &["database", "user", "schema", "account", "warehouse", "role", "storage_integration", "password"],
+                &[
+                    "database",
+                    "user",
+                    "schema",
+                    "account",
+                    "warehouse",
+                    "role",
+                    "storage_integration",
+                    "password",
+                    "private_key",
+                ],
             )?;
+            let public_key_fingerprint = match (&f.private_key, &f.password) {
+                (Some(_), Some(_)) => {
+                    return Err(FieldError::new(
+                        "private_key",
+                        byob_core::rules::SNOWFLAKE_PRIVATE_KEY,
+                        "give either `password` or `private_key` (key-pair authentication), not both",
+                    ));
+                }
+                (Some(key), None) => Some(
+                    SnowflakeKeyPair::parse(key.expose())
+                        .map_err(|why| FieldError::new("private_key", byob_core::rules::SNOWFLAKE_PRIVATE_KEY, why))?
+                        .fingerprint()
+                        .to_string(),
+                ),
+                (None, _) => None,
+            };
             let account = f.account.take().ok_or_else(|| {
                 FieldError::new("account", byob_core::rules::SNOWFLAKE_ACCOUNT, "give the Snowflake account identifier")
             })?;
@@ -237,6 +264,7 @@ pub(crate) fn target(
                 role: f.role,
                 tls,
                 storage_integration: f.storage_integration,
+                public_key_fingerprint,
                 member_access,
             }))
         }
@@ -394,6 +422,7 @@ pub(crate) fn warehouse(platform: &Platform, settings: ServerSettings) -> Arc<dy
             warehouse: s.warehouse.clone(),
             role: s.role.clone(),
             storage_integration: s.storage_integration.clone(),
+            key_pair: s.public_key_fingerprint.is_some(),
         })),
         Platform::Redshift(r) => Arc::new(RedshiftWarehouse::new(settings, r.iam_role.clone())),
         Platform::Databricks(d) => Arc::new(DatabricksWarehouse::new(DatabricksSettings {

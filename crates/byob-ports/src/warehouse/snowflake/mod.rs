@@ -7,6 +7,7 @@
 
 mod arrow;
 mod ipc;
+mod key_pair;
 mod load;
 mod pull;
 mod session;
@@ -16,6 +17,7 @@ use byob_core::table::{Column, ColumnType, TableName};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+pub use self::key_pair::KeyPair;
 use self::session::{QueryData, Session};
 use super::{
     Batch, Cell, ExportQuery, LoadItem, LoadTarget, PullSource, QUERY_BATCH_ROWS, QUERY_BATCH_TEXT, QueryItem,
@@ -39,6 +41,9 @@ pub struct SnowflakeSettings {
     pub role: Option<String>,
     /// The customer's storage integration, through which Snowflake reads their bucket for pulled loads.
     pub storage_integration: Option<String>,
+    /// The connection's secret (`server.password`) is an RSA private key in PEM: byob signs in with a JWT
+    /// signed by it (key-pair authentication), not with a password.
+    pub key_pair: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -76,6 +76,35 @@ fn request_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// The login request's body: who signs in, with a password or (key-pair authentication) a JWT signed by the
+/// connection's private key, and the session's parameters.
+pub(super) fn login_body(s: &SnowflakeSettings, now: chrono::DateTime<chrono::Utc>) -> Result<Value, WarehouseError> {
+    let server = &s.server;
+    let account = s.account.split('.').next().unwrap_or(&s.account);
+    let mut data = json!({
+        "CLIENT_APP_ID": "byob",
+        "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
+        "ACCOUNT_NAME": account,
+        "LOGIN_NAME": server.user,
+        "SESSION_PARAMETERS": {
+            "AUTOCOMMIT": true,
+            "TIMEZONE": "UTC",
+            "QUERY_TAG": "byob",
+            "STATEMENT_TIMEOUT_IN_SECONDS": server.statement_timeout.as_secs().max(1),
+        },
+    });
+    let secret = server.password.as_ref().map(|p| p.expose().as_str());
+    if s.key_pair {
+        let pem = secret.ok_or_else(|| WarehouseError::Connect("the connection holds no private key".into()))?;
+        let key = super::KeyPair::parse(pem).map_err(WarehouseError::Connect)?;
+        data["AUTHENTICATOR"] = json!("SNOWFLAKE_JWT");
+        data["TOKEN"] = json!(key.jwt(account, &server.user, now)?);
+    } else {
+        data["PASSWORD"] = json!(secret);
+    }
+    Ok(json!({ "data": data }))
+}
+
 impl Session {
     pub(super) async fn login(s: &SnowflakeSettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
@@ -93,19 +122,7 @@ impl Session {
                 q.append_pair("roleName", r);
             }
         }
-        let body = json!({ "data": {
-            "CLIENT_APP_ID": "byob",
-            "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
-            "ACCOUNT_NAME": s.account.split('.').next().unwrap_or(&s.account),
-            "LOGIN_NAME": server.user,
-            "PASSWORD": server.password.as_ref().map(|p| p.expose().as_str()),
-            "SESSION_PARAMETERS": {
-                "AUTOCOMMIT": true,
-                "TIMEZONE": "UTC",
-                "QUERY_TAG": "byob",
-                "STATEMENT_TIMEOUT_IN_SECONDS": server.statement_timeout.as_secs().max(1),
-            },
-        }});
+        let body = login_body(s, chrono::Utc::now())?;
         let reply = match post(&http, login, None, &body).await {
             Ok(Answer::Done(data) | Answer::Running(data)) => data,
             Err(WarehouseError::Rejected(m) | WarehouseError::Database(m)) => return Err(WarehouseError::Connect(m)),
@@ -250,4 +267,56 @@ async fn answer(sent: Result<reqwest::Response, reqwest::Error>) -> Result<Answe
     }
     let message = reply.message.unwrap_or_else(|| format!("Snowflake answered {status}"));
     Err(WarehouseError::Rejected(format!("{message} (Snowflake {code})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use byob_core::connection::TlsMode;
+
+    use super::*;
+    use crate::{net::NetworkPolicy, warehouse::ServerSettings};
+
+    fn settings(secret: &str, key_pair: bool) -> SnowflakeSettings {
+        SnowflakeSettings {
+            server: ServerSettings {
+                host: "xy12345.us-east-1.snowflakecomputing.com".into(),
+                port: 443,
+                database: "SALES".into(),
+                user: "byob_loader".into(),
+                password: Some(Sensitive::new(secret.into())),
+                tls: TlsMode::VerifyFull,
+                schema: "PUBLIC".into(),
+                network: NetworkPolicy::public_only(),
+                statement_timeout: Duration::from_secs(600),
+            },
+            account: "xy12345.us-east-1".into(),
+            warehouse: None,
+            role: None,
+            storage_integration: None,
+            key_pair,
+        }
+    }
+
+    #[test]
+    fn a_password_login_sends_the_password() {
+        let body = login_body(&settings("pa55", false), chrono::Utc::now()).unwrap_or_default();
+        assert_eq!(body["data"]["PASSWORD"], "pa55");
+        assert_eq!(body["data"]["ACCOUNT_NAME"], "xy12345");
+        assert!(body["data"].get("AUTHENTICATOR").is_none() && body["data"].get("TOKEN").is_none());
+        assert_eq!(body["data"]["SESSION_PARAMETERS"]["STATEMENT_TIMEOUT_IN_SECONDS"], 600);
+    }
+
+    #[test]
+    fn a_key_pair_login_sends_a_jwt_and_no_password() {
+        let pem = include_str!("../../../tests/data/snowflake_test_key.p8");
+        let body = login_body(&settings(pem, true), chrono::Utc::now()).unwrap_or_default();
+        let data = &body["data"];
+        assert_eq!(data["AUTHENTICATOR"], "SNOWFLAKE_JWT");
+        assert!(data.get("PASSWORD").is_none(), "{data}");
+        let token = data["TOKEN"].as_str().unwrap_or_default();
+        assert_eq!(token.split('.').count(), 3, "{token}");
+        assert!(!body.to_string().contains("PRIVATE KEY"), "the key itself never leaves byob");
+        let refused = login_body(&settings("not a key", true), chrono::Utc::now());
+        assert!(matches!(refused, Err(WarehouseError::Connect(_))), "{refused:?}");
+    }
 }

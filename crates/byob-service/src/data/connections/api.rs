@@ -43,6 +43,10 @@ pub struct CreateConnection {
     pub role: Option<String>,
     /// Snowflake: the customer's storage integration Snowflake reads their bucket through, for loads it pulls.
     pub storage_integration: Option<String>,
+    /// Snowflake: key-pair authentication instead of a password — the unencrypted RSA private key (PEM, PKCS#8
+    /// or PKCS#1) whose public key is set on the user. Write-only: encrypted at rest, never returned.
+    #[schema(value_type = Option<String>)]
+    pub private_key: Option<Sensitive<String>>,
     /// Redshift: the customer's IAM role attached to the cluster (`arn:aws:iam::123456789012:role/…`) that
     /// Redshift reads their bucket through, for loads it pulls; unset: byob vends credentials per object.
     pub iam_role: Option<String>,
@@ -89,6 +93,10 @@ pub struct ConnectionView {
     pub role: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage_integration: Option<String>,
+    /// Snowflake with key-pair authentication: the public key's fingerprint, to compare with `DESC USER`'s
+    /// `RSA_PUBLIC_KEY_FP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key_fingerprint: Option<String>,
     /// Redshift: the IAM role Redshift reads the bucket through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_role: Option<String>,
@@ -129,6 +137,7 @@ impl ConnectionView {
             warehouse: None,
             role: None,
             storage_integration: None,
+            public_key_fingerprint: None,
             iam_role: None,
             catalog: None,
             http_path: None,
@@ -169,6 +178,7 @@ impl ConnectionView {
             warehouse: snowflake.and_then(|s| s.warehouse.clone()),
             role: snowflake.and_then(|s| s.role.clone()),
             storage_integration: snowflake.and_then(|s| s.storage_integration.clone()),
+            public_key_fingerprint: snowflake.and_then(|s| s.public_key_fingerprint.clone()),
             iam_role: match &c.platform {
                 Platform::Redshift(r) => r.iam_role.clone(),
                 _ => None,

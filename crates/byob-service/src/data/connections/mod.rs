@@ -162,8 +162,9 @@ impl ConnectionService {
         let now = self.deps.clock.now();
         let id = ConnectionId::generate();
         let mut owned = Vec::new();
-        // The connection's one secret: a password or token, or BigQuery's service account key.
-        let password = match req.password.as_ref().or(req.service_account_key.as_ref()) {
+        // The connection's one secret: a password or token, Snowflake's private key, or BigQuery's service
+        // account key.
+        let password = match req.password.as_ref().or(req.private_key.as_ref()).or(req.service_account_key.as_ref()) {
             Some(password) => {
                 let secret_id = SecretId::generate();
                 owned.push(seal_owned(
