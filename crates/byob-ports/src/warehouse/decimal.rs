@@ -57,6 +57,19 @@ impl DecimalShape {
     }
 }
 
+/// `value / 10^scale` as decimal text in canonical form (`-1234`, 2 → `-12.34`; no point for scale 0).
+pub(super) fn scaled(value: i128, scale: u32) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let sign = if value < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use arrow_array::{
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::session::RowType;
-use crate::warehouse::{Batch, Cell, Field, FieldKind, WarehouseError, push_span};
+use crate::warehouse::{Batch, Cell, Field, FieldKind, WarehouseError, decimal::scaled, push_span};
 
 /// byob's kind for a Snowflake column.
 pub(super) fn kind_of(t: &RowType) -> FieldKind {
@@ -36,19 +36,6 @@ pub(super) fn fields(rowtype: &[RowType]) -> Vec<Field> {
 
 fn unreadable(column: &str, what: &str) -> WarehouseError {
     WarehouseError::Unsupported(format!("column `{column}`: {what}; cast it in the query"))
-}
-
-/// `value / 10^scale` as decimal text (`-1234`, 2 → `-12.34`).
-fn scaled(value: i128, scale: u32) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let scale = scale as usize;
-    let sign = if value < 0 { "-" } else { "" };
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    format!("{sign}{whole}.{fraction}")
 }
 
 /// The integer at `row` of an integer or decimal column, unscaled.

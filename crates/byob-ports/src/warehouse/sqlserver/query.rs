@@ -13,7 +13,7 @@ use super::{
     client::{self, Session, batch},
 };
 use crate::warehouse::{
-    Cell, ExportQuery, Field, FieldKind, QueryItem, WarehouseError, push_span, text_cells::RowSink,
+    Cell, ExportQuery, Field, FieldKind, QueryItem, WarehouseError, decimal::scaled, push_span, text_cells::RowSink,
 };
 
 /// byob's kind for a type as `sp_describe_first_result_set` names it (`decimal(12,2)`, `datetime2(6)`, …).
@@ -41,19 +41,6 @@ pub(super) fn kind_of(system_type_name: &str) -> FieldKind {
     }
 }
 
-/// A decimal in canonical text: `-12.50`, no exponent, no point for scale 0.
-fn numeric_text(value: i128, scale: u8) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let scale = usize::from(scale);
-    let sign = if value < 0 { "-" } else { "" };
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (whole, fraction) = padded.split_at(padded.len() - scale);
-    format!("{sign}{whole}.{fraction}")
-}
-
 /// The cell a value is, read by its column's kind; `Err` says what the value is not.
 fn cell(kind: FieldKind, value: Option<&ColumnData<'static>>, text: &mut String) -> Result<Cell, String> {
     let Some(value) = value else { return Ok(Cell::Null) };
@@ -71,7 +58,7 @@ fn cell(kind: FieldKind, value: Option<&ColumnData<'static>>, text: &mut String)
         ColumnData::F64(v) => v.map_or(Cell::Null, Cell::Float),
         ColumnData::Bit(v) => v.map_or(Cell::Null, Cell::Boolean),
         ColumnData::Numeric(v) => {
-            v.map_or(Cell::Null, |n| Cell::Decimal(push_span(text, &numeric_text(n.value(), n.scale()))))
+            v.map_or(Cell::Null, |n| Cell::Decimal(push_span(text, &scaled(n.value(), u32::from(n.scale())))))
         }
         ColumnData::String(v) => v.as_ref().map_or(Cell::Null, |s| Cell::Text(push_span(text, s))),
         ColumnData::Guid(v) => v.map_or(Cell::Null, |g| Cell::Text(push_span(text, &g.to_string().to_uppercase()))),
@@ -169,11 +156,11 @@ mod tests {
 
     #[test]
     fn decimals_are_written_as_they_are_held() {
-        assert_eq!(numeric_text(-1250, 2), "-12.50");
-        assert_eq!(numeric_text(5, 3), "0.005");
-        assert_eq!(numeric_text(-5, 3), "-0.005");
-        assert_eq!(numeric_text(42, 0), "42");
-        assert_eq!(numeric_text(0, 2), "0.00");
+        assert_eq!(scaled(-1250, 2), "-12.50");
+        assert_eq!(scaled(5, 3), "0.005");
+        assert_eq!(scaled(-5, 3), "-0.005");
+        assert_eq!(scaled(42, 0), "42");
+        assert_eq!(scaled(0, 2), "0.00");
     }
 
     #[test]
