@@ -130,6 +130,13 @@ install() {
     apt-get update -qq >&2
     apt-get install -y -qq clamav-daemon clamdscan >&2
   fi
+  # Debian's Chromium and its chromedriver, for the console's browser tests (WebDriver; nothing downloaded).
+  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    log "installing Chromium and chromedriver from Debian's packages (the console's browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq chromium chromium-driver >&2
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked >&2
@@ -256,6 +263,8 @@ export BYOB_TEST_AZURITE_SERVER=$TOOLS/azurite/node_modules/.bin/azurite-blob
 export BYOB_TEST_OPENAPI_VALIDATOR=$TOOLS/venv/bin/openapi-spec-validator
 export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
 export BYOB_TEST_PYTHON=$TOOLS/readers/bin/python
+export BYOB_TEST_CHROMIUM=$(command -v chromium)
+export BYOB_TEST_CHROMEDRIVER=$(command -v chromedriver)
 ENV
   log "started; environment in $RUN/env"
   cat "$RUN/env"

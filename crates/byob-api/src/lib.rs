@@ -1,6 +1,7 @@
 //! byob's HTTP API: routes, authentication, problem+json errors, request ids, metrics and the OpenAPI document.
 
 mod authz;
+mod console;
 mod extract;
 pub mod listener;
 mod metrics;
@@ -49,6 +50,7 @@ pub fn app(mut state: AppState) -> Router {
     router
         .route_layer(middleware::from_fn_with_state(state.clone(), authz::authorize))
         .route("/v1/openapi.json", axum::routing::get(move || async move { axum::Json(doc) }))
+        .merge(console::router())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .method_not_allowed_fallback(|| async { StatusCode::METHOD_NOT_ALLOWED })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))

@@ -7,6 +7,7 @@ pub mod app;
 pub mod assets;
 pub mod attachments;
 pub mod azurite_oauth;
+pub mod browser;
 pub mod buckets;
 pub mod exports;
 pub mod fake_databricks;

@@ -1,0 +1,113 @@
+//! A real browser for the console's tests: Debian's Chromium, headless, driven over WebDriver (fantoccini)
+//! through Debian's chromedriver, which each test starts on a port of its own, with a profile of its own. byob
+//! is served on a loopback port from the test's app. Nothing is downloaded: `scripts/servers.sh` installs both
+//! packages and names them in `BYOB_TEST_CHROMIUM` and `BYOB_TEST_CHROMEDRIVER`.
+
+use std::process::Stdio;
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+use tokio::{
+    io::{AsyncBufReadExt as _, BufReader},
+    process::{Child, Command},
+};
+
+use crate::server_env;
+
+/// How long a page may take to show what a test waits for (a condition polled, never a fixed sleep).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+pub struct Browser {
+    pub driver: Client,
+    /// Where byob answers: `http://127.0.0.1:PORT`.
+    pub base: String,
+    _chromedriver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// Serves `router` on a loopback port for as long as the test runs; returns its base URL.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Starts chromedriver on a port it picks and returns it with that port (read from what it prints).
+async fn chromedriver() -> (Child, u16) {
+    let mut child = Command::new(server_env("BYOB_TEST_CHROMEDRIVER"))
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let stdout = child.stdout.take().expect("its output");
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        // "ChromeDriver was started successfully on port 40123." (its first line says "on port 0")
+        if let Some(rest) = line.split("started successfully on port ").nth(1) {
+            let port = rest.trim_end_matches('.').trim().parse().expect("a port number");
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, port);
+        }
+    }
+    panic!("chromedriver said no port");
+}
+
+impl Browser {
+    /// A headless Chromium on byob served from `router`.
+    pub async fn open(router: axum::Router) -> Self {
+        let base = serve(router).await;
+        let (chromedriver, port) = chromedriver().await;
+        let profile = tempfile::tempdir().expect("a profile directory");
+        let args = [
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--window-size=1280,900".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut capabilities = serde_json::Map::new();
+        capabilities
+            .insert("goog:chromeOptions".into(), json!({ "binary": server_env("BYOB_TEST_CHROMIUM"), "args": args }));
+        let driver = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a browser session");
+        Self { driver, base, _chromedriver: chromedriver, _profile: profile }
+    }
+
+    /// Opens `path` of byob (`/console`, `/console#/members`).
+    pub async fn open_page(&self, path: &str) {
+        self.driver.goto(&format!("{}{path}", self.base)).await.expect("the page loads");
+    }
+
+    /// The element `css` selects, once the page shows it.
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.driver
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("the page shows no `{css}`: {e}"))
+    }
+
+    /// Every element `css` selects now.
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.driver.find_all(Locator::Css(css)).await.expect("a query")
+    }
+
+    /// Ends the browser session.
+    pub async fn close(self) {
+        self.driver.close().await.ok();
+    }
+}
