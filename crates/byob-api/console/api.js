@@ -36,11 +36,14 @@ export async function api(path, options = {}) {
   }
   const response = await fetch(path, { method: options.method || "GET", headers, body });
   const text = await response.text();
-  let value = null;
-  try {
-    value = text ? JSON.parse(text) : null;
-  } catch {
-    value = { detail: text };
+  const json = (response.headers.get("content-type") || "").includes("json");
+  let value = text;
+  if (json || !response.ok) {
+    try {
+      value = text ? JSON.parse(text) : null;
+    } catch {
+      value = { detail: text };
+    }
   }
   if (!response.ok) {
     throw new ApiError(response.status, value || {}, response.headers.get("x-request-id"));

@@ -12,9 +12,13 @@ const signout = document.getElementById("signout");
 
 let caller = null;
 
+// The page and what follows it in the fragment: `#/integrations/int_…` is page `integrations`, rest `[int_…]`.
+function locationParts() {
+  return location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+}
+
 function route() {
-  const hash = location.hash.replace(/^#\/?/, "");
-  return hash.split("/")[0] || "";
+  return locationParts()[0] || "";
 }
 
 // Org pages need an org (the operator has none: it manages orgs); admin pages need an admin.
@@ -83,7 +87,7 @@ async function render() {
   }
   main.replaceChildren(element("h1", {}, [page.title]), element("p", {}, ["Loading…"]));
   try {
-    const content = await page.render(caller);
+    const content = await page.render(caller, locationParts().slice(1).filter(Boolean));
     main.replaceChildren(element("h1", {}, [page.title]), ...content);
   } catch (error) {
     main.replaceChildren(element("h1", {}, [page.title]), problem(error));

@@ -26,7 +26,7 @@ export function problem(error) {
 // Rows of objects as a table of the named columns (nested values as JSON).
 export function table(rows, columns) {
   if (!rows || rows.length === 0) return element("p", { class: "empty" }, ["Nothing yet."]);
-  const cell = (value) => (value === null || value === undefined ? "" : typeof value === "object" ? JSON.stringify(value) : value);
+  const cell = (value) => (value === null || value === undefined ? "" : value instanceof Node ? value : typeof value === "object" ? JSON.stringify(value) : value);
   return element("table", {}, [
     element("thead", {}, [element("tr", {}, columns.map((c) => element("th", { scope: "col" }, [c])))]),
     element("tbody", {}, rows.map((row) => element("tr", {}, columns.map((c) => element("td", {}, [cell(row[c])]))))),

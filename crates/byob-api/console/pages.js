@@ -2,6 +2,7 @@
 
 import { api } from "/console/api.js";
 import { element, table } from "/console/dom.js";
+import { integrationSetup, newIntegration } from "/console/wizard.js";
 
 const org = (caller) => `/v1/orgs/${encodeURIComponent(caller.org_id)}`;
 const items = (value) => (Array.isArray(value) ? value : value && Array.isArray(value.items) ? value.items : []);
@@ -29,7 +30,16 @@ export const pages = [
   },
   {
     path: "integrations", title: "Integrations", role: "admin",
-    render: (caller) => list(`${org(caller)}/integrations`, ["name", "provider", "bucket", "prefix", "state"]),
+    render: async (caller, [id]) => {
+      if (id === "new") return newIntegration(caller);
+      if (id) return integrationSetup(caller, id);
+      const rows = items(await api(`${org(caller)}/integrations`));
+      const linked = rows.map((row) => ({ ...row, name: element("a", { href: `#/integrations/${encodeURIComponent(row.id)}` }, [row.name]) }));
+      return [
+        element("p", {}, [element("a", { href: "#/integrations/new", id: "new-integration" }, ["New integration"])]),
+        table(linked, ["name", "provider", "bucket", "prefix", "state"]),
+      ];
+    },
   },
   {
     path: "members", title: "Members", role: "admin",

@@ -1,10 +1,18 @@
 //! The web console in a real browser (Debian's headless Chromium over WebDriver): signing in with a token, a
 //! wrong token refused, pages shown by role — a member neither sees the admin pages nor reaches them by URL —
+//! the storage-integration wizard on moto (a field's refusal beside it, the setup's artifacts, a verification
+//! naming the missing CORS rule, the rule applied from the page's artifact, verification again until active),
 //! and the console served with its strict Content-Security-Policy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use byob_core::Role;
-use byob_testkit::{TestApp, app::OPERATOR_TOKEN, browser::Browser};
+use byob_testkit::{
+    TestApp,
+    app::OPERATOR_TOKEN,
+    browser::Browser,
+    buckets::{s3_admin, s3_block_public_access, s3_expire, unique_name},
+    server_env,
+};
 
 async fn sign_in(browser: &Browser, token: &str) {
     browser.open_page("/console").await;
@@ -79,5 +87,113 @@ async fn admins_see_their_org_and_the_operator_sees_orgs() {
     browser.wait_for("#nav a[data-page=orgs]").await.click().await.unwrap();
     let orgs = browser.wait_for("main table").await;
     assert!(orgs.text().await.unwrap().contains("acme"));
+    browser.close().await;
+}
+
+/// A moto bucket as a careful customer keeps it for byob, except for CORS, which the test applies from the
+/// console's artifact.
+async fn moto_bucket_without_cors() -> String {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let s3 = s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let bucket = unique_name("console");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    s3.put_bucket_versioning().bucket(&bucket).versioning_configuration(versioning).send().await.unwrap();
+    s3_block_public_access(&s3, &bucket).await;
+    s3_expire(&s3, &bucket, "byob-staging-ttl", "uploads/", 1).await;
+    bucket
+}
+
+/// Applies the console's `cors` artifact (S3's `CORSRules` JSON) to the bucket, as the customer would.
+async fn apply_cors(bucket: &str, artifact: &str) {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let artifact: serde_json::Value = serde_json::from_str(artifact).unwrap();
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+    };
+    let mut rules = Vec::new();
+    for rule in artifact["CORSRules"].as_array().unwrap() {
+        let mut built = CorsRule::builder()
+            .set_allowed_origins(Some(strings(&rule["AllowedOrigins"])))
+            .set_allowed_methods(Some(strings(&rule["AllowedMethods"])))
+            .set_allowed_headers(Some(strings(&rule["AllowedHeaders"])))
+            .set_expose_headers(Some(strings(&rule["ExposeHeaders"])));
+        if let Some(age) = rule["MaxAgeSeconds"].as_i64() {
+            built = built.max_age_seconds(i32::try_from(age).unwrap());
+        }
+        rules.push(built.build().unwrap());
+    }
+    let cors = CorsConfiguration::builder().set_cors_rules(Some(rules)).build().unwrap();
+    let s3 = s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    s3.put_bucket_cors().bucket(bucket).cors_configuration(cors).send().await.unwrap();
+}
+
+async fn fill(browser: &Browser, css: &str, text: &str) {
+    let input = browser.wait_for(css).await;
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
+/// The checks of the report on the page: name and status.
+async fn checks(browser: &Browser) -> Vec<(String, String)> {
+    browser.wait_for("ul.checks li").await;
+    let mut checks = Vec::new();
+    for item in browser.all("ul.checks li").await {
+        let name = item.attr("data-check").await.unwrap().unwrap_or_default();
+        checks.push((name, item.attr("data-status").await.unwrap().unwrap_or_default()));
+    }
+    checks
+}
+
+#[tokio::test]
+async fn an_admin_sets_up_an_s3_bucket_through_the_wizard_until_it_is_active() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, admin) = app.member_with_token(&org, Role::Admin).await;
+    let bucket = moto_bucket_without_cors().await;
+    let browser = Browser::open(app.router.clone()).await;
+    sign_in(&browser, &admin).await;
+    browser.open_page("/console#/integrations").await;
+    browser.wait_for("#new-integration").await.click().await.unwrap();
+
+    // The API's own refusal, beside the field it names.
+    fill(&browser, "#f-name", "uploads").await;
+    fill(&browser, "#f-bucket", "Not_A_Bucket").await;
+    fill(&browser, "#f-region", "us-east-1").await;
+    fill(&browser, "#f-endpoint", &server_env("BYOB_TEST_S3_ENDPOINT")).await;
+    browser.wait_for("#f-mode option[value=s3_access_key]").await.click().await.unwrap();
+    fill(&browser, "#f-credentials-access_key_id", "console").await;
+    fill(&browser, "#f-credentials-secret_access_key", "console-secret").await;
+    browser.wait_for("#save-integration").await.click().await.unwrap();
+    let error = browser.wait_for("[data-error-for=bucket]:not(:empty)").await.text().await.unwrap();
+    assert!(error.contains("`bucket`") && error.contains("lowercase"), "{error}");
+    assert_eq!(browser.wait_for("#f-bucket").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+
+    fill(&browser, "#f-bucket", &bucket).await;
+    fill(&browser, "#f-allowed_origins", "https://app.example.com").await;
+    for feature in ["uploads", "assets"] {
+        browser.wait_for(&format!("[name=feature-{feature}]")).await.click().await.unwrap();
+    }
+    browser.wait_for("#save-integration").await.click().await.unwrap();
+
+    // The setup, then a verification that names the missing CORS rule and its fix.
+    let cors = browser.wait_for("pre[data-artifact=cors]").await.text().await.unwrap();
+    assert!(cors.contains("https://app.example.com"), "{cors}");
+    assert!(browser.all("[data-copy=cors]").await.len() == 1 && browser.all("[data-download=cors]").await.len() == 1);
+    browser.wait_for("#verify").await.click().await.unwrap();
+    let first = checks(&browser).await;
+    assert!(first.contains(&("cors-rules".to_string(), "failed".to_string())), "{first:?}");
+    let fix = browser.wait_for("li[data-check=cors-rules] .fix").await.text().await.unwrap();
+    assert!(fix.contains("cors"), "the fix names the artifact: {fix}");
+    assert_eq!(browser.wait_for("[data-testid=state]").await.text().await.unwrap(), "draft");
+
+    apply_cors(&bucket, &cors).await;
+    browser.wait_for("#verify").await.click().await.unwrap();
+    browser.wait_for("[data-testid=state]").await;
+    let state = browser.driver.wait().at_most(std::time::Duration::from_secs(60));
+    state.for_element(fantoccini::Locator::XPath("//strong[@data-testid='state' and text()='active']")).await.unwrap();
+    for (name, status) in checks(&browser).await {
+        assert!(status == "passed" || status == "skipped", "{name}: {status}");
+    }
     browser.close().await;
 }
