@@ -2,6 +2,7 @@
 
 import { api } from "/console/api.js";
 import { element, table } from "/console/dom.js";
+import { uploadPage } from "/console/upload.js";
 import { integrationSetup, newIntegration } from "/console/wizard.js";
 
 const org = (caller) => `/v1/orgs/${encodeURIComponent(caller.org_id)}`;
@@ -19,6 +20,10 @@ export const pages = [
         ? "You are signed in as the operator: you manage organizations."
         : `You are signed in as ${caller.role === "admin" ? "an admin" : "a member"} of organization ${caller.org_id}.`]),
     ],
+  },
+  {
+    path: "upload", title: "Upload", role: "member",
+    render: (caller) => uploadPage(caller),
   },
   {
     path: "connections", title: "Connections", role: "member",

@@ -9,10 +9,12 @@ use byob_core::Role;
 use byob_testkit::{
     TestApp,
     app::OPERATOR_TOKEN,
-    browser::Browser,
-    buckets::{s3_admin, s3_block_public_access, s3_expire, unique_name},
+    browser::{Browser, serve_counting},
+    buckets::{create_s3_bucket, s3_admin, s3_block_public_access, s3_expire, unique_name},
     server_env,
+    uploads::{create_integration, moto_uploads_integration, sample_csv, sqlite_sample_checksum},
 };
+use serde_json::json;
 
 async fn sign_in(browser: &Browser, token: &str) {
     browser.open_page("/console").await;
@@ -57,7 +59,7 @@ async fn a_wrong_token_is_refused_and_members_do_not_reach_admin_pages() {
     assert_eq!(browser.all("#token").await.len(), 1, "still on the sign-in form");
 
     sign_in(&browser, &member).await;
-    assert_eq!(nav(&browser).await, ["", "connections", "jobs"], "a member's pages only");
+    assert_eq!(nav(&browser).await, ["", "upload", "connections", "jobs"], "a member's pages only");
     let who = browser.wait_for("#who").await.text().await.unwrap();
     assert!(who.starts_with("member of "), "{who}");
     browser.open_page("/console#/members").await;
@@ -76,7 +78,7 @@ async fn admins_see_their_org_and_the_operator_sees_orgs() {
     let browser = Browser::open(app.router.clone()).await;
 
     sign_in(&browser, &admin).await;
-    assert_eq!(nav(&browser).await, ["", "connections", "jobs", "integrations", "members", "audit"]);
+    assert_eq!(nav(&browser).await, ["", "upload", "connections", "jobs", "integrations", "members", "audit"]);
     browser.wait_for("#nav a[data-page=members]").await.click().await.unwrap();
     let members = browser.wait_for("main table").await;
     assert!(members.text().await.unwrap().contains("admin"), "the members' roles are listed");
@@ -195,5 +197,79 @@ async fn an_admin_sets_up_an_s3_bucket_through_the_wizard_until_it_is_active() {
     for (name, status) in checks(&browser).await {
         assert!(status == "passed" || status == "skipped", "{name}: {status}");
     }
+    browser.close().await;
+}
+
+/// An org whose uploads go to a moto bucket whose CORS allows `origin` (applied from the setup's artifact), with
+/// a member; byob served on loopback, counting the request bytes it receives.
+async fn upload_env() -> (TestApp, String, String, String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, member) = app.member_with_token(&org, Role::Member).await;
+    let (base, received) = serve_counting(app.router.clone()).await;
+    let bucket = unique_name("console-up");
+    create_s3_bucket(&bucket).await;
+    let mut integration = moto_uploads_integration(&bucket, "byob");
+    integration["allowed_origins"] = json!([base]);
+    let id = create_integration(&app, &org, integration).await;
+    let setup = app
+        .call("GET", &format!("/v1/orgs/{org}/integrations/{id}/setup?format=json"), Some(OPERATOR_TOKEN), None)
+        .await;
+    let artifacts = setup.body["artifacts"].as_array().unwrap();
+    let cors = artifacts.iter().find(|a| a["name"] == "cors").expect("a cors artifact");
+    apply_cors(&bucket, &cors["content"].to_string()).await;
+    (app, org, member, base, received)
+}
+
+async fn choose_file(browser: &Browser, dir: &std::path::Path, bytes: &[u8]) {
+    let path = dir.join("sales.csv");
+    std::fs::write(&path, bytes).unwrap();
+    browser.open_page("/console#/upload").await;
+    browser.wait_for("#file").await.send_keys(path.to_str().unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_member_uploads_twenty_megabytes_straight_to_the_bucket_and_loads_them() {
+    let (app, org, member, base, received) = upload_env().await;
+    let browser = Browser::at(base).await;
+    sign_in(&browser, &member).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, checksum) = sample_csv(20 * 1024 * 1024);
+    choose_file(&browser, dir.path(), &bytes).await;
+
+    browser.wait_for("progress[data-percent='100']").await;
+    let dialect = browser.wait_for("[data-testid=dialect]").await.text().await.unwrap();
+    assert!(dialect.contains("Delimiter ,") && dialect.contains("the first line is a header"), "{dialect}");
+    let columns = browser.all("table.columns tbody tr").await;
+    assert_eq!(columns.len(), 7, "id, name, amount, day, at, flag, note");
+    let through_byob = received.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(through_byob < 64 * 1024, "the file's bytes went to the bucket, not byob ({through_byob} bytes)");
+
+    fill(&browser, "#load-table", "sales").await;
+    browser.wait_for("#load").await.click().await.unwrap();
+    // The job is queued; the test's app has no worker of its own, so the test runs it.
+    browser.wait_for("[data-testid=job-state]").await;
+    while app.services.runner.run_one().await.unwrap().is_some() {}
+    let done = browser.driver.wait().at_most(std::time::Duration::from_secs(120));
+    done.for_element(fantoccini::Locator::XPath("//strong[@data-testid='job-state' and text()='succeeded']"))
+        .await
+        .unwrap();
+    let (rows, sum) = sqlite_sample_checksum(&app.warehouse_path(&org), "sales").await;
+    assert_eq!(sum, checksum, "the table holds exactly the file's rows");
+    let outcome = browser.wait_for(".outcome").await.text().await.unwrap();
+    assert!(outcome.contains(&format!("{rows} rows loaded")), "{outcome}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_upload_from_an_origin_the_bucket_does_not_allow_names_cors_and_the_origin() {
+    let (_app, _org, member, base, _) = upload_env().await;
+    let other = base.replace("127.0.0.1", "localhost");
+    let browser = Browser::at(other.clone()).await;
+    sign_in(&browser, &member).await;
+    let dir = tempfile::tempdir().unwrap();
+    choose_file(&browser, dir.path(), b"id,name\n1,one\n").await;
+    let refused = browser.wait_for("[data-testid=problem]").await.text().await.unwrap();
+    assert!(refused.contains("CORS") && refused.contains(&other), "{refused}");
     browser.close().await;
 }

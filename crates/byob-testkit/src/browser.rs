@@ -28,6 +28,37 @@ pub struct Browser {
 
 /// Serves `router` on a loopback port for as long as the test runs; returns its base URL.
 pub async fn serve(router: axum::Router) -> String {
+    serve_counting(router).await.0
+}
+
+/// [`serve`], also counting the request body bytes byob received (from `Content-Length`), to show that a
+/// browser's upload went straight to the bucket.
+pub async fn serve_counting(router: axum::Router) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    };
+    let received = Arc::new(AtomicU64::new(0));
+    let count = received.clone();
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let count = count.clone();
+            async move {
+                let length = request
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                count.fetch_add(length, Ordering::Relaxed);
+                next.run(request).await
+            }
+        },
+    ));
+    (serve_plain(router).await, received)
+}
+
+async fn serve_plain(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let port = listener.local_addr().expect("its address").port();
     tokio::spawn(async move { axum::serve(listener, router).await.ok() });
@@ -59,7 +90,11 @@ async fn chromedriver() -> (Child, u16) {
 impl Browser {
     /// A headless Chromium on byob served from `router`.
     pub async fn open(router: axum::Router) -> Self {
-        let base = serve(router).await;
+        Self::at(serve(router).await).await
+    }
+
+    /// A headless Chromium on byob already served at `base`.
+    pub async fn at(base: String) -> Self {
         let (chromedriver, port) = chromedriver().await;
         let profile = tempfile::tempdir().expect("a profile directory");
         let args = [
