@@ -2,15 +2,13 @@
 
 import { api } from "/console/api.js";
 import { element, table } from "/console/dom.js";
+import {
+  assetsPage, attachmentsPage, auditPage, connectionsPage, eventsPage, exportsPage, importsPage, items, jobsPage, membersPage, orgPath, orgsPage, webhooksPage,
+} from "/console/manage.js";
 import { uploadPage } from "/console/upload.js";
 import { integrationSetup, newIntegration } from "/console/wizard.js";
 
-const org = (caller) => `/v1/orgs/${encodeURIComponent(caller.org_id)}`;
-const items = (value) => (Array.isArray(value) ? value : value && Array.isArray(value.items) ? value.items : []);
-
-async function list(path, columns) {
-  return [table(items(await api(path)), columns)];
-}
+const org = (caller) => orgPath(caller.org_id);
 
 export const pages = [
   {
@@ -27,11 +25,31 @@ export const pages = [
   },
   {
     path: "connections", title: "Connections", role: "member",
-    render: (caller) => list(`${org(caller)}/connections`, ["name", "platform", "host", "database", "schema"]),
+    render: connectionsPage,
+  },
+  {
+    path: "exports", title: "Exports", role: "member",
+    render: exportsPage,
+  },
+  {
+    path: "imports", title: "Imports", role: "member",
+    render: importsPage,
   },
   {
     path: "jobs", title: "Jobs", role: "member",
-    render: (caller) => list(`${org(caller)}/jobs`, ["id", "kind", "state", "created_at"]),
+    render: jobsPage,
+  },
+  {
+    path: "attachments", title: "Attachments", role: "member",
+    render: attachmentsPage,
+  },
+  {
+    path: "assets", title: "Assets", role: "member",
+    render: assetsPage,
+  },
+  {
+    path: "events", title: "Events", role: "member",
+    render: eventsPage,
   },
   {
     path: "integrations", title: "Integrations", role: "admin",
@@ -48,14 +66,18 @@ export const pages = [
   },
   {
     path: "members", title: "Members", role: "admin",
-    render: (caller) => list(`${org(caller)}/members`, ["id", "email", "role", "created_at"]),
+    render: membersPage,
   },
   {
     path: "audit", title: "Audit log", role: "admin",
-    render: (caller) => list(`${org(caller)}/audit`, ["at", "action", "outcome", "target"]),
+    render: auditPage,
+  },
+  {
+    path: "webhooks", title: "Webhooks", role: "admin",
+    render: webhooksPage,
   },
   {
     path: "orgs", title: "Organizations", role: "operator",
-    render: () => list("/v1/orgs", ["id", "name", "created_at"]),
+    render: orgsPage,
   },
 ];

@@ -2,8 +2,9 @@
 // shown beside its field), then the setup to apply on the customer's side (each artifact with copy and
 // download), then verification as a checklist with each failure's cause and fix, until the integration is active.
 
-import { api, ApiError } from "/console/api.js";
+import { api } from "/console/api.js";
 import { element, problem } from "/console/dom.js";
+import { clearErrors, showFieldError } from "/console/forms.js";
 
 // The credential modes per provider, with their fields (secret ones are never shown again once saved).
 const MODES = {
@@ -106,9 +107,7 @@ export function newIntegration(caller) {
   ]);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    for (const e of form.querySelectorAll(".field-error")) e.textContent = "";
-    for (const e of form.querySelectorAll("[aria-invalid]")) e.removeAttribute("aria-invalid");
-    top.replaceChildren();
+    clearErrors(form, top);
     try {
       const created = await api(`${org}/integrations`, { method: "POST", body: request(form) });
       location.hash = `#/integrations/${created.id}`;
@@ -117,22 +116,6 @@ export function newIntegration(caller) {
     }
   });
   return [form];
-}
-
-// A refusal beside the field it names (the API's `field`, e.g. `bucket`, `credentials.role_arn`), else on top.
-function showFieldError(form, top, error) {
-  const name = error instanceof ApiError ? error.field : "";
-  const slot = name && (form.querySelector(`[data-error-for="${name}"]`) || form.querySelector(`[data-error-for="${name.split(".")[0]}"]`));
-  if (slot) {
-    slot.textContent = error.message;
-    const input = form.querySelector(`[name="${name}"]`);
-    if (input) {
-      input.setAttribute("aria-invalid", "true");
-      input.focus();
-    }
-  } else {
-    top.replaceChildren(problem(error));
-  }
 }
 
 function download(name, text, type) {
@@ -226,6 +209,7 @@ export async function integrationSetup(caller, id) {
   });
   return [
     element("dl", { class: "facts" }, facts.flatMap(([k, v]) => [element("dt", {}, [k]), element("dd", {}, [v])])),
+    changes(base, integration),
     element("h2", {}, ["3. Apply the setup"]),
     ...(setup.notes || []).map((note) => element("p", { class: "note" }, [note])),
     element("div", { class: "actions" }, downloads),
@@ -234,6 +218,52 @@ export async function integrationSetup(caller, id) {
     verify,
     results,
   ];
+}
+
+// Later changes: the features and origins, a new
+// external id for an assume-role integration (pending until byob has used it), disable and enable.
+function changes(base, integration) {
+  const slot = element("div", { class: "change-result", "aria-live": "polite" });
+  const act = (label, id, path, body) => {
+    const b = element("button", { type: "button", id }, [label]);
+    b.addEventListener("click", async () => {
+      try {
+        const result = await api(`${base}/${path}`, { method: path ? "POST" : "PATCH", body });
+        slot.replaceChildren(element("p", { "data-testid": "change-done" }, [`Done: the integration is ${result.state || "changed"}.`]));
+      } catch (error) {
+        slot.replaceChildren(problem(error));
+      }
+    });
+    return b;
+  };
+  const features = FEATURES.map((f) => element("label", { class: "check" }, [
+    element("input", { type: "checkbox", name: `change-feature-${f}`, ...((integration.features || []).includes(f) ? { checked: true } : {}) }), ` ${f}`,
+  ]));
+  const origins = element("input", { id: "change-origins", value: (integration.allowed_origins || []).join(", "), "aria-label": "allowed origins" });
+  const save = element("button", { type: "button", id: "save-changes" }, ["Save features and origins"]);
+  save.addEventListener("click", async () => {
+    const body = {
+      features: FEATURES.filter((f) => features[FEATURES.indexOf(f)].querySelector("input").checked),
+      allowed_origins: origins.value.split(/[\s,]+/).filter(Boolean),
+    };
+    try {
+      const result = await api(base, { method: "PATCH", body });
+      slot.replaceChildren(element("p", { "data-testid": "change-done" }, [`Saved: it serves ${(result.features || []).join(", ") || "no feature"}; the integration is ${result.state}.`]));
+    } catch (error) {
+      slot.replaceChildren(problem(error));
+    }
+  });
+  const buttons = [
+    integration.state === "disabled" ? act("Enable", "enable-integration", "enable") : act("Disable", "disable-integration", "disable"),
+  ];
+  if (integration.credentials && integration.credentials.mode === "s3_assume_role") {
+    buttons.push(act("Rotate external id", "rotate-external-id", "external-id/rotate"), act("Promote the new external id", "promote-external-id", "external-id/promote"));
+  }
+  return element("details", { class: "changes" }, [
+    element("summary", {}, ["Change this integration"]),
+    element("fieldset", {}, [element("legend", {}, ["Features"]), ...features]), origins, save,
+    element("div", { class: "actions" }, buttons), slot,
+  ]);
 }
 
 async function fetchText(path) {

@@ -16,6 +16,10 @@ use byob_testkit::{
 };
 use serde_json::json;
 
+/// The pages every member of an org sees, in the navigation's order.
+const MEMBER_PAGES: [&str; 9] =
+    ["", "upload", "connections", "exports", "imports", "jobs", "attachments", "assets", "events"];
+
 async fn sign_in(browser: &Browser, token: &str) {
     browser.open_page("/console").await;
     browser.wait_for("#token").await.send_keys(token).await.unwrap();
@@ -59,7 +63,7 @@ async fn a_wrong_token_is_refused_and_members_do_not_reach_admin_pages() {
     assert_eq!(browser.all("#token").await.len(), 1, "still on the sign-in form");
 
     sign_in(&browser, &member).await;
-    assert_eq!(nav(&browser).await, ["", "upload", "connections", "jobs"], "a member's pages only");
+    assert_eq!(nav(&browser).await, MEMBER_PAGES, "a member's pages only");
     let who = browser.wait_for("#who").await.text().await.unwrap();
     assert!(who.starts_with("member of "), "{who}");
     browser.open_page("/console#/members").await;
@@ -78,10 +82,19 @@ async fn admins_see_their_org_and_the_operator_sees_orgs() {
     let browser = Browser::open(app.router.clone()).await;
 
     sign_in(&browser, &admin).await;
-    assert_eq!(nav(&browser).await, ["", "upload", "connections", "jobs", "integrations", "members", "audit"]);
+    let admin_pages: Vec<&str> =
+        MEMBER_PAGES.iter().chain(&["integrations", "members", "audit", "webhooks"]).copied().collect();
+    assert_eq!(nav(&browser).await, admin_pages);
     browser.wait_for("#nav a[data-page=members]").await.click().await.unwrap();
     let members = browser.wait_for("main table").await;
     assert!(members.text().await.unwrap().contains("admin"), "the members' roles are listed");
+
+    // An export's files, previewed before it exists.
+    browser.open_page("/console#/exports").await;
+    browser.wait_for("#create-export-format option[value=jsonl]").await.click().await.unwrap();
+    browser.wait_for("#preview-export").await.click().await.unwrap();
+    let paths = browser.wait_for("[data-testid=path-preview] li").await.text().await.unwrap();
+    assert!(paths.ends_with(".jsonl") || paths.contains(".jsonl"), "{paths}");
 
     browser.wait_for("#signout").await.click().await.unwrap();
     sign_in(&browser, OPERATOR_TOKEN).await;
@@ -197,6 +210,15 @@ async fn an_admin_sets_up_an_s3_bucket_through_the_wizard_until_it_is_active() {
     for (name, status) in checks(&browser).await {
         assert!(status == "passed" || status == "skipped", "{name}: {status}");
     }
+
+    // A later change of features.
+    browser.wait_for("details.changes summary").await.click().await.unwrap();
+    browser.wait_for("[name=change-feature-assets]").await.click().await.unwrap();
+    browser.wait_for("#save-changes").await.click().await.unwrap();
+    let saved = browser.wait_for("[data-testid=change-done]").await.text().await.unwrap();
+    assert!(saved.contains("it serves uploads;"), "{saved}");
+    let listed = app.call("GET", &format!("/v1/orgs/{org}/integrations"), Some(&admin), None).await;
+    assert_eq!(listed.body.to_string().matches("\"assets\"").count(), 0, "{:?}", listed.body);
     browser.close().await;
 }
 
@@ -271,5 +293,52 @@ async fn an_upload_from_an_origin_the_bucket_does_not_allow_names_cors_and_the_o
     choose_file(&browser, dir.path(), b"id,name\n1,one\n").await;
     let refused = browser.wait_for("[data-testid=problem]").await.text().await.unwrap();
     assert!(refused.contains("CORS") && refused.contains(&other), "{refused}");
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_operator_makes_an_org_and_its_first_admin_who_connects_a_database() {
+    let app = TestApp::sqlite().await;
+    let browser = Browser::open(app.router.clone()).await;
+    sign_in(&browser, OPERATOR_TOKEN).await;
+    browser.open_page("/console#/orgs").await;
+    fill(&browser, "#create-org-name", "Globex").await;
+    browser.wait_for("#create-org-submit").await.click().await.unwrap();
+    fill(&browser, "#first-admin-name", "Grace Hopper").await;
+    browser.wait_for("#first-admin-submit").await.click().await.unwrap();
+    let token = browser.wait_for("[data-testid=new-token]").await.text().await.unwrap();
+    assert!(token.starts_with("byob_"), "the token is shown once: {token}");
+
+    // The first admin signs in with it and connects the test PostgreSQL.
+    browser.wait_for("#signout").await.click().await.unwrap();
+    sign_in(&browser, &token).await;
+    browser.wait_for("#nav a[data-page=members]").await;
+    browser.open_page("/console#/connections").await;
+    let pg = url::Url::parse(&server_env("BYOB_TEST_POSTGRES_URL")).unwrap();
+    fill(&browser, "#create-connection-name", "warehouse").await;
+    fill(&browser, "#create-connection-host", "not a host!").await;
+    fill(&browser, "#create-connection-port", &pg.port().unwrap().to_string()).await;
+    fill(&browser, "#create-connection-database", pg.path().trim_start_matches('/')).await;
+    fill(&browser, "#create-connection-user", pg.username()).await;
+    browser.wait_for("#create-connection-tls option[value=disable]").await.click().await.unwrap();
+    browser.wait_for("#create-connection-submit").await.click().await.unwrap();
+    let refused = browser.wait_for("[data-error-for=host]:not(:empty)").await.text().await.unwrap();
+    assert!(refused.contains("host"), "{refused}");
+    fill(&browser, "#create-connection-host", pg.host_str().unwrap()).await;
+    browser.wait_for("#create-connection-submit").await.click().await.unwrap();
+    browser.wait_for("[data-test-connection=warehouse]").await.click().await.unwrap();
+    let tested = browser.wait_for("[data-testid=connection-test]").await;
+    assert_eq!(tested.attr("data-ok").await.unwrap().as_deref(), Some("true"), "{}", tested.text().await.unwrap());
+
+    // The audit log, filtered to the connection's creation.
+    browser.open_page("/console#/audit").await;
+    fill(&browser, "#audit-action", "connection.create").await;
+    browser.wait_for("#audit-filters button").await.click().await.unwrap();
+    browser.wait_for("#audit-list[data-query='action=connection.create'] table").await;
+    let cells = browser.all("#audit-list tbody tr td:nth-child(2)").await;
+    assert!(!cells.is_empty(), "the connection's creation is in the log");
+    for cell in cells {
+        assert_eq!(cell.text().await.unwrap(), "connection.create");
+    }
     browser.close().await;
 }
