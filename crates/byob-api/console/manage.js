@@ -27,8 +27,30 @@ function tokenButton(org, member, slot) {
   });
 }
 
+// A member's tokens (never their values), each with Revoke.
+function tokensButton(org, member, slot) {
+  return button("Tokens", { "data-tokens": member.id }, async () => {
+    const show = async () => {
+      const tokens = items(await api(`${orgPath(org)}/members/${member.id}/tokens`)).map((t) => ({
+        ...t,
+        revoke: t.revoked_at ? "revoked" : button("Revoke", { "data-revoke-token": t.id }, async () => {
+          try {
+            await api(`${orgPath(org)}/members/${member.id}/tokens/${t.id}`, { method: "DELETE" });
+            await show();
+          } catch (error) {
+            slot.replaceChildren(problem(error));
+          }
+        }),
+      }));
+      slot.replaceChildren(element("h2", {}, [`Tokens of ${member.name}`]),
+        table(tokens, ["name", "prefix", "created_at", "expires_at", "last_used_at", "revoke"]));
+    };
+    await show().catch((error) => slot.replaceChildren(problem(error)));
+  });
+}
+
 function memberRows(org, members, slot) {
-  return members.map((m) => ({ ...m, token: tokenButton(org, m, slot) }));
+  return members.map((m) => ({ ...m, token: tokenButton(org, m, slot), tokens: tokensButton(org, m, slot) }));
 }
 
 const ROLES = [["member", "member"], ["admin", "admin"]];
@@ -37,7 +59,7 @@ export async function membersPage(caller) {
   const org = caller.org_id;
   const slot = element("div", { class: "token-slot" });
   const list = element("div");
-  const refresh = async () => list.replaceChildren(table(memberRows(org, items(await api(`${orgPath(org)}/members`)), slot), ["id", "name", "email", "role", "token"]));
+  const refresh = async () => list.replaceChildren(table(memberRows(org, items(await api(`${orgPath(org)}/members`)), slot), ["id", "name", "email", "role", "token", "tokens"]));
   await refresh();
   const form = apiForm({
     id: "add-member", submit: "Add member", action: `${orgPath(org)}/members`,
@@ -206,6 +228,19 @@ export async function eventsPage(caller) {
   return [table(items(await api(`${orgPath(caller.org_id)}/events`)), ["id", "type", "created_at", "data"])];
 }
 
+// Pause or resume a scheduled export or import.
+function pauseButton(path, item, slot) {
+  const paused = item.paused || item.state === "paused";
+  return button(paused ? "Resume" : "Pause", { "data-schedule": item.id }, async () => {
+    try {
+      await api(`${path}/${paused ? "resume" : "pause"}`, { method: "POST" });
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (error) {
+      slot.replaceChildren(problem(error));
+    }
+  });
+}
+
 const FORMATS = ["csv", "jsonl", "parquet"].map((f) => [f, f]);
 
 // The export the form describes: `table` or `query`, and a schedule when a cron is given.
@@ -226,7 +261,7 @@ function exportForm(org, refresh) {
       { name: "table", label: "Table (or give a query)" }, { name: "query", label: "Query (SELECT …)", kind: "textarea" },
       { name: "format", label: "Format", kind: "select", options: FORMATS },
       { name: "integration", label: "Integration (default: the one serving exports)" },
-      { name: "path_template", label: "Path template (default by format)", placeholder: "exports/{export}/{date}/{run}/part-{n}.csv" },
+      { name: "path_template", label: "Path template (default by format)", placeholder: "exports/{{export}}/{{date}}/{{run_id}}/part-{{part}}.csv" },
       { name: "cron", label: "Schedule: cron with seconds (optional)", placeholder: "0 0 6 * * *" },
       { name: "timezone", label: "Schedule: time zone", placeholder: "Europe/Berlin" },
     ],
@@ -269,6 +304,7 @@ export async function exportsPage(caller) {
       }
     }),
     runs: button("Runs", { "data-export-runs": e.id }, () => showRuns(e).catch((error) => detail.replaceChildren(problem(error)))),
+    schedule: e.schedule ? pauseButton(`${orgPath(org)}/exports/${e.id}`, e, detail) : "",
   }));
   const list = element("div", {}, [table(rows, ["id", "name", "connection", "format", "schedule", "run", "runs"])]);
   const refresh = async () => { location.hash = "#/exports"; window.dispatchEvent(new HashChangeEvent("hashchange")); };
@@ -280,6 +316,7 @@ export async function importsPage(caller) {
   const detail = element("div", { class: "import-resolve", "aria-live": "polite" });
   const rows = items(await api(`${orgPath(org)}/imports`)).map((i) => ({
     ...i,
+    pause: i.schedule ? pauseButton(`${orgPath(org)}/imports/${i.id}`, i, detail) : "",
     resolve: button("What would it import?", { "data-resolve-import": i.id }, async () => {
       try {
         const resolved = await api(`${orgPath(org)}/imports/${i.id}/resolve`);
@@ -291,5 +328,5 @@ export async function importsPage(caller) {
       }
     }),
   }));
-  return [table(rows, ["id", "name", "connection", "table", "schedule", "resolve"]), detail];
+  return [table(rows, ["id", "name", "connection", "table", "schedule", "pause", "resolve"]), detail];
 }

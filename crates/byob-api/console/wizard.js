@@ -199,6 +199,8 @@ export async function integrationSetup(caller, id) {
       verify.disabled = false;
     }
   });
+  const whole = element("button", { type: "button", "data-download-format": "json" }, ["Download JSON"]);
+  whole.addEventListener("click", () => download("setup.json", JSON.stringify(setup, null, 2), "application/json"));
   const downloads = ["terraform", "cli"].map((format) => {
     const button = element("button", { type: "button", "data-download-format": format }, [format === "terraform" ? "Download Terraform" : "Download CLI script"]);
     button.addEventListener("click", async () => {
@@ -212,7 +214,7 @@ export async function integrationSetup(caller, id) {
     changes(base, integration),
     element("h2", {}, ["3. Apply the setup"]),
     ...(setup.notes || []).map((note) => element("p", { class: "note" }, [note])),
-    element("div", { class: "actions" }, downloads),
+    element("div", { class: "actions" }, [whole, ...downloads]),
     ...setup.artifacts.map(artifactView),
     element("h2", {}, ["4. Verify"]),
     verify,

@@ -94,7 +94,12 @@ async fn admins_see_their_org_and_the_operator_sees_orgs() {
     browser.wait_for("#create-export-format option[value=jsonl]").await.click().await.unwrap();
     browser.wait_for("#preview-export").await.click().await.unwrap();
     let paths = browser.wait_for("[data-testid=path-preview] li").await.text().await.unwrap();
-    assert!(paths.ends_with(".jsonl") || paths.contains(".jsonl"), "{paths}");
+    assert!(paths.contains(".jsonl"), "{paths}");
+    // A refusal shows the API's detail and the request id to quote.
+    fill(&browser, "#create-export-path_template", "exports/{nope}.jsonl").await;
+    browser.wait_for("#preview-export").await.click().await.unwrap();
+    let refused = browser.wait_for("[data-testid=path-preview] [data-testid=problem]").await.text().await.unwrap();
+    assert!(refused.contains("`path_template`") && refused.contains("request id req_"), "{refused}");
 
     browser.wait_for("#signout").await.click().await.unwrap();
     sign_in(&browser, OPERATOR_TOKEN).await;
@@ -250,14 +255,33 @@ async fn choose_file(browser: &Browser, dir: &std::path::Path, bytes: &[u8]) {
     browser.wait_for("#file").await.send_keys(path.to_str().unwrap()).await.unwrap();
 }
 
+/// Drops `bytes` as a file on the upload page, as a drag from the desktop does: WebDriver can only type a file's
+/// path into a file input, so an input of the test's own holds the file, and the page receives a `drop` event
+/// carrying it — the page's own drop handler starts the upload.
+async fn drop_file(browser: &Browser, dir: &std::path::Path, bytes: &[u8]) {
+    let path = dir.join("sales.csv");
+    std::fs::write(&path, bytes).unwrap();
+    browser.open_page("/console#/upload").await;
+    browser.wait_for("#drop").await;
+    let make =
+        "const i = document.createElement('input'); i.type = 'file'; i.id = 'drag-source'; document.body.append(i);";
+    browser.driver.execute(make, vec![]).await.unwrap();
+    browser.wait_for("#drag-source").await.send_keys(path.to_str().unwrap()).await.unwrap();
+    let drop = "const file = document.getElementById('drag-source').files[0]; const data = new DataTransfer(); \
+                data.items.add(file); const zone = document.getElementById('drop'); \
+                for (const type of ['dragenter', 'dragover', 'drop']) { zone.dispatchEvent(new DragEvent(type, \
+                { dataTransfer: data, bubbles: true, cancelable: true })); }";
+    browser.driver.execute(drop, vec![]).await.unwrap();
+}
+
 #[tokio::test]
-async fn a_member_uploads_twenty_megabytes_straight_to_the_bucket_and_loads_them() {
+async fn a_member_drops_twenty_megabytes_that_go_straight_to_the_bucket_and_loads_them() {
     let (app, org, member, base, received) = upload_env().await;
     let browser = Browser::at(base).await;
     sign_in(&browser, &member).await;
     let dir = tempfile::tempdir().unwrap();
     let (bytes, checksum) = sample_csv(20 * 1024 * 1024);
-    choose_file(&browser, dir.path(), &bytes).await;
+    drop_file(&browser, dir.path(), &bytes).await;
 
     browser.wait_for("progress[data-percent='100']").await;
     let dialect = browser.wait_for("[data-testid=dialect]").await.text().await.unwrap();

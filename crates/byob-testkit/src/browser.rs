@@ -65,26 +65,44 @@ async fn serve_plain(router: axum::Router) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Starts chromedriver on a port it picks and returns it with that port (read from what it prints).
+/// Starts chromedriver on a port it picks and returns it with that port (read from what it prints). A
+/// chromedriver that exits before saying its port is started again (twice at most), and what it said is kept
+/// for the failure's message.
 async fn chromedriver() -> (Child, u16) {
-    let mut child = Command::new(server_env("BYOB_TEST_CHROMEDRIVER"))
-        .arg("--port=0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("chromedriver starts");
-    let stdout = child.stdout.take().expect("its output");
-    let mut lines = BufReader::new(stdout).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        // "ChromeDriver was started successfully on port 40123." (its first line says "on port 0")
-        if let Some(rest) = line.split("started successfully on port ").nth(1) {
-            let port = rest.trim_end_matches('.').trim().parse().expect("a port number");
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, port);
+    let mut said = Vec::new();
+    for _ in 0..3 {
+        let mut child = Command::new(server_env("BYOB_TEST_CHROMEDRIVER"))
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let stdout = child.stdout.take().expect("its output");
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            // "ChromeDriver was started successfully on port 40123." (its first line says "on port 0")
+            if let Some(rest) = line.split("started successfully on port ").nth(1) {
+                let port = rest.trim_end_matches('.').trim().parse().expect("a port number");
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                if let Some(stderr) = child.stderr.take() {
+                    let mut errors = BufReader::new(stderr).lines();
+                    tokio::spawn(async move { while let Ok(Some(_)) = errors.next_line().await {} });
+                }
+                return (child, port);
+            }
+            said.push(line);
         }
+        if let Some(stderr) = child.stderr.take() {
+            let mut errors = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = errors.next_line().await {
+                said.push(line);
+            }
+        }
+        let status = child.wait().await;
+        said.push(format!("(chromedriver ended: {status:?})"));
     }
-    panic!("chromedriver said no port");
+    panic!("chromedriver said no port:\n{}", said.join("\n"));
 }
 
 impl Browser {
@@ -113,11 +131,14 @@ impl Browser {
         let mut capabilities = serde_json::Map::new();
         capabilities
             .insert("goog:chromeOptions".into(), json!({ "binary": server_env("BYOB_TEST_CHROMIUM"), "args": args }));
-        let driver = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("a browser session");
+        // A browser that fails to start is started once more, and the second failure is the test's.
+        let url = format!("http://127.0.0.1:{port}");
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities);
+        let driver = match builder.connect(&url).await {
+            Ok(driver) => driver,
+            Err(_) => builder.connect(&url).await.expect("a browser session"),
+        };
         Self { driver, base, _chromedriver: chromedriver, _profile: profile }
     }
 
