@@ -320,13 +320,39 @@ export async function importsPage(caller) {
     resolve: button("What would it import?", { "data-resolve-import": i.id }, async () => {
       try {
         const resolved = await api(`${orgPath(org)}/imports/${i.id}/resolve`);
-        const files = items(resolved.files || resolved);
-        detail.replaceChildren(element("p", {}, [`Would import ${files.length} file${files.length === 1 ? "" : "s"}:`]),
-          table(files, ["key", "size", "last_modified"]));
+        const chosen = resolved.chosen;
+        const said = chosen
+          ? `Would import ${chosen.key} (${chosen.size} bytes)${resolved.already_loaded ? ", but it is the file loaded last, so a run skips it" : ""}: ${resolved.reason}`
+          : `Would import nothing: ${resolved.reason}`;
+        detail.replaceChildren(element("p", { "data-testid": "would-import" }, [said]),
+          ...(resolved.rejected && resolved.rejected.length
+            ? [element("p", {}, [`Passed over (${resolved.rejected_total}):`]), table(resolved.rejected, ["key", "reason"])]
+            : []));
       } catch (error) {
         detail.replaceChildren(problem(error));
       }
     }),
   }));
-  return [table(rows, ["id", "name", "connection", "table", "schedule", "pause", "resolve"]), detail];
+  const form = apiForm({
+    id: "create-import", submit: "Create import", action: `${orgPath(org)}/imports`,
+    fields: [
+      { name: "name", label: "Name (optional)" }, { name: "integration", label: "Integration holding the files" },
+      { name: "source_mode", label: "Which file", kind: "select", options: [["fixed", "one fixed path"], ["latest", "the latest matching a pattern"]] },
+      { name: "path", label: "Path or pattern under the prefix", placeholder: "drops/orders-{{date}}.csv" },
+      { name: "connection", label: "Connection", placeholder: "local" }, { name: "table", label: "Table" },
+      { name: "load_mode", label: "Load mode", kind: "select", options: [["append", "append"], ["replace", "replace"], ["create", "create"]] },
+      { name: "cron", label: "Schedule: cron with seconds (optional)", placeholder: "0 0 6 * * *" },
+      { name: "timezone", label: "Schedule: time zone", placeholder: "UTC" },
+    ],
+    // The form's flat fields as the API's request: the source by its mode, the load's options, the schedule.
+    body: (v) => {
+      const source = v.source_mode === "latest" ? { mode: "latest", pattern: v.path } : { mode: "fixed", path: v.path };
+      const body = { name: v.name, integration: v.integration, source, connection: v.connection, table: v.table, load: { mode: v.load_mode } };
+      if (v.cron) body.schedule = { cron: v.cron, timezone: v.timezone || "UTC" };
+      return body;
+    },
+    done: async () => window.dispatchEvent(new HashChangeEvent("hashchange")),
+  });
+  return [table(rows, ["id", "name", "connection", "table", "schedule", "pause", "resolve"]), detail,
+    element("h2", {}, ["Create an import"]), form];
 }

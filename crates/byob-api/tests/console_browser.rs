@@ -11,6 +11,7 @@ use byob_testkit::{
     app::OPERATOR_TOKEN,
     browser::{Browser, serve_counting},
     buckets::{create_s3_bucket, s3_admin, s3_block_public_access, s3_expire, unique_name},
+    integrations::{Access, integration_body},
     server_env,
     uploads::{create_integration, moto_uploads_integration, sample_csv, sqlite_sample_checksum},
 };
@@ -364,5 +365,33 @@ async fn the_operator_makes_an_org_and_its_first_admin_who_connects_a_database()
     for cell in cells {
         assert_eq!(cell.text().await.unwrap(), "connection.create");
     }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_creates_an_import_and_sees_what_it_would_import() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (_, admin) = app.member_with_token(&org, Role::Admin).await;
+    let bucket = unique_name("console-imp");
+    create_s3_bucket(&bucket).await;
+    create_integration(&app, &org, integration_body(Access::Moto, "drops", &bucket, "byob", &["imports"])).await;
+    let s3 = s3_admin(&server_env("BYOB_TEST_S3_ENDPOINT"), "us-east-1");
+    let body = aws_sdk_s3::primitives::ByteStream::from_static(b"id,name\n1,one\n");
+    s3.put_object().bucket(&bucket).key("byob/drops/orders.csv").body(body).send().await.unwrap();
+
+    let browser = Browser::open(app.router.clone()).await;
+    sign_in(&browser, &admin).await;
+    browser.open_page("/console#/imports").await;
+    fill(&browser, "#create-import-name", "orders").await;
+    fill(&browser, "#create-import-integration", "drops").await;
+    fill(&browser, "#create-import-path", "drops/orders.csv").await;
+    fill(&browser, "#create-import-connection", "local").await;
+    fill(&browser, "#create-import-table", "orders").await;
+    browser.wait_for("#create-import-load_mode option[value=create]").await.click().await.unwrap();
+    browser.wait_for("#create-import-submit").await.click().await.unwrap();
+    browser.wait_for("[data-resolve-import]").await.click().await.unwrap();
+    let would = browser.wait_for("[data-testid=would-import]").await.text().await.unwrap();
+    assert!(would.starts_with("Would import drops/orders.csv (14 bytes): "), "{would}");
     browser.close().await;
 }
