@@ -99,6 +99,45 @@ export async function orgsPage() {
 const PLATFORMS = ["postgres", "mysql", "snowflake", "redshift", "databricks", "trino", "bigquery", "sqlserver"].map((p) => [p, p]);
 const TLS = ["prefer", "require", "verify-full", "verify-ca", "disable"].map((t) => [t, t]);
 
+const SCOPES = [["none", "none"], ["byob", "tables byob created"], ["any", "any table"]];
+
+// What members may do through a connection, edited in place (admins).
+function accessButton(org, connection, slot, refresh) {
+  return button("Member access", { "data-access": connection.name }, () => {
+    const a = connection.member_access;
+    // Controls are named `access-…`: a form's controls become its properties, and one named `append` would
+    // hide the form's own `append()`.
+    const check = (name, label) => element("label", { class: "check" }, [
+      element("input", { type: "checkbox", name: `access-${name}`, ...(a[name] ? { checked: true } : {}) }), ` ${label}`]);
+    const scope = (name, label) => element("label", {}, [`${label} `, element("select", { name: `access-${name}` },
+      SCOPES.map(([v, l]) => element("option", { value: v, ...(a[name] === v ? { selected: true } : {}) }, [l])))]);
+    const form = element("form", { class: "wizard", id: "member-access" }, [
+      element("h2", {}, [`What members may do through ${connection.name}`]),
+      check("create_tables", "create tables"), scope("append", "append to"), scope("replace", "replace"),
+      check("export_tables", "export tables"), check("run_queries", "run their own SQL"),
+      element("label", {}, ["Only in schema ", element("input", { name: "access-schema", value: a.schema || "" })]),
+      element("button", { type: "submit", id: "member-access-submit" }, ["Save"]),
+    ]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const value = (name) => form.querySelector(`[name="access-${name}"]`);
+      const member_access = {
+        create_tables: value("create_tables").checked, append: value("append").value, replace: value("replace").value,
+        export_tables: value("export_tables").checked, run_queries: value("run_queries").checked,
+        schema: value("schema").value.trim() || null,
+      };
+      try {
+        await api(`${orgPath(org)}/connections/${encodeURIComponent(connection.name)}`, { method: "PATCH", body: { member_access } });
+        slot.replaceChildren(element("p", { "data-testid": "access-saved" }, [`Saved what members may do through ${connection.name}.`]));
+        await refresh();
+      } catch (error) {
+        form.append(problem(error));
+      }
+    });
+    slot.replaceChildren(form);
+  });
+}
+
 export async function connectionsPage(caller) {
   const org = caller.org_id;
   const results = element("div", { class: "test-results", "aria-live": "polite" });
@@ -106,6 +145,7 @@ export async function connectionsPage(caller) {
   const refresh = async () => {
     const rows = items(await api(`${orgPath(org)}/connections`)).map((c) => ({
       ...c,
+      access: caller.role === "admin" && c.member_access ? accessButton(org, c, results, refresh) : "",
       test: button("Test", { "data-test-connection": c.name }, async () => {
         results.replaceChildren(element("p", {}, [`Testing ${c.name}…`]));
         try {
@@ -118,7 +158,7 @@ export async function connectionsPage(caller) {
         }
       }),
     }));
-    list.replaceChildren(table(rows, ["name", "platform", "host", "database", "schema", "test"]));
+    list.replaceChildren(table(rows, ["name", "platform", "host", "database", "schema", "test", "access"]));
   };
   await refresh();
   const content = [list, results];
@@ -213,7 +253,15 @@ export async function webhooksPage(caller) {
         element("code", { "data-testid": "webhook-secret" }, [created.secret]));
     },
   });
-  return [table(rows, ["id", "url", "event_types", "deliveries"]), log, element("h2", {}, ["Add a webhook"]), form, secret];
+  const test = button("Send a test event", { id: "test-webhooks" }, async () => {
+    try {
+      const event = await api(`${orgPath(org)}/webhooks/test`, { method: "POST" });
+      log.replaceChildren(element("p", { "data-testid": "test-event" }, [`Queued ${event.type} (${event.id}) for every webhook; its deliveries show in each log.`]));
+    } catch (error) {
+      log.replaceChildren(problem(error));
+    }
+  });
+  return [table(rows, ["id", "url", "event_types", "deliveries"]), test, log, element("h2", {}, ["Add a webhook"]), form, secret];
 }
 
 export async function attachmentsPage(caller) {
@@ -225,7 +273,7 @@ export async function assetsPage(caller) {
 }
 
 export async function eventsPage(caller) {
-  return [table(items(await api(`${orgPath(caller.org_id)}/events`)), ["id", "type", "created_at", "data"])];
+  return [table(items(await api(`${orgPath(caller.org_id)}/events`)), ["id", "type", "occurred_at", "payload"])];
 }
 
 // Pause or resume a scheduled export or import.

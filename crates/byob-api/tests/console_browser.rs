@@ -355,6 +355,18 @@ async fn the_operator_makes_an_org_and_its_first_admin_who_connects_a_database()
     let tested = browser.wait_for("[data-testid=connection-test]").await;
     assert_eq!(tested.attr("data-ok").await.unwrap().as_deref(), Some("true"), "{}", tested.text().await.unwrap());
 
+    // What members may do through it: their own SQL too.
+    browser.wait_for("[data-access=warehouse]").await.click().await.unwrap();
+    browser.wait_for("#member-access [name=access-run_queries]").await.click().await.unwrap();
+    browser.wait_for("#member-access-submit").await.click().await.unwrap();
+    browser.wait_for("[data-testid=access-saved]").await;
+
+    // A test event for the webhooks.
+    browser.open_page("/console#/webhooks").await;
+    browser.wait_for("#test-webhooks").await.click().await.unwrap();
+    let queued = browser.wait_for("[data-testid=test-event]").await.text().await.unwrap();
+    assert!(queued.starts_with("Queued "), "{queued}");
+
     // The audit log, filtered to the connection's creation.
     browser.open_page("/console#/audit").await;
     fill(&browser, "#audit-action", "connection.create").await;
@@ -365,6 +377,10 @@ async fn the_operator_makes_an_org_and_its_first_admin_who_connects_a_database()
     for cell in cells {
         assert_eq!(cell.text().await.unwrap(), "connection.create");
     }
+    let orgs = app.call("GET", "/v1/orgs", Some(OPERATOR_TOKEN), None).await;
+    let org = orgs.body["items"].as_array().or(orgs.body.as_array()).unwrap()[0]["id"].as_str().unwrap().to_string();
+    let connection = app.call("GET", &format!("/v1/orgs/{org}/connections/warehouse"), Some(&token), None).await;
+    assert_eq!(connection.body["member_access"]["run_queries"], true, "{:?}", connection.body);
     browser.close().await;
 }
 
