@@ -3,7 +3,7 @@
 // expire), the upload completed with every part's ETag; then the preview — delimiter, header, columns with
 // editable names and types — and a load into a connection, followed to its end.
 
-import { api, ApiError } from "/console/api.js";
+import { api } from "/console/api.js";
 import { element, problem, table } from "/console/dom.js";
 
 const PARALLEL = 4;
@@ -17,11 +17,11 @@ const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function corsError(url) {
   const target = new URL(url, location.href);
   if (target.origin === location.origin) return new Error("The upload could not reach byob; try again.");
-  return new Error(
+  return Object.assign(new Error(
     `The bucket (${target.origin}) did not accept the upload from this page: its CORS rules must allow PUT from ` +
     `${location.origin} and expose ETag. Add ${location.origin} to the integration's allowed origins and apply its ` +
     "`cors` setup artifact, then verify the integration.",
-  );
+  ), { crossOrigin: true });
 }
 
 // One part, by XMLHttpRequest for its progress events; resolves with the part's ETag.
@@ -41,7 +41,7 @@ function sendPart(part, blob, onProgress) {
         reject(error);
       }
     };
-    xhr.onerror = () => reject(Object.assign(corsError(part.url), { network: true }));
+    xhr.onerror = () => reject(corsError(part.url));
     xhr.send(blob);
   });
 }
@@ -69,7 +69,7 @@ async function uploadFile(org, file, progress) {
       } catch (error) {
         sent.set(part.part_number, 0);
         // A cross-origin refusal does not get better by trying again; anything else is retried.
-        if (attempt >= ATTEMPTS || (error.network && new URL(part.url, location.href).origin !== location.origin && attempt >= 2)) throw error;
+        if (attempt >= ATTEMPTS || (error.crossOrigin && attempt >= 2)) throw error;
         if (error.status === 403) {
           const fresh = await api(`${org}/uploads/${id}/parts`, { method: "POST", body: { part_numbers: [part.part_number] } });
           const renewed = (fresh.parts || []).find((p) => p.part_number === part.part_number);
@@ -173,7 +173,7 @@ export async function uploadPage(caller) {
             "Job ", element("strong", { "data-testid": "job-state" }, [j.state]),
             j.result && j.result.rows_loaded !== undefined ? ` — ${j.result.rows_loaded} rows loaded` : "",
           ])));
-          if (finished.state !== "succeeded" && finished.error) outcome.append(problem(new ApiError(422, { detail: finished.error.message }, "")));
+          if (finished.state !== "succeeded" && finished.error) outcome.append(problem(new Error(finished.error.message)));
         } catch (error) {
           outcome.replaceChildren(problem(error));
         } finally {

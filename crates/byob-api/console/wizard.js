@@ -204,7 +204,8 @@ export async function integrationSetup(caller, id) {
   const downloads = ["terraform", "cli"].map((format) => {
     const button = element("button", { type: "button", "data-download-format": format }, [format === "terraform" ? "Download Terraform" : "Download CLI script"]);
     button.addEventListener("click", async () => {
-      const text = await fetchText(`${base}/setup?format=${format}`);
+      // Terraform and the CLI script come as text, which `api` returns as it is.
+      const text = await api(`${base}/setup?format=${format}`);
       download(format === "terraform" ? "main.tf" : "setup.sh", text, "text/plain");
     });
     return button;
@@ -226,11 +227,11 @@ export async function integrationSetup(caller, id) {
 // external id for an assume-role integration (pending until byob has used it), disable and enable.
 function changes(base, integration) {
   const slot = element("div", { class: "change-result", "aria-live": "polite" });
-  const act = (label, id, path, body) => {
+  const act = (label, id, path) => {
     const b = element("button", { type: "button", id }, [label]);
     b.addEventListener("click", async () => {
       try {
-        const result = await api(`${base}/${path}`, { method: path ? "POST" : "PATCH", body });
+        const result = await api(`${base}/${path}`, { method: "POST" });
         slot.replaceChildren(element("p", { "data-testid": "change-done" }, [`Done: the integration is ${result.state || "changed"}.`]));
       } catch (error) {
         slot.replaceChildren(problem(error));
@@ -266,9 +267,4 @@ function changes(base, integration) {
     element("fieldset", {}, [element("legend", {}, ["Features"]), ...features]), origins, save,
     element("div", { class: "actions" }, buttons), slot,
   ]);
-}
-
-async function fetchText(path) {
-  const value = await api(path);
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }

@@ -120,6 +120,18 @@ pub enum Credentials {
 }
 
 impl Credentials {
+    /// The Azure storage account the credentials name (every Azure mode names one).
+    #[must_use]
+    pub fn azure_account(&self) -> Option<&str> {
+        match self {
+            Self::AzureSas { account, .. }
+            | Self::AzureSharedKey { account, .. }
+            | Self::AzureServicePrincipal { account, .. }
+            | Self::AzureBroker { account, .. } => Some(account),
+            _ => None,
+        }
+    }
+
     #[must_use]
     pub fn mode(&self) -> &'static str {
         match self {

@@ -28,7 +28,10 @@ pub struct Browser {
 
 /// Serves `router` on a loopback port for as long as the test runs; returns its base URL.
 pub async fn serve(router: axum::Router) -> String {
-    serve_counting(router).await.0
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    format!("http://127.0.0.1:{port}")
 }
 
 /// [`serve`], also counting the request body bytes byob received (from `Content-Length`), to show that a
@@ -55,14 +58,7 @@ pub async fn serve_counting(router: axum::Router) -> (String, std::sync::Arc<std
             }
         },
     ));
-    (serve_plain(router).await, received)
-}
-
-async fn serve_plain(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-    let port = listener.local_addr().expect("its address").port();
-    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
-    format!("http://127.0.0.1:{port}")
+    (serve(router).await, received)
 }
 
 /// Starts chromedriver on a port it picks and returns it with that port (read from what it prints). A

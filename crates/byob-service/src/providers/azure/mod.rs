@@ -60,13 +60,7 @@ impl StorageProvider for Azure {
     /// `azure://ACCOUNT.blob.core.windows.net/CONTAINER/KEY`: what Snowflake reads (Databricks and Trino write
     /// it as `abfss://…`).
     fn object_url(&self, i: &Integration, key: &str) -> Option<String> {
-        let account = match &i.credentials {
-            Credentials::AzureSharedKey { account, .. }
-            | Credentials::AzureSas { account, .. }
-            | Credentials::AzureServicePrincipal { account, .. }
-            | Credentials::AzureBroker { account, .. } => account,
-            _ => return None,
-        };
+        let account = i.credentials.azure_account()?;
         Some(format!("azure://{account}.blob.core.windows.net/{}/{key}", i.bucket))
     }
     /// A SAS for exactly the staged blob, read only, for 15 minutes (or the operator's shorter limit on presigned

@@ -13,13 +13,7 @@ use crate::artifacts::{
 pub(crate) struct AzureSetup;
 
 fn account(spec: &Spec<'_>) -> String {
-    match &spec.integration.credentials {
-        Credentials::AzureSas { account, .. }
-        | Credentials::AzureSharedKey { account, .. }
-        | Credentials::AzureServicePrincipal { account, .. }
-        | Credentials::AzureBroker { account, .. } => account.clone(),
-        _ => "<storage account>".into(),
-    }
+    spec.integration.credentials.azure_account().unwrap_or("<storage account>").to_string()
 }
 
 fn container_scope(spec: &Spec<'_>) -> String {
