@@ -137,6 +137,14 @@ install() {
     apt-get update -qq >&2
     apt-get install -y -qq chromium chromium-driver >&2
   fi
+  # OpenSSH's server, the bastion of the SSH-tunnel tests (run unprivileged on loopback with the test's own host
+  # key and authorized_keys; the package's own service is not used).
+  if [ ! -x /usr/sbin/sshd ]; then
+    log "installing OpenSSH's server from Debian's packages (the SSH-tunnel tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq openssh-server >&2
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked >&2
@@ -265,6 +273,7 @@ export BYOB_TEST_SCHEMATHESIS=$TOOLS/schemathesis/bin/schemathesis
 export BYOB_TEST_PYTHON=$TOOLS/readers/bin/python
 export BYOB_TEST_CHROMIUM=$(command -v chromium)
 export BYOB_TEST_CHROMEDRIVER=$(command -v chromedriver)
+export BYOB_TEST_SSHD=/usr/sbin/sshd
 ENV
   log "started; environment in $RUN/env"
   cat "$RUN/env"

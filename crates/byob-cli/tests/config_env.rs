@@ -100,6 +100,7 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
                 Some(Array(vec![Str("10.0.0.0/8".into()), Str("127.0.0.0/8".into())])),
             ),
         ),
+        ("network.dns_servers", ("[\"127.0.0.1:5353\"]", Some(Array(vec![Str("127.0.0.1:5353".into())])))),
     ])
 }
 

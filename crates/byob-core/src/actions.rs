@@ -36,7 +36,9 @@ actions! {
     CONNECTION_CREATE = "connection.create";
     CONNECTION_DELETE = "connection.delete";
     CONNECTION_TEST = "connection.test";
+    CONNECTION_TRUST_HOST_KEY = "connection.trust_host_key";
     CONNECTION_UPDATE = "connection.update";
+    CONNECTION_VERIFY = "connection.verify";
     EXPORT_ACK = "export.ack";
     EXPORT_CREATE = "export.create";
     EXPORT_DELETE = "export.delete";

@@ -85,6 +85,8 @@ error_codes! {
     ASSET_REPORT_NOT_FOUND = "asset-report-not-found", 404;
     /// An integration never verified has no latest report.
     VERIFICATION_OF_INTEGRATION_NOT_FOUND = "verification-of-integration-not-found", 404;
+    /// A connection never verified has no report.
+    CONNECTION_REPORT_NOT_FOUND = "connection-report-not-found", 404;
     // The state of things.
     CONFLICT = "conflict", 409;
     LAST_ADMIN = "last-admin", 409;
@@ -103,6 +105,10 @@ error_codes! {
     QUOTA_EXCEEDED = "quota-exceeded", 429;
     CONNECTION_ACCESS_DENIED = "connection-access-denied", 403;
     CONNECTION_BUILTIN = "connection-builtin", 409;
+    /// A host key to confirm on a connection that has no SSH bastion.
+    CONNECTION_NOT_SSH = "connection-not-ssh", 409;
+    /// The bastion offers another host key than the one an admin asked to confirm.
+    SSH_HOST_KEY_MISMATCH = "ssh-host-key-mismatch", 409;
     CONNECTION_FAILED = "connection-failed", 502;
     PLATFORM_UNSUPPORTED = "platform-unsupported", 409;
     TABLE_EXISTS = "table-exists", 409;

@@ -609,6 +609,10 @@ pub struct NetworkConfig {
     /// Default none: loopback, private, link-local (cloud metadata) and other non-public addresses are refused.
     /// Env `BYOB_NETWORK__ALLOWED_PRIVATE_RANGES`.
     pub allowed_private_ranges: Vec<String>,
+    /// DNS servers (`ip` or `ip:port`) byob asks for every tenant-named host instead of the system's resolver:
+    /// a private zone (private-link names) the host's resolver does not serve. Default none: the system's.
+    /// Env `BYOB_NETWORK__DNS_SERVERS`.
+    pub dns_servers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -426,6 +426,9 @@ pub struct Connection {
     /// Unique in the org; how members name the connection (`byob upload … --load-into NAME.TABLE`).
     pub name: String,
     pub platform: Platform,
+    /// How byob reaches the platform (default `public`).
+    #[serde(default)]
+    pub network: crate::network::Network,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

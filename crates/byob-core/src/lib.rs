@@ -16,6 +16,7 @@ pub mod job;
 pub mod location;
 pub mod migration;
 pub mod model;
+pub mod network;
 pub mod random;
 pub mod redact;
 pub mod rules;

@@ -56,6 +56,16 @@ rules! {
     CONNECTION_FIELD_NOT_FOR_PLATFORM = "connection-field-not-for-platform";
     CONNECTION_FIELD_REQUIRED = "connection-field-required";
     CONNECTION_HOST = "connection-host";
+    NETWORK_AVAILABILITY_ZONE = "network-availability-zone";
+    NETWORK_ENDPOINT_SERVICE = "network-endpoint-service";
+    NETWORK_FIELD = "network-field";
+    NETWORK_HOST = "network-host";
+    NETWORK_HOST_KEY = "network-host-key";
+    NETWORK_MODE = "network-mode";
+    NETWORK_PRIVATE_LINK_HOST = "network-private-link-host";
+    NETWORK_PROXY_KIND = "network-proxy-kind";
+    NETWORK_REGION = "network-region";
+    NETWORK_SSH_USER = "network-ssh-user";
     CONNECTION_NAME = "connection-name";
     CONNECTION_NAME_TAKEN = "connection-name-taken";
     CONNECTION_PASSWORD_NEEDS_TLS = "connection-password-needs-tls";

@@ -73,6 +73,7 @@ fn server_settings(url: &url::Url, host: &str, network: NetworkPolicy) -> Server
         tls: TlsMode::Disable,
         schema: "public".into(),
         network,
+        route: byob_ports::net::route::Route::Direct,
         statement_timeout: std::time::Duration::from_secs(60),
     }
 }

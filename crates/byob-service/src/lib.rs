@@ -114,8 +114,14 @@ impl Services {
         let router = StorageRouter::new(deps.clone(), auditor.clone(), storage);
         let events = health::Events::new(deps.clone(), auditor.clone());
         let verify = verify::VerificationService::new(deps.clone(), auditor.clone(), router.clone(), events.clone());
-        let connections =
-            data::ConnectionService::new(deps.clone(), auditor.clone(), data.local_warehouses, data.jobs.deadline);
+        let connections = data::ConnectionService::new(
+            deps.clone(),
+            auditor.clone(),
+            data.local_warehouses,
+            data.jobs.deadline,
+            events.clone(),
+            monitor.interval,
+        );
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);
         let jobs = jobs::JobService::new(deps.clone(), auditor.clone());
         let loads = data::Loads::new(uploads.clone(), connections.clone(), jobs.clone());
@@ -171,6 +177,7 @@ impl Services {
             assets.clone(),
             data.abort_incomplete_after_hours,
         );
+        let monitored = connections.clone();
         Self {
             connections,
             uploads,
@@ -192,7 +199,7 @@ impl Services {
             integrations: IntegrationService::new(deps.clone(), auditor.clone(), deps.integrations.clone(), sts),
             setup: setup::SetupService::new(deps.clone(), auditor.clone()),
             storage: router.clone(),
-            monitor: health::HealthMonitor::new(deps.clone(), events.clone(), verify.clone(), monitor),
+            monitor: health::HealthMonitor::new(deps.clone(), events.clone(), verify.clone(), monitored, monitor),
             webhooks: health::WebhookService::new(deps.clone(), auditor.clone(), events.clone()),
             verify,
             events,

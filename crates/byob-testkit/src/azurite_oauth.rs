@@ -11,9 +11,7 @@ use crate::{buckets::create_azure_container_at, server_env};
 /// The tenant the stand-in issues tokens for.
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::network::free_port;
 
 /// A throwaway CA and a server certificate for 127.0.0.1 signed by it; returns (CA, server cert, server key).
 fn certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {

@@ -16,6 +16,7 @@ pub mod fake_trino;
 pub mod iam;
 pub mod integrations;
 pub mod moto;
+pub mod network;
 pub mod servers;
 pub mod sql_fake;
 pub mod storage_behaviour;

@@ -2,7 +2,10 @@
 
 use axum::{Json, extract::State, http::StatusCode};
 use byob_core::{OrgId, table::Column};
-use byob_service::data::{ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection};
+use byob_service::data::{
+    ConnectionReport, ConnectionTest, ConnectionView, CreateConnection, NetworkArtifact, TableView, TrustHostKey,
+    UpdateConnection,
+};
 
 use crate::{
     AppState,
@@ -118,4 +121,64 @@ pub(crate) async fn columns(
     ApiPath((org, name, table)): ApiPath<(OrgId, String, String)>,
 ) -> ApiResult<Json<Vec<Column>>> {
     Ok(Json(state.services.connections.columns(&ctx, org, &name, &table).await?))
+}
+
+/// Verify the connection (admins): its name resolves (to private addresses, for a private link), its port is
+/// reachable along its route, the bastion's host key is the confirmed one, the certificate is for its host, and
+/// byob signs in, creates a table, inserts and reads (the write probes are rolled back). Failing checks are in
+/// the report, not errors.
+#[utoipa::path(post, operation_id = "verify_connection", path = "/v1/orgs/{org}/connections/{connection}/verify",
+    tag = "connections", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "The report", body = ConnectionReport)))]
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<ConnectionReport>> {
+    Ok(Json(state.services.connections.verify(&ctx, org, &name).await?))
+}
+
+/// The connection's latest verification report (admins).
+#[utoipa::path(get, operation_id = "get_connection_report", path = "/v1/orgs/{org}/connections/{connection}/report",
+    tag = "connections", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "The latest report", body = ConnectionReport)))]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<ConnectionReport>> {
+    Ok(Json(state.services.connections.report(&ctx, org, &name).await?))
+}
+
+/// The steps the customer and the operator apply for the connection's network (admins): the bastion's
+/// `authorized_keys` line, PrivateLink Terraform and private DNS, Snowflake's private-link authorization.
+#[utoipa::path(get, operation_id = "get_connection_setup", path = "/v1/orgs/{org}/connections/{connection}/setup",
+    tag = "connections", security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    responses((status = 200, description = "The steps", body = Vec<NetworkArtifact>)))]
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+) -> ApiResult<Json<Vec<NetworkArtifact>>> {
+    Ok(Json(state.services.connections.setup(&ctx, org, &name).await?))
+}
+
+/// Confirm the SSH bastion's host key (admins): pinned only when the bastion offers exactly this fingerprint
+/// now; until then byob sends nothing through it.
+#[utoipa::path(post, operation_id = "trust_connection_host_key",
+    path = "/v1/orgs/{org}/connections/{connection}/ssh-host-key", tag = "connections",
+    security(("bearer" = ["admin"])),
+    params(("org" = OrgId, Path), ("connection" = String, Path, description = "Name or id")),
+    request_body = TrustHostKey,
+    responses((status = 200, description = "Pinned", body = ConnectionView)))]
+pub(crate) async fn trust_host_key(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    ApiPath((org, name)): ApiPath<(OrgId, String)>,
+    ApiJson(body): ApiJson<TrustHostKey>,
+) -> ApiResult<Json<ConnectionView>> {
+    Ok(Json(state.services.connections.trust_host_key(&ctx, org, &name, body).await?))
 }

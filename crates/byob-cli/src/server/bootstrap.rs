@@ -86,7 +86,25 @@ fn integration_policy(config: &IntegrationsConfig) -> IntegrationPolicy {
 fn network_policy(config: &Config) -> anyhow::Result<NetworkPolicy> {
     let ranges = NetworkPolicy::parse_ranges(&config.network.allowed_private_ranges)
         .map_err(|e| anyhow::anyhow!("network.allowed_private_ranges: {e}"))?;
-    Ok(NetworkPolicy::allowing(ranges))
+    let policy = NetworkPolicy::allowing(ranges);
+    if config.network.dns_servers.is_empty() {
+        return Ok(policy);
+    }
+    let servers = config
+        .network
+        .dns_servers
+        .iter()
+        .map(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| std::net::SocketAddr::new(ip, 53)))
+                .map_err(|_| {
+                    anyhow::anyhow!("network.dns_servers: `{s}` is not an address such as 10.0.0.2 or 10.0.0.2:53")
+                })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let resolver =
+        byob_ports::net::Resolver::servers(&servers).map_err(|e| anyhow::anyhow!("network.dns_servers: {e}"))?;
+    Ok(policy.with_resolver(resolver))
 }
 
 /// The catalog and secret box: everything the maintenance commands need too.

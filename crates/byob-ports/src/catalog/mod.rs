@@ -226,6 +226,17 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
     async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError>;
     /// Replaces a connection's platform settings (its member access); false when it is gone.
     async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError>;
+    /// Keeps a connection's latest verification report and its next scheduled check.
+    async fn put_connection_report(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        report: &serde_json::Value,
+        next_check_at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError>;
+    async fn connection_report(&self, org: OrgId, id: ConnectionId) -> Result<Option<serde_json::Value>, CatalogError>;
+    /// Connections whose scheduled check is due, at most `limit`, most overdue first.
+    async fn due_connections(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>, CatalogError>;
     /// Records that byob created `table` (`schema.table`) through the connection.
     async fn record_connection_table(
         &self,

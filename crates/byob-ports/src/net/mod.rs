@@ -8,7 +8,10 @@
 mod address;
 mod body;
 mod http;
+mod resolver;
+pub mod route;
 mod smithy;
+pub mod tls_names;
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -20,6 +23,7 @@ pub use body::{logged_body, remote_body};
 pub(crate) use body::{remote_text, vendor_code};
 pub use http::{GuardedConnector, guarded_http_client};
 pub use ipnet::IpNet;
+pub use resolver::Resolver;
 pub use smithy::guarded_smithy_client;
 
 /// Why byob will not connect somewhere.
@@ -52,6 +56,7 @@ pub fn refusal_in(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 #[derive(Debug, Clone, Default)]
 pub struct NetworkPolicy {
     allowed: Arc<[IpNet]>,
+    resolver: Resolver,
 }
 
 impl NetworkPolicy {
@@ -70,7 +75,41 @@ impl NetworkPolicy {
     /// Public addresses and the given ranges (emulators on loopback, a private network the operator trusts).
     #[must_use]
     pub fn allowing(ranges: Vec<IpNet>) -> Self {
-        Self { allowed: ranges.into() }
+        Self { allowed: ranges.into(), resolver: Resolver::System }
+    }
+
+    /// The same policy, looking names up with `resolver` (`network.dns_servers`).
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
+    }
+
+    /// Whether `address` is one byob may reach (public, or in a range the operator allowed).
+    #[must_use]
+    pub fn permits(&self, address: IpAddr) -> bool {
+        self.check("", address).is_ok()
+    }
+
+    /// The addresses of a host (a name or an address literal), unchecked: for reports that judge them. Anything
+    /// that connects uses [`Self::resolve`].
+    ///
+    /// # Errors
+    /// [`NetError::Unresolvable`].
+    pub async fn lookup(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, port)],
+            Err(_) => self
+                .resolver
+                .lookup(bare, port)
+                .await
+                .map_err(|reason| NetError::Unresolvable { host: host.to_string(), reason })?,
+        };
+        if addresses.is_empty() {
+            return Err(NetError::Unresolvable { host: host.to_string(), reason: "no addresses".into() });
+        }
+        Ok(addresses)
     }
 
     /// Parses the operator's CIDR list.
@@ -106,17 +145,7 @@ impl NetworkPolicy {
     /// # Errors
     /// [`NetError`] when the host does not resolve or any address is refused.
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addresses: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
-            Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((bare, port))
-                .await
-                .map_err(|e| NetError::Unresolvable { host: host.to_string(), reason: e.to_string() })?
-                .collect(),
-        };
-        if addresses.is_empty() {
-            return Err(NetError::Unresolvable { host: host.to_string(), reason: "no addresses".into() });
-        }
+        let addresses = self.lookup(host, port).await?;
         for a in &addresses {
             self.check(host, a.ip())?;
         }

@@ -35,3 +35,12 @@ impl From<sqlx::Error> for WarehouseError {
         }
     }
 }
+
+impl From<crate::net::route::RouteError> for WarehouseError {
+    fn from(e: crate::net::route::RouteError) -> Self {
+        match e {
+            crate::net::route::RouteError::Net(refused) => Self::AddressRefused(refused),
+            other => Self::Connect(other.to_string()),
+        }
+    }
+}

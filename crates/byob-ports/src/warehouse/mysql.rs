@@ -93,13 +93,14 @@ impl MysqlWarehouse {
         Self { settings }
     }
 
-    fn options(&self, address: Option<std::net::IpAddr>, tls: Option<SslOpts>) -> OptsBuilder {
+    fn options(&self, address: &super::server::DriverAddress, tls: Option<SslOpts>) -> OptsBuilder {
         let s = &self.settings;
         let seconds = s.statement_timeout.as_secs_f64().max(1.0);
         OptsBuilder::default()
-            // The address byob resolved and checked, never a second lookup (DNS rebinding).
-            .ip_or_hostname(address.map_or_else(|| s.host.clone(), |a| a.to_string()))
-            .tcp_port(s.port)
+            // The address byob resolved and checked, never a second lookup (DNS rebinding), or the route's
+            // forward; the certificate's name is checked against the host (`verify-full`) either way.
+            .ip_or_hostname(address.host.clone())
+            .tcp_port(address.port)
             .user(Some(s.user.clone()))
             .pass(s.password.as_ref().map(|p| p.expose().clone()))
             .db_name(Some(s.database.clone()))
@@ -129,8 +130,8 @@ impl MysqlWarehouse {
 
     pub(super) async fn connect(&self) -> Result<Conn, WarehouseError> {
         let s = &self.settings;
-        let addresses = s.network.resolve(&s.host, s.port).await?;
-        let address = addresses.first().map(std::net::SocketAddr::ip);
+        let address = s.driver_address().await?;
+        let address = &address;
         let attempt = |tls| async move {
             match tokio::time::timeout(CONNECT_TIMEOUT, Conn::new(self.options(address, tls))).await {
                 Ok(outcome) => outcome,

@@ -144,19 +144,22 @@ impl PostgresWarehouse {
             TlsMode::VerifyCa => PgSslMode::VerifyCa,
             TlsMode::VerifyFull => PgSslMode::VerifyFull,
         };
-        // byob resolves the host itself and refuses private addresses. The connection then goes to the address
-        // checked, so a name that resolves elsewhere a moment later (DNS rebinding) gains nothing — except with
-        // `verify-full`, which needs the name for the certificate check: there a rebound name would also need a
-        // certificate for it on the internal host, so the name is kept.
-        let addresses = s.network.resolve(&s.host, s.port).await?;
-        let host = match (s.tls, addresses.first()) {
-            (TlsMode::VerifyFull, _) | (_, None) => s.host.clone(),
-            (_, Some(address)) => address.ip().to_string(),
+        // The driver connects to the address byob checked (or to the route's local forward) — except with
+        // `verify-full` on a direct route, which needs the name for the certificate check: there a rebound name
+        // would also need a certificate for it on the internal host, so the name is kept. Through a bastion or a
+        // proxy the driver would see only the forward's address, so `verify-full` is refused when the
+        // connection is made, and the report's `tls-name-matches` checks the name along the route.
+        let address = if s.tls == TlsMode::VerifyFull && s.route.is_direct() {
+            s.network.resolve(&s.host, s.port).await?;
+            super::server::DriverAddress { host: s.host.clone(), port: s.port, _forward: None }
+        } else {
+            s.driver_address().await?
         };
+        let host = address.host.clone();
         let mut options =
             // Never ~/.pgpass: the operator's passwords are not for the hosts tenants name. The PG* variables the
             // driver would still read are refused at start-up (`operator_settings_in_environment`).
-            PgConnectOptions::new_without_pgpass().host(&host).port(s.port).database(&s.database).username(&s.user).ssl_mode(ssl);
+            PgConnectOptions::new_without_pgpass().host(&host).port(address.port).database(&s.database).username(&s.user).ssl_mode(ssl);
         if let Some(password) = &s.password {
             options = options.password(password.expose());
         }

@@ -29,7 +29,8 @@ pub use attachments::{
     SlotFilter, ThumbnailLimits,
 };
 pub use connections::{
-    ConnectionService, ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection,
+    ALL_CONNECTION_CHECKS, ConnectionReport, ConnectionService, ConnectionTest, ConnectionView, CreateConnection,
+    NetworkArtifact, TableView, TrustHostKey, UpdateConnection,
 };
 pub use export::{CreateExport, ExportCreated, ExportPreview, ExportService, ExportView, PreviewExport};
 pub use import::{Candidate, CreateImport, ImportService, ImportView, RejectedKey, Resolution, RunImport};

@@ -42,6 +42,8 @@ impl Default for MonitorSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
     pub verified: u32,
+    /// Connections re-verified on their schedule.
+    pub connections_verified: u32,
     pub scheduled: u32,
     pub expiry_events: u32,
 }
@@ -51,6 +53,7 @@ pub struct HealthMonitor {
     deps: Deps,
     events: Events,
     verification: VerificationService,
+    connections: crate::data::ConnectionService,
     settings: MonitorSettings,
 }
 
@@ -73,8 +76,14 @@ fn urgency(notice: Option<&str>) -> usize {
 
 impl HealthMonitor {
     #[must_use]
-    pub fn new(deps: Deps, events: Events, verification: VerificationService, settings: MonitorSettings) -> Self {
-        Self { deps, events, verification, settings }
+    pub fn new(
+        deps: Deps,
+        events: Events,
+        verification: VerificationService,
+        connections: crate::data::ConnectionService,
+        settings: MonitorSettings,
+    ) -> Self {
+        Self { deps, events, verification, connections, settings }
     }
 
     fn next_check(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -89,7 +98,9 @@ impl HealthMonitor {
     /// # Errors
     /// Catalog errors. A failing verification is a result (events, a degraded state), not an error.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport, ServiceError> {
-        let mut report = TickReport::default();
+        // Connections verified before and due again: one query for the whole fleet.
+        let mut report =
+            TickReport { connections_verified: self.connections.verify_due(now).await?, ..TickReport::default() };
         let mut after = None;
         loop {
             let orgs = self.deps.catalog.list_orgs(Page { after, limit: ORG_PAGE }).await?;

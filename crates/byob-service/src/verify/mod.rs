@@ -69,7 +69,7 @@ use byob_ports::storage::inspect::NO_SETTINGS;
 /// How long one check may take before it is reported as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(20);
 
-fn result(name: &str, outcome: Outcome, duration_ms: u64) -> CheckResult {
+pub(crate) fn result(name: &str, outcome: Outcome, duration_ms: u64) -> CheckResult {
     CheckResult {
         name: name.to_string(),
         status: outcome.status,
@@ -92,7 +92,7 @@ fn elapsed_ms(started: std::time::Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> CheckResult {
+pub(crate) async fn timed(name: &'static str, check: impl Future<Output = Outcome>) -> CheckResult {
     let started = std::time::Instant::now();
     let outcome = tokio::time::timeout(CHECK_TIMEOUT, check).await.unwrap_or_else(|_| timed_out());
     result(name, outcome, elapsed_ms(started))
@@ -153,7 +153,7 @@ fn internal(name: &'static str, err: &dyn std::fmt::Display) -> CheckResult {
     }
 }
 
-fn skipped(name: &'static str, reason: &str) -> CheckResult {
+pub(crate) fn skipped(name: &'static str, reason: &str) -> CheckResult {
     CheckResult {
         name: name.to_string(),
         status: CheckStatus::Skipped,

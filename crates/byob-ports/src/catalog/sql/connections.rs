@@ -9,7 +9,7 @@ use super::{
 };
 use crate::catalog::{CatalogError, OwnedSecret};
 
-const COLUMNS: &str = "id, org_id, name, platform, created_at, updated_at";
+const COLUMNS: &str = "id, org_id, name, platform, network, created_at, updated_at";
 
 fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
     Ok(Connection {
@@ -17,6 +17,7 @@ fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
         org_id: parsed(row, "org_id")?,
         name: text(row, "name")?,
         platform: json(row, "platform")?,
+        network: json(row, "network")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
@@ -24,11 +25,12 @@ fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
 
 pub(super) async fn insert(pool: &AnyPool, c: &Connection, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
     let mut tx = super::begin_write(pool).await?;
-    sqlx::query(sql!("INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+    sqlx::query(sql!("INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(c.id.to_string())
         .bind(c.org_id.to_string())
         .bind(&c.name)
         .bind(to_json(&c.platform))
+        .bind(to_json(&c.network))
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
         .execute(&mut *tx)
@@ -71,13 +73,16 @@ pub(super) async fn delete(pool: &AnyPool, org: OrgId, id: ConnectionId) -> Resu
 }
 
 pub(super) async fn update_platform(pool: &AnyPool, c: &Connection) -> Result<bool, CatalogError> {
-    let done = sqlx::query("UPDATE connections SET platform = $1, updated_at = $2 WHERE org_id = $3 AND id = $4")
-        .bind(to_json(&c.platform))
-        .bind(ms(c.updated_at))
-        .bind(c.org_id.to_string())
-        .bind(c.id.to_string())
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE connections SET platform = $1, network = $2, updated_at = $3 WHERE org_id = $4 AND id = $5",
+    )
+    .bind(to_json(&c.platform))
+    .bind(to_json(&c.network))
+    .bind(ms(c.updated_at))
+    .bind(c.org_id.to_string())
+    .bind(c.id.to_string())
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -112,4 +117,52 @@ pub(super) async fn table_recorded(
         .fetch_optional(pool)
         .await?;
     Ok(row.is_some())
+}
+
+/// Keeps a connection's latest verification report and when the monitor checks it next.
+pub(super) async fn put_report(
+    pool: &AnyPool,
+    org: OrgId,
+    id: ConnectionId,
+    report: &serde_json::Value,
+    next_check_at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, CatalogError> {
+    let done = sqlx::query("UPDATE connections SET report = $1, next_check_at = $2 WHERE org_id = $3 AND id = $4")
+        .bind(report.to_string())
+        .bind(ms(next_check_at))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn report(
+    pool: &AnyPool,
+    org: OrgId,
+    id: ConnectionId,
+) -> Result<Option<serde_json::Value>, CatalogError> {
+    let row = sqlx::query("SELECT report FROM connections WHERE org_id = $1 AND id = $2 AND report IS NOT NULL")
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(|r| json(r, "report")).transpose()
+}
+
+/// Connections verified before whose next check is due, oldest first: one query for the whole fleet.
+pub(super) async fn due(
+    pool: &AnyPool,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+) -> Result<Vec<Connection>, CatalogError> {
+    let rows = sqlx::query(sql!(
+        "SELECT {COLUMNS} FROM connections WHERE next_check_at IS NOT NULL AND next_check_at <= $1 \
+         ORDER BY next_check_at LIMIT $2"
+    ))
+    .bind(ms(now))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(from_row).collect()
 }

@@ -271,6 +271,21 @@ impl Catalog for SqlCatalog {
             .await?;
         holder.parse().map_err(|_| CatalogError::Corrupt(format!("org_identities.org_id = {holder}")))
     }
+    async fn put_connection_report(
+        &self,
+        org: OrgId,
+        id: ConnectionId,
+        report: &serde_json::Value,
+        next_check_at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError> {
+        connections::put_report(&self.pool, org, id, report, next_check_at).await
+    }
+    async fn connection_report(&self, org: OrgId, id: ConnectionId) -> Result<Option<serde_json::Value>, CatalogError> {
+        connections::report(&self.pool, org, id).await
+    }
+    async fn due_connections(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>, CatalogError> {
+        connections::due(&self.pool, now, limit).await
+    }
     async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError> {
         connections::update_platform(&self.pool, connection).await
     }

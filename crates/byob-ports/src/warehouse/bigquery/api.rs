@@ -75,6 +75,8 @@ pub(super) struct Answer {
 }
 
 pub(super) struct Client {
+    /// The route's local forward, while the client lives.
+    _forward: Option<std::sync::Arc<crate::net::route::LocalForward>>,
     http: reqwest::Client,
     base: url::Url,
     token: Sensitive<String>,
@@ -115,7 +117,7 @@ fn refused(status: reqwest::StatusCode, body: &str) -> WarehouseError {
 impl Client {
     pub(super) async fn new(s: &BigQuerySettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
-        let (http, base) = server.http_client()?;
+        let super::super::server::HttpEndpoint { http, base, _forward } = server.http_client().await?;
         let base = base
             .join(&format!("bigquery/v2/projects/{}/", server.database))
             .map_err(|e| WarehouseError::Connect(format!("`{}` is not a project: {e}", server.database)))?;
@@ -124,6 +126,7 @@ impl Client {
             .as_ref()
             .ok_or_else(|| WarehouseError::Connect("a BigQuery connection needs its service account key".into()))?;
         Ok(Self {
+            _forward,
             http,
             base,
             token: bearer(key.expose()).await?,

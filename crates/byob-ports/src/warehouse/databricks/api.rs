@@ -84,6 +84,8 @@ pub(super) struct Answer {
 
 /// A client of one workspace's SQL warehouse.
 pub(super) struct Client {
+    /// The route's local forward, while the client lives.
+    _forward: Option<std::sync::Arc<crate::net::route::LocalForward>>,
     http: reqwest::Client,
     base: url::Url,
     token: Sensitive<String>,
@@ -106,13 +108,14 @@ fn refused(status: reqwest::StatusCode, body: &str) -> WarehouseError {
 }
 
 impl Client {
-    pub(super) fn new(s: &DatabricksSettings) -> Result<Self, WarehouseError> {
+    pub(super) async fn new(s: &DatabricksSettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
-        let (http, base) = server.http_client()?;
+        let super::super::server::HttpEndpoint { http, base, _forward } = server.http_client().await?;
         let token = server.password.clone().ok_or_else(|| {
             WarehouseError::Connect("a Databricks connection needs its access token as `password`".into())
         })?;
         Ok(Self {
+            _forward,
             http,
             base,
             token,

@@ -111,7 +111,7 @@ impl DatabricksWarehouse {
         target: &LoadTarget,
         rows: mpsc::Receiver<LoadItem>,
     ) -> Result<u64, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let (build, declared) = self.begin_load(&client, target).await?;
         DIALECT.load_through(&client, &build, &self.qualified(&target.table), target, &declared, rows).await
     }

@@ -64,8 +64,8 @@ impl DatabricksWarehouse {
         Self { settings }
     }
 
-    fn client(&self) -> Result<Client, WarehouseError> {
-        Client::new(&self.settings)
+    async fn client(&self) -> Result<Client, WarehouseError> {
+        Client::new(&self.settings).await
     }
 
     fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {
@@ -119,7 +119,7 @@ impl Warehouse for DatabricksWarehouse {
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         self.text_rows(&client, "SELECT 1").await?;
         let catalog = quote(&self.settings.server.database);
         let schema = &self.settings.server.schema;
@@ -142,7 +142,7 @@ impl Warehouse for DatabricksWarehouse {
     }
 
     async fn tables(&self) -> Result<Vec<TableName>, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let catalog = quote(&self.settings.server.database);
         let rows = self
             .text_rows(
@@ -164,7 +164,7 @@ impl Warehouse for DatabricksWarehouse {
     }
 
     async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         Ok(self.described(&client, table).await?.map(|columns| {
             columns
                 .iter()
@@ -183,7 +183,7 @@ impl Warehouse for DatabricksWarehouse {
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {
         let sql = export_statement(query, |t| self.qualified(t))?;
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut answer = client.run(&sql, Disposition::ExternalLinks).await?;
         let fields: Vec<Field> =
             answer.columns.iter().map(|c| Field { name: c.name.clone(), kind: kind_of(c) }).collect();

@@ -59,7 +59,7 @@ impl DatabricksWarehouse {
     pub(super) async fn pull_object(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         // Refused before any statement runs when the grant or the format is one COPY cannot take.
         copy_statement("t", &target.columns, source)?;
-        let client = self.client()?;
+        let client = self.client().await?;
         let (build, declared) = self.begin_load(&client, target).await?;
         let loaded = async {
             let copy = copy_statement(&build, &target.columns, source)?;

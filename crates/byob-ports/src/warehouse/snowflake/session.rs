@@ -61,6 +61,8 @@ struct Reply {
 
 /// A signed-in session.
 pub(super) struct Session {
+    /// The route's local forward, while the client lives.
+    _forward: Option<std::sync::Arc<crate::net::route::LocalForward>>,
     http: reqwest::Client,
     base: url::Url,
     token: Sensitive<String>,
@@ -108,7 +110,7 @@ pub(super) fn login_body(s: &SnowflakeSettings, now: chrono::DateTime<chrono::Ut
 impl Session {
     pub(super) async fn login(s: &SnowflakeSettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
-        let (http, base) = server.http_client()?;
+        let super::super::server::HttpEndpoint { http, base, _forward } = server.http_client().await?;
         let mut login = base.join("session/v1/login-request").map_err(|e| WarehouseError::Connect(e.to_string()))?;
         {
             let mut q = login.query_pairs_mut();
@@ -132,7 +134,7 @@ impl Session {
             .get("token")
             .and_then(Value::as_str)
             .ok_or_else(|| WarehouseError::Connect("Snowflake's login answer holds no session token".into()))?;
-        Ok(Self { http, base, token: Sensitive::new(token.to_string()), sequence: 0 })
+        Ok(Self { _forward, http, base, token: Sensitive::new(token.to_string()), sequence: 0 })
     }
 
     /// Runs one statement (with `bindings`, Snowflake's `{"1": {"type", "value"}, …}`), waiting while it runs;
@@ -287,6 +289,7 @@ mod tests {
                 tls: TlsMode::VerifyFull,
                 schema: "PUBLIC".into(),
                 network: NetworkPolicy::public_only(),
+                route: crate::net::route::Route::Direct,
                 statement_timeout: Duration::from_secs(600),
             },
             account: "xy12345.us-east-1".into(),

@@ -71,24 +71,28 @@ pub(super) fn error(e: tiberius::error::Error) -> WarehouseError {
     }
 }
 
-/// byob's own TCP connection to `host:port`, at an address the network policy allows.
-async fn open(settings: &ServerSettings, host: &str, port: u16) -> Result<TcpStream, WarehouseError> {
-    let addresses = settings.network.resolve(host, port).await?;
-    let Some(address) = addresses.first().copied() else {
-        return Err(WarehouseError::Connect(format!("{host} has no address")));
-    };
-    let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => return Err(WarehouseError::Connect(format!("{host}:{port}: {e}"))),
-        Err(_) => {
-            return Err(WarehouseError::Connect(format!(
-                "{host}:{port} did not answer within {} s",
-                CONNECT_TIMEOUT.as_secs()
-            )));
-        }
-    };
+/// byob's own TCP connection to `host:port`: at an address the network policy allows, or to the route's local
+/// forward (the TLS name stays `host`, which tiberius checks).
+async fn open(
+    settings: &ServerSettings,
+    host: &str,
+    port: u16,
+) -> Result<(TcpStream, super::super::server::DriverAddress), WarehouseError> {
+    let hop = ServerSettings { host: host.to_string(), port, ..settings.clone() };
+    let address = hop.driver_address().await?;
+    let tcp =
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((address.host.as_str(), address.port))).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => return Err(WarehouseError::Connect(format!("{host}:{port}: {e}"))),
+            Err(_) => {
+                return Err(WarehouseError::Connect(format!(
+                    "{host}:{port} did not answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
     tcp.set_nodelay(true).ok();
-    Ok(tcp)
+    Ok((tcp, address))
 }
 
 /// Opens a session: signed in, set up, in autocommit mode.
@@ -99,7 +103,8 @@ pub(super) async fn connect(settings: &ServerSettings) -> Result<Session, Wareho
     // At most three attempts: the server, without TLS when `prefer` met a server that has none, and the one
     // server it may redirect to (checked by the same policy).
     loop {
-        let tcp = open(settings, &host, port).await?;
+        // The forward (if any) is held until the sign-in is done.
+        let (tcp, _address) = open(settings, &host, port).await?;
         match Client::connect(config(settings, &host, port, level, verify), tcp.compat_write()).await {
             Ok(mut session) => {
                 batch(&mut session, &session_setup(settings)).await?;

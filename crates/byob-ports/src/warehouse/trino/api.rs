@@ -47,6 +47,8 @@ pub(super) struct Answer {
 }
 
 pub(super) struct Client {
+    /// The route's local forward, while the client lives.
+    _forward: Option<std::sync::Arc<crate::net::route::LocalForward>>,
     http: reqwest::Client,
     base: url::Url,
     user: String,
@@ -57,10 +59,11 @@ pub(super) struct Client {
 }
 
 impl Client {
-    pub(super) fn new(s: &TrinoSettings) -> Result<Self, WarehouseError> {
+    pub(super) async fn new(s: &TrinoSettings) -> Result<Self, WarehouseError> {
         let server = &s.server;
-        let (http, base) = server.http_client()?;
+        let super::super::server::HttpEndpoint { http, base, _forward } = server.http_client().await?;
         Ok(Self {
+            _forward,
             http,
             base,
             user: server.user.clone(),

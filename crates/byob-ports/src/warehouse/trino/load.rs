@@ -137,7 +137,7 @@ impl TrinoWarehouse {
         target: &LoadTarget,
         rows: mpsc::Receiver<LoadItem>,
     ) -> Result<u64, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let declared = self.begin(&client, target).await?;
         let schema = self.schema_of(&target.table);
         let build = self.qualified_in(&self.settings.server.database, schema, &build_name(&target.table.name));
@@ -152,7 +152,7 @@ impl TrinoWarehouse {
                 "Trino reads the bucket through the connection's `external_catalog`, and it names none".into(),
             ));
         };
-        let client = self.client()?;
+        let client = self.client().await?;
         let declared = self.begin(&client, target).await?;
         let external = self.qualified_in(catalog, self.schema_of(&target.table), &build_name(&target.table.name));
         Statements::execute(&client, &external_table(&external, &target.columns, source)?).await?;

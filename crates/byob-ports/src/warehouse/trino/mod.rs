@@ -82,8 +82,8 @@ impl TrinoWarehouse {
         Self { settings }
     }
 
-    fn client(&self) -> Result<Client, WarehouseError> {
-        Client::new(&self.settings)
+    async fn client(&self) -> Result<Client, WarehouseError> {
+        Client::new(&self.settings).await
     }
 
     fn schema_of<'a>(&'a self, table: &'a TableName) -> &'a str {
@@ -136,7 +136,7 @@ impl Warehouse for TrinoWarehouse {
     }
 
     async fn ping(&self) -> Result<(), WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         self.rows_of(&client, "SELECT 1").await?;
         let schema = &self.settings.server.schema;
         let sql = format!(
@@ -154,7 +154,7 @@ impl Warehouse for TrinoWarehouse {
     }
 
     async fn tables(&self) -> Result<Vec<TableName>, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         let sql = format!(
             "SELECT table_schema, table_name FROM {}.information_schema.tables WHERE table_schema <> \
              'information_schema' AND table_type = 'BASE TABLE' ORDER BY 1, 2",
@@ -171,7 +171,7 @@ impl Warehouse for TrinoWarehouse {
     }
 
     async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError> {
-        let client = self.client()?;
+        let client = self.client().await?;
         Ok(self.described(&client, table).await?.map(|columns| {
             columns
                 .iter()
@@ -198,7 +198,7 @@ impl Warehouse for TrinoWarehouse {
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {
         let sql = export_statement(query, |t| self.qualified(t))?;
-        let client = self.client()?;
+        let client = self.client().await?;
         let mut answer = client.start(&sql).await?;
         let fields: Vec<Field> =
             answer.columns.iter().map(|c| Field { name: c.name.clone(), kind: kind_of(&c.type_name) }).collect();

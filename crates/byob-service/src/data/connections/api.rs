@@ -4,6 +4,7 @@
 use byob_core::{
     ConnectionId, Sensitive,
     connection::{Connection, LOCAL_CONNECTION, MemberAccess, Platform, TlsMode},
+    network::Network,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -66,6 +67,10 @@ pub struct CreateConnection {
     /// What members may do through it (admins may do everything). Default: create tables, append to and replace
     /// the tables byob created, export tables; not run their own SQL.
     pub member_access: Option<MemberAccess>,
+    /// How byob reaches the platform: `{"mode": "public"}` (default), `private_link` (with `region`,
+    /// `endpoint_service`, `availability_zones`), `ssh_tunnel` (`host`, `port`, `user`: byob makes the key pair)
+    /// or `proxy` (`kind`: `http_connect` or `socks5`, `host`, `port`, `username`, `password`).
+    pub network: Option<byob_core::network::NetworkRequest>,
 }
 
 /// A connection as the API shows it (never its password).
@@ -118,6 +123,11 @@ pub struct ConnectionView {
     pub location: Option<String>,
     /// What members may do through it; `null` for the embedded warehouse, where members may do everything.
     pub member_access: Option<MemberAccess>,
+    /// How byob reaches the platform (without its secrets); `null` for the embedded warehouse.
+    pub network: Option<Network>,
+    /// `ssh_tunnel`: the line to add to the bastion's `authorized_keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorized_keys: Option<String>,
 }
 
 impl ConnectionView {
@@ -146,6 +156,8 @@ impl ConnectionView {
             dataset: None,
             location: None,
             member_access: None,
+            network: None,
+            authorized_keys: None,
         }
     }
 
@@ -197,8 +209,33 @@ impl ConnectionView {
             dataset: bigquery.map(|b| b.dataset.clone()),
             location: bigquery.and_then(|b| b.location.clone()),
             member_access: Some(c.platform.member_access().clone()),
+            network: Some(shown(&c.network)),
+            authorized_keys: match &c.network {
+                Network::SshTunnel(t) => Some(super::network::authorized_keys_line(t, &c.platform, &c.name)),
+                _ => None,
+            },
         }
     }
+}
+
+/// The network settings without the ids of their secrets.
+fn shown(network: &Network) -> Network {
+    let mut shown = network.clone();
+    match &mut shown {
+        Network::SshTunnel(t) => t.private_key = None,
+        Network::Proxy(p) => p.password = None,
+        Network::Public | Network::PrivateLink(_) => {}
+    }
+    shown
+}
+
+/// An admin's confirmation of the SSH bastion's host key.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustHostKey {
+    /// The host key's fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it on the bastion
+    /// (`SHA256:…`); byob pins it only when the bastion offers exactly that key now.
+    pub fingerprint: String,
 }
 
 /// The outcome of a connection test.

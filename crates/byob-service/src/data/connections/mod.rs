@@ -13,8 +13,13 @@ use byob_ports::warehouse::{LocalWarehouses, ServerSettings, Warehouse, Warehous
 use serde_json::json;
 
 mod api;
+mod network;
+mod setup;
+mod verify;
 
-pub use api::{ConnectionTest, ConnectionView, CreateConnection, TableView, UpdateConnection};
+pub use api::{ConnectionTest, ConnectionView, CreateConnection, TableView, TrustHostKey, UpdateConnection};
+pub use setup::NetworkArtifact;
+pub use verify::{ALL_CONNECTION_CHECKS, ConnectionReport};
 
 use super::platforms;
 use crate::{
@@ -65,6 +70,9 @@ pub struct ConnectionService {
     local: Arc<LocalWarehouses>,
     /// No statement outlives a job's deadline, even one whose job was abandoned.
     statement_timeout: std::time::Duration,
+    events: crate::health::Events,
+    /// Time between two scheduled verifications of a connection (the health monitor's interval).
+    monitor_interval: chrono::Duration,
 }
 
 fn check_name(name: &str) -> Result<(), FieldError> {
@@ -118,8 +126,10 @@ impl ConnectionService {
         auditor: Auditor,
         local: Arc<LocalWarehouses>,
         statement_timeout: std::time::Duration,
+        events: crate::health::Events,
+        monitor_interval: chrono::Duration,
     ) -> Self {
-        Self { deps, auditor, local, statement_timeout }
+        Self { deps, auditor, local, statement_timeout, events, monitor_interval }
     }
 
     async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
@@ -141,10 +151,17 @@ impl ConnectionService {
         self.admin(ctx, org).await?;
         check_name(&req.name)?;
         let platform = platforms::check_platform(&req.platform)?;
+        let network_req = req
+            .network
+            .clone()
+            .unwrap_or_else(|| byob_core::network::NetworkRequest { mode: "public".into(), ..Default::default() });
         if let Some(host) = &req.host {
             check_host(host)?;
-            let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
-            ServiceError::check_host(&self.deps.network, host, port).await?;
+            // Behind a bastion or a proxy the host is the customer's network's to resolve; byob checks the hop.
+            if !matches!(network_req.mode.as_str(), "ssh_tunnel" | "proxy") {
+                let port = req.port.unwrap_or_else(|| platforms::default_port(platform));
+                ServiceError::check_host(&self.deps.network, host, port).await?;
+            }
         }
         for (field, value) in [("database", &req.database), ("user", &req.user), ("catalog", &req.catalog)] {
             if let Some(value) = value {
@@ -182,7 +199,13 @@ impl ConnectionService {
         };
         let name = req.name.clone();
         let target = platforms::target(platform, req, password, member_access)?;
-        let connection = Connection { id, org_id: org, name, platform: target, created_at: now, updated_at: now };
+        network::check(&network_req, &target)?;
+        if let Some(hop) = &network_req.host {
+            ServiceError::check_host(&self.deps.network, hop, network_req.hop_port()).await?;
+        }
+        let network = network::make(&self.deps, org, id, &network_req, &mut owned)?;
+        let connection =
+            Connection { id, org_id: org, name, platform: target, network, created_at: now, updated_at: now };
         self.deps.catalog.insert_connection(&connection, &owned).await?;
         let view = ConnectionView::of(&connection);
         self.auditor
@@ -194,6 +217,7 @@ impl ConnectionService {
                 AuditOutcome::Success,
                 json!({
                     "name": view.name, "platform": view.platform, "host": view.host, "database": view.database,
+                    "network": connection.network.mode(),
                 }),
             )
             .await?;
@@ -410,11 +434,23 @@ impl ConnectionService {
             .find(org, name)
             .await?
             .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))?;
+        let (warehouse, _) = self.warehouse_of(ctx, &c).await?;
+        Ok(OpenConnection { name: c.name, warehouse })
+    }
+
+    /// The connection's warehouse and the route it takes, revealing its secrets (audited as `secret.use`).
+    async fn warehouse_of(
+        &self,
+        ctx: &RequestContext,
+        c: &Connection,
+    ) -> Result<(Arc<dyn Warehouse>, byob_ports::net::route::Route), ServiceError> {
+        let org = c.org_id;
         let password = match c.platform.password() {
             Some(id) => Some(reveal_owned(&self.deps, &self.auditor, ctx, org, id).await?),
             None => None,
         };
         let e = c.platform.endpoint();
+        let route = network::route(&self.deps, &self.auditor, ctx, org, &c.network).await?;
         let settings = ServerSettings {
             host: e.host.into(),
             port: e.port,
@@ -424,10 +460,10 @@ impl ConnectionService {
             tls: e.tls,
             schema: e.default_schema.into(),
             network: self.deps.network.clone(),
+            route: route.clone(),
             statement_timeout: self.statement_timeout,
         };
-        let warehouse = platforms::warehouse(&c.platform, settings);
-        Ok(OpenConnection { name: c.name, warehouse })
+        Ok((platforms::warehouse(&c.platform, settings), route))
     }
 
     /// Connects and runs a trivial query (members).
@@ -485,6 +521,180 @@ impl ConnectionService {
             .await
             .map_err(warehouse_error)?
             .ok_or_else(|| ServiceError::not_found(byob_core::codes::TABLE_NOT_FOUND, &table))
+    }
+}
+
+impl ConnectionService {
+    async fn stored(&self, org: OrgId, name: &str) -> Result<Connection, ServiceError> {
+        if name == LOCAL_CONNECTION {
+            return Err(ServiceError::Refused {
+                code: byob_core::codes::CONNECTION_BUILTIN,
+                message: "`local` is the embedded warehouse, inside byob: there is no network path to verify".into(),
+            });
+        }
+        self.find(org, name).await?.ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_NOT_FOUND, name))
+    }
+
+    /// Runs the connection's checks (admins), keeps the report and schedules the next one.
+    ///
+    /// # Errors
+    /// Forbidden unless admin; not found; `local`. Failing checks are results, not errors.
+    pub async fn verify(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<ConnectionReport, ServiceError> {
+        self.admin(ctx, org).await?;
+        let c = self.stored(org, name).await?;
+        self.run_checks(ctx, &c, crate::reports::Trigger::Manual).await
+    }
+
+    /// The latest report (admins).
+    ///
+    /// # Errors
+    /// Forbidden unless admin; not found (the connection, or a report: never verified).
+    pub async fn report(&self, ctx: &RequestContext, org: OrgId, name: &str) -> Result<ConnectionReport, ServiceError> {
+        self.admin(ctx, org).await?;
+        let c = self.stored(org, name).await?;
+        let value = self
+            .deps
+            .catalog
+            .connection_report(org, c.id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found(byob_core::codes::CONNECTION_REPORT_NOT_FOUND, &c.name))?;
+        verify::stored(value)
+    }
+
+    async fn run_checks(
+        &self,
+        ctx: &RequestContext,
+        c: &Connection,
+        trigger: crate::reports::Trigger,
+    ) -> Result<ConnectionReport, ServiceError> {
+        let org = c.org_id;
+        let started_at = self.deps.clock.now();
+        let (warehouse, route) = self.warehouse_of(ctx, c).await?;
+        let run = ulid::Ulid::new().to_string().to_ascii_lowercase();
+        let subject = verify::Subject { connection: c, policy: &self.deps.network, route, warehouse, run: run.clone() };
+        let checks = verify::checks(&subject).await;
+        let report = ConnectionReport {
+            id: run,
+            trigger,
+            connection: c.id,
+            name: c.name.clone(),
+            network: c.network.mode().into(),
+            started_at,
+            finished_at: self.deps.clock.now(),
+            checks,
+        };
+        let previous = match self.deps.catalog.connection_report(org, c.id).await? {
+            Some(value) => verify::stored(value).ok(),
+            None => None,
+        };
+        let stored = serde_json::to_value(&report).map_err(|e| ServiceError::invalid("report", e.to_string()))?;
+        let next = self.deps.clock.now() + self.monitor_interval;
+        self.deps.catalog.put_connection_report(org, c.id, &stored, next).await?;
+        let failed: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.status == crate::reports::CheckStatus::Failed)
+            .map(|c| c.name.as_str())
+            .collect();
+        self.auditor
+            .record(
+                ctx,
+                org,
+                byob_core::actions::CONNECTION_VERIFY,
+                Some(c.id.to_string()),
+                AuditOutcome::Success,
+                json!({ "name": c.name, "failed": failed, "trigger": trigger, "network": c.network.mode() }),
+            )
+            .await?;
+        if let Some(previous) = &previous {
+            for (event_type, check) in verify::transitions(&report, previous) {
+                let payload = verify::event_payload(c, &report, check);
+                self.events.emit(ctx, org, event_type, Some(c.id.to_string()), payload).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// One pass of the health monitor over the connections whose scheduled check is due (one catalog query,
+    /// however many orgs there are); returns how many were verified.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub async fn verify_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u32, ServiceError> {
+        let due = self.deps.catalog.due_connections(now, 200).await?;
+        let ctx = RequestContext::system();
+        let mut verified = 0;
+        for c in &due {
+            match self.run_checks(&ctx, c, crate::reports::Trigger::Monitor).await {
+                Ok(_) => verified += 1,
+                Err(e) => tracing::warn!(connection = %c.id, error = %e, "scheduled connection verification"),
+            }
+        }
+        Ok(verified)
+    }
+
+    /// Pins the SSH bastion's host key (admins), only when the bastion offers exactly that key now.
+    ///
+    /// # Errors
+    /// Forbidden unless admin; not found; not an SSH tunnel; a malformed fingerprint; `ssh-host-key-mismatch`.
+    pub async fn trust_host_key(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+        req: TrustHostKey,
+    ) -> Result<ConnectionView, ServiceError> {
+        self.admin(ctx, org).await?;
+        byob_core::network::check_host_key("fingerprint", &req.fingerprint)?;
+        let mut c = self.stored(org, name).await?;
+        let byob_core::network::Network::SshTunnel(tunnel) = &mut c.network else {
+            return Err(ServiceError::Refused {
+                code: byob_core::codes::CONNECTION_NOT_SSH,
+                message: format!("connection `{}` does not go through an SSH bastion", c.name),
+            });
+        };
+        let offered = byob_ports::net::route::host_key_offered(&self.deps.network, &tunnel.host, tunnel.port)
+            .await
+            .map_err(|e| ServiceError::Refused { code: codes::CONNECTION_FAILED, message: e.to_string() })?;
+        if offered != req.fingerprint {
+            return Err(ServiceError::Refused {
+                code: byob_core::codes::SSH_HOST_KEY_MISMATCH,
+                message: format!(
+                    "the bastion {}:{} offers {offered}, not {}: nothing was pinned (compare with \
+                     `ssh-keygen -lf` on the bastion itself)",
+                    tunnel.host, tunnel.port, req.fingerprint
+                ),
+            });
+        }
+        let before = tunnel.host_key.replace(offered.clone());
+        c.updated_at = self.deps.clock.now();
+        self.deps.catalog.update_connection(&c).await?;
+        self.auditor
+            .record(
+                ctx,
+                org,
+                byob_core::actions::CONNECTION_TRUST_HOST_KEY,
+                Some(c.id.to_string()),
+                AuditOutcome::Success,
+                json!({ "name": c.name, "fingerprint": offered, "previous": before }),
+            )
+            .await?;
+        Ok(ConnectionView::of(&c))
+    }
+
+    /// The steps the customer applies for the connection's network (admins).
+    ///
+    /// # Errors
+    /// Forbidden unless admin; not found.
+    pub async fn setup(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        name: &str,
+    ) -> Result<Vec<setup::NetworkArtifact>, ServiceError> {
+        self.admin(ctx, org).await?;
+        let c = self.stored(org, name).await?;
+        Ok(setup::artifacts(&c, self.deps.integrations.identity.aws_principal_arn.as_deref()))
     }
 }
 
