@@ -3,10 +3,11 @@
 //! and a SOCKS5 proxy; and every malformed network field refused with the field named.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use byob_testkit::uploads::{create_integration, load, moto_uploads_integration, upload_bytes};
 use byob_testkit::{
     TestApp,
     app::{OPERATOR_TOKEN, TestOptions},
-    network::{DnsServer, Socks5Proxy, Sshd, TlsServer, host_key},
+    network::{ConnectProxy, DnsServer, Socks5Proxy, Sshd, TlsServer, host_key},
 };
 use serde_json::{Value, json};
 
@@ -83,9 +84,9 @@ async fn ssh_tunnel_confirms_the_host_key_and_carries_the_connection() {
     assert_eq!(status(&report, "ssh-host-key-matches"), "failed", "{report}");
     assert!(check(&report, "ssh-host-key-matches")["message"].as_str().unwrap().contains(&fingerprint), "{report}");
     assert_eq!(status(&report, "network-port-reachable"), "skipped");
-    let load = app.call("GET", &format!("/v1/orgs/{org}/connections/pg2/tables"), Some(OPERATOR_TOKEN), None).await;
-    assert_eq!(load.status, 502, "{:?}", load.body);
-    assert!(load.body["detail"].as_str().unwrap().contains("not confirmed"), "{:?}", load.body);
+    let refused = app.call("GET", &format!("/v1/orgs/{org}/connections/pg2/tables"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(refused.status, 502, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("not confirmed"), "{:?}", refused.body);
 
     // A fingerprint the bastion does not offer is not pinned; the one it offers is.
     let trust = |fp: String| {
@@ -129,6 +130,25 @@ async fn ssh_tunnel_confirms_the_host_key_and_carries_the_connection() {
     let tables = app.call("GET", &format!("/v1/orgs/{org}/connections/pg2/tables"), Some(OPERATOR_TOKEN), None).await;
     assert_eq!(tables.status, 200, "{:?}", tables.body);
     assert!(!tables.body.to_string().contains("byob_probe_"), "the probes were rolled back: {:?}", tables.body);
+
+    // A load and an export through the tunnel.
+    let (_, admin) = app.member_with_token(&org, byob_core::Role::Admin).await;
+    let bucket = byob_testkit::buckets::unique_name("tunnel");
+    byob_testkit::buckets::create_s3_bucket(&bucket).await;
+    create_integration(&app, &org, moto_uploads_integration(&bucket, "byob")).await;
+    let upload = upload_bytes(&app, &org, &admin, "sales.csv", b"id,region\n1,north\n2,south\n").await;
+    let job =
+        load(&app, &org, &admin, &upload, json!({ "connection": "pg2", "table": "sales", "mode": "create" })).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let (run, bytes) = byob_testkit::exports::export_to_moto(
+        &app,
+        &org,
+        &admin,
+        json!({ "connection": "pg2", "query": "SELECT id, region FROM sales ORDER BY id", "format": "csv" }),
+    )
+    .await;
+    assert_eq!(run["state"], "succeeded", "{run}");
+    assert_eq!(String::from_utf8_lossy(&bytes), "id,region\n1,north\n2,south\n");
 
     // A key limited to another destination: the forward is refused, and the check says what to add.
     let elsewhere = line.replace(&format!("permitopen=\"{pg_host}:{pg_port}\""), "permitopen=\"127.0.0.1:1\"");
@@ -307,4 +327,52 @@ async fn malformed_network_fields_are_refused_by_name() {
             reply.body
         );
     }
+}
+
+#[tokio::test]
+async fn an_http_connect_proxy_carries_the_connection_and_its_refusal_is_reported() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let (pg_host, pg_port, database, user) = pg_target().await;
+    let body = |name: &str, port: u16| {
+        json!({ "name": name, "platform": "postgres", "host": pg_host, "port": pg_port, "database": database,
+                "user": user, "tls": "disable",
+                "network": { "mode": "proxy", "kind": "http_connect", "host": "127.0.0.1", "port": port } })
+    };
+    let proxy = ConnectProxy::start(false).await;
+    assert_eq!(create(&app, &org, body("connect", proxy.addr.port())).await.status, 201);
+    let report = verify(&app, &org, "connect").await;
+    assert_eq!(status(&report, "platform-can-read"), "passed", "{report}");
+    assert!(proxy.carried.load(std::sync::atomic::Ordering::SeqCst) > 0);
+
+    let refusing = ConnectProxy::start(true).await;
+    assert_eq!(create(&app, &org, body("refusing", refusing.addr.port())).await.status, 201);
+    let report = verify(&app, &org, "refusing").await;
+    let reach = check(&report, "network-port-reachable");
+    assert_eq!(reach["status"], "failed", "{report}");
+    assert!(reach["message"].as_str().unwrap().contains("403"), "{reach}");
+}
+
+/// An HTTP platform (the Trino fake) through a proxy: the client's requests go through byob's loopback proxy
+/// for exactly that destination, and on through the customer's SOCKS5 proxy.
+#[tokio::test]
+async fn an_http_platform_goes_through_the_proxy() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let fake = byob_testkit::fake_trino::FakeTrino::start(100).await;
+    let proxy = Socks5Proxy::start().await;
+    let created = create(
+        &app,
+        &org,
+        json!({ "name": "trino", "platform": "trino", "host": "127.0.0.1", "port": fake.port, "tls": "disable",
+                "catalog": fake.catalog, "user": "byob",
+                "network": { "mode": "proxy", "kind": "socks5", "host": "127.0.0.1", "port": proxy.addr.port() } }),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let report = verify(&app, &org, "trino").await;
+    for name in ["platform-login-succeeds", "platform-can-create-table", "platform-can-insert", "platform-can-read"] {
+        assert_eq!(status(&report, name), "passed", "{name}: {report}");
+    }
+    assert!(proxy.carried.load(std::sync::atomic::Ordering::SeqCst) > 0);
 }

@@ -75,6 +75,35 @@ pub(crate) enum ConnectionsCommand {
         connection: String,
         table: String,
     },
+    /// Check the path to the platform and what byob may do there; print the checklist (exit status 1 when a
+    /// check failed) (admins).
+    Verify {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// The latest verification report (admins).
+    Report {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// The steps to apply for the connection's network: authorized_keys, PrivateLink Terraform, private DNS,
+    /// Snowflake's authorization (admins).
+    Setup {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+    },
+    /// Confirm the SSH bastion's host key, as `ssh-keygen -lf` prints it on the bastion (admins); pinned only
+    /// when the bastion offers exactly that key.
+    TrustHostKey {
+        #[command(flatten)]
+        org: OrgArg,
+        connection: String,
+        /// `SHA256:…`
+        fingerprint: String,
+    },
 }
 
 /// Which tables members may write: none, those byob created, or any.
@@ -297,4 +326,27 @@ pub(crate) struct ConnectionFields {
     /// Databricks: the SQL warehouse's HTTP path (`/sql/1.0/warehouses/ID`).
     #[arg(long)]
     pub(crate) http_path: Option<String>,
+    /// How byob reaches the platform: public (default), private-link, ssh-tunnel or proxy.
+    #[arg(long, value_parser = ["public", "private-link", "ssh-tunnel", "proxy"])]
+    pub(crate) network: Option<String>,
+    /// ssh-tunnel: the bastion, as USER@HOST[:PORT].
+    #[arg(long, value_name = "USER@HOST[:PORT]")]
+    pub(crate) ssh: Option<String>,
+    /// proxy: the proxy, as http://HOST:PORT (CONNECT) or socks5://HOST:PORT.
+    #[arg(long, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+    /// proxy: its user; the password is read from --proxy-password-file.
+    #[arg(long)]
+    pub(crate) proxy_username: Option<String>,
+    #[arg(long)]
+    pub(crate) proxy_password_file: Option<PathBuf>,
+    /// private-link: the AWS region of the endpoint.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// private-link: the VPC endpoint service (`com.amazonaws.vpce.REGION.vpce-svc-…`).
+    #[arg(long)]
+    pub(crate) endpoint_service: Option<String>,
+    /// private-link: an availability-zone id (`use1-az1`); repeat.
+    #[arg(long = "availability-zone")]
+    pub(crate) availability_zones: Vec<String>,
 }

@@ -135,6 +135,56 @@ async fn socks5(mut client: TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A minimal HTTP CONNECT proxy counting the tunnels it opened; with `refuse`, it answers 403 to every one.
+pub struct ConnectProxy {
+    pub addr: SocketAddr,
+    pub carried: Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl ConnectProxy {
+    pub async fn start(refuse: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let carried = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = carried.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    if connect(client, refuse).await.is_ok() {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        Self { addr, carried, task }
+    }
+}
+
+async fn connect(mut client: TcpStream, refuse: bool) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(client.read_u8().await?);
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let target = text.split_whitespace().nth(1).unwrap_or_default().to_string();
+    if refuse || !text.starts_with("CONNECT ") {
+        client.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n").await?;
+        return Err(std::io::Error::other("refused"));
+    }
+    let mut upstream = TcpStream::connect(target.as_str()).await?;
+    client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await?;
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+    Ok(())
+}
+
 /// A TLS server whose self-signed certificate (made by openssl) is for `names`; it completes handshakes and
 /// closes.
 pub struct TlsServer {

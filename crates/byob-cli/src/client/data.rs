@@ -6,7 +6,9 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::{http::ApiClient, output::print, transfer};
-use crate::data_args::{ConnectionsCommand, JobsCommand, LoadOpts, ModeArg, OnErrorArg, UploadArgs, UploadsCommand};
+use crate::data_args::{
+    ConnectionFields, ConnectionsCommand, JobsCommand, LoadOpts, ModeArg, OnErrorArg, UploadArgs, UploadsCommand,
+};
 
 const CONNECTION_COLUMNS: &[&str] = &["name", "platform", "host", "port", "database", "user", "schema", "tls"];
 const UPLOAD_COLUMNS: &[&str] = &["id", "filename", "size", "state", "staged", "load_job", "created_at"];
@@ -43,6 +45,7 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
                 "catalog": fields.catalog, "http_path": fields.http_path, "external_catalog": fields.external_catalog,
                 "project": fields.project, "dataset": fields.dataset, "location": fields.location,
                 "service_account_key": service_account_key, "private_key": private_key,
+                "network": network_body(&fields)?,
             });
             // The request names only the fields given.
             if let Some(map) = body.as_object_mut() {
@@ -104,6 +107,38 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
         ConnectionsCommand::Tables { org, connection } => {
             (api.get(&format!("{}/{connection}/tables", base(&org.org)), &[]).await?, &["schema", "name"])
         }
+        ConnectionsCommand::Verify { org, connection } => {
+            let report = api.post_empty(&format!("{}/{connection}/verify", base(&org.org))).await?;
+            return super::print_report(&report, json);
+        }
+        ConnectionsCommand::Report { org, connection } => {
+            let report = api.get(&format!("{}/{connection}/report", base(&org.org)), &[]).await?;
+            return super::print_report(&report, json);
+        }
+        ConnectionsCommand::Setup { org, connection } => {
+            let steps = api.get(&format!("{}/{connection}/setup", base(&org.org)), &[]).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&steps)?);
+            } else {
+                for step in steps.as_array().into_iter().flatten() {
+                    println!(
+                        "## {} (applied by the {})",
+                        step["name"].as_str().unwrap_or_default(),
+                        step["applied_by"].as_str().unwrap_or_default()
+                    );
+                    for note in step["notes"].as_array().into_iter().flatten() {
+                        println!("# {}", note.as_str().unwrap_or_default());
+                    }
+                    println!("{}", step["content"].as_str().unwrap_or_default());
+                }
+            }
+            return Ok(());
+        }
+        ConnectionsCommand::TrustHostKey { org, connection, fingerprint } => (
+            api.post(&format!("{}/{connection}/ssh-host-key", base(&org.org)), &json!({ "fingerprint": fingerprint }))
+                .await?,
+            CONNECTION_COLUMNS,
+        ),
         ConnectionsCommand::Columns { org, connection, table } => (
             api.get(&format!("{}/{connection}/tables/{table}/columns", base(&org.org)), &[]).await?,
             &["name", "type", "nullable"],
@@ -111,6 +146,63 @@ pub(crate) async fn connections(api: &ApiClient, cmd: ConnectionsCommand, json: 
     };
     print(&value, columns, json);
     Ok(())
+}
+
+/// The request's `network` from the flags (`null` when none is given: public).
+fn network_body(fields: &ConnectionFields) -> anyhow::Result<Value> {
+    let Some(mode) = &fields.network else { return Ok(Value::Null) };
+    let mut network = json!({ "mode": mode.replace('-', "_") });
+    match mode.as_str() {
+        "ssh-tunnel" => {
+            let Some(ssh) = &fields.ssh else { bail!("--network ssh-tunnel needs --ssh USER@HOST[:PORT]") };
+            let Some((user, rest)) = ssh.split_once('@') else { bail!("--ssh is USER@HOST[:PORT], not `{ssh}`") };
+            let (host, port) = host_port(rest)?;
+            network["user"] = json!(user);
+            network["host"] = json!(host);
+            network["port"] = json!(port);
+        }
+        "proxy" => {
+            let Some(proxy) = &fields.proxy else {
+                bail!("--network proxy needs --proxy http://HOST:PORT or socks5://HOST:PORT")
+            };
+            let (kind, rest) = match proxy.split_once("://") {
+                Some(("http", rest)) => ("http_connect", rest),
+                Some(("socks5" | "socks5h", rest)) => ("socks5", rest),
+                _ => bail!("--proxy is http://HOST:PORT or socks5://HOST:PORT, not `{proxy}`"),
+            };
+            let (host, port) = host_port(rest.trim_end_matches('/'))?;
+            network["kind"] = json!(kind);
+            network["host"] = json!(host);
+            network["port"] = json!(port);
+            network["username"] = json!(fields.proxy_username);
+            if let Some(path) = &fields.proxy_password_file {
+                network["password"] = json!(super::read_value(Some(path))?);
+            }
+        }
+        "private-link" => {
+            network["region"] = json!(fields.region);
+            network["endpoint_service"] = json!(fields.endpoint_service);
+            if !fields.availability_zones.is_empty() {
+                network["availability_zones"] = json!(fields.availability_zones);
+            }
+        }
+        _ => {}
+    }
+    if let Some(map) = network.as_object_mut() {
+        map.retain(|_, v| !v.is_null());
+    }
+    Ok(network)
+}
+
+/// `HOST[:PORT]` (the port `null` when absent).
+fn host_port(text: &str) -> anyhow::Result<(String, Option<u16>)> {
+    match text.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            let port = port.parse::<u16>().map_err(|_| anyhow::anyhow!("`{port}` is not a port"))?;
+            Ok((host.to_string(), Some(port)))
+        }
+        _ => Ok((text.to_string(), None)),
+    }
 }
 
 /// `CONNECTION.TABLE`: the connection is everything before the first dot (connection names have none).

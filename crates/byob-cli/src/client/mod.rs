@@ -233,6 +233,20 @@ async fn secrets(api: &ApiClient, cmd: SecretsCommand, json: bool) -> anyhow::Re
 
 /// A verification report as a checklist: a mark, the check, its duration and message, the fix under it, and the
 /// exact statement to add where the report quotes one.
+/// A verification report as a checklist (or JSON); an error when a check failed (exit status 1).
+pub(crate) fn print_report(report: &Value, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", checklist(report));
+    }
+    let failed = report["checks"].as_array().map_or(0, |c| c.iter().filter(|c| c["status"] == "failed").count());
+    if failed > 0 {
+        bail!("{failed} check(s) failed");
+    }
+    Ok(())
+}
+
 fn checklist(report: &Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -294,17 +308,7 @@ async fn integrations(api: &ApiClient, cmd: IntegrationsCommand, json: bool) -> 
         }
         IntegrationsCommand::Verify { org, integration } => {
             let report = api.post_empty(&format!("{}/{integration}/verify", base(&org.org))).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", checklist(&report));
-            }
-            let failed =
-                report["checks"].as_array().map_or(0, |c| c.iter().filter(|c| c["status"] == "failed").count());
-            if failed > 0 {
-                bail!("{failed} check(s) failed");
-            }
-            return Ok(());
+            return print_report(&report, json);
         }
         IntegrationsCommand::Verifications { org, integration, limit } => {
             let value = api
