@@ -376,3 +376,86 @@ async fn an_http_platform_goes_through_the_proxy() {
     }
     assert!(proxy.carried.load(std::sync::atomic::Ordering::SeqCst) > 0);
 }
+
+/// A new connection is verified by the monitor's next pass, then on its interval; a check that stops holding
+/// emits `check-drifted` naming the connection.
+#[tokio::test]
+async fn the_monitor_verifies_new_connections_and_reports_drift() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let proxy = Socks5Proxy::start().await;
+    let (pg_host, pg_port, database, user) = pg_target().await;
+    let created = create(
+        &app,
+        &org,
+        json!({ "name": "watched", "platform": "postgres", "host": pg_host, "port": pg_port, "database": database,
+                "user": user, "tls": "disable",
+                "network": { "mode": "proxy", "kind": "socks5", "host": "127.0.0.1", "port": proxy.addr.port() } }),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let monitor = &app.services.monitor;
+    assert_eq!(monitor.tick(app.clock_now()).await.unwrap().connections_verified, 1, "new: verified at once");
+    assert_eq!(monitor.tick(app.clock_now()).await.unwrap().connections_verified, 0, "then on its interval");
+    let report =
+        app.call("GET", &format!("/v1/orgs/{org}/connections/watched/report"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(report.status, 200, "{:?}", report.body);
+    assert_eq!(report.body["trigger"], "monitor");
+    assert_eq!(status(&report.body, "platform-login-succeeds"), "passed", "{:?}", report.body);
+
+    drop(proxy);
+    app.clock.advance(chrono::Duration::hours(25));
+    assert_eq!(monitor.tick(app.clock_now()).await.unwrap().connections_verified, 1);
+    let events =
+        app.call("GET", &format!("/v1/orgs/{org}/events?type=check-drifted"), Some(OPERATOR_TOKEN), None).await;
+    let drifted = events.body.as_array().unwrap();
+    assert_eq!(drifted.len(), 1, "{drifted:?}");
+    assert_eq!(drifted[0]["payload"]["check"], "network-port-reachable");
+    assert_eq!(drifted[0]["payload"]["name"], "watched");
+    assert!(drifted[0]["payload"]["connection"].is_string());
+}
+
+/// A storage integration whose endpoint is a private endpoint's name (seed 004's Azure private endpoint): it
+/// must resolve to a private address before anything is sent, and the setup says how to approve it.
+#[tokio::test]
+async fn a_storage_private_endpoint_must_resolve_privately_before_anything_is_sent() {
+    let dns = DnsServer::start().await;
+    let network =
+        byob_testkit::loopback_network().with_resolver(byob_ports::net::Resolver::servers(&[dns.addr]).unwrap());
+    let app = TestApp::sqlite_with(TestOptions { network, ..TestOptions::default() }).await;
+    let org = app.create_org("acme").await;
+    let host = "devstoreaccount1.privatelink.blob.core.windows.net";
+    let tls = TlsServer::start(&[host]).await;
+    dns.answer(host, "8.8.4.4".parse().unwrap());
+    let sas = byob_testkit::buckets::azurite_account_sas("racwdl", app.clock_now() + chrono::Duration::days(30));
+    let mut body = byob_testkit::uploads::azurite_sas_integration("private", "files", "byob", &sas, json!(["uploads"]));
+    body["endpoint"] = json!(format!("https://{host}:{}", tls.addr.port()));
+    let id = create_integration(&app, &org, body).await;
+
+    let verify = || {
+        let (app, org, id) = (&app, &org, &id);
+        async move {
+            let reply =
+                app.call("POST", &format!("/v1/orgs/{org}/integrations/{id}/verify"), Some(OPERATOR_TOKEN), None).await;
+            assert_eq!(reply.status, 200, "{:?}", reply.body);
+            reply.body
+        }
+    };
+    let report = verify().await;
+    let endpoint = check(&report, "network-endpoint-private");
+    assert_eq!(endpoint["status"], "failed", "{report}");
+    assert!(endpoint["message"].as_str().unwrap().contains("8.8.4.4"), "{endpoint}");
+    assert_eq!(endpoint["remediation"]["artifact"], "private-endpoint", "{endpoint}");
+    let others: Vec<&Value> =
+        report["checks"].as_array().unwrap().iter().filter(|c| c["name"] != "network-endpoint-private").collect();
+    assert!(others.iter().all(|c| c["status"] == "skipped"), "nothing else ran: {report}");
+
+    dns.answer(host, "127.0.0.1".parse().unwrap());
+    let report = verify().await;
+    assert_eq!(status(&report, "network-endpoint-private"), "passed", "{report}");
+
+    let setup = app.call("GET", &format!("/v1/orgs/{org}/integrations/{id}/setup"), Some(OPERATOR_TOKEN), None).await;
+    assert_eq!(setup.status, 200, "{:?}", setup.body);
+    let text = setup.body.to_string();
+    assert!(text.contains("private-endpoint") && text.contains("Private endpoint connections"), "{text}");
+}

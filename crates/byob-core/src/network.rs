@@ -420,6 +420,24 @@ impl NetworkRequest {
     }
 }
 
+/// What kind of private endpoint a storage endpoint's host names, by its form: Azure's
+/// `ACCOUNT.privatelink.blob.core.windows.net` (or `dfs`), an AWS interface endpoint `….vpce.amazonaws.com`, a
+/// Google Private Service Connect endpoint `….p.googleapis.com`. Such a host must resolve to private addresses.
+#[must_use]
+pub fn private_endpoint_form(host: &str) -> Option<&'static str> {
+    let host = host.to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    if host.ends_with(".privatelink.blob.core.windows.net") || host.ends_with(".privatelink.dfs.core.windows.net") {
+        Some("an Azure private endpoint")
+    } else if host.ends_with(".vpce.amazonaws.com") {
+        Some("an AWS interface endpoint")
+    } else if host.ends_with(".p.googleapis.com") {
+        Some("a Private Service Connect endpoint")
+    } else {
+        None
+    }
+}
+
 /// An SSH host key fingerprint as OpenSSH prints it: `SHA256:` and 43 unpadded base64 characters.
 pub fn check_host_key(field: &str, fingerprint: &str) -> Result<(), FieldError> {
     let body = fingerprint.strip_prefix("SHA256:").unwrap_or_default();

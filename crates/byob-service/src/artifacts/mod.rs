@@ -4,6 +4,7 @@
 //! Built from typed structures (serde_json, hcl-rs, shlex): no user string is ever pasted into text.
 
 mod model;
+pub(crate) mod private_endpoint;
 pub(crate) mod shell;
 pub(crate) mod spec;
 pub(crate) mod sql;

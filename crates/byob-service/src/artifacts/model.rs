@@ -33,10 +33,11 @@ pub enum ArtifactName {
     AdminConsent,
     SnowflakeStage,
     DatabricksExternalLocation,
+    PrivateEndpoint,
 }
 
 impl ArtifactName {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::IamPolicy,
         Self::TrustPolicy,
         Self::Cors,
@@ -50,6 +51,7 @@ impl ArtifactName {
         Self::AdminConsent,
         Self::SnowflakeStage,
         Self::DatabricksExternalLocation,
+        Self::PrivateEndpoint,
     ];
 
     #[must_use]
@@ -68,6 +70,7 @@ impl ArtifactName {
             Self::AdminConsent => "admin-consent",
             Self::SnowflakeStage => "snowflake-stage",
             Self::DatabricksExternalLocation => "databricks-external-location",
+            Self::PrivateEndpoint => "private-endpoint",
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn document(integration: &Integration, byob: &ByobIdentity) -> SetupDocument
         artifacts.push(sql::snowflake(&spec, &stage));
         artifacts.push(sql::databricks(&spec, &stage.url));
     }
+    artifacts.extend(crate::artifacts::private_endpoint::artifact(&spec));
     let commands = setup.commands(&spec, &artifacts);
     SetupDocument {
         integration: integration.id.to_string(),

@@ -4,6 +4,7 @@
 mod browser;
 mod checks;
 mod dependents;
+mod endpoint;
 #[cfg(test)]
 mod remediation_walk;
 mod settings;
@@ -37,7 +38,7 @@ impl Subject<'_> {
 }
 
 /// Every check, in report order (docs/verification.md describes each).
-pub const ALL_CHECKS: [&str; 21] = [
+pub const ALL_CHECKS: [&str; 22] = [
     "credentials-obtain",
     "credentials-sas-permissions",
     "location-bucket-exists",
@@ -59,7 +60,16 @@ pub const ALL_CHECKS: [&str; 21] = [
     "public-access-blocked",
     "lifecycle-staging-rule",
     "clock-skew",
+    "network-endpoint-private",
 ];
+
+/// The endpoint check's result in its place among the others (replacing a placeholder of the same name).
+fn with_endpoint(mut results: Vec<CheckResult>, endpoint: &CheckResult) -> Vec<CheckResult> {
+    results.retain(|c| c.name != endpoint.name);
+    results.push(endpoint.clone());
+    results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
+    results
+}
 
 /// Features whose files browsers upload straight to the bucket.
 const BROWSER_FEATURES: [Feature; 3] = [Feature::Uploads, Feature::Attachments, Feature::Assets];
@@ -242,6 +252,17 @@ impl VerificationService {
         let started_at = self.deps.clock.now();
         let run = ulid::Ulid::new().to_string().to_ascii_lowercase();
 
+        // Before anything is sent: a private endpoint that resolves to a public address would carry the data
+        // outside the private network, so nothing else runs.
+        let endpoint = timed("network-endpoint-private", endpoint::private(&self.deps.network, s)).await;
+        if endpoint.status == CheckStatus::Failed {
+            let results = ALL_CHECKS
+                .iter()
+                .map(|n| skipped(n, "the private endpoint does not resolve to a private address"))
+                .collect();
+            return self.finish(ctx, &mut integration, started_at, trigger, with_endpoint(results, &endpoint)).await;
+        }
+
         // Credentials first: nothing else can run without them.
         let sts = self.router.sts();
         let credentials = timed("credentials-obtain", async {
@@ -265,7 +286,8 @@ impl VerificationService {
                 let mut result = credentials.clone();
                 result.status = CheckStatus::Failed;
                 result.message = message;
-                return self.finish(ctx, &mut integration, started_at, trigger, vec![result]).await;
+                let results = with_endpoint(vec![result], &endpoint);
+                return self.finish(ctx, &mut integration, started_at, trigger, results).await;
             }
             Err(other) => return Err(other),
         };
@@ -276,7 +298,7 @@ impl VerificationService {
         let usable = credentials.status != CheckStatus::Failed;
         let Some(client) = client.filter(|_| usable) else {
             results.extend(ALL_CHECKS[2..].iter().map(|n| skipped(n, "the credentials are not usable")));
-            return self.finish(ctx, &mut integration, started_at, trigger, results).await;
+            return self.finish(ctx, &mut integration, started_at, trigger, with_endpoint(results, &endpoint)).await;
         };
         let objects = async {
             let (key, body) = match checks::probe(&client, &run) {
@@ -363,7 +385,7 @@ impl VerificationService {
         results.extend(browser);
         results.sort_by_key(|c| ALL_CHECKS.iter().position(|n| *n == c.name));
         dependents::skip_dependents(&mut results);
-        self.finish(ctx, &mut integration, started_at, trigger, results).await
+        self.finish(ctx, &mut integration, started_at, trigger, with_endpoint(results, &endpoint)).await
     }
 
     async fn finish(

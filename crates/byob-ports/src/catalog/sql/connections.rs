@@ -25,7 +25,8 @@ fn from_row(row: &AnyRow) -> Result<Connection, CatalogError> {
 
 pub(super) async fn insert(pool: &AnyPool, c: &Connection, owned: &[OwnedSecret]) -> Result<(), CatalogError> {
     let mut tx = super::begin_write(pool).await?;
-    sqlx::query(sql!("INSERT INTO connections ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+    // A new connection is due for its first verification at once: the health monitor's next pass runs it.
+    sqlx::query(sql!("INSERT INTO connections ({COLUMNS}, next_check_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
         .bind(c.id.to_string())
         .bind(c.org_id.to_string())
         .bind(&c.name)
@@ -33,6 +34,7 @@ pub(super) async fn insert(pool: &AnyPool, c: &Connection, owned: &[OwnedSecret]
         .bind(to_json(&c.network))
         .bind(ms(c.created_at))
         .bind(ms(c.updated_at))
+        .bind(ms(c.created_at))
         .execute(&mut *tx)
         .await?;
     for secret in owned {

@@ -615,8 +615,8 @@ impl ConnectionService {
         Ok(report)
     }
 
-    /// One pass of the health monitor over the connections whose scheduled check is due (one catalog query,
-    /// however many orgs there are); returns how many were verified.
+    /// One pass of the health monitor over the connections whose scheduled check is due — new ones at once, then
+    /// every interval — in one catalog query however many orgs there are; returns how many were verified.
     ///
     /// # Errors
     /// Catalog errors.
