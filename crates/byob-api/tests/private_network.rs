@@ -459,3 +459,32 @@ async fn a_storage_private_endpoint_must_resolve_privately_before_anything_is_se
     let text = setup.body.to_string();
     assert!(text.contains("private-endpoint") && text.contains("Private endpoint connections"), "{text}");
 }
+
+/// `platform-can-read-bucket` runs a pulled load of a probe as the platform would: PostgreSQL standing in for
+/// Redshift cannot read `s3://`, so the check fails with the platform's own refusal and the grant it was given,
+/// and the probe file is gone afterwards; a platform byob streams into skips it.
+#[tokio::test]
+async fn the_bucket_read_check_pulls_a_probe_and_leaves_nothing() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let bucket = byob_testkit::exports::Bucket::create(byob_testkit::exports::Store::Moto, &app, &org).await;
+    let mut uploads = bucket.integration().unwrap();
+    uploads["features"] = json!(["uploads"]);
+    create_integration(&app, &org, uploads).await;
+    let target = byob_testkit::fresh_postgres_database().await;
+    byob_testkit::uploads::create_redshift_connection(&app, &org, &target, None).await;
+    byob_testkit::uploads::create_pg_connection(&app, &org, &target).await;
+
+    let report = verify(&app, &org, "rs").await;
+    assert_eq!(status(&report, "platform-login-succeeds"), "passed", "{report}");
+    let read = check(&report, "platform-can-read-bucket");
+    assert_eq!(read["status"], "failed", "{report}");
+    let message = read["message"].as_str().unwrap();
+    assert!(message.contains(&format!("s3://{}/byob/.byob/verify/", bucket.name)), "{message}");
+    assert!(message.contains("vended for the probe alone"), "{message}");
+    assert!(!message.contains("X-Amz-Signature") && !message.contains("SessionToken"), "{message}");
+    assert!(bucket.keys().await.iter().all(|k| !k.starts_with(".byob/verify/")), "the probe was deleted");
+
+    let report = verify(&app, &org, "pg").await;
+    assert_eq!(status(&report, "platform-can-read-bucket"), "skipped", "{report}");
+}

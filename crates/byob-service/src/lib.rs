@@ -120,6 +120,7 @@ impl Services {
             data.local_warehouses,
             data.jobs.deadline,
             events.clone(),
+            router.clone(),
             monitor.interval,
         );
         let uploads = data::UploadService::new(deps.clone(), auditor.clone(), router.clone(), data.uploads);

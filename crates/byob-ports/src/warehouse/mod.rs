@@ -253,6 +253,11 @@ pub trait Warehouse: Send + Sync + std::fmt::Debug {
     fn pull_integration(&self) -> Option<String> {
         None
     }
+    /// Drops a table byob made for a check (the probe of a pulled load). Platforms without pulled loads have none.
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        Err(WarehouseError::Unsupported(format!("{} has no probe table {table} to drop", self.platform())))
+    }
+
     /// Has the platform read the object itself into the target, all or nothing; returns the rows written.
     /// Platforms that cannot are `Unsupported`, and the load is streamed instead.
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {

@@ -134,6 +134,13 @@ impl Warehouse for RedshiftWarehouse {
         self.iam_role.clone()
     }
 
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        let mut conn = self.pg.connect().await?;
+        let statement = format!("DROP TABLE IF EXISTS {}", self.pg.qualified(table));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await?;
+        Ok(())
+    }
+
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         // Refused before any statement runs when the format is one COPY cannot say.
         copy_statement("t", &target.columns, source)?;

@@ -282,6 +282,12 @@ impl Warehouse for BigQueryWarehouse {
         Some(self.settings.server.user.clone())
     }
 
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        use super::staged::Statements;
+        let client = self.client().await?;
+        client.execute(&format!("DROP TABLE IF EXISTS {}", self.qualified(&client, table))).await
+    }
+
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         self.pull_object(target, source).await
     }

@@ -177,6 +177,11 @@ impl Warehouse for DatabricksWarehouse {
         self.load_rows(target, rows).await
     }
 
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        use super::staged::Statements;
+        self.client().await?.execute(&format!("DROP TABLE IF EXISTS {}", self.qualified(table))).await
+    }
+
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         self.pull_object(target, source).await
     }

@@ -302,6 +302,11 @@ impl Warehouse for SnowflakeWarehouse {
         self.settings.storage_integration.clone()
     }
 
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        let mut session = self.session().await?;
+        session.query(&format!("DROP TABLE IF EXISTS {}", self.qualified(table)), None, false).await.map(|_| ())
+    }
+
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         if target.mode == super::LoadMode::Append && target.columns.iter().any(|c| c.column_type == ColumnType::Decimal)
         {

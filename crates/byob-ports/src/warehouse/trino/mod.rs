@@ -192,6 +192,10 @@ impl Warehouse for TrinoWarehouse {
         self.settings.external_catalog.clone()
     }
 
+    async fn drop_probe(&self, table: &TableName) -> Result<(), WarehouseError> {
+        self.client().await?.execute(&format!("DROP TABLE IF EXISTS {}", self.qualified(table))).await.map(|_| ())
+    }
+
     async fn pull(&self, target: &LoadTarget, source: &PullSource) -> Result<u64, WarehouseError> {
         self.pull_object(target, source).await
     }

@@ -71,6 +71,8 @@ pub struct ConnectionService {
     /// No statement outlives a job's deadline, even one whose job was abandoned.
     statement_timeout: std::time::Duration,
     events: crate::health::Events,
+    /// The org's uploads bucket, for the check that the platform reads it.
+    router: crate::StorageRouter,
     /// Time between two scheduled verifications of a connection (the health monitor's interval).
     monitor_interval: chrono::Duration,
 }
@@ -127,9 +129,10 @@ impl ConnectionService {
         local: Arc<LocalWarehouses>,
         statement_timeout: std::time::Duration,
         events: crate::health::Events,
+        router: crate::StorageRouter,
         monitor_interval: chrono::Duration,
     ) -> Self {
-        Self { deps, auditor, local, statement_timeout, events, monitor_interval }
+        Self { deps, auditor, local, statement_timeout, events, router, monitor_interval }
     }
 
     async fn member(&self, ctx: &RequestContext, org: OrgId) -> Result<(), ServiceError> {
@@ -572,7 +575,20 @@ impl ConnectionService {
         let (warehouse, route) = self.warehouse_of(ctx, c).await?;
         let run = ulid::Ulid::new().to_string().to_ascii_lowercase();
         let subject = verify::Subject { connection: c, policy: &self.deps.network, route, warehouse, run: run.clone() };
-        let checks = verify::checks(&subject).await;
+        // Where a pulled load's file would be: the org's uploads integration (not byob's default storage).
+        let bucket = match self.router.for_feature(ctx, org, byob_core::integration::Feature::Uploads).await {
+            Ok(routed) => routed.integration.map(|integration| verify::BucketAccess {
+                router: &self.router,
+                ctx,
+                client: routed.client,
+                integration,
+            }),
+            Err(e) => {
+                tracing::info!(error = %e, "no uploads bucket for the connection's read check");
+                None
+            }
+        };
+        let checks = verify::checks(&subject, bucket.as_ref()).await;
         let report = ConnectionReport {
             id: run,
             trigger,

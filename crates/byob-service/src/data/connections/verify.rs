@@ -17,9 +17,13 @@ use byob_ports::{
         route::{Route, RouteError, host_key_offered},
         tls_names::{Preamble, TlsProbeError, certificate_names, name_covers},
     },
-    warehouse::{Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, Warehouse, WarehouseError},
+    warehouse::{
+        Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, PullCredentials, PullFormat, PullSource, QueryItem,
+        Warehouse, WarehouseError,
+    },
 };
 use chrono::{DateTime, Utc};
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -27,7 +31,7 @@ use utoipa::ToSchema;
 use crate::{
     ServiceError,
     reports::{CheckResult, CheckStatus, Outcome, Trigger},
-    verify::{result, skipped, timed},
+    verify::{skipped, timed},
 };
 
 /// Every check of a connection's report, in report order (docs/connections.md describes each).
@@ -79,7 +83,7 @@ pub(super) struct Subject<'a> {
 }
 
 /// Runs every check, in order; a failure skips the checks that depend on it.
-pub(super) async fn checks(s: &Subject<'_>) -> Vec<CheckResult> {
+pub(super) async fn checks(s: &Subject<'_>, bucket: Option<&BucketAccess<'_>>) -> Vec<CheckResult> {
     let c = s.connection;
     let e = c.platform.endpoint();
     let mut out = Vec::with_capacity(ALL_CONNECTION_CHECKS.len());
@@ -127,7 +131,7 @@ pub(super) async fn checks(s: &Subject<'_>) -> Vec<CheckResult> {
         skipped("platform-can-insert", "byob cannot create the probe table")
     });
     out.push(timed("platform-can-read", read(s)).await);
-    out.push(result("platform-can-read-bucket", read_bucket(&c.platform, s.warehouse.as_ref()), 0));
+    out.push(timed("platform-can-read-bucket", read_bucket(s, bucket)).await);
     out
 }
 
@@ -339,22 +343,90 @@ async fn read(s: &Subject<'_>) -> Outcome {
     }
 }
 
-/// Whether the platform reads the customer's bucket itself (loads it pulls).
-fn read_bucket(platform: &Platform, warehouse: &dyn Warehouse) -> Outcome {
+/// Whether the platform reads the customer's bucket itself, as a pulled load would: byob writes a one-row probe
+/// file where the org's uploads are staged, grants the platform what a pulled load gets (its storage
+/// integration, or credentials byob vends for exactly that object for 15 minutes), has it load the probe into
+/// a probe table, then drops the table and deletes the file.
+async fn read_bucket(s: &Subject<'_>, bucket: Option<&BucketAccess<'_>>) -> Outcome {
     let pulls = matches!(
-        platform,
-        Platform::Snowflake(_) | Platform::Redshift(_) | Platform::Databricks(_) | Platform::Trino(_)
+        s.connection.platform,
+        Platform::Snowflake(_)
+            | Platform::Redshift(_)
+            | Platform::Databricks(_)
+            | Platform::Trino(_)
+            | Platform::Bigquery(_)
     );
-    match (pulls, warehouse.pull_integration()) {
-        (false, _) => Outcome::skipped("byob streams loads into this platform: it never reads the bucket itself"),
-        (true, Some(integration)) => Outcome::skipped(format!(
-            "the platform reads the bucket through the customer's `{integration}`; each pulled load checks it and \
-             falls back to streaming when refused"
-        )),
-        (true, None) => Outcome::skipped(
-            "the platform reads the bucket with credentials byob vends per object, checked by each pulled load",
+    if !pulls {
+        return Outcome::skipped("byob streams loads into this platform: it never reads the bucket itself");
+    }
+    let Some(access) = bucket else {
+        return Outcome::skipped("the org stages uploads in byob's default storage, which platforms do not read");
+    };
+    let org = s.connection.org_id;
+    let key = match access.client.key(&format!(".byob/verify/{}.csv", s.run)) {
+        Ok(key) => key,
+        Err(e) => return Outcome::failed(format!("the probe's key: {e}"), "check the uploads integration's prefix"),
+    };
+    let written = access.client.store().put(&key, object_store::PutPayload::from(b"probe\n1\n".to_vec())).await;
+    if let Err(e) = written {
+        return Outcome::skipped(format!(
+            "byob could not stage the probe in the uploads bucket ({e}); the integration's own report says why"
+        ));
+    }
+    let outcome = pull_probe(s, access, org, key.as_ref()).await;
+    if let Err(e) = access.client.store().delete(&key).await {
+        tracing::warn!(error = %e, key = %key, "the connection probe could not be deleted");
+    }
+    outcome
+}
+
+async fn pull_probe(s: &Subject<'_>, access: &BucketAccess<'_>, org: byob_core::OrgId, key: &str) -> Outcome {
+    let platform = s.warehouse.platform();
+    let read = access
+        .router
+        .platform_read(access.ctx, org, Some(access.integration), key, s.warehouse.pull_integration())
+        .await;
+    let (url, region, credentials) = match read {
+        Ok(read) => read,
+        Err(why) => return Outcome::skipped(format!("pulled loads cannot be granted here: {why}")),
+    };
+    let grant = match &credentials {
+        PullCredentials::Integration(name) => format!("through `{name}`"),
+        PullCredentials::AwsSession { .. } | PullCredentials::AzureSas { .. } => {
+            "with credentials byob vended for the probe alone (15 minutes)".to_string()
+        }
+    };
+    let table = TableName { schema: None, name: format!("byob_probe_{}", s.run) };
+    let target = LoadTarget {
+        table: table.clone(),
+        mode: LoadMode::Create,
+        columns: vec![Column { name: "probe".into(), column_type: ColumnType::Integer, nullable: true }],
+    };
+    let format = PullFormat { delimiter: b',', header: true, null_tokens: Vec::new() };
+    let source = PullSource { url: url.clone(), region, credentials, format };
+    match s.warehouse.pull(&target, &source).await {
+        Ok(_) => {
+            if let Err(e) = s.warehouse.drop_probe(&table).await {
+                tracing::warn!(error = %e, table = %table, "the connection's probe table could not be dropped");
+            }
+            Outcome::passed(format!("{platform} read the probe {url} {grant}"))
+        }
+        Err(WarehouseError::Unsupported(why)) => {
+            Outcome::skipped(format!("{platform} does not pull this probe: {why}"))
+        }
+        Err(e) => Outcome::failed(
+            format!("{platform} could not read the probe {url} {grant}: {e}"),
+            "let the platform read the uploads bucket: its storage integration (or IAM role, external catalog) needs              read access to the prefix; until then loads are streamed by byob",
         ),
     }
+}
+
+/// The org's uploads bucket, where a pulled load's file lives.
+pub(super) struct BucketAccess<'a> {
+    pub router: &'a crate::StorageRouter,
+    pub ctx: &'a crate::RequestContext,
+    pub client: byob_ports::storage::StorageClient,
+    pub integration: byob_core::IntegrationId,
 }
 
 /// `check-drifted` / `check-recovered` between two reports of a connection.
