@@ -8,7 +8,7 @@ mod webhooks;
 
 /// Orgs the monitor and webhook delivery serve at once: one org's slow bucket or endpoint delays only itself, and
 /// no pass opens connections without bound.
-const ORGS_AT_ONCE: usize = 8;
+pub(crate) const ORGS_AT_ONCE: usize = 8;
 
 pub use events::Events;
 pub use monitor::{HealthMonitor, MonitorSettings, TickReport};

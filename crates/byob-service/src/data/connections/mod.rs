@@ -10,6 +10,7 @@ use byob_core::{
     table::{Column, TableName, check_identifier},
 };
 use byob_ports::warehouse::{LocalWarehouses, ServerSettings, Warehouse, WarehouseError};
+use futures::StreamExt as _;
 use serde_json::json;
 
 mod api;
@@ -638,15 +639,24 @@ impl ConnectionService {
     /// Catalog errors.
     pub async fn verify_due(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u32, ServiceError> {
         let due = self.deps.catalog.due_connections(now, 200).await?;
+        // Side by side, a few at a time: one slow platform delays only its own check.
+        let runs: Vec<futures::future::BoxFuture<'_, bool>> =
+            due.iter().map(|c| Box::pin(self.scheduled(c)) as _).collect();
+        let done: Vec<bool> = futures::stream::iter(runs).buffer_unordered(crate::health::ORGS_AT_ONCE).collect().await;
+        let verified = u32::try_from(done.into_iter().filter(|ok| *ok).count()).unwrap_or(u32::MAX);
+        Ok(verified)
+    }
+
+    /// One scheduled verification; a failure to run it is logged, and the next pass tries again.
+    async fn scheduled(&self, c: &Connection) -> bool {
         let ctx = RequestContext::system();
-        let mut verified = 0;
-        for c in &due {
-            match self.run_checks(&ctx, c, crate::reports::Trigger::Monitor).await {
-                Ok(_) => verified += 1,
-                Err(e) => tracing::warn!(connection = %c.id, error = %e, "scheduled connection verification"),
+        match self.run_checks(&ctx, c, crate::reports::Trigger::Monitor).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(connection = %c.id, error = %e, "scheduled connection verification");
+                false
             }
         }
-        Ok(verified)
     }
 
     /// Pins the SSH bastion's host key (admins), only when the bastion offers exactly that key now.
