@@ -151,14 +151,30 @@ pub struct VerificationReport {
 
 impl VerificationReport {
     #[must_use]
-    pub fn failed(&self) -> bool {
-        self.checks.iter().any(|c| c.status == CheckStatus::Failed)
-    }
-
-    #[must_use]
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
-        self.checks.iter().find(|c| c.name == name)
+        check_named(&self.checks, name)
     }
+}
+
+/// The check of that name in a report's list.
+pub(crate) fn check_named<'a>(checks: &'a [CheckResult], name: &str) -> Option<&'a CheckResult> {
+    checks.iter().find(|c| c.name == name)
+}
+
+/// The checks that changed between held (passed or warned) and failed since the previous report, with the event
+/// each transition emits: `check-drifted` or `check-recovered`, once per transition.
+pub(crate) fn transitions<'a>(now: &'a [CheckResult], before: &[CheckResult]) -> Vec<(&'static str, &'a CheckResult)> {
+    let held = |s: CheckStatus| matches!(s, CheckStatus::Passed | CheckStatus::Warning);
+    now.iter()
+        .filter_map(|check| {
+            let previous = check_named(before, &check.name)?;
+            match (previous.status, check.status) {
+                (b, CheckStatus::Failed) if held(b) => Some((byob_core::event::CHECK_DRIFTED, check)),
+                (CheckStatus::Failed, n) if held(n) => Some((byob_core::event::CHECK_RECOVERED, check)),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// The latest reports of an integration, newest first.

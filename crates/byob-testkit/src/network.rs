@@ -19,17 +19,44 @@ use tokio::{
     net::{TcpListener, TcpStream, UdpSocket},
 };
 
+/// A server's task, stopped when its owner is dropped.
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Accepts connections on loopback and hands each to `serve`, counting those it carried to the end.
+async fn serve_counting<F, Fut>(serve: F) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>, Background)
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let carried = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = carried.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let count = count.clone();
+            let served = serve(client);
+            tokio::spawn(async move {
+                if served.await.is_ok() {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (addr, carried, Background(task))
+}
+
 /// A DNS server on loopback answering A queries from a table the test changes at will.
 pub struct DnsServer {
     pub addr: SocketAddr,
     answers: Arc<Mutex<HashMap<String, Ipv4Addr>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for DnsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: Background,
 }
 
 impl DnsServer {
@@ -58,7 +85,7 @@ impl DnsServer {
                 }
             }
         });
-        Self { addr, answers, task }
+        Self { addr, answers, _task: Background(task) }
     }
 
     /// Answers `name` with `ip` from now on.
@@ -71,32 +98,13 @@ impl DnsServer {
 pub struct Socks5Proxy {
     pub addr: SocketAddr,
     pub carried: Arc<std::sync::atomic::AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Socks5Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: Background,
 }
 
 impl Socks5Proxy {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let carried = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = carried.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let count = count.clone();
-                tokio::spawn(async move {
-                    if socks5(client).await.is_ok() {
-                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    }
-                });
-            }
-        });
-        Self { addr, carried, task }
+        let (addr, carried, task) = serve_counting(socks5).await;
+        Self { addr, carried, _task: task }
     }
 }
 
@@ -139,32 +147,13 @@ async fn socks5(mut client: TcpStream) -> std::io::Result<()> {
 pub struct ConnectProxy {
     pub addr: SocketAddr,
     pub carried: Arc<std::sync::atomic::AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for ConnectProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: Background,
 }
 
 impl ConnectProxy {
     pub async fn start(refuse: bool) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let carried = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let count = carried.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                let count = count.clone();
-                tokio::spawn(async move {
-                    if connect(client, refuse).await.is_ok() {
-                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    }
-                });
-            }
-        });
-        Self { addr, carried, task }
+        let (addr, carried, task) = serve_counting(move |client| connect(client, refuse)).await;
+        Self { addr, carried, _task: task }
     }
 }
 
@@ -189,14 +178,8 @@ async fn connect(mut client: TcpStream, refuse: bool) -> std::io::Result<()> {
 /// closes.
 pub struct TlsServer {
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    _task: Background,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 impl TlsServer {
@@ -238,7 +221,7 @@ impl TlsServer {
                 });
             }
         });
-        Self { addr, task, _dir: dir }
+        Self { addr, _task: Background(task), _dir: dir }
     }
 }
 

@@ -463,14 +463,7 @@ impl VerificationService {
             self.events.emit(ctx, org, byob_core::event::INTEGRATION_STATE_CHANGED, target.clone(), payload).await?;
         }
         let Some(previous) = previous else { return Ok(()) };
-        for check in &report.checks {
-            let Some(before) = previous.check(&check.name) else { continue };
-            let held = |s: CheckStatus| matches!(s, CheckStatus::Passed | CheckStatus::Warning);
-            let event_type = match (before.status, check.status) {
-                (b, CheckStatus::Failed) if held(b) => byob_core::event::CHECK_DRIFTED,
-                (CheckStatus::Failed, now) if held(now) => byob_core::event::CHECK_RECOVERED,
-                _ => continue,
-            };
+        for (event_type, check) in crate::reports::transitions(&report.checks, &previous.checks) {
             let payload = json!({
                 "integration": i.id, "name": i.name, "check": check.name, "message": check.message,
                 "remediation": check.remediation, "verification": report.id,

@@ -624,7 +624,7 @@ impl ConnectionService {
             )
             .await?;
         if let Some(previous) = &previous {
-            for (event_type, check) in verify::transitions(&report, previous) {
+            for (event_type, check) in crate::reports::transitions(&report.checks, &previous.checks) {
                 let payload = verify::event_payload(c, &report, check);
                 self.events.emit(ctx, org, event_type, Some(c.id.to_string()), payload).await?;
             }

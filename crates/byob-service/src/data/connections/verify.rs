@@ -63,13 +63,8 @@ pub struct ConnectionReport {
 
 impl ConnectionReport {
     #[must_use]
-    pub fn failed(&self) -> bool {
-        self.checks.iter().any(|c| c.status == CheckStatus::Failed)
-    }
-
-    #[must_use]
     pub fn check(&self, name: &str) -> Option<&CheckResult> {
-        self.checks.iter().find(|c| c.name == name)
+        crate::reports::check_named(&self.checks, name)
     }
 }
 
@@ -427,26 +422,6 @@ pub(super) struct BucketAccess<'a> {
     pub ctx: &'a crate::RequestContext,
     pub client: byob_ports::storage::StorageClient,
     pub integration: byob_core::IntegrationId,
-}
-
-/// `check-drifted` / `check-recovered` between two reports of a connection.
-pub(super) fn transitions<'a>(
-    report: &'a ConnectionReport,
-    previous: &ConnectionReport,
-) -> Vec<(&'static str, &'a CheckResult)> {
-    let held = |s: CheckStatus| matches!(s, CheckStatus::Passed | CheckStatus::Warning);
-    report
-        .checks
-        .iter()
-        .filter_map(|check| {
-            let before = previous.check(&check.name)?;
-            match (before.status, check.status) {
-                (b, CheckStatus::Failed) if held(b) => Some((byob_core::event::CHECK_DRIFTED, check)),
-                (CheckStatus::Failed, now) if held(now) => Some((byob_core::event::CHECK_RECOVERED, check)),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 pub(super) fn event_payload(c: &Connection, report: &ConnectionReport, check: &CheckResult) -> serde_json::Value {
