@@ -99,6 +99,11 @@ pub(crate) async fn authorize(
         Ok(ctx) => ctx,
         Err(err) => return err.into_response(),
     };
+    if let byob_service::Principal::Member { org_id, token_id, .. } = &ctx.principal
+        && let Err(limited) = state.rates.admit(*token_id, *org_id)
+    {
+        return too_many(&limited);
+    }
     if let Err(err) = check(&state, &ctx, scope, &params, request.method(), matched.as_str()).await {
         return err.into_response();
     }
@@ -152,4 +157,19 @@ async fn check(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// 429 with `Retry-After` (whole seconds, at least one).
+fn too_many(limited: &crate::rate::Limited) -> Response {
+    let seconds = limited.retry_after.as_secs() + u64::from(limited.retry_after.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let detail = match limited.which {
+        "token" => format!("this token sent more requests than its rate allows; retry after {seconds} s"),
+        _ => format!("the org's tokens together sent more requests than its rate allows; retry after {seconds} s"),
+    };
+    let mut response = ApiError::from(Problem::of(byob_core::codes::RATE_LIMITED, detail)).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }

@@ -7,6 +7,7 @@ pub mod listener;
 mod metrics;
 pub mod openapi;
 pub mod problem;
+mod rate;
 mod request_id;
 mod routes;
 mod state;

@@ -104,7 +104,17 @@ impl Modify for ProblemResponses {
                 });
                 if op.operation_id.as_deref().is_some_and(|id| QUOTA_OPERATIONS.contains(&id)) {
                     responses.entry("429".into()).or_insert_with(|| {
-                        problem_response("A per-org limit of the operator is reached (`quota-exceeded`, `quotas.*`)")
+                        problem_response(
+                            "A per-org limit of the operator is reached (`quota-exceeded`, `quotas.*`), or the \
+                             token's or org's request rate (`rate-limited`, with `Retry-After`)",
+                        )
+                    });
+                } else if secured {
+                    responses.entry("429".into()).or_insert_with(|| {
+                        problem_response(
+                            "The token's or the org's request rate is exceeded (`rate-limited`); `Retry-After` says \
+                             when to send again",
+                        )
                     });
                 }
                 responses.entry("500".into()).or_insert_with(|| problem_response("Internal error, with an error id"));

@@ -22,6 +22,8 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("http.shutdown_grace_secs", ("32", Some(Integer(32)))),
         ("http.max_connections", ("33", Some(Integer(33)))),
         ("http.idle_timeout_secs", ("34", Some(Integer(34)))),
+        ("http.token_requests_per_second", ("35", Some(Integer(35)))),
+        ("http.org_requests_per_second", ("36", Some(Integer(36)))),
         ("http.header_read_timeout_secs", ("35", Some(Integer(35)))),
         ("catalog.url", ("postgres://byob:pw-in-url@127.0.0.1:5/byob", s("postgres://byob:***@127.0.0.1:5/byob"))),
         ("catalog.max_connections", ("11", Some(Integer(11)))),

@@ -103,6 +103,8 @@ error_codes! {
     ENDPOINT_NOT_ALLOWED = "endpoint-not-allowed", 422;
     ADDRESS_NOT_ALLOWED = "address-not-allowed", 422;
     QUOTA_EXCEEDED = "quota-exceeded", 429;
+    /// More requests than a token's or an org's rate allows; `Retry-After` says when to send again.
+    RATE_LIMITED = "rate-limited", 429;
     CONNECTION_ACCESS_DENIED = "connection-access-denied", 403;
     CONNECTION_BUILTIN = "connection-builtin", 409;
     /// A host key to confirm on a connection that has no SSH bastion.

@@ -426,6 +426,12 @@ pub struct HttpConfig {
     /// A connection with no traffic either way for this long is closed (a client that sends nothing, or its
     /// headers a byte at a time, holds a connection this long at most). Default 30 s.
     pub idle_timeout_secs: u64,
+    /// Requests one API token may make per second (bursts of twice that pass); more are answered 429 with
+    /// `Retry-After`. 0: no limit. Default 100.
+    pub token_requests_per_second: u32,
+    /// Requests all of one org's tokens together may make per second (bursts of twice that pass), so one tenant
+    /// cannot starve the others. 0: no limit. Default 400.
+    pub org_requests_per_second: u32,
 }
 
 impl Default for HttpConfig {
@@ -433,6 +439,8 @@ impl Default for HttpConfig {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            token_requests_per_second: 100,
+            org_requests_per_second: 400,
             shutdown_grace_secs: 30,
             max_connections: 1024,
             header_read_timeout_secs: 10,

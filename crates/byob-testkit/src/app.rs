@@ -88,6 +88,8 @@ pub struct TestOptions {
     pub azure_authority_host: Option<String>,
     /// The attachments' scanner, download lifetime and thumbnail limits.
     pub attachments: byob_service::data::AttachmentSettings,
+    /// Requests per second per token and per org (0: no limit, the tests' default).
+    pub rates: (u32, u32),
 }
 
 impl Default for TestOptions {
@@ -101,6 +103,7 @@ impl Default for TestOptions {
             gcp_identity: None,
             azure_authority_host: None,
             attachments: byob_service::data::AttachmentSettings::default(),
+            rates: (0, 0),
         }
     }
 }
@@ -146,8 +149,17 @@ impl TestApp {
     }
 
     async fn with_catalog_url(url: &str, dir: tempfile::TempDir, options: TestOptions) -> Self {
-        let TestOptions { sts, network, jobs, quotas, relay_min_rate, gcp_identity, azure_authority_host, attachments } =
-            options;
+        let TestOptions {
+            sts,
+            network,
+            jobs,
+            quotas,
+            relay_min_rate,
+            gcp_identity,
+            azure_authority_host,
+            attachments,
+            rates,
+        } = options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let secret_box = XChaChaBox::new(KeySource::File(dir.path().join("master-keys"))).expect("secret box");
@@ -198,7 +210,12 @@ impl TestApp {
             services.clone(),
             catalog.clone(),
             Arc::new(Metrics::default()),
-            HttpLimits { max_body_bytes: MAX_BODY_BYTES, request_timeout: Duration::from_secs(30) },
+            HttpLimits {
+                max_body_bytes: MAX_BODY_BYTES,
+                request_timeout: Duration::from_secs(30),
+                token_requests_per_second: rates.0,
+                org_requests_per_second: rates.1,
+            },
         );
         Self { router: byob_api::app(state), services, catalog, clock, _dir: dir }
     }

@@ -60,6 +60,8 @@ pub(crate) async fn serve(opts: ServeOpts) -> anyhow::Result<()> {
     let limits = HttpLimits {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        token_requests_per_second: config.http.token_requests_per_second,
+        org_requests_per_second: config.http.org_requests_per_second,
     };
     let monitor = byob_service::health::MonitorSettings {
         interval: chrono::Duration::hours(i64::from(config.monitor.interval_hours)),
