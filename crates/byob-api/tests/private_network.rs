@@ -488,3 +488,28 @@ async fn the_bucket_read_check_pulls_a_probe_and_leaves_nothing() {
     let report = verify(&app, &org, "pg").await;
     assert_eq!(status(&report, "platform-can-read-bucket"), "skipped", "{report}");
 }
+
+/// MariaDB through a SOCKS5 proxy: the driver connects to byob's loopback forward, the forward along the route.
+#[tokio::test]
+async fn mariadb_goes_through_the_proxy() {
+    let app = TestApp::sqlite().await;
+    let org = app.create_org("acme").await;
+    let proxy = Socks5Proxy::start().await;
+    let url = url::Url::parse(&byob_testkit::fresh_mysql_database().await).unwrap();
+    let created = create(
+        &app,
+        &org,
+        json!({ "name": "maria", "platform": "mariadb", "host": url.host_str().unwrap(), "port": url.port().unwrap(),
+                "database": url.path().trim_start_matches('/'), "user": url.username(), "password": url.password(),
+                "tls": "prefer",
+                "network": { "mode": "proxy", "kind": "socks5", "host": "127.0.0.1", "port": proxy.addr.port() } }),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let report = verify(&app, &org, "maria").await;
+    for name in ["platform-login-succeeds", "platform-can-create-table", "platform-can-insert", "platform-can-read"] {
+        assert_eq!(status(&report, name), "passed", "{name}: {report}");
+    }
+    assert_eq!(status(&report, "tls-name-matches"), "skipped", "{report}");
+    assert!(proxy.carried.load(std::sync::atomic::Ordering::SeqCst) > 0);
+}

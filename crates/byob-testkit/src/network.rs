@@ -28,10 +28,13 @@ impl Drop for Background {
     }
 }
 
-/// Accepts connections on loopback and hands each to `serve`, counting those it carried to the end.
-async fn serve_counting<F, Fut>(serve: F) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>, Background)
+type Counter = Arc<std::sync::atomic::AtomicUsize>;
+
+/// Accepts connections on loopback and hands each to `serve` with the counter of tunnels opened (which `serve`
+/// counts as soon as its tunnel stands, so a test reads it without waiting for connections to end).
+async fn serve_counting<F, Fut>(serve: F) -> (SocketAddr, Counter, Background)
 where
-    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    F: Fn(TcpStream, Counter) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,13 +43,7 @@ where
     let count = carried.clone();
     let task = tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let count = count.clone();
-            let served = serve(client);
-            tokio::spawn(async move {
-                if served.await.is_ok() {
-                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                }
-            });
+            tokio::spawn(serve(client, count.clone()));
         }
     });
     (addr, carried, Background(task))
@@ -97,7 +94,8 @@ impl DnsServer {
 /// A minimal SOCKS5 proxy (no authentication, CONNECT only) counting the connections it carried.
 pub struct Socks5Proxy {
     pub addr: SocketAddr,
-    pub carried: Arc<std::sync::atomic::AtomicUsize>,
+    /// Tunnels opened so far.
+    pub carried: Counter,
     _task: Background,
 }
 
@@ -108,7 +106,7 @@ impl Socks5Proxy {
     }
 }
 
-async fn socks5(mut client: TcpStream) -> std::io::Result<()> {
+async fn socks5(mut client: TcpStream, opened: Counter) -> std::io::Result<()> {
     let mut head = [0u8; 2];
     client.read_exact(&mut head).await?;
     let mut methods = vec![0u8; usize::from(head[1])];
@@ -139,6 +137,7 @@ async fn socks5(mut client: TcpStream) -> std::io::Result<()> {
         }
     };
     client.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).await?;
+    opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
 }
@@ -146,18 +145,19 @@ async fn socks5(mut client: TcpStream) -> std::io::Result<()> {
 /// A minimal HTTP CONNECT proxy counting the tunnels it opened; with `refuse`, it answers 403 to every one.
 pub struct ConnectProxy {
     pub addr: SocketAddr,
-    pub carried: Arc<std::sync::atomic::AtomicUsize>,
+    /// Tunnels opened so far.
+    pub carried: Counter,
     _task: Background,
 }
 
 impl ConnectProxy {
     pub async fn start(refuse: bool) -> Self {
-        let (addr, carried, task) = serve_counting(move |client| connect(client, refuse)).await;
+        let (addr, carried, task) = serve_counting(move |client, opened| connect(client, refuse, opened)).await;
         Self { addr, carried, _task: task }
     }
 }
 
-async fn connect(mut client: TcpStream, refuse: bool) -> std::io::Result<()> {
+async fn connect(mut client: TcpStream, refuse: bool, opened: Counter) -> std::io::Result<()> {
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         head.push(client.read_u8().await?);
@@ -170,6 +170,7 @@ async fn connect(mut client: TcpStream, refuse: bool) -> std::io::Result<()> {
     }
     let mut upstream = TcpStream::connect(target.as_str()).await?;
     client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await?;
+    opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
 }
