@@ -5,6 +5,7 @@
 import { api } from "/console/api.js";
 import { element, problem, table } from "/console/dom.js";
 import { apiForm, newToken } from "/console/forms.js";
+import { checklist } from "/console/report.js";
 
 export const orgPath = (org) => `/v1/orgs/${encodeURIComponent(org)}`;
 export const items = (value) => (Array.isArray(value) ? value : value && Array.isArray(value.items) ? value.items : []);
@@ -138,6 +139,22 @@ function accessButton(org, connection, slot, refresh) {
   });
 }
 
+// The connection's report (admins): the path to the platform and what byob may do there, with each fix.
+function verifyButton(org, connection, slot) {
+  return button("Verify", { "data-verify-connection": connection.name }, async () => {
+    slot.replaceChildren(element("p", {}, [`Checking ${connection.name}…`]));
+    try {
+      const report = await api(`${orgPath(org)}/connections/${encodeURIComponent(connection.name)}/verify`, { method: "POST" });
+      const extra = connection.authorized_keys
+        ? [element("p", {}, ["The bastion's authorized_keys line:"]), element("pre", { "data-testid": "authorized-keys" }, [connection.authorized_keys])]
+        : [];
+      slot.replaceChildren(element("h2", {}, [`${connection.name}: verification`]), checklist(report), ...extra);
+    } catch (error) {
+      slot.replaceChildren(problem(error));
+    }
+  });
+}
+
 export async function connectionsPage(caller) {
   const org = caller.org_id;
   const results = element("div", { class: "test-results", "aria-live": "polite" });
@@ -145,7 +162,9 @@ export async function connectionsPage(caller) {
   const refresh = async () => {
     const rows = items(await api(`${orgPath(org)}/connections`)).map((c) => ({
       ...c,
+      network: c.network ? c.network.mode : "",
       access: caller.role === "admin" && c.member_access ? accessButton(org, c, results, refresh) : "",
+      verify: caller.role === "admin" && c.id ? verifyButton(org, c, results) : "",
       test: button("Test", { "data-test-connection": c.name }, async () => {
         results.replaceChildren(element("p", {}, [`Testing ${c.name}…`]));
         try {
@@ -158,7 +177,7 @@ export async function connectionsPage(caller) {
         }
       }),
     }));
-    list.replaceChildren(table(rows, ["name", "platform", "host", "database", "schema", "test", "access"]));
+    list.replaceChildren(table(rows, ["name", "platform", "host", "database", "schema", "network", "test", "verify", "access"]));
   };
   await refresh();
   const content = [list, results];

@@ -5,6 +5,7 @@
 import { api } from "/console/api.js";
 import { element, problem } from "/console/dom.js";
 import { clearErrors, showFieldError } from "/console/forms.js";
+import { checklist } from "/console/report.js";
 
 // The credential modes per provider, with their fields (secret ones are never shown again once saved).
 const MODES = {
@@ -149,27 +150,6 @@ function artifactView(artifact) {
     element("p", {}, [artifact.apply]),
     element("pre", { "data-artifact": artifact.name }, [text]),
     element("div", { class: "actions" }, [copy, save, status]),
-  ]);
-}
-
-function checklist(report) {
-  return element("div", { class: "report" }, [
-    element("p", {}, ["State: ", element("strong", { "data-testid": "state" }, [report.state_after])]),
-    element("ul", { class: "checks" }, report.checks.map((check) => {
-      const item = element("li", { "data-check": check.name, "data-status": check.status, class: `check-${check.status}` }, [
-        element("strong", {}, [check.name]), ` — ${check.status}: ${check.message}`,
-      ]);
-      if (check.remediation) {
-        item.append(element("div", { class: "fix" }, [
-          `Fix: ${check.remediation.action}`,
-          check.remediation.artifact ? ` (artifact ${check.remediation.artifact})` : "",
-        ]));
-        if (check.remediation.statement) {
-          item.append(element("pre", { class: "statement" }, [JSON.stringify(check.remediation.statement, null, 2)]));
-        }
-      }
-      return item;
-    })),
   ]);
 }
 

@@ -355,6 +355,11 @@ async fn the_operator_makes_an_org_and_its_first_admin_who_connects_a_database()
     let tested = browser.wait_for("[data-testid=connection-test]").await;
     assert_eq!(tested.attr("data-ok").await.unwrap().as_deref(), Some("true"), "{}", tested.text().await.unwrap());
 
+    // Its verification report, as a checklist.
+    browser.wait_for("[data-verify-connection=warehouse]").await.click().await.unwrap();
+    browser.wait_for("[data-check=platform-login-succeeds][data-status=passed]").await;
+    browser.wait_for("[data-check=platform-can-insert][data-status=passed]").await;
+
     // What members may do through it: their own SQL too.
     browser.wait_for("[data-access=warehouse]").await.click().await.unwrap();
     browser.wait_for("#member-access [name=access-run_queries]").await.click().await.unwrap();
