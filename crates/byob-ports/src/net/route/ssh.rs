@@ -91,16 +91,28 @@ fn config() -> Arc<client::Config> {
     })
 }
 
-/// The SSH handshake up to the host key: a session when the key is the confirmed one.
-async fn handshake(policy: &NetworkPolicy, route: &SshRoute) -> Result<Handle<HostKeyCheck>, RouteError> {
-    let tcp = tcp(policy, &route.host, route.port).await?;
+/// The key exchange with the SSH server at `host:port`: the session (when the offered host key is `expected`),
+/// the fingerprint it offered, and how a message names the server.
+async fn exchange(
+    policy: &NetworkPolicy,
+    host: &str,
+    port: u16,
+    expected: Option<String>,
+) -> Result<(Result<Handle<HostKeyCheck>, russh::Error>, Option<String>, String), RouteError> {
+    let tcp = tcp(policy, host, port).await?;
     let offered = Arc::new(Mutex::new(None));
-    let check = HostKeyCheck { expected: route.host_key.clone(), offered: offered.clone() };
-    let what = format!("the SSH server {}:{}", route.host, route.port);
+    let check = HostKeyCheck { expected, offered: offered.clone() };
+    let what = format!("the SSH server {host}:{port}");
     let session = tokio::time::timeout(HOP_TIMEOUT, client::connect_stream(config(), tcp, check))
         .await
         .map_err(|_| RouteError::Timeout { what: what.clone() })?;
     let offered = offered.lock().ok().and_then(|o| o.clone());
+    Ok((session, offered, what))
+}
+
+/// The SSH handshake up to the host key: a session when the key is the confirmed one.
+async fn handshake(policy: &NetworkPolicy, route: &SshRoute) -> Result<Handle<HostKeyCheck>, RouteError> {
+    let (session, offered, what) = exchange(policy, &route.host, route.port, route.host_key.clone()).await?;
     match (session, offered, &route.host_key) {
         (Ok(session), _, _) => Ok(session),
         (Err(russh::Error::UnknownKey), Some(offered), None) => Err(RouteError::HostKeyUnconfirmed { offered }),
@@ -116,18 +128,10 @@ async fn handshake(policy: &NetworkPolicy, route: &SshRoute) -> Result<Handle<Ho
 /// # Errors
 /// When the server cannot be reached or offers no key.
 pub async fn host_key_offered(policy: &NetworkPolicy, host: &str, port: u16) -> Result<String, RouteError> {
-    let tcp = tcp(policy, host, port).await?;
-    let offered = Arc::new(Mutex::new(None));
-    let check = HostKeyCheck { expected: None, offered: offered.clone() };
-    let what = format!("the SSH server {host}:{port}");
-    let outcome = tokio::time::timeout(HOP_TIMEOUT, client::connect_stream(config(), tcp, check))
-        .await
-        .map_err(|_| RouteError::Timeout { what: what.clone() })?;
-    let offered = offered.lock().ok().and_then(|o| o.clone());
-    match (outcome, offered) {
-        (_, Some(offered)) => Ok(offered),
-        (Err(e), None) => Err(RouteError::Connect { what, reason: e.to_string() }),
-        (Ok(_), None) => Err(RouteError::Ssh("the server offered no host key".into())),
+    match exchange(policy, host, port, None).await? {
+        (_, Some(offered), _) => Ok(offered),
+        (Err(e), None, what) => Err(RouteError::Connect { what, reason: e.to_string() }),
+        (Ok(_), None, _) => Err(RouteError::Ssh("the server offered no host key".into())),
     }
 }
 
