@@ -159,11 +159,13 @@ async fn drift_fires_once_per_transition_and_the_state_follows() {
     let integration: byob_core::IntegrationId = id.parse().unwrap();
     let org_id: byob_core::OrgId = org.parse().unwrap();
     assert_eq!(monitor.tick(app.clock_now()).await.unwrap().verified, 0);
-    let (next, _) = app.catalog.get_schedule(integration).await.unwrap().unwrap();
-    let ahead = next - app.clock_now();
+    let scheduled = app.catalog.get_schedule(integration).await.unwrap().unwrap();
+    let ahead = scheduled.next_check_at - app.clock_now();
     assert!(ahead >= Duration::minutes(21 * 60 + 30) && ahead <= Duration::minutes(26 * 60 + 30), "{ahead}");
     let make_due = || async {
-        app.catalog.put_schedule(org_id, integration, app.clock_now(), None).await.unwrap();
+        let mut due = app.catalog.get_schedule(integration).await.unwrap().unwrap();
+        due.next_check_at = app.clock_now();
+        app.catalog.put_schedule(org_id, integration, &due).await.unwrap();
     };
     s3.delete_bucket().bucket(&bucket).send().await.unwrap();
     for round in 0..2 {

@@ -28,6 +28,20 @@ pub use error::CatalogError;
 pub use migrations::{MigrationCatalog, MigrationObject, MigrationProgress, Switch};
 pub use sql::SqlCatalog;
 
+/// When the monitor looks at an integration next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSchedule {
+    /// The next verification (active and degraded integrations).
+    pub next_check_at: DateTime<Utc>,
+    /// The last credential-expiry notice sent (`14d`, `7d`, `3d`, `1d`, `expired`).
+    pub expiry_notice: Option<String>,
+    /// When the next, more urgent, notice falls due; none when the credentials do not expire or the last one
+    /// was sent.
+    pub notice_at: Option<DateTime<Utc>>,
+    /// The integration's `updated_at` this schedule was computed from.
+    pub seen_version: DateTime<Utc>,
+}
+
 /// Keyset paging: rows strictly after `after` (by id), at most `limit`.
 #[derive(Debug, Clone, Default)]
 pub struct Page<C> {
@@ -193,18 +207,22 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
         integration: IntegrationId,
         limit: u32,
     ) -> Result<Vec<serde_json::Value>, CatalogError>;
-    /// When the monitor checks the integration next, and the last expiry notice sent for it.
-    async fn get_schedule(
-        &self,
-        integration: IntegrationId,
-    ) -> Result<Option<(DateTime<Utc>, Option<String>)>, CatalogError>;
+    /// The monitor's schedule of the integration.
+    async fn get_schedule(&self, integration: IntegrationId) -> Result<Option<HealthSchedule>, CatalogError>;
     async fn put_schedule(
         &self,
         org: OrgId,
         integration: IntegrationId,
-        next_check_at: DateTime<Utc>,
-        expiry_notice: Option<&str>,
+        schedule: &HealthSchedule,
     ) -> Result<(), CatalogError>;
+    /// Integrations (not disabled) the monitor must look at now, for the whole fleet in one query: never
+    /// scheduled, changed since their schedule was written, an expiry notice due, or (active and degraded ones)
+    /// a verification due. At most `limit`, longest due first.
+    async fn due_integrations(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, IntegrationId)>, CatalogError>;
     /// The event and its pending deliveries, atomically.
     async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError>;
     async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError>;

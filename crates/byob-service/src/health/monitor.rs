@@ -1,12 +1,16 @@
 //! The health monitor: re-verifies every active or degraded integration on a schedule (jittered so a fleet of
 //! integrations does not hit the providers at once) and warns before credentials expire: `credential-expiring`
-//! 14, 7, 3 and 1 days before, `credential-expired` after, each once.
+//! 14, 7, 3 and 1 days before, `credential-expired` after, each once. A pass reads only what is due (one query for
+//! the fleet, `due_integrations`), never every org: each schedule keeps when its next verification and its next
+//! notice fall due, and the integration version it was computed from (a changed integration is due at once).
+
+use std::collections::HashMap;
 
 use byob_core::{
-    OrgId,
+    IntegrationId, OrgId,
     integration::{Integration, IntegrationState},
 };
-use byob_ports::catalog::Page;
+use byob_ports::catalog::HealthSchedule;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt as _;
 use serde::Serialize;
@@ -18,8 +22,8 @@ use crate::{
     verify::{Trigger, VerificationService},
 };
 
-/// Orgs read per catalog page.
-const ORG_PAGE: u32 = 500;
+/// Integrations looked at in one pass at most; more due wait for the next pass.
+pub(crate) const DUE_PER_PASS: u32 = 1000;
 
 /// Days before expiry at which a `credential-expiring` event is sent, most urgent last.
 const EXPIRY_NOTICES: [i64; 4] = [14, 7, 3, 1];
@@ -93,7 +97,9 @@ impl HealthMonitor {
         now + Duration::seconds((interval_secs * (1.0 + share)).round() as i64)
     }
 
-    /// One pass over every org: due verifications, and credential-expiry notices.
+    /// One pass: the integrations due now (one catalog query for the whole fleet, at most [`DUE_PER_PASS`]; the
+    /// rest stay due for the next pass), each verified if its time has come and sent the expiry notice it is
+    /// owed; and the connections due.
     ///
     /// # Errors
     /// Catalog errors. A failing verification is a result (events, a degraded state), not an error.
@@ -101,31 +107,36 @@ impl HealthMonitor {
         // Connections verified before and due again: one query for the whole fleet.
         let mut report =
             TickReport { connections_verified: self.connections.verify_due(now).await?, ..TickReport::default() };
-        let mut after = None;
-        loop {
-            let orgs = self.deps.catalog.list_orgs(Page { after, limit: ORG_PAGE }).await?;
-            // Orgs side by side, each one's integrations in turn: a slow bucket delays only its own org.
-            let checks: Vec<futures::future::BoxFuture<'_, Result<TickReport, ServiceError>>> =
-                orgs.iter().map(|org| Box::pin(self.check_org(org.id, now)) as _).collect();
-            let passes: Vec<Result<TickReport, ServiceError>> =
-                futures::stream::iter(checks).buffer_unordered(crate::health::ORGS_AT_ONCE).collect().await;
-            for pass in passes {
-                let pass = pass?;
-                report.verified += pass.verified;
-                report.scheduled += pass.scheduled;
-                report.expiry_events += pass.expiry_events;
-            }
-            match orgs.last() {
-                Some(last) if orgs.len() == ORG_PAGE as usize => after = Some(last.id),
-                _ => return Ok(report),
-            }
+        let mut by_org: HashMap<OrgId, Vec<IntegrationId>> = HashMap::new();
+        for (org, id) in self.deps.catalog.due_integrations(now, DUE_PER_PASS).await? {
+            by_org.entry(org).or_default().push(id);
         }
+        // Orgs side by side, each one's integrations in turn: a slow bucket delays only its own org.
+        let checks: Vec<futures::future::BoxFuture<'_, Result<TickReport, ServiceError>>> =
+            by_org.into_iter().map(|(org, ids)| Box::pin(self.check_org(org, ids, now)) as _).collect();
+        let passes: Vec<Result<TickReport, ServiceError>> =
+            futures::stream::iter(checks).buffer_unordered(crate::health::ORGS_AT_ONCE).collect().await;
+        for pass in passes {
+            let pass = pass?;
+            report.verified += pass.verified;
+            report.scheduled += pass.scheduled;
+            report.expiry_events += pass.expiry_events;
+        }
+        Ok(report)
     }
 
-    async fn check_org(&self, org: OrgId, now: DateTime<Utc>) -> Result<TickReport, ServiceError> {
+    async fn check_org(
+        &self,
+        org: OrgId,
+        due: Vec<IntegrationId>,
+        now: DateTime<Utc>,
+    ) -> Result<TickReport, ServiceError> {
         let mut report = TickReport::default();
-        for integration in crate::records::all_integrations(&self.deps, org).await? {
-            self.check_one(org, &integration, now, &mut report).await?;
+        for id in due {
+            // Deleted since the query: nothing to do.
+            if let Some(integration) = self.deps.catalog.get_integration(org, id).await? {
+                self.check_one(org, &integration, now, &mut report).await?;
+            }
         }
         Ok(report)
     }
@@ -143,15 +154,17 @@ impl HealthMonitor {
         let ctx = RequestContext::system();
         let stored = self.deps.catalog.get_schedule(i.id).await?;
         let (mut next_check_at, previous_notice) = match stored.clone() {
-            Some(schedule) => schedule,
+            Some(schedule) => (schedule.next_check_at, schedule.expiry_notice),
             None => {
                 report.scheduled += 1;
                 (self.next_check(now), None)
             }
         };
-        let notice = i.credentials.expires_at().and_then(|at| notice_due(at, now));
+        let expires_at = i.credentials.expires_at();
+        // What is owed now; renewed credentials owe less than was sent, and the next notice follows from this.
+        let notice = expires_at.and_then(|at| notice_due(at, now));
         if urgency(notice.as_deref()) > urgency(previous_notice.as_deref())
-            && let (Some(level), Some(expires_at)) = (&notice, i.credentials.expires_at())
+            && let (Some(level), Some(expires_at)) = (&notice, expires_at)
         {
             let (event_type, days) = match level.as_str() {
                 "expired" => (byob_core::event::CREDENTIAL_EXPIRED, None),
@@ -164,18 +177,38 @@ impl HealthMonitor {
             self.events.emit(&ctx, org, event_type, Some(i.id.to_string()), payload).await?;
             report.expiry_events += 1;
         }
+        let mut seen_version = i.updated_at;
         let monitored = matches!(i.state, IntegrationState::Active | IntegrationState::Degraded);
         if monitored && next_check_at <= now {
             self.verification.run(&ctx, org, i.id, Trigger::Monitor).await?;
             report.verified += 1;
             next_check_at = self.next_check(now);
+            // The verification may have changed the integration's state: this schedule is computed from that.
+            if let Some(after) = self.deps.catalog.get_integration(org, i.id).await? {
+                seen_version = after.updated_at;
+            }
         }
+        let schedule = HealthSchedule {
+            next_check_at,
+            notice_at: next_notice_at(expires_at, notice.as_deref()),
+            expiry_notice: notice,
+            seen_version,
+        };
         // Most passes change nothing: write only what did.
-        if stored != Some((next_check_at, notice.clone())) {
-            self.deps.catalog.put_schedule(org, i.id, next_check_at, notice.as_deref()).await?;
+        if stored.as_ref() != Some(&schedule) {
+            self.deps.catalog.put_schedule(org, i.id, &schedule).await?;
         }
         Ok(())
     }
+}
+
+/// When the notice after `sent` (the next more urgent one) falls due for credentials expiring at `expires_at`;
+/// none when they do not expire or `expired` was sent.
+fn next_notice_at(expires_at: Option<DateTime<Utc>>, sent: Option<&str>) -> Option<DateTime<Utc>> {
+    let expires_at = expires_at?;
+    let levels = EXPIRY_NOTICES.iter().map(|days| expires_at - Duration::days(*days)).chain([expires_at]);
+    // The level at index n has urgency n + 1.
+    levels.enumerate().find(|(n, _)| n + 1 > urgency(sent)).map(|(_, at)| at)
 }
 
 #[cfg(test)]
@@ -194,5 +227,16 @@ mod tests {
         assert_eq!(at(0, 5).as_deref(), Some("1d"));
         assert_eq!(at(0, 0).as_deref(), Some("expired"));
         assert!(urgency(Some("expired")) > urgency(Some("1d")) && urgency(Some("1d")) > urgency(Some("14d")));
+    }
+
+    #[test]
+    fn the_next_notice_is_the_first_more_urgent_than_the_one_sent() {
+        let expires = DateTime::<Utc>::UNIX_EPOCH + Duration::days(100);
+        assert_eq!(next_notice_at(None, None), None, "credentials that do not expire owe no notice");
+        assert_eq!(next_notice_at(Some(expires), None), Some(expires - Duration::days(14)));
+        assert_eq!(next_notice_at(Some(expires), Some("14d")), Some(expires - Duration::days(7)));
+        assert_eq!(next_notice_at(Some(expires), Some("3d")), Some(expires - Duration::days(1)));
+        assert_eq!(next_notice_at(Some(expires), Some("1d")), Some(expires));
+        assert_eq!(next_notice_at(Some(expires), Some("expired")), None);
     }
 }

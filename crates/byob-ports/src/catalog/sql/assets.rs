@@ -86,9 +86,9 @@ const LATEST: &str = "NOT EXISTS (SELECT 1 FROM asset_versions n WHERE n.org_id 
 #[async_trait]
 impl AssetCatalog for SqlCatalog {
     async fn insert_asset_version(&self, v: &AssetVersion) -> Result<bool, CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
         // The purge deletes content under the same lock (`delete_unreferenced_content`).
-        super::lock_org(&mut tx, &self.pool, v.org_id).await?;
+        super::lock_org(&mut tx, self.counted(), v.org_id).await?;
         let inserted = sqlx::query(sql!(
             "INSERT INTO asset_versions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
@@ -131,7 +131,7 @@ impl AssetCatalog for SqlCatalog {
                 .bind(org.to_string())
                 .bind(name)
                 .bind(signed(version))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.counted())
                 .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -142,7 +142,7 @@ impl AssetCatalog for SqlCatalog {
         ))
         .bind(org.to_string())
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.counted())
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -162,7 +162,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(name)
         .bind(before.map_or(i64::MAX, signed))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -183,7 +183,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(after.unwrap_or_default())
         .bind(i64::from(with_deleted))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -203,7 +203,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(name)
         .bind(signed(version))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -211,7 +211,7 @@ impl AssetCatalog for SqlCatalog {
     async fn org_has_assets(&self, org: OrgId) -> Result<bool, CatalogError> {
         let row = sqlx::query("SELECT 1 AS one FROM asset_versions WHERE org_id = $1 LIMIT 1")
             .bind(org.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.counted())
             .await?;
         Ok(row.is_some())
     }
@@ -224,7 +224,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(org.to_string())
         .bind(name)
         .bind(signed(version))
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -234,7 +234,7 @@ impl AssetCatalog for SqlCatalog {
             .bind(org.to_string())
             .bind(name)
             .bind(signed(version))
-            .execute(&self.pool)
+            .execute(self.counted())
             .await?;
         Ok(())
     }
@@ -250,7 +250,7 @@ impl AssetCatalog for SqlCatalog {
         ))
         .bind(ms(before))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(from_row).collect()
     }
@@ -262,7 +262,7 @@ impl AssetCatalog for SqlCatalog {
              asset_versions c WHERE c.org_id = v.org_id AND c.name = v.name AND c.sha256 IS NOT NULL AND \
              c.purged_at IS NULL) ORDER BY v.created_at LIMIT $2"
         );
-        let rows = sqlx::query(query).bind(ms(now)).bind(limit(max)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(query).bind(ms(now)).bind(limit(max)).fetch_all(self.counted()).await?;
         rows.iter().map(|row| Ok((parsed(row, "org_id")?, text(row, "name")?))).collect()
     }
 
@@ -272,7 +272,7 @@ impl AssetCatalog for SqlCatalog {
         name: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<PurgedContent>, CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
         let rows = sqlx::query(
             "SELECT DISTINCT integration_id, sha256 FROM asset_versions WHERE org_id = $1 AND name = $2 AND sha256 IS \
              NOT NULL AND purged_at IS NULL",
@@ -306,8 +306,8 @@ impl AssetCatalog for SqlCatalog {
         content: &PurgedContent,
         delete: BoxFuture<'_, bool>,
     ) -> Result<bool, CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
-        super::lock_org(&mut tx, &self.pool, org).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
+        super::lock_org(&mut tx, self.counted(), org).await?;
         let referenced = sqlx::query(
             "SELECT 1 AS one FROM asset_versions WHERE org_id = $1 AND sha256 = $2 AND COALESCE(integration_id, '') = \
              $3 AND purged_at IS NULL LIMIT 1",
@@ -333,7 +333,7 @@ impl AssetCatalog for SqlCatalog {
              org_id = $1",
         )
         .bind(org.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.counted())
         .await?;
         row.as_ref().map(store_from_row).transpose()
     }
@@ -350,7 +350,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(s.last_report.clone())
         .bind(&s.updated_by)
         .bind(ms(s.updated_at))
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         Ok(())
     }
@@ -362,7 +362,7 @@ impl AssetCatalog for SqlCatalog {
         )
         .bind(ms(before))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(|row| parsed(row, "org_id")).collect()
     }
@@ -378,7 +378,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(key.private_key.clone())
         .bind(key.signed_for_org.to_string())
         .bind(ms(key.created_at))
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -389,7 +389,7 @@ impl AssetCatalog for SqlCatalog {
              ORDER BY created_at DESC, key_id",
         )
         .bind(org.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter()
             .map(|row| {
@@ -419,7 +419,7 @@ impl AssetCatalog for SqlCatalog {
         .bind(planned.map(|p| p.name.clone()))
         .bind(planned.map(|p| p.sha256.clone()))
         .bind(ms(w.started_at))
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         Ok(())
     }
@@ -428,7 +428,7 @@ impl AssetCatalog for SqlCatalog {
         sqlx::query("DELETE FROM asset_writes WHERE org_id = $1 AND staging_key = $2")
             .bind(org.to_string())
             .bind(staging_key)
-            .execute(&self.pool)
+            .execute(self.counted())
             .await?;
         Ok(())
     }
@@ -439,7 +439,7 @@ impl AssetCatalog for SqlCatalog {
         ))
         .bind(ms(before))
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter().map(write_from_row).collect()
     }
@@ -455,7 +455,7 @@ impl AssetCatalog for SqlCatalog {
         )
         .bind(org.to_string())
         .bind(integration.map(|i| i.to_string()).unwrap_or_default())
-        .fetch_one(&self.pool)
+        .fetch_one(self.counted())
         .await?;
         let n: i64 = row.try_get("n")?;
         Ok(u64::try_from(n).unwrap_or_default())
@@ -469,7 +469,7 @@ impl AssetCatalog for SqlCatalog {
         let row = sqlx::query(sql!("SELECT {WRITE_COLUMNS} FROM asset_writes WHERE org_id = $1 AND upload = $2"))
             .bind(org.to_string())
             .bind(upload.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.counted())
             .await?;
         row.as_ref().map(write_from_row).transpose()
     }

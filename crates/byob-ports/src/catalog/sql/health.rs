@@ -11,7 +11,7 @@ use super::{
     row::{json, limit, ms, opt_ms, opt_text, opt_time, parsed, text, time, to_json},
     secrets,
 };
-use crate::catalog::{CatalogError, OwnedSecret};
+use crate::catalog::{CatalogError, HealthSchedule, OwnedSecret};
 
 pub(super) async fn insert_verification(
     pool: &AnyPool,
@@ -54,32 +54,62 @@ pub(super) async fn list_verifications(
 pub(super) async fn get_schedule(
     pool: &AnyPool,
     integration: IntegrationId,
-) -> Result<Option<(DateTime<Utc>, Option<String>)>, CatalogError> {
-    let row = sqlx::query("SELECT next_check_at, expiry_notice FROM health_schedule WHERE integration_id = $1")
-        .bind(integration.to_string())
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| Ok((time(&r, "next_check_at")?, opt_text(&r, "expiry_notice")?))).transpose()
+) -> Result<Option<HealthSchedule>, CatalogError> {
+    let row = sqlx::query(
+        "SELECT next_check_at, expiry_notice, notice_at, seen_version FROM health_schedule WHERE integration_id = $1",
+    )
+    .bind(integration.to_string())
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(HealthSchedule {
+            next_check_at: time(&r, "next_check_at")?,
+            expiry_notice: opt_text(&r, "expiry_notice")?,
+            notice_at: opt_time(&r, "notice_at")?,
+            seen_version: time(&r, "seen_version")?,
+        })
+    })
+    .transpose()
 }
 
 pub(super) async fn put_schedule(
     pool: &AnyPool,
     org: OrgId,
     integration: IntegrationId,
-    next_check_at: DateTime<Utc>,
-    expiry_notice: Option<&str>,
+    schedule: &HealthSchedule,
 ) -> Result<(), CatalogError> {
     sqlx::query(
-        "INSERT INTO health_schedule (integration_id, org_id, next_check_at, expiry_notice) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (integration_id) DO UPDATE SET next_check_at = $3, expiry_notice = $4",
+        "INSERT INTO health_schedule (integration_id, org_id, next_check_at, expiry_notice, notice_at, seen_version) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (integration_id) DO UPDATE \
+         SET next_check_at = $3, expiry_notice = $4, notice_at = $5, seen_version = $6",
     )
     .bind(integration.to_string())
     .bind(org.to_string())
-    .bind(ms(next_check_at))
-    .bind(expiry_notice.map(str::to_string))
+    .bind(ms(schedule.next_check_at))
+    .bind(schedule.expiry_notice.clone())
+    .bind(schedule.notice_at.map(ms))
+    .bind(ms(schedule.seen_version))
     .execute(pool)
     .await?;
     Ok(())
+}
+
+pub(super) async fn due_integrations(
+    pool: &AnyPool,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(OrgId, IntegrationId)>, CatalogError> {
+    let rows = sqlx::query(
+        "SELECT i.org_id, i.id FROM integrations i LEFT JOIN health_schedule s ON s.integration_id = i.id \
+         WHERE i.state <> 'disabled' AND (s.integration_id IS NULL OR s.seen_version <> i.updated_at \
+           OR s.notice_at <= $1 OR (i.state IN ('active', 'degraded') AND s.next_check_at <= $1)) \
+         ORDER BY COALESCE(s.next_check_at, 0), i.id LIMIT $2",
+    )
+    .bind(ms(now))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok((parsed(r, "org_id")?, parsed(r, "id")?))).collect()
 }
 
 fn event_from_row(row: &AnyRow) -> Result<Event, CatalogError> {

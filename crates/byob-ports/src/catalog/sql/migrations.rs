@@ -15,8 +15,8 @@ const ACTIVE: &str = "('planning', 'copying', 'switching', 'deleting_source')";
 #[async_trait]
 impl MigrationCatalog for SqlCatalog {
     async fn insert_migration(&self, m: &Migration) -> Result<bool, CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
-        super::lock_org(&mut tx, &self.pool, m.org_id).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
+        super::lock_org(&mut tx, self.counted(), m.org_id).await?;
         let running =
             sqlx::query(super::row::sql!("SELECT id FROM migrations WHERE org_id = $1 AND state IN {ACTIVE}"))
                 .bind(m.org_id.to_string())
@@ -43,7 +43,7 @@ impl MigrationCatalog for SqlCatalog {
             .bind(m.id.to_string())
             .bind(m.state.as_str())
             .bind(to_json(m))
-            .execute(&self.pool)
+            .execute(self.counted())
             .await?;
         Ok(())
     }
@@ -52,7 +52,7 @@ impl MigrationCatalog for SqlCatalog {
         let row = sqlx::query("SELECT record FROM migrations WHERE org_id = $1 AND id = $2")
             .bind(org.to_string())
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.counted())
             .await?;
         row.as_ref().map(|r| json(r, "record")).transpose()
     }
@@ -61,7 +61,7 @@ impl MigrationCatalog for SqlCatalog {
         let rows = sqlx::query("SELECT record FROM migrations WHERE org_id = $1 ORDER BY id DESC LIMIT $2")
             .bind(org.to_string())
             .bind(limit(max))
-            .fetch_all(&self.pool)
+            .fetch_all(self.counted())
             .await?;
         rows.iter().map(|r| json(r, "record")).collect()
     }
@@ -71,7 +71,7 @@ impl MigrationCatalog for SqlCatalog {
             "SELECT record FROM migrations WHERE org_id = $1 AND state IN {ACTIVE} ORDER BY id DESC LIMIT 1"
         ))
         .bind(org.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.counted())
         .await?;
         row.as_ref().map(|r| json(r, "record")).transpose()
     }
@@ -81,7 +81,7 @@ impl MigrationCatalog for SqlCatalog {
         id: MigrationId,
         objects: &[MigrationObject],
     ) -> Result<Vec<String>, CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
         let mut added = Vec::new();
         for o in objects {
             let done = sqlx::query(
@@ -116,7 +116,7 @@ impl MigrationCatalog for SqlCatalog {
         .bind(state)
         .bind(after.unwrap_or_default())
         .bind(limit(max))
-        .fetch_all(&self.pool)
+        .fetch_all(self.counted())
         .await?;
         rows.iter()
             .map(|row| {
@@ -143,7 +143,7 @@ impl MigrationCatalog for SqlCatalog {
         .bind(state)
         .bind(sha256)
         .bind(i64::from(copied))
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         Ok(())
     }
@@ -156,7 +156,7 @@ impl MigrationCatalog for SqlCatalog {
              ELSE 0 END), 0) AS BIGINT) AS deleted FROM migration_objects WHERE migration_id = $1",
         )
         .bind(id.to_string())
-        .fetch_one(&self.pool)
+        .fetch_one(self.counted())
         .await?;
         let count = |name: &str| -> Result<u64, CatalogError> {
             let n: i64 = row.try_get(name)?;
@@ -170,8 +170,8 @@ impl MigrationCatalog for SqlCatalog {
     }
 
     async fn switch_features(&self, s: &Switch) -> Result<(), CatalogError> {
-        let mut tx = super::begin_write(&self.pool).await?;
-        super::lock_org(&mut tx, &self.pool, s.org).await?;
+        let mut tx = super::begin_write(self.counted()).await?;
+        super::lock_org(&mut tx, self.counted(), s.org).await?;
         let rows = sqlx::query("SELECT id, features FROM integrations WHERE org_id = $1")
             .bind(s.org.to_string())
             .fetch_all(&mut *tx)

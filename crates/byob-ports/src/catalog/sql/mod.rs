@@ -34,10 +34,14 @@ use byob_core::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use super::{
-    AttachmentFilter, AuditFilter, Catalog, CatalogError, OwnedSecret, Page, SecretToRewrap, StoredCiphertext,
-    StoredPolicy,
+    AttachmentFilter, AuditFilter, Catalog, CatalogError, HealthSchedule, OwnedSecret, Page, SecretToRewrap,
+    StoredCiphertext, StoredPolicy,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -75,11 +79,26 @@ pub(super) async fn begin_write(pool: &AnyPool) -> Result<sqlx::Transaction<'sta
 pub struct SqlCatalog {
     pool: AnyPool,
     backend: &'static str,
+    /// Round trips started through the catalog (a statement, or a transaction), for the fleet-scale tests and
+    /// bench: a pass over a fleet must cost a bounded number of them, not one per org.
+    calls: Arc<AtomicU64>,
 }
 
 impl SqlCatalog {
     pub(super) fn new(pool: AnyPool, backend: &'static str) -> Self {
-        Self { pool, backend }
+        Self { pool, backend, calls: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// The pool, counting one catalog call.
+    fn counted(&self) -> &AnyPool {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        &self.pool
+    }
+
+    /// Catalog calls made so far (statements and transactions started by the catalog's methods).
+    #[must_use]
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 
     pub(super) async fn migrate(&self) -> Result<(), CatalogError> {
@@ -106,50 +125,50 @@ impl Catalog for SqlCatalog {
     }
 
     async fn ping(&self) -> Result<(), CatalogError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.counted()).await?;
         Ok(())
     }
 
     async fn insert_org(&self, org: &Org) -> Result<(), CatalogError> {
-        orgs::insert(&self.pool, org).await
+        orgs::insert(self.counted(), org).await
     }
     async fn get_org(&self, id: OrgId) -> Result<Option<Org>, CatalogError> {
-        orgs::get(&self.pool, id).await
+        orgs::get(self.counted(), id).await
     }
     async fn list_orgs(&self, page: Page<OrgId>) -> Result<Vec<Org>, CatalogError> {
-        orgs::list(&self.pool, page).await
+        orgs::list(self.counted(), page).await
     }
     async fn rename_org(&self, id: OrgId, name: &str, at: DateTime<Utc>) -> Result<Option<Org>, CatalogError> {
-        orgs::rename(&self.pool, id, name, at).await
+        orgs::rename(self.counted(), id, name, at).await
     }
     async fn delete_org(&self, id: OrgId) -> Result<bool, CatalogError> {
-        orgs::delete(&self.pool, id).await
+        orgs::delete(self.counted(), id).await
     }
 
     async fn insert_member(&self, member: &Member) -> Result<(), CatalogError> {
-        members::insert(&self.pool, member).await
+        members::insert(self.counted(), member).await
     }
     async fn get_member(&self, org: OrgId, id: MemberId) -> Result<Option<Member>, CatalogError> {
-        members::get(&self.pool, org, id).await
+        members::get(self.counted(), org, id).await
     }
     async fn list_members(&self, org: OrgId, page: Page<MemberId>) -> Result<Vec<Member>, CatalogError> {
-        members::list(&self.pool, org, page).await
+        members::list(self.counted(), org, page).await
     }
     async fn update_member(&self, member: &Member) -> Result<bool, CatalogError> {
-        members::update(&self.pool, member).await
+        members::update(self.counted(), member).await
     }
     async fn delete_member(&self, org: OrgId, id: MemberId) -> Result<bool, CatalogError> {
-        members::delete(&self.pool, org, id).await
+        members::delete(self.counted(), org, id).await
     }
 
     async fn insert_token(&self, token: &TokenMeta, hash: &str) -> Result<(), CatalogError> {
-        tokens::insert(&self.pool, token, hash).await
+        tokens::insert(self.counted(), token, hash).await
     }
     async fn find_token(&self, hash: &str) -> Result<Option<(TokenMeta, Member)>, CatalogError> {
-        tokens::find(&self.pool, hash).await
+        tokens::find(self.counted(), hash).await
     }
     async fn list_tokens(&self, org: OrgId, member: MemberId) -> Result<Vec<TokenMeta>, CatalogError> {
-        tokens::list(&self.pool, org, member).await
+        tokens::list(self.counted(), org, member).await
     }
     async fn revoke_token(
         &self,
@@ -158,33 +177,33 @@ impl Catalog for SqlCatalog {
         id: TokenId,
         at: DateTime<Utc>,
     ) -> Result<Option<TokenMeta>, CatalogError> {
-        tokens::revoke(&self.pool, org, member, id, at).await
+        tokens::revoke(self.counted(), org, member, id, at).await
     }
     async fn touch_token(&self, id: TokenId, at: DateTime<Utc>, granularity_ms: i64) -> Result<(), CatalogError> {
-        tokens::touch(&self.pool, id, at, granularity_ms).await
+        tokens::touch(self.counted(), id, at, granularity_ms).await
     }
 
     async fn insert_secret(&self, meta: &SecretMeta, stored: &StoredCiphertext) -> Result<(), CatalogError> {
-        secrets::insert(&self.pool, meta, stored, None).await
+        secrets::insert(self.counted(), meta, stored, None).await
     }
     async fn get_secret(
         &self,
         org: OrgId,
         id: SecretId,
     ) -> Result<Option<(SecretMeta, StoredCiphertext)>, CatalogError> {
-        secrets::get(&self.pool, org, id).await
+        secrets::get(self.counted(), org, id).await
     }
     async fn list_secrets(&self, org: OrgId, page: Page<SecretId>) -> Result<Vec<SecretMeta>, CatalogError> {
-        secrets::list(&self.pool, org, page).await
+        secrets::list(self.counted(), org, page).await
     }
     async fn update_secret(&self, meta: &SecretMeta, stored: Option<&StoredCiphertext>) -> Result<bool, CatalogError> {
-        secrets::update(&self.pool, meta, stored).await
+        secrets::update(self.counted(), meta, stored).await
     }
     async fn delete_secret(&self, org: OrgId, id: SecretId) -> Result<bool, CatalogError> {
-        secrets::delete(&self.pool, org, id).await
+        secrets::delete(self.counted(), org, id).await
     }
     async fn secrets_not_under_key(&self, key_id: &str, limit: u32) -> Result<Vec<SecretToRewrap>, CatalogError> {
-        secrets::not_under_key(&self.pool, key_id, limit).await
+        secrets::not_under_key(self.counted(), key_id, limit).await
     }
     async fn swap_ciphertext(
         &self,
@@ -192,20 +211,20 @@ impl Catalog for SqlCatalog {
         old: &StoredCiphertext,
         new: &StoredCiphertext,
     ) -> Result<bool, CatalogError> {
-        secrets::swap_ciphertext(&self.pool, id, old, new).await
+        secrets::swap_ciphertext(self.counted(), id, old, new).await
     }
     async fn count_secrets_by_key(&self) -> Result<Vec<(String, i64)>, CatalogError> {
-        secrets::count_by_key(&self.pool).await
+        secrets::count_by_key(self.counted()).await
     }
 
     async fn insert_integration(&self, integration: &Integration, secrets: &[OwnedSecret]) -> Result<(), CatalogError> {
-        integrations::insert(&self.pool, integration, secrets).await
+        integrations::insert(self.counted(), integration, secrets).await
     }
     async fn get_integration(&self, org: OrgId, id: IntegrationId) -> Result<Option<Integration>, CatalogError> {
-        integrations::get(&self.pool, org, id).await
+        integrations::get(self.counted(), org, id).await
     }
     async fn list_integrations(&self, org: OrgId, page: Page<IntegrationId>) -> Result<Vec<Integration>, CatalogError> {
-        integrations::list(&self.pool, org, page).await
+        integrations::list(self.counted(), org, page).await
     }
     async fn update_integration(
         &self,
@@ -213,29 +232,29 @@ impl Catalog for SqlCatalog {
         add: &[OwnedSecret],
         remove: &[SecretId],
     ) -> Result<bool, CatalogError> {
-        integrations::update(&self.pool, integration, add, remove).await
+        integrations::update(self.counted(), integration, add, remove).await
     }
     async fn delete_integration(&self, org: OrgId, id: IntegrationId) -> Result<bool, CatalogError> {
-        integrations::delete(&self.pool, org, id).await
+        integrations::delete(self.counted(), org, id).await
     }
     async fn get_owned_secret(&self, org: OrgId, id: SecretId) -> Result<Option<StoredCiphertext>, CatalogError> {
-        secrets::get_owned(&self.pool, org, id).await
+        secrets::get_owned(self.counted(), org, id).await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError> {
-        audit::append(&self.pool, entry).await
+        audit::append(self.counted(), entry).await
     }
     async fn insert_connection(&self, connection: &Connection, secrets: &[OwnedSecret]) -> Result<(), CatalogError> {
-        connections::insert(&self.pool, connection, secrets).await
+        connections::insert(self.counted(), connection, secrets).await
     }
     async fn get_connection(&self, org: OrgId, id: ConnectionId) -> Result<Option<Connection>, CatalogError> {
-        connections::get(&self.pool, org, id).await
+        connections::get(self.counted(), org, id).await
     }
     async fn find_connection(&self, org: OrgId, name: &str) -> Result<Option<Connection>, CatalogError> {
-        connections::find(&self.pool, org, name).await
+        connections::find(self.counted(), org, name).await
     }
     async fn list_connections(&self, org: OrgId) -> Result<Vec<Connection>, CatalogError> {
-        connections::list(&self.pool, org).await
+        connections::list(self.counted(), org).await
     }
     async fn org_identity(&self, kind: &str, org: OrgId) -> Result<Option<String>, CatalogError> {
         let identity: Option<String> = sqlx::query_scalar(
@@ -243,7 +262,7 @@ impl Catalog for SqlCatalog {
         )
         .bind(kind)
         .bind(org.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.counted())
         .await?;
         Ok(identity)
     }
@@ -262,12 +281,12 @@ impl Catalog for SqlCatalog {
         .bind(identity)
         .bind(org.to_string())
         .bind(at.timestamp_millis())
-        .execute(&self.pool)
+        .execute(self.counted())
         .await?;
         let holder: String = sqlx::query_scalar("SELECT org_id FROM org_identities WHERE kind = $1 AND identity = $2")
             .bind(kind)
             .bind(identity)
-            .fetch_one(&self.pool)
+            .fetch_one(self.counted())
             .await?;
         holder.parse().map_err(|_| CatalogError::Corrupt(format!("org_identities.org_id = {holder}")))
     }
@@ -278,16 +297,16 @@ impl Catalog for SqlCatalog {
         report: &serde_json::Value,
         next_check_at: DateTime<Utc>,
     ) -> Result<bool, CatalogError> {
-        connections::put_report(&self.pool, org, id, report, next_check_at).await
+        connections::put_report(self.counted(), org, id, report, next_check_at).await
     }
     async fn connection_report(&self, org: OrgId, id: ConnectionId) -> Result<Option<serde_json::Value>, CatalogError> {
-        connections::report(&self.pool, org, id).await
+        connections::report(self.counted(), org, id).await
     }
     async fn due_connections(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Connection>, CatalogError> {
-        connections::due(&self.pool, now, limit).await
+        connections::due(self.counted(), now, limit).await
     }
     async fn update_connection(&self, connection: &Connection) -> Result<bool, CatalogError> {
-        connections::update_platform(&self.pool, connection).await
+        connections::update_platform(self.counted(), connection).await
     }
     async fn record_connection_table(
         &self,
@@ -296,42 +315,42 @@ impl Catalog for SqlCatalog {
         created_by: &str,
         at: DateTime<Utc>,
     ) -> Result<(), CatalogError> {
-        connections::record_table(&self.pool, connection, table, created_by, at).await
+        connections::record_table(self.counted(), connection, table, created_by, at).await
     }
     async fn connection_table_recorded(&self, connection: ConnectionId, table: &str) -> Result<bool, CatalogError> {
-        connections::table_recorded(&self.pool, connection, table).await
+        connections::table_recorded(self.counted(), connection, table).await
     }
     async fn delete_connection(&self, org: OrgId, id: ConnectionId) -> Result<bool, CatalogError> {
-        connections::delete(&self.pool, org, id).await
+        connections::delete(self.counted(), org, id).await
     }
 
     async fn insert_upload(&self, upload: &Upload) -> Result<(), CatalogError> {
-        uploads::insert(&self.pool, upload).await
+        uploads::insert(self.counted(), upload).await
     }
     async fn get_upload(&self, org: OrgId, id: UploadId) -> Result<Option<Upload>, CatalogError> {
-        uploads::get(&self.pool, org, id).await
+        uploads::get(self.counted(), org, id).await
     }
     async fn list_uploads(&self, org: OrgId, after: Option<UploadId>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
-        uploads::list(&self.pool, org, after, limit).await
+        uploads::list(self.counted(), org, after, limit).await
     }
     async fn update_upload(&self, upload: &Upload, expected: UploadState) -> Result<bool, CatalogError> {
-        uploads::update(&self.pool, upload, expected).await
+        uploads::update(self.counted(), upload, expected).await
     }
     async fn expired_uploads(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
-        uploads::expired(&self.pool, now, limit).await
+        uploads::expired(self.counted(), now, limit).await
     }
     async fn stale_uploads(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<Upload>, CatalogError> {
-        uploads::stale_pending(&self.pool, before, limit).await
+        uploads::stale_pending(self.counted(), before, limit).await
     }
 
     async fn insert_attachment(&self, attachment: &Attachment, max: u32) -> Result<bool, CatalogError> {
-        attachments::insert_within(&self.pool, attachment, max).await
+        attachments::insert_within(self.counted(), attachment, max).await
     }
     async fn get_attachment(&self, org: OrgId, id: AttachmentId) -> Result<Option<Attachment>, CatalogError> {
-        attachments::get(&self.pool, org, id).await
+        attachments::get(self.counted(), org, id).await
     }
     async fn attachment_of_upload(&self, org: OrgId, upload: UploadId) -> Result<Option<Attachment>, CatalogError> {
-        attachments::of_upload(&self.pool, org, upload).await
+        attachments::of_upload(self.counted(), org, upload).await
     }
     async fn list_attachments(
         &self,
@@ -340,17 +359,17 @@ impl Catalog for SqlCatalog {
         after: Option<AttachmentId>,
         limit: u32,
     ) -> Result<Vec<Attachment>, CatalogError> {
-        attachments::list(&self.pool, org, filter, after, limit).await
+        attachments::list(self.counted(), org, filter, after, limit).await
     }
     async fn update_attachment(
         &self,
         attachment: &Attachment,
         expected: AttachmentState,
     ) -> Result<bool, CatalogError> {
-        attachments::update(&self.pool, attachment, expected).await
+        attachments::update(self.counted(), attachment, expected).await
     }
     async fn delete_attachment(&self, org: OrgId, id: AttachmentId) -> Result<bool, CatalogError> {
-        attachments::delete(&self.pool, org, id).await
+        attachments::delete(self.counted(), org, id).await
     }
     async fn attachments_in_state(
         &self,
@@ -358,10 +377,10 @@ impl Catalog for SqlCatalog {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Attachment>, CatalogError> {
-        attachments::in_state(&self.pool, state, before, limit).await
+        attachments::in_state(self.counted(), state, before, limit).await
     }
     async fn put_attachment_policy(&self, org: OrgId, policy: &StoredPolicy) -> Result<(), CatalogError> {
-        attachments::put_policy(&self.pool, org, policy).await
+        attachments::put_policy(self.counted(), org, policy).await
     }
     async fn get_attachment_policy(
         &self,
@@ -369,13 +388,13 @@ impl Catalog for SqlCatalog {
         collection: &str,
         field: &str,
     ) -> Result<Option<StoredPolicy>, CatalogError> {
-        attachments::get_policy(&self.pool, org, collection, field).await
+        attachments::get_policy(self.counted(), org, collection, field).await
     }
     async fn list_attachment_policies(&self, org: OrgId) -> Result<Vec<StoredPolicy>, CatalogError> {
-        attachments::list_policies(&self.pool, org).await
+        attachments::list_policies(self.counted(), org).await
     }
     async fn delete_attachment_policy(&self, org: OrgId, collection: &str, field: &str) -> Result<bool, CatalogError> {
-        attachments::delete_policy(&self.pool, org, collection, field).await
+        attachments::delete_policy(self.counted(), org, collection, field).await
     }
 
     async fn org_usage(&self, org: OrgId, what: crate::catalog::Usage) -> Result<u64, CatalogError> {
@@ -393,17 +412,17 @@ impl Catalog for SqlCatalog {
             }
         };
         let n: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(statement)).bind(org.to_string()).fetch_one(&self.pool).await?;
+            sqlx::query_scalar(sqlx::AssertSqlSafe(statement)).bind(org.to_string()).fetch_one(self.counted()).await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
     async fn insert_job(&self, job: &Job) -> Result<(), CatalogError> {
-        jobs::insert(&self.pool, job).await
+        jobs::insert(self.counted(), job).await
     }
     async fn get_job(&self, org: OrgId, id: JobId) -> Result<Option<Job>, CatalogError> {
-        jobs::get(&self.pool, org, id).await
+        jobs::get(self.counted(), org, id).await
     }
     async fn list_jobs(&self, org: OrgId, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, CatalogError> {
-        jobs::list(&self.pool, org, state, limit).await
+        jobs::list(self.counted(), org, state, limit).await
     }
     async fn claim_job(
         &self,
@@ -412,7 +431,7 @@ impl Catalog for SqlCatalog {
         lease_until: DateTime<Utc>,
         max_running_per_org: u32,
     ) -> Result<Option<Job>, CatalogError> {
-        jobs::claim(&self.pool, self.backend, owner, now, lease_until, max_running_per_org).await
+        jobs::claim(self.counted(), self.backend, owner, now, lease_until, max_running_per_org).await
     }
     async fn heartbeat_job(
         &self,
@@ -421,7 +440,7 @@ impl Catalog for SqlCatalog {
         lease_until: DateTime<Utc>,
         progress: &Progress,
     ) -> Result<Option<bool>, CatalogError> {
-        jobs::heartbeat(&self.pool, id, owner, lease_until, progress).await
+        jobs::heartbeat(self.counted(), id, owner, lease_until, progress).await
     }
     async fn finish_job(
         &self,
@@ -433,75 +452,75 @@ impl Catalog for SqlCatalog {
         error: Option<&JobError>,
         at: DateTime<Utc>,
     ) -> Result<bool, CatalogError> {
-        jobs::finish(&self.pool, id, owner, state, progress, result, error, at).await
+        jobs::finish(self.counted(), id, owner, state, progress, result, error, at).await
     }
     async fn cancel_job(&self, org: OrgId, id: JobId, at: DateTime<Utc>) -> Result<Option<Job>, CatalogError> {
-        jobs::request_cancel(&self.pool, org, id, at).await
+        jobs::request_cancel(self.counted(), org, id, at).await
     }
 
     async fn insert_export(&self, export: &Export) -> Result<(), CatalogError> {
-        exports::insert(&self.pool, export).await
+        exports::insert(self.counted(), export).await
     }
     async fn get_export(&self, org: OrgId, id: ExportId) -> Result<Option<Export>, CatalogError> {
-        exports::get(&self.pool, org, id).await
+        exports::get(self.counted(), org, id).await
     }
     async fn list_exports(&self, org: OrgId) -> Result<Vec<Export>, CatalogError> {
-        exports::list(&self.pool, org).await
+        exports::list(self.counted(), org).await
     }
     async fn update_export(&self, export: &Export) -> Result<bool, CatalogError> {
-        exports::update(&self.pool, export).await
+        exports::update(self.counted(), export).await
     }
     async fn delete_export(&self, org: OrgId, id: ExportId) -> Result<bool, CatalogError> {
-        exports::delete(&self.pool, org, id).await
+        exports::delete(self.counted(), org, id).await
     }
     async fn due_exports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Export>, CatalogError> {
-        exports::due(&self.pool, now, limit).await
+        exports::due(self.counted(), now, limit).await
     }
     async fn enqueue_export_run(&self, job: &Job, run: &ExportRun) -> Result<bool, CatalogError> {
-        exports::enqueue_run(&self.pool, self.backend, job, run).await
+        exports::enqueue_run(self.counted(), self.backend, job, run).await
     }
     async fn get_export_run(&self, org: OrgId, id: JobId) -> Result<Option<ExportRun>, CatalogError> {
-        exports::get_run(&self.pool, org, id).await
+        exports::get_run(self.counted(), org, id).await
     }
     async fn list_export_runs(&self, org: OrgId, export: ExportId, limit: u32) -> Result<Vec<ExportRun>, CatalogError> {
-        exports::list_runs(&self.pool, org, export, limit).await
+        exports::list_runs(self.counted(), org, export, limit).await
     }
     async fn update_export_run(&self, run: &ExportRun) -> Result<(), CatalogError> {
-        exports::update_run(&self.pool, run).await
+        exports::update_run(self.counted(), run).await
     }
     async fn export_runs_to_clean(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<ExportRun>, CatalogError> {
-        exports::runs_to_clean(&self.pool, now, limit).await
+        exports::runs_to_clean(self.counted(), now, limit).await
     }
 
     async fn insert_import(&self, import: &Import) -> Result<(), CatalogError> {
-        imports::insert(&self.pool, import).await
+        imports::insert(self.counted(), import).await
     }
     async fn get_import(&self, org: OrgId, id: ImportId) -> Result<Option<Import>, CatalogError> {
-        imports::get(&self.pool, org, id).await
+        imports::get(self.counted(), org, id).await
     }
     async fn list_imports(&self, org: OrgId) -> Result<Vec<Import>, CatalogError> {
-        imports::list(&self.pool, org).await
+        imports::list(self.counted(), org).await
     }
     async fn update_import(&self, import: &Import) -> Result<bool, CatalogError> {
-        imports::update(&self.pool, import).await
+        imports::update(self.counted(), import).await
     }
     async fn delete_import(&self, org: OrgId, id: ImportId) -> Result<bool, CatalogError> {
-        imports::delete(&self.pool, org, id).await
+        imports::delete(self.counted(), org, id).await
     }
     async fn due_imports(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Import>, CatalogError> {
-        imports::due(&self.pool, now, limit).await
+        imports::due(self.counted(), now, limit).await
     }
     async fn enqueue_import_run(&self, job: &Job, run: &ImportRun) -> Result<bool, CatalogError> {
-        imports::enqueue_run(&self.pool, self.backend, job, run).await
+        imports::enqueue_run(self.counted(), self.backend, job, run).await
     }
     async fn get_import_run(&self, org: OrgId, id: JobId) -> Result<Option<ImportRun>, CatalogError> {
-        imports::get_run(&self.pool, org, id).await
+        imports::get_run(self.counted(), org, id).await
     }
     async fn list_import_runs(&self, org: OrgId, import: ImportId, limit: u32) -> Result<Vec<ImportRun>, CatalogError> {
-        imports::list_runs(&self.pool, org, import, limit).await
+        imports::list_runs(self.counted(), org, import, limit).await
     }
     async fn update_import_run(&self, run: &ImportRun) -> Result<(), CatalogError> {
-        imports::update_run(&self.pool, run).await
+        imports::update_run(self.counted(), run).await
     }
 
     async fn list_audit(
@@ -510,7 +529,7 @@ impl Catalog for SqlCatalog {
         filter: &AuditFilter,
         page: Page<AuditId>,
     ) -> Result<Vec<AuditEntry>, CatalogError> {
-        audit::list(&self.pool, org, filter, page).await
+        audit::list(self.counted(), org, filter, page).await
     }
 
     async fn insert_verification(
@@ -521,7 +540,7 @@ impl Catalog for SqlCatalog {
         started_at: DateTime<Utc>,
         report: &serde_json::Value,
     ) -> Result<(), CatalogError> {
-        health::insert_verification(&self.pool, id, org, integration, started_at, report).await
+        health::insert_verification(self.counted(), id, org, integration, started_at, report).await
     }
 
     async fn list_verifications(
@@ -530,44 +549,48 @@ impl Catalog for SqlCatalog {
         integration: IntegrationId,
         limit: u32,
     ) -> Result<Vec<serde_json::Value>, CatalogError> {
-        health::list_verifications(&self.pool, org, integration, limit).await
+        health::list_verifications(self.counted(), org, integration, limit).await
     }
 
-    async fn get_schedule(
-        &self,
-        integration: IntegrationId,
-    ) -> Result<Option<(DateTime<Utc>, Option<String>)>, CatalogError> {
-        health::get_schedule(&self.pool, integration).await
+    async fn get_schedule(&self, integration: IntegrationId) -> Result<Option<HealthSchedule>, CatalogError> {
+        health::get_schedule(self.counted(), integration).await
     }
 
     async fn put_schedule(
         &self,
         org: OrgId,
         integration: IntegrationId,
-        next_check_at: DateTime<Utc>,
-        expiry_notice: Option<&str>,
+        schedule: &HealthSchedule,
     ) -> Result<(), CatalogError> {
-        health::put_schedule(&self.pool, org, integration, next_check_at, expiry_notice).await
+        health::put_schedule(self.counted(), org, integration, schedule).await
+    }
+
+    async fn due_integrations(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, IntegrationId)>, CatalogError> {
+        health::due_integrations(self.counted(), now, limit).await
     }
 
     async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError> {
-        health::insert_event(&self.pool, event, deliveries).await
+        health::insert_event(self.counted(), event, deliveries).await
     }
 
     async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError> {
-        health::list_events(&self.pool, org, event_type, limit).await
+        health::list_events(self.counted(), org, event_type, limit).await
     }
 
     async fn insert_webhook(&self, webhook: &Webhook, secret: &OwnedSecret) -> Result<(), CatalogError> {
-        health::insert_webhook(&self.pool, webhook, secret).await
+        health::insert_webhook(self.counted(), webhook, secret).await
     }
 
     async fn list_webhooks(&self, org: OrgId) -> Result<Vec<Webhook>, CatalogError> {
-        health::list_webhooks(&self.pool, org).await
+        health::list_webhooks(self.counted(), org).await
     }
 
     async fn delete_webhook(&self, org: OrgId, id: WebhookId) -> Result<bool, CatalogError> {
-        health::delete_webhook(&self.pool, org, id).await
+        health::delete_webhook(self.counted(), org, id).await
     }
 
     async fn due_deliveries(
@@ -575,14 +598,14 @@ impl Catalog for SqlCatalog {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(Delivery, Webhook, Event)>, CatalogError> {
-        health::due_deliveries(&self.pool, now, limit).await
+        health::due_deliveries(self.counted(), now, limit).await
     }
 
     async fn update_delivery(&self, delivery: &Delivery, seen_attempts: u32) -> Result<bool, CatalogError> {
-        health::update_delivery(&self.pool, delivery, seen_attempts).await
+        health::update_delivery(self.counted(), delivery, seen_attempts).await
     }
 
     async fn list_deliveries(&self, org: OrgId, webhook: WebhookId, limit: u32) -> Result<Vec<Delivery>, CatalogError> {
-        health::list_deliveries(&self.pool, org, webhook, limit).await
+        health::list_deliveries(self.counted(), org, webhook, limit).await
     }
 }
