@@ -8,7 +8,7 @@ use byob_core::{Sensitive, location::Prefix};
 use byob_ports::{
     net::NetworkPolicy,
     storage::{
-        PresignPolicy,
+        ClientPolicy,
         s3::{self, S3AccessKey},
     },
 };
@@ -27,7 +27,7 @@ async fn main() {
             secret_access_key: Sensitive::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
             kms_key: None,
         },
-        PresignPolicy::default(),
+        ClientPolicy::default(),
         // Nothing is contacted; the loopback endpoint only has to pass the policy.
         &NetworkPolicy::allowing(vec!["127.0.0.0/8".parse().unwrap()]),
     )

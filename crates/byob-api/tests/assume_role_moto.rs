@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
-    AssumeRole, PresignPolicy, StorageError, StsSettings,
+    AssumeRole, ClientPolicy, StorageError, StsSettings,
     s3::{self, S3Location},
 };
 use byob_testkit::moto::{Moto, iam, set_auth, start_moto, xml_value};
@@ -114,7 +114,7 @@ async fn byob_assumes_the_role_its_own_artifacts_describe() {
         location,
         &sts,
         role(&external_id),
-        PresignPolicy::default(),
+        ClientPolicy::default(),
         &byob_testkit::loopback_network(),
     )
     .unwrap();

@@ -31,6 +31,8 @@ fn values() -> BTreeMap<&'static str, (&'static str, Option<toml::Value>)> {
         ("secrets.previous_keys", ("[\"b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleQ==\"]", None)),
         ("storage.local_path", ("/tmp/byob-config-storage", s("/tmp/byob-config-storage"))),
         ("storage.staging_ttl_hours", ("25", Some(Integer(25)))),
+        ("storage.retries", ("3", Some(Integer(3)))),
+        ("storage.retry_timeout_secs", ("40", Some(Integer(40)))),
         ("warehouse.local_dir", ("/tmp/byob-config-warehouse", s("/tmp/byob-config-warehouse"))),
         ("integrations.http_endpoints", ("loopback", s("loopback"))),
         ("integrations.allow_local", ("true", Some(Boolean(true)))),

@@ -300,6 +300,9 @@ impl Config {
         if let Some(hours) = self.storage.staging_ttl_hours {
             at_least("storage.staging_ttl_hours", u64::from(hours), 1, positive)?;
         }
+        if let Some(secs) = self.storage.retry_timeout_secs {
+            at_least("storage.retry_timeout_secs", secs, 1, positive)?;
+        }
         for (key, value) in [
             ("integrations.presign_default_secs", self.integrations.presign_default_secs),
             ("integrations.presign_max_secs", self.integrations.presign_max_secs),
@@ -488,6 +491,10 @@ pub struct StorageConfig {
     pub azure: Option<DefaultAzureConfig>,
     /// Hours staged files live in the default storage. Default 24.
     pub staging_ttl_hours: Option<u32>,
+    /// Further attempts at a request a store failed (5xx, 429, a reset connection). Default 10; 0 retries none.
+    pub retries: Option<u32>,
+    /// Seconds after a request's first attempt past which no retry starts. Default 180.
+    pub retry_timeout_secs: Option<u64>,
 }
 
 /// The platform's own bucket for orgs without an integration.

@@ -13,7 +13,7 @@ use byob_core::{Sensitive, connection::TlsMode, location::Prefix};
 use byob_ports::{
     net::{NetworkPolicy, guarded_http_client},
     storage::{
-        PresignPolicy, StorageError,
+        ClientPolicy, StorageError,
         s3::{self, S3AccessKey},
     },
     warehouse::{MysqlWarehouse, PostgresWarehouse, ServerSettings, Warehouse, WarehouseError},
@@ -42,7 +42,7 @@ async fn storage_clients_refuse_internal_addresses_when_connecting() {
 
     // By name: the client exists, and its first request is refused by the resolver.
     let strict =
-        s3::connect(s3_settings(by_name.clone(), &bucket), PresignPolicy::default(), &NetworkPolicy::public_only())
+        s3::connect(s3_settings(by_name.clone(), &bucket), ClientPolicy::default(), &NetworkPolicy::public_only())
             .unwrap();
     let err = strict.list_page("", None, None).await.expect_err("refused");
     assert!(matches!(err, StorageError::AddressRefused(_)), "{err:?}");
@@ -53,12 +53,12 @@ async fn storage_clients_refuse_internal_addresses_when_connecting() {
 
     // By address: refused before any client exists.
     let err =
-        s3::connect(s3_settings(endpoint.clone(), &bucket), PresignPolicy::default(), &NetworkPolicy::public_only())
+        s3::connect(s3_settings(endpoint.clone(), &bucket), ClientPolicy::default(), &NetworkPolicy::public_only())
             .expect_err("refused");
     assert!(matches!(err, StorageError::AddressRefused(_)), "{err:?}");
 
     // The operator's allowance lets the same client through.
-    let allowed = s3::connect(s3_settings(by_name, &bucket), PresignPolicy::default(), &loopback_network()).unwrap();
+    let allowed = s3::connect(s3_settings(by_name, &bucket), ClientPolicy::default(), &loopback_network()).unwrap();
     allowed.list_page("", None, None).await.unwrap();
 }
 

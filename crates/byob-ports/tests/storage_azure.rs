@@ -5,7 +5,7 @@
 
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
-    PresignPolicy, StorageClient, StorageError,
+    ClientPolicy, StorageClient, StorageError,
     azure::{self, AzureAuth, AzureSettings},
 };
 use byob_testkit::{
@@ -31,7 +31,7 @@ fn connect(container: &str, auth: AzureAuth) -> StorageClient {
         authority_host: None,
         extra_roots_pem: None,
     };
-    azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap()
+    azure::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap()
 }
 
 fn shared_key() -> AzureAuth {

@@ -5,7 +5,7 @@
 
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
-    PresignPolicy,
+    ClientPolicy,
     azure::{self, AzureAuth, AzureSettings},
 };
 use byob_testkit::azurite_oauth::{OAuthAzurite, TENANT, token_endpoint};
@@ -28,7 +28,7 @@ async fn a_service_principal_reads_writes_and_presigns_with_user_delegation() {
         authority_host: Some(token_endpoint().await),
         extra_roots_pem: Some(pem),
     };
-    let client = azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
+    let client = azure::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     let key = client.key("exports/r.csv").unwrap();
     client.store().put(&key, PutPayload::from_static(b"with a token\n")).await.unwrap();
     assert_eq!(&client.store().get(&key).await.unwrap().bytes().await.unwrap()[..], b"with a token\n");

@@ -6,7 +6,7 @@
 
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
-    Capability, PartRules, PresignPolicy, StorageClient,
+    Capability, ClientPolicy, PartRules, StorageClient,
     azure::{self, AzureAuth, AzureSettings},
     gcs::{self, GcsSettings},
     local_storage_client,
@@ -93,7 +93,7 @@ fn connect_azurite(container: String, auth: AzureAuth) -> StorageClient {
         authority_host: None,
         extra_roots_pem: None,
     };
-    azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap()
+    azure::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap()
 }
 
 #[tokio::test]
@@ -140,7 +140,7 @@ async fn behaviour_on_azurite_with_a_service_principal() {
         authority_host: Some(token_endpoint().await),
         extra_roots_pem: Some(azurite.ca_pem.clone()),
     };
-    let client = azure::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
+    let client = azure::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     let mut b = backend("azurite service principal", client, AZURE, true);
     b.http = azurite.http.clone();
     run(&b).await;
@@ -157,7 +157,7 @@ async fn behaviour_on_fake_gcs() {
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    let client = gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
+    let client = gcs::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     // A resumable session: parts in order, each with its Content-Range, aligned to 256 KiB; sessions cannot be
     // listed.
     let parts = PartRules { sequential: true, content_range: true, align: 256 * 1024 };

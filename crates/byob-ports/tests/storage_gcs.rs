@@ -7,7 +7,7 @@
 
 use byob_core::{Sensitive, location::Prefix};
 use byob_ports::storage::{
-    PresignPolicy, StorageClient, StorageError,
+    ClientPolicy, StorageClient, StorageError,
     gcs::{self, GcsSettings},
 };
 use byob_testkit::{
@@ -26,7 +26,7 @@ async fn client() -> (StorageClient, String) {
         endpoint: Some(server_env("BYOB_TEST_GCS_ENDPOINT")),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    (gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap(), bucket)
+    (gcs::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap(), bucket)
 }
 
 #[tokio::test]
@@ -68,7 +68,7 @@ async fn impersonating(trust: byob_testkit::iam::Trust) -> (StorageClient, byob_
         delegate: Some(ORG_IDENTITY.into()),
     };
     (
-        gcs::connect_impersonated(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap(),
+        gcs::connect_impersonated(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap(),
         calls,
         email,
     )
@@ -123,7 +123,7 @@ async fn a_signed_put_then_get_without_credentials() {
         endpoint: Some(endpoint),
         service_account_key: Sensitive::new(gcs_test_key()),
     };
-    let c = gcs::connect(settings, PresignPolicy::default(), &byob_testkit::loopback_network()).unwrap();
+    let c = gcs::connect(settings, ClientPolicy::default(), &byob_testkit::loopback_network()).unwrap();
     let key = c.key("uploads/u.csv").unwrap();
     let put = c.presign_put(&key, None).await.unwrap();
     assert!(put.url.query().unwrap().contains("X-Goog-Signature="));

@@ -90,6 +90,8 @@ pub struct TestOptions {
     pub attachments: byob_service::data::AttachmentSettings,
     /// Requests per second per token and per org (0: no limit, the tests' default).
     pub rates: (u32, u32),
+    /// How storage requests that fail are retried (`storage.retries`, `storage.retry_timeout_secs`).
+    pub storage_retry: byob_ports::storage::RetryPolicy,
 }
 
 impl Default for TestOptions {
@@ -104,6 +106,7 @@ impl Default for TestOptions {
             azure_authority_host: None,
             attachments: byob_service::data::AttachmentSettings::default(),
             rates: (0, 0),
+            storage_retry: byob_ports::storage::RetryPolicy::default(),
         }
     }
 }
@@ -159,6 +162,7 @@ impl TestApp {
             azure_authority_host,
             attachments,
             rates,
+            storage_retry,
         } = options;
         let catalog = Arc::new(catalog::connect(url, 5).await.expect("catalog"));
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
@@ -191,7 +195,7 @@ impl TestApp {
             },
         };
         let storage = byob_service::StorageSettings {
-            presign: byob_ports::storage::PresignPolicy::default(),
+            presign: byob_ports::storage::ClientPolicy { retry: storage_retry, ..Default::default() },
             sts,
             default_storage: byob_ports::storage::local_storage_client(&dir.path().join("storage"))
                 .expect("default storage"),

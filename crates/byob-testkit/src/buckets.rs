@@ -147,12 +147,8 @@ pub fn s3_storage_client(
         secret_access_key: byob_core::Sensitive::new(secret.into()),
         kms_key: None,
     };
-    byob_ports::storage::s3::connect(
-        settings,
-        byob_ports::storage::PresignPolicy::default(),
-        &crate::loopback_network(),
-    )
-    .expect("an S3 client")
+    byob_ports::storage::s3::connect(settings, byob_ports::storage::ClientPolicy::default(), &crate::loopback_network())
+        .expect("an S3 client")
 }
 
 pub fn s3_admin(endpoint: &str, region: &str) -> aws_sdk_s3::Client {

@@ -13,6 +13,7 @@ pub mod exports;
 pub mod fake_databricks;
 pub mod fake_tds;
 pub mod fake_trino;
+pub mod faults;
 pub mod iam;
 pub mod integrations;
 pub mod moto;

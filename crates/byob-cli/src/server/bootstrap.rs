@@ -14,7 +14,7 @@ use byob_ports::{
     clock::SystemClock,
     secretbox::{KeySource, XChaChaBox, private_file},
     storage::{
-        PresignPolicy, StorageClient, StsSettings,
+        ClientPolicy, RetryPolicy, StorageClient, StsSettings,
         azure::{self, AzureAuth, AzureSettings},
         gcs::{self, GcsSettings},
         local_storage_client,
@@ -131,9 +131,14 @@ pub(crate) async fn deps(config: &Config) -> anyhow::Result<(Deps, Arc<SqlCatalo
 /// for the start-up log).
 pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<(StorageSettings, String)> {
     let i = &config.integrations;
-    let presign = PresignPolicy {
+    let defaults = RetryPolicy::default();
+    let presign = ClientPolicy {
         default_ttl: Duration::from_secs(i.presign_default_secs.unwrap_or(900)),
         max_ttl: Duration::from_secs(i.presign_max_secs.unwrap_or(43_200)),
+        retry: RetryPolicy {
+            retries: config.storage.retries.map_or(defaults.retries, |n| n as usize),
+            timeout: config.storage.retry_timeout_secs.map_or(defaults.timeout, Duration::from_secs),
+        },
     };
     anyhow::ensure!(
         presign.default_ttl <= presign.max_ttl,
@@ -167,7 +172,7 @@ pub(crate) fn storage_settings(config: &Config) -> anyhow::Result<(StorageSettin
 }
 
 /// The platform-owned storage: at most one of `storage.s3`, `storage.gcs`, `storage.azure`, else the directory.
-fn default_storage(config: &Config, presign: PresignPolicy) -> anyhow::Result<(StorageClient, String)> {
+fn default_storage(config: &Config, presign: ClientPolicy) -> anyhow::Result<(StorageClient, String)> {
     let prefix = |field: &str, text: &str| Prefix::parse(field, text).map_err(|e| anyhow::anyhow!("{e}"));
     let st = &config.storage;
     let chosen = [st.s3.is_some(), st.gcs.is_some(), st.azure.is_some()].iter().filter(|set| **set).count();

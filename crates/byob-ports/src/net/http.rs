@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use object_store::{
     ClientConfigKey, ClientOptions,
-    client::{HttpClient, HttpConnector},
+    client::{HttpClient, HttpConnector, HttpError, HttpRequest, HttpResponse, HttpService},
 };
 use reqwest::{
     dns::{Addrs, Name, Resolve, Resolving},
@@ -81,14 +81,73 @@ impl HttpConnector for GuardedConnector {
             .tls_certs_merge(self.extra_roots.clone())
             .build()
             .map_err(|e| object_store::Error::Generic { store: "http", source: Box::new(e) })?;
-        Ok(HttpClient::new(client))
+        Ok(HttpClient::new(HonourRetryAfter(client)))
     }
+}
+
+/// The longest `Retry-After` byob waits for; a store asking for more is retried on object_store's own backoff.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(20);
+
+/// object_store's transport, waiting out a `Retry-After` before handing a refusal back: object_store then adds
+/// its own jittered backoff and decides whether to retry (it does not read the header itself).
+#[derive(Debug)]
+struct HonourRetryAfter(reqwest::Client);
+
+#[async_trait::async_trait]
+impl HttpService for HonourRetryAfter {
+    async fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let response = self.0.call(request).await?;
+        if let Some(wait) = retry_after(response.status(), response.headers(), chrono::Utc::now()) {
+            tokio::time::sleep(wait).await;
+        }
+        Ok(response)
+    }
+}
+
+/// How long a retryable refusal (429, 5xx) asks to be left alone: `Retry-After` in seconds or as an HTTP date,
+/// at most [`MAX_RETRY_AFTER`].
+fn retry_after(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Duration> {
+    if !(status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS) {
+        return None;
+    }
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date_and_capped() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").expect("date").to_utc();
+        let with = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::RETRY_AFTER, value.parse().expect("header"));
+            headers
+        };
+        let unavailable = reqwest::StatusCode::SERVICE_UNAVAILABLE;
+        assert_eq!(retry_after(unavailable, &with("3"), now), Some(Duration::from_secs(3)));
+        assert_eq!(retry_after(unavailable, &with("Tue, 01 Dec 2026 10:00:07 GMT"), now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(unavailable, &with("Tue, 01 Dec 2026 09:00:00 GMT"), now), Some(Duration::ZERO));
+        assert_eq!(retry_after(unavailable, &with("3600"), now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(reqwest::StatusCode::TOO_MANY_REQUESTS, &with("1"), now), Some(Duration::from_secs(1)));
+        assert_eq!(retry_after(reqwest::StatusCode::NOT_FOUND, &with("1"), now), None);
+        assert_eq!(retry_after(unavailable, &with("soon"), now), None);
+        assert_eq!(retry_after(unavailable, &reqwest::header::HeaderMap::new(), now), None);
+    }
 
     #[tokio::test]
     async fn a_name_that_resolves_to_loopback_is_refused_when_connecting() {

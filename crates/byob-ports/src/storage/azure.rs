@@ -17,7 +17,7 @@ use url::Url;
 use crate::net::{GuardedConnector, NetworkPolicy};
 
 use super::{
-    PresignPolicy, StorageClient, StorageError,
+    ClientPolicy, StorageClient, StorageError,
     azure_delete::{DeleteAuth, SingleDeletes},
     azure_sas::{BlobSas, Delegation, SigningKey},
     client::{PartSigner, ResponseParams},
@@ -103,7 +103,7 @@ impl PartSigner for AzureBlocks {
 /// [`StorageError::Config`] when the settings are unusable.
 pub fn connect(
     settings: AzureSettings,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     super::check_endpoint(settings.endpoint.as_deref(), network)?;
@@ -121,7 +121,7 @@ pub fn connect(
         Some(pem) => GuardedConnector::with_roots(network, pem).map_err(|e| StorageError::Config(e.to_string()))?,
         None => GuardedConnector::new(network),
     };
-    builder = builder.with_client_options(options).with_http_connector(connector);
+    builder = builder.with_client_options(options).with_http_connector(connector).with_retry(policy.retry.config());
     if let Some(authority) = &settings.authority_host {
         builder = builder.with_config(object_store::azure::AzureConfigKey::AuthorityHost, authority);
     }

@@ -23,16 +23,48 @@ use super::{
 };
 use super::{checksum::Checksums, put::PutConditions};
 
-/// Lifetimes of presigned URLs: a default and an operator-set maximum.
+/// What the operator decides about every storage client: lifetimes of presigned URLs (a default and a maximum)
+/// and how requests the store fails are retried.
 #[derive(Debug, Clone, Copy)]
-pub struct PresignPolicy {
+pub struct ClientPolicy {
     pub default_ttl: Duration,
     pub max_ttl: Duration,
+    pub retry: RetryPolicy,
 }
 
-impl Default for PresignPolicy {
+impl Default for ClientPolicy {
     fn default() -> Self {
-        Self { default_ttl: Duration::from_secs(15 * 60), max_ttl: Duration::from_secs(12 * 60 * 60) }
+        Self {
+            default_ttl: Duration::from_secs(15 * 60),
+            max_ttl: Duration::from_secs(12 * 60 * 60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Retries of a request the store failed (5xx, 429, a connection reset): object_store's exponential backoff with
+/// jitter (from 100 ms, doubling up to 15 s), a `Retry-After` the store sends waited first, at most `retries` more
+/// attempts and none started after `timeout` from the first. A request that may have taken effect is repeated
+/// only where repeating it is safe (object_store marks each request idempotent or not; see `docs/reliability.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub retries: usize,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { retries: 10, timeout: Duration::from_secs(180) }
+    }
+}
+
+impl RetryPolicy {
+    pub(crate) fn config(self) -> object_store::RetryConfig {
+        object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: self.retries,
+            retry_timeout: self.timeout,
+        }
     }
 }
 
@@ -128,7 +160,7 @@ pub struct StorageClient {
     /// Why this client cannot presign, if it cannot (its credentials cannot be narrowed to one object).
     no_presign: Option<&'static str>,
     prefix: Prefix,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     /// Reads the bucket's own settings; [`NoSettings`] where the provider exposes none (`inspect` says which).
     inspector: Arc<dyn BucketInspector>,
     inspect: bool,
@@ -158,7 +190,7 @@ impl StorageClient {
         parts: Arc<dyn PartSigner>,
         put_headers: Vec<(String, String)>,
         prefix: Prefix,
-        policy: PresignPolicy,
+        policy: ClientPolicy,
     ) -> Self
     where
         S: ObjectStore + Signer,
@@ -197,7 +229,7 @@ impl StorageClient {
             kms_key: None,
             no_presign: Some(reason),
             prefix,
-            policy: PresignPolicy::default(),
+            policy: ClientPolicy::default(),
             inspector: Arc::new(NoSettings),
             inspect: false,
             writer: None,

@@ -15,9 +15,7 @@ use url::Url;
 
 use crate::net::{GuardedConnector, NetworkPolicy, guarded_http_client};
 
-use super::{
-    PresignPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector, writer::PartWriter,
-};
+use super::{ClientPolicy, StorageClient, StorageError, client::PartSigner, inspect::GcsInspector, writer::PartWriter};
 
 const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com";
 
@@ -294,7 +292,7 @@ fn signing_credential(key_json: &str) -> Result<GcpSigningCredential, StorageErr
 /// [`StorageError::Config`] when the key or endpoint is unusable.
 pub fn connect(
     settings: GcsSettings,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     let signing = signing_credential(settings.service_account_key.expose())?;
@@ -309,7 +307,7 @@ fn build(
     endpoint: Option<String>,
     bucket: String,
     prefix: Prefix,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     super::check_endpoint(endpoint.as_deref(), network)?;
@@ -321,6 +319,7 @@ fn build(
         .with_signing_credentials(Arc::new(StaticCredentialProvider::new(signing)))
         .with_base_url(&base_url)
         .with_client_options(options)
+        .with_retry(policy.retry.config())
         .build()
         .map_err(|e| StorageError::Config(e.to_string()))?;
     let store = Arc::new(store);
@@ -471,7 +470,7 @@ pub async fn root_may_impersonate(settings: &GcsImpersonation) -> Result<bool, S
 /// [`StorageError::Config`] when byob's key or the endpoint is unusable.
 pub fn connect_impersonated(
     settings: GcsImpersonation,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     let tokens = Arc::new(impersonated_tokens(&settings, settings.delegate.as_deref())?);

@@ -19,7 +19,8 @@ pub mod vend;
 mod writer;
 
 pub use client::{
-    Capability, ListPage, ListedObject, PartRules, PresignPolicy, PresignedUrl, ResponseHeaders, StorageClient,
+    Capability, ClientPolicy, ListPage, ListedObject, PartRules, PresignedUrl, ResponseHeaders, RetryPolicy,
+    StorageClient,
 };
 pub use error::StorageError;
 pub use leftovers::UnfinishedWrite;

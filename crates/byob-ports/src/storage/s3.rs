@@ -9,7 +9,7 @@ use object_store::aws::AmazonS3Builder;
 use crate::net::{GuardedConnector, NetworkPolicy};
 
 use super::{
-    PresignPolicy, StorageClient, StorageError,
+    ClientPolicy, StorageClient, StorageError,
     checksum::S3Checksums,
     client::S3Parts,
     inspect::S3Inspector,
@@ -39,13 +39,14 @@ pub struct S3AccessKey {
 /// [`StorageError::Config`] when the settings are unusable.
 pub fn connect(
     settings: S3AccessKey,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     super::check_endpoint(settings.endpoint.as_deref(), network)?;
     let mut builder = AmazonS3Builder::new()
         .with_client_options(super::client_options())
         .with_http_connector(GuardedConnector::new(network))
+        .with_retry(policy.retry.config())
         .with_bucket_name(&settings.bucket)
         .with_region(&settings.region)
         .with_access_key_id(&settings.access_key_id)
@@ -120,7 +121,7 @@ pub fn connect_assumed_role(
     location: S3Location,
     sts: &StsSettings,
     role: AssumeRole,
-    policy: PresignPolicy,
+    policy: ClientPolicy,
     network: &NetworkPolicy,
 ) -> Result<StorageClient, StorageError> {
     super::check_endpoint(location.endpoint.as_deref(), network)?;
@@ -128,6 +129,7 @@ pub fn connect_assumed_role(
     let mut builder = AmazonS3Builder::new()
         .with_client_options(super::client_options())
         .with_http_connector(GuardedConnector::new(network))
+        .with_retry(policy.retry.config())
         .with_bucket_name(&location.bucket)
         .with_region(&location.region)
         .with_credentials(provider);

@@ -61,7 +61,7 @@ pub(crate) struct StoreParts<S> {
 }
 
 #[async_trait::async_trait]
-impl<S: MultipartStore + 'static> PartWriter for StoreParts<S> {
+impl<S: MultipartStore + ObjectStore + 'static> PartWriter for StoreParts<S> {
     async fn begin(&self, key: &Path) -> Result<String, StorageError> {
         Ok(self.store.create_multipart(key).await?)
     }
@@ -80,14 +80,40 @@ impl<S: MultipartStore + 'static> PartWriter for StoreParts<S> {
     }
 
     async fn complete(&self, key: &Path, upload_id: &str, parts: Vec<String>) -> Result<(), StorageError> {
-        let parts = parts.into_iter().map(|content_id| PartId { content_id }).collect();
-        self.store.complete_multipart(key, &upload_id.to_string(), parts).await?;
-        Ok(())
+        let expected = multipart_etag(&parts);
+        let ids = parts.into_iter().map(|content_id| PartId { content_id }).collect();
+        match self.store.complete_multipart(key, &upload_id.to_string(), ids).await {
+            Ok(_) => Ok(()),
+            // A retried completion whose first attempt took effect but whose answer was lost finds the upload
+            // gone (S3 `NoSuchUpload`): the write succeeded if the object now there is exactly the one these parts
+            // make, which its ETag (the MD5 of the parts' MD5s) says.
+            Err(object_store::Error::NotFound { .. }) if expected.is_some() => {
+                let found = self.store.head(key).await.ok().and_then(|meta| meta.e_tag);
+                if found.as_deref().map(|t| t.trim_matches('"')) == expected.as_deref() {
+                    Ok(())
+                } else {
+                    Err(StorageError::NotFound(format!("the multipart upload of {key} ended before it completed")))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn abort(&self, key: &Path, upload_id: &str) -> Result<(), StorageError> {
         Ok(self.store.abort_multipart(key, &upload_id.to_string()).await?)
     }
+}
+
+/// The ETag S3 gives an object completed from these parts (each part's ETag its MD5): the MD5 of the parts' MD5s,
+/// then `-` and their count. None when a part's tag is not an MD5 (another store's block ids).
+fn multipart_etag(parts: &[String]) -> Option<String> {
+    use md5::{Digest, Md5};
+    let mut digests = Md5::new();
+    for part in parts {
+        let digest = hex::decode(part.trim_matches('"')).ok().filter(|d| d.len() == 16)?;
+        digests.update(digest);
+    }
+    Some(format!("{}-{}", hex::encode(digests.finalize()), parts.len()))
 }
 
 enum State {
@@ -318,5 +344,19 @@ impl super::StorageClient {
             },
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multipart_etag;
+
+    #[test]
+    fn the_multipart_etag_is_the_md5_of_the_parts_md5s_and_their_count() {
+        // Parts "hello" and "world", tagged as S3 tags them (quoted MD5s); the sum as S3 computes it.
+        let parts =
+            ["\"5d41402abc4b2a76b9719d911017c592\"".to_string(), "7d793037a0760186574b0282f2f435e7".to_string()];
+        assert_eq!(multipart_etag(&parts).as_deref(), Some("065947336a2f2a95ba8899f3675c3be6-2"));
+        assert_eq!(multipart_etag(&["AAAAAQ==".to_string()]), None, "an Azure block id is no MD5");
     }
 }

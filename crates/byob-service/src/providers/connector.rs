@@ -2,14 +2,14 @@
 //! cloud identities, the secrets the integration owns (revealed for this request, audited as `secret.use`).
 
 use byob_core::{OrgId, SecretId, Sensitive};
-use byob_ports::storage::{PresignPolicy, StorageClient, StsSettings};
+use byob_ports::storage::{ClientPolicy, StorageClient, StsSettings};
 
 use crate::{Auditor, Deps, RequestContext, ServiceError};
 
 /// Operator settings for reaching buckets.
 #[derive(Debug, Clone)]
 pub struct StorageSettings {
-    pub presign: PresignPolicy,
+    pub presign: ClientPolicy,
     /// byob's own AWS principal, for assume-role integrations.
     pub sts: Option<StsSettings>,
     /// The platform-owned storage for orgs without an integration.
@@ -46,7 +46,7 @@ impl Connector<'_> {
         crate::secrets::reveal_owned(self.deps, self.auditor, self.ctx, org, id).await
     }
 
-    pub(crate) fn presign(&self) -> PresignPolicy {
+    pub(crate) fn presign(&self) -> ClientPolicy {
         self.settings.presign
     }
 }
