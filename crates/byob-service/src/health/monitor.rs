@@ -4,15 +4,12 @@
 //! the fleet, `due_integrations`), never every org: each schedule keeps when its next verification and its next
 //! notice fall due, and the integration version it was computed from (a changed integration is due at once).
 
-use std::collections::HashMap;
-
 use byob_core::{
     IntegrationId, OrgId,
     integration::{Integration, IntegrationState},
 };
 use byob_ports::catalog::HealthSchedule;
 use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt as _;
 use serde::Serialize;
 use serde_json::json;
 
@@ -107,17 +104,9 @@ impl HealthMonitor {
         // Connections verified before and due again: one query for the whole fleet.
         let mut report =
             TickReport { connections_verified: self.connections.verify_due(now).await?, ..TickReport::default() };
-        let mut by_org: HashMap<OrgId, Vec<IntegrationId>> = HashMap::new();
-        for (org, id) in self.deps.catalog.due_integrations(now, DUE_PER_PASS).await? {
-            by_org.entry(org).or_default().push(id);
-        }
-        // Orgs side by side, each one's integrations in turn: a slow bucket delays only its own org.
-        let checks: Vec<futures::future::BoxFuture<'_, Result<TickReport, ServiceError>>> =
-            by_org.into_iter().map(|(org, ids)| Box::pin(self.check_org(org, ids, now)) as _).collect();
-        let passes: Vec<Result<TickReport, ServiceError>> =
-            futures::stream::iter(checks).buffer_unordered(crate::health::ORGS_AT_ONCE).collect().await;
+        let due = self.deps.catalog.due_integrations(now, DUE_PER_PASS).await?;
+        let passes = super::per_org(due, |org, ids| Box::pin(self.check_org(org, ids, now))).await?;
         for pass in passes {
-            let pass = pass?;
             report.verified += pass.verified;
             report.scheduled += pass.scheduled;
             report.expiry_events += pass.expiry_events;

@@ -1,7 +1,6 @@
 //! Webhook endpoints (admins register them per org) and their delivery: each pending delivery is POSTed as JSON
 //! with a signature header, retried with exponential backoff, and logged attempt by attempt.
 
-use futures::StreamExt as _;
 use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -209,19 +208,11 @@ impl WebhookService {
     /// # Errors
     /// Catalog errors; a failed delivery is a logged attempt, not an error.
     pub async fn dispatch(&self, now: DateTime<Utc>) -> Result<DispatchReport, ServiceError> {
-        // Orgs side by side (at most `ORGS_AT_ONCE`), each org's deliveries in order: a slow endpoint delays only
-        // its own org's events.
-        let mut by_org: std::collections::BTreeMap<OrgId, Vec<(Delivery, Webhook, Event)>> = Default::default();
-        for due in self.deps.catalog.due_deliveries(now, 100).await? {
-            by_org.entry(due.1.org_id).or_default().push(due);
-        }
-        let passes: Vec<futures::future::BoxFuture<'_, Result<DispatchReport, ServiceError>>> =
-            by_org.into_values().map(|due| Box::pin(self.dispatch_org(due, now)) as _).collect();
-        let passes: Vec<Result<DispatchReport, ServiceError>> =
-            futures::stream::iter(passes).buffer_unordered(super::ORGS_AT_ONCE).collect().await;
+        // Orgs side by side, each org's deliveries in order: a slow endpoint delays only its own org's events.
+        let due = self.deps.catalog.due_deliveries(now, 100).await?.into_iter().map(|due| (due.1.org_id, due));
+        let passes = super::per_org(due, |_, due| Box::pin(self.dispatch_org(due, now))).await?;
         let mut report = DispatchReport::default();
         for pass in passes {
-            let pass = pass?;
             report.delivered += pass.delivered;
             report.retrying += pass.retrying;
             report.failed += pass.failed;
