@@ -14,5 +14,6 @@ ORGS="${1:-10000}"
 profile=()
 [ "${BYOB_BENCH_PROFILE:-release}" = dev ] || profile=(--release)
 echo "fleet: $ORGS orgs, $(( ORGS * 2 )) integrations (PostgreSQL catalog, $(psql --version 2>/dev/null || echo psql))"
-BYOB_FLEET_ORGS="$ORGS" cargo test --quiet "${profile[@]}" -p byob-api --test fleet_scale -- --nocapture --test-threads 1 \
+# `--workspace`: the features the test suite builds with, so its build is reused rather than redone.
+BYOB_FLEET_ORGS="$ORGS" cargo test --quiet "${profile[@]}" --workspace --test fleet_scale -- --nocapture --test-threads 1 \
   2>&1 | grep -v '^\.*$' | grep -v '^running\|^test result\|^test a_pass'
