@@ -59,16 +59,28 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     let body = json!({ "name": "slow" }).to_string();
     let (head, tail) = body.split_at(5);
     let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // `Expect: 100-continue` makes the server say when the handler starts reading the body: from then on the
+    // request is in flight, whatever the machine's load (a fixed wait could still find it unread).
     let request = format!(
-        "POST /v1/orgs HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{head}",
+        "POST /v1/orgs HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n{head}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await; // the handler is now waiting for the rest of the body
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(Duration::from_secs(30), stream.read_exact(&mut byte)).await.unwrap().unwrap();
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
 
     let pid = server.child.id().unwrap().to_string();
     std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !server.stderr.lock().unwrap().contains("shutdown requested") {
+        assert!(tokio::time::Instant::now() < deadline, "no shutdown: {}", server.stderr.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     stream.write_all(tail.as_bytes()).await.unwrap();
     let mut response = String::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response)).await.unwrap().unwrap();
