@@ -420,12 +420,13 @@ async fn a_migrations_progress_is_what_its_objects_record(c: &impl Catalog) {
     let objects: Vec<MigrationObject> =
         [("a", 10), ("b", 20), ("c", 40)].map(|(key, size)| MigrationObject { key: key.into(), size }).into();
     c.add_migration_objects(m.id, &objects).await.unwrap();
-    assert_eq!(c.migration_progress(m.id).await.unwrap(), MigrationProgress::default());
+    let found = MigrationProgress { objects: 3, bytes: 70, ..MigrationProgress::default() };
+    assert_eq!(c.migration_progress(m.id).await.unwrap(), found);
     c.mark_migration_object(m.id, "a", "verified", Some("aa"), true).await.unwrap();
     // Already on the destination: verified, not copied.
     c.mark_migration_object(m.id, "b", "verified", None, false).await.unwrap();
     c.mark_migration_object(m.id, "c", "verified", Some("cc"), true).await.unwrap();
-    let copied = MigrationProgress { copied: 2, bytes_copied: 50, deleted: 0 };
+    let copied = MigrationProgress { skipped: 1, copied: 2, bytes_copied: 50, ..found };
     assert_eq!(c.migration_progress(m.id).await.unwrap(), copied);
     // Deleting from the source keeps whether each was copied.
     c.mark_migration_object(m.id, "a", "deleted", None, false).await.unwrap();

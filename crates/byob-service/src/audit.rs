@@ -63,10 +63,44 @@ impl Auditor {
         outcome: AuditOutcome,
         detail: Value,
     ) -> Result<(), ServiceError> {
+        let entry = self.entry(ctx, org, action, target, outcome, detail);
+        self.catalog.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// Appends a success entry unless one with the same `action` and key `once` is in the org's trail already:
+    /// for the end of a job (keyed by the job, the migration, the attachment), which a process that takes the job
+    /// over after a crash may announce again. Whether it was appended.
+    ///
+    /// # Errors
+    /// Catalog errors.
+    pub async fn record_once(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        action: &'static str,
+        target: Option<String>,
+        once: &str,
+        detail: Value,
+    ) -> Result<bool, ServiceError> {
+        let entry = self.entry(ctx, org, action, target, AuditOutcome::Success, detail);
+        Ok(self.catalog.append_audit_once(&entry, &once_key(action, once)).await?)
+    }
+
+    /// The entry `record` appends.
+    pub(crate) fn entry(
+        &self,
+        ctx: &RequestContext,
+        org: OrgId,
+        action: &'static str,
+        target: Option<String>,
+        outcome: AuditOutcome,
+        detail: Value,
+    ) -> AuditEntry {
         debug_assert!(byob_core::actions::ALL.contains(&action), "`{action}` is not in byob_core::actions");
         // `detail` is always an object, so readers can index it without checking.
         let detail = if detail.is_object() { detail } else { Value::Object(serde_json::Map::new()) };
-        let entry = AuditEntry {
+        AuditEntry {
             id: AuditId::generate(),
             org_id: org,
             at: self.clock.now(),
@@ -76,9 +110,7 @@ impl Auditor {
             outcome,
             request_id: ctx.request_id.clone(),
             detail,
-        };
-        self.catalog.append_audit(&entry).await?;
-        Ok(())
+        }
     }
 
     /// Runs `op` and records its outcome under `action`; on failure the entry carries the error code.
@@ -109,6 +141,11 @@ impl Auditor {
         self.record(ctx, org, action, target, outcome, detail).await?;
         result
     }
+}
+
+/// The key that keeps a once-only entry single: the action and what it is once for.
+pub(crate) fn once_key(action: &str, once: &str) -> String {
+    format!("{action}:{once}")
 }
 
 /// Reading the audit trail (admins only).

@@ -17,6 +17,11 @@ pub struct MigrationObject {
 /// after a crash, since an object is recorded as it ends and the counts only every so often.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MigrationProgress {
+    /// Objects found on the source, and their bytes.
+    pub objects: u64,
+    pub bytes: u64,
+    /// Objects the destination had already with the same content.
+    pub skipped: u64,
     /// Objects copied (not found on the destination already), and their bytes.
     pub copied: u64,
     pub bytes_copied: u64,

@@ -191,6 +191,9 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
     async fn get_owned_secret(&self, org: OrgId, id: SecretId) -> Result<Option<StoredCiphertext>, CatalogError>;
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError>;
+    /// Appends the entry unless the org's trail holds one with the key `once` already (a job's end announced
+    /// again by the process that took the job over after a crash); whether it did.
+    async fn append_audit_once(&self, entry: &AuditEntry, once: &str) -> Result<bool, CatalogError>;
 
     async fn insert_verification(
         &self,
@@ -225,6 +228,15 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
     ) -> Result<Vec<(OrgId, IntegrationId)>, CatalogError>;
     /// The event and its pending deliveries, atomically.
     async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError>;
+    /// The event, its deliveries and its audit entry atomically, unless the trail holds the key `once` already
+    /// (then nothing); whether they were written.
+    async fn insert_event_once(
+        &self,
+        event: &Event,
+        deliveries: &[Delivery],
+        audit: &AuditEntry,
+        once: &str,
+    ) -> Result<bool, CatalogError>;
     async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError>;
     async fn insert_webhook(&self, webhook: &Webhook, secret: &OwnedSecret) -> Result<(), CatalogError>;
     async fn list_webhooks(&self, org: OrgId) -> Result<Vec<Webhook>, CatalogError>;
@@ -337,6 +349,10 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
         lease_until: DateTime<Utc>,
         max_running_per_org: u32,
     ) -> Result<Option<Job>, CatalogError>;
+    /// Stores what a load is about to commit (its platform's commit token and rows), before it commits.
+    async fn record_job_commit(&self, id: JobId, record: &str) -> Result<(), CatalogError>;
+    /// What an earlier attempt of the job recorded with [`Self::record_job_commit`].
+    async fn job_commit(&self, id: JobId) -> Result<Option<String>, CatalogError>;
     /// Renews the lease and saves progress: `None` if the lease was lost, else whether a cancel was requested.
     async fn heartbeat_job(
         &self,

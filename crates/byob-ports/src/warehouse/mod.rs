@@ -7,6 +7,7 @@
 //! table is exactly as before unless the whole load succeeds; `replace` swaps the new table in at commit.
 
 mod bigquery;
+mod commit;
 mod databricks;
 mod decimal;
 mod error;
@@ -40,6 +41,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use tokio::sync::mpsc;
 
 pub use bigquery::{BigQuerySettings, BigQueryWarehouse};
+pub use commit::{CommitLedger, CommitState};
 pub use databricks::{DatabricksSettings, DatabricksWarehouse};
 pub use error::WarehouseError;
 pub use mysql::MysqlWarehouse;
@@ -157,6 +159,9 @@ pub struct LoadTarget {
     pub table: TableName,
     pub mode: LoadMode,
     pub columns: Vec<Column>,
+    /// Told the platform's commit token just before the load commits, where the platform has one
+    /// ([`Warehouse::commit_state`]).
+    pub ledger: Option<std::sync::Arc<dyn CommitLedger>>,
 }
 
 /// The type of a column an export reads, as precise as the platform tells.
@@ -245,6 +250,10 @@ pub trait Warehouse: Send + Sync + std::fmt::Debug {
     async fn columns(&self, table: &TableName) -> Result<Option<Vec<Column>>, WarehouseError>;
     /// Writes every row received, all or nothing; returns the number of rows written.
     async fn load(&self, target: &LoadTarget, rows: mpsc::Receiver<LoadItem>) -> Result<u64, WarehouseError>;
+    /// Whether the load that gave its ledger `token` committed. Only platforms that give tokens are asked.
+    async fn commit_state(&self, token: &str) -> Result<CommitState, WarehouseError> {
+        Err(WarehouseError::Unsupported(format!("{} gives no commit tokens (asked about `{token}`)", self.platform())))
+    }
     /// Runs a read-only query and sends its schema, then its rows; returns the number of rows sent. A statement
     /// that could write is refused.
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError>;

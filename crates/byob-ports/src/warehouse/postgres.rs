@@ -15,11 +15,14 @@ use sqlx::{
 use tokio::sync::mpsc;
 
 use super::{
-    Batch, Cell, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, ServerSettings, Warehouse, WarehouseError,
-    pg_binary,
+    Batch, Cell, CommitState, ExportQuery, LoadItem, LoadMode, LoadTarget, QueryItem, ServerSettings, Warehouse,
+    WarehouseError, pg_binary,
     sql::{column_list, create_table, qualified, quote, staging_name},
     text::{push_date, push_datetime},
 };
+
+/// How a load's commit token names a PostgreSQL transaction (see `commit.rs`).
+const PG_COMMIT_TOKEN: &str = "postgres-xact:";
 
 /// The libpq-style variables the PostgreSQL driver reads from the process's environment into every connection
 /// that does not set them itself: a password, client certificates and key, server options. byob connects to
@@ -397,7 +400,27 @@ impl Warehouse for PostgresWarehouse {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(ledger) = &target.ledger {
+            let txid: i64 = sqlx::query_scalar("SELECT txid_current()").fetch_one(&mut *tx).await?;
+            ledger.committing(&format!("{PG_COMMIT_TOKEN}{txid}"), written).await?;
+        }
         tx.commit().await?;
         Ok(written)
+    }
+
+    async fn commit_state(&self, token: &str) -> Result<CommitState, WarehouseError> {
+        let txid = token
+            .strip_prefix(PG_COMMIT_TOKEN)
+            .and_then(|t| t.parse::<i64>().ok())
+            .ok_or_else(|| WarehouseError::Database(format!("`{token}` is no PostgreSQL transaction")))?;
+        let mut conn = self.connect().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT txid_status($1)").bind(txid).fetch_one(&mut conn).await?;
+        Ok(match status.as_deref() {
+            Some("committed") => CommitState::Committed,
+            Some("aborted") => CommitState::NotCommitted,
+            Some("in progress") => CommitState::Pending,
+            _ => CommitState::Unknown,
+        })
     }
 }

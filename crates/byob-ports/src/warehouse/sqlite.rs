@@ -126,7 +126,7 @@ impl Warehouse for SqliteWarehouse {
     async fn tables(&self) -> Result<Vec<TableName>, WarehouseError> {
         let rows = sqlx::query(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name NOT LIKE '%\\_\\_byob\\_replace' ESCAPE '\\' ORDER BY name",
+             AND name NOT LIKE '%\\_\\_byob\\_replace' ESCAPE '\\' AND name <> '__byob_commits' ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -162,6 +162,14 @@ impl Warehouse for SqliteWarehouse {
         tokio::task::spawn_blocking(move || super::sqlite_bulk::load(&path, &target, rows))
             .await
             .map_err(|e| WarehouseError::Database(format!("the load thread stopped: {e}")))?
+    }
+
+    async fn commit_state(&self, token: &str) -> Result<super::CommitState, WarehouseError> {
+        let path = self.path.clone();
+        let token = token.to_string();
+        tokio::task::spawn_blocking(move || super::sqlite_bulk::commit_state(&path, &token))
+            .await
+            .map_err(|e| WarehouseError::Database(format!("the commit check stopped: {e}")))?
     }
 
     async fn query(&self, query: &ExportQuery, rows: mpsc::Sender<QueryItem>) -> Result<u64, WarehouseError> {

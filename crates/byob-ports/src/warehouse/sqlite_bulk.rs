@@ -23,6 +23,11 @@ use super::{
     text::{push_date, push_datetime},
 };
 
+/// byob's own table in the warehouse naming each load that committed (see `commit.rs`); not listed as a table.
+pub(super) const COMMITS_TABLE: &str = "__byob_commits";
+/// How a load's commit token names a row of [`COMMITS_TABLE`].
+pub(super) const SQLITE_COMMIT_TOKEN: &str = "sqlite-commit:";
+
 /// Rows per transaction when filling a staging table.
 const CHUNK_ROWS: u64 = 250_000;
 
@@ -167,6 +172,7 @@ fn append(
             return Err(WarehouseError::Aborted);
         }
     }
+    record_commit(&tx, target, written)?;
     tx.commit()?;
     Ok(written)
 }
@@ -226,6 +232,7 @@ fn staged(
             _ => tx.execute_batch(&format!("DROP TABLE IF EXISTS {final_name}"))?,
         }
         tx.execute_batch(&format!("ALTER TABLE {staging} RENAME TO {final_name}"))?;
+        record_commit(&tx, target, written)?;
         tx.commit()?;
         Ok(written)
     });
@@ -262,4 +269,28 @@ fn fill_in_chunks(
             return Ok(written);
         }
     }
+}
+
+/// Writes the load's commit token into the committing transaction and hands it to the ledger first, so the token
+/// is recorded before the rows can be in (see `commit.rs`). Runs on the load's blocking thread.
+fn record_commit(tx: &Connection, target: &LoadTarget, rows: u64) -> Result<(), WarehouseError> {
+    let Some(ledger) = &target.ledger else { return Ok(()) };
+    tx.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {COMMITS_TABLE} (token TEXT PRIMARY KEY, at TEXT NOT NULL)"
+    ))?;
+    let token = format!("{SQLITE_COMMIT_TOKEN}{}", ulid::Ulid::new());
+    tx.execute(&format!("INSERT INTO {COMMITS_TABLE} (token, at) VALUES (?1, datetime('now'))"), [&token])?;
+    tokio::runtime::Handle::current().block_on(ledger.committing(&token, rows))
+}
+
+/// Whether the load that recorded `token` committed: its row is there or not (a dead process's open transaction
+/// was rolled back when the database was next opened).
+pub(super) fn commit_state(path: &Path, token: &str) -> Result<super::CommitState, WarehouseError> {
+    let conn = open(path)?;
+    if !table_exists(&conn, COMMITS_TABLE)? {
+        return Ok(super::CommitState::NotCommitted);
+    }
+    let n: i64 =
+        conn.query_row(&format!("SELECT count(*) FROM {COMMITS_TABLE} WHERE token = ?1"), [token], |r| r.get(0))?;
+    Ok(if n > 0 { super::CommitState::Committed } else { super::CommitState::NotCommitted })
 }

@@ -41,10 +41,29 @@ fn from_row(row: &AnyRow) -> Result<AuditEntry, CatalogError> {
 }
 
 pub(super) async fn append(pool: &AnyPool, e: &AuditEntry) -> Result<(), CatalogError> {
+    insert(pool, e, None).await?;
+    Ok(())
+}
+
+/// Appends `e` unless the org's trail holds an entry with the key `once` already; whether it did.
+pub(super) async fn append_once<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    e: &AuditEntry,
+    once: &str,
+) -> Result<bool, CatalogError> {
+    insert(db, e, Some(once)).await
+}
+
+async fn insert<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    e: &AuditEntry,
+    once: Option<&str>,
+) -> Result<bool, CatalogError> {
     let (kind, actor_id, token_id) = actor_columns(&e.actor);
-    sqlx::query(
+    let done = sqlx::query(
         "INSERT INTO audit_log (id, org_id, at, actor_kind, actor_id, token_id, action, target, outcome, \
-         request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         request_id, detail, once_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(e.id.to_string())
     .bind(e.org_id.to_string())
@@ -57,9 +76,10 @@ pub(super) async fn append(pool: &AnyPool, e: &AuditEntry) -> Result<(), Catalog
     .bind(e.outcome.as_str())
     .bind(e.request_id.clone())
     .bind(e.detail.to_string())
-    .execute(pool)
+    .bind(once.map(str::to_string))
+    .execute(db)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Optional filters are written as `($n IS NULL OR column = $n)` so one statement serves every combination.

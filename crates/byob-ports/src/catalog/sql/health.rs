@@ -1,7 +1,7 @@
 //! Verification history, the monitor's schedule, events, webhook endpoints and deliveries.
 
 use byob_core::{
-    IntegrationId, OrgId, VerificationId, WebhookId,
+    AuditEntry, IntegrationId, OrgId, VerificationId, WebhookId,
     event::{Delivery, DeliveryStatus, Event, Webhook},
 };
 use chrono::{DateTime, Utc};
@@ -125,13 +125,41 @@ fn event_from_row(row: &AnyRow) -> Result<Event, CatalogError> {
 /// The event and one pending delivery per endpoint that wants it, in one transaction.
 pub(super) async fn insert_event(pool: &AnyPool, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError> {
     let mut tx = super::begin_write(pool).await?;
+    write_event(&mut tx, event, deliveries).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The event, its deliveries and its audit entry in one transaction, unless the entry's key `once` is in the
+/// trail already (then nothing is written); whether it was written.
+pub(super) async fn insert_event_once(
+    pool: &AnyPool,
+    event: &Event,
+    deliveries: &[Delivery],
+    audit: &AuditEntry,
+    once: &str,
+) -> Result<bool, CatalogError> {
+    let mut tx = super::begin_write(pool).await?;
+    if !super::audit::append_once(&mut *tx, audit, once).await? {
+        return Ok(false);
+    }
+    write_event(&mut tx, event, deliveries).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn write_event(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    event: &Event,
+    deliveries: &[Delivery],
+) -> Result<(), CatalogError> {
     sqlx::query("INSERT INTO events (id, org_id, event_type, occurred_at, payload) VALUES ($1, $2, $3, $4, $5)")
         .bind(event.id.to_string())
         .bind(event.org_id.to_string())
         .bind(&event.event_type)
         .bind(ms(event.occurred_at))
         .bind(event.payload.to_string())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     for d in deliveries {
         sqlx::query(
@@ -148,10 +176,9 @@ pub(super) async fn insert_event(pool: &AnyPool, event: &Event, deliveries: &[De
         .bind(d.last_status_code.map(i64::from))
         .bind(d.last_error.clone())
         .bind(ms(d.updated_at))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 

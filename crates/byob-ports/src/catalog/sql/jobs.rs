@@ -150,6 +150,24 @@ pub(super) async fn claim(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Stores what a load is about to commit (see `warehouse/commit.rs`).
+pub(super) async fn record_commit(pool: &AnyPool, id: JobId, record: &str) -> Result<(), CatalogError> {
+    sqlx::query("UPDATE jobs SET commit_record = $1 WHERE id = $2")
+        .bind(record)
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn commit(pool: &AnyPool, id: JobId) -> Result<Option<String>, CatalogError> {
+    let record: Option<Option<String>> = sqlx::query_scalar("SELECT commit_record FROM jobs WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await?;
+    Ok(record.flatten())
+}
+
 /// Extends the lease and records progress. `None` when the lease was lost (another process took the job over);
 /// otherwise whether a cancel was requested.
 pub(super) async fn heartbeat(

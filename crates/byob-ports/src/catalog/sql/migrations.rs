@@ -151,7 +151,9 @@ impl MigrationCatalog for SqlCatalog {
     async fn migration_progress(&self, id: MigrationId) -> Result<MigrationProgress, CatalogError> {
         // CAST: PostgreSQL sums BIGINTs as NUMERIC.
         let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(copied), 0) AS BIGINT) AS copied, CAST(COALESCE(SUM(CASE WHEN copied = 1 THEN \
+            "SELECT COUNT(*) AS objects, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes, \
+             CAST(COALESCE(SUM(CASE WHEN copied = 0 AND state <> 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS skipped, \
+             CAST(COALESCE(SUM(copied), 0) AS BIGINT) AS copied, CAST(COALESCE(SUM(CASE WHEN copied = 1 THEN \
              size ELSE 0 END), 0) AS BIGINT) AS bytes_copied, CAST(COALESCE(SUM(CASE WHEN state = 'deleted' THEN 1 \
              ELSE 0 END), 0) AS BIGINT) AS deleted FROM migration_objects WHERE migration_id = $1",
         )
@@ -163,6 +165,9 @@ impl MigrationCatalog for SqlCatalog {
             Ok(u64::try_from(n).unwrap_or_default())
         };
         Ok(MigrationProgress {
+            objects: count("objects")?,
+            bytes: count("bytes")?,
+            skipped: count("skipped")?,
             copied: count("copied")?,
             bytes_copied: count("bytes_copied")?,
             deleted: count("deleted")?,

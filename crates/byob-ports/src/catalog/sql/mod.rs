@@ -244,6 +244,9 @@ impl Catalog for SqlCatalog {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), CatalogError> {
         audit::append(self.counted(), entry).await
     }
+    async fn append_audit_once(&self, entry: &AuditEntry, once: &str) -> Result<bool, CatalogError> {
+        audit::append_once(self.counted(), entry, once).await
+    }
     async fn insert_connection(&self, connection: &Connection, secrets: &[OwnedSecret]) -> Result<(), CatalogError> {
         connections::insert(self.counted(), connection, secrets).await
     }
@@ -433,6 +436,12 @@ impl Catalog for SqlCatalog {
     ) -> Result<Option<Job>, CatalogError> {
         jobs::claim(self.counted(), self.backend, owner, now, lease_until, max_running_per_org).await
     }
+    async fn record_job_commit(&self, id: JobId, record: &str) -> Result<(), CatalogError> {
+        jobs::record_commit(self.counted(), id, record).await
+    }
+    async fn job_commit(&self, id: JobId) -> Result<Option<String>, CatalogError> {
+        jobs::commit(self.counted(), id).await
+    }
     async fn heartbeat_job(
         &self,
         id: JobId,
@@ -575,6 +584,16 @@ impl Catalog for SqlCatalog {
 
     async fn insert_event(&self, event: &Event, deliveries: &[Delivery]) -> Result<(), CatalogError> {
         health::insert_event(self.counted(), event, deliveries).await
+    }
+
+    async fn insert_event_once(
+        &self,
+        event: &Event,
+        deliveries: &[Delivery],
+        audit: &AuditEntry,
+        once: &str,
+    ) -> Result<bool, CatalogError> {
+        health::insert_event_once(self.counted(), event, deliveries, audit, once).await
     }
 
     async fn list_events(&self, org: OrgId, event_type: Option<&str>, limit: u32) -> Result<Vec<Event>, CatalogError> {

@@ -294,6 +294,8 @@ impl Warehouse for SnowflakeWarehouse {
             table: canonical_table(&target.table),
             mode: target.mode,
             columns: target.columns.iter().map(|c| Column { name: canonical(&c.name), ..c.clone() }).collect(),
+            // Snowflake gives no commit token (see `commit.rs`).
+            ledger: None,
         };
         self.load_rows(&target, load::Fill::Rows(rows)).await
     }
@@ -318,6 +320,8 @@ impl Warehouse for SnowflakeWarehouse {
             table: canonical_table(&target.table),
             mode: target.mode,
             columns: target.columns.iter().map(|c| Column { name: canonical(&c.name), ..c.clone() }).collect(),
+            // Snowflake gives no commit token (see `commit.rs`).
+            ledger: None,
         };
         self.load_rows(&target, load::Fill::Pull(source)).await
     }

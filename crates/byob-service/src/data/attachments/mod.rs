@@ -174,14 +174,21 @@ impl AttachmentService {
         outcome: AuditOutcome,
         extra: serde_json::Value,
     ) -> Result<(), ServiceError> {
-        let mut detail = json!({
-            "collection": a.collection, "record": a.record, "field": a.field,
-            "integration": a.integration_id, "key": a.key,
-        });
-        if let (Some(detail), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
-            detail.extend(extra);
-        }
-        self.auditor.record(ctx, a.org_id, action, Some(a.id.to_string()), outcome, detail).await
+        self.auditor.record(ctx, a.org_id, action, Some(a.id.to_string()), outcome, audit_detail(a, extra)).await
+    }
+
+    /// A success that happens once in an attachment's life (its completion, its clean scan), recorded before the
+    /// state that follows it is saved: a crash in between repeats the step, which records nothing twice.
+    async fn audit_once(
+        &self,
+        ctx: &RequestContext,
+        a: &Attachment,
+        action: &'static str,
+        extra: serde_json::Value,
+    ) -> Result<(), ServiceError> {
+        let id = a.id.to_string();
+        self.auditor.record_once(ctx, a.org_id, action, Some(id.clone()), &id, audit_detail(a, extra)).await?;
+        Ok(())
     }
 
     /// Starts an attachment: checks the slot, the name, and the field's policy (size, type, files per record)
@@ -389,14 +396,8 @@ impl AttachmentService {
             }
         };
         a.content_type = Some(found);
-        self.audit(
-            ctx,
-            &a,
-            byob_core::actions::ATTACHMENT_COMPLETE,
-            AuditOutcome::Success,
-            json!({ "size": a.size, "type": a.content_type }),
-        )
-        .await?;
+        let detail = json!({ "size": a.size, "type": a.content_type });
+        self.audit_once(ctx, &a, byob_core::actions::ATTACHMENT_COMPLETE, detail).await?;
         if self.settings.scanner == ScannerSettings::None {
             self.make_available(ctx, &mut a, AttachmentState::Pending).await?;
         } else {
@@ -533,4 +534,16 @@ fn checked_filter(filter: SlotFilter) -> Result<AttachmentFilter, ServiceError> 
         field: filter.field,
         state: filter.state,
     })
+}
+
+/// What every attachment entry says: the slot, the integration, the object's key, and `extra`.
+fn audit_detail(a: &Attachment, extra: serde_json::Value) -> serde_json::Value {
+    let mut detail = json!({
+        "collection": a.collection, "record": a.record, "field": a.field,
+        "integration": a.integration_id, "key": a.key,
+    });
+    if let (Some(detail), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
+        detail.extend(extra);
+    }
+    detail
 }

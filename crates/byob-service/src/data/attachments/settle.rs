@@ -57,6 +57,11 @@ impl AttachmentService {
         let found = self.deps.catalog.get_attachment(job.org_id, id).await;
         let mut a = match found {
             Ok(Some(a)) if a.state == AttachmentState::Scanning => a,
+            // Settled by an attempt that died before announcing it: announced now (once, whoever does).
+            Ok(Some(a)) if a.state == AttachmentState::Available => {
+                self.announce_available(&ctx, &a).await;
+                return Ok(json!({ "attachment": id, "skipped": true }));
+            }
             // Deleted, or settled by an earlier attempt: nothing to do.
             Ok(_) => return Ok(json!({ "attachment": id, "skipped": true })),
             Err(e) => return Err(JobFailure::retryable("catalog-unavailable", e.to_string())),
@@ -103,6 +108,9 @@ impl AttachmentService {
         a.scanned_by = self.settings.scanner.name().map(String::from);
         a.scan_job = None;
         a.settled_at = Some(self.deps.clock.now());
+        if a.scanned_by.is_some() {
+            self.audit_once(ctx, a, byob_core::actions::ATTACHMENT_SCAN, json!({ "verdict": "clean" })).await?;
+        }
         if !self.deps.catalog.update_attachment(a, from).await? {
             // Deleted meanwhile: the thumbnail just written goes too.
             if let (Some(thumbnail), Ok((client, _))) = (&a.thumbnail_key, self.located(ctx, a).await)
@@ -112,26 +120,22 @@ impl AttachmentService {
             }
             return Ok(());
         }
-        if a.scanned_by.is_some() {
-            self.audit(
-                ctx,
-                a,
-                byob_core::actions::ATTACHMENT_SCAN,
-                AuditOutcome::Success,
-                json!({ "verdict": "clean" }),
-            )
-            .await?;
-        }
+        self.announce_available(ctx, a).await;
+        Ok(())
+    }
+
+    /// The `attachment-available` event, once per attachment.
+    async fn announce_available(&self, ctx: &RequestContext, a: &Attachment) {
         let payload = json!({
             "attachment": a.id, "collection": a.collection, "record": a.record, "field": a.field,
             "filename": a.filename, "size": a.size, "content_type": a.content_type,
             "thumbnail": a.thumbnail_key.is_some(), "scanned_by": a.scanned_by,
         });
+        let id = a.id.to_string();
         let _ = self
             .events
-            .emit(ctx, a.org_id, byob_core::event::ATTACHMENT_AVAILABLE, Some(a.id.to_string()), payload)
+            .emit_once(ctx, a.org_id, byob_core::event::ATTACHMENT_AVAILABLE, Some(id.clone()), payload, &id)
             .await;
-        Ok(())
     }
 
     /// Stores a thumbnail beside the object; `None` when the file is no image byob decodes within its limits.

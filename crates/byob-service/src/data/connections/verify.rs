@@ -297,6 +297,7 @@ async fn probe_load(s: &Subject<'_>, row: bool) -> Outcome {
         table: table.clone(),
         mode: LoadMode::Create,
         columns: vec![Column { name: "probe".into(), column_type: ColumnType::Integer, nullable: true }],
+        ledger: None,
     };
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     if row {
@@ -396,6 +397,7 @@ async fn pull_probe(s: &Subject<'_>, access: &BucketAccess<'_>, org: byob_core::
         table: table.clone(),
         mode: LoadMode::Create,
         columns: vec![Column { name: "probe".into(), column_type: ColumnType::Integer, nullable: true }],
+        ledger: None,
     };
     let format = PullFormat { delimiter: b',', header: true, null_tokens: Vec::new() };
     let source = PullSource { url: url.clone(), region, credentials, format };

@@ -4,7 +4,6 @@
 //! first removes what the dead attempt left.
 
 use byob_core::{
-    AuditOutcome,
     export::{DeliveredFile, Export, ExportRun, ExportSource, PendingWrite},
     job::Job,
     table::TableName,
@@ -319,20 +318,30 @@ impl ExportService {
             "export": export.id, "name": export.name, "run": run.id, "rows": run.rows, "bytes": run.bytes,
             "files": run.files.len(), "manifest": manifest_key, "expires_at": run.expires_at,
         });
+        // Once per run: an attempt that takes the run over after a crash delivers the same files again, and must
+        // not announce them twice.
+        let once = run.id.to_string();
         self.auditor
-            .record(
+            .record_once(
                 ctx,
                 export.org_id,
                 byob_core::actions::EXPORT_DELIVERED,
                 Some(run.id.to_string()),
-                AuditOutcome::Success,
+                &once,
                 summary.clone(),
             )
             .await
             .map_err(|e| service_failure(e, "export-failed"))?;
         let _ = self
             .events
-            .emit(ctx, export.org_id, byob_core::event::EXPORT_SUCCEEDED, Some(export.id.to_string()), summary.clone())
+            .emit_once(
+                ctx,
+                export.org_id,
+                byob_core::event::EXPORT_SUCCEEDED,
+                Some(export.id.to_string()),
+                summary.clone(),
+                &once,
+            )
             .await;
         Ok(summary)
     }

@@ -2,7 +2,6 @@
 //! with the uploads' loader, all or nothing, and remember it.
 
 use byob_core::{
-    AuditOutcome,
     import::{ImportRun, LoadedObject},
     job::Job,
 };
@@ -62,7 +61,7 @@ impl ImportService {
         let gone = missing_file(&chosen.key);
         let spec = self.loads.plan(org, &request, &client, &key, chosen.size).await.map_err(failure).map_err(&gone)?;
         let (loaded, produced) =
-            self.loads.stream_into(&ctx, org, &client, &key, &spec, handle).await.map_err(&gone)?;
+            self.loads.stream_into(&ctx, &client, &key, &spec, job, handle).await.map_err(&gone)?;
         let summary = json!({
             "import": import.id, "key": chosen.key, "etag": chosen.etag, "connection": import.connection,
             "table": import.table, "rows_rejected": produced.rejected, "list_requests": run.list_requests,
@@ -87,12 +86,12 @@ impl ImportService {
         let mut result = summary;
         result["rows_loaded"] = json!(rows);
         self.auditor
-            .record(
+            .record_once(
                 &ctx,
                 org,
                 byob_core::actions::IMPORT_LOADED,
                 Some(import.id.to_string()),
-                AuditOutcome::Success,
+                &run.id.to_string(),
                 result.clone(),
             )
             .await

@@ -2,6 +2,7 @@
 //! bad options fail fast), then the job streams the object from the bucket through the CSV reader into the
 //! platform's bulk path, all or nothing.
 
+mod ledger;
 mod produce;
 mod pull;
 
@@ -391,18 +392,26 @@ impl Loads {
     }
 
     /// Streams the object at `key` through the CSV reader into the spec's table, all or nothing: what the
-    /// platform said, and what the reader produced (rejected rows, or why it stopped).
+    /// platform said, and what the reader produced (rejected rows, or why it stopped). An attempt of `job` that
+    /// committed before its process died is not loaded again (see `ledger.rs`).
     pub(crate) async fn stream_into(
         &self,
         ctx: &RequestContext,
-        org: OrgId,
         client: &StorageClient,
         key: &object_store::path::Path,
         spec: &LoadSpec,
+        job: &Job,
         handle: &JobHandle,
     ) -> Result<(Result<u64, WarehouseError>, Produced), JobFailure> {
+        let (org, job) = (job.org_id, job.id);
         let connection = self.connections.open(ctx, org, &spec.connection).await.map_err(service_failure)?;
         let warehouse = connection.warehouse;
+        let catalog = self.uploads.deps().catalog.clone();
+        if let Some(done) = ledger::committed_before(catalog.as_ref(), warehouse.as_ref(), job).await? {
+            // A previous attempt committed these rows and died before recording the job's end.
+            self.record_created_table(org, spec).await?;
+            return Ok((Ok(done.rows), Produced::committed_earlier(done.rejected)));
+        }
         let columns = match spec.mode {
             Mode::Create | Mode::Replace => spec.columns.clone(),
             Mode::Append => {
@@ -415,7 +424,13 @@ impl Loads {
                 match_columns(&spec.columns, &existing)?
             }
         };
-        let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns: columns.clone() };
+        let ledger = ledger::JobLedger { catalog, job, handle: handle.clone() };
+        let target = LoadTarget {
+            table: spec.table.clone(),
+            mode: spec.mode.load_mode(),
+            columns: columns.clone(),
+            ledger: Some(std::sync::Arc::new(ledger)),
+        };
         let object = client.store().get(key).await.map_err(|e| super::failure::storage_failure(e.into()))?;
         let input = blocking_reader(object.into_stream(), handle.clone());
         let (tx, rx) = mpsc::channel(4);
@@ -425,11 +440,18 @@ impl Loads {
             tokio::task::spawn_blocking(move || produce(input, &producer_spec, columns, &tx, &producer_handle));
         let (loaded, produced) = tokio::join!(warehouse.load(&target, rx), producer);
         let produced = produced.map_err(|e| JobFailure::new("load-crashed", format!("the CSV reader stopped: {e}")))?;
-        if loaded.is_ok() && spec.mode == Mode::Create {
-            // Members may append to and replace the tables byob made (a connection's member access).
-            self.connections.record_created(org, &spec.connection, &spec.table).await.map_err(service_failure)?;
+        if loaded.is_ok() {
+            self.record_created_table(org, spec).await?;
         }
         Ok((loaded, produced))
+    }
+
+    /// Members may append to and replace the tables byob made (a connection's member access).
+    async fn record_created_table(&self, org: OrgId, spec: &LoadSpec) -> Result<(), JobFailure> {
+        if spec.mode == Mode::Create {
+            self.connections.record_created(org, &spec.connection, &spec.table).await.map_err(service_failure)?;
+        }
+        Ok(())
     }
 
     /// Runs a load job.
@@ -445,7 +467,7 @@ impl Loads {
         let (loaded, produced, path) = match self.pull(&ctx, &upload, key.as_ref(), &spec).await {
             Pulled::Rows(rows) => (Ok(rows), Produced::default(), pull::LoadPath::platform()),
             Pulled::Stream(path) => {
-                let (loaded, produced) = self.stream_into(&ctx, org, &client, &key, &spec, handle).await?;
+                let (loaded, produced) = self.stream_into(&ctx, &client, &key, &spec, job, handle).await?;
                 (loaded, produced, path)
             }
         };
@@ -488,11 +510,13 @@ impl Loads {
         result["rows_loaded"] = json!(rows);
         result["staged"] = json!(staged);
         self.uploads
-            .audit(
+            .auditor()
+            .record_once(
                 &ctx,
-                &done,
+                done.org_id,
                 byob_core::actions::UPLOAD_LOADED,
-                AuditOutcome::Success,
+                Some(done.id.to_string()),
+                &job.id.to_string(),
                 json!({
                     "job": job.id, "rows": rows, "rejected": produced.rejected, "staged": staged,
                 }),

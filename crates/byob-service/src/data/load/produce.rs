@@ -33,6 +33,14 @@ pub(crate) struct Produced {
     pub(crate) failure: Option<JobFailure>,
 }
 
+impl Produced {
+    /// What a reader that ran in an earlier attempt produced, as far as its commit record says: the count of
+    /// rejected rows (their rows themselves went with that attempt).
+    pub(crate) fn committed_earlier(rejected: u64) -> Self {
+        Self { rejected, ..Self::default() }
+    }
+}
+
 /// Reads, converts and hands over every row (on a blocking thread: the CSV reader pulls bytes synchronously).
 pub(super) fn produce(
     input: impl Read + Send,

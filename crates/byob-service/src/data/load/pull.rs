@@ -96,7 +96,8 @@ impl Loads {
         {
             return refuse(format!("the grant could not be audited: {e}"));
         }
-        let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns };
+        // The platform's own read gives no commit token: a pulled load cut by a crash runs again from the start.
+        let target = LoadTarget { table: spec.table.clone(), mode: spec.mode.load_mode(), columns, ledger: None };
         let format =
             PullFormat { delimiter: spec.delimiter, header: spec.has_header, null_tokens: spec.null_tokens.clone() };
         let source = PullSource { url, region, credentials, format };

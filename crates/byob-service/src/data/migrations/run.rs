@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use byob_core::{
-    AuditOutcome, MigrationId,
+    MigrationId,
     job::Job,
     migration::{self, Conflict, Migration, MigrationState, Store},
 };
@@ -76,6 +76,10 @@ impl MigrationService {
             Err(e) => return Err(JobFailure::retryable("catalog-unavailable", e.to_string())),
         };
         if !m.state.active() {
+            // A process that died between saving the end and announcing it: announced now (once, whoever does).
+            if m.state == MigrationState::Completed {
+                self.completed(&ctx, &m).await;
+            }
             return Ok(summary(&m));
         }
         match self.advance(&ctx, &mut m, handle).await {
@@ -341,19 +345,15 @@ impl MigrationService {
         };
         self.deps.catalog.switch_features(&switch).await?;
         m.switched_at = Some(switch.at);
+        // Recorded before the state moves on: a crash in between switches again (the same routing) and records
+        // nothing twice.
+        let detail = json!({ "from": m.from, "to": m.to, "features": m.features, "counts": m.counts });
+        let once = m.id.to_string();
+        self.auditor
+            .record_once(ctx, m.org_id, byob_core::actions::MIGRATION_SWITCH, Some(m.id.to_string()), &once, detail)
+            .await?;
         m.state = if m.delete_source { MigrationState::DeletingSource } else { MigrationState::Completed };
         self.save(m).await?;
-        let detail = json!({ "from": m.from, "to": m.to, "features": m.features, "counts": m.counts });
-        self.auditor
-            .record(
-                ctx,
-                m.org_id,
-                byob_core::actions::MIGRATION_SWITCH,
-                Some(m.id.to_string()),
-                AuditOutcome::Success,
-                detail,
-            )
-            .await?;
         Ok(())
     }
 
@@ -361,6 +361,9 @@ impl MigrationService {
     /// after the counts were last saved.
     async fn recount(&self, m: &mut Migration) -> Result<(), Stop> {
         let progress = self.deps.catalog.migration_progress(m.id).await?;
+        m.counts.objects = progress.objects;
+        m.counts.bytes = progress.bytes;
+        m.counts.skipped = progress.skipped;
         m.counts.copied = progress.copied;
         m.counts.bytes_copied = progress.bytes_copied;
         m.counts.deleted_from_source = progress.deleted;
@@ -391,22 +394,25 @@ impl MigrationService {
     async fn completed(&self, ctx: &RequestContext, m: &Migration) {
         let detail = json!({ "from": m.from, "to": m.to, "features": m.features, "dry_run": m.dry_run,
                              "counts": m.counts });
+        let once = m.id.to_string();
         if let Err(e) = self
             .auditor
-            .record(
+            .record_once(
                 ctx,
                 m.org_id,
                 byob_core::actions::MIGRATION_COMPLETE,
-                Some(m.id.to_string()),
-                AuditOutcome::Success,
+                Some(once.clone()),
+                &once,
                 detail.clone(),
             )
             .await
         {
             tracing::warn!(error = %e, "could not audit a migration's end");
         }
-        if let Err(e) =
-            self.events.emit(ctx, m.org_id, byob_core::event::MIGRATION_COMPLETED, Some(m.id.to_string()), detail).await
+        if let Err(e) = self
+            .events
+            .emit_once(ctx, m.org_id, byob_core::event::MIGRATION_COMPLETED, Some(once.clone()), detail, &once)
+            .await
         {
             tracing::warn!(error = %e, "could not record a migration-completed event");
         }

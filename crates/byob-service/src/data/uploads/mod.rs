@@ -572,6 +572,10 @@ impl UploadService {
         })
     }
 
+    pub(crate) fn auditor(&self) -> &crate::Auditor {
+        &self.auditor
+    }
+
     pub(crate) async fn audit(
         &self,
         ctx: &RequestContext,
