@@ -315,17 +315,7 @@ async fn imports_survive_a_crash_at_any_moment() {
 #[tokio::test]
 async fn exports_survive_a_crash_at_any_moment() {
     let pg_url = fresh_postgres_database().await;
-    {
-        use sqlx::Connection as _;
-        let mut pg = sqlx::PgConnection::connect(&pg_url).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h, g * 1.25 AS amount, \
-             timestamptz '2024-01-01' + g * interval '1 second' AS at FROM generate_series(1, 400000) AS g",
-        )
-        .execute(&mut pg)
-        .await
-        .unwrap();
-    }
+    byob_testkit::create_numbered_table(&pg_url, "big", 400_000).await;
     let mut site = Site::new("exports", &[]).await;
     let url = url::Url::parse(&pg_url).unwrap();
     let connection = json!({

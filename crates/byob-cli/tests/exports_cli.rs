@@ -96,17 +96,7 @@ async fn an_export_cut_by_a_crash_leaves_no_partial_object_and_no_open_upload() 
     });
     let (status, text) = server.call("POST", &format!("/v1/orgs/{org}/connections"), &operator, Some(connection)).await;
     assert_eq!(status, 201, "{text}");
-    {
-        use sqlx::Connection as _;
-        let mut pg = sqlx::PgConnection::connect(&pg_url).await.unwrap();
-        sqlx::raw_sql(
-            "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h, g * 1.25 AS amount, \
-             timestamptz '2024-01-01' + g * interval '1 second' AS at FROM generate_series(1, 2000000) AS g",
-        )
-        .execute(&mut pg)
-        .await
-        .unwrap();
-    }
+    byob_testkit::create_numbered_table(&pg_url, "big", 2_000_000).await;
 
     let (ok, stdout, stderr) =
         byob_cli(&server, &token, &["--json", "export", "--org", &org, "pg", "--table", "big", "--no-wait"]).await;

@@ -7,16 +7,12 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use byob_core::{
-    Sensitive,
-    connection::TlsMode,
-    table::{Column, ColumnType, TableName},
-};
+use byob_core::table::{Column, ColumnType, TableName};
 use byob_ports::warehouse::{
-    Batch, Cell, CommitLedger, CommitState, LoadItem, LoadMode, LoadTarget, PostgresWarehouse, ServerSettings,
-    SqliteWarehouse, Warehouse, WarehouseError,
+    Batch, Cell, CommitLedger, CommitState, LoadItem, LoadMode, LoadTarget, PostgresWarehouse, SqliteWarehouse,
+    Warehouse, WarehouseError,
 };
-use byob_testkit::{fresh_postgres_database, loopback_network};
+use byob_testkit::{fresh_postgres_database, loopback_network, server_settings};
 
 #[derive(Debug, Default)]
 struct Recorded(Mutex<Vec<(String, u64)>>);
@@ -87,18 +83,7 @@ async fn tokens_say_what_committed(w: &dyn Warehouse) {
 #[tokio::test]
 async fn postgres_tells_whether_a_load_committed() {
     let url = url::Url::parse(&fresh_postgres_database().await).unwrap();
-    let w = PostgresWarehouse::new(ServerSettings {
-        host: url.host_str().unwrap().into(),
-        port: url.port().unwrap(),
-        database: url.path().trim_start_matches('/').into(),
-        user: url.username().into(),
-        password: url.password().map(|p| Sensitive::new(p.to_string())),
-        tls: TlsMode::Disable,
-        schema: "public".into(),
-        network: loopback_network(),
-        route: byob_ports::net::route::Route::Direct,
-        statement_timeout: std::time::Duration::from_secs(60),
-    });
+    let w = PostgresWarehouse::new(server_settings(&url, url.host_str().unwrap(), loopback_network()));
     tokens_say_what_committed(&w).await;
 
     // A transaction that rolled back is not committed; one still open is pending.

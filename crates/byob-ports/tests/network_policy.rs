@@ -9,7 +9,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use byob_core::{Sensitive, connection::TlsMode, location::Prefix};
+use byob_core::{Sensitive, location::Prefix};
 use byob_ports::{
     net::{NetworkPolicy, guarded_http_client},
     storage::{
@@ -18,7 +18,7 @@ use byob_ports::{
     },
     warehouse::{MysqlWarehouse, PostgresWarehouse, ServerSettings, Warehouse, WarehouseError},
 };
-use byob_testkit::{buckets::create_s3_bucket, buckets::unique_name, loopback_network, server_env};
+use byob_testkit::{buckets::create_s3_bucket, buckets::unique_name, loopback_network, server_env, server_settings};
 
 fn s3_settings(endpoint: String, bucket: &str) -> S3AccessKey {
     S3AccessKey {
@@ -60,22 +60,6 @@ async fn storage_clients_refuse_internal_addresses_when_connecting() {
     // The operator's allowance lets the same client through.
     let allowed = s3::connect(s3_settings(by_name, &bucket), ClientPolicy::default(), &loopback_network()).unwrap();
     allowed.list_page("", None, None).await.unwrap();
-}
-
-/// The settings for the server at `url` (from `BYOB_TEST_*_URL`), reached as `host`.
-fn server_settings(url: &url::Url, host: &str, network: NetworkPolicy) -> ServerSettings {
-    ServerSettings {
-        host: host.into(),
-        port: url.port().unwrap(),
-        database: url.path().trim_start_matches('/').into(),
-        user: url.username().into(),
-        password: url.password().map(|p| Sensitive::new(p.to_string())),
-        tls: TlsMode::Disable,
-        schema: "public".into(),
-        network,
-        route: byob_ports::net::route::Route::Direct,
-        statement_timeout: std::time::Duration::from_secs(60),
-    }
 }
 
 #[tokio::test]

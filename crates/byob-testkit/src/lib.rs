@@ -25,8 +25,8 @@ pub mod uploads;
 
 pub use app::TestApp;
 pub use servers::{
-    bigquery_rows, fresh_bigquery_dataset, fresh_mysql_database, fresh_postgres_database, fresh_snowflake_database,
-    mysql_rows, postgres_records, postgres_tables, server_env,
+    bigquery_rows, create_numbered_table, fresh_bigquery_dataset, fresh_mysql_database, fresh_postgres_database,
+    fresh_snowflake_database, mysql_rows, postgres_records, postgres_tables, server_env, server_settings,
 };
 
 /// The network policy of tests: the emulators and stand-ins all listen on loopback, which the operator setting

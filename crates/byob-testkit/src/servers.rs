@@ -29,6 +29,39 @@ pub async fn fresh_postgres_database() -> String {
     }
 }
 
+/// Settings for the server at `url` (a `BYOB_TEST_*_URL` or a fresh database's), reached as `host` under the
+/// network policy `network`, without TLS, schema `public`.
+#[must_use]
+pub fn server_settings(
+    url: &url::Url,
+    host: &str,
+    network: byob_ports::net::NetworkPolicy,
+) -> byob_ports::warehouse::ServerSettings {
+    byob_ports::warehouse::ServerSettings {
+        host: host.into(),
+        port: url.port().expect("the URL names a port"),
+        database: url.path().trim_start_matches('/').into(),
+        user: url.username().into(),
+        password: url.password().map(|p| byob_core::Sensitive::new(p.to_string())),
+        tls: byob_core::connection::TlsMode::Disable,
+        schema: "public".into(),
+        network,
+        route: byob_ports::net::route::Route::Direct,
+        statement_timeout: std::time::Duration::from_secs(60),
+    }
+}
+
+/// A table `name` of `rows` rows in the PostgreSQL database at `url`: an id, a hash, a decimal and a timestamp.
+pub async fn create_numbered_table(url: &str, name: &str, rows: u64) {
+    let mut pg = PgConnection::connect(url).await.expect("connect to the test database");
+    let statement = format!(
+        "CREATE TABLE {name} AS SELECT g AS id, md5(g::text) AS h, g * 1.25 AS amount, \
+         timestamptz '2024-01-01' + g * interval '1 second' AS at FROM generate_series(1, {rows}) AS g"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut pg).await.expect("create the table");
+    pg.close().await.ok();
+}
+
 /// A new, empty MariaDB database for one test; returns its URL (`mysql://user:password@host:port/database`).
 pub async fn fresh_mysql_database() -> String {
     use mysql_async::prelude::Queryable as _;
