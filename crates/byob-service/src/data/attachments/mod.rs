@@ -360,7 +360,14 @@ impl AttachmentService {
             return Err(not_pending(&a));
         }
         let upload = self.uploads.find_any(org, a.upload_id).await?;
-        let mut upload = match self.uploads.finish(ctx, upload, req).await {
+        let finished = if upload.state == UploadState::Uploaded {
+            // A completion whose process died after finishing the upload (the attachment is still pending): the
+            // file is whole, and this completion goes on from the checks.
+            Ok(upload)
+        } else {
+            self.uploads.finish(ctx, upload, req).await
+        };
+        let mut upload = match finished {
             Ok(upload) => upload,
             Err(ServiceError::Refused { code, message }) if code == byob_core::codes::UPLOAD_SIZE_MISMATCH => {
                 // The upload deleted the object already.
