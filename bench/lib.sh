@@ -9,7 +9,9 @@ bench_build() {
   local target="${CARGO_TARGET_DIR:-$PWD/target}" args=() p
   for p in "$@"; do args+=(-p "$p"); done
   if [ "${BYOB_BENCH_PROFILE:-release}" = dev ]; then
-    cargo build --quiet "${args[@]}"
+    # The units `cargo test --workspace` built (the same features, dev-dependencies included), so nothing is
+    # compiled again; building only the named packages would unify other features and rebuild dependencies.
+    cargo build --quiet --workspace --all-targets
     BIN="$target/debug"
   else
     cargo build --release --quiet "${args[@]}"

@@ -51,10 +51,12 @@ if [ "$#" -eq 0 ]; then
   for size in "assets 2" "attachments 2" "export 2000" "migration 20" "load 200000" "presign 1000" "fleet 200" "serve 10 3"; do
     read -r name args <<<"$size"
     echo "[bench] bench/$name/run.sh $args (test build)"
+    bench_started=$SECONDS
     # shellcheck disable=SC2086 # a size, or a size and a duration
     if ! BYOB_BENCH_PROFILE=dev "bench/$name/run.sh" $args; then
       bench_failed+=("bench/$name/run.sh")
     fi
+    echo "[bench] bench/$name/run.sh took $((SECONDS - bench_started)) s"
   done
   for script in bench/*/run.sh; do
     case "$script" in bench/assets/*|bench/attachments/*|bench/migration/*|bench/export/*|bench/load/*|bench/presign/*|bench/fleet/*|bench/serve/*) ;; *) echo "[bench] $script has no smoke size in scripts/test.sh"; bench_failed+=("$script") ;; esac
