@@ -88,4 +88,8 @@ pub struct Job {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What an attempt of a load stored just before its platform committed (the platform's commit token and the
+    /// rows), read by the attempt that takes the job over after a crash.
+    #[serde(skip)]
+    pub commit_record: Option<String>,
 }

@@ -349,10 +349,9 @@ pub trait Catalog: AssetCatalog + MigrationCatalog + Send + Sync + std::fmt::Deb
         lease_until: DateTime<Utc>,
         max_running_per_org: u32,
     ) -> Result<Option<Job>, CatalogError>;
-    /// Stores what a load is about to commit (its platform's commit token and rows), before it commits.
+    /// Stores what a load is about to commit (its platform's commit token and rows), before it commits; the next
+    /// attempt reads it in the claimed job's `commit_record`.
     async fn record_job_commit(&self, id: JobId, record: &str) -> Result<(), CatalogError>;
-    /// What an earlier attempt of the job recorded with [`Self::record_job_commit`].
-    async fn job_commit(&self, id: JobId) -> Result<Option<String>, CatalogError>;
     /// Renews the lease and saves progress: `None` if the lease was lost, else whether a cancel was requested.
     async fn heartbeat_job(
         &self,

@@ -48,6 +48,7 @@ pub(crate) fn queued_job(
         created_at: now,
         started_at: None,
         finished_at: None,
+        commit_record: None,
     }
 }
 

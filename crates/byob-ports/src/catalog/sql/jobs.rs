@@ -14,7 +14,7 @@ use crate::catalog::CatalogError;
 
 const COLUMNS: &str = "id, org_id, kind, state, spec, progress, result, error, attempts, max_attempts, \
                        cancel_requested, lease_owner, lease_until, run_after, created_by, created_at, started_at, \
-                       finished_at";
+                       finished_at, commit_record";
 
 fn count(row: &AnyRow, column: &str) -> Result<u32, CatalogError> {
     let value: i64 = row.try_get(column)?;
@@ -52,6 +52,7 @@ fn from_row(row: &AnyRow) -> Result<Job, CatalogError> {
         created_at: time(row, "created_at")?,
         started_at: opt_time(row, "started_at")?,
         finished_at: opt_time(row, "finished_at")?,
+        commit_record: opt_text(row, "commit_record")?,
     })
 }
 
@@ -61,7 +62,7 @@ pub(super) async fn insert<'e>(
 ) -> Result<(), CatalogError> {
     sqlx::query(sql!(
         "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18)"
+         $17, $18, $19)"
     ))
     .bind(j.id.to_string())
     .bind(j.org_id.to_string())
@@ -81,6 +82,7 @@ pub(super) async fn insert<'e>(
     .bind(ms(j.created_at))
     .bind(j.started_at.map(ms))
     .bind(j.finished_at.map(ms))
+    .bind(j.commit_record.clone())
     .execute(executor)
     .await?;
     Ok(())
@@ -158,14 +160,6 @@ pub(super) async fn record_commit(pool: &AnyPool, id: JobId, record: &str) -> Re
         .execute(pool)
         .await?;
     Ok(())
-}
-
-pub(super) async fn commit(pool: &AnyPool, id: JobId) -> Result<Option<String>, CatalogError> {
-    let record: Option<Option<String>> = sqlx::query_scalar("SELECT commit_record FROM jobs WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await?;
-    Ok(record.flatten())
 }
 
 /// Extends the lease and records progress. `None` when the lease was lost (another process took the job over);

@@ -439,9 +439,6 @@ impl Catalog for SqlCatalog {
     async fn record_job_commit(&self, id: JobId, record: &str) -> Result<(), CatalogError> {
         jobs::record_commit(self.counted(), id, record).await
     }
-    async fn job_commit(&self, id: JobId) -> Result<Option<String>, CatalogError> {
-        jobs::commit(self.counted(), id).await
-    }
     async fn heartbeat_job(
         &self,
         id: JobId,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use byob_core::JobId;
+use byob_core::{JobId, job::Job};
 use byob_ports::{
     catalog::Catalog,
     warehouse::{CommitLedger, CommitState, Warehouse, WarehouseError},
@@ -43,15 +43,9 @@ impl CommitLedger for JobLedger {
 }
 
 /// What an earlier attempt of `job` committed, if it did: then the rows are in and must not be loaded again.
-pub(super) async fn committed_before(
-    catalog: &dyn Catalog,
-    warehouse: &dyn Warehouse,
-    job: JobId,
-) -> Result<Option<CommitRecord>, JobFailure> {
-    let text =
-        catalog.job_commit(job).await.map_err(|e| JobFailure::retryable("catalog-unavailable", e.to_string()))?;
-    let Some(text) = text else { return Ok(None) };
-    let record: CommitRecord = serde_json::from_str(&text).map_err(|e| {
+pub(super) async fn committed_before(warehouse: &dyn Warehouse, job: &Job) -> Result<Option<CommitRecord>, JobFailure> {
+    let Some(text) = &job.commit_record else { return Ok(None) };
+    let record: CommitRecord = serde_json::from_str(text).map_err(|e| {
         JobFailure::new("load-commit-unknown", format!("the previous attempt's record is unreadable: {e}"))
     })?;
     match warehouse.commit_state(&record.token).await.map_err(super::platform_failure)? {

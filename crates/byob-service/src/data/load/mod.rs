@@ -403,11 +403,10 @@ impl Loads {
         job: &Job,
         handle: &JobHandle,
     ) -> Result<(Result<u64, WarehouseError>, Produced), JobFailure> {
-        let (org, job) = (job.org_id, job.id);
+        let org = job.org_id;
         let connection = self.connections.open(ctx, org, &spec.connection).await.map_err(service_failure)?;
         let warehouse = connection.warehouse;
-        let catalog = self.uploads.deps().catalog.clone();
-        if let Some(done) = ledger::committed_before(catalog.as_ref(), warehouse.as_ref(), job).await? {
+        if let Some(done) = ledger::committed_before(warehouse.as_ref(), job).await? {
             // A previous attempt committed these rows and died before recording the job's end.
             self.record_created_table(org, spec).await?;
             return Ok((Ok(done.rows), Produced::committed_earlier(done.rejected)));
@@ -424,7 +423,8 @@ impl Loads {
                 match_columns(&spec.columns, &existing)?
             }
         };
-        let ledger = ledger::JobLedger { catalog, job, handle: handle.clone() };
+        let catalog = self.uploads.deps().catalog.clone();
+        let ledger = ledger::JobLedger { catalog, job: job.id, handle: handle.clone() };
         let target = LoadTarget {
             table: spec.table.clone(),
             mode: spec.mode.load_mode(),
